@@ -1,0 +1,98 @@
+"""paysim.v1.MerchantService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from paysim_client.v1 import merchant_pb2, merchant_pb2_grpc
+
+from paysim.api import convert
+from paysim.api.pages import next_token, read_page_request
+from paysim.app.call_context import require_principal
+from paysim.services.merchants import MerchantService
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
+    def __init__(self, merchants: MerchantService) -> None:
+        self._merchants = merchants
+
+    async def RegisterMerchant(
+        self, request: merchant_pb2.RegisterMerchantRequest, context: Context
+    ) -> merchant_pb2.RegisterMerchantResponse:
+        merchant, owner = await self._merchants.register(
+            name=request.name,
+            owner_email=request.owner_email,
+            owner_password=request.owner_password,
+            owner_full_name=request.owner_full_name,
+            support_email=request.support_email,
+            default_currency=request.default_currency_code,
+        )
+        return merchant_pb2.RegisterMerchantResponse(merchant=convert.merchant(merchant), owner=convert.user(owner))
+
+    async def GetMerchant(
+        self, request: merchant_pb2.GetMerchantRequest, context: Context
+    ) -> merchant_pb2.GetMerchantResponse:
+        merchant = await self._merchants.get(require_principal(), request.merchant_id)
+        return merchant_pb2.GetMerchantResponse(merchant=convert.merchant(merchant))
+
+    async def UpdateMerchant(
+        self, request: merchant_pb2.UpdateMerchantRequest, context: Context
+    ) -> merchant_pb2.UpdateMerchantResponse:
+        merchant = await self._merchants.update(
+            require_principal(),
+            request.merchant_id,
+            name=request.name if request.HasField("name") else None,
+            support_email=request.support_email if request.HasField("support_email") else None,
+            default_currency=request.default_currency_code if request.HasField("default_currency_code") else None,
+        )
+        return merchant_pb2.UpdateMerchantResponse(merchant=convert.merchant(merchant))
+
+    async def ListMerchants(
+        self, request: merchant_pb2.ListMerchantsRequest, context: Context
+    ) -> merchant_pb2.ListMerchantsResponse:
+        query, filters = "merchants", ()
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        rows, more = await self._merchants.list_page(cursor, limit)
+        return merchant_pb2.ListMerchantsResponse(
+            merchants=[convert.merchant(m) for m in rows],
+            next_page_token=next_token(query, filters, rows, more),
+        )
+
+    async def ActivateMerchant(
+        self, request: merchant_pb2.ActivateMerchantRequest, context: Context
+    ) -> merchant_pb2.ActivateMerchantResponse:
+        merchant = await self._merchants.set_active(request.merchant_id, True)
+        return merchant_pb2.ActivateMerchantResponse(merchant=convert.merchant(merchant))
+
+    async def DeactivateMerchant(
+        self, request: merchant_pb2.DeactivateMerchantRequest, context: Context
+    ) -> merchant_pb2.DeactivateMerchantResponse:
+        merchant = await self._merchants.set_active(request.merchant_id, False)
+        return merchant_pb2.DeactivateMerchantResponse(merchant=convert.merchant(merchant))
+
+    async def CreateApiKey(
+        self, request: merchant_pb2.CreateApiKeyRequest, context: Context
+    ) -> merchant_pb2.CreateApiKeyResponse:
+        key, secret = await self._merchants.create_api_key(require_principal(), request.merchant_id, request.name)
+        return merchant_pb2.CreateApiKeyResponse(api_key=convert.api_key(key), secret=secret)
+
+    async def ListApiKeys(
+        self, request: merchant_pb2.ListApiKeysRequest, context: Context
+    ) -> merchant_pb2.ListApiKeysResponse:
+        principal = require_principal()
+        query, filters = "api_keys", (request.merchant_id,)
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        rows, more = await self._merchants.list_api_keys(principal, request.merchant_id, cursor, limit)
+        return merchant_pb2.ListApiKeysResponse(
+            api_keys=[convert.api_key(k) for k in rows],
+            next_page_token=next_token(query, filters, rows, more),
+        )
+
+    async def RevokeApiKey(
+        self, request: merchant_pb2.RevokeApiKeyRequest, context: Context
+    ) -> merchant_pb2.RevokeApiKeyResponse:
+        key = await self._merchants.revoke_api_key(require_principal(), request.api_key_id)
+        return merchant_pb2.RevokeApiKeyResponse(api_key=convert.api_key(key))

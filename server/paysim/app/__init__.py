@@ -1,0 +1,1 @@
+"""The gRPC application: server assembly, interceptors, policies, health."""

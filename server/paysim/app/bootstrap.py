@@ -1,0 +1,110 @@
+"""Wiring: build every dependency from Settings once, explicitly (no module-level globals)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
+from paysim.config import Settings
+from paysim.domain.roles import Role
+from paysim.security import signing_key
+from paysim.security.access_tokens import AccessTokenCodec
+from paysim.security.passwords import PasswordHasher
+from paysim.services.accounts import AccountPolicy, AccountService
+from paysim.services.authentication import Authenticator
+from paysim.services.clock import Clock, system_clock
+from paysim.services.customers import CustomerService
+from paysim.services.merchants import MerchantService
+from paysim.store import migrate
+from paysim.store.database import create_engine
+from paysim.store.unit_of_work import UnitOfWork
+
+log = logging.getLogger("paysim.bootstrap")
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    hasher: PasswordHasher
+    accounts: AccountService
+    merchants: MerchantService
+    customers: CustomerService
+    authenticator: Authenticator
+    limiter: RateLimiter
+    clock: Clock = field(default=system_clock)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    async def close(self) -> None:
+        await self.limiter.close()
+        self.hasher.close()
+        await self.engine.dispose()
+
+
+def _limiter(settings: Settings) -> RateLimiter:
+    if settings.rate_limit_per_minute <= 0:
+        return NoLimit()
+    if settings.redis_url:
+        return RedisLimiter(Redis.from_url(settings.redis_url), settings.rate_limit_per_minute)
+    return InProcessLimiter(settings.rate_limit_per_minute)
+
+
+async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
+    engine = create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    if run_migrations:
+        await migrate.upgrade(engine)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(engine)
+
+    key = signing_key.load_or_create(settings.jwt_secret, settings.data_dir)
+    access = AccessTokenCodec(
+        key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    hasher = PasswordHasher(settings.bcrypt_rounds)
+    policy = AccountPolicy(
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_seconds),
+    )
+    app = App(
+        settings=settings,
+        engine=engine,
+        hasher=hasher,
+        accounts=AccountService(uow, hasher, access, policy, clock),
+        merchants=MerchantService(uow, hasher, clock),
+        customers=CustomerService(uow, clock),
+        authenticator=Authenticator(uow, access, clock),
+        limiter=_limiter(settings),
+        clock=clock,
+    )
+    if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
+        await ensure_admin(app, settings.bootstrap_admin_email, settings.bootstrap_admin_password)
+    return app
+
+
+async def ensure_admin(app: App, email: str, password: str, full_name: str = "Administrator") -> bool:
+    """Create an admin account unless one with this email exists. True if it was created."""
+    from paysim.domain.validation import Violations, check_email, check_password, normalize_email
+
+    email = normalize_email(email)
+    v = Violations()
+    check_email(v, "email", email)
+    check_password(v, "password", password)
+    v.raise_if_any()
+    async with app.unit_of_work() as uow:
+        if await uow.users.get_by_email(email) is not None:
+            return False
+    await app.accounts.create_user(email, password, full_name, Role.ADMIN, None)
+    log.info("admin account created", extra={"fields": {"email": email}})
+    return True

@@ -1,0 +1,62 @@
+"""Wrap any gRPC method handler (all four cardinalities) in an async context manager.
+
+grpc.aio interceptors only see the method name and metadata; to act on the call itself
+(authenticate, map errors, time it) each handler's behaviour is wrapped. Streaming behaviours
+come in two forms, async generators and coroutines that call ``context.write``; both are
+supported.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import grpc
+
+ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+
+
+def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
+    async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async with scope(context):
+            return await behavior(request, context)
+
+    return wrapped
+
+
+def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
+    if inspect.isasyncgenfunction(behavior):
+
+        async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            async with scope(context):
+                async for item in behavior(request, context):
+                    yield item
+
+        return wrapped_gen
+
+    async def wrapped_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        async with scope(context):
+            await behavior(request, context)
+
+    return wrapped_writer
+
+
+def wrap_handler(handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory) -> grpc.RpcMethodHandler[Any, Any]:
+    if handler is None:  # an unknown method: let gRPC answer UNIMPLEMENTED
+        return handler
+    req_de, resp_ser = handler.request_deserializer, handler.response_serializer
+    if handler.unary_unary:
+        return grpc.unary_unary_rpc_method_handler(_wrap_unary_response(handler.unary_unary, scope), req_de, resp_ser)
+    if handler.unary_stream:
+        return grpc.unary_stream_rpc_method_handler(
+            _wrap_stream_response(handler.unary_stream, scope), req_de, resp_ser
+        )
+    if handler.stream_unary:
+        return grpc.stream_unary_rpc_method_handler(_wrap_unary_response(handler.stream_unary, scope), req_de, resp_ser)
+    if handler.stream_stream:
+        return grpc.stream_stream_rpc_method_handler(
+            _wrap_stream_response(handler.stream_stream, scope), req_de, resp_ser
+        )
+    return handler

@@ -1,0 +1,67 @@
+"""grpc.health.v1: overall and per-service status, driven by a database probe.
+
+NOT_SERVING while the database is unreachable, SERVING again when it answers, and NOT_SERVING
+for good from the moment shutdown starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer  # the aio servicer; grpc_health exports it as health.aio
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger("paysim.health")
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+class HealthReporter:
+    def __init__(self, engine: AsyncEngine, services: Sequence[str], probe_seconds: float) -> None:
+        self.servicer = HealthServicer()
+        self._engine = engine
+        self._services = ["", *services]
+        self._probe_seconds = probe_seconds
+        self._task: asyncio.Task[None] | None = None
+        self._healthy: bool | None = None
+
+    async def _set_all(self, status: int) -> None:
+        for name in self._services:
+            await self.servicer.set(name, status)
+
+    async def database_ok(self) -> bool:
+        try:
+            async with asyncio.timeout(max(self._probe_seconds, 1.0)):
+                async with self._engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any failure to answer means "not healthy", whatever its type
+            return False
+
+    async def probe_once(self) -> bool:
+        ok = await self.database_ok()
+        if ok != self._healthy:
+            if self._healthy is not None:
+                log.warning("database %s", "reachable again" if ok else "unreachable")
+            self._healthy = ok
+            await self._set_all(SERVING if ok else NOT_SERVING)
+        return ok
+
+    async def start(self) -> None:
+        await self.probe_once()
+        self._task = asyncio.create_task(self._run(), name="paysim-health-probe")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._probe_seconds)
+            await self.probe_once()
+
+    async def shutdown(self) -> None:
+        await self.servicer.enter_graceful_shutdown()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,162 @@
+"""The two server interceptors.
+
+``ObservabilityInterceptor`` (outermost): request id, one JSON access-log line per call, and the
+mapping of every error beneath it to a deliberate gRPC status.
+``SecurityInterceptor``: authentication (JWT or API key), authorization against the policy
+table, and the per-caller rate limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+
+from paysim.app import call_context
+from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
+from paysim.app.handler_wrapping import wrap_handler
+from paysim.app.policy import Policy, policy_for
+from paysim.app.rate_limit import RateLimiter
+from paysim.domain.errors import DomainError, PermissionDenied, ResourceExhausted, Unauthenticated
+from paysim.domain.principal import Principal
+from paysim.services.authentication import Authenticator, bearer_credential
+
+access_log = logging.getLogger("paysim.access")
+error_log = logging.getLogger("paysim.errors")
+
+REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _metadata(context: Context, key: str) -> str | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == key:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+    return None
+
+
+def _status_code_name(context: Context) -> str:
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return "OK" if code in (None, 0) else str(code)
+
+
+class ObservabilityInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+
+        @asynccontextmanager
+        async def scope(context: Context) -> AsyncIterator[None]:
+            supplied = _metadata(context, REQUEST_ID_HEADER)
+            rid = supplied if supplied and _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
+            call_context.request_id.set(rid)
+            context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
+            started = time.perf_counter()
+            code = "OK"
+            try:
+                yield
+            except DomainError as error:
+                code = error.code_name
+                status = to_grpc_status(to_status_proto(error, rid))
+                await context.abort(status.code, status.details, (*status.trailing_metadata, (REQUEST_ID_HEADER, rid)))
+            except asyncio.CancelledError:
+                code = "CANCELLED"
+                raise
+            except grpc.aio.AbortError:
+                code = _status_code_name(context)
+                raise
+            except Exception:
+                code = "INTERNAL"
+                error_log.exception("unhandled error", extra={"fields": {"request_id": rid, "method": method}})
+                status = to_grpc_status(internal_status_proto(rid))
+                await context.abort(status.code, status.details, (*status.trailing_metadata, (REQUEST_ID_HEADER, rid)))
+            finally:
+                if code == "OK":
+                    code = _status_code_name(context)
+                principal = call_context.principal.get()
+                access_log.info(
+                    "rpc",
+                    extra={
+                        "fields": {
+                            "method": method,
+                            "code": code,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            "request_id": rid,
+                            "principal": principal.subject if principal else None,
+                            "role": principal.role.value if principal else None,
+                            "peer": context.peer(),
+                        }
+                    },
+                )
+
+        return wrap_handler(handler, scope)
+
+
+class SecurityInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+    def __init__(self, authenticator: Authenticator, limiter: RateLimiter) -> None:
+        self._authenticator = authenticator
+        self._limiter = limiter
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any]:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        policy = policy_for(method)
+
+        @asynccontextmanager
+        async def scope(context: Context) -> AsyncIterator[None]:
+            principal = await self._admit(method, policy, context)
+            call_context.principal.set(principal)
+            yield
+
+        return wrap_handler(handler, scope)
+
+    async def _admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
+        if policy is None:
+            raise PermissionDenied(f"{method} has no access policy", reason="NO_POLICY")
+        credential = bearer_credential(_metadata(context, "authorization"))
+        principal: Principal | None = None
+        if credential is not None:
+            principal = await self._authenticator.authenticate(credential)
+        elif not policy.public:
+            raise Unauthenticated(
+                "this call needs credentials: authorization: Bearer <token>", reason="CREDENTIALS_MISSING"
+            )
+        await self._throttle(principal, context)
+        if principal is None or policy.public:
+            return principal
+        if policy.admin_only and not principal.is_admin:
+            raise PermissionDenied("this call is for admins", reason="ADMIN_ONLY")
+        if policy.permission is not None and not principal.can(policy.permission):
+            raise PermissionDenied(
+                f"the caller lacks the {policy.permission.value} permission",
+                reason="PERMISSION_MISSING",
+                metadata={"permission": policy.permission.value},
+            )
+        return principal
+
+    async def _throttle(self, principal: Principal | None, context: Context) -> None:
+        key = principal.subject if principal else "peer:" + context.peer().rsplit(":", 1)[0]
+        wait = await self._limiter.hit(key)
+        if wait is not None:
+            raise ResourceExhausted(
+                "too many requests; slow down",
+                retry_after_seconds=wait,
+                reason="RATE_LIMITED",
+                quota_subject=key,
+            )

@@ -1,0 +1,38 @@
+"""Periodic housekeeping: expired refresh tokens and idle login throttles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from paysim.services.accounts import AccountService
+
+log = logging.getLogger("paysim.maintenance")
+
+
+class Maintenance:
+    def __init__(self, accounts: AccountService, interval_seconds: float) -> None:
+        self._accounts = accounts
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        return await self._accounts.purge_expired()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="paysim-maintenance")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                removed = await self.run_once()
+                if removed:
+                    log.info("expired refresh tokens removed", extra={"fields": {"count": removed}})
+            except Exception:  # housekeeping must never take the server down; try again next round
+                log.exception("maintenance round failed")
+            await asyncio.sleep(self._interval)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

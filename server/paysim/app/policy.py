@@ -1,0 +1,74 @@
+"""The one table of who may call what. Deny by default: an RPC missing here is refused, and a
+test walks every service descriptor to make sure none is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paysim.domain.roles import Permission, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """``permission`` None with ``public`` False means: any authenticated caller."""
+
+    public: bool = False
+    permission: Permission | None = None
+    admin_only: bool = False
+
+
+PUBLIC = Policy(public=True)
+AUTHENTICATED = Policy()
+
+
+def needs(permission: Permission) -> Policy:
+    return Policy(permission=permission)
+
+
+ADMIN_ONLY = Policy(admin_only=True, permission=Permission.MERCHANT_ADMIN)
+
+_AUTH = "/paysim.v1.AuthService/"
+_MERCHANT = "/paysim.v1.MerchantService/"
+_CUSTOMER = "/paysim.v1.CustomerService/"
+
+POLICIES: dict[str, Policy] = {
+    _AUTH + "Register": PUBLIC,
+    _AUTH + "Login": PUBLIC,
+    _AUTH + "RefreshToken": PUBLIC,
+    _AUTH + "Logout": PUBLIC,
+    _AUTH + "GetCurrentUser": needs(Permission.PROFILE_READ),
+    _AUTH + "ChangePassword": needs(Permission.PASSWORD_CHANGE),
+    _MERCHANT + "RegisterMerchant": PUBLIC,
+    _MERCHANT + "GetMerchant": needs(Permission.MERCHANT_READ),
+    _MERCHANT + "UpdateMerchant": needs(Permission.MERCHANT_WRITE),
+    _MERCHANT + "ListMerchants": ADMIN_ONLY,
+    _MERCHANT + "ActivateMerchant": ADMIN_ONLY,
+    _MERCHANT + "DeactivateMerchant": ADMIN_ONLY,
+    _MERCHANT + "CreateApiKey": needs(Permission.API_KEY_MANAGE),
+    _MERCHANT + "ListApiKeys": needs(Permission.API_KEY_MANAGE),
+    _MERCHANT + "RevokeApiKey": needs(Permission.API_KEY_MANAGE),
+    _CUSTOMER + "CreateCustomer": needs(Permission.CUSTOMER_WRITE),
+    _CUSTOMER + "GetCustomer": needs(Permission.CUSTOMER_READ),
+    _CUSTOMER + "ListCustomers": needs(Permission.CUSTOMER_READ),
+    _CUSTOMER + "UpdateCustomer": needs(Permission.CUSTOMER_WRITE),
+    _CUSTOMER + "DeleteCustomer": needs(Permission.CUSTOMER_WRITE),
+    # Infrastructure: probes and tooling must work without credentials.
+    "/grpc.health.v1.Health/Check": PUBLIC,
+    "/grpc.health.v1.Health/Watch": PUBLIC,
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": PUBLIC,
+}
+
+
+def policy_for(method: str) -> Policy | None:
+    return POLICIES.get(method)
+
+
+def role_may_call(role: Role, policy: Policy) -> bool:
+    """The role-level half of the check (API-key restrictions live on Principal.can)."""
+    from paysim.domain.roles import has_permission
+
+    if policy.public:
+        return True
+    if policy.admin_only:
+        return role is Role.ADMIN
+    return policy.permission is None or has_permission(role, policy.permission)

@@ -1,0 +1,119 @@
+"""Assemble and run the grpc.aio server: servicers, interceptors, health, reflection, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from paysim_client.v1 import (
+    auth_pb2,
+    auth_pb2_grpc,
+    customer_pb2,
+    customer_pb2_grpc,
+    merchant_pb2,
+    merchant_pb2_grpc,
+)
+
+from paysim.api.auth import AuthServicer
+from paysim.api.customer import CustomerServicer
+from paysim.api.merchant import MerchantServicer
+from paysim.app.bootstrap import App
+from paysim.app.health import HealthReporter
+from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
+from paysim.app.maintenance import Maintenance
+
+log = logging.getLogger("paysim.server")
+
+PAYSIM_SERVICES = (
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
+    merchant_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
+    customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
+)
+
+
+class PortInUseError(RuntimeError):
+    """The listen address is taken (or cannot be bound)."""
+
+
+def server_options(app: App) -> list[tuple[str, int]]:
+    s = app.settings
+    return [
+        # A second server on a taken port must fail, not silently share it.
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", s.max_message_bytes),
+        ("grpc.max_send_message_length", s.max_message_bytes),
+        ("grpc.max_concurrent_streams", s.max_concurrent_streams),
+        ("grpc.keepalive_time_ms", s.keepalive_time_seconds * 1000),
+        ("grpc.keepalive_timeout_ms", s.keepalive_timeout_seconds * 1000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 2),
+    ]
+
+
+class PaysimServer:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.health = HealthReporter(app.engine, PAYSIM_SERVICES, app.settings.health_probe_seconds)
+        self.maintenance = Maintenance(app.accounts, app.settings.maintenance_interval_seconds)
+        self._server = grpc.aio.server(
+            interceptors=[
+                ObservabilityInterceptor(),
+                SecurityInterceptor(app.authenticator, app.limiter),
+            ],
+            options=server_options(app),
+        )
+        auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(app.accounts), self._server)
+        merchant_pb2_grpc.add_MerchantServiceServicer_to_server(MerchantServicer(app.merchants), self._server)
+        customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(app.customers), self._server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
+        reflection.enable_server_reflection(
+            (
+                *PAYSIM_SERVICES,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
+            self._server,
+        )
+        self.port = 0
+
+    async def start(self, listen: str | None = None) -> int:
+        address = listen or self.app.settings.listen
+        try:
+            port = self._server.add_insecure_port(address)
+        except RuntimeError as error:
+            raise PortInUseError(f"cannot listen on {address}: {error}") from None
+        if port == 0:
+            raise PortInUseError(f"cannot listen on {address}: the address is in use or not available")
+        self.port = port
+        await self._server.start()
+        await self.health.start()
+        self.maintenance.start()
+        log.info("serving", extra={"fields": {"address": address, "port": port}})
+        return port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Health goes NOT_SERVING at once; in-flight calls get ``grace`` seconds to finish."""
+        await self.health.shutdown()
+        await self.maintenance.stop()
+        await self._server.stop(self.app.settings.grace_seconds if grace is None else grace)
+        log.info("stopped")
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+
+async def serve_until_signalled(server: PaysimServer) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    await stop.wait()
+    log.info("shutdown requested")
+    await server.stop()

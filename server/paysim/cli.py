@@ -1,0 +1,127 @@
+"""The ``paysim`` command: ``serve``, ``migrate``, ``admin create``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from paysim.config import ConfigError, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    changes: dict[str, object] = {}
+    if getattr(args, "listen", None):
+        changes["listen"] = args.listen
+    if getattr(args, "data_dir", None):
+        changes["data_dir"] = Path(args.data_dir)
+    if getattr(args, "database_url", None):
+        changes["database_url"] = args.database_url
+    return settings.with_overrides(**changes) if changes else settings
+
+
+async def _serve(settings: Settings) -> int:
+    from paysim.app.bootstrap import bootstrap
+    from paysim.app.server import PaysimServer, PortInUseError, serve_until_signalled
+
+    app = await bootstrap(settings)
+    try:
+        await serve_until_signalled(PaysimServer(app))
+    except PortInUseError as error:
+        print(f"paysim: {error}. Is another server running? Choose another with --listen.", file=sys.stderr)
+        return 2
+    finally:
+        await app.close()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from paysim.store import migrate
+    from paysim.store.database import create_engine
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        await migrate.upgrade(engine)
+        print(f"database at revision {await migrate.current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _create_admin(settings: Settings, email: str, full_name: str, password: str) -> int:
+    from paysim.app.bootstrap import bootstrap, ensure_admin
+
+    app = await bootstrap(settings)
+    try:
+        created = await ensure_admin(app, email, password, full_name)
+    finally:
+        await app.close()
+    print("admin created" if created else "an account with this email already exists")
+    return 0 if created else 1
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise SystemExit("paysim: the passwords differ")
+    return first
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paysim", description="A payment-platform simulator served over gRPC.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", help="where the SQLite file and development keys live (PAYSIM_DATA_DIR)")
+        p.add_argument("--database-url", help="postgresql://… or sqlite:///… (PAYSIM_DATABASE_URL)")
+
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--listen", help="HOST:PORT to listen on (PAYSIM_LISTEN, default 127.0.0.1:50051)")
+    common(serve)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations and exit")
+    common(migrate)
+
+    admin = sub.add_parser("admin", help="manage admin accounts")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create an admin account (prompts for the password)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--full-name", default="Administrator")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    common(create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+    except ConfigError as error:
+        print(f"paysim: {error}", file=sys.stderr)
+        return 2
+    from paysim.app.logging_setup import configure
+
+    configure(settings.log_level)
+    if args.command == "serve":
+        return asyncio.run(_serve(settings))
+    if args.command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if args.command == "admin" and args.admin_command == "create":
+        password = _read_password(args.password_stdin)
+        try:
+            return asyncio.run(_create_admin(settings, args.email, args.full_name, password))
+        except Exception as error:  # report validation errors as a sentence, not a traceback
+            print(f"paysim: {getattr(error, 'message', error)}", file=sys.stderr)
+            return 2
+    return 2
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

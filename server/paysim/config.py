@@ -1,0 +1,128 @@
+"""The one Settings object, built once from ``PAYSIM_*`` environment variables.
+
+Defaults serve out of the box: SQLite in a data directory, in-process fallbacks for Redis.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value paysim cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    listen: str = "127.0.0.1:50051"
+    data_dir: Path = field(default_factory=lambda: Path(".paysim"))
+    database_url: str = ""  # empty: SQLite file in data_dir
+    redis_url: str = ""  # empty: in-process fallbacks
+    jwt_secret: str = ""  # empty: a development key generated and kept in data_dir
+    jwt_issuer: str = "paysim"
+    jwt_audience: str = "paysim-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 7 * 24 * 3600
+    bcrypt_rounds: int = 12
+    login_max_failures: int = 10
+    login_lockout_seconds: int = 30 * 60
+    rate_limit_per_minute: int = 0  # per principal; 0 disables
+    max_message_bytes: int = 1024 * 1024
+    max_concurrent_streams: int = 1000
+    keepalive_time_seconds: int = 30
+    keepalive_timeout_seconds: int = 10
+    grace_seconds: float = 10.0
+    health_probe_seconds: float = 2.0
+    maintenance_interval_seconds: float = 300.0
+    db_pool_size: int = 10
+    log_level: str = "INFO"
+    bootstrap_admin_email: str = ""
+    bootstrap_admin_password: str = ""
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'paysim.db').resolve()}"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        d = cls()
+        settings = cls(
+            listen=e.get("PAYSIM_LISTEN") or d.listen,
+            data_dir=Path(e.get("PAYSIM_DATA_DIR") or d.data_dir),
+            database_url=e.get("PAYSIM_DATABASE_URL", ""),
+            redis_url=e.get("PAYSIM_REDIS_URL", ""),
+            jwt_secret=e.get("PAYSIM_JWT_SECRET", ""),
+            jwt_issuer=e.get("PAYSIM_JWT_ISSUER") or d.jwt_issuer,
+            jwt_audience=e.get("PAYSIM_JWT_AUDIENCE") or d.jwt_audience,
+            access_token_ttl_seconds=_int(e, "PAYSIM_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, minimum=1),
+            refresh_token_ttl_seconds=_int(
+                e, "PAYSIM_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, minimum=1
+            ),
+            bcrypt_rounds=_int(e, "PAYSIM_BCRYPT_ROUNDS", d.bcrypt_rounds, minimum=4),
+            login_max_failures=_int(e, "PAYSIM_LOGIN_MAX_FAILURES", d.login_max_failures, minimum=1),
+            login_lockout_seconds=_int(e, "PAYSIM_LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, minimum=1),
+            rate_limit_per_minute=_int(e, "PAYSIM_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),
+            max_concurrent_streams=_int(e, "PAYSIM_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams, minimum=1),
+            keepalive_time_seconds=_int(e, "PAYSIM_KEEPALIVE_TIME_SECONDS", d.keepalive_time_seconds, minimum=1),
+            keepalive_timeout_seconds=_int(
+                e, "PAYSIM_KEEPALIVE_TIMEOUT_SECONDS", d.keepalive_timeout_seconds, minimum=1
+            ),
+            grace_seconds=_float(e, "PAYSIM_GRACE_SECONDS", d.grace_seconds),
+            health_probe_seconds=_float(e, "PAYSIM_HEALTH_PROBE_SECONDS", d.health_probe_seconds),
+            maintenance_interval_seconds=_float(
+                e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds
+            ),
+            db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
+            log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
+            bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),
+            bootstrap_admin_password=e.get("PAYSIM_BOOTSTRAP_ADMIN_PASSWORD", ""),
+        )
+        if _bool(e, "PAYSIM_REQUIRE_JWT_SECRET", False) and not settings.jwt_secret:
+            raise ConfigError("PAYSIM_REQUIRE_JWT_SECRET is set but PAYSIM_JWT_SECRET is empty")
+        if settings.jwt_secret and len(settings.jwt_secret.encode()) < 32:
+            raise ConfigError("PAYSIM_JWT_SECRET must be at least 32 bytes")
+        return settings

@@ -1,0 +1,28 @@
+"""Opaque resource ids with a readable prefix (``usr_``, ``mer_``, ``cus_`` …)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+_ALPHABET = string.ascii_letters + string.digits
+_ID_BODY_LENGTH = 22  # ~131 bits of randomness: collisions are not a practical concern
+
+USER = "usr"
+MERCHANT = "mer"
+API_KEY = "key"
+CUSTOMER = "cus"
+REFRESH_FAMILY = "rtf"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{random_token(_ID_BODY_LENGTH)}"
+
+
+def random_token(length: int) -> str:
+    """A base62 string from the OS CSPRNG."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def has_prefix(value: str, prefix: str) -> bool:
+    return value.startswith(prefix + "_") and len(value) > len(prefix) + 1

@@ -1,0 +1,254 @@
+"""Accounts and sessions: registration, login with lockout, refresh rotation, logout."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exc as sa_exc
+
+from paysim.domain import ids
+from paysim.domain.errors import (
+    AlreadyExists,
+    FieldViolation,
+    InvalidArgument,
+    ResourceExhausted,
+    Unauthenticated,
+)
+from paysim.domain.models import RefreshToken, User
+from paysim.domain.principal import CredentialKind, Principal
+from paysim.domain.roles import Role
+from paysim.domain.validation import (
+    MAX_NAME_CHARS,
+    Violations,
+    check_email,
+    check_password,
+    check_text,
+    normalize_email,
+)
+from paysim.security import secrets
+from paysim.security.access_tokens import AccessTokenCodec
+from paysim.security.passwords import PasswordHasher
+from paysim.services.clock import Clock
+from paysim.store.repositories._common import unique_violation_on
+from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+INVALID_CREDENTIALS = "the email or password is not correct"
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access_token: str
+    access_expires_at: datetime
+    refresh_token: str
+    refresh_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPolicy:
+    refresh_ttl: timedelta
+    max_failures: int
+    lockout: timedelta
+
+
+def email_hash(email: str) -> str:
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()
+
+
+def duplicate_email(error: sa_exc.IntegrityError) -> bool:
+    return unique_violation_on(error, "uq_users_email", "users.email")
+
+
+class AccountService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        access_tokens: AccessTokenCodec,
+        policy: AccountPolicy,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._access = access_tokens
+        self._policy = policy
+        self._clock = clock
+
+    async def register_customer(self, email: str, password: str, full_name: str) -> User:
+        email = normalize_email(email)
+        v = Violations()
+        check_email(v, "email", email)
+        check_password(v, "password", password)
+        check_text(v, "full_name", full_name, max_chars=MAX_NAME_CHARS)
+        v.raise_if_any()
+        return await self.create_user(email, password, full_name, Role.CUSTOMER, None)
+
+    async def create_user(self, email: str, password: str, full_name: str, role: Role, merchant_id: str | None) -> User:
+        password_hash = await self._hasher.hash(password)
+        now = self._clock()
+        user = User(
+            id=ids.new_id(ids.USER),
+            email=email,
+            full_name=full_name.strip(),
+            role=role,
+            active=True,
+            merchant_id=merchant_id,
+            created_at=now,
+            updated_at=now,
+            password_hash=password_hash,
+        )
+        try:
+            async with self._uow() as uow:
+                await uow.users.add(user)
+                await uow.commit()
+        except sa_exc.IntegrityError as error:
+            if duplicate_email(error):
+                raise AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN") from None
+            raise
+        return user
+
+    async def login(self, email: str, password: str) -> tuple[User, Tokens]:
+        email = normalize_email(email)
+        v = Violations()
+        if not email:
+            v.add("email", "is required", "REQUIRED")
+        if not password:
+            v.add("password", "is required", "REQUIRED")
+        v.raise_if_any()
+        key = email_hash(email)
+        now = self._clock()
+        async with self._uow() as uow:
+            throttle = await uow.login_throttles.get(key)
+            user = await uow.users.get_by_email(email)
+        self._refuse_if_locked(throttle.locked_until if throttle else None, now)
+        # Always verify, against a dummy hash when the email is unknown: both paths take the
+        # same time and end in the same error.
+        ok = await self._hasher.verify(password, user.password_hash if user else None)
+        async with self._uow() as uow:
+            if not ok or user is None or not user.active or not await self._merchant_usable(uow, user):
+                state = await uow.login_throttles.record_failure(
+                    key, now, self._policy.max_failures, now + self._policy.lockout
+                )
+                await uow.commit()
+                if state.locked_until is not None:
+                    self._refuse_if_locked(state.locked_until, now)
+                raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
+            await uow.login_throttles.clear(key)
+            tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
+            await uow.commit()
+        return user, tokens
+
+    def _refuse_if_locked(self, locked_until: datetime | None, now: datetime) -> None:
+        if locked_until is not None and locked_until > now:
+            raise ResourceExhausted(
+                "too many failed logins for this email; try again later",
+                reason="LOGIN_LOCKED",
+                retry_after_seconds=(locked_until - now).total_seconds(),
+                quota_subject="login:email",
+            )
+
+    async def _merchant_usable(self, uow: UnitOfWork, user: User) -> bool:
+        return user.merchant_id is None or await uow.merchants.is_active(user.merchant_id)
+
+    async def _open_session(self, uow: UnitOfWork, user: User, family_id: str, now: datetime) -> Tokens:
+        access, access_expires = self._access.issue(
+            user_id=user.id, role=user.role, merchant_id=user.merchant_id, now=now
+        )
+        refresh = secrets.new_refresh_token()
+        record = RefreshToken(
+            id=ids.new_id("rtk"),
+            family_id=family_id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + self._policy.refresh_ttl,
+            used_at=None,
+            revoked_at=None,
+        )
+        await uow.refresh_tokens.add(record, secrets.digest(refresh))
+        return Tokens(access, access_expires, refresh, record.expires_at)
+
+    async def refresh(self, refresh_token: str) -> Tokens:
+        if not refresh_token:
+            raise InvalidArgument([FieldViolation("refresh_token", "is required", "REQUIRED")])
+        now = self._clock()
+        invalid = Unauthenticated("the refresh token is not valid", reason="INVALID_REFRESH_TOKEN")
+        async with self._uow() as uow:
+            record = await uow.refresh_tokens.find(secrets.digest(refresh_token))
+            if record is None:
+                raise invalid
+            if record.used_at is not None and record.revoked_at is None:
+                # A used token presented again: someone holds a copy. End the whole session.
+                await uow.refresh_tokens.revoke_family(record.family_id, now)
+                await uow.commit()
+                raise Unauthenticated(
+                    "the refresh token was already used; the session has been revoked",
+                    reason="REFRESH_TOKEN_REUSED",
+                )
+            if record.revoked_at is not None:
+                raise Unauthenticated("the session has been revoked", reason="REFRESH_TOKEN_REVOKED")
+            if record.expires_at <= now:
+                raise Unauthenticated("the refresh token has expired", reason="REFRESH_TOKEN_EXPIRED")
+            user = await uow.users.get(record.user_id)
+            if user is None or not user.active or not await self._merchant_usable(uow, user):
+                raise invalid
+            if not await uow.refresh_tokens.use(record.id, now):
+                # Lost a race with a concurrent refresh of the same token: that is reuse too.
+                await uow.refresh_tokens.revoke_family(record.family_id, now)
+                await uow.commit()
+                raise Unauthenticated(
+                    "the refresh token was already used; the session has been revoked",
+                    reason="REFRESH_TOKEN_REUSED",
+                )
+            tokens = await self._open_session(uow, user, record.family_id, now)
+            await uow.commit()
+        return tokens
+
+    async def logout(self, refresh_token: str) -> None:
+        if not refresh_token:
+            raise InvalidArgument([FieldViolation("refresh_token", "is required", "REQUIRED")])
+        async with self._uow() as uow:
+            record = await uow.refresh_tokens.find(secrets.digest(refresh_token))
+            if record is None:
+                raise Unauthenticated("the refresh token is not valid", reason="INVALID_REFRESH_TOKEN")
+            await uow.refresh_tokens.revoke_family(record.family_id, self._clock())
+            await uow.commit()
+
+    async def current_user(self, principal: Principal) -> User | None:
+        if principal.kind is not CredentialKind.ACCESS_TOKEN or principal.user_id is None:
+            return None
+        async with self._uow() as uow:
+            user = await uow.users.get(principal.user_id)
+        if user is None:
+            raise Unauthenticated("the account no longer exists", reason="INVALID_TOKEN")
+        return user
+
+    async def change_password(self, principal: Principal, current: str, new: str) -> None:
+        v = Violations()
+        if not current:
+            v.add("current_password", "is required", "REQUIRED")
+        check_password(v, "new_password", new)
+        v.raise_if_any()
+        user = await self.current_user(principal)
+        if user is None:
+            raise Unauthenticated("changing a password needs a user access token", reason="USER_TOKEN_REQUIRED")
+        if not await self._hasher.verify(current, user.password_hash):
+            raise InvalidArgument(
+                [FieldViolation("current_password", "is not correct", "WRONG_PASSWORD")],
+                reason="WRONG_PASSWORD",
+            )
+        new_hash = await self._hasher.hash(new)
+        now = self._clock()
+        async with self._uow() as uow:
+            await uow.users.set_password(user.id, new_hash, now)
+            await uow.refresh_tokens.revoke_user(user.id, now)
+            await uow.commit()
+
+    async def purge_expired(self) -> int:
+        """Delete expired refresh tokens and idle login throttles; returns tokens removed."""
+        now = self._clock()
+        async with self._uow() as uow:
+            removed = await uow.refresh_tokens.delete_expired(now, now - self._policy.refresh_ttl)
+            await uow.login_throttles.delete_idle(now - self._policy.lockout)
+            await uow.commit()
+        return removed

@@ -1,0 +1,1 @@
+"""Persistence: the schema, the engine, the unit of work and the repositories."""

@@ -1,0 +1,15 @@
+"""Repositories: SQL behind methods named for what the service layer needs."""
+
+from paysim.store.repositories.api_keys import ApiKeyRepository
+from paysim.store.repositories.auth_tokens import LoginThrottleRepository, RefreshTokenRepository
+from paysim.store.repositories.customers import CustomerRepository
+from paysim.store.repositories.merchants import MerchantRepository, UserRepository
+
+__all__ = [
+    "ApiKeyRepository",
+    "CustomerRepository",
+    "LoginThrottleRepository",
+    "MerchantRepository",
+    "RefreshTokenRepository",
+    "UserRepository",
+]

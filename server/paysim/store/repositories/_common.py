@@ -1,0 +1,51 @@
+"""Helpers shared by the repositories: keyset pages and unique-violation detection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, Table, and_, or_
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql as pg_insert
+from sqlalchemy.dialects import sqlite as sqlite_insert
+
+from paysim.domain.paging import Cursor
+
+T = TypeVar("T")
+
+
+def after(created: ColumnElement[Any], ident: ColumnElement[Any], cursor: Cursor | None) -> ColumnElement[bool]:
+    """Rows strictly after ``cursor`` in ascending (created, id) order."""
+    if cursor is None:
+        return and_(True)
+    return or_(created > cursor.create_time, and_(created == cursor.create_time, ident > cursor.id))
+
+
+def before(created: ColumnElement[Any], ident: ColumnElement[Any], cursor: Cursor | None) -> ColumnElement[bool]:
+    """Rows strictly before ``cursor`` in descending (created, id) order."""
+    if cursor is None:
+        return and_(True)
+    return or_(created < cursor.create_time, and_(created == cursor.create_time, ident < cursor.id))
+
+
+def page_query(query: Select[Any], limit: int) -> Select[Any]:
+    """Fetch one row more than the page so the caller knows whether another page exists."""
+    return query.limit(limit + 1)
+
+
+def split_page(rows: Sequence[T], limit: int) -> tuple[list[T], bool]:
+    return list(rows[:limit]), len(rows) > limit
+
+
+def unique_violation_on(error: sa_exc.IntegrityError, *names: str) -> bool:
+    """Whether ``error`` is a unique violation of one of the named constraints or columns."""
+    text = str(error.orig).lower()
+    return any(name.lower() in text for name in names)
+
+
+def dialect_insert(dialect_name: str, table: Table) -> pg_insert.Insert | sqlite_insert.Insert:
+    """An INSERT that supports ON CONFLICT on both of our databases."""
+    if dialect_name == "postgresql":
+        return pg_insert.insert(table)
+    return sqlite_insert.insert(table)

@@ -1,0 +1,93 @@
+"""The unit of work: one transaction, the repositories bound to it, an explicit commit.
+
+    async with uow_factory() as uow:
+        user = await uow.users.get(user_id)
+        ...
+        await uow.commit()
+
+Leaving the block without ``commit()`` rolls back. Database outages surface as the domain's
+``Unavailable`` so clients get UNAVAILABLE with RetryInfo rather than INTERNAL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from paysim.domain.errors import Unavailable
+from paysim.store.repositories import (
+    ApiKeyRepository,
+    CustomerRepository,
+    LoginThrottleRepository,
+    MerchantRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+
+
+def is_connectivity_error(error: BaseException) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return not isinstance(error, sa_exc.IntegrityError)
+    return isinstance(error, ConnectionError)
+
+
+class UnitOfWork:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._committed = False
+
+    async def __aenter__(self) -> UnitOfWork:
+        try:
+            self._conn = await self._engine.connect()
+            await self._conn.begin()
+        except Exception as error:
+            if self._conn is not None:
+                await self._conn.close()
+            if is_connectivity_error(error):
+                raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from error
+            raise
+        conn = self._conn
+        self.merchants = MerchantRepository(conn)
+        self.users = UserRepository(conn)
+        self.login_throttles = LoginThrottleRepository(conn)
+        self.refresh_tokens = RefreshTokenRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
+        self.customers = CustomerRepository(conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        await self._conn.commit()
+        self._committed = True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self._committed:
+                await conn.rollback()
+            await conn.close()
+        except Exception as cleanup_error:
+            # A dead connection cannot roll back; the server side already discarded the
+            # transaction. Report the original error if there is one.
+            if exc is None:
+                if is_connectivity_error(cleanup_error):
+                    raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from None
+                raise
+        if exc is not None and is_connectivity_error(exc):
+            raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
