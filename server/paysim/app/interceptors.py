@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -34,8 +34,13 @@ error_log = logging.getLogger("paysim.errors")
 REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]]
+Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any]"]]
 Context = grpc.aio.ServicerContext[Any, Any]
+
+if TYPE_CHECKING:
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:  # the runtime class is not generic; only its type stubs are
+    _ServerInterceptor = grpc.aio.ServerInterceptor
 
 
 def _metadata(context: Context, key: str) -> str | None:
@@ -52,7 +57,7 @@ def _status_code_name(context: Context) -> str:
     return "OK" if code in (None, 0) else str(code)
 
 
-class ObservabilityInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class ObservabilityInterceptor(_ServerInterceptor):
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any]:
@@ -106,7 +111,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
         return wrap_handler(handler, scope)
 
 
-class SecurityInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class SecurityInterceptor(_ServerInterceptor):
     def __init__(self, authenticator: Authenticator, limiter: RateLimiter) -> None:
         self._authenticator = authenticator
         self._limiter = limiter
