@@ -81,6 +81,9 @@ class ServerHandle:
     def stubs(self, credential: str | None = None) -> Stubs:
         return Stubs(self.channel(), credential)
 
+    async def health_shutdown(self) -> None:
+        await self.server.health.shutdown()
+
     def stop(self) -> None:
         for channel in self._channels:
             channel.close()

@@ -1,0 +1,61 @@
+"""A real outage between the server and PostgreSQL: health goes NOT_SERVING, calls fail with
+UNAVAILABLE + RetryInfo (never INTERNAL), and both recover when the database is back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paysim_client.v1 import merchant_pb2
+from sqlalchemy.engine import make_url
+
+from tests.support.backends import Backend
+from tests.support.client import expect_error
+from tests.support.factories import register_merchant
+from tests.support.harness import ServerHandle
+from tests.support.tcp_proxy import TcpProxy
+
+
+@pytest.fixture
+def proxy(backend: Backend) -> Iterator[TcpProxy]:
+    if backend.name != "postgres":
+        pytest.skip("an embedded SQLite file has no network to lose; covered on PostgreSQL")
+    url = make_url(backend.database_url)
+    tcp = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    tcp.start()
+    yield tcp
+    tcp.close()
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached before the deadline")
+        time.sleep(0.05)
+
+
+def test_outage_and_recovery(proxy: TcpProxy, backend: Backend, make_server: Callable[..., ServerHandle]) -> None:
+    proxied = make_url(backend.database_url).set(host="127.0.0.1", port=proxy.port)
+    server = make_server(database_url=proxied.render_as_string(hide_password=False), health_probe_seconds=0.1)
+    stubs = server.stubs()
+    account = register_merchant(stubs)
+    health = health_pb2_grpc.HealthStub(server.channel())
+
+    def status() -> int:
+        return health.Check(health_pb2.HealthCheckRequest(service="paysim.v1.MerchantService"), timeout=5).status
+
+    assert status() == health_pb2.HealthCheckResponse.SERVING
+    proxy.cut()
+    _wait_for(lambda: status() == health_pb2.HealthCheckResponse.NOT_SERVING)
+    err = expect_error(stubs.as_(account.api_key).merchants.GetMerchant, merchant_pb2.GetMerchantRequest())
+    assert err.code == grpc.StatusCode.UNAVAILABLE
+    assert err.reason == "DATABASE_UNAVAILABLE"
+    assert err.retry_delay_seconds is not None
+    proxy.start()
+    _wait_for(lambda: status() == health_pb2.HealthCheckResponse.SERVING)
+    reply = stubs.as_(account.api_key).merchants.GetMerchant(merchant_pb2.GetMerchantRequest())
+    assert reply.merchant.id == account.merchant_id
