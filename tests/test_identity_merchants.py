@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import grpc
-from paysim_client.v1 import auth_pb2, merchant_pb2
+from paysim_client.v1 import auth_pb2, common_pb2, merchant_pb2
 
 from tests.support.client import Stubs, expect_error
-from tests.support.factories import PASSWORD, register_merchant, unique, unique_email
+from tests.support.factories import PASSWORD, login, register_merchant, unique, unique_email
+from tests.support.harness import ServerHandle
 
 
 def test_register_merchant_creates_owner_and_rejects_duplicates(stubs: Stubs) -> None:
@@ -152,3 +155,12 @@ def test_api_key_pages_are_newest_first_and_complete(stubs: Stubs) -> None:
             break
     assert got[:7] == list(reversed(names))
     assert len(got) == 8  # plus the key the factory made
+
+
+def test_first_admin_from_bootstrap_settings(make_server: Callable[..., ServerHandle]) -> None:
+    email = unique_email("root")
+    server = make_server(bootstrap_admin_email=email, bootstrap_admin_password=PASSWORD)
+    session = login(server.stubs(), email)
+    assert session.user.role == common_pb2.ROLE_ADMIN
+    admin = server.stubs(session.tokens.access_token)
+    admin.merchants.ListMerchants(merchant_pb2.ListMerchantsRequest())
