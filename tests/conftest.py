@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from paysim.app.bootstrap import ensure_admin
 
+from paysim.app.bootstrap import ensure_admin
 from tests.support import backends
 from tests.support.backends import Backend
 from tests.support.client import Stubs

@@ -14,12 +14,12 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from paysim_client.v1 import auth_pb2, merchant_pb2
+
 from paysim.app.health import HealthReporter
 from paysim.store import migrate
 from paysim.store.database import create_engine
 from paysim.store.schema import metadata
-from paysim_client.v1 import auth_pb2, merchant_pb2
-
 from tests.support.backends import Backend
 from tests.support.client import Stubs, expect_error, rich_error
 from tests.support.factories import PASSWORD, register_merchant, unique_email

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+
 from paysim.app.bootstrap import App, bootstrap
 from paysim.app.server import PaysimServer
 from paysim.config import Settings
-
 from tests.support.backends import Backend
 from tests.support.client import Stubs
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
 from paysim.store.schema import UtcDateTime
 
 revision = "0001_identity"
