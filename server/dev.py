@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The two commands for a fresh machine that has only Python 3.11+:
+
+    python3 server/dev.py serve [paysim serve args...]   # run the server (SQLite in ./.paysim)
+    python3 server/dev.py test  [pytest args...]         # every check CI runs, then the test suite
+
+Both create ``.venv`` in the repository root on first use and install the client and the server
+(with its ``[dev]`` tools) into it, again whenever either ``pyproject.toml`` changes. Standard
+library only: this file runs before any dependency exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".paysim-dev-stamp"
+# Files whose change means "reinstall". The install command is part of the hash too.
+INSTALL_INPUTS = (ROOT / "pyproject.toml", ROOT / "clients" / "python" / "pyproject.toml")
+INSTALL_ARGS = ("-e", "clients/python", "-e", ".[dev]")
+MIN_PYTHON = (3, 11)
+
+
+def _bin_dir() -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _venv_tool(name: str) -> Path:
+    suffix = ".exe" if os.name == "nt" else ""
+    return _bin_dir() / f"{name}{suffix}"
+
+
+def _say(message: str) -> None:
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    _say(f"error: {message}")
+    return code
+
+
+def _banner(text: str) -> None:
+    line = "=" * 72
+    print(f"\n{line}\n==> {text}\n{line}", flush=True)
+
+
+def _install_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update(" ".join(INSTALL_ARGS).encode())
+    for path in INSTALL_INPUTS:
+        digest.update(b"\0" + path.relative_to(ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _venv_python_works() -> bool:
+    python = _venv_tool("python")
+    if not python.exists():
+        return False
+    try:
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [str(python), "-c", "import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0
+
+
+def ensure_venv() -> int:
+    """Create .venv if needed and (re)install when the inputs changed. Returns an exit code."""
+    created = False
+    if not _venv_python_works():
+        action = "recreating the broken" if VENV.exists() else "creating"
+        _say(f"{action} virtual environment in {VENV}")
+        result = subprocess.run(  # noqa: S603 - fixed argv
+            [sys.executable, "-m", "venv", "--clear", str(VENV)], check=False
+        )
+        if result.returncode != 0 or not _venv_python_works():
+            return _fail(
+                "could not create the virtual environment with "
+                f"`{sys.executable} -m venv`; on Debian/Ubuntu install the python3-venv package"
+            )
+        created = True
+
+    wanted = _install_hash()
+    current = STAMP.read_text().strip() if STAMP.exists() else ""
+    if not created and current == wanted:
+        return 0
+
+    reason = "new environment" if created else "dependencies changed since the last install"
+    _say(f"installing paysim and its development tools ({reason}); this takes a minute the first time")
+    STAMP.unlink(missing_ok=True)
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+    command = [str(_venv_tool("python")), "-m", "pip", "install"]
+    if os.environ.get("CI"):
+        command += ["--progress-bar", "off"]
+    command += list(INSTALL_ARGS)
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603 - fixed argv
+    if result.returncode != 0:
+        return _fail(f"`pip install {' '.join(INSTALL_ARGS)}` failed (exit {result.returncode})", result.returncode)
+    STAMP.write_text(wanted + "\n")
+    _say(f"installed in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+def _tool_env() -> dict[str, str]:
+    """The environment for tools run from the venv, as if it were activated."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["PATH"] = os.pathsep.join([str(_bin_dir()), env.get("PATH", "")])
+    env.pop("PYTHONHOME", None)
+    return env
+
+
+def serve(args: Sequence[str]) -> int:
+    paysim = _venv_tool("paysim")
+    if not paysim.exists():
+        return _fail(f"{paysim} is missing; delete {VENV} and try again")
+    env = _tool_env()
+    # The default data directory is the repository's .paysim, wherever this is run from;
+    # PAYSIM_DATA_DIR or --data-dir still choose another.
+    env.setdefault("PAYSIM_DATA_DIR", str(ROOT / ".paysim"))
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    argv = [str(paysim), "serve", *args]
+    if os.name == "nt":  # no exec on Windows: run and pass the exit code on
+        return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603
+    os.execve(argv[0], argv, env)  # noqa: S606 - replaces this process with the server
+    return 0  # not reached
+
+
+def _pytest_args(args: Sequence[str], cwd: Path) -> list[str]:
+    """Paths given relative to the caller's directory keep working after the chdir to ROOT."""
+    if cwd == ROOT:
+        return list(args)
+    fixed: list[str] = []
+    for arg in args:
+        path, sep, rest = arg.partition("::")
+        if not arg.startswith("-") and path and (cwd / path).exists():
+            arg = str((cwd / path).resolve()) + sep + rest
+        fixed.append(arg)
+    return fixed
+
+
+def test(args: Sequence[str]) -> int:
+    python = str(_venv_tool("python"))
+    steps: list[tuple[str, list[str]]] = [
+        ("buf lint", [str(_venv_tool("buf")), "lint"]),
+        ("buf format --diff --exit-code", [str(_venv_tool("buf")), "format", "--diff", "--exit-code"]),
+        (
+            "generated client code is fresh (gen_protos.py --check)",
+            [python, "clients/python/scripts/gen_protos.py", "--check"],
+        ),
+        ("ruff check .", [str(_venv_tool("ruff")), "check", "."]),
+        ("ruff format --check .", [str(_venv_tool("ruff")), "format", "--check", "."]),
+        ("mypy", [str(_venv_tool("mypy"))]),
+        ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
+    ]
+    env = _tool_env()
+    total = len(steps)
+    started = time.monotonic()
+    for number, (title, command) in enumerate(steps, start=1):
+        _banner(f"[{number}/{total}] {title}")
+        step_started = time.monotonic()
+        try:
+            result = subprocess.run(command, cwd=ROOT, env=env, check=False)  # noqa: S603 - fixed argv
+            code = result.returncode
+        except OSError as error:
+            print(f"cannot run {command[0]}: {error}", file=sys.stderr)
+            code = 127
+        if code != 0:
+            _banner(f"FAILED: step {number}/{total} `{title}` (exit {code})")
+            return code if code > 0 else 1
+        print(f"--> {title}: ok ({time.monotonic() - step_started:.1f}s)", flush=True)
+    _banner(f"all {total} steps passed ({time.monotonic() - started:.0f}s)")
+    return 0
+
+
+USAGE = """usage: python3 server/dev.py serve [paysim serve args...]
+       python3 server/dev.py test  [pytest args...]
+
+serve  run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
+test   buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, then pytest
+
+Both create .venv in the repository root on first use and keep it installed."""
+
+
+def main(argv: Sequence[str]) -> int:
+    if sys.version_info < MIN_PYTHON:
+        return _fail(f"Python {'.'.join(map(str, MIN_PYTHON))}+ is required, this is {sys.version.split()[0]}")
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in {"serve", "test"}:
+        print(USAGE, file=sys.stderr)
+        return _fail(f"unknown command {command!r}", 2)
+    code = ensure_venv()
+    if code != 0:
+        return code
+    return serve(rest) if command == "serve" else test(rest)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)
