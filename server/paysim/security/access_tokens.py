@@ -77,7 +77,8 @@ class AccessTokenCodec:
             merchant = claims.get("mid")
             if not isinstance(subject, str) or not (merchant is None or isinstance(merchant, str)):
                 raise ValueError
-        except (ValueError, KeyError):
+            # A correctly signed but absurd expiry (past year 9999) is not one we issued.
+            expires = datetime.fromtimestamp(int(claims["exp"])).astimezone()
+        except (ValueError, KeyError, OverflowError, OSError):
             raise Unauthenticated("the access token is not valid", reason="INVALID_TOKEN") from None
-        expires = datetime.fromtimestamp(int(claims["exp"])).astimezone()
         return AccessClaims(user_id=subject, role=role, merchant_id=merchant, expires_at=expires)
