@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
+import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer  # the aio servicer; grpc_health exports it as health.aio
 from sqlalchemy import text
@@ -20,9 +22,23 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
+class _HealthServicer(HealthServicer):  # type: ignore[misc]
+    """grpc's aio servicer lacks ``List`` (added to grpc.health.v1 later): the inherited one is the
+    synchronous generated stub that raises NotImplementedError, which would surface as INTERNAL."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status) for name, status in self._server_status.items()
+            }
+        )
+
+
 class HealthReporter:
     def __init__(self, engine: AsyncEngine, services: Sequence[str], probe_seconds: float) -> None:
-        self.servicer = HealthServicer()
+        self.servicer = _HealthServicer()
         self._engine = engine
         self._services = ["", *services]
         self._probe_seconds = probe_seconds

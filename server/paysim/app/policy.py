@@ -55,6 +55,7 @@ POLICIES: dict[str, Policy] = {
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": PUBLIC,
     "/grpc.health.v1.Health/Watch": PUBLIC,
+    "/grpc.health.v1.Health/List": PUBLIC,
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": PUBLIC,
 }
 
