@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,6 +24,10 @@ def _config(connection: Connection) -> Config:
 async def upgrade(engine: AsyncEngine) -> None:
     """Bring the schema to the newest revision. Safe to call on every start."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Processes starting together must not run the same DDL at once: the first migrates,
+            # the others wait here (lock held until commit) and then find the schema at head.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('paysim.migrate:' || current_schema()))"))
         await conn.run_sync(lambda sync: command.upgrade(_config(sync), "head"))
 
 
