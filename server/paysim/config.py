@@ -56,6 +56,7 @@ class Settings:
     database_url: str = ""  # empty: SQLite file in data_dir
     redis_url: str = ""  # empty: in-process fallbacks
     jwt_secret: str = ""  # empty: a development key generated and kept in data_dir
+    fingerprint_secret: str = ""  # keys card and request fingerprints; empty: generated like jwt_secret
     jwt_issuer: str = "paysim"
     jwt_audience: str = "paysim-api"
     access_token_ttl_seconds: int = 15 * 60
@@ -95,6 +96,7 @@ class Settings:
             database_url=e.get("PAYSIM_DATABASE_URL", ""),
             redis_url=e.get("PAYSIM_REDIS_URL", ""),
             jwt_secret=e.get("PAYSIM_JWT_SECRET", ""),
+            fingerprint_secret=e.get("PAYSIM_FINGERPRINT_SECRET", ""),
             jwt_issuer=e.get("PAYSIM_JWT_ISSUER") or d.jwt_issuer,
             jwt_audience=e.get("PAYSIM_JWT_AUDIENCE") or d.jwt_audience,
             access_token_ttl_seconds=_int(e, "PAYSIM_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, minimum=1),
@@ -125,4 +127,6 @@ class Settings:
             raise ConfigError("PAYSIM_REQUIRE_JWT_SECRET is set but PAYSIM_JWT_SECRET is empty")
         if settings.jwt_secret and len(settings.jwt_secret.encode()) < 32:
             raise ConfigError("PAYSIM_JWT_SECRET must be at least 32 bytes")
+        if settings.fingerprint_secret and len(settings.fingerprint_secret.encode()) < 32:
+            raise ConfigError("PAYSIM_FINGERPRINT_SECRET must be at least 32 bytes")
         return settings

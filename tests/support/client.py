@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from paysim_client.v1 import auth_pb2_grpc, customer_pb2_grpc, merchant_pb2_grpc
+from paysim_client.v1 import auth_pb2_grpc, customer_pb2_grpc, merchant_pb2_grpc, payment_pb2_grpc
 
 
 class _BearerCall:
@@ -47,6 +47,7 @@ class Stubs:
         self.auth = _AuthedStub(auth_pb2_grpc.AuthServiceStub(channel), credential)
         self.merchants = _AuthedStub(merchant_pb2_grpc.MerchantServiceStub(channel), credential)
         self.customers = _AuthedStub(customer_pb2_grpc.CustomerServiceStub(channel), credential)
+        self.payments = _AuthedStub(payment_pb2_grpc.PaymentServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

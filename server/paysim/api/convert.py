@@ -52,6 +52,8 @@ def merchant(m: Merchant) -> merchant_pb2.Merchant:
         active=m.active,
         create_time=timestamp(m.created_at),
         update_time=timestamp(m.updated_at),
+        fee_percent_bps=m.fee_percent_bps,
+        fee_fixed_minor=m.fee_fixed,
     )
 
 

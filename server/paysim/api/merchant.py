@@ -47,6 +47,8 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             name=request.name if request.HasField("name") else None,
             support_email=request.support_email if request.HasField("support_email") else None,
             default_currency=request.default_currency_code if request.HasField("default_currency_code") else None,
+            fee_percent_bps=request.fee_percent_bps if request.HasField("fee_percent_bps") else None,
+            fee_fixed=request.fee_fixed_minor if request.HasField("fee_fixed_minor") else None,
         )
         return merchant_pb2.UpdateMerchantResponse(merchant=convert.merchant(merchant))
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.config import Settings
 from paysim.domain.roles import Role
+from paysim.gateways.simulator import SimulatorGateway
 from paysim.security import signing_key
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
@@ -20,6 +21,7 @@ from paysim.services.authentication import Authenticator
 from paysim.services.clock import Clock, system_clock
 from paysim.services.customers import CustomerService
 from paysim.services.merchants import MerchantService
+from paysim.services.payments import PaymentService
 from paysim.store import migrate
 from paysim.store.database import create_engine
 from paysim.store.unit_of_work import UnitOfWork
@@ -35,6 +37,7 @@ class App:
     accounts: AccountService
     merchants: MerchantService
     customers: CustomerService
+    payments: PaymentService
     authenticator: Authenticator
     limiter: RateLimiter
     clock: Clock = field(default=system_clock)
@@ -84,6 +87,14 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         accounts=AccountService(uow, hasher, access, policy, clock),
         merchants=MerchantService(uow, hasher, clock),
         customers=CustomerService(uow, clock),
+        payments=PaymentService(
+            uow,
+            SimulatorGateway(),
+            signing_key.load_or_create(
+                settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE
+            ),
+            clock,
+        ),
         authenticator=Authenticator(uow, access, clock),
         limiter=_limiter(settings),
         clock=clock,

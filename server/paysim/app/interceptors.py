@@ -32,6 +32,7 @@ access_log = logging.getLogger("paysim.access")
 error_log = logging.getLogger("paysim.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
+REPLAYED_TRAILER = "idempotent-replayed"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any]"]]
@@ -77,7 +78,10 @@ class ObservabilityInterceptor(_ServerInterceptor):
             except DomainError as error:
                 code = error.code_name
                 status = to_grpc_status(to_status_proto(error, rid))
-                await context.abort(status.code, status.details, (*status.trailing_metadata, (REQUEST_ID_HEADER, rid)))
+                trailers = (*status.trailing_metadata, (REQUEST_ID_HEADER, rid))
+                if error.replayed:
+                    trailers = (*trailers, (REPLAYED_TRAILER, "true"))
+                await context.abort(status.code, status.details, trailers)
             except asyncio.CancelledError:
                 code = "CANCELLED"
                 raise

@@ -30,6 +30,7 @@ ADMIN_ONLY = Policy(admin_only=True, permission=Permission.MERCHANT_ADMIN)
 _AUTH = "/paysim.v1.AuthService/"
 _MERCHANT = "/paysim.v1.MerchantService/"
 _CUSTOMER = "/paysim.v1.CustomerService/"
+_PAYMENT = "/paysim.v1.PaymentService/"
 
 POLICIES: dict[str, Policy] = {
     _AUTH + "Register": PUBLIC,
@@ -52,6 +53,14 @@ POLICIES: dict[str, Policy] = {
     _CUSTOMER + "ListCustomers": needs(Permission.CUSTOMER_READ),
     _CUSTOMER + "UpdateCustomer": needs(Permission.CUSTOMER_WRITE),
     _CUSTOMER + "DeleteCustomer": needs(Permission.CUSTOMER_WRITE),
+    _PAYMENT + "CreatePayment": needs(Permission.PAYMENT_WRITE),
+    _PAYMENT + "GetPayment": needs(Permission.PAYMENT_READ),
+    _PAYMENT + "ListPayments": needs(Permission.PAYMENT_READ),
+    _PAYMENT + "CapturePayment": needs(Permission.PAYMENT_WRITE),
+    _PAYMENT + "VoidPayment": needs(Permission.PAYMENT_WRITE),
+    _PAYMENT + "RefundPayment": needs(Permission.PAYMENT_WRITE),
+    _PAYMENT + "ListRefunds": needs(Permission.PAYMENT_READ),
+    _PAYMENT + "ListPaymentEvents": needs(Permission.PAYMENT_READ),
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": PUBLIC,
     "/grpc.health.v1.Health/Watch": PUBLIC,

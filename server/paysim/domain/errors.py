@@ -45,6 +45,9 @@ class DomainError(Exception):
         self.message = message
         self.reason = reason or self.default_reason
         self.metadata = dict(metadata or {})
+        # Set when the error is the stored outcome of an earlier request with the same
+        # idempotency key, replayed rather than produced afresh.
+        self.replayed = False
 
 
 class InvalidArgument(DomainError):

@@ -17,6 +17,8 @@ class Merchant:
     active: bool
     created_at: datetime
     updated_at: datetime
+    fee_percent_bps: int = 290
+    fee_fixed: int = 30
 
 
 @dataclass(frozen=True, slots=True)

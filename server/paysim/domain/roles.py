@@ -20,6 +20,8 @@ class Permission(enum.StrEnum):
     API_KEY_MANAGE = "api_key:manage"
     CUSTOMER_READ = "customer:read"
     CUSTOMER_WRITE = "customer:write"
+    PAYMENT_READ = "payment:read"
+    PAYMENT_WRITE = "payment:write"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -34,6 +36,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.API_KEY_MANAGE,
             Permission.CUSTOMER_READ,
             Permission.CUSTOMER_WRITE,
+            Permission.PAYMENT_READ,
+            Permission.PAYMENT_WRITE,
         }
     ),
     Role.CUSTOMER: frozenset(
@@ -41,6 +45,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PROFILE_READ,
             Permission.PASSWORD_CHANGE,
             Permission.CUSTOMER_READ,
+            Permission.PAYMENT_READ,
         }
     ),
 }

@@ -1,5 +1,6 @@
-"""The JWT signing key: from configuration, or a development key generated once and kept in the
-data directory (readable by its owner only). Never a secret written into the code."""
+"""Server secrets (the JWT signing key, the fingerprint key): from configuration, or a development
+key generated once and kept in the data directory (readable by its owner only). Never a secret
+written into the code."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import secrets
 from pathlib import Path
 
 KEY_FILE = "jwt-signing.key"
+FINGERPRINT_KEY_FILE = "fingerprint.key"
 
 
-def load_or_create(configured: str, data_dir: Path) -> bytes:
+def load_or_create(configured: str, data_dir: Path, filename: str = KEY_FILE) -> bytes:
     if configured:
         return configured.encode("utf-8")
-    path = data_dir / KEY_FILE
+    path = data_dir / filename
     if path.exists():
         key = path.read_bytes().strip()
         if len(key) >= 32:

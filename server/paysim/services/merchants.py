@@ -118,8 +118,14 @@ class MerchantService:
         name: str | None,
         support_email: str | None,
         default_currency: str | None,
+        fee_percent_bps: int | None = None,
+        fee_fixed: int | None = None,
     ) -> Merchant:
         v = Violations()
+        if fee_percent_bps is not None and not 0 <= fee_percent_bps <= 10_000:
+            v.add("fee_percent_bps", "must be between 0 and 10000 basis points", "OUT_OF_RANGE")
+        if fee_fixed is not None and not 0 <= fee_fixed <= 1_000_000_000:
+            v.add("fee_fixed_minor", "must be between 0 and 1000000000", "OUT_OF_RANGE")
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         if name is not None:
             check_text(v, "name", name, max_chars=MAX_NAME_CHARS, required=True)
@@ -140,6 +146,8 @@ class MerchantService:
                     name=name.strip() if name is not None else merchant.name,
                     support_email=support_email if support_email is not None else merchant.support_email,
                     default_currency=default_currency or merchant.default_currency,
+                    fee_percent_bps=merchant.fee_percent_bps if fee_percent_bps is None else fee_percent_bps,
+                    fee_fixed=merchant.fee_fixed if fee_fixed is None else fee_fixed,
                     updated_at=self._clock(),
                 )
                 await uow.merchants.update(merchant)

@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -68,6 +70,8 @@ merchants = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("fee_percent_bps", Integer, nullable=False, server_default="290"),
+    Column("fee_fixed_minor", BigInteger, nullable=False, server_default="30"),
     Index(None, "created_at", "id"),
 )
 
@@ -138,4 +142,73 @@ customers = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "merchant_id", "created_at", "id"),
     Index(None, "merchant_id", "email"),
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL wants a 64-bit identity.
+Sequence64 = BigInteger().with_variant(Integer, "sqlite")
+
+# The payment projection: filterable columns plus the whole aggregate state as JSON. Rebuilt
+# from payment_events at any time; written in the same transaction as the events.
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merchant_id", ID, ForeignKey("merchants.id"), nullable=False),
+    Column("customer_id", String(40), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Index(None, "merchant_id", "created_at", "id"),
+    Index(None, "created_at", "id"),
+    Index(None, "status", "updated_at"),
+    Index(None, "customer_id"),
+)
+
+# The append-only event store. ``seq`` is the global order (the cursor of event streams);
+# UNIQUE(aggregate_id, version) is the optimistic-concurrency guard.
+payment_events = Table(
+    "payment_events",
+    metadata,
+    Column("seq", Sequence64, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("aggregate_id", ID, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("merchant_id", ID, nullable=False),
+    Column("data_json", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("aggregate_id", "version"),
+)
+
+# The latest snapshot of a long-lived payment, so replay starts from it.
+payment_snapshots = Table(
+    "payment_snapshots",
+    metadata,
+    Column("aggregate_id", ID, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("state_json", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Durable idempotency keys, scoped per merchant. The primary key is the race guard: a claim is
+# an INSERT, never a check-then-set.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("merchant_id", ID, primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("method", String(120), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("payment_id", String(40), nullable=True),
+    Column("response_code", Integer, nullable=True),
+    Column("response_blob", LargeBinary, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

@@ -21,8 +21,10 @@ from paysim.domain.errors import Unavailable
 from paysim.store.repositories import (
     ApiKeyRepository,
     CustomerRepository,
+    IdempotencyRepository,
     LoginThrottleRepository,
     MerchantRepository,
+    PaymentRepository,
     RefreshTokenRepository,
     UserRepository,
 )
@@ -59,6 +61,8 @@ class UnitOfWork:
         self.refresh_tokens = RefreshTokenRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.customers = CustomerRepository(conn)
+        self.payments = PaymentRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -3,13 +3,17 @@
 from paysim.store.repositories.api_keys import ApiKeyRepository
 from paysim.store.repositories.auth_tokens import LoginThrottleRepository, RefreshTokenRepository
 from paysim.store.repositories.customers import CustomerRepository
+from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
+from paysim.store.repositories.payments import PaymentRepository
 
 __all__ = [
     "ApiKeyRepository",
     "CustomerRepository",
+    "IdempotencyRepository",
     "LoginThrottleRepository",
     "MerchantRepository",
+    "PaymentRepository",
     "RefreshTokenRepository",
     "UserRepository",
 ]

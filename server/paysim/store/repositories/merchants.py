@@ -24,6 +24,8 @@ def _merchant(row: Row[Any]) -> Merchant:
         active=row.active,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        fee_percent_bps=row.fee_percent_bps,
+        fee_fixed=row.fee_fixed_minor,
     )
 
 
@@ -61,6 +63,8 @@ class MerchantRepository:
                 active=merchant.active,
                 created_at=merchant.created_at,
                 updated_at=merchant.updated_at,
+                fee_percent_bps=merchant.fee_percent_bps,
+                fee_fixed_minor=merchant.fee_fixed,
             )
         )
 
@@ -83,6 +87,8 @@ class MerchantRepository:
                 default_currency=merchant.default_currency,
                 active=merchant.active,
                 updated_at=merchant.updated_at,
+                fee_percent_bps=merchant.fee_percent_bps,
+                fee_fixed_minor=merchant.fee_fixed,
             )
         )
 

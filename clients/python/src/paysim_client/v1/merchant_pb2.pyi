@@ -33,6 +33,8 @@ class Merchant(_message.Message):
     ACTIVE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    FEE_PERCENT_BPS_FIELD_NUMBER: _builtins.int
+    FEE_FIXED_MINOR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `mer_`."""
     name: _builtins.str
@@ -43,6 +45,14 @@ class Merchant(_message.Message):
     """ISO 4217 code used when a request does not name a currency."""
     active: _builtins.bool
     """Inactive merchants' users and API keys are refused."""
+    fee_percent_bps: _builtins.int
+    """Processing fee, percentage part, in basis points of the captured amount
+    (290 = 2.90 %). Rounded half up to the minor unit.
+    """
+    fee_fixed_minor: _builtins.int
+    """Processing fee, fixed part per captured payment, in minor units of the
+    payment's currency.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the merchant was registered."""
@@ -61,10 +71,12 @@ class Merchant(_message.Message):
         active: _builtins.bool = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        fee_percent_bps: _builtins.int = ...,
+        fee_fixed_minor: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "create_time", b"create_time", "default_currency_code", b"default_currency_code", "id", b"id", "name", b"name", "support_email", b"support_email", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "create_time", b"create_time", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "id", b"id", "name", b"name", "support_email", b"support_email", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,6 +262,8 @@ class UpdateMerchantRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     SUPPORT_EMAIL_FIELD_NUMBER: _builtins.int
     DEFAULT_CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    FEE_PERCENT_BPS_FIELD_NUMBER: _builtins.int
+    FEE_FIXED_MINOR_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     """Empty for the caller's own merchant. Admins may name any merchant."""
     name: _builtins.str
@@ -258,6 +272,10 @@ class UpdateMerchantRequest(_message.Message):
     """New support contact; an empty string clears it."""
     default_currency_code: _builtins.str
     """New default currency (ISO 4217)."""
+    fee_percent_bps: _builtins.int
+    """New percentage fee in basis points, 0 to 10,000."""
+    fee_fixed_minor: _builtins.int
+    """New fixed fee in minor units, 0 to 10^9."""
     def __init__(
         self,
         *,
@@ -265,19 +283,29 @@ class UpdateMerchantRequest(_message.Message):
         name: _builtins.str | None = ...,
         support_email: _builtins.str | None = ...,
         default_currency_code: _builtins.str | None = ...,
+        fee_percent_bps: _builtins.int | None = ...,
+        fee_fixed_minor: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "merchant_id", b"merchant_id", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "merchant_id", b"merchant_id", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__default_currency_code: _TypeAlias = _typing.Literal["default_currency_code"]  # noqa: Y015
     _WhichOneofArgType__default_currency_code: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code"]  # noqa: Y015
+    _WhichOneofReturnType__fee_fixed_minor: _TypeAlias = _typing.Literal["fee_fixed_minor"]  # noqa: Y015
+    _WhichOneofArgType__fee_fixed_minor: _TypeAlias = _typing.Literal["_fee_fixed_minor", b"_fee_fixed_minor"]  # noqa: Y015
+    _WhichOneofReturnType__fee_percent_bps: _TypeAlias = _typing.Literal["fee_percent_bps"]  # noqa: Y015
+    _WhichOneofArgType__fee_percent_bps: _TypeAlias = _typing.Literal["_fee_percent_bps", b"_fee_percent_bps"]  # noqa: Y015
     _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
     _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
     _WhichOneofReturnType__support_email: _TypeAlias = _typing.Literal["support_email"]  # noqa: Y015
     _WhichOneofArgType__support_email: _TypeAlias = _typing.Literal["_support_email", b"_support_email"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__default_currency_code) -> _WhichOneofReturnType__default_currency_code | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fee_fixed_minor) -> _WhichOneofReturnType__fee_fixed_minor | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fee_percent_bps) -> _WhichOneofReturnType__fee_percent_bps | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
     @_typing.overload

@@ -1,0 +1,133 @@
+"""paysim.v1.PaymentService."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from paysim_client.v1 import payment_pb2, payment_pb2_grpc
+
+from paysim.api import payment_convert as pc
+from paysim.api.pages import next_token, read_page_request
+from paysim.app.call_context import require_principal
+from paysim.app.interceptors import REPLAYED_TRAILER
+from paysim.domain.validation import Violations
+from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
+from paysim.services.payments import CardInput, CreatePayment, PaymentResult, PaymentService
+
+Context = grpc.aio.ServicerContext[Any, Any]
+_SERVICE = "/paysim.v1.PaymentService/"
+
+
+def _idempotency(service: PaymentService, context: Context, method: str, request: Any) -> IdempotencyKey | None:
+    for name, value in context.invocation_metadata() or ():
+        if name == KEY_HEADER:
+            key = check_key(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
+            fingerprint = service.request_fingerprint(method, request.SerializeToString(deterministic=True))
+            return IdempotencyKey(key, method, fingerprint)
+    return None
+
+
+def _mark_replay(context: Context, result: PaymentResult) -> None:
+    if result.replayed:
+        context.set_trailing_metadata((*(context.trailing_metadata() or ()), (REPLAYED_TRAILER, "true")))
+
+
+class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
+    def __init__(self, payments: PaymentService) -> None:
+        self._payments = payments
+
+    async def CreatePayment(
+        self, request: payment_pb2.CreatePaymentRequest, context: Context
+    ) -> payment_pb2.CreatePaymentResponse:
+        principal = require_principal()
+        idem = _idempotency(self._payments, context, _SERVICE + "CreatePayment", request)
+        card = request.card
+        result = await self._payments.create(
+            principal,
+            CreatePayment(
+                merchant_id=request.merchant_id,
+                amount=request.amount_minor,
+                currency=request.currency_code,
+                card=CardInput(card.number, card.exp_month, card.exp_year, card.cvc, card.holder_name),
+                customer_id=request.customer_id,
+                description=request.description,
+                metadata=dict(request.metadata),
+                capture_method=pc.capture_method_from_proto(request.capture_method),
+            ),
+            idem,
+        )
+        _mark_replay(context, result)
+        return payment_pb2.CreatePaymentResponse(payment=pc.payment(result.payment))
+
+    async def GetPayment(
+        self, request: payment_pb2.GetPaymentRequest, context: Context
+    ) -> payment_pb2.GetPaymentResponse:
+        state = await self._payments.get(require_principal(), request.payment_id)
+        return payment_pb2.GetPaymentResponse(payment=pc.payment(state))
+
+    async def ListPayments(
+        self, request: payment_pb2.ListPaymentsRequest, context: Context
+    ) -> payment_pb2.ListPaymentsResponse:
+        principal = require_principal()
+        v = Violations()
+        f = pc.payment_filter(v, request)
+        v.raise_if_any()
+        query = "payments"
+        filters: tuple[object, ...] = (request.merchant_id, f)
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        rows, more = await self._payments.list_page(principal, request.merchant_id, f, cursor, limit)
+        return payment_pb2.ListPaymentsResponse(
+            payments=[pc.payment(p) for p in rows],
+            next_page_token=next_token(query, filters, [pc.PageRow(p.id, p.created_at) for p in rows], more),
+        )
+
+    async def CapturePayment(
+        self, request: payment_pb2.CapturePaymentRequest, context: Context
+    ) -> payment_pb2.CapturePaymentResponse:
+        principal = require_principal()
+        idem = _idempotency(self._payments, context, _SERVICE + "CapturePayment", request)
+        result = await self._payments.capture(principal, request.payment_id, request.amount_minor, idem)
+        _mark_replay(context, result)
+        return payment_pb2.CapturePaymentResponse(payment=pc.payment(result.payment))
+
+    async def VoidPayment(
+        self, request: payment_pb2.VoidPaymentRequest, context: Context
+    ) -> payment_pb2.VoidPaymentResponse:
+        principal = require_principal()
+        idem = _idempotency(self._payments, context, _SERVICE + "VoidPayment", request)
+        result = await self._payments.void(principal, request.payment_id, idem)
+        _mark_replay(context, result)
+        return payment_pb2.VoidPaymentResponse(payment=pc.payment(result.payment))
+
+    async def RefundPayment(
+        self, request: payment_pb2.RefundPaymentRequest, context: Context
+    ) -> payment_pb2.RefundPaymentResponse:
+        principal = require_principal()
+        idem = _idempotency(self._payments, context, _SERVICE + "RefundPayment", request)
+        result = await self._payments.refund(principal, request.payment_id, request.amount_minor, request.reason, idem)
+        _mark_replay(context, result)
+        refund = result.refund
+        assert refund is not None
+        return payment_pb2.RefundPaymentResponse(
+            refund=pc.refund(result.payment, refund), payment=pc.payment(result.payment)
+        )
+
+    async def ListRefunds(
+        self, request: payment_pb2.ListRefundsRequest, context: Context
+    ) -> payment_pb2.ListRefundsResponse:
+        state = await self._payments.get(require_principal(), request.payment_id)
+        return payment_pb2.ListRefundsResponse(refunds=[pc.refund(state, r) for r in state.refunds])
+
+    async def ListPaymentEvents(
+        self, request: payment_pb2.ListPaymentEventsRequest, context: Context
+    ) -> payment_pb2.ListPaymentEventsResponse:
+        principal = require_principal()
+        query, filters = "payment_events", (request.payment_id,)
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        after_version = int(cursor.id) if cursor is not None and cursor.id.isdigit() else 0
+        rows, more = await self._payments.events(principal, request.payment_id, after_version, limit)
+        return payment_pb2.ListPaymentEventsResponse(
+            events=[pc.event(e) for e in rows],
+            next_page_token=next_token(query, filters, [pc.PageRow(str(e.version), e.created_at) for e in rows], more),
+        )

@@ -1,0 +1,145 @@
+"""Payment domain state ⇄ protobuf messages."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from paysim_client.v1 import payment_pb2
+
+from paysim.api.convert import timestamp
+from paysim.domain import payment as agg
+from paysim.domain.validation import Violations
+from paysim.store.repositories.payments import PaymentFilter, StoredEvent
+
+STATUS_TO_PROTO = {
+    agg.Status.PROCESSING: payment_pb2.PAYMENT_STATUS_PROCESSING,
+    agg.Status.REQUIRES_ACTION: payment_pb2.PAYMENT_STATUS_REQUIRES_ACTION,
+    agg.Status.AUTHORIZED: payment_pb2.PAYMENT_STATUS_AUTHORIZED,
+    agg.Status.CAPTURED: payment_pb2.PAYMENT_STATUS_CAPTURED,
+    agg.Status.PARTIALLY_REFUNDED: payment_pb2.PAYMENT_STATUS_PARTIALLY_REFUNDED,
+    agg.Status.REFUNDED: payment_pb2.PAYMENT_STATUS_REFUNDED,
+    agg.Status.VOIDED: payment_pb2.PAYMENT_STATUS_VOIDED,
+    agg.Status.DECLINED: payment_pb2.PAYMENT_STATUS_DECLINED,
+    agg.Status.FAILED: payment_pb2.PAYMENT_STATUS_FAILED,
+}
+STATUS_FROM_PROTO = {v: k for k, v in STATUS_TO_PROTO.items()}
+CAPTURE_TO_PROTO = {
+    agg.CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
+    agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    id: str
+    created_at: datetime
+
+
+def capture_method_from_proto(value: int) -> agg.CaptureMethod:
+    return agg.CaptureMethod.MANUAL if value == payment_pb2.CAPTURE_METHOD_MANUAL else agg.CaptureMethod.AUTOMATIC
+
+
+def refund(state: agg.PaymentState, r: agg.RefundState) -> payment_pb2.Refund:
+    return payment_pb2.Refund(
+        id=r.id,
+        payment_id=state.id,
+        amount_minor=r.amount,
+        currency_code=state.currency,
+        status=r.status,
+        reason=r.reason,
+        create_time=timestamp(r.created_at),
+        failure_reason=r.failure_reason,
+    )
+
+
+def payment(s: agg.PaymentState) -> payment_pb2.Payment:
+    return payment_pb2.Payment(
+        id=s.id,
+        merchant_id=s.merchant_id,
+        customer_id=s.customer_id,
+        amount_minor=s.amount,
+        currency_code=s.currency,
+        status=STATUS_TO_PROTO[s.status],
+        capture_method=CAPTURE_TO_PROTO[s.capture_method],
+        card=payment_pb2.CardDetails(
+            brand=s.card.brand,
+            bin=s.card.bin,
+            last4=s.card.last4,
+            exp_month=s.card.exp_month,
+            exp_year=s.card.exp_year,
+            fingerprint=s.card.fingerprint,
+            holder_name=s.card.holder_name,
+        ),
+        authorized_amount_minor=s.authorized_amount,
+        captured_amount_minor=s.captured_amount,
+        refunded_amount_minor=s.refunded_amount,
+        fee_amount_minor=s.fee_amount,
+        net_amount_minor=s.net_amount,
+        decline=None
+        if s.decline is None
+        else payment_pb2.Decline(
+            code=s.decline.code,
+            error_code=s.decline.error_code,
+            message=s.decline.message,
+            retryable=s.decline.retryable,
+        ),
+        failure_reason=s.failure_reason,
+        description=s.description,
+        metadata=dict(s.metadata),
+        attempts=[
+            payment_pb2.GatewayAttempt(
+                gateway=a.gateway,
+                operation=a.operation,
+                outcome=a.outcome,
+                reference=a.reference,
+                latency_ms=a.latency_ms,
+                time=timestamp(a.at),
+                detail=a.detail,
+            )
+            for a in s.attempts
+        ],
+        refunds=[refund(s, r) for r in s.refunds],
+        version=s.version,
+        create_time=timestamp(s.created_at),
+        update_time=timestamp(s.updated_at),
+    )
+
+
+def event(e: StoredEvent) -> payment_pb2.PaymentEvent:
+    return payment_pb2.PaymentEvent(
+        id=e.id,
+        payment_id=e.aggregate_id,
+        version=e.version,
+        sequence=e.sequence,
+        type=e.type,
+        data_json=json.dumps(e.data, separators=(",", ":"), sort_keys=True),
+        time=timestamp(e.created_at),
+    )
+
+
+def payment_filter(v: Violations, r: payment_pb2.ListPaymentsRequest) -> PaymentFilter:
+    statuses: list[str] = []
+    for value in r.statuses:
+        if value not in STATUS_FROM_PROTO:
+            v.add("statuses", f"unknown status {value}", "INVALID_STATUS")
+        else:
+            statuses.append(STATUS_FROM_PROTO[value].value)
+    if r.card_last4 and not (len(r.card_last4) == 4 and r.card_last4.isdigit()):
+        v.add("card_last4", "must be four digits", "INVALID_LAST4")
+    min_amount = r.min_amount_minor if r.HasField("min_amount_minor") else None
+    max_amount = r.max_amount_minor if r.HasField("max_amount_minor") else None
+    if min_amount is not None and max_amount is not None and min_amount > max_amount:
+        v.add("min_amount_minor", "must not exceed max_amount_minor", "INVALID_RANGE")
+    after = r.created_after.ToDatetime(tzinfo=UTC) if r.HasField("created_after") else None
+    before = r.created_before.ToDatetime(tzinfo=UTC) if r.HasField("created_before") else None
+    return PaymentFilter(
+        customer_id=r.customer_id or None,
+        statuses=tuple(sorted(set(statuses))),
+        min_amount=min_amount,
+        max_amount=max_amount,
+        created_after=after,
+        created_before=before,
+        card_last4=r.card_last4 or None,
+    )

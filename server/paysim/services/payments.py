@@ -1,0 +1,469 @@
+"""Payment use cases: create, capture, void, refund, read; in atomic phases around the gateway.
+
+Every mutation runs as: transaction 1 (claim the idempotency key, check the rules, append the
+"requested" event) → the gateway call, outside any transaction → transaction 2 (the outcome
+events, the projection and the stored idempotent result, in one commit). A crash in between
+leaves a payment the recovery sweep can finish.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from paysim.domain import cards, ids
+from paysim.domain import payment as agg
+from paysim.domain.declines import DECLINES
+from paysim.domain.errors import DomainError, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.principal import Principal
+from paysim.domain.roles import Role
+from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
+from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
+from paysim.services.clock import Clock
+from paysim.services.idempotency import (
+    FAILED_PRECONDITION_CODE,
+    OK_CODE,
+    IdempotencyKey,
+    encode_error,
+    encode_result,
+    refuse_or_replay,
+)
+from paysim.services.scope import merchant_scope
+from paysim.store.repositories.payments import PaymentFilter, StoredEvent
+from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_AMOUNT = 10**12
+MAX_DESCRIPTION_CHARS = 1000
+MAX_REFUND_REASON_CHARS = 500
+PAYMENT = "pay"
+REFUND = "re"
+
+
+@dataclass(frozen=True, slots=True)
+class CardInput:
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+    holder_name: str
+
+    def __repr__(self) -> str:  # never let a PAN or CVC reach a log line or a traceback
+        return f"CardInput(number={cards.mask(self.number)!r}, exp={self.exp_month}/{self.exp_year})"
+
+
+@dataclass(frozen=True, slots=True)
+class CreatePayment:
+    merchant_id: str
+    amount: int
+    currency: str
+    card: CardInput
+    customer_id: str
+    description: str
+    metadata: dict[str, str]
+    capture_method: agg.CaptureMethod
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    payment: agg.PaymentState
+    refund_id: str = ""
+    replayed: bool = False
+
+    @property
+    def refund(self) -> agg.RefundState | None:
+        return self.payment.refund(self.refund_id) if self.refund_id else None
+
+
+def _result_payload(result: PaymentResult) -> dict[str, Any]:
+    return {"payment": agg.to_dict(result.payment), "refund_id": result.refund_id}
+
+
+def _replayed(stored: dict[str, Any]) -> PaymentResult:
+    return PaymentResult(agg.from_dict(stored["payment"]), stored.get("refund_id", ""), replayed=True)
+
+
+def _attempt(gateway: str, operation: str, result: GatewayResult, at: datetime) -> agg.Attempt:
+    detail = result.decline_code or (result.message if result.outcome is Outcome.ERROR else "")
+    return agg.Attempt(gateway, operation, result.outcome.value, result.reference, result.latency_ms, at, detail)
+
+
+def _decline_info(code: str) -> agg.DeclineInfo:
+    d = DECLINES.get(code) or DECLINES["generic_decline"]
+    return agg.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
+
+
+class PaymentService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        gateway: Gateway,
+        fingerprint_key: bytes,
+        clock: Clock,
+        *,
+        idempotency_ttl: timedelta = timedelta(hours=24),
+    ) -> None:
+        self._uow = uow
+        self._gateway = gateway
+        self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
+        self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
+        self._clock = clock
+        self._idempotency_ttl = idempotency_ttl
+
+    def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
+        """Keyed, so a stored fingerprint reveals nothing of the card in the request."""
+        return hmac.new(self._request_key, method.encode() + b"\0" + request_bytes, "sha256").hexdigest()
+
+    # --- shared steps -----------------------------------------------------------------------
+
+    def _key_scope(self, principal: Principal) -> str:
+        return principal.merchant_id or f"adm:{principal.user_id or principal.subject}"
+
+    async def _claim(self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None) -> PaymentResult | None:
+        if idem is None:
+            return None
+        now = self._clock()
+        existing = await uow.idempotency.claim(
+            self._key_scope(principal), idem.key, idem.method, idem.fingerprint, now, now + self._idempotency_ttl
+        )
+        if existing is None:
+            return None
+        return _replayed(refuse_or_replay(existing, idem))
+
+    async def _complete(
+        self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None, result: PaymentResult
+    ) -> None:
+        if idem is not None:
+            blob = encode_result(_result_payload(result))
+            await uow.idempotency.complete(self._key_scope(principal), idem.key, OK_CODE, blob, self._clock())
+
+    async def _store_refusal(
+        self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
+    ) -> None:
+        """A request that executed and was refused by the payment's rules replays that refusal."""
+        if idem is not None:
+            await uow.idempotency.complete(
+                self._key_scope(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
+            )
+            await uow.commit()
+
+    async def _visible(
+        self, uow: UnitOfWork, principal: Principal, state: agg.PaymentState | None, pid: str
+    ) -> agg.PaymentState:
+        if state is None:
+            raise NotFound("payment", pid)
+        if principal.is_admin:
+            return state
+        if principal.role is Role.CUSTOMER:
+            if state.customer_id:
+                customer = await uow.customers.get(state.customer_id)
+                if customer is not None and customer.user_id and customer.user_id == principal.user_id:
+                    return state
+            raise NotFound("payment", pid)
+        if principal.merchant_id != state.merchant_id:
+            raise NotFound("payment", pid)
+        return state
+
+    async def _finish(
+        self,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        payment_id: str,
+        make_events: Callable[[agg.PaymentState], list[agg.Event]],
+        refund_id: str = "",
+    ) -> PaymentResult:
+        """Transaction 2: outcome events on the current state, projection, stored result."""
+        async with self._uow() as uow:
+            current = await uow.payments.get(payment_id, for_update=True)
+            assert current is not None
+            events = make_events(current)
+            after = agg.replay(payment_id, events, start=current)
+            await uow.payments.save(current, after, events)
+            result = PaymentResult(after, refund_id)
+            await self._complete(uow, principal, idem, result)
+            await uow.commit()
+        return result
+
+    # --- create -----------------------------------------------------------------------------
+
+    def _validate_create(self, principal: Principal, cmd: CreatePayment) -> tuple[str, cards.CardSummary, str]:
+        v = Violations()
+        check_id(v, "merchant_id", cmd.merchant_id, "mer", required=False)
+        if not 1 <= cmd.amount <= MAX_AMOUNT:
+            v.add("amount_minor", f"must be between 1 and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
+        if cmd.currency:
+            check_currency(v, "currency_code", cmd.currency)
+        pan = cards.normalize_pan(cmd.card.number)
+        cards.check_card(
+            v,
+            prefix="card",
+            number=pan,
+            exp_month=cmd.card.exp_month,
+            exp_year=cmd.card.exp_year,
+            cvc=cmd.card.cvc,
+            today=self._clock().date(),
+        )
+        check_text(v, "card.holder_name", cmd.card.holder_name, max_chars=200)
+        check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
+        check_text(v, "description", cmd.description, max_chars=MAX_DESCRIPTION_CHARS)
+        check_metadata(v, "metadata", cmd.metadata)
+        v.raise_if_any()
+        merchant_id = merchant_scope(principal, cmd.merchant_id)
+        summary = cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, self._card_key)
+        return merchant_id, summary, pan
+
+    async def create(self, principal: Principal, cmd: CreatePayment, idem: IdempotencyKey | None) -> PaymentResult:
+        merchant_id, summary, pan = self._validate_create(principal, cmd)
+        now = self._clock()
+        payment_id = ids.new_id(PAYMENT)
+        async with self._uow() as uow:
+            if (replayed := await self._claim(uow, principal, idem)) is not None:
+                return replayed
+            merchant = await uow.merchants.get(merchant_id)
+            if merchant is None:
+                raise NotFound("merchant", merchant_id)
+            if cmd.customer_id:
+                customer = await uow.customers.get(cmd.customer_id)
+                if customer is None or customer.merchant_id != merchant_id:
+                    raise NotFound("customer", cmd.customer_id)
+            new = agg.NewPayment(
+                merchant_id=merchant_id,
+                amount=cmd.amount,
+                currency=cmd.currency or merchant.default_currency,
+                pan=pan,
+                card=agg.Card(
+                    summary.brand.value,
+                    summary.bin,
+                    summary.last4,
+                    summary.exp_month,
+                    summary.exp_year,
+                    summary.fingerprint,
+                    cmd.card.holder_name.strip(),
+                ),
+                customer_id=cmd.customer_id,
+                description=cmd.description,
+                metadata=cmd.metadata,
+                capture_method=cmd.capture_method,
+            )
+            created = agg.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
+            state = agg.create(created, payment_id)
+            await uow.payments.save(None, state, [created])
+            if idem is not None:
+                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id)
+            await uow.commit()
+
+        capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
+        outcome = await self._call(
+            "authorize",
+            self._gateway.authorize(
+                AuthorizationRequest(
+                    downstream_key=f"{payment_id}:authorize",
+                    amount=new.amount,
+                    currency=new.currency,
+                    pan=pan,
+                    exp_month=cmd.card.exp_month,
+                    exp_year=cmd.card.exp_year,
+                    holder_name=new.card.holder_name,
+                    capture=capture,
+                )
+            ),
+        )
+        return await self._finish(
+            principal, idem, payment_id, lambda s: self._authorization_events(s, outcome, capture)
+        )
+
+    async def _call(self, operation: str, call: Any) -> GatewayResult:
+        try:
+            result: GatewayResult = await call
+        except DomainError:
+            raise
+        except Exception as error:  # a gateway that blows up is an error outcome, recorded like one
+            return GatewayResult(Outcome.ERROR, message=f"{operation} failed: {type(error).__name__}")
+        return result
+
+    def _authorization_events(self, state: agg.PaymentState, result: GatewayResult, capture: bool) -> list[agg.Event]:
+        attempt = _attempt(self._gateway.name, "authorize", result, self._clock())
+        if result.outcome is Outcome.APPROVED:
+            events = [
+                agg.attempt_event(agg.EventType.AUTHORIZED, attempt, amount=state.amount, reference=result.reference)
+            ]
+            if capture:
+                fee = agg.fee_for(state.amount, state.fee_percent_bps, state.fee_fixed)
+                events.append(agg.Event(agg.EventType.CAPTURED, {"amount": state.amount, "fee": fee}, attempt.at))
+            return events
+        if result.outcome is Outcome.DECLINED:
+            info = _decline_info(result.decline_code)
+            decline = {
+                "code": info.code,
+                "error_code": info.error_code,
+                "message": info.message,
+                "retryable": info.retryable,
+            }
+            return [agg.attempt_event(agg.EventType.DECLINED, attempt, decline=decline)]
+        return [agg.attempt_event(agg.EventType.FAILED, attempt, reason=result.message or "gateway_error")]
+
+    # --- capture / void / refund --------------------------------------------------------------
+
+    async def _begin(
+        self,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        payment_id: str,
+        decide: Callable[[agg.PaymentState], agg.Event],
+    ) -> tuple[agg.PaymentState, PaymentResult | None]:
+        """Transaction 1 of an operation on an existing payment: claim, lock, decide, append."""
+        v = Violations()
+        check_id(v, "payment_id", payment_id, PAYMENT)
+        v.raise_if_any()
+        async with self._uow() as uow:
+            if (replayed := await self._claim(uow, principal, idem)) is not None:
+                return replayed.payment, replayed
+            state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
+            try:
+                event = decide(state)
+            except FailedPrecondition as refusal:
+                await self._store_refusal(uow, principal, idem, refusal)
+                raise
+            after = agg.apply(state, event)
+            await uow.payments.save(state, after, [event])
+            if idem is not None:
+                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id)
+            await uow.commit()
+        return after, None
+
+    async def _gateway_failed(self, principal: Principal, idem: IdempotencyKey | None, operation: str) -> Unavailable:
+        if idem is not None:
+            async with self._uow() as uow:
+                await uow.idempotency.release(self._key_scope(principal), idem.key)
+                await uow.commit()
+        return Unavailable(f"the gateway could not {operation} the payment; retry", reason="GATEWAY_ERROR")
+
+    async def capture(
+        self, principal: Principal, payment_id: str, amount: int, idem: IdempotencyKey | None
+    ) -> PaymentResult:
+        self._check_amount("amount_minor", amount)
+        now = self._clock()
+        state, replayed = await self._begin(principal, idem, payment_id, lambda s: agg.request_capture(s, amount, now))
+        if replayed is not None:
+            return replayed
+        capture_amount = state.pending_capture_amount
+        result = await self._call(
+            "capture", self._gateway.capture(f"{payment_id}:capture", state.gateway_reference, capture_amount)
+        )
+        attempt = _attempt(self._gateway.name, "capture", result, self._clock())
+        if result.outcome is not Outcome.APPROVED:
+            await self._finish(
+                principal,
+                None,
+                payment_id,
+                lambda s: [agg.attempt_event(agg.EventType.CAPTURE_FAILED, attempt, reason=result.message)],
+            )
+            raise await self._gateway_failed(principal, idem, "capture")
+        return await self._finish(
+            principal, idem, payment_id, lambda s: [agg.captured_event(s, capture_amount, attempt)]
+        )
+
+    async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
+        now = self._clock()
+        state, replayed = await self._begin(principal, idem, payment_id, lambda s: agg.request_void(s, now))
+        if replayed is not None:
+            return replayed
+        result = await self._call("void", self._gateway.void(f"{payment_id}:void", state.gateway_reference))
+        attempt = _attempt(self._gateway.name, "void", result, self._clock())
+        if result.outcome is not Outcome.APPROVED:
+            await self._finish(
+                principal,
+                None,
+                payment_id,
+                lambda s: [agg.attempt_event(agg.EventType.VOID_FAILED, attempt, reason=result.message)],
+            )
+            raise await self._gateway_failed(principal, idem, "void")
+        return await self._finish(
+            principal, idem, payment_id, lambda s: [agg.attempt_event(agg.EventType.VOIDED, attempt)]
+        )
+
+    async def refund(
+        self, principal: Principal, payment_id: str, amount: int, reason: str, idem: IdempotencyKey | None
+    ) -> PaymentResult:
+        self._check_amount("amount_minor", amount)
+        v = Violations()
+        check_text(v, "reason", reason, max_chars=MAX_REFUND_REASON_CHARS)
+        v.raise_if_any()
+        now = self._clock()
+        refund_id = ids.new_id(REFUND)
+        state, replayed = await self._begin(
+            principal, idem, payment_id, lambda s: agg.request_refund(s, refund_id, amount, reason, now)
+        )
+        if replayed is not None:
+            return replayed
+        refund = state.refund(refund_id)
+        result = await self._call(
+            "refund", self._gateway.refund(f"{payment_id}:{refund_id}", state.gateway_reference, refund.amount)
+        )
+        attempt = _attempt(self._gateway.name, "refund", result, self._clock())
+        if result.outcome is Outcome.APPROVED:
+            kind, data = agg.EventType.REFUND_SUCCEEDED, {"refund_id": refund_id}
+        else:
+            kind, data = (
+                agg.EventType.REFUND_FAILED,
+                {"refund_id": refund_id, "reason": result.message or result.decline_code},
+            )
+        return await self._finish(
+            principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id
+        )
+
+    def _check_amount(self, field: str, amount: int) -> None:
+        if not 0 <= amount <= MAX_AMOUNT:
+            v = Violations()
+            v.add(field, f"must be between 0 (everything) and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
+            v.raise_if_any()
+
+    # --- reads ------------------------------------------------------------------------------
+
+    async def get(self, principal: Principal, payment_id: str) -> agg.PaymentState:
+        v = Violations()
+        check_id(v, "payment_id", payment_id, PAYMENT)
+        v.raise_if_any()
+        async with self._uow() as uow:
+            return await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
+
+    async def events(
+        self, principal: Principal, payment_id: str, after_version: int, limit: int
+    ) -> tuple[list[StoredEvent], bool]:
+        async with self._uow() as uow:
+            v = Violations()
+            check_id(v, "payment_id", payment_id, PAYMENT)
+            v.raise_if_any()
+            await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
+            rows = await uow.payments.events(payment_id, after_version=after_version, limit=limit + 1)
+        return rows[:limit], len(rows) > limit
+
+    async def list_page(
+        self, principal: Principal, requested_merchant: str, f: PaymentFilter, cursor: Any, limit: int
+    ) -> tuple[list[agg.PaymentState], bool]:
+        v = Violations()
+        check_id(v, "merchant_id", requested_merchant, "mer", required=False)
+        check_id(v, "customer_id", f.customer_id or "", "cus", required=False)
+        v.raise_if_any()
+        async with self._uow() as uow:
+            if principal.is_admin:
+                f = replace(f, merchant_id=requested_merchant or None)
+            elif principal.role is Role.CUSTOMER:
+                if requested_merchant:
+                    raise NotFound("merchant", requested_merchant)
+                linked, _ = await uow.customers.list_page(
+                    merchant_id=None, user_id=principal.user_id or "-", email=None, cursor=None, limit=500
+                )
+                allowed = {c.id for c in linked}
+                if f.customer_id and f.customer_id not in allowed:
+                    return [], False
+                if not allowed:
+                    return [], False
+                if not f.customer_id:
+                    # A customer account is linked to few records; list each one's payments.
+                    f = replace(f, customer_ids=tuple(sorted(allowed)))
+            else:
+                f = replace(f, merchant_id=merchant_scope(principal, requested_merchant))
+            return await uow.payments.list_page(f, cursor, limit)

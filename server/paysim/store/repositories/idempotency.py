@@ -1,0 +1,128 @@
+"""Durable idempotency keys: claimed by INSERT under a primary key, completed with the response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from paysim.store.repositories._common import dialect_insert
+from paysim.store.schema import idempotency_keys
+
+IN_FLIGHT = "in_flight"
+COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    method: str
+    fingerprint: str
+    state: str
+    payment_id: str | None
+    response_code: int | None
+    response_blob: bytes | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def claim(
+        self, merchant_id: str, key: str, method: str, fingerprint: str, now: datetime, expires_at: datetime
+    ) -> StoredKey | None:
+        """Insert the key as in flight. None if this call claimed it, else the existing key.
+
+        On PostgreSQL a concurrent uncommitted claim makes this INSERT wait for that transaction,
+        so exactly one claimant wins and the others then read its row.
+        """
+        stmt = (
+            dialect_insert(self._conn.dialect.name, idempotency_keys)
+            .values(
+                merchant_id=merchant_id,
+                key=key,
+                method=method,
+                fingerprint=fingerprint,
+                state=IN_FLIGHT,
+                created_at=now,
+                updated_at=now,
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.merchant_id, idempotency_keys.c.key])
+            .returning(idempotency_keys.c.key)
+        )
+        if (await self._conn.execute(stmt)).first() is not None:
+            return None
+        existing = await self.get(merchant_id, key)
+        if existing is not None and existing.expires_at <= now:
+            # Past its lifetime and not yet pruned: the key is free again.
+            await self._conn.execute(
+                delete(idempotency_keys).where(
+                    idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
+                )
+            )
+            return await self.claim(merchant_id, key, method, fingerprint, now, expires_at)
+        return existing
+
+    async def get(self, merchant_id: str, key: str) -> StoredKey | None:
+        row = (
+            await self._conn.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
+                )
+            )
+        ).first()
+        if row is None:
+            return None
+        return StoredKey(
+            row.method,
+            row.fingerprint,
+            row.state,
+            row.payment_id,
+            row.response_code,
+            row.response_blob,
+            row.created_at,
+            row.updated_at,
+            row.expires_at,
+        )
+
+    async def attach_payment(self, merchant_id: str, key: str, payment_id: str) -> None:
+        """Record the recovery point: the payment this key's request created."""
+        await self._conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+            .values(payment_id=payment_id)
+        )
+
+    async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
+        await self._conn.execute(
+            update(idempotency_keys)
+            .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+            .values(state=COMPLETED, response_code=code, response_blob=blob, updated_at=now)
+        )
+
+    async def release(self, merchant_id: str, key: str) -> None:
+        """Forget a claim whose request did not execute, so a retry runs it afresh."""
+        await self._conn.execute(
+            delete(idempotency_keys).where(
+                idempotency_keys.c.merchant_id == merchant_id,
+                idempotency_keys.c.key == key,
+                idempotency_keys.c.state == IN_FLIGHT,
+            )
+        )
+
+    async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str]]:
+        rows = await self._conn.execute(
+            select(idempotency_keys.c.merchant_id, idempotency_keys.c.key).where(
+                idempotency_keys.c.payment_id == payment_id, idempotency_keys.c.state == IN_FLIGHT
+            )
+        )
+        return [(r.merchant_id, r.key) for r in rows]
+
+    async def prune(self, now: datetime) -> int:
+        result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
+        return int(result.rowcount or 0)

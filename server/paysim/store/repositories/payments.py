@@ -1,0 +1,218 @@
+"""The payment event store and its projection, written together in one transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from paysim.domain import ids
+from paysim.domain import payment as agg
+from paysim.domain.errors import Aborted
+from paysim.domain.paging import Cursor
+from paysim.store.repositories._common import dialect_insert, page_query, split_page
+from paysim.store.schema import payment_events, payment_snapshots, payments
+
+SNAPSHOT_EVERY = 20
+EVENT_ID_PREFIX = "evt"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: str
+    aggregate_id: str
+    version: int
+    sequence: int
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+
+    def as_domain(self) -> agg.Event:
+        return agg.Event(agg.EventType(self.type), self.data, self.created_at)
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    merchant_id: str | None = None
+    customer_id: str | None = None
+    customer_ids: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    min_amount: int | None = None
+    max_amount: int | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    card_last4: str | None = None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _projection_values(state: agg.PaymentState) -> dict[str, Any]:
+    return {
+        "merchant_id": state.merchant_id,
+        "customer_id": state.customer_id,
+        "status": state.status.value,
+        "amount": state.amount,
+        "currency": state.currency,
+        "card_last4": state.card.last4,
+        "version": state.version,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+        "state_json": _dumps(agg.to_dict(state)),
+    }
+
+
+def concurrency_conflict(payment_id: str) -> Aborted:
+    return Aborted(
+        "the payment changed concurrently; retry",
+        reason="CONCURRENT_MODIFICATION",
+        retry_after_seconds=0.05,
+        metadata={"payment_id": payment_id},
+    )
+
+
+class PaymentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
+        query = select(payments.c.state_json).where(payments.c.id == payment_id)
+        if for_update:
+            query = query.with_for_update()
+        raw = await self._conn.scalar(query)
+        return agg.from_dict(json.loads(raw)) if raw is not None else None
+
+    async def save(
+        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.Event]
+    ) -> list[StoredEvent]:
+        """Append ``events`` (which turned ``before`` into ``after``) and write the projection.
+
+        A concurrent writer that appended first makes the version guard fail: ABORTED, retryable.
+        """
+        start = 0 if before is None else before.version
+        drafts = [
+            StoredEvent(ids.new_id(EVENT_ID_PREFIX), after.id, start + i + 1, 0, e.type.value, dict(e.data), e.at)
+            for i, e in enumerate(events)
+        ]
+        rows = [
+            {
+                "id": d.id,
+                "aggregate_id": d.aggregate_id,
+                "version": d.version,
+                "type": d.type,
+                "merchant_id": after.merchant_id,
+                "data_json": _dumps(d.data),
+                "created_at": d.created_at,
+            }
+            for d in drafts
+        ]
+        try:
+            result = await self._conn.execute(
+                insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
+            )
+            sequences = list(result.scalars())
+            if before is None:
+                await self._conn.execute(insert(payments).values(id=after.id, **_projection_values(after)))
+            else:
+                updated = await self._conn.execute(
+                    update(payments)
+                    .where(payments.c.id == after.id, payments.c.version == before.version)
+                    .values(**_projection_values(after))
+                )
+                if updated.rowcount != 1:
+                    raise concurrency_conflict(after.id)
+        except sa_exc.IntegrityError as error:
+            if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):
+                raise concurrency_conflict(after.id) from None
+            raise
+        if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
+            await self._snapshot(after)
+        return [replace(d, sequence=seq) for d, seq in zip(drafts, sequences, strict=True)]
+
+    async def _snapshot(self, state: agg.PaymentState) -> None:
+        stmt = dialect_insert(self._conn.dialect.name, payment_snapshots).values(
+            aggregate_id=state.id,
+            version=state.version,
+            state_json=_dumps(agg.to_dict(state)),
+            created_at=state.updated_at,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[payment_snapshots.c.aggregate_id],
+            set_={"version": state.version, "state_json": stmt.excluded.state_json, "created_at": state.updated_at},
+        )
+        await self._conn.execute(stmt)
+
+    async def snapshot(self, payment_id: str) -> agg.PaymentState | None:
+        raw = await self._conn.scalar(
+            select(payment_snapshots.c.state_json).where(payment_snapshots.c.aggregate_id == payment_id)
+        )
+        return agg.from_dict(json.loads(raw)) if raw is not None else None
+
+    async def events(self, payment_id: str, *, after_version: int = 0, limit: int | None = None) -> list[StoredEvent]:
+        query = (
+            select(payment_events)
+            .where(payment_events.c.aggregate_id == payment_id, payment_events.c.version > after_version)
+            .order_by(payment_events.c.version)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        rows = (await self._conn.execute(query)).all()
+        return [
+            StoredEvent(r.id, r.aggregate_id, r.version, r.seq, r.type, json.loads(r.data_json), r.created_at)
+            for r in rows
+        ]
+
+    async def list_page(
+        self, f: PaymentFilter, cursor: Cursor | None, limit: int
+    ) -> tuple[list[agg.PaymentState], bool]:
+        c = payments.c
+        conditions: list[ColumnElement[bool]] = []
+        if cursor is not None:
+            conditions.append(
+                or_(c.created_at < cursor.create_time, and_(c.created_at == cursor.create_time, c.id < cursor.id))
+            )
+        if f.merchant_id is not None:
+            conditions.append(c.merchant_id == f.merchant_id)
+        if f.customer_id:
+            conditions.append(c.customer_id == f.customer_id)
+        if f.customer_ids:
+            conditions.append(c.customer_id.in_(f.customer_ids))
+        if f.statuses:
+            conditions.append(c.status.in_(f.statuses))
+        if f.min_amount is not None:
+            conditions.append(c.amount >= f.min_amount)
+        if f.max_amount is not None:
+            conditions.append(c.amount <= f.max_amount)
+        if f.created_after is not None:
+            conditions.append(c.created_at >= f.created_after)
+        if f.created_before is not None:
+            conditions.append(c.created_at < f.created_before)
+        if f.card_last4:
+            conditions.append(c.card_last4 == f.card_last4)
+        query = select(c.state_json).where(*conditions).order_by(c.created_at.desc(), c.id.desc())
+        rows = (await self._conn.execute(page_query(query, limit))).scalars().all()
+        page, more = split_page(rows, limit)
+        return [agg.from_dict(json.loads(raw)) for raw in page], more
+
+    async def ids_page(self, after_id: str, limit: int) -> list[str]:
+        """Every payment id in id order, for full-store verification."""
+        rows = await self._conn.execute(
+            select(payments.c.id).where(payments.c.id > after_id).order_by(payments.c.id).limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def stuck(self, status: str, updated_before: datetime, limit: int) -> list[str]:
+        rows = await self._conn.execute(
+            select(payments.c.id)
+            .where(payments.c.status == status, payments.c.updated_at < updated_before)
+            .order_by(payments.c.updated_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
