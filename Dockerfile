@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+# paysim: the gRPC payment-platform simulator.
+#   docker build -t paysim .
+#   docker run --rm -p 50051:50051 -v paysim-data:/data paysim
+
+# --- builder: wheels for the client, the server and every dependency -----------------------------
+FROM python:3.11-slim AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+WORKDIR /src
+COPY clients/python/ clients/python/
+COPY pyproject.toml README.md ./
+COPY server/paysim/ server/paysim/
+
+# Both local projects in one command, so the server's "paysim-client" requirement is satisfied by
+# the client built here, never by a package of that name from an index.
+RUN pip wheel --wheel-dir /wheels ./clients/python .
+
+# --- runtime: the wheels installed offline, run as an unprivileged user ---------------------------
+FROM python:3.11-slim AS runtime
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PAYSIM_LISTEN=0.0.0.0:50051 \
+    PAYSIM_DATA_DIR=/data
+
+RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
+    pip install --no-index --find-links /wheels paysim \
+    && groupadd --system --gid 10001 paysim \
+    && useradd --system --uid 10001 --gid paysim --home-dir /data --shell /usr/sbin/nologin paysim \
+    && mkdir -p /data \
+    && chown paysim:paysim /data
+
+USER paysim:paysim
+WORKDIR /data
+VOLUME ["/data"]
+EXPOSE 50051
+
+# grpc.health.v1 Check against the port in PAYSIM_LISTEN; exit 0 only when SERVING.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os,sys,grpc;from grpc_health.v1 import health_pb2 as h,health_pb2_grpc as g;p=os.environ.get('PAYSIM_LISTEN','0.0.0.0:50051').rsplit(':',1)[-1];r=g.HealthStub(grpc.insecure_channel('127.0.0.1:'+p)).Check(h.HealthCheckRequest(),timeout=3);sys.exit(0 if r.status==h.HealthCheckResponse.SERVING else 1)"]
+
+# SIGTERM (docker stop) drains in-flight calls for PAYSIM_GRACE_SECONDS (10 s by default):
+# give docker stop a longer timeout than that, e.g. docker stop -t 15.
+STOPSIGNAL SIGTERM
+CMD ["paysim", "serve"]
