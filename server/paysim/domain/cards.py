@@ -54,7 +54,7 @@ _LABELS: dict[Brand, str] = {
     Brand.DINERS: "Diners Club",
     Brand.JCB: "JCB",
     Brand.UNIONPAY: "UnionPay",
-    Brand.UNKNOWN: "card of unknown brand",
+    Brand.UNKNOWN: "Unknown brand",
 }
 
 # (first prefix, last prefix, brand): both ends inclusive and of the same number of digits.
@@ -154,16 +154,17 @@ def _describe_lengths(lengths: Set[int]) -> str:
     ordered = sorted(lengths)
     if len(ordered) == 1:
         return str(ordered[0])
-    if ordered == list(range(ordered[0], ordered[-1] + 1)):
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
         return f"{ordered[0]} to {ordered[-1]}"
     return ", ".join(str(n) for n in ordered[:-1]) + f" or {ordered[-1]}"
 
 
 def _for_brand(brand: Brand) -> str:
+    """`` for an American Express card``; empty when the brand is unknown."""
     if brand is Brand.UNKNOWN:
-        return "a card"
+        return ""
     article = "an" if brand.label[0] in "AEIOU" else "a"
-    return f"{article} {brand.label} card"
+    return f" for {article} {brand.label} card"
 
 
 def check_card(
@@ -199,9 +200,7 @@ def _check_number(v: Violations, field: str, pan: str, brand: Brand) -> None:
     elif not _is_digits(pan):
         v.add(field, "must contain only digits (spaces and dashes are ignored)", "INVALID_NUMBER")
     elif len(pan) not in valid_lengths(brand):
-        v.add(
-            field, f"must be {_describe_lengths(valid_lengths(brand))} digits for {_for_brand(brand)}", "INVALID_NUMBER"
-        )
+        v.add(field, f"must be {_describe_lengths(valid_lengths(brand))} digits{_for_brand(brand)}", "INVALID_NUMBER")
     elif not luhn_valid(pan):
         v.add(field, "is incorrect: it fails the Luhn checksum", "INCORRECT_NUMBER")
 
@@ -230,7 +229,7 @@ def _check_cvc(v: Violations, field: str, cvc: str, brand: Brand) -> None:
     if not cvc:
         v.add(field, "is required", "INVALID_CVC")
     elif not _is_digits(cvc) or len(cvc) not in lengths:
-        v.add(field, f"must be {_describe_lengths(lengths)} digits for {_for_brand(brand)}", "INVALID_CVC")
+        v.add(field, f"must be {_describe_lengths(lengths)} digits{_for_brand(brand)}", "INVALID_CVC")
 
 
 @dataclass(frozen=True, slots=True)
