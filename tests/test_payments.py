@@ -3,6 +3,8 @@ holder names, the lifecycle in every state, money in 0-, 2- and 3-decimal curren
 
 from __future__ import annotations
 
+import itertools
+
 import grpc
 import pytest
 from paysim_client.v1 import customer_pb2, merchant_pb2, payment_pb2
@@ -266,7 +268,7 @@ def test_event_history_tells_the_whole_story(api: Stubs) -> None:
         "refund.succeeded",
     ]
     assert [e.version for e in events] == list(range(1, 7))
-    assert all(a.sequence < b.sequence for a, b in zip(events, events[1:], strict=False))
+    assert all(a.sequence < b.sequence for a, b in itertools.pairwise(events))
     assert all(e.id.startswith("evt_") and e.payment_id == p.id for e in events)
     paged: list[str] = []
     token = ""
