@@ -52,6 +52,24 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+async def _verify(settings: Settings) -> int:
+    from paysim.services.verification import verify_all
+    from paysim.store.database import create_engine
+    from paysim.store.unit_of_work import UnitOfWork
+
+    engine = create_engine(settings.effective_database_url)
+    try:
+        report = await verify_all(lambda: UnitOfWork(engine))
+    finally:
+        await engine.dispose()
+    for m in report.mismatches:
+        fields = f" ({', '.join(m.fields)})" if m.fields else ""
+        print(f"MISMATCH {m.payment_id}: {m.problem}{fields}")
+    verdict = "all projections match their events" if report.ok else f"{len(report.mismatches)} mismatches"
+    print(f"checked {report.checked} payments ({report.snapshots_checked} from snapshots too): {verdict}")
+    return 0 if report.ok else 1
+
+
 async def _create_admin(settings: Settings, email: str, full_name: str, password: str) -> int:
     from paysim.app.bootstrap import bootstrap, ensure_admin
 
@@ -88,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     common(migrate)
 
+    verify = sub.add_parser("verify", help="replay every payment's events and compare with its projection")
+    common(verify)
+
     admin = sub.add_parser("admin", help="manage admin accounts")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_sub.add_parser("create", help="create an admin account (prompts for the password)")
@@ -112,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(settings))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "verify":
+        return asyncio.run(_verify(settings))
     if args.command == "admin" and args.admin_command == "create":
         password = _read_password(args.password_stdin)
         try:

@@ -71,7 +71,9 @@ class Settings:
     keepalive_timeout_seconds: int = 10
     grace_seconds: float = 10.0
     health_probe_seconds: float = 2.0
-    maintenance_interval_seconds: float = 300.0
+    maintenance_interval_seconds: float = 30.0
+    recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
+    idempotency_ttl_hours: float = 24.0
     db_pool_size: int = 10
     log_level: str = "INFO"
     bootstrap_admin_email: str = ""
@@ -118,6 +120,8 @@ class Settings:
             maintenance_interval_seconds=_float(
                 e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds
             ),
+            recover_after_seconds=_float(e, "PAYSIM_RECOVER_AFTER_SECONDS", d.recover_after_seconds),
+            idempotency_ttl_hours=_float(e, "PAYSIM_IDEMPOTENCY_TTL_HOURS", d.idempotency_ttl_hours),
             db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
             log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
             bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),

@@ -94,6 +94,9 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
                 settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE
             ),
             clock,
+            # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
+            idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
+            recover_after=timedelta(seconds=settings.recover_after_seconds),
         ),
         authenticator=Authenticator(uow, access, clock),
         limiter=_limiter(settings),

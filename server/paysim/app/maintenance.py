@@ -1,4 +1,5 @@
-"""Periodic housekeeping: expired refresh tokens and idle login throttles."""
+"""Periodic housekeeping: expired refresh tokens and login throttles, idempotency keys past their
+lifetime, and payments whose gateway outcome was never recorded."""
 
 from __future__ import annotations
 
@@ -6,18 +7,28 @@ import asyncio
 import logging
 
 from paysim.services.accounts import AccountService
+from paysim.services.payments import PaymentService
 
 log = logging.getLogger("paysim.maintenance")
 
 
 class Maintenance:
-    def __init__(self, accounts: AccountService, interval_seconds: float) -> None:
+    def __init__(self, accounts: AccountService, payments: PaymentService, interval_seconds: float) -> None:
         self._accounts = accounts
+        self._payments = payments
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
-        return await self._accounts.purge_expired()
+        """One round; returns the number of refresh tokens removed (the other counts are logged)."""
+        removed = await self._accounts.purge_expired()
+        keys = await self._payments.prune_idempotency_keys()
+        recovered = await self._payments.recover_stuck()
+        if keys or recovered:
+            log.info(
+                "maintenance", extra={"fields": {"idempotency_keys_pruned": keys, "payments_recovered": recovered}}
+            )
+        return removed
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="paysim-maintenance")

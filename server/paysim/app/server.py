@@ -63,7 +63,7 @@ class PaysimServer:
     def __init__(self, app: App) -> None:
         self.app = app
         self.health = HealthReporter(app.engine, PAYSIM_SERVICES, app.settings.health_probe_seconds)
-        self.maintenance = Maintenance(app.accounts, app.settings.maintenance_interval_seconds)
+        self.maintenance = Maintenance(app.accounts, app.payments, app.settings.maintenance_interval_seconds)
         self._server = grpc.aio.server(
             interceptors=[
                 ObservabilityInterceptor(),

@@ -133,6 +133,11 @@ class PaymentState:
         return self.captured_amount - self.fee_amount - self.refunded_amount
 
     @property
+    def in_progress(self) -> bool:
+        """A gateway call's outcome is outstanding."""
+        return self.status is Status.PROCESSING or bool(self.pending_operation) or self.pending_refund_amount > 0
+
+    @property
     def refundable_amount(self) -> int:
         return self.captured_amount - self.refunded_amount - self.pending_refund_amount
 

@@ -95,6 +95,14 @@ def _decline_info(code: str) -> agg.DeclineInfo:
     return agg.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
 
 
+class _StaleClaim(Exception):
+    """An in-flight key whose request has been silent too long: recover its payment, then retry."""
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(payment_id)
+        self.payment_id = payment_id
+
+
 class PaymentService:
     def __init__(
         self,
@@ -104,6 +112,7 @@ class PaymentService:
         clock: Clock,
         *,
         idempotency_ttl: timedelta = timedelta(hours=24),
+        recover_after: timedelta = timedelta(seconds=30),
     ) -> None:
         self._uow = uow
         self._gateway = gateway
@@ -111,6 +120,7 @@ class PaymentService:
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
         self._clock = clock
         self._idempotency_ttl = idempotency_ttl
+        self._recover_after = recover_after
 
     def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
         """Keyed, so a stored fingerprint reveals nothing of the card in the request."""
@@ -130,6 +140,13 @@ class PaymentService:
         )
         if existing is None:
             return None
+        if (
+            existing.state != "completed"
+            and existing.payment_id
+            and existing.fingerprint == idem.fingerprint
+            and existing.updated_at < now - self._recover_after
+        ):
+            raise _StaleClaim(existing.payment_id)
         return _replayed(refuse_or_replay(existing, idem))
 
     async def _complete(
@@ -216,6 +233,21 @@ class PaymentService:
 
     async def create(self, principal: Principal, cmd: CreatePayment, idem: IdempotencyKey | None) -> PaymentResult:
         merchant_id, summary, pan = self._validate_create(principal, cmd)
+        try:
+            return await self._create(principal, cmd, idem, merchant_id, summary, pan)
+        except _StaleClaim as stale:
+            await self.recover(stale.payment_id)
+            return await self._create(principal, cmd, idem, merchant_id, summary, pan)
+
+    async def _create(
+        self,
+        principal: Principal,
+        cmd: CreatePayment,
+        idem: IdempotencyKey | None,
+        merchant_id: str,
+        summary: cards.CardSummary,
+        pan: str,
+    ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
         async with self._uow() as uow:
@@ -312,11 +344,26 @@ class PaymentService:
         idem: IdempotencyKey | None,
         payment_id: str,
         decide: Callable[[agg.PaymentState], agg.Event],
+        recovery_point: str = "",
     ) -> tuple[agg.PaymentState, PaymentResult | None]:
         """Transaction 1 of an operation on an existing payment: claim, lock, decide, append."""
         v = Violations()
         check_id(v, "payment_id", payment_id, PAYMENT)
         v.raise_if_any()
+        try:
+            return await self._begin_once(principal, idem, payment_id, decide, recovery_point)
+        except _StaleClaim as stale:
+            await self.recover(stale.payment_id)
+            return await self._begin_once(principal, idem, payment_id, decide, recovery_point)
+
+    async def _begin_once(
+        self,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        payment_id: str,
+        decide: Callable[[agg.PaymentState], agg.Event],
+        recovery_point: str,
+    ) -> tuple[agg.PaymentState, PaymentResult | None]:
         async with self._uow() as uow:
             if (replayed := await self._claim(uow, principal, idem)) is not None:
                 return replayed.payment, replayed
@@ -329,7 +376,7 @@ class PaymentService:
             after = agg.apply(state, event)
             await uow.payments.save(state, after, [event])
             if idem is not None:
-                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id)
+                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id, recovery_point)
             await uow.commit()
         return after, None
 
@@ -394,7 +441,7 @@ class PaymentService:
         now = self._clock()
         refund_id = ids.new_id(REFUND)
         state, replayed = await self._begin(
-            principal, idem, payment_id, lambda s: agg.request_refund(s, refund_id, amount, reason, now)
+            principal, idem, payment_id, lambda s: agg.request_refund(s, refund_id, amount, reason, now), refund_id
         )
         if replayed is not None:
             return replayed
@@ -413,6 +460,84 @@ class PaymentService:
         return await self._finish(
             principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id
         )
+
+    # --- recovery ---------------------------------------------------------------------------
+
+    async def recover_stuck(self, limit: int = 100) -> int:
+        """Finish payments whose gateway outcome has been outstanding longer than the recovery
+        delay (the process that called the gateway died between its two transactions)."""
+        async with self._uow() as uow:
+            stuck = await uow.payments.stuck(self._clock() - self._recover_after, limit)
+        recovered = 0
+        for payment_id in stuck:
+            if await self.recover(payment_id):
+                recovered += 1
+        return recovered
+
+    async def recover(self, payment_id: str) -> bool:
+        """Ask the gateway what became of each outstanding call and record it; complete the keys
+        that were waiting on it. True if anything was recorded."""
+        async with self._uow() as uow:
+            state = await uow.payments.get(payment_id)
+        if state is None or not state.in_progress:
+            return False
+        events: list[agg.Event] = []
+        failed_ops: set[str] = set()
+        if state.status is agg.Status.PROCESSING:
+            found = await self._gateway.status(f"{payment_id}:authorize")
+            capture = state.capture_method is agg.CaptureMethod.AUTOMATIC
+            if found is None:
+                at = self._clock()
+                events = [agg.Event(agg.EventType.FAILED, {"reason": "processing_interrupted"}, at)]
+            else:
+                events = self._authorization_events(state, found, capture)
+        elif state.pending_operation:
+            op = state.pending_operation
+            found = await self._gateway.status(f"{payment_id}:{op}")
+            if found is not None and found.outcome is Outcome.APPROVED:
+                attempt = _attempt(self._gateway.name, op, found, self._clock())
+                events = [
+                    agg.captured_event(state, state.pending_capture_amount, attempt)
+                    if op == "capture"
+                    else agg.attempt_event(agg.EventType.VOIDED, attempt)
+                ]
+            else:
+                failed_ops.add(op)
+                kind = agg.EventType.CAPTURE_FAILED if op == "capture" else agg.EventType.VOID_FAILED
+                events = [agg.Event(kind, {"reason": f"{op}_interrupted"}, self._clock())]
+        for refund in state.refunds:
+            if refund.status != "pending":
+                continue
+            found = await self._gateway.status(f"{payment_id}:{refund.id}")
+            if found is not None and found.outcome is Outcome.APPROVED:
+                attempt = _attempt(self._gateway.name, "refund", found, self._clock())
+                events.append(agg.attempt_event(agg.EventType.REFUND_SUCCEEDED, attempt, refund_id=refund.id))
+            else:
+                reason = "refund_interrupted" if found is None else (found.message or found.decline_code)
+                events.append(
+                    agg.Event(agg.EventType.REFUND_FAILED, {"refund_id": refund.id, "reason": reason}, self._clock())
+                )
+        async with self._uow() as uow:
+            current = await uow.payments.get(payment_id, for_update=True)
+            if current is None or current.version != state.version:
+                return False  # finished by its own request meanwhile
+            after = agg.replay(payment_id, events, start=current)
+            await uow.payments.save(current, after, events)
+            for scope, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
+                stored = await uow.idempotency.get(scope, key)
+                if stored is not None and stored.method.endswith(("CapturePayment", "VoidPayment")) and failed_ops:
+                    await uow.idempotency.release(scope, key)  # the request failed: a retry may run it again
+                    continue
+                payload = _result_payload(PaymentResult(after, point if point.startswith(REFUND + "_") else ""))
+                await uow.idempotency.complete(scope, key, OK_CODE, encode_result(payload), self._clock())
+            await uow.commit()
+        return True
+
+    async def prune_idempotency_keys(self) -> int:
+        async with self._uow() as uow:
+            removed = await uow.idempotency.prune(self._clock())
+            await uow.commit()
+        return removed
 
     def _check_amount(self, field: str, amount: int) -> None:
         if not 0 <= amount <= MAX_AMOUNT:

@@ -159,13 +159,16 @@ payments = Table(
     Column("amount", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("card_last4", String(4), nullable=False),
+    # True while a gateway call's outcome is outstanding (processing, or a capture, void or refund
+    # requested): what the recovery sweep looks for after a crash.
+    Column("in_progress", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("state_json", Text, nullable=False),
     Index(None, "merchant_id", "created_at", "id"),
     Index(None, "created_at", "id"),
-    Index(None, "status", "updated_at"),
+    Index(None, "in_progress", "updated_at"),
     Index(None, "customer_id"),
 )
 
@@ -206,6 +209,7 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("state", String(16), nullable=False),
     Column("payment_id", String(40), nullable=True),
+    Column("recovery_point", String(40), nullable=True),
     Column("response_code", Integer, nullable=True),
     Column("response_blob", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),

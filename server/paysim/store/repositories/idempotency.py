@@ -21,6 +21,7 @@ class StoredKey:
     fingerprint: str
     state: str
     payment_id: str | None
+    recovery_point: str | None
     response_code: int | None
     response_blob: bytes | None
     created_at: datetime
@@ -83,6 +84,7 @@ class IdempotencyRepository:
             row.fingerprint,
             row.state,
             row.payment_id,
+            row.recovery_point,
             row.response_code,
             row.response_blob,
             row.created_at,
@@ -90,12 +92,13 @@ class IdempotencyRepository:
             row.expires_at,
         )
 
-    async def attach_payment(self, merchant_id: str, key: str, payment_id: str) -> None:
-        """Record the recovery point: the payment this key's request created."""
+    async def attach_payment(self, merchant_id: str, key: str, payment_id: str, recovery_point: str = "") -> None:
+        """Record the recovery point: the payment (and refund) this key's request is working on,
+        so that a crash before completion can be finished from the gateway's answer."""
         await self._conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
-            .values(payment_id=payment_id)
+            .values(payment_id=payment_id, recovery_point=recovery_point or None)
         )
 
     async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
@@ -115,13 +118,14 @@ class IdempotencyRepository:
             )
         )
 
-    async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str]]:
+    async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str, str]]:
+        """(scope, key, recovery point) of the keys still in flight for a payment."""
         rows = await self._conn.execute(
-            select(idempotency_keys.c.merchant_id, idempotency_keys.c.key).where(
+            select(idempotency_keys.c.merchant_id, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
                 idempotency_keys.c.payment_id == payment_id, idempotency_keys.c.state == IN_FLIGHT
             )
         )
-        return [(r.merchant_id, r.key) for r in rows]
+        return [(r.merchant_id, r.key, r.recovery_point or "") for r in rows]
 
     async def prune(self, now: datetime) -> int:
         result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))

@@ -62,6 +62,7 @@ def _projection_values(state: agg.PaymentState) -> dict[str, Any]:
         "amount": state.amount,
         "currency": state.currency,
         "card_last4": state.card.last4,
+        "in_progress": state.in_progress,
         "version": state.version,
         "created_at": state.created_at,
         "updated_at": state.updated_at,
@@ -208,10 +209,11 @@ class PaymentRepository:
         )
         return list(rows.scalars())
 
-    async def stuck(self, status: str, updated_before: datetime, limit: int) -> list[str]:
+    async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
+        """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.status == status, payments.c.updated_at < updated_before)
+            .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before)
             .order_by(payments.c.updated_at)
             .limit(limit)
         )

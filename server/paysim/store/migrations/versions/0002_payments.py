@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("card_last4", sa.String(4), nullable=False),
+        sa.Column("in_progress", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
@@ -42,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_payments_merchant_id_created_at_id", "payments", ["merchant_id", "created_at", "id"])
     op.create_index("ix_payments_created_at_id", "payments", ["created_at", "id"])
-    op.create_index("ix_payments_status_updated_at", "payments", ["status", "updated_at"])
+    op.create_index("ix_payments_in_progress_updated_at", "payments", ["in_progress", "updated_at"])
     op.create_index("ix_payments_customer_id", "payments", ["customer_id"])
 
     op.create_table(
@@ -77,6 +78,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("payment_id", sa.String(40), nullable=True),
+        sa.Column("recovery_point", sa.String(40), nullable=True),
         sa.Column("response_code", sa.Integer(), nullable=True),
         sa.Column("response_blob", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
