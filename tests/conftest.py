@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,20 @@ def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture
 def make_server(backend: Backend, tmp_path: Path) -> Iterator[Callable[..., ServerHandle]]:
-    """A dedicated server with setting overrides, for tests that change limits or lifetimes."""
-    started: list[ServerHandle] = []
+    """A dedicated server with its own empty database (same kind as ``backend``) and setting
+    overrides, for tests that change limits or lifetimes or must see only their own rows."""
+    with ExitStack() as stack:
+        started: list[ServerHandle] = []
 
-    def start(**overrides: Any) -> ServerHandle:
-        handle = ServerHandle(test_settings(backend, tmp_path / f"data{len(started)}", **overrides))
-        started.append(handle)
-        return handle
+        def start(**overrides: Any) -> ServerHandle:
+            private = stack.enter_context(backends.provision(backend.name, tmp_path / f"db{len(started)}"))
+            settings = test_settings(private, tmp_path / f"data{len(started)}", **overrides)
+            handle = ServerHandle(settings)
+            started.append(handle)
+            stack.callback(handle.stop)
+            return handle
 
-    yield start
-    for handle in started:
-        handle.stop()
+        yield start
 
 
 @pytest.fixture
