@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
     common(migrate)
 
+    bench = sub.add_parser("bench", help="drive a running server with concurrent clients and print figures")
+    from paysim import bench as bench_module
+
+    bench_module.add_arguments(bench)
+
     verify = sub.add_parser("verify", help="replay every payment's events and compare with its projection")
     common(verify)
 
@@ -133,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(settings))
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
+    if args.command == "bench":
+        from paysim import bench as bench_module
+
+        return bench_module.main(args)
     if args.command == "verify":
         return asyncio.run(_verify(settings))
     if args.command == "admin" and args.admin_command == "create":

@@ -65,6 +65,7 @@ class Settings:
     login_max_failures: int = 10
     login_lockout_seconds: int = 30 * 60
     rate_limit_per_minute: int = 0  # per principal; 0 disables
+    auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
     max_message_bytes: int = 1024 * 1024
     max_concurrent_streams: int = 1000
     keepalive_time_seconds: int = 30
@@ -109,6 +110,7 @@ class Settings:
             login_max_failures=_int(e, "PAYSIM_LOGIN_MAX_FAILURES", d.login_max_failures, minimum=1),
             login_lockout_seconds=_int(e, "PAYSIM_LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, minimum=1),
             rate_limit_per_minute=_int(e, "PAYSIM_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            auth_cache_seconds=_float(e, "PAYSIM_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
             max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),
             max_concurrent_streams=_int(e, "PAYSIM_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams, minimum=1),
             keepalive_time_seconds=_int(e, "PAYSIM_KEEPALIVE_TIME_SECONDS", d.keepalive_time_seconds, minimum=1),

@@ -17,7 +17,7 @@ from paysim.security import signing_key
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.services.accounts import AccountPolicy, AccountService
-from paysim.services.authentication import Authenticator
+from paysim.services.authentication import Authenticator, PrincipalCache
 from paysim.services.clock import Clock, system_clock
 from paysim.services.customers import CustomerService
 from paysim.services.merchants import MerchantService
@@ -75,6 +75,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
     )
     hasher = PasswordHasher(settings.bcrypt_rounds)
+    principals = PrincipalCache(settings.auth_cache_seconds)
     policy = AccountPolicy(
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         max_failures=settings.login_max_failures,
@@ -85,7 +86,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         engine=engine,
         hasher=hasher,
         accounts=AccountService(uow, hasher, access, policy, clock),
-        merchants=MerchantService(uow, hasher, clock),
+        merchants=MerchantService(uow, hasher, clock, principals.clear),
         customers=CustomerService(uow, clock),
         payments=PaymentService(
             uow,
@@ -98,7 +99,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
             idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
             recover_after=timedelta(seconds=settings.recover_after_seconds),
         ),
-        authenticator=Authenticator(uow, access, clock),
+        authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from paysim.domain.errors import PermissionDenied, Unauthenticated
@@ -25,18 +26,68 @@ def bearer_credential(header: str | None) -> str | None:
     return value.strip()
 
 
+class PrincipalCache:
+    """Recently authenticated credentials, so a hot client does not cost a database read per call.
+
+    Entries live ``ttl`` seconds at most (and never past an access token's expiry). Revoking a key
+    or deactivating a merchant clears the cache of this process at once; other server processes
+    notice within ``ttl``.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, credential: str) -> Principal | None:
+        if self._ttl <= 0:
+            return None
+        entry = self._entries.get(secrets.digest(credential))
+        if entry is None:
+            return None
+        principal, expires = entry
+        if time.monotonic() >= expires:
+            self._entries.pop(secrets.digest(credential), None)
+            return None
+        return principal
+
+    def put(self, credential: str, principal: Principal, not_after: float | None = None) -> None:
+        if self._ttl <= 0:
+            return
+        if len(self._entries) >= self._max:
+            self._entries.clear()
+        expires = time.monotonic() + self._ttl
+        self._entries[secrets.digest(credential)] = (
+            principal,
+            expires if not_after is None else min(expires, not_after),
+        )
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class Authenticator:
-    def __init__(self, uow: UnitOfWorkFactory, access_tokens: AccessTokenCodec, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, access_tokens: AccessTokenCodec, clock: Clock, cache: PrincipalCache
+    ) -> None:
         self._uow = uow
         self._access = access_tokens
         self._clock = clock
+        self._cache = cache
 
     async def authenticate(self, credential: str) -> Principal:
+        cached = self._cache.get(credential)
+        if cached is not None:
+            return cached
         if credential.startswith(secrets.API_KEY_PREFIX):
-            return await self._api_key(credential)
-        return await self._access_token(credential)
+            principal = await self._api_key(credential)
+            self._cache.put(credential, principal)
+            return principal
+        principal, lifetime = await self._access_token(credential)
+        self._cache.put(credential, principal, time.monotonic() + lifetime)
+        return principal
 
-    async def _access_token(self, token: str) -> Principal:
+    async def _access_token(self, token: str) -> tuple[Principal, float]:
         claims = self._access.verify(token)
         async with self._uow() as uow:
             user = await uow.users.get(claims.user_id)
@@ -48,9 +99,10 @@ class Authenticator:
         if not merchant_active:
             raise PermissionDenied("the merchant is deactivated", reason="MERCHANT_INACTIVE")
         # The stored role wins over the token's claim, so a role change takes effect at once.
-        return Principal(
+        principal = Principal(
             kind=CredentialKind.ACCESS_TOKEN, role=user.role, user_id=user.id, merchant_id=user.merchant_id
         )
+        return principal, (claims.expires_at - self._clock()).total_seconds()
 
     async def _api_key(self, key: str) -> Principal:
         invalid = Unauthenticated("the API key is not valid", reason="INVALID_API_KEY")

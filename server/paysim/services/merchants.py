@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import exc as sa_exc
@@ -28,6 +29,7 @@ from paysim.services.accounts import duplicate_email
 from paysim.services.clock import Clock
 from paysim.services.scope import merchant_scope, visible_merchant
 from paysim.store.repositories._common import unique_violation_on
+from paysim.store.repositories.merchants import name_key
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 MAX_KEY_NAME_CHARS = 100
@@ -37,11 +39,27 @@ def _duplicate_merchant_name(error: sa_exc.IntegrityError) -> bool:
     return unique_violation_on(error, "uq_merchants_name_key", "merchants.name_key")
 
 
+def _check_merchant_name(v: Violations, name: str) -> None:
+    check_text(v, "name", name, max_chars=MAX_NAME_CHARS, required=True)
+    # Uniqueness is on the case-folded name, which can be longer ("ß" folds to "ss"): it must
+    # fit its column too, or PostgreSQL refuses the row and the client would see INTERNAL.
+    if len(name) <= MAX_NAME_CHARS and len(name_key(name)) > MAX_NAME_CHARS:
+        v.add("name", f"must be at most {MAX_NAME_CHARS} characters once case-folded", "TOO_LONG")
+
+
 class MerchantService:
-    def __init__(self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        credentials_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
+        # Called after a key is revoked or a merchant (de)activated: cached authentications are stale.
+        self._credentials_changed = credentials_changed
 
     async def register(
         self,
@@ -57,7 +75,7 @@ class MerchantService:
         support_email = normalize_email(support_email)
         default_currency = default_currency or "USD"
         v = Violations()
-        check_text(v, "name", name, max_chars=MAX_NAME_CHARS, required=True)
+        _check_merchant_name(v, name)
         check_email(v, "owner_email", owner_email)
         check_password(v, "owner_password", owner_password)
         check_text(v, "owner_full_name", owner_full_name, max_chars=MAX_NAME_CHARS)
@@ -128,7 +146,7 @@ class MerchantService:
             v.add("fee_fixed_minor", "must be between 0 and 1000000000", "OUT_OF_RANGE")
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         if name is not None:
-            check_text(v, "name", name, max_chars=MAX_NAME_CHARS, required=True)
+            _check_merchant_name(v, name)
         if support_email is not None:
             support_email = normalize_email(support_email)
             check_email(v, "support_email", support_email, required=False)
@@ -173,6 +191,7 @@ class MerchantService:
             merchant = replace(merchant, active=active, updated_at=self._clock())
             await uow.merchants.update(merchant)
             await uow.commit()
+        self._credentials_changed()
         return merchant
 
     async def create_api_key(self, principal: Principal, merchant_id: str, name: str) -> tuple[ApiKey, str]:
@@ -207,6 +226,9 @@ class MerchantService:
     async def list_api_keys(
         self, principal: Principal, merchant_id: str, cursor: Cursor | None, limit: int
     ) -> tuple[list[ApiKey], bool]:
+        v = Violations()
+        check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
+        v.raise_if_any()
         target = merchant_scope(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.api_keys.list_page(target, cursor, limit)
@@ -225,4 +247,5 @@ class MerchantService:
                 await uow.api_keys.revoke(key_id, now)
                 key = replace(key, revoked_at=now)
                 await uow.commit()
+        self._credentials_changed()
         return key
