@@ -13,7 +13,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from paysim.domain.errors import Aborted, DomainError, FailedPrecondition, FieldViolation, InvalidArgument
+from paysim.domain.errors import (
+    Aborted,
+    DomainError,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    PreconditionViolation,
+)
 from paysim.store.repositories.idempotency import COMPLETED, StoredKey
 
 KEY_HEADER = "idempotency-key"
@@ -44,7 +51,10 @@ def encode_result(payload: dict[str, Any]) -> bytes:
 
 
 def encode_error(error: FailedPrecondition) -> bytes:
-    return encode_result({"message": error.message, "reason": error.reason, "metadata": error.metadata})
+    violations = [[v.type, v.subject, v.description] for v in error.violations]
+    return encode_result(
+        {"message": error.message, "reason": error.reason, "metadata": error.metadata, "violations": violations}
+    )
 
 
 def refuse_or_replay(existing: StoredKey, idem: IdempotencyKey) -> dict[str, Any]:
@@ -65,7 +75,10 @@ def refuse_or_replay(existing: StoredKey, idem: IdempotencyKey) -> dict[str, Any
     stored: dict[str, Any] = json.loads(existing.response_blob)
     if existing.response_code != OK_CODE:
         error: DomainError = FailedPrecondition(
-            stored["message"], reason=stored["reason"], metadata=stored.get("metadata") or {}
+            stored["message"],
+            reason=stored["reason"],
+            metadata=stored.get("metadata") or {},
+            violations=[PreconditionViolation(*v) for v in stored.get("violations") or ()],
         )
         error.replayed = True
         raise error
