@@ -145,3 +145,10 @@ def test_migrations_create_exactly_the_schema(server: ServerHandle, backend: Bac
     changes, revision = asyncio.run(diff())
     assert changes == []
     assert revision == migrate.head_revision()
+
+
+def test_probes_are_never_rate_limited(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server(rate_limit_per_minute=2)
+    health = health_pb2_grpc.HealthStub(server.channel())
+    for _ in range(6):
+        assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING

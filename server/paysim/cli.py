@@ -32,7 +32,8 @@ async def _serve(settings: Settings) -> int:
     try:
         await serve_until_signalled(PaysimServer(app))
     except PortInUseError as error:
-        print(f"paysim: {error}. Is another server running? Choose another with --listen.", file=sys.stderr)
+        reason = str(error).rstrip(". ")
+        print(f"paysim: {reason}. Is another server running? Choose another with --listen.", file=sys.stderr)
         return 2
     finally:
         await app.close()

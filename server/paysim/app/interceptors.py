@@ -146,7 +146,8 @@ class SecurityInterceptor(_ServerInterceptor):
             raise Unauthenticated(
                 "this call needs credentials: authorization: Bearer <token>", reason="CREDENTIALS_MISSING"
             )
-        await self._throttle(principal, context)
+        if policy.rate_limited:
+            await self._throttle(principal, context)
         if principal is None or policy.public:
             return principal
         if policy.admin_only and not principal.is_admin:

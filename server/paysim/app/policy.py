@@ -15,9 +15,12 @@ class Policy:
     public: bool = False
     permission: Permission | None = None
     admin_only: bool = False
+    rate_limited: bool = True
 
 
 PUBLIC = Policy(public=True)
+# Probes and tooling: never throttled, or a busy client could get its own health checks refused.
+INFRASTRUCTURE = Policy(public=True, rate_limited=False)
 AUTHENTICATED = Policy()
 
 
@@ -62,10 +65,10 @@ POLICIES: dict[str, Policy] = {
     _PAYMENT + "ListRefunds": needs(Permission.PAYMENT_READ),
     _PAYMENT + "ListPaymentEvents": needs(Permission.PAYMENT_READ),
     # Infrastructure: probes and tooling must work without credentials.
-    "/grpc.health.v1.Health/Check": PUBLIC,
-    "/grpc.health.v1.Health/Watch": PUBLIC,
-    "/grpc.health.v1.Health/List": PUBLIC,
-    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": PUBLIC,
+    "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
+    "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,
+    "/grpc.health.v1.Health/List": INFRASTRUCTURE,
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": INFRASTRUCTURE,
 }
 
 
