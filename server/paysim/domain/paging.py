@@ -49,6 +49,10 @@ def decode(token: str, query: str, filters: tuple[object, ...], field: str = "pa
         raise bad from None
     if digest != _query_digest(query, filters) or not isinstance(micros, int) or not isinstance(last_id, str):
         raise bad
+    # The token is only base64: a client can edit the id inside. Ids are printable ASCII, and a
+    # NUL would reach the database (PostgreSQL cannot even compare it).
+    if len(last_id) > 64 or not (last_id.isascii() and last_id.isprintable()):
+        raise bad
     try:
         when = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
     except (OverflowError, OSError, ValueError):

@@ -91,7 +91,9 @@ def check_id(v: Violations, field: str, value: str, prefix: str, *, required: bo
         if required:
             v.add(field, "is required", "REQUIRED")
         return
-    if not value.startswith(prefix + "_") or len(value) > 64 or not value.isascii():
+    # Printable ASCII only: ids are base62 after the prefix, and a NUL (which PostgreSQL cannot
+    # even compare) or another control character can never be part of one.
+    if not value.startswith(prefix + "_") or len(value) > 64 or not (value.isascii() and value.isprintable()):
         v.add(field, f"must be an id starting with {prefix}_", "INVALID_ID")
 
 

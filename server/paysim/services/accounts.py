@@ -56,6 +56,12 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
+def _could_be_registered(email: str) -> bool:
+    v = Violations()
+    check_email(v, "email", email)
+    return not v.items
+
+
 def duplicate_email(error: sa_exc.IntegrityError) -> bool:
     return unique_violation_on(error, "uq_users_email", "users.email")
 
@@ -120,7 +126,9 @@ class AccountService:
         now = self._clock()
         async with self._uow() as uow:
             throttle = await uow.login_throttles.get(key)
-            user = await uow.users.get_by_email(email)
+            # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even compare)
+            # is simply unknown: same path, same answer, no query.
+            user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
         self._refuse_if_locked(throttle.locked_until if throttle else None, now)
         # Always verify, against a dummy hash when the email is unknown: both paths take the
         # same time and end in the same error.

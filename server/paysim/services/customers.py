@@ -96,8 +96,10 @@ class CustomerService:
     async def list_page(
         self, principal: Principal, *, merchant_id: str, email: str, cursor: Cursor | None, limit: int
     ) -> tuple[list[Customer], bool]:
+        email = normalize_email(email)
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
+        check_email(v, "email", email, required=False)
         v.raise_if_any()
         scope_merchant: str | None
         scope_user: str | None = None
@@ -113,7 +115,7 @@ class CustomerService:
             return await uow.customers.list_page(
                 merchant_id=scope_merchant,
                 user_id=scope_user,
-                email=normalize_email(email) or None,
+                email=email or None,
                 cursor=cursor,
                 limit=limit,
             )
