@@ -17,7 +17,7 @@ from typing import Any
 from paysim.domain import cards, ids
 from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
-from paysim.domain.errors import DomainError, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.errors import Aborted, DomainError, FailedPrecondition, NotFound, Unavailable
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
@@ -32,10 +32,12 @@ from paysim.services.idempotency import (
     refuse_or_replay,
 )
 from paysim.services.scope import merchant_scope
-from paysim.store.repositories.payments import PaymentFilter, StoredEvent
-from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
+from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWork, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
+_FINISH_ATTEMPTS = 5
+_RETRYABLE_CONFLICTS = frozenset({CONCURRENT_MODIFICATION, TRANSACTION_CONFLICT})
 MAX_DESCRIPTION_CHARS = 1000
 MAX_REFUND_REASON_CHARS = 500
 PAYMENT = "pay"
@@ -131,12 +133,27 @@ class PaymentService:
     def _key_scope(self, principal: Principal) -> str:
         return principal.merchant_id or f"adm:{principal.user_id or principal.subject}"
 
-    async def _claim(self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None) -> PaymentResult | None:
+    async def _claim(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        payment_id: str,
+        recovery_point: str = "",
+    ) -> PaymentResult | None:
+        """Claim the key, recording what it works on (the recovery point) in the same INSERT."""
         if idem is None:
             return None
         now = self._clock()
         existing = await uow.idempotency.claim(
-            self._key_scope(principal), idem.key, idem.method, idem.fingerprint, now, now + self._idempotency_ttl
+            self._key_scope(principal),
+            idem.key,
+            idem.method,
+            idem.fingerprint,
+            now,
+            now + self._idempotency_ttl,
+            payment_id=payment_id,
+            recovery_point=recovery_point,
         )
         if existing is None:
             return None
@@ -190,18 +207,31 @@ class PaymentService:
         payment_id: str,
         make_events: Callable[[agg.PaymentState], list[agg.Event]],
         refund_id: str = "",
+        known: agg.PaymentState | None = None,
     ) -> PaymentResult:
-        """Transaction 2: outcome events on the current state, projection, stored result."""
-        async with self._uow() as uow:
-            current = await uow.payments.get(payment_id, for_update=True)
-            assert current is not None
-            events = make_events(current)
-            after = agg.replay(payment_id, events, start=current)
-            await uow.payments.save(current, after, events)
-            result = PaymentResult(after, refund_id)
-            await self._complete(uow, principal, idem, result)
-            await uow.commit()
-        return result
+        """Transaction 2: outcome events on the current state, projection, stored result.
+
+        With ``known`` (the state transaction 1 left) the write is optimistic: the version guard
+        catches anyone who appended in between, and then it runs again on the locked current row.
+        """
+        for attempt in range(_FINISH_ATTEMPTS):
+            try:
+                async with self._uow() as uow:
+                    current = known if known is not None and attempt == 0 else None
+                    if current is None:
+                        current = await uow.payments.get(payment_id, for_update=True)
+                    assert current is not None
+                    events = make_events(current)
+                    after = agg.replay(payment_id, events, start=current)
+                    await uow.payments.save(current, after, events)
+                    result = PaymentResult(after, refund_id)
+                    await self._complete(uow, principal, idem, result)
+                    await uow.commit()
+                return result
+            except Aborted as conflict:
+                if conflict.reason not in _RETRYABLE_CONFLICTS or attempt == _FINISH_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # --- create -----------------------------------------------------------------------------
 
@@ -251,7 +281,7 @@ class PaymentService:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
         async with self._uow() as uow:
-            if (replayed := await self._claim(uow, principal, idem)) is not None:
+            if (replayed := await self._claim(uow, principal, idem, payment_id)) is not None:
                 return replayed
             merchant = await uow.merchants.get(merchant_id)
             if merchant is None:
@@ -282,8 +312,6 @@ class PaymentService:
             created = agg.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = agg.create(created, payment_id)
             await uow.payments.save(None, state, [created])
-            if idem is not None:
-                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id)
             await uow.commit()
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
@@ -365,7 +393,7 @@ class PaymentService:
         recovery_point: str,
     ) -> tuple[agg.PaymentState, PaymentResult | None]:
         async with self._uow() as uow:
-            if (replayed := await self._claim(uow, principal, idem)) is not None:
+            if (replayed := await self._claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed
             state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
             try:
@@ -375,8 +403,6 @@ class PaymentService:
                 raise
             after = agg.apply(state, event)
             await uow.payments.save(state, after, [event])
-            if idem is not None:
-                await uow.idempotency.attach_payment(self._key_scope(principal), idem.key, payment_id, recovery_point)
             await uow.commit()
         return after, None
 
@@ -409,7 +435,7 @@ class PaymentService:
             )
             raise await self._gateway_failed(principal, idem, "capture")
         return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.captured_event(s, capture_amount, attempt)]
+            principal, idem, payment_id, lambda s: [agg.captured_event(s, capture_amount, attempt)], known=state
         )
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
@@ -428,7 +454,7 @@ class PaymentService:
             )
             raise await self._gateway_failed(principal, idem, "void")
         return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.attempt_event(agg.EventType.VOIDED, attempt)]
+            principal, idem, payment_id, lambda s: [agg.attempt_event(agg.EventType.VOIDED, attempt)], known=state
         )
 
     async def refund(
@@ -458,7 +484,7 @@ class PaymentService:
                 {"refund_id": refund_id, "reason": result.message or result.decline_code},
             )
         return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id
+            principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id, known=state
         )
 
     # --- recovery ---------------------------------------------------------------------------

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from types import TracebackType
 
+import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from paysim.domain.errors import Unavailable
+from paysim.domain.errors import Aborted, Unavailable
 from paysim.store.repositories import (
     ApiKeyRepository,
     CustomerRepository,
@@ -29,8 +30,23 @@ from paysim.store.repositories import (
     UserRepository,
 )
 
+TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
+
+
+def is_transaction_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure: the database rolled back; running again will do."""
+    return isinstance(error, sa_exc.DBAPIError) and isinstance(error.orig, psycopg.errors.TransactionRollback)
+
+
+def transaction_conflict() -> Aborted:
+    return Aborted(
+        "the transaction conflicted with another; retry", reason=TRANSACTION_CONFLICT, retry_after_seconds=0.05
+    )
+
 
 def is_connectivity_error(error: BaseException) -> bool:
+    if is_transaction_conflict(error):
+        return False
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
@@ -90,6 +106,8 @@ class UnitOfWork:
                 if is_connectivity_error(cleanup_error):
                     raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from None
                 raise
+        if exc is not None and is_transaction_conflict(exc):
+            raise transaction_conflict() from exc
         if exc is not None and is_connectivity_error(exc):
             raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
 

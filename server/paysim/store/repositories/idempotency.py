@@ -34,7 +34,16 @@ class IdempotencyRepository:
         self._conn = conn
 
     async def claim(
-        self, merchant_id: str, key: str, method: str, fingerprint: str, now: datetime, expires_at: datetime
+        self,
+        merchant_id: str,
+        key: str,
+        method: str,
+        fingerprint: str,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        payment_id: str = "",
+        recovery_point: str = "",
     ) -> StoredKey | None:
         """Insert the key as in flight. None if this call claimed it, else the existing key.
 
@@ -49,6 +58,8 @@ class IdempotencyRepository:
                 method=method,
                 fingerprint=fingerprint,
                 state=IN_FLIGHT,
+                payment_id=payment_id or None,
+                recovery_point=recovery_point or None,
                 created_at=now,
                 updated_at=now,
                 expires_at=expires_at,
@@ -66,7 +77,16 @@ class IdempotencyRepository:
                     idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
                 )
             )
-            return await self.claim(merchant_id, key, method, fingerprint, now, expires_at)
+            return await self.claim(
+                merchant_id,
+                key,
+                method,
+                fingerprint,
+                now,
+                expires_at,
+                payment_id=payment_id,
+                recovery_point=recovery_point,
+            )
         return existing
 
     async def get(self, merchant_id: str, key: str) -> StoredKey | None:
@@ -90,15 +110,6 @@ class IdempotencyRepository:
             row.created_at,
             row.updated_at,
             row.expires_at,
-        )
-
-    async def attach_payment(self, merchant_id: str, key: str, payment_id: str, recovery_point: str = "") -> None:
-        """Record the recovery point: the payment (and refund) this key's request is working on,
-        so that a crash before completion can be finished from the gateway's answer."""
-        await self._conn.execute(
-            update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
-            .values(payment_id=payment_id, recovery_point=recovery_point or None)
         )
 
     async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:

@@ -70,10 +70,13 @@ def _projection_values(state: agg.PaymentState) -> dict[str, Any]:
     }
 
 
+CONCURRENT_MODIFICATION = "CONCURRENT_MODIFICATION"
+
+
 def concurrency_conflict(payment_id: str) -> Aborted:
     return Aborted(
         "the payment changed concurrently; retry",
-        reason="CONCURRENT_MODIFICATION",
+        reason=CONCURRENT_MODIFICATION,
         retry_after_seconds=0.05,
         metadata={"payment_id": payment_id},
     )
@@ -95,7 +98,10 @@ class PaymentRepository:
     ) -> list[StoredEvent]:
         """Append ``events`` (which turned ``before`` into ``after``) and write the projection.
 
-        A concurrent writer that appended first makes the version guard fail: ABORTED, retryable.
+        The projection row is written first: its version-guarded UPDATE takes the row lock, so every
+        writer of a payment locks the same row before touching the event store and two writers can
+        never deadlock on each other's event rows. A writer that lost the race (someone appended
+        since ``before``) fails the guard: ABORTED, retryable.
         """
         start = 0 if before is None else before.version
         drafts = [
@@ -115,10 +121,6 @@ class PaymentRepository:
             for d in drafts
         ]
         try:
-            result = await self._conn.execute(
-                insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
-            )
-            sequences = list(result.scalars())
             if before is None:
                 await self._conn.execute(insert(payments).values(id=after.id, **_projection_values(after)))
             else:
@@ -129,6 +131,10 @@ class PaymentRepository:
                 )
                 if updated.rowcount != 1:
                     raise concurrency_conflict(after.id)
+            result = await self._conn.execute(
+                insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
+            )
+            sequences = list(result.scalars())
         except sa_exc.IntegrityError as error:
             if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):
                 raise concurrency_conflict(after.id) from None
