@@ -23,10 +23,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from paysim_client.v1 import auth_pb2, merchant_pb2
 
 from paysim.security.signing_key import KEY_FILE
-from tests.support.client import RichError, Stubs, expect_error
+from tests.support.client import RichError, Stubs, expect_error, rich_error
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
 
@@ -398,3 +400,43 @@ def test_extreme_claims_with_a_valid_signature_never_break_the_server(
     except grpc.RpcError as error:
         call: Any = error
         assert call.code() == grpc.StatusCode.UNAUTHENTICATED, (call.code(), call.details())
+
+
+# --- and whatever else a client might put in the header ----------------------------------------
+
+_HEADER_CHARS = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what gRPC lets through
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_="
+
+
+def _jwt_shaped() -> st.SearchStrategy[str]:
+    segment = st.text(alphabet=_B64_CHARS, max_size=80)
+    json_segment = st.dictionaries(st.text(max_size=8), st.one_of(st.integers(), st.text(max_size=8), st.none())).map(
+        _b64_json
+    )
+    return st.builds(
+        lambda parts: ".".join(parts),
+        st.lists(st.one_of(segment, json_segment), min_size=1, max_size=5),
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    credential=st.one_of(
+        st.text(alphabet=_HEADER_CHARS, min_size=1, max_size=300),
+        _jwt_shaped(),
+        st.text(alphabet=_B64_CHARS, max_size=60).map(lambda s: "sk_test_" + s),
+        st.text(alphabet=_B64_CHARS, max_size=60).map(lambda s: "rt_" + s),
+    ),
+    # (A tab or other control character is refused by the gRPC client before it is sent.)
+    scheme=st.sampled_from(["Bearer ", "bearer ", "BEARER ", "Bearer  ", "", "Basic "]),
+)
+def test_random_authorization_headers_are_unauthenticated(stubs: Stubs, credential: str, scheme: str) -> None:
+    header = scheme + credential
+    try:
+        _call(stubs, header)
+    except grpc.RpcError as error:
+        err = rich_error(error)
+        assert err.code == grpc.StatusCode.UNAUTHENTICATED, (header, err.code, err.reason, err.message)
+        assert err.domain == DOMAIN and err.reason
+        return
+    raise AssertionError(f"a random header was accepted: {header!r}")
