@@ -29,7 +29,6 @@ from paysim.services.accounts import duplicate_email
 from paysim.services.clock import Clock
 from paysim.services.scope import merchant_scope, visible_merchant
 from paysim.store.repositories._common import unique_violation_on
-from paysim.store.repositories.merchants import name_key
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 MAX_KEY_NAME_CHARS = 100
@@ -41,10 +40,6 @@ def _duplicate_merchant_name(error: sa_exc.IntegrityError) -> bool:
 
 def _check_merchant_name(v: Violations, name: str) -> None:
     check_text(v, "name", name, max_chars=MAX_NAME_CHARS, required=True)
-    # Uniqueness is on the case-folded name, which can be longer ("ß" folds to "ss"): it must
-    # fit its column too, or PostgreSQL refuses the row and the client would see INTERNAL.
-    if len(name) <= MAX_NAME_CHARS and len(name_key(name)) > MAX_NAME_CHARS:
-        v.add("name", f"must be at most {MAX_NAME_CHARS} characters once case-folded", "TOO_LONG")
 
 
 class MerchantService:

@@ -64,7 +64,8 @@ merchants = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False, unique=True),
+    # Case folding can triple a character ("ΐ" folds to three), so the key column is wider.
+    Column("name_key", String(600), nullable=False, unique=True),
     Column("support_email", String(254), nullable=False, default=""),
     Column("default_currency", String(3), nullable=False),
     Column("active", Boolean, nullable=False),

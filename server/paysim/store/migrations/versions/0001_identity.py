@@ -22,7 +22,7 @@ def upgrade() -> None:
         "merchants",
         sa.Column("id", sa.String(40), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
-        sa.Column("name_key", sa.String(200), nullable=False),
+        sa.Column("name_key", sa.String(600), nullable=False),
         sa.Column("support_email", sa.String(254), nullable=False),
         sa.Column("default_currency", sa.String(3), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
