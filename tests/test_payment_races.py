@@ -116,6 +116,11 @@ def channels(server: ServerHandle) -> Iterator[Channels]:
     pool.close()
 
 
+def summary(outcomes: Sequence[Outcome]) -> Counter[str]:
+    """How a batch ended, for failure messages: "ok", or the error code and reason."""
+    return Counter("ok" if o.error is None else f"{o.error.code.name} {o.error.reason}" for o in outcomes)
+
+
 def fire_together(channels: Channels, credential: str, calls: Sequence[Callable[[Stubs], Outcome]]) -> list[Outcome]:
     """Run every call on its own thread; all wait at one barrier and are released at once."""
     barrier = threading.Barrier(len(calls), timeout=30)
@@ -279,7 +284,7 @@ def test_concurrent_full_captures_capture_once(
 
     winners = [o for o in outcomes if o.ok]
     losers = [o for o in outcomes if not o.ok]
-    assert len(winners) == 1, f"{len(winners)} captures succeeded"
+    assert len(winners) == 1, summary(outcomes)
     assert winners[0].response.payment.captured_amount_minor == 25_000
     assert len(losers) == 99
     for loser in losers:
@@ -317,7 +322,7 @@ def test_concurrent_partial_refunds_never_exceed_the_capture(
 
     winners = [o for o in outcomes if o.ok]
     losers = [o for o in outcomes if not o.ok]
-    assert len(winners) == 33, f"{len(winners)} refunds succeeded"
+    assert len(winners) == 33, summary(outcomes)
     assert len(losers) == 17
     for loser in losers:
         assert loser.error is not None
@@ -353,7 +358,7 @@ def test_void_and_capture_races_have_exactly_one_winner(
     created = fire_together(
         channels, merchant.api_key, [functools.partial(create_manual, amount=1_000 + i) for i in range(200)]
     )
-    assert all(o.ok for o in created), [o.error for o in created if not o.ok]
+    assert all(o.ok for o in created), summary(created)
     payment_ids = [o.response.payment.id for o in created]
     assert len(set(payment_ids)) == 200
     touched.payment_ids.update(payment_ids)

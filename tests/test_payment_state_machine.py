@@ -22,6 +22,9 @@ from typing import Any, ClassVar
 
 import grpc
 import pytest
+from google.protobuf import any_pb2, symbol_database
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
@@ -150,8 +153,8 @@ class Answer:
     response: Any = None
     error: RichError | None = None
     trailers: dict[str, str] = field(default_factory=dict)
-    # The error's google.rpc.Status details, serialized, without RequestInfo (the request id is per call).
-    details: list[tuple[str, bytes]] = field(default_factory=list)
+    # The error's google.rpc.Status details, decoded, without RequestInfo (the request id is per call).
+    details: list[Message] = field(default_factory=list)
 
     @property
     def code(self) -> grpc.StatusCode:
@@ -168,6 +171,17 @@ class Keyed:
     first: Answer
 
 
+_RICH_DETAILS = error_details_pb2.DESCRIPTOR  # the google.rpc detail messages, registered for _unpack
+
+
+def _unpack(detail: any_pb2.Any) -> Message:
+    """A status detail as its message, so that equal details compare equal (map order aside)."""
+    cls = symbol_database.Default().GetSymbol(detail.type_url.rsplit("/", 1)[-1])
+    message: Message = cls()
+    assert detail.Unpack(message)
+    return message
+
+
 def call(stubs: Stubs, method: str, request: Any, key: str | None = None) -> Answer:
     metadata = [("idempotency-key", key)] if key else []
     try:
@@ -175,9 +189,7 @@ def call(stubs: Stubs, method: str, request: Any, key: str | None = None) -> Ans
     except grpc.RpcError as error:
         trailers = {k: v for k, v in (error.trailing_metadata() or ()) if isinstance(v, str)}  # type: ignore[attr-defined]
         status = rpc_status.from_call(error)  # type: ignore[arg-type]
-        details = [
-            (d.type_url, d.value) for d in (status.details if status else ()) if not d.type_url.endswith("RequestInfo")
-        ]
+        details = [_unpack(d) for d in (status.details if status else ()) if not d.type_url.endswith("RequestInfo")]
         return Answer(error=rich_error(error), trailers=trailers, details=details)
     return Answer(response=response, trailers={k: v for k, v in (c.trailing_metadata() or ()) if isinstance(v, str)})
 
