@@ -186,6 +186,11 @@ async def _history(server: ServerHandle, payment_id: str) -> tuple[list[Any], ag
     return events, projection
 
 
+async def _snapshot(server: ServerHandle, payment_id: str) -> agg.PaymentState | None:
+    async with server.app.unit_of_work() as uow:
+        return await uow.payments.snapshot(payment_id)
+
+
 def assert_replay_matches_projection(server: ServerHandle, payment_ids: Sequence[str] | set[str]) -> None:
     """Versions 1..n without gaps, sequences increasing with them, and replay == projection."""
     for payment_id in sorted(payment_ids):
@@ -199,6 +204,12 @@ def assert_replay_matches_projection(server: ServerHandle, payment_ids: Sequence
         assert replayed == projection, payment_id
         assert projection.version == len(events)
         assert projection.pending_operation == "" and projection.pending_refund_amount == 0, payment_id
+        snapshot = server.run(_snapshot(server, payment_id))
+        if snapshot is not None:  # a snapshot is the replay of the events up to its version
+            assert snapshot == agg.replay(payment_id, [e.as_domain() for e in events[: snapshot.version]])
+            assert agg.replay(payment_id, [e.as_domain() for e in events[snapshot.version :]], start=snapshot) == (
+                projection
+            )
 
 
 async def _payment_count(server: ServerHandle, merchant_id: str) -> int:
@@ -399,6 +410,40 @@ def test_void_and_capture_races_have_exactly_one_winner(
             assert final.status == payment_pb2.PAYMENT_STATUS_CAPTURED, pid
             assert final.captured_amount_minor == final.authorized_amount_minor == final.amount_minor
     assert_replay_matches_projection(server, payment_ids)
+
+
+# --- keyed operations on one payment, all with the same key --------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["capture", "refund"])
+def test_concurrent_keyed_operations_with_one_key_run_once(
+    server: ServerHandle, channels: Channels, merchant: MerchantAccount, touched: Touched, operation: str
+) -> None:
+    stubs = server.stubs(merchant.api_key)
+    payment = create_payment(stubs, 8_000, MANUAL if operation == "capture" else AUTOMATIC)
+    touched.payment_ids.add(payment.id)
+    key = unique(f"race-{operation}")
+    if operation == "capture":
+        method, request = "CapturePayment", payment_pb2.CapturePaymentRequest(payment_id=payment.id, amount_minor=6_000)
+    else:
+        method, request = "RefundPayment", payment_pb2.RefundPaymentRequest(payment_id=payment.id, amount_minor=2_500)
+
+    def send(s: Stubs) -> Outcome:
+        return call_retrying(getattr(s.payments, method), request, metadata=[("idempotency-key", key)])
+
+    outcomes = fire_together(channels, merchant.api_key, [send] * 40)
+
+    assert all(o.ok for o in outcomes), summary(outcomes)
+    assert {r for o in outcomes for r in o.aborted} <= {"IDEMPOTENCY_KEY_IN_USE"}
+    assert len({o.response.SerializeToString(deterministic=True) for o in outcomes}) == 1
+    assert sum(not o.replayed for o in outcomes) == 1
+    final = get_payment(stubs, payment.id)
+    if operation == "capture":
+        assert (final.status, final.captured_amount_minor) == (payment_pb2.PAYMENT_STATUS_CAPTURED, 6_000)
+    else:
+        assert [r.amount_minor for r in final.refunds] == [2_500]
+        assert final.refunded_amount_minor == 2_500
+    assert_replay_matches_projection(server, [payment.id])
 
 
 # --- (e) the whole module's payments, replayed ---------------------------------------------------
