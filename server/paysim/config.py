@@ -75,7 +75,7 @@ class Settings:
     maintenance_interval_seconds: float = 30.0
     recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
     idempotency_ttl_hours: float = 24.0
-    db_pool_size: int = 10
+    db_pool_size: int = 32
     log_level: str = "INFO"
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: str = ""

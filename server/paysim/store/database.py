@@ -34,11 +34,15 @@ def create_engine(url: str, *, pool_size: int = 10, connect_args: dict[str, Any]
         engine = create_async_engine(target, connect_args={"timeout": 30, **(connect_args or {})})
         _configure_sqlite(engine)
         return engine
+    # A pool as large as the concurrency it serves: connections beyond it are opened and closed
+    # per checkout, which costs far more than the transaction. No pre-ping round trip per
+    # checkout either: a connection found dead invalidates the pool, and the caller gets
+    # UNAVAILABLE with RetryInfo.
     return create_async_engine(
         target,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
+        max_overflow=max(4, pool_size // 2),
+        pool_recycle=1800,
         pool_timeout=10,
         connect_args={"connect_timeout": 5, **(connect_args or {})},
     )
