@@ -331,7 +331,7 @@ class PaymentService:
             ),
         )
         return await self._finish(
-            principal, idem, payment_id, lambda s: self._authorization_events(s, outcome, capture)
+            principal, idem, payment_id, lambda s: self._authorization_events(s, outcome, capture), known=state
         )
 
     async def _call(self, operation: str, call: Any) -> GatewayResult:

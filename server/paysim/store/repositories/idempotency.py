@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import psycopg
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,9 +31,21 @@ class StoredKey:
     expires_at: datetime
 
 
+_PG_CLAIM = (
+    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id, recovery_point,"
+    " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING key"
+)
+_PG_COMPLETE = (
+    "UPDATE idempotency_keys SET state = %s, response_code = %s, response_blob = %s, updated_at = %s"
+    " WHERE merchant_id = %s AND key = %s"
+)
+
+
 class IdempotencyRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
+        self._pg = pg
 
     async def claim(
         self,
@@ -50,6 +64,27 @@ class IdempotencyRepository:
         On PostgreSQL a concurrent uncommitted claim makes this INSERT wait for that transaction,
         so exactly one claimant wins and the others then read its row.
         """
+        if self._pg is not None:
+            cur = await self._pg.execute(
+                _PG_CLAIM,
+                (
+                    merchant_id,
+                    key,
+                    method,
+                    fingerprint,
+                    IN_FLIGHT,
+                    payment_id or None,
+                    recovery_point or None,
+                    now,
+                    now,
+                    expires_at,
+                ),
+            )
+            if await cur.fetchone() is not None:
+                return None
+            return await self._existing(
+                merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point
+            )
         stmt = (
             dialect_insert(self._conn.dialect.name, idempotency_keys)
             .values(
@@ -69,6 +104,19 @@ class IdempotencyRepository:
         )
         if (await self._conn.execute(stmt)).first() is not None:
             return None
+        return await self._existing(merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point)
+
+    async def _existing(
+        self,
+        merchant_id: str,
+        key: str,
+        method: str,
+        fingerprint: str,
+        now: datetime,
+        expires_at: datetime,
+        payment_id: str,
+        recovery_point: str,
+    ) -> StoredKey | None:
         existing = await self.get(merchant_id, key)
         if existing is not None and existing.expires_at <= now:
             # Past its lifetime and not yet pruned: the key is free again.
@@ -113,6 +161,9 @@ class IdempotencyRepository:
         )
 
     async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
+        if self._pg is not None:
+            await self._pg.execute(_PG_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
+            return
         await self._conn.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)

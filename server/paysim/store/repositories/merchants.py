@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -48,9 +49,16 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
+_MERCHANT_SQL = (
+    "SELECT id, name, support_email, default_currency, active, created_at, updated_at,"
+    " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
+)
+
+
 class MerchantRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
+        self._pg = pg
 
     async def add(self, merchant: Merchant) -> None:
         await self._conn.execute(
@@ -69,6 +77,15 @@ class MerchantRepository:
         )
 
     async def get(self, merchant_id: str) -> Merchant | None:
+        if self._pg is not None:  # the payment hot path reads the merchant on every payment
+            cur = await self._pg.execute(_MERCHANT_SQL, (merchant_id,))
+            found = await cur.fetchone()
+            if found is None:
+                return None
+            mid, name, support, currency, active, created, updated, bps, fixed = found
+            return Merchant(
+                mid, name, support, currency, active, created.astimezone(UTC), updated.astimezone(UTC), bps, fixed
+            )
         row = (await self._conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
         return _merchant(row) if row else None
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -82,11 +84,35 @@ def concurrency_conflict(payment_id: str) -> Aborted:
     )
 
 
+_PG_GET = "SELECT state_json FROM payments WHERE id = %s"
+_PG_INSERT_PAYMENT = (
+    "INSERT INTO payments (id, merchant_id, customer_id, status, amount, currency, card_last4, in_progress,"
+    " version, created_at, updated_at, state_json) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_PG_UPDATE_PAYMENT = (
+    "UPDATE payments SET status = %s, in_progress = %s, version = %s, updated_at = %s, state_json = %s"
+    " WHERE id = %s AND version = %s"
+)
+_PG_EVENT_COLUMNS = "(id, aggregate_id, version, type, merchant_id, data_json, created_at)"
+
+
+@functools.cache
+def _events_insert_sql(count: int) -> str:
+    # Only placeholders are composed into the text; every value is a bound parameter.
+    placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * count)
+    return f"INSERT INTO payment_events {_PG_EVENT_COLUMNS} VALUES {placeholders} RETURNING version, seq"  # noqa: S608
+
+
 class PaymentRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
+        self._pg = pg
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
+        if self._pg is not None:
+            cur = await self._pg.execute(_PG_GET + (" FOR UPDATE" if for_update else ""), (payment_id,))
+            found = await cur.fetchone()
+            return agg.from_dict(json.loads(found[0])) if found is not None else None
         query = select(payments.c.state_json).where(payments.c.id == payment_id)
         if for_update:
             query = query.with_for_update()
@@ -120,6 +146,82 @@ class PaymentRepository:
             }
             for d in drafts
         ]
+        if self._pg is not None:
+            sequences = await self._save_pg(before, after, drafts, rows)
+        else:
+            sequences = await self._save_core(before, after, rows)
+        if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
+            await self._snapshot(after)
+        return [replace(d, sequence=seq) for d, seq in zip(drafts, sequences, strict=True)]
+
+    async def _save_pg(
+        self,
+        before: agg.PaymentState | None,
+        after: agg.PaymentState,
+        drafts: list[StoredEvent],
+        rows: list[dict[str, Any]],
+    ) -> list[int]:
+        """The same statements in one round trip (pipeline mode): projection first, then events."""
+        assert self._pg is not None
+        values = _projection_values(after)
+        events_sql = _events_insert_sql(len(rows))
+        params = [
+            v
+            for r in rows
+            for v in (
+                r["id"],
+                r["aggregate_id"],
+                r["version"],
+                r["type"],
+                r["merchant_id"],
+                r["data_json"],
+                r["created_at"],
+            )
+        ]
+        try:
+            async with self._pg.pipeline():
+                if before is None:
+                    projection = await self._pg.execute(
+                        _PG_INSERT_PAYMENT,
+                        (
+                            after.id,
+                            values["merchant_id"],
+                            values["customer_id"],
+                            values["status"],
+                            values["amount"],
+                            values["currency"],
+                            values["card_last4"],
+                            values["in_progress"],
+                            values["version"],
+                            values["created_at"],
+                            values["updated_at"],
+                            values["state_json"],
+                        ),
+                    )
+                else:
+                    projection = await self._pg.execute(
+                        _PG_UPDATE_PAYMENT,
+                        (
+                            values["status"],
+                            values["in_progress"],
+                            values["version"],
+                            values["updated_at"],
+                            values["state_json"],
+                            after.id,
+                            before.version,
+                        ),
+                    )
+                inserted = await self._pg.execute(events_sql, params)
+        except psycopg.errors.UniqueViolation:
+            raise concurrency_conflict(after.id) from None
+        if projection.rowcount != 1:
+            raise concurrency_conflict(after.id)
+        by_version = {int(version): int(seq) for version, seq in await inserted.fetchall()}
+        return [by_version[d.version] for d in drafts]
+
+    async def _save_core(
+        self, before: agg.PaymentState | None, after: agg.PaymentState, rows: list[dict[str, Any]]
+    ) -> list[int]:
         try:
             if before is None:
                 await self._conn.execute(insert(payments).values(id=after.id, **_projection_values(after)))
@@ -134,14 +236,11 @@ class PaymentRepository:
             result = await self._conn.execute(
                 insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
             )
-            sequences = list(result.scalars())
+            return list(result.scalars())
         except sa_exc.IntegrityError as error:
             if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):
                 raise concurrency_conflict(after.id) from None
             raise
-        if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
-            await self._snapshot(after)
-        return [replace(d, sequence=seq) for d, seq in zip(drafts, sequences, strict=True)]
 
     async def _snapshot(self, state: agg.PaymentState) -> None:
         stmt = dialect_insert(self._conn.dialect.name, payment_snapshots).values(
