@@ -11,6 +11,7 @@ Leaving the block without ``commit()`` rolls back. Database outages surface as t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -104,8 +105,13 @@ class UnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        interrupted = exc is not None and not isinstance(exc, Exception)
         try:
-            if not self._committed:
+            if interrupted or (exc is not None and is_connectivity_error(exc)):
+                # Cancelled mid-statement (a client deadline, a shutdown) or cut off: the
+                # connection's protocol state is unknown. Never hand it to the next request.
+                await asyncio.shield(conn.invalidate())
+            elif not self._committed:
                 await conn.rollback()
             await conn.close()
         except Exception as cleanup_error:
