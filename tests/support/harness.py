@@ -45,6 +45,9 @@ def test_settings(backend: Backend, data_dir: Path, **overrides: Any) -> Setting
         redis_url=backend.redis_url,
         bcrypt_rounds=4,  # cost 12 is exercised by its own test; the rest need speed
         health_probe_seconds=0.2,
+        # Several servers run side by side in one suite: keep each one's share of PostgreSQL's
+        # connection limit small.
+        db_pool_size=8,
         grace_seconds=2.0,
     )
     return base.with_overrides(**overrides) if overrides else base
