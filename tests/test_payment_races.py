@@ -31,6 +31,8 @@ from sqlalchemy import func, select
 
 from paysim.domain import payment as agg
 from paysim.store.schema import payment_events, payments
+from tests.support import harness
+from tests.support.backends import Backend
 from tests.support.client import RichError, Stubs, rich_error
 from tests.support.factories import MerchantAccount, register_merchant, unique
 from tests.support.harness import ServerHandle
@@ -107,6 +109,23 @@ class Channels:
     def close(self) -> None:
         for channel in self._channels:
             channel.close()
+
+
+POOL_SIZE = 8  # + overflow: at most 12 database connections, whatever the concurrency
+
+
+@pytest.fixture(scope="module")
+def server(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerHandle]:
+    """This module's own server, with a small connection pool.
+
+    Races must be decided by the database's locks and the payment rules, not by how many free
+    connection slots a shared PostgreSQL happens to have: with 50-200 calls in flight a pool
+    sized for them could be refused by the server (max_connections) and answer UNAVAILABLE. A
+    small pool makes the calls queue for connections instead, which is a race of its own.
+    """
+    handle = ServerHandle(harness.test_settings(backend, tmp_path_factory.mktemp("races"), db_pool_size=POOL_SIZE))
+    yield handle
+    handle.stop()
 
 
 @pytest.fixture(scope="module")
