@@ -21,23 +21,23 @@ def _settings(args: argparse.Namespace) -> Settings:
         changes["data_dir"] = Path(args.data_dir)
     if getattr(args, "database_url", None):
         changes["database_url"] = args.database_url
+    if getattr(args, "workers", None):
+        changes["workers"] = args.workers
     return settings.with_overrides(**changes) if changes else settings
 
 
-async def _serve(settings: Settings) -> int:
-    from paysim.app.bootstrap import bootstrap
-    from paysim.app.server import PaysimServer, PortInUseError, serve_until_signalled
+def _serve(settings: Settings) -> int:
+    if settings.workers > 1:
+        from paysim.app.workers import WorkersError, run_workers
 
-    app = await bootstrap(settings)
-    try:
-        await serve_until_signalled(PaysimServer(app))
-    except PortInUseError as error:
-        reason = str(error).rstrip(". ")
-        print(f"paysim: {reason}. Is another server running? Choose another with --listen.", file=sys.stderr)
-        return 2
-    finally:
-        await app.close()
-    return 0
+        try:
+            return run_workers(settings)
+        except WorkersError as error:
+            print(f"paysim: {error}", file=sys.stderr)
+            return 2
+    from paysim.app.serve import serve
+
+    return asyncio.run(serve(settings))
 
 
 async def _migrate(settings: Settings) -> int:
@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--listen", help="HOST:PORT to listen on (PAYSIM_LISTEN, default 127.0.0.1:50051)")
+    serve.add_argument(
+        "--workers", type=int, help="server processes sharing the port (PAYSIM_WORKERS, default 1; needs PostgreSQL)"
+    )
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -136,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure(settings.log_level)
     if args.command == "serve":
-        return asyncio.run(_serve(settings))
+        return _serve(settings)
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "bench":

@@ -52,6 +52,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 @dataclass(frozen=True, slots=True)
 class Settings:
     listen: str = "127.0.0.1:50051"
+    workers: int = 1
     data_dir: Path = field(default_factory=lambda: Path(".paysim"))
     database_url: str = ""  # empty: SQLite file in data_dir
     redis_url: str = ""  # empty: in-process fallbacks
@@ -95,6 +96,7 @@ class Settings:
         d = cls()
         settings = cls(
             listen=e.get("PAYSIM_LISTEN") or d.listen,
+            workers=_int(e, "PAYSIM_WORKERS", d.workers, minimum=1),
             data_dir=Path(e.get("PAYSIM_DATA_DIR") or d.data_dir),
             database_url=e.get("PAYSIM_DATABASE_URL", ""),
             redis_url=e.get("PAYSIM_REDIS_URL", ""),

@@ -46,8 +46,9 @@ class PortInUseError(RuntimeError):
 def server_options(app: App) -> list[tuple[str, int]]:
     s = app.settings
     return [
-        # A second server on a taken port must fail, not silently share it.
-        ("grpc.so_reuseport", 0),
+        # A second server on a taken port must fail, not silently share it; only the workers of
+        # one `serve --workers N` share a port, after the parent checked that it was free.
+        ("grpc.so_reuseport", 1 if s.workers > 1 else 0),
         ("grpc.max_receive_message_length", s.max_message_bytes),
         ("grpc.max_send_message_length", s.max_message_bytes),
         ("grpc.max_concurrent_streams", s.max_concurrent_streams),
