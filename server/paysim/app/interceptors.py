@@ -58,13 +58,31 @@ def _status_code_name(context: Context) -> str:
     return "OK" if code in (None, 0) else str(code)
 
 
-class ObservabilityInterceptor(_ServerInterceptor):
+class _WrappingInterceptor(_ServerInterceptor):
+    """Wraps each method's handler once and reuses the wrapper for every later call."""
+
+    def __init__(self) -> None:
+        self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        if handler is not None:
+            self._wrapped[method] = (handler, wrapped)
+        return wrapped
 
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        raise NotImplementedError
+
+
+class ObservabilityInterceptor(_WrappingInterceptor):
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
         async def scope(context: Context) -> AsyncIterator[None]:
             supplied = _metadata(context, REQUEST_ID_HEADER)
@@ -115,21 +133,18 @@ class ObservabilityInterceptor(_ServerInterceptor):
         return wrap_handler(handler, scope)
 
 
-class SecurityInterceptor(_ServerInterceptor):
+class SecurityInterceptor(_WrappingInterceptor):
     def __init__(self, authenticator: Authenticator, limiter: RateLimiter) -> None:
+        super().__init__()
         self._authenticator = authenticator
         self._limiter = limiter
 
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        policy = policy_for(method)
-
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
         async def scope(context: Context) -> AsyncIterator[None]:
-            principal = await self._admit(method, policy, context)
+            # Looked up per call (a dict read): the table is the one source of truth, even for
+            # a handler wrapped long ago.
+            principal = await self._admit(method, policy_for(method), context)
             call_context.principal.set(principal)
             yield
 
