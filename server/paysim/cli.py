@@ -66,7 +66,8 @@ async def _verify(settings: Settings) -> int:
     for m in report.mismatches:
         fields = f" ({', '.join(m.fields)})" if m.fields else ""
         print(f"MISMATCH {m.payment_id}: {m.problem}{fields}")
-    verdict = "all projections match their events" if report.ok else f"{len(report.mismatches)} mismatches"
+    count = len(report.mismatches)
+    verdict = "all projections match their events" if report.ok else f"{count} mismatch{'es' if count != 1 else ''}"
     print(f"checked {report.checked} payments ({report.snapshots_checked} from snapshots too): {verdict}")
     return 0 if report.ok else 1
 
@@ -143,9 +144,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         return asyncio.run(_migrate(settings))
     if args.command == "bench":
+        import grpc
+
         from paysim import bench as bench_module
 
-        return bench_module.main(args)
+        try:
+            return bench_module.main(args)
+        except grpc.RpcError as error:
+            print(f"paysim bench: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 2
+        except TimeoutError:
+            print(f"paysim bench: no server answered at {args.target}", file=sys.stderr)
+            return 2
     if args.command == "verify":
         return asyncio.run(_verify(settings))
     if args.command == "admin" and args.admin_command == "create":

@@ -28,14 +28,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not value >= minimum:  # also refuses NaN
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -76,7 +79,7 @@ class Settings:
     maintenance_interval_seconds: float = 30.0
     recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
     idempotency_ttl_hours: float = 24.0
-    db_pool_size: int = 32
+    db_pool_size: int = 20
     log_level: str = "INFO"
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: str = ""
@@ -120,12 +123,12 @@ class Settings:
                 e, "PAYSIM_KEEPALIVE_TIMEOUT_SECONDS", d.keepalive_timeout_seconds, minimum=1
             ),
             grace_seconds=_float(e, "PAYSIM_GRACE_SECONDS", d.grace_seconds),
-            health_probe_seconds=_float(e, "PAYSIM_HEALTH_PROBE_SECONDS", d.health_probe_seconds),
+            health_probe_seconds=_float(e, "PAYSIM_HEALTH_PROBE_SECONDS", d.health_probe_seconds, minimum=0.05),
             maintenance_interval_seconds=_float(
-                e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds
+                e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds, minimum=1.0
             ),
             recover_after_seconds=_float(e, "PAYSIM_RECOVER_AFTER_SECONDS", d.recover_after_seconds),
-            idempotency_ttl_hours=_float(e, "PAYSIM_IDEMPOTENCY_TTL_HOURS", d.idempotency_ttl_hours),
+            idempotency_ttl_hours=_float(e, "PAYSIM_IDEMPOTENCY_TTL_HOURS", d.idempotency_ttl_hours, minimum=24.0),
             db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
             log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
             bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),
