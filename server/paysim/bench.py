@@ -105,64 +105,81 @@ async def _api_key(channel: grpc.aio.Channel, given: str) -> str:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    async with grpc.aio.insecure_channel(args.target) as channel:
-        await asyncio.wait_for(channel.channel_ready(), 10)
-        key = await _api_key(channel, args.api_key)
-        auth = [("authorization", f"Bearer {key}")]
-        payments = payment_pb2_grpc.PaymentServiceStub(channel)
-        health = health_pb2_grpc.HealthStub(channel)
-        n, duration, warmup = args.concurrency, args.duration, args.warmup
+    # Separate TCP connections (a local subchannel pool each): with `serve --workers N` the kernel
+    # spreads connections, not calls, over the workers.
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [grpc.aio.insecure_channel(args.target, options=options) for _ in range(max(1, args.connections))]
+    try:
+        for channel in channels:
+            await asyncio.wait_for(channel.channel_ready(), 10)
+        return await _scenarios(args, channels)
+    finally:
+        for channel in channels:
+            await channel.close(None)
 
-        async def create_capture(_: int) -> None:
-            await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(amount_minor=1999, currency_code="USD", card=CARD),
-                metadata=[*auth, ("idempotency-key", secrets.token_hex(12))],
-                timeout=10,
-            )
 
-        async def authorize_capture(_: int) -> None:
-            created = await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(
-                    amount_minor=2999, currency_code="USD", card=CARD, capture_method=payment_pb2.CAPTURE_METHOD_MANUAL
-                ),
-                metadata=[*auth, ("idempotency-key", secrets.token_hex(12))],
-                timeout=10,
-            )
-            await payments.CapturePayment(
-                payment_pb2.CapturePaymentRequest(payment_id=created.payment.id),
-                metadata=[*auth, ("idempotency-key", secrets.token_hex(12))],
-                timeout=10,
-            )
+async def _scenarios(args: argparse.Namespace, channels: list[grpc.aio.Channel]) -> dict[str, Any]:
+    key = await _api_key(channels[0], args.api_key)
+    auth = [("authorization", f"Bearer {key}")]
+    payment_stubs = [payment_pb2_grpc.PaymentServiceStub(c) for c in channels]
+    health_stubs = [health_pb2_grpc.HealthStub(c) for c in channels]
+    n, duration, warmup = args.concurrency, args.duration, args.warmup
 
-        # One captured payment per worker, refunded one minor unit at a time.
-        refundable: list[str] = []
-        for _ in range(n):
-            made = await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(amount_minor=10**9, currency_code="USD", card=CARD), metadata=auth
-            )
-            refundable.append(made.payment.id)
+    def payments(worker: int) -> payment_pb2_grpc.PaymentServiceAsyncStub:
+        return payment_stubs[worker % len(payment_stubs)]
 
-        async def refund(worker: int) -> None:
-            await payments.RefundPayment(
-                payment_pb2.RefundPaymentRequest(payment_id=refundable[worker], amount_minor=1),
-                metadata=[*auth, ("idempotency-key", secrets.token_hex(12))],
-                timeout=10,
-            )
+    def keyed() -> list[tuple[str, str]]:
+        return [*auth, ("idempotency-key", secrets.token_hex(12))]
 
-        async def check(_: int) -> None:
-            await health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+    async def create_capture(worker: int) -> None:
+        await payments(worker).CreatePayment(
+            payment_pb2.CreatePaymentRequest(amount_minor=1999, currency_code="USD", card=CARD),
+            metadata=keyed(),
+            timeout=10,
+        )
 
-        results = [
-            await _run("health_check_ceiling", n, duration, check, warmup),
-            await _run("create_auto_capture", n, duration, create_capture, warmup),
-            await _run("authorize_then_capture", n, duration, authorize_capture, warmup),
-            await _run("refund", n, duration, refund, warmup),
-        ]
+    async def authorize_capture(worker: int) -> None:
+        created = await payments(worker).CreatePayment(
+            payment_pb2.CreatePaymentRequest(
+                amount_minor=2999, currency_code="USD", card=CARD, capture_method=payment_pb2.CAPTURE_METHOD_MANUAL
+            ),
+            metadata=keyed(),
+            timeout=10,
+        )
+        await payments(worker).CapturePayment(
+            payment_pb2.CapturePaymentRequest(payment_id=created.payment.id), metadata=keyed(), timeout=10
+        )
+
+    # One captured payment per worker, refunded one minor unit at a time.
+    refundable: list[str] = []
+    for worker in range(n):
+        made = await payments(worker).CreatePayment(
+            payment_pb2.CreatePaymentRequest(amount_minor=10**9, currency_code="USD", card=CARD), metadata=auth
+        )
+        refundable.append(made.payment.id)
+
+    async def refund(worker: int) -> None:
+        await payments(worker).RefundPayment(
+            payment_pb2.RefundPaymentRequest(payment_id=refundable[worker], amount_minor=1),
+            metadata=keyed(),
+            timeout=10,
+        )
+
+    async def check(worker: int) -> None:
+        await health_stubs[worker % len(health_stubs)].Check(health_pb2.HealthCheckRequest(), timeout=10)
+
+    results = [
+        await _run("health_check_ceiling", n, duration, check, warmup),
+        await _run("create_auto_capture", n, duration, create_capture, warmup),
+        await _run("authorize_then_capture", n, duration, authorize_capture, warmup),
+        await _run("refund", n, duration, refund, warmup),
+    ]
     ceiling = results[0].per_second or 1.0
     create = results[1].per_second
     return {
         "target": args.target,
         "concurrency": n,
+        "connections": len(channels),
         "duration_seconds": duration,
         "results": [asdict(r) for r in results],
         "create_vs_ceiling_ratio": round(create / ceiling, 3),
@@ -186,6 +203,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="127.0.0.1:50051", help="HOST:PORT of a running paysim server")
     parser.add_argument("--api-key", default="", help="an sk_test_ key; by default a bench merchant is registered")
     parser.add_argument("--concurrency", type=int, default=64, help="requests in flight")
+    parser.add_argument("--connections", type=int, default=8, help="client connections the requests spread over")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per scenario")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds run before measuring each scenario")
 
