@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import merchant_pb2
+from paysim_client.v1 import merchant_pb2, payment_pb2
 from sqlalchemy.engine import make_url
 
 from tests.support.backends import Backend
@@ -17,6 +17,9 @@ from tests.support.client import expect_error
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.tcp_proxy import TcpProxy
+
+
+CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 
 
 @pytest.fixture
@@ -49,13 +52,19 @@ def test_outage_and_recovery(proxy: TcpProxy, backend: Backend, make_server: Cal
         return health.Check(health_pb2.HealthCheckRequest(service="paysim.v1.MerchantService"), timeout=5).status
 
     assert status() == health_pb2.HealthCheckResponse.SERVING
+    payments = stubs.as_(account.api_key).payments
+    payment = payment_pb2.CreatePaymentRequest(amount_minor=100, card=CARD)
+    assert payments.CreatePayment(payment).payment.status == payment_pb2.PAYMENT_STATUS_CAPTURED  # pool warmed
     proxy.cut()
     _wait_for(lambda: status() == health_pb2.HealthCheckResponse.NOT_SERVING)
     err = expect_error(stubs.as_(account.api_key).merchants.GetMerchant, merchant_pb2.GetMerchantRequest())
     assert err.code == grpc.StatusCode.UNAVAILABLE
     assert err.reason == "DATABASE_UNAVAILABLE"
     assert err.retry_delay_seconds is not None
+    err = expect_error(payments.CreatePayment, payment)  # the payments pool loses its connections too
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE")
     proxy.start()
     _wait_for(lambda: status() == health_pb2.HealthCheckResponse.SERVING)
     reply = stubs.as_(account.api_key).merchants.GetMerchant(merchant_pb2.GetMerchantRequest())
     assert reply.merchant.id == account.merchant_id
+    assert payments.CreatePayment(payment).payment.status == payment_pb2.PAYMENT_STATUS_CAPTURED

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,7 +25,8 @@ from paysim.services.customers import CustomerService
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
 from paysim.store import migrate
-from paysim.store.database import create_engine
+from paysim.store.database import create_engine, is_sqlite
+from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("paysim.bootstrap")
@@ -41,6 +44,7 @@ class App:
     authenticator: Authenticator
     limiter: RateLimiter
     clock: Clock = field(default=system_clock)
+    hot_pool: AsyncConnectionPool[Any] | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -48,6 +52,8 @@ class App:
     async def close(self) -> None:
         await self.limiter.close()
         self.hasher.close()
+        if self.hot_pool is not None:
+            await self.hot_pool.close()
         await self.engine.dispose()
 
 
@@ -60,9 +66,22 @@ def _limiter(settings: Settings) -> RateLimiter:
 
 
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
-    engine = create_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    url = settings.effective_database_url
+    hot_pool = None
+    if is_sqlite(url):
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+    else:
+        # Payments take their connections from a psycopg pool of their own; everything else
+        # shares a smaller SQLAlchemy pool.
+        engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2))
+        hot_pool = create_pool(url, settings.db_pool_size)
     if run_migrations:
         await migrate.upgrade(engine)
+    if hot_pool is not None:
+        await hot_pool.open(wait=False)
+
+        def hot_uow() -> PgUnitOfWork:
+            return PgUnitOfWork(hot_pool)
 
     def uow() -> UnitOfWork:
         return UnitOfWork(engine)
@@ -98,10 +117,12 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
             # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
             idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
             recover_after=timedelta(seconds=settings.recover_after_seconds),
+            hot_uow=hot_uow if hot_pool is not None else None,
         ),
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,
+        hot_pool=hot_pool,
     )
     if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
         await ensure_admin(app, settings.bootstrap_admin_email, settings.bootstrap_admin_password)

@@ -12,7 +12,8 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 from paysim.domain import cards, ids
 from paysim.domain import payment as agg
@@ -32,8 +33,9 @@ from paysim.services.idempotency import (
     refuse_or_replay,
 )
 from paysim.services.scope import merchant_scope
+from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
-from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWork, UnitOfWorkFactory
+from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
 _FINISH_ATTEMPTS = 5
@@ -105,6 +107,23 @@ class _StaleClaim(Exception):
         self.payment_id = payment_id
 
 
+class PaymentStore(Protocol):
+    """What the payment hot path needs of a unit of work (both kinds provide it)."""
+
+    payments: PaymentRepository
+    idempotency: IdempotencyRepository
+    merchants: MerchantRepository
+    customers: CustomerRepository
+
+    async def commit(self) -> None: ...
+
+    async def __aenter__(self) -> PaymentStore: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
 class PaymentService:
     def __init__(
         self,
@@ -115,8 +134,11 @@ class PaymentService:
         *,
         idempotency_ttl: timedelta = timedelta(hours=24),
         recover_after: timedelta = timedelta(seconds=30),
+        hot_uow: Callable[[], PaymentStore] | None = None,
     ) -> None:
         self._uow = uow
+        # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
+        self._hot: Callable[[], PaymentStore] = hot_uow or uow
         self._gateway = gateway
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
@@ -135,7 +157,7 @@ class PaymentService:
 
     async def _claim(
         self,
-        uow: UnitOfWork,
+        uow: PaymentStore,
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
@@ -167,14 +189,14 @@ class PaymentService:
         return _replayed(refuse_or_replay(existing, idem))
 
     async def _complete(
-        self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None, result: PaymentResult
+        self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, result: PaymentResult
     ) -> None:
         if idem is not None:
             blob = encode_result(_result_payload(result))
             await uow.idempotency.complete(self._key_scope(principal), idem.key, OK_CODE, blob, self._clock())
 
     async def _store_refusal(
-        self, uow: UnitOfWork, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
+        self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
     ) -> None:
         """A request that executed and was refused by the payment's rules replays that refusal."""
         if idem is not None:
@@ -184,7 +206,7 @@ class PaymentService:
             await uow.commit()
 
     async def _visible(
-        self, uow: UnitOfWork, principal: Principal, state: agg.PaymentState | None, pid: str
+        self, uow: PaymentStore, principal: Principal, state: agg.PaymentState | None, pid: str
     ) -> agg.PaymentState:
         if state is None:
             raise NotFound("payment", pid)
@@ -216,7 +238,7 @@ class PaymentService:
         """
         for attempt in range(_FINISH_ATTEMPTS):
             try:
-                async with self._uow() as uow:
+                async with self._hot() as uow:
                     current = known if known is not None and attempt == 0 else None
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
@@ -280,7 +302,7 @@ class PaymentService:
     ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
-        async with self._uow() as uow:
+        async with self._hot() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id)) is not None:
                 return replayed
             merchant = await uow.merchants.get(merchant_id)
@@ -392,7 +414,7 @@ class PaymentService:
         decide: Callable[[agg.PaymentState], agg.Event],
         recovery_point: str,
     ) -> tuple[agg.PaymentState, PaymentResult | None]:
-        async with self._uow() as uow:
+        async with self._hot() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed
             state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
+import psycopg
 from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,24 +41,54 @@ def _values(c: Customer) -> dict[str, Any]:
     }
 
 
+_PG_GET = (
+    "SELECT id, merchant_id, email, name, phone, metadata_json, user_id, created_at, updated_at"
+    " FROM customers WHERE id = %s"
+)
+
+
 class CustomerRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
+        self._pg = pg
+
+    @property
+    def _db(self) -> AsyncConnection:
+        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
+        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
+        return self._conn
 
     async def add(self, c: Customer) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             insert(customers).values(id=c.id, merchant_id=c.merchant_id, created_at=c.created_at, **_values(c))
         )
 
     async def get(self, customer_id: str) -> Customer | None:
-        row = (await self._conn.execute(select(customers).where(customers.c.id == customer_id))).first()
+        if self._pg is not None:
+            cur = await self._pg.execute(_PG_GET, (customer_id,))
+            found = await cur.fetchone()
+            if found is None:
+                return None
+            cid, merchant_id, email, name, phone, meta, user_id, created, updated = found
+            return Customer(
+                cid,
+                merchant_id,
+                email,
+                name,
+                phone,
+                json.loads(meta),
+                user_id,
+                created.astimezone(UTC),
+                updated.astimezone(UTC),
+            )
+        row = (await self._db.execute(select(customers).where(customers.c.id == customer_id))).first()
         return _customer(row) if row else None
 
     async def update(self, c: Customer) -> None:
-        await self._conn.execute(update(customers).where(customers.c.id == c.id).values(**_values(c)))
+        await self._db.execute(update(customers).where(customers.c.id == c.id).values(**_values(c)))
 
     async def delete(self, customer_id: str) -> None:
-        await self._conn.execute(delete(customers).where(customers.c.id == customer_id))
+        await self._db.execute(delete(customers).where(customers.c.id == customer_id))
 
     async def list_page(
         self,
@@ -75,6 +107,6 @@ class CustomerRepository:
         if email:
             conditions.append(customers.c.email == email.lower())
         query = select(customers).where(*conditions).order_by(customers.c.created_at, customers.c.id)
-        rows = (await self._conn.execute(page_query(query, limit))).all()
+        rows = (await self._db.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_customer(r) for r in page], more

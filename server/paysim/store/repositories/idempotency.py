@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -36,6 +36,11 @@ _PG_CLAIM = (
     " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING key"
 )
+_PG_GET = (
+    "SELECT method, fingerprint, state, payment_id, recovery_point, response_code, response_blob, created_at,"
+    " updated_at, expires_at FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
+)
+_PG_DELETE = "DELETE FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
 _PG_COMPLETE = (
     "UPDATE idempotency_keys SET state = %s, response_code = %s, response_blob = %s, updated_at = %s"
     " WHERE merchant_id = %s AND key = %s"
@@ -43,9 +48,15 @@ _PG_COMPLETE = (
 
 
 class IdempotencyRepository:
-    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
         self._pg = pg
+
+    @property
+    def _db(self) -> AsyncConnection:
+        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
+        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
+        return self._conn
 
     async def claim(
         self,
@@ -86,7 +97,7 @@ class IdempotencyRepository:
                 merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point
             )
         stmt = (
-            dialect_insert(self._conn.dialect.name, idempotency_keys)
+            dialect_insert(self._db.dialect.name, idempotency_keys)
             .values(
                 merchant_id=merchant_id,
                 key=key,
@@ -102,7 +113,7 @@ class IdempotencyRepository:
             .on_conflict_do_nothing(index_elements=[idempotency_keys.c.merchant_id, idempotency_keys.c.key])
             .returning(idempotency_keys.c.key)
         )
-        if (await self._conn.execute(stmt)).first() is not None:
+        if (await self._db.execute(stmt)).first() is not None:
             return None
         return await self._existing(merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point)
 
@@ -120,7 +131,19 @@ class IdempotencyRepository:
         existing = await self.get(merchant_id, key)
         if existing is not None and existing.expires_at <= now:
             # Past its lifetime and not yet pruned: the key is free again.
-            await self._conn.execute(
+            if self._pg is not None:
+                await self._pg.execute(_PG_DELETE, (merchant_id, key))
+                return await self.claim(
+                    merchant_id,
+                    key,
+                    method,
+                    fingerprint,
+                    now,
+                    expires_at,
+                    payment_id=payment_id,
+                    recovery_point=recovery_point,
+                )
+            await self._db.execute(
                 delete(idempotency_keys).where(
                     idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
                 )
@@ -138,8 +161,26 @@ class IdempotencyRepository:
         return existing
 
     async def get(self, merchant_id: str, key: str) -> StoredKey | None:
+        if self._pg is not None:
+            cur = await self._pg.execute(_PG_GET, (merchant_id, key))
+            found = await cur.fetchone()
+            if found is None:
+                return None
+            method, fingerprint, state, payment_id, point, code, blob, created, updated, expires = found
+            return StoredKey(
+                method,
+                fingerprint,
+                state,
+                payment_id,
+                point,
+                code,
+                bytes(blob) if blob is not None else None,
+                created.astimezone(UTC),
+                updated.astimezone(UTC),
+                expires.astimezone(UTC),
+            )
         row = (
-            await self._conn.execute(
+            await self._db.execute(
                 select(idempotency_keys).where(
                     idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
                 )
@@ -164,7 +205,7 @@ class IdempotencyRepository:
         if self._pg is not None:
             await self._pg.execute(_PG_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
             return
-        await self._conn.execute(
+        await self._db.execute(
             update(idempotency_keys)
             .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
             .values(state=COMPLETED, response_code=code, response_blob=blob, updated_at=now)
@@ -172,7 +213,7 @@ class IdempotencyRepository:
 
     async def release(self, merchant_id: str, key: str) -> None:
         """Forget a claim whose request did not execute, so a retry runs it afresh."""
-        await self._conn.execute(
+        await self._db.execute(
             delete(idempotency_keys).where(
                 idempotency_keys.c.merchant_id == merchant_id,
                 idempotency_keys.c.key == key,
@@ -182,7 +223,7 @@ class IdempotencyRepository:
 
     async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str, str]]:
         """(scope, key, recovery point) of the keys still in flight for a payment."""
-        rows = await self._conn.execute(
+        rows = await self._db.execute(
             select(idempotency_keys.c.merchant_id, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
                 idempotency_keys.c.payment_id == payment_id, idempotency_keys.c.state == IN_FLIGHT
             )
@@ -190,5 +231,5 @@ class IdempotencyRepository:
         return [(r.merchant_id, r.key, r.recovery_point or "") for r in rows]
 
     async def prune(self, now: datetime) -> int:
-        result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
+        result = await self._db.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
         return int(result.rowcount or 0)

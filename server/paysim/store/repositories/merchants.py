@@ -56,12 +56,18 @@ _MERCHANT_SQL = (
 
 
 class MerchantRepository:
-    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
         self._pg = pg
 
+    @property
+    def _db(self) -> AsyncConnection:
+        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
+        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
+        return self._conn
+
     async def add(self, merchant: Merchant) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             insert(merchants).values(
                 id=merchant.id,
                 name=merchant.name,
@@ -86,15 +92,15 @@ class MerchantRepository:
             return Merchant(
                 mid, name, support, currency, active, created.astimezone(UTC), updated.astimezone(UTC), bps, fixed
             )
-        row = (await self._conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+        row = (await self._db.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
         return _merchant(row) if row else None
 
     async def is_active(self, merchant_id: str) -> bool:
-        value = await self._conn.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
+        value = await self._db.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
         return bool(value)
 
     async def update(self, merchant: Merchant) -> None:
-        await self._conn.execute(
+        await self._db.execute(
             update(merchants)
             .where(merchants.c.id == merchant.id)
             .values(
@@ -112,7 +118,7 @@ class MerchantRepository:
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:
         query = select(merchants).where(after(merchants.c.created_at, merchants.c.id, cursor))
         query = query.order_by(merchants.c.created_at, merchants.c.id)
-        rows = (await self._conn.execute(page_query(query, limit))).all()
+        rows = (await self._db.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_merchant(r) for r in page], more
 

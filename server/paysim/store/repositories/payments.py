@@ -93,6 +93,11 @@ _PG_UPDATE_PAYMENT = (
     "UPDATE payments SET status = %s, in_progress = %s, version = %s, updated_at = %s, state_json = %s"
     " WHERE id = %s AND version = %s"
 )
+_PG_SNAPSHOT = (
+    "INSERT INTO payment_snapshots (aggregate_id, version, state_json, created_at) VALUES (%s, %s, %s, %s)"
+    " ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version, state_json = EXCLUDED.state_json,"
+    " created_at = EXCLUDED.created_at"
+)
 _PG_EVENT_COLUMNS = "(id, aggregate_id, version, type, merchant_id, data_json, created_at)"
 
 
@@ -104,9 +109,15 @@ def _events_insert_sql(count: int) -> str:
 
 
 class PaymentRepository:
-    def __init__(self, conn: AsyncConnection, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
+    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
         self._conn = conn
         self._pg = pg
+
+    @property
+    def _db(self) -> AsyncConnection:
+        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
+        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
+        return self._conn
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
         if self._pg is not None:
@@ -116,7 +127,7 @@ class PaymentRepository:
         query = select(payments.c.state_json).where(payments.c.id == payment_id)
         if for_update:
             query = query.with_for_update()
-        raw = await self._conn.scalar(query)
+        raw = await self._db.scalar(query)
         return agg.from_dict(json.loads(raw)) if raw is not None else None
 
     async def save(
@@ -224,16 +235,16 @@ class PaymentRepository:
     ) -> list[int]:
         try:
             if before is None:
-                await self._conn.execute(insert(payments).values(id=after.id, **_projection_values(after)))
+                await self._db.execute(insert(payments).values(id=after.id, **_projection_values(after)))
             else:
-                updated = await self._conn.execute(
+                updated = await self._db.execute(
                     update(payments)
                     .where(payments.c.id == after.id, payments.c.version == before.version)
                     .values(**_projection_values(after))
                 )
                 if updated.rowcount != 1:
                     raise concurrency_conflict(after.id)
-            result = await self._conn.execute(
+            result = await self._db.execute(
                 insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
             )
             return list(result.scalars())
@@ -243,7 +254,12 @@ class PaymentRepository:
             raise
 
     async def _snapshot(self, state: agg.PaymentState) -> None:
-        stmt = dialect_insert(self._conn.dialect.name, payment_snapshots).values(
+        if self._pg is not None:
+            await self._pg.execute(
+                _PG_SNAPSHOT, (state.id, state.version, _dumps(agg.to_dict(state)), state.updated_at)
+            )
+            return
+        stmt = dialect_insert(self._db.dialect.name, payment_snapshots).values(
             aggregate_id=state.id,
             version=state.version,
             state_json=_dumps(agg.to_dict(state)),
@@ -253,10 +269,10 @@ class PaymentRepository:
             index_elements=[payment_snapshots.c.aggregate_id],
             set_={"version": state.version, "state_json": stmt.excluded.state_json, "created_at": state.updated_at},
         )
-        await self._conn.execute(stmt)
+        await self._db.execute(stmt)
 
     async def snapshot(self, payment_id: str) -> agg.PaymentState | None:
-        raw = await self._conn.scalar(
+        raw = await self._db.scalar(
             select(payment_snapshots.c.state_json).where(payment_snapshots.c.aggregate_id == payment_id)
         )
         return agg.from_dict(json.loads(raw)) if raw is not None else None
@@ -269,7 +285,7 @@ class PaymentRepository:
         )
         if limit is not None:
             query = query.limit(limit)
-        rows = (await self._conn.execute(query)).all()
+        rows = (await self._db.execute(query)).all()
         return [
             StoredEvent(r.id, r.aggregate_id, r.version, r.seq, r.type, json.loads(r.data_json), r.created_at)
             for r in rows
@@ -303,20 +319,20 @@ class PaymentRepository:
         if f.card_last4:
             conditions.append(c.card_last4 == f.card_last4)
         query = select(c.state_json).where(*conditions).order_by(c.created_at.desc(), c.id.desc())
-        rows = (await self._conn.execute(page_query(query, limit))).scalars().all()
+        rows = (await self._db.execute(page_query(query, limit))).scalars().all()
         page, more = split_page(rows, limit)
         return [agg.from_dict(json.loads(raw)) for raw in page], more
 
     async def ids_page(self, after_id: str, limit: int) -> list[str]:
         """Every payment id in id order, for full-store verification."""
-        rows = await self._conn.execute(
+        rows = await self._db.execute(
             select(payments.c.id).where(payments.c.id > after_id).order_by(payments.c.id).limit(limit)
         )
         return list(rows.scalars())
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
         """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
-        rows = await self._conn.execute(
+        rows = await self._db.execute(
             select(payments.c.id)
             .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before)
             .order_by(payments.c.updated_at)
