@@ -18,7 +18,6 @@ from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.tcp_proxy import TcpProxy
 
-
 CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 
 
