@@ -8,6 +8,7 @@ supported.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -60,3 +61,34 @@ def wrap_handler(handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory) 
             _wrap_stream_response(handler.stream_stream, scope), req_de, resp_ser
         )
     return handler
+
+
+def finish_before_cancel(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    """A unary call that its client cancels (or whose deadline passes) still finishes the work it
+    started before the cancellation is honoured.
+
+    Interrupting a call in the middle of a database statement leaves the connection in an unknown
+    state (with SQLite, possibly holding the write lock), and interrupting a payment between its
+    two phases leaves it for the recovery sweep. The client is told at once; the server completes
+    what it started, and a retry with the same idempotency key finds the outcome.
+    """
+    if handler is None or not handler.unary_unary:
+        return handler
+    behavior: Callable[..., Any] = handler.unary_unary
+
+    async def finishing(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        work = asyncio.ensure_future(behavior(request, context))
+        cancelled = False
+        while True:
+            try:
+                result = await asyncio.shield(work)
+                break
+            except asyncio.CancelledError:
+                if work.done():
+                    raise
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+        return result
+
+    return grpc.unary_unary_rpc_method_handler(finishing, handler.request_deserializer, handler.response_serializer)

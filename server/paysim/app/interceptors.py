@@ -21,7 +21,7 @@ import grpc
 
 from paysim.app import call_context
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
-from paysim.app.handler_wrapping import wrap_handler
+from paysim.app.handler_wrapping import finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
 from paysim.domain.errors import DomainError, PermissionDenied, ResourceExhausted, Unauthenticated
@@ -130,7 +130,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                     },
                 )
 
-        return wrap_handler(handler, scope)
+        return finish_before_cancel(wrap_handler(handler, scope))
 
 
 class SecurityInterceptor(_WrappingInterceptor):

@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
 from paysim.domain.errors import Unavailable
+from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.unit_of_work import is_connectivity_error, is_transaction_conflict, transaction_conflict
 
@@ -53,15 +54,17 @@ class PgUnitOfWork:
         except (PoolTimeout, psycopg.OperationalError) as error:
             raise _unavailable() from error
         self._conn = conn
-        self.payments = PaymentRepository(None, conn)
-        self.idempotency = IdempotencyRepository(None, conn)
+        self._batch = PgWriteBatch()
+        self.payments = PaymentRepository(None, conn, self._batch)
+        self.idempotency = IdempotencyRepository(None, conn, self._batch)
         self.merchants = MerchantRepository(None, conn)
         self.customers = CustomerRepository(None, conn)
         return self
 
     async def commit(self) -> None:
+        """Send the queued writes and COMMIT in one round trip."""
         assert self._conn is not None
-        await self._conn.commit()
+        await self._batch.commit(self._conn)
         self._committed = True
 
     async def __aexit__(

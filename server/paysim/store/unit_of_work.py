@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
 
 import psycopg
 from sqlalchemy import exc as sa_exc
@@ -69,26 +68,25 @@ class UnitOfWork:
         try:
             self._conn = await self._engine.connect()
             await self._conn.begin()
-        except Exception as error:
-            if self._conn is not None:
-                await self._conn.close()
-            if is_connectivity_error(error):
+        except BaseException as error:
+            # Also on cancellation: SQLite takes its write lock at BEGIN, and a connection left
+            # behind here would hold it until garbage collection.
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                await asyncio.shield(conn.invalidate())
+                await asyncio.shield(conn.close())
+            if isinstance(error, Exception) and is_connectivity_error(error):
                 raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from error
             raise
         conn = self._conn
-        # On PostgreSQL the payment hot path talks to psycopg directly, inside this same
-        # transaction: a third of SQLAlchemy's cost per statement (see DESIGN.md §8).
-        pg: psycopg.AsyncConnection[Any] | None = None
-        if conn.dialect.name == "postgresql":
-            pg = (await conn.get_raw_connection()).driver_connection
-        self.merchants = MerchantRepository(conn, pg)
+        self.merchants = MerchantRepository(conn)
         self.users = UserRepository(conn)
         self.login_throttles = LoginThrottleRepository(conn)
         self.refresh_tokens = RefreshTokenRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
         self.customers = CustomerRepository(conn)
-        self.payments = PaymentRepository(conn, pg)
-        self.idempotency = IdempotencyRepository(conn, pg)
+        self.payments = PaymentRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -10,6 +10,7 @@ import psycopg
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories._common import dialect_insert
 from paysim.store.schema import idempotency_keys
 
@@ -48,9 +49,15 @@ _PG_COMPLETE = (
 
 
 class IdempotencyRepository:
-    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection | None,
+        pg: psycopg.AsyncConnection[Any] | None = None,
+        batch: PgWriteBatch | None = None,
+    ) -> None:
         self._conn = conn
         self._pg = pg
+        self._batch = batch
 
     @property
     def _db(self) -> AsyncConnection:
@@ -202,8 +209,8 @@ class IdempotencyRepository:
         )
 
     async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
-        if self._pg is not None:
-            await self._pg.execute(_PG_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
+        if self._batch is not None:  # written with the commit, atomically with the outcome
+            self._batch.add(_PG_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
             return
         await self._db.execute(
             update(idempotency_keys)

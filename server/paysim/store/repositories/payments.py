@@ -18,6 +18,7 @@ from paysim.domain import ids
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
+from paysim.store.pg_batch import VERSION_GUARD, PgWriteBatch
 from paysim.store.repositories._common import dialect_insert, page_query, split_page
 from paysim.store.schema import payment_events, payment_snapshots, payments
 
@@ -109,9 +110,15 @@ def _events_insert_sql(count: int) -> str:
 
 
 class PaymentRepository:
-    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection | None,
+        pg: psycopg.AsyncConnection[Any] | None = None,
+        batch: PgWriteBatch | None = None,
+    ) -> None:
         self._conn = conn
         self._pg = pg
+        self._batch = batch
 
     @property
     def _db(self) -> AsyncConnection:
@@ -157,25 +164,54 @@ class PaymentRepository:
             }
             for d in drafts
         ]
-        if self._pg is not None:
-            sequences = await self._save_pg(before, after, drafts, rows)
-        else:
-            sequences = await self._save_core(before, after, rows)
-        if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
+        snapshot_due = after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY
+        if self._batch is not None:
+            # Written with the commit; sequences are assigned by the database then.
+            self._save_pg(before, after, rows)
+            if snapshot_due:
+                await self._snapshot(after)
+            return drafts
+        sequences = await self._save_core(before, after, rows)
+        if snapshot_due:
             await self._snapshot(after)
         return [replace(d, sequence=seq) for d, seq in zip(drafts, sequences, strict=True)]
 
-    async def _save_pg(
-        self,
-        before: agg.PaymentState | None,
-        after: agg.PaymentState,
-        drafts: list[StoredEvent],
-        rows: list[dict[str, Any]],
-    ) -> list[int]:
-        """The same statements in one round trip (pipeline mode): projection first, then events."""
-        assert self._pg is not None
+    def _save_pg(self, before: agg.PaymentState | None, after: agg.PaymentState, rows: list[dict[str, Any]]) -> None:
+        """Queue the projection write, its version guard and the events for the commit pipeline."""
+        assert self._batch is not None
         values = _projection_values(after)
-        events_sql = _events_insert_sql(len(rows))
+        if before is None:
+            self._batch.add(
+                _PG_INSERT_PAYMENT,
+                (
+                    after.id,
+                    values["merchant_id"],
+                    values["customer_id"],
+                    values["status"],
+                    values["amount"],
+                    values["currency"],
+                    values["card_last4"],
+                    values["in_progress"],
+                    values["version"],
+                    values["created_at"],
+                    values["updated_at"],
+                    values["state_json"],
+                ),
+            )
+        else:
+            self._batch.add(
+                _PG_UPDATE_PAYMENT,
+                (
+                    values["status"],
+                    values["in_progress"],
+                    values["version"],
+                    values["updated_at"],
+                    values["state_json"],
+                    after.id,
+                    before.version,
+                ),
+            )
+            self._batch.add(VERSION_GUARD, (after.id, after.version))
         params = [
             v
             for r in rows
@@ -189,46 +225,9 @@ class PaymentRepository:
                 r["created_at"],
             )
         ]
-        try:
-            async with self._pg.pipeline():
-                if before is None:
-                    projection = await self._pg.execute(
-                        _PG_INSERT_PAYMENT,
-                        (
-                            after.id,
-                            values["merchant_id"],
-                            values["customer_id"],
-                            values["status"],
-                            values["amount"],
-                            values["currency"],
-                            values["card_last4"],
-                            values["in_progress"],
-                            values["version"],
-                            values["created_at"],
-                            values["updated_at"],
-                            values["state_json"],
-                        ),
-                    )
-                else:
-                    projection = await self._pg.execute(
-                        _PG_UPDATE_PAYMENT,
-                        (
-                            values["status"],
-                            values["in_progress"],
-                            values["version"],
-                            values["updated_at"],
-                            values["state_json"],
-                            after.id,
-                            before.version,
-                        ),
-                    )
-                inserted = await self._pg.execute(events_sql, params)
-        except psycopg.errors.UniqueViolation:
-            raise concurrency_conflict(after.id) from None
-        if projection.rowcount != 1:
-            raise concurrency_conflict(after.id)
-        by_version = {int(version): int(seq) for version, seq in await inserted.fetchall()}
-        return [by_version[d.version] for d in drafts]
+        self._batch.add(_events_insert_sql(len(rows)), params)
+        payment_id = after.id
+        self._batch.conflict = lambda: concurrency_conflict(payment_id)
 
     async def _save_core(
         self, before: agg.PaymentState | None, after: agg.PaymentState, rows: list[dict[str, Any]]
@@ -254,10 +253,8 @@ class PaymentRepository:
             raise
 
     async def _snapshot(self, state: agg.PaymentState) -> None:
-        if self._pg is not None:
-            await self._pg.execute(
-                _PG_SNAPSHOT, (state.id, state.version, _dumps(agg.to_dict(state)), state.updated_at)
-            )
+        if self._batch is not None:
+            self._batch.add(_PG_SNAPSHOT, (state.id, state.version, _dumps(agg.to_dict(state)), state.updated_at))
             return
         stmt = dialect_insert(self._db.dialect.name, payment_snapshots).values(
             aggregate_id=state.id,

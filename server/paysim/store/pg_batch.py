@@ -1,0 +1,43 @@
+"""The writes of a PostgreSQL unit of work, sent together with its COMMIT in one round trip.
+
+Reads run at once (the use case needs their answers); writes wait for ``commit``, then go as one
+pipeline. A write that would break the payment's optimistic-concurrency guard makes the database
+raise inside that pipeline, so the transaction rolls back and nothing of it is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+# Raises division_by_zero when the projection does not carry the version just written: the guarded
+# UPDATE before it matched no row because someone else moved the payment on.
+VERSION_GUARD = "SELECT 1 / count(*) FROM payments WHERE id = %s AND version = %s"
+
+
+@dataclass
+class PgWriteBatch:
+    statements: list[tuple[str, Sequence[Any]]] = field(default_factory=list)
+    conflict: Callable[[], Exception] | None = None
+
+    def add(self, sql: str, params: Sequence[Any]) -> None:
+        self.statements.append((sql, params))
+
+    async def commit(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        statements, self.statements = self.statements, []
+        try:
+            if statements:
+                async with conn.pipeline():
+                    for sql, params in statements:
+                        await conn.execute(sql, params)
+                    await conn.commit()
+            else:
+                await conn.commit()
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DivisionByZero):
+            await conn.rollback()
+            if self.conflict is None:
+                raise
+            raise self.conflict() from None
