@@ -7,7 +7,6 @@ what the payment use cases touch, with the same repository classes, in their psy
 
 from __future__ import annotations
 
-import asyncio
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy.engine import make_url
 from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
-from paysim.store.unit_of_work import is_connectivity_error, is_transaction_conflict, transaction_conflict
+from paysim.store.unit_of_work import end_transaction
 
 
 def conninfo(database_url: str) -> str:
@@ -76,22 +75,9 @@ class PgUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        interrupted = exc is not None and not isinstance(exc, Exception)
-        try:
-            if interrupted or (exc is not None and is_connectivity_error(exc)):
-                # Cancelled mid-statement or cut off: its protocol state is unknown, so close it;
-                # the pool replaces a closed connection instead of handing it out again.
-                await asyncio.shield(conn.close())
-            elif not self._committed:
-                await conn.rollback()
-        except Exception as cleanup_error:
-            if exc is None:
-                if is_connectivity_error(cleanup_error):
-                    raise _unavailable() from None
-                raise
-        finally:
-            await asyncio.shield(self._pool.putconn(conn))
-        if exc is not None and is_transaction_conflict(exc):
-            raise transaction_conflict() from exc
-        if exc is not None and is_connectivity_error(exc):
-            raise _unavailable() from exc
+
+        async def release() -> None:
+            # The pool replaces a closed connection instead of handing it out again.
+            await self._pool.putconn(conn)
+
+        await end_transaction(exc, self._committed, discard=conn.close, rollback=conn.rollback, release=release)

@@ -12,7 +12,7 @@ Leaving the block without ``commit()`` rolls back. Database outages surface as t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 import psycopg
@@ -101,28 +101,43 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        interrupted = exc is not None and not isinstance(exc, Exception)
-        try:
-            if interrupted or (exc is not None and is_connectivity_error(exc)):
-                # Cancelled mid-statement (a client deadline, a shutdown) or cut off: the
-                # connection's protocol state is unknown. Never hand it to the next request.
-                await asyncio.shield(conn.invalidate())
-            elif not self._committed:
-                await conn.rollback()
-            await conn.close()
-        except Exception as cleanup_error:
-            # A dead connection cannot roll back; the server side already discarded the
-            # transaction. Report the original error if there is one.
-            if exc is None:
-                if is_connectivity_error(cleanup_error):
-                    raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from None
-                raise
-        if exc is not None and is_transaction_conflict(exc):
-            raise transaction_conflict() from exc
-        if exc is not None and is_connectivity_error(exc):
-            raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
+        if conn is not None:
+            await end_transaction(
+                exc, self._committed, discard=conn.invalidate, rollback=conn.rollback, release=conn.close
+            )
+
+
+async def end_transaction(
+    exc: BaseException | None,
+    committed: bool,
+    *,
+    discard: Callable[[], Awaitable[None]],
+    rollback: Callable[[], Awaitable[None]],
+    release: Callable[[], Awaitable[None]],
+) -> None:
+    """End a unit of work's transaction whatever happened, and report database trouble as the
+    domain's errors (UNAVAILABLE, ABORTED) rather than INTERNAL."""
+    interrupted = exc is not None and not isinstance(exc, Exception)
+    try:
+        if interrupted or (exc is not None and is_connectivity_error(exc)):
+            # Cancelled mid-statement (a client deadline, a shutdown) or cut off: the connection's
+            # protocol state is unknown. Never hand it to the next request.
+            await asyncio.shield(discard())
+        elif not committed:
+            await rollback()
+    except Exception as cleanup_error:
+        # A dead connection cannot roll back; the server already discarded the transaction.
+        # Report the original error if there is one.
+        if exc is None:
+            if is_connectivity_error(cleanup_error):
+                raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from None
+            raise
+    finally:
+        await asyncio.shield(release())
+    if exc is not None and is_transaction_conflict(exc):
+        raise transaction_conflict() from exc
+    if exc is not None and is_connectivity_error(exc):
+        raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -6,13 +6,11 @@ import json
 from datetime import UTC
 from typing import Any
 
-import psycopg
 from sqlalchemy import ColumnElement, Row, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paysim.domain.models import Customer
 from paysim.domain.paging import Cursor
-from paysim.store.repositories._common import after, page_query, split_page
+from paysim.store.repositories._common import DualRepository, after, page_query, split_page
 from paysim.store.schema import customers
 
 
@@ -47,17 +45,7 @@ _PG_GET = (
 )
 
 
-class CustomerRepository:
-    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
-        self._conn = conn
-        self._pg = pg
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn
-
+class CustomerRepository(DualRepository):
     async def add(self, c: Customer) -> None:
         await self._db.execute(
             insert(customers).values(id=c.id, merchant_id=c.merchant_id, created_at=c.created_at, **_values(c))

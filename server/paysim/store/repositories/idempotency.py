@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-import psycopg
 from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paysim.store.pg_batch import PgWriteBatch
-from paysim.store.repositories._common import dialect_insert
+from paysim.store.repositories._common import DualRepository, dialect_insert
 from paysim.store.schema import idempotency_keys
 
 IN_FLIGHT = "in_flight"
@@ -48,23 +44,7 @@ _PG_COMPLETE = (
 )
 
 
-class IdempotencyRepository:
-    def __init__(
-        self,
-        conn: AsyncConnection | None,
-        pg: psycopg.AsyncConnection[Any] | None = None,
-        batch: PgWriteBatch | None = None,
-    ) -> None:
-        self._conn = conn
-        self._pg = pg
-        self._batch = batch
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn
-
+class IdempotencyRepository(DualRepository):
     async def claim(
         self,
         merchant_id: str,

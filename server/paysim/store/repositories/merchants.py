@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paysim.domain.models import Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.roles import Role
-from paysim.store.repositories._common import after, page_query, split_page
+from paysim.store.repositories._common import DualRepository, after, page_query, split_page
 from paysim.store.schema import merchants, users
 
 
@@ -55,17 +54,7 @@ _MERCHANT_SQL = (
 )
 
 
-class MerchantRepository:
-    def __init__(self, conn: AsyncConnection | None, pg: psycopg.AsyncConnection[Any] | None = None) -> None:
-        self._conn = conn
-        self._pg = pg
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn
-
+class MerchantRepository(DualRepository):
     async def add(self, merchant: Merchant) -> None:
         await self._db.execute(
             insert(merchants).values(

@@ -9,17 +9,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paysim.domain import ids
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
-from paysim.store.pg_batch import VERSION_GUARD, PgWriteBatch
-from paysim.store.repositories._common import dialect_insert, page_query, split_page
+from paysim.store.pg_batch import VERSION_GUARD
+from paysim.store.repositories._common import DualRepository, dialect_insert, page_query, split_page
 from paysim.store.schema import payment_events, payment_snapshots, payments
 
 SNAPSHOT_EVERY = 20
@@ -109,23 +107,7 @@ def _events_insert_sql(count: int) -> str:
     return f"INSERT INTO payment_events {_PG_EVENT_COLUMNS} VALUES {placeholders} RETURNING version, seq"  # noqa: S608
 
 
-class PaymentRepository:
-    def __init__(
-        self,
-        conn: AsyncConnection | None,
-        pg: psycopg.AsyncConnection[Any] | None = None,
-        batch: PgWriteBatch | None = None,
-    ) -> None:
-        self._conn = conn
-        self._pg = pg
-        self._batch = batch
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn
-
+class PaymentRepository(DualRepository):
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
         if self._pg is not None:
             cur = await self._pg.execute(_PG_GET + (" FOR UPDATE" if for_update else ""), (payment_id,))
