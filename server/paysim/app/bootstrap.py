@@ -100,25 +100,30 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         max_failures=settings.login_max_failures,
         lockout=timedelta(seconds=settings.login_lockout_seconds),
     )
+    payments = PaymentService(
+        uow,
+        SimulatorGateway(),
+        signing_key.load_or_create(settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE),
+        clock,
+        # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
+        idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
+        recover_after=timedelta(seconds=settings.recover_after_seconds),
+        hot_uow=hot_uow if hot_pool is not None else None,
+        merchant_cache_seconds=settings.auth_cache_seconds,
+    )
+
+    def merchants_changed() -> None:
+        principals.clear()
+        payments.merchants_changed()
+
     app = App(
         settings=settings,
         engine=engine,
         hasher=hasher,
         accounts=AccountService(uow, hasher, access, policy, clock),
-        merchants=MerchantService(uow, hasher, clock, principals.clear),
+        merchants=MerchantService(uow, hasher, clock, merchants_changed),
         customers=CustomerService(uow, clock),
-        payments=PaymentService(
-            uow,
-            SimulatorGateway(),
-            signing_key.load_or_create(
-                settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE
-            ),
-            clock,
-            # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
-            idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
-            recover_after=timedelta(seconds=settings.recover_after_seconds),
-            hot_uow=hot_uow if hot_pool is not None else None,
-        ),
+        payments=payments,
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,

@@ -11,6 +11,7 @@ from paysim.domain.roles import Role
 from paysim.security import secrets
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.services.clock import Clock
+from paysim.services.ttl_cache import TtlCache
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -31,39 +32,20 @@ class PrincipalCache:
 
     Entries live ``ttl`` seconds at most (and never past an access token's expiry). Revoking a key
     or deactivating a merchant clears the cache of this process at once; other server processes
-    notice within ``ttl``.
+    notice within ``ttl``. Keyed by a digest: the cache holds no credential.
     """
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._cache: TtlCache[Principal] = TtlCache(ttl, max_entries)
 
     def get(self, credential: str) -> Principal | None:
-        if self._ttl <= 0:
-            return None
-        entry = self._entries.get(secrets.digest(credential))
-        if entry is None:
-            return None
-        principal, expires = entry
-        if time.monotonic() >= expires:
-            self._entries.pop(secrets.digest(credential), None)
-            return None
-        return principal
+        return self._cache.get(secrets.digest(credential))
 
     def put(self, credential: str, principal: Principal, not_after: float | None = None) -> None:
-        if self._ttl <= 0:
-            return
-        if len(self._entries) >= self._max:
-            self._entries.clear()
-        expires = time.monotonic() + self._ttl
-        self._entries[secrets.digest(credential)] = (
-            principal,
-            expires if not_after is None else min(expires, not_after),
-        )
+        self._cache.put(secrets.digest(credential), principal, not_after)
 
     def clear(self) -> None:
-        self._entries.clear()
+        self._cache.clear()
 
 
 class Authenticator:

@@ -53,7 +53,7 @@ class MerchantService:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
-        # Called after a key is revoked or a merchant (de)activated: cached authentications are stale.
+        # Called after a key is revoked or a merchant changed: cached authentications and settings are stale.
         self._credentials_changed = credentials_changed
 
     async def register(
@@ -169,6 +169,7 @@ class MerchantService:
             if _duplicate_merchant_name(error):
                 raise AlreadyExists("a merchant with this name exists", reason="MERCHANT_NAME_TAKEN") from None
             raise
+        self._credentials_changed()
         return merchant
 
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:

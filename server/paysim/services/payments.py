@@ -19,6 +19,7 @@ from paysim.domain import cards, ids
 from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
 from paysim.domain.errors import Aborted, DomainError, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.models import Merchant
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
@@ -33,6 +34,8 @@ from paysim.services.idempotency import (
     refuse_or_replay,
 )
 from paysim.services.scope import merchant_scope
+from paysim.services.ttl_cache import TtlCache
+from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
@@ -135,10 +138,12 @@ class PaymentService:
         idempotency_ttl: timedelta = timedelta(hours=24),
         recover_after: timedelta = timedelta(seconds=30),
         hot_uow: Callable[[], PaymentStore] | None = None,
+        merchant_cache_seconds: float = 5.0,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
         self._hot: Callable[[], PaymentStore] = hot_uow or uow
+        self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
         self._gateway = gateway
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
@@ -162,11 +167,18 @@ class PaymentService:
         idem: IdempotencyKey | None,
         payment_id: str,
         recovery_point: str = "",
+        *,
+        optimistic: bool = False,
     ) -> PaymentResult | None:
-        """Claim the key, recording what it works on (the recovery point) in the same INSERT."""
+        """Claim the key, recording what it works on (the recovery point) in the same INSERT.
+
+        ``optimistic`` reserves it with the transaction's commit instead; a key that exists then
+        raises ``KeyAlreadyClaimed`` from the commit and the caller runs again without it."""
         if idem is None:
             return None
         now = self._clock()
+        if optimistic:
+            return await self._reserved(uow, principal, idem, payment_id, now)
         existing = await uow.idempotency.claim(
             self._key_scope(principal),
             idem.key,
@@ -187,6 +199,23 @@ class PaymentService:
         ):
             raise _StaleClaim(existing.payment_id)
         return _replayed(refuse_or_replay(existing, idem))
+
+    async def _reserved(
+        self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey, payment_id: str, now: datetime
+    ) -> PaymentResult | None:
+        existing = await uow.idempotency.reserve(
+            self._key_scope(principal),
+            idem.key,
+            idem.method,
+            idem.fingerprint,
+            now,
+            now + self._idempotency_ttl,
+            payment_id=payment_id,
+        )
+        if existing is None:
+            return None
+        # A unit of work that claims at once found the key: the ordinary path decides.
+        raise KeyAlreadyClaimed
 
     async def _complete(
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, result: PaymentResult
@@ -286,6 +315,12 @@ class PaymentService:
     async def create(self, principal: Principal, cmd: CreatePayment, idem: IdempotencyKey | None) -> PaymentResult:
         merchant_id, summary, pan = self._validate_create(principal, cmd)
         try:
+            # First try: the key (if any) is reserved with the commit of transaction 1, one round
+            # trip for a first-time key; a key seen before sends the request down the ordinary path.
+            return await self._create(principal, cmd, idem, merchant_id, summary, pan, optimistic=True)
+        except KeyAlreadyClaimed:
+            pass
+        try:
             return await self._create(principal, cmd, idem, merchant_id, summary, pan)
         except _StaleClaim as stale:
             await self.recover(stale.payment_id)
@@ -299,15 +334,15 @@ class PaymentService:
         merchant_id: str,
         summary: cards.CardSummary,
         pan: str,
+        *,
+        optimistic: bool = False,
     ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
         async with self._hot() as uow:
-            if (replayed := await self._claim(uow, principal, idem, payment_id)) is not None:
+            if (replayed := await self._claim(uow, principal, idem, payment_id, optimistic=optimistic)) is not None:
                 return replayed
-            merchant = await uow.merchants.get(merchant_id)
-            if merchant is None:
-                raise NotFound("merchant", merchant_id)
+            merchant = await self._merchant(uow, merchant_id)
             if cmd.customer_id:
                 customer = await uow.customers.get(cmd.customer_id)
                 if customer is None or customer.merchant_id != merchant_id:
@@ -355,6 +390,20 @@ class PaymentService:
         return await self._finish(
             principal, idem, payment_id, lambda s: self._authorization_events(s, outcome, capture), known=state
         )
+
+    async def _merchant(self, uow: PaymentStore, merchant_id: str) -> Merchant:
+        """The merchant's payment settings, briefly cached: read on every payment otherwise."""
+        merchant = self._merchants.get(merchant_id)
+        if merchant is None:
+            merchant = await uow.merchants.get(merchant_id)
+            if merchant is None:
+                raise NotFound("merchant", merchant_id)
+            self._merchants.put(merchant_id, merchant)
+        return merchant
+
+    def merchants_changed(self) -> None:
+        """A merchant's settings changed in this process: forget the cached ones now."""
+        self._merchants.clear()
 
     async def _call(self, operation: str, call: Any) -> GatewayResult:
         try:

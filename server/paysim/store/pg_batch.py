@@ -13,6 +13,13 @@ from typing import Any
 
 import psycopg
 
+IDEMPOTENCY_KEY_CONSTRAINT = "pk_idempotency_keys"
+
+
+class KeyAlreadyClaimed(Exception):
+    """An optimistic idempotency-key reservation met an existing key; nothing was written."""
+
+
 # Raises division_by_zero when the projection does not carry the version just written: the guarded
 # UPDATE before it matched no row because someone else moved the payment on.
 VERSION_GUARD = "SELECT 1 / count(*) FROM payments WHERE id = %s AND version = %s"
@@ -36,8 +43,10 @@ class PgWriteBatch:
                     await conn.commit()
             else:
                 await conn.commit()
-        except (psycopg.errors.UniqueViolation, psycopg.errors.DivisionByZero):
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DivisionByZero) as error:
             await conn.rollback()
+            if error.diag.constraint_name == IDEMPOTENCY_KEY_CONSTRAINT:
+                raise KeyAlreadyClaimed from None
             if self.conflict is None:
                 raise
             raise self.conflict() from None

@@ -217,3 +217,15 @@ idempotency_keys = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
+
+# One circuit breaker per (scope, gateway), shared by every server process. ``scope`` is a merchant
+# id, or "platform" for platform-wide breakers. ``version`` guards read-modify-write races.
+circuit_breakers = Table(
+    "circuit_breakers",
+    metadata,
+    Column("scope", ID, primary_key=True),
+    Column("gateway", String(40), primary_key=True),
+    Column("state_json", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from paysim.domain.errors import Aborted, Unavailable
 from paysim.store.repositories import (
     ApiKeyRepository,
+    CircuitBreakerRepository,
     CustomerRepository,
     IdempotencyRepository,
     LoginThrottleRepository,
@@ -87,6 +88,7 @@ class UnitOfWork:
         self.customers = CustomerRepository(conn)
         self.payments = PaymentRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
+        self.circuit_breakers = CircuitBreakerRepository(conn)
         return self
 
     async def commit(self) -> None:

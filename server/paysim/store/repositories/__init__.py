@@ -2,6 +2,7 @@
 
 from paysim.store.repositories.api_keys import ApiKeyRepository
 from paysim.store.repositories.auth_tokens import LoginThrottleRepository, RefreshTokenRepository
+from paysim.store.repositories.circuit_breakers import CircuitBreakerRepository
 from paysim.store.repositories.customers import CustomerRepository
 from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
@@ -9,6 +10,7 @@ from paysim.store.repositories.payments import PaymentRepository
 
 __all__ = [
     "ApiKeyRepository",
+    "CircuitBreakerRepository",
     "CustomerRepository",
     "IdempotencyRepository",
     "LoginThrottleRepository",

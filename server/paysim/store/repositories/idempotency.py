@@ -33,6 +33,10 @@ _PG_CLAIM = (
     " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
     " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING key"
 )
+_PG_RESERVE = (
+    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id,"
+    " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
 _PG_GET = (
     "SELECT method, fingerprint, state, payment_id, recovery_point, response_code, response_blob, created_at,"
     " updated_at, expires_at FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
@@ -103,6 +107,27 @@ class IdempotencyRepository(DualRepository):
         if (await self._db.execute(stmt)).first() is not None:
             return None
         return await self._existing(merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point)
+
+    async def reserve(
+        self,
+        merchant_id: str,
+        key: str,
+        method: str,
+        fingerprint: str,
+        now: datetime,
+        expires_at: datetime,
+        *,
+        payment_id: str = "",
+    ) -> StoredKey | None:
+        """Like ``claim``, optimistically where the writes wait for the commit: the key is inserted
+        with them, and an existing key surfaces at commit as ``KeyAlreadyClaimed`` (then the
+        caller takes the ``claim`` path). Saves a round trip for the common, first-time key."""
+        if self._batch is None:
+            return await self.claim(merchant_id, key, method, fingerprint, now, expires_at, payment_id=payment_id)
+        self._batch.add(
+            _PG_RESERVE, (merchant_id, key, method, fingerprint, IN_FLIGHT, payment_id or None, now, now, expires_at)
+        )
+        return None
 
     async def _existing(
         self,
