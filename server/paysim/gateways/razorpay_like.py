@@ -26,8 +26,8 @@ from paysim.domain.declines import DECLINES
 from paysim.gateways.base import Outcome
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
-    Card,
     METHOD_NOT_SUPPORTED,
+    Card,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
