@@ -443,3 +443,14 @@ def test_adapters_satisfy_the_gateway_protocol() -> None:
     for gateway in gateways:
         result = run(gateway.authorize(card_request()))
         assert flavoured(result).outcome is Outcome.APPROVED
+
+
+def test_concurrent_calls_with_one_key_act_once(name: str) -> None:
+    gateway = make(name, latency_ms=5)
+
+    async def race() -> list[FlavouredResult]:
+        return list(await asyncio.gather(*(gateway.authorize(card_request()) for _ in range(5))))
+
+    results = run(race())
+    assert all(r == results[0] for r in results)
+    assert gateway.ledger_size == 1
