@@ -83,16 +83,17 @@ class CircuitBreakerRepository:
                 dialect_insert(self._conn.dialect.name, circuit_breakers)
                 .values(scope=scope, gateway=gateway, state_json=_dumps(state), version=version, updated_at=now)
                 .on_conflict_do_nothing(index_elements=[circuit_breakers.c.scope, circuit_breakers.c.gateway])
+                .returning(circuit_breakers.c.version)
             )
-            result = await self._conn.execute(insert)
+            written = (await self._conn.execute(insert)).first() is not None
         else:
             guarded = (
                 update(circuit_breakers)
                 .where(self._key(scope, gateway), circuit_breakers.c.version == expected_version)
                 .values(state_json=_dumps(state), version=version, updated_at=now)
             )
-            result = await self._conn.execute(guarded)
-        if result.rowcount != 1:
+            written = (await self._conn.execute(guarded)).rowcount == 1
+        if not written:
             raise breaker_conflict(scope, gateway)
         return version
 
