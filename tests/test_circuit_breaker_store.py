@@ -10,6 +10,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar, cast
 
 import pytest
 
@@ -22,6 +23,8 @@ from tests.support.factories import unique
 from tests.support.harness import ServerHandle
 
 pytestmark = pytest.mark.timeout(180)
+
+T = TypeVar("T")
 
 
 def breakers(server: ServerHandle, config: BreakerConfig | None = None) -> CircuitBreakers:
@@ -155,6 +158,15 @@ def test_a_second_server_process_sees_the_open_breaker(make_server: Callable[...
     assert server.run(breakers(server).snapshot(scope, "stripe")).rejections == 1
 
 
+def settle(results: list[T | BaseException]) -> list[T]:
+    """Every result of a gather run with ``return_exceptions`` (so no task outlives a failure and
+    keeps using an engine being disposed), or the first error."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return cast(list[T], results)
+
+
 def test_concurrent_outcomes_from_two_processes_are_all_counted(
     make_server: Callable[..., ServerHandle], backend: Backend
 ) -> None:
@@ -174,7 +186,7 @@ def test_concurrent_outcomes_from_two_processes_are_all_counted(
                 for i in range(per_process)
                 for service in (here, there)
             ]
-            await asyncio.gather(*calls)
+            settle(await asyncio.gather(*calls, return_exceptions=True))
             state = await there.snapshot(scope, "stripe")
             total = 2 * per_process
             assert state.calls == total
@@ -200,8 +212,11 @@ def test_concurrent_failures_open_once_and_probes_stay_limited(
             here = breakers(server, config)
             there = CircuitBreakers(lambda: UnitOfWork(other), server.clock, config)
             services = (here, there)
-            await asyncio.gather(
-                *(s.record(scope, "paypal", False, "outage") for _ in range(per_process) for s in services)
+            settle(
+                await asyncio.gather(
+                    *(s.record(scope, "paypal", False, "outage") for _ in range(per_process) for s in services),
+                    return_exceptions=True,
+                )
             )
             state = await here.snapshot(scope, "paypal")
             assert state.status is BreakerStatus.OPEN
@@ -209,7 +224,11 @@ def test_concurrent_failures_open_once_and_probes_stay_limited(
             assert state.state_changes == 1
 
             server.clock.advance(timedelta(seconds=30))
-            admitted = await asyncio.gather(*(s.admit(scope, "paypal") for _ in range(per_process) for s in services))
+            admitted = settle(
+                await asyncio.gather(
+                    *(s.admit(scope, "paypal") for _ in range(per_process) for s in services), return_exceptions=True
+                )
+            )
             assert sum(admitted) == 2
             state = await there.snapshot(scope, "paypal")
             assert state.status is BreakerStatus.HALF_OPEN
