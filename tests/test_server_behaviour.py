@@ -152,3 +152,10 @@ def test_probes_are_never_rate_limited(make_server: Callable[..., ServerHandle])
     health = health_pb2_grpc.HealthStub(server.channel())
     for _ in range(6):
         assert health.Check(health_pb2.HealthCheckRequest(), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_probes_ignore_credentials_even_broken_ones(server: ServerHandle) -> None:
+    health = health_pb2_grpc.HealthStub(server.channel())
+    for header in ("Bearer expired.or.forged", "Basic dXNlcjpwYXNz", "Bearer "):
+        reply = health.Check(health_pb2.HealthCheckRequest(), metadata=[("authorization", header)], timeout=5)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -153,7 +153,7 @@ class SecurityInterceptor(_WrappingInterceptor):
     async def _admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
         if policy is None:
             raise PermissionDenied(f"{method} has no access policy", reason="NO_POLICY")
-        credential = bearer_credential(_metadata(context, "authorization"))
+        credential = bearer_credential(_metadata(context, "authorization")) if policy.reads_credentials else None
         principal: Principal | None = None
         if credential is not None:
             principal = await self._authenticator.authenticate(credential)

@@ -16,11 +16,14 @@ class Policy:
     permission: Permission | None = None
     admin_only: bool = False
     rate_limited: bool = True
+    reads_credentials: bool = True
 
 
 PUBLIC = Policy(public=True)
-# Probes and tooling: never throttled, or a busy client could get its own health checks refused.
-INFRASTRUCTURE = Policy(public=True, rate_limited=False)
+# Probes and tooling: never throttled, or a busy client could get its own health checks refused,
+# and blind to credentials, so a tool that sends its bearer header on every call (grpcurl does,
+# on reflection too) is never refused there for an expired token.
+INFRASTRUCTURE = Policy(public=True, rate_limited=False, reads_credentials=False)
 AUTHENTICATED = Policy()
 
 
@@ -34,6 +37,7 @@ _AUTH = "/paysim.v1.AuthService/"
 _MERCHANT = "/paysim.v1.MerchantService/"
 _CUSTOMER = "/paysim.v1.CustomerService/"
 _PAYMENT = "/paysim.v1.PaymentService/"
+_SIMULATOR = "/paysim.v1.SimulatorService/"
 
 POLICIES: dict[str, Policy] = {
     _AUTH + "Register": PUBLIC,
@@ -64,6 +68,7 @@ POLICIES: dict[str, Policy] = {
     _PAYMENT + "RefundPayment": needs(Permission.PAYMENT_WRITE),
     _PAYMENT + "ListRefunds": needs(Permission.PAYMENT_READ),
     _PAYMENT + "ListPaymentEvents": needs(Permission.PAYMENT_READ),
+    _SIMULATOR + "ListScenarios": AUTHENTICATED,
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,

@@ -18,12 +18,15 @@ from paysim_client.v1 import (
     merchant_pb2_grpc,
     payment_pb2,
     payment_pb2_grpc,
+    simulator_pb2,
+    simulator_pb2_grpc,
 )
 
 from paysim.api.auth import AuthServicer
 from paysim.api.customer import CustomerServicer
 from paysim.api.merchant import MerchantServicer
 from paysim.api.payment import PaymentServicer
+from paysim.api.simulator import SimulatorServicer
 from paysim.app.bootstrap import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
@@ -36,6 +39,7 @@ PAYSIM_SERVICES = (
     merchant_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
     customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name,
+    simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"].full_name,
 )
 
 
@@ -76,6 +80,7 @@ class PaysimServer:
         merchant_pb2_grpc.add_MerchantServiceServicer_to_server(MerchantServicer(app.merchants), self._server)
         customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(app.customers), self._server)
         payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(app.payments), self._server)
+        simulator_pb2_grpc.add_SimulatorServiceServicer_to_server(SimulatorServicer(), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection.enable_server_reflection(
             (
