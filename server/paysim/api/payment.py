@@ -11,6 +11,7 @@ from paysim.api import payment_convert as pc
 from paysim.api.pages import next_token, read_page_request
 from paysim.app.call_context import require_principal
 from paysim.app.interceptors import REPLAYED_TRAILER
+from paysim.domain.overrides import parse_override
 from paysim.domain.validation import Violations
 from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
 from paysim.services.payments import CardInput, CreatePayment, PaymentResult, PaymentService
@@ -26,6 +27,13 @@ def _idempotency(service: PaymentService, context: Context, method: str, request
             fingerprint = service.request_fingerprint(method, request.SerializeToString(deterministic=True))
             return IdempotencyKey(key, method, fingerprint)
     return None
+
+
+def _text_metadata(context: Context) -> dict[str, str]:
+    return {
+        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        for name, value in context.invocation_metadata() or ()
+    }
 
 
 def _mark_replay(context: Context, result: PaymentResult) -> None:
@@ -54,6 +62,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 description=request.description,
                 metadata=dict(request.metadata),
                 capture_method=pc.capture_method_from_proto(request.capture_method),
+                override=parse_override(_text_metadata(context)),
             ),
             idem,
         )

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from paysim.domain.overrides import Override
+
 
 class Outcome(enum.StrEnum):
     APPROVED = "approved"
@@ -27,6 +29,8 @@ class AuthorizationRequest:
     exp_year: int = 0
     holder_name: str = ""
     capture: bool = True
+    # A per-request simulation override (paysim-force-outcome / paysim-latency-ms), if any.
+    override: Override | None = None
 
 
 @dataclass(frozen=True, slots=True)

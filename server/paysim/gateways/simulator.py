@@ -3,9 +3,11 @@ scenario catalogue (card numbers, magic amounts, cardholder names), never from c
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from paysim.domain import ids
+from paysim.domain.overrides import Forced
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
 from paysim.gateways.engine import LEDGER_SIZE, Ledger, card_decision
 
@@ -25,11 +27,21 @@ class SimulatorGateway:
         if (seen := self._ledger.get(request.downstream_key)) is not None:
             return seen
         started = time.perf_counter()
-        decision = card_decision(request.pan, request.amount, request.holder_name)
+        override = request.override
+        if override is not None and override.latency_ms:
+            await asyncio.sleep(override.latency_ms / 1000)
+        if override is not None and override.outcome is Forced.ERROR:
+            result = GatewayResult(Outcome.ERROR, message="forced error (paysim-force-outcome)")
+        else:
+            decision = card_decision(request.pan, request.amount, request.holder_name)
+            outcome, code, text = decision.outcome, decision.decline_code, decision.description
+            if override is not None and override.outcome is Forced.APPROVE:
+                outcome, code, text = Outcome.APPROVED, "", "forced approval (paysim-force-outcome)"
+            elif override is not None and override.outcome is Forced.DECLINE:
+                outcome, code, text = Outcome.DECLINED, override.decline_code, "forced decline (paysim-force-outcome)"
+            result = GatewayResult(outcome, self._reference(), code, text)
         latency = int((time.perf_counter() - started) * 1000)
-        result = GatewayResult(
-            decision.outcome, self._reference(), decision.decline_code, decision.description, latency
-        )
+        result = GatewayResult(result.outcome, result.reference, result.decline_code, result.message, latency)
         return self._ledger.remember(request.downstream_key, result)
 
     async def capture(self, downstream_key: str, reference: str, amount: int) -> GatewayResult:

@@ -20,6 +20,7 @@ from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
 from paysim.domain.errors import Aborted, DomainError, FailedPrecondition, NotFound, Unavailable
 from paysim.domain.models import Merchant
+from paysim.domain.overrides import Override
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
@@ -71,6 +72,7 @@ class CreatePayment:
     description: str
     metadata: dict[str, str]
     capture_method: agg.CaptureMethod
+    override: Override | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +386,7 @@ class PaymentService:
                     exp_year=cmd.card.exp_year,
                     holder_name=new.card.holder_name,
                     capture=capture,
+                    override=cmd.override,
                 )
             ),
         )
