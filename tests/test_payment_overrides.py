@@ -30,9 +30,18 @@ def test_forced_outcomes_target_one_payment(api: Stubs) -> None:
     assert create(api, CARD, ("paysim-force-outcome", "decline")).decline.code == "generic_decline"
     approved = create(api, DECLINING, ("paysim-force-outcome", "approve"))
     assert approved.status == P.PAYMENT_STATUS_CAPTURED
-    failed = create(api, CARD, ("paysim-force-outcome", "error"))
-    assert failed.status == P.PAYMENT_STATUS_FAILED
-    assert [a.outcome for a in failed.attempts] == ["error"]
+    # A forced gateway error leaves no gateway that answered: UNAVAILABLE, with the failed payment
+    # and its attempt recorded.
+    err = expect_error(
+        api.payments.CreatePayment,
+        P.CreatePaymentRequest(amount_minor=500, card=CARD),
+        metadata=[("paysim-force-outcome", "error")],
+    )
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "GATEWAY_UNAVAILABLE")
+    assert err.retry_delay_seconds is not None
+    failed = api.payments.GetPayment(P.GetPaymentRequest(payment_id=err.metadata["payment_id"])).payment
+    assert (failed.status, failed.failure_reason) == (P.PAYMENT_STATUS_FAILED, "no_gateway_available")
+    assert [(a.gateway, a.outcome) for a in failed.attempts] == [("simulator", "error")]
     # The next payment, without the override, behaves as its card says.
     assert create(api, CARD).status == P.PAYMENT_STATUS_CAPTURED
     assert create(api, DECLINING).status == P.PAYMENT_STATUS_DECLINED

@@ -50,8 +50,8 @@ class DyingGateway(SimulatorGateway):
 
 
 def _install(server: ServerHandle, gateway: SimulatorGateway) -> None:
-    # The payment service's gateway is the seam where a crash is injected.
-    server.app.payments._gateway = gateway
+    # The router's simulator gateway is the seam where a crash is injected.
+    server.app.router.gateways["simulator"] = gateway
 
 
 @pytest.mark.parametrize(("saw_it", "expected"), [(True, P.PAYMENT_STATUS_CAPTURED), (False, P.PAYMENT_STATUS_FAILED)])

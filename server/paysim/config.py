@@ -79,6 +79,13 @@ class Settings:
     maintenance_interval_seconds: float = 30.0
     recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
     idempotency_ttl_hours: float = 24.0
+    # Circuit breakers per (merchant, gateway): CLOSED → OPEN after this many failures in the window.
+    breaker_failure_threshold: int = 5
+    breaker_window_seconds: float = 60.0
+    breaker_cool_down_seconds: float = 30.0  # OPEN rejects at once this long, then HALF_OPEN
+    breaker_half_open_probes: int = 1  # calls let through at a time while HALF_OPEN
+    breaker_success_threshold: int = 2  # probe successes that close it again
+    gateway_timeout_ms: int = 10_000  # a gateway call with no answer by then is a timeout (fails over)
     db_pool_size: int = 20
     log_level: str = "INFO"
     bootstrap_admin_email: str = ""
@@ -129,6 +136,18 @@ class Settings:
             ),
             recover_after_seconds=_float(e, "PAYSIM_RECOVER_AFTER_SECONDS", d.recover_after_seconds),
             idempotency_ttl_hours=_float(e, "PAYSIM_IDEMPOTENCY_TTL_HOURS", d.idempotency_ttl_hours, minimum=24.0),
+            breaker_failure_threshold=_int(
+                e, "PAYSIM_BREAKER_FAILURE_THRESHOLD", d.breaker_failure_threshold, minimum=1
+            ),
+            breaker_window_seconds=_float(e, "PAYSIM_BREAKER_WINDOW_SECONDS", d.breaker_window_seconds, minimum=0.001),
+            breaker_cool_down_seconds=_float(
+                e, "PAYSIM_BREAKER_COOL_DOWN_SECONDS", d.breaker_cool_down_seconds, minimum=0.001
+            ),
+            breaker_half_open_probes=_int(e, "PAYSIM_BREAKER_HALF_OPEN_PROBES", d.breaker_half_open_probes, minimum=1),
+            breaker_success_threshold=_int(
+                e, "PAYSIM_BREAKER_SUCCESS_THRESHOLD", d.breaker_success_threshold, minimum=1
+            ),
+            gateway_timeout_ms=_int(e, "PAYSIM_GATEWAY_TIMEOUT_MS", d.gateway_timeout_ms, minimum=1),
             db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
             log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
             bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),

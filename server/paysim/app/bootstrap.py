@@ -13,17 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.config import Settings
+from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.roles import Role
-from paysim.gateways.simulator import SimulatorGateway
+from paysim.gateways.registry import build_gateways
 from paysim.security import signing_key
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.services.accounts import AccountPolicy, AccountService
 from paysim.services.authentication import Authenticator, PrincipalCache
+from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock, system_clock
 from paysim.services.customers import CustomerService
+from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
+from paysim.services.routing import DefaultRoutes, GatewayRouter
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
@@ -41,6 +45,9 @@ class App:
     merchants: MerchantService
     customers: CustomerService
     payments: PaymentService
+    router: GatewayRouter
+    breakers: CircuitBreakers
+    faults: GatewayFaultService
     authenticator: Authenticator
     limiter: RateLimiter
     clock: Clock = field(default=system_clock)
@@ -50,6 +57,10 @@ class App:
         return UnitOfWork(self.engine)
 
     async def close(self) -> None:
+        try:
+            await self.breakers.flush()
+        except Exception:  # statistics only: never keep the server from closing
+            log.exception("circuit breaker statistics not written")
         await self.limiter.close()
         self.hasher.close()
         if self.hot_pool is not None:
@@ -63,6 +74,16 @@ def _limiter(settings: Settings) -> RateLimiter:
     if settings.redis_url:
         return RedisLimiter(Redis.from_url(settings.redis_url), settings.rate_limit_per_minute)
     return InProcessLimiter(settings.rate_limit_per_minute)
+
+
+def _breaker_config(settings: Settings) -> BreakerConfig:
+    return BreakerConfig(
+        failure_threshold=settings.breaker_failure_threshold,
+        window=timedelta(seconds=settings.breaker_window_seconds),
+        cool_down=timedelta(seconds=settings.breaker_cool_down_seconds),
+        max_probes=settings.breaker_half_open_probes,
+        success_threshold=settings.breaker_success_threshold,
+    )
 
 
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
@@ -100,9 +121,12 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         max_failures=settings.login_max_failures,
         lockout=timedelta(seconds=settings.login_lockout_seconds),
     )
+    breakers = CircuitBreakers(uow, clock, _breaker_config(settings))
+    faults = GatewayFaultService(uow, clock)
+    router = GatewayRouter(build_gateways(), breakers, faults, DefaultRoutes(settings.gateway_timeout_ms), clock)
     payments = PaymentService(
         uow,
-        SimulatorGateway(),
+        router,
         signing_key.load_or_create(settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE),
         clock,
         # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
@@ -124,6 +148,9 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         merchants=MerchantService(uow, hasher, clock, merchants_changed),
         customers=CustomerService(uow, clock),
         payments=payments,
+        router=router,
+        breakers=breakers,
+        faults=faults,
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,

@@ -24,6 +24,7 @@ class Maintenance:
         removed = await self._accounts.purge_expired()
         keys = await self._payments.prune_idempotency_keys()
         recovered = await self._payments.recover_stuck()
+        await self._payments.flush_gateway_statistics()
         if keys or recovered:
             log.info(
                 "maintenance", extra={"fields": {"idempotency_keys_pruned": keys, "payments_recovered": recovered}}

@@ -229,6 +229,14 @@ def record_success(state: BreakerState, config: BreakerConfig, now: datetime) ->
     return replace(state, probes=state.probes[1:], half_open_successes=successes)
 
 
+def record_successes(state: BreakerState, now: datetime, count: int) -> BreakerState:
+    """``count`` successes counted in a process while the breaker was CLOSED and healthy, written
+    later: statistics only, whatever the breaker's status is by now (they were not probes)."""
+    _check_aware(now)
+    count = max(0, count)
+    return replace(state, calls=state.calls + count, successes=state.successes + count)
+
+
 def record_failure(state: BreakerState, config: BreakerConfig, now: datetime, reason: str = "") -> BreakerState:
     """A call through the breaker failed (a gateway error or timeout, not a card decline)."""
     _check_aware(now)

@@ -47,6 +47,9 @@ class EventType(enum.StrEnum):
     REFUND_REQUESTED = "refund.requested"
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
+    # A gateway attempt that gave no answer (an error, a timeout, an open breaker): the payment
+    # moves on to the next gateway, so its status does not change.
+    ATTEMPT_FAILED = "payment.attempt_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class PaymentState:
     decline: DeclineInfo | None = None
     failure_reason: str = ""
     gateway_reference: str = ""
+    # The gateway that answered the authorization: capture, void and refund go there.
+    gateway: str = ""
     attempts: tuple[Attempt, ...] = ()
     refunds: tuple[RefundState, ...] = ()
     version: int = 0
@@ -186,6 +191,11 @@ def attempt_data(attempt: Attempt) -> dict[str, Any]:
     }
 
 
+def _gateway_of(data: Mapping[str, Any], current: str) -> str:
+    attempt = data.get("attempt")
+    return str(attempt["gateway"]) if attempt else current
+
+
 def create(event: Event, payment_id: str) -> PaymentState:
     d = event.data
     card = d["card"]
@@ -238,6 +248,7 @@ def apply(state: PaymentState, event: Event) -> PaymentState:
             status=Status.AUTHORIZED,
             authorized_amount=int(d["amount"]),
             gateway_reference=d.get("reference", ""),
+            gateway=_gateway_of(d, s.gateway),
             attempts=s.attempts + _attempt(d.get("attempt")),
         )
     if t is EventType.DECLINED:
@@ -246,8 +257,11 @@ def apply(state: PaymentState, event: Event) -> PaymentState:
             s,
             status=Status.DECLINED,
             decline=DeclineInfo(dec["code"], dec["error_code"], dec["message"], bool(dec["retryable"])),
+            gateway=_gateway_of(d, s.gateway),
             attempts=s.attempts + _attempt(d.get("attempt")),
         )
+    if t is EventType.ATTEMPT_FAILED:
+        return replace(s, attempts=s.attempts + _attempt(d.get("attempt")))
     if t is EventType.FAILED:
         return replace(
             s, status=Status.FAILED, failure_reason=d["reason"], attempts=s.attempts + _attempt(d.get("attempt"))
@@ -431,6 +445,7 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
         },
         "failure_reason": state.failure_reason,
         "gateway_reference": state.gateway_reference,
+        "gateway": state.gateway,
         "attempts": [attempt_data(a) for a in state.attempts],
         "refunds": [
             {
@@ -483,6 +498,7 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
         decline=None if dec is None else DeclineInfo(dec["code"], dec["error_code"], dec["message"], dec["retryable"]),
         failure_reason=d["failure_reason"],
         gateway_reference=d["gateway_reference"],
+        gateway=d.get("gateway", ""),
         attempts=tuple(_attempt(a)[0] for a in d["attempts"]),
         refunds=tuple(
             RefundState(

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from paysim.domain.overrides import Forced, Override
 from paysim.domain.scenarios import scenario_for
 from paysim.gateways.base import Outcome
 
@@ -37,6 +38,16 @@ def card_decision(pan: str, amount: int, holder_name: str) -> Decision:
     if scenario.decline_code:
         return Decision(Outcome.DECLINED, scenario.decline_code, scenario.description)
     return Decision(Outcome.APPROVED, "", scenario.description)
+
+
+def overridden(decision: Decision, override: Override | None) -> Decision:
+    """The decision after a per-request override (paysim-force-outcome); an ``error`` override is
+    the caller's to answer (a processor error, not a decision)."""
+    if override is None or override.outcome is None or override.outcome is Forced.ERROR:
+        return decision
+    if override.outcome is Forced.APPROVE:
+        return Decision(Outcome.APPROVED, "", "forced approval (paysim-force-outcome)")
+    return Decision(Outcome.DECLINED, override.decline_code, "forced decline (paysim-force-outcome)")
 
 
 def amount_decision(amount: int) -> Decision:

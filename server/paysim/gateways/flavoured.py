@@ -41,11 +41,15 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from paysim.domain.declines import DECLINES
+from paysim.domain.overrides import Forced, Override
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
-from paysim.gateways.engine import LEDGER_SIZE, Decision, Ledger, amount_decision, card_decision
+from paysim.gateways.engine import LEDGER_SIZE, Decision, Ledger, amount_decision, card_decision, overridden
 
 METHOD_NOT_SUPPORTED = "method_not_supported"
 """``error_reason`` of an ``Outcome.ERROR`` result for a payment method the gateway does not take."""
+
+FORCED_ERROR = "forced_error"
+"""``error_reason`` of an ``Outcome.ERROR`` result forced by a per-request override."""
 
 UNKNOWN_REFERENCE = "unknown_reference"
 """``error_reason`` of an ``Outcome.ERROR`` result for a capture/void/refund of a reference that is not
@@ -104,11 +108,13 @@ class PaymentRequest:
     currency: str
     method: PaymentMethod
     capture: bool = True
+    # A per-request simulation override (paysim-force-outcome / paysim-latency-ms), if any.
+    override: Override | None = None
 
     @classmethod
     def from_authorization(cls, request: AuthorizationRequest) -> PaymentRequest:
         card = Card(request.pan, request.exp_month, request.exp_year, request.holder_name)
-        return cls(request.downstream_key, request.amount, request.currency, card, request.capture)
+        return cls(request.downstream_key, request.amount, request.currency, card, request.capture, request.override)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,15 +254,22 @@ class FlavouredGateway(abc.ABC):
         await self._wait()
         if (seen := self._ledger.get(request.downstream_key)) is not None:
             return seen
+        override = request.override
+        if override is not None and override.latency_ms:
+            await asyncio.sleep(override.latency_ms / 1000)
         if not self.supports(request.method):
             return _timed(self._method_not_supported(request.method.kind), started)
+        if override is not None and override.outcome is Forced.ERROR:
+            # Like a refusal, a forced processor error is not remembered: nothing happened.
+            return _timed(self._error(FORCED_ERROR, "forced error (paysim-force-outcome)"), started)
         if isinstance(request.method, Card):
             card = request.method
-            decision = card_decision(card.pan, request.amount, card.holder_name)
+            decision = overridden(card_decision(card.pan, request.amount, card.holder_name), override)
             result = self._authorization(request, decision, None)
         else:
             decision, native = self._decide_method(request)
-            result = self._authorization(request, decision, native)
+            forced = overridden(decision, override)
+            result = self._authorization(request, forced, native if forced is decision else None)
         result = _timed(result, started)
         self._authorizations.remember(result.reference, result)
         return self._ledger.remember(request.downstream_key, result)

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from paysim.gateways.base import Outcome
 from paysim.gateways.engine import Decision, amount_decision
 from paysim.gateways.flavoured import (
+    FORCED_ERROR,
     METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
@@ -167,5 +168,7 @@ class PayPalLikeGateway(FlavouredGateway):
         return self._approved(_object_id(), "COMPLETED", f"refunded {amount} of {reference}", object_id=reference)
 
     def _rejection(self, error_reason: str, text: str) -> NativeDetail:
+        if error_reason == FORCED_ERROR:
+            return NativeDetail(self.name, "INTERNAL_SERVICE_ERROR", status="INTERNAL_SERVER_ERROR", description=text)
         issue = "PAYMENT_SOURCE_NOT_SUPPORTED" if error_reason == METHOD_NOT_SUPPORTED else "INVALID_RESOURCE_ID"
         return NativeDetail(self.name, issue, status="UNPROCESSABLE_ENTITY", description=text)

@@ -26,6 +26,7 @@ from paysim.domain.declines import DECLINES
 from paysim.gateways.base import Outcome
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
+    FORCED_ERROR,
     METHOD_NOT_SUPPORTED,
     Card,
     DeclineTable,
@@ -152,5 +153,7 @@ class RazorpayLikeGateway(FlavouredGateway):
         )
 
     def _rejection(self, error_reason: str, text: str) -> NativeDetail:
+        if error_reason == FORCED_ERROR:
+            return NativeDetail(self.name, "SERVER_ERROR", "server_error", status="failed", description=text)
         reason = "payment_method_not_supported" if error_reason == METHOD_NOT_SUPPORTED else "invalid_id"
         return NativeDetail(self.name, BAD_REQUEST, reason, status="failed", description=text)

@@ -22,6 +22,7 @@ from paysim.domain import ids
 from paysim.domain.declines import DECLINES
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
+    FORCED_ERROR,
     METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
@@ -68,5 +69,7 @@ class StripeLikeGateway(FlavouredGateway):
         return self._approved(_stripe_id("re"), "succeeded", f"refunded {amount} of {reference}", object_id=reference)
 
     def _rejection(self, error_reason: str, text: str) -> NativeDetail:
+        if error_reason == FORCED_ERROR:
+            return NativeDetail(self.name, "api_error", status="api_error", description=text)
         code = "payment_method_not_available" if error_reason == METHOD_NOT_SUPPORTED else "resource_missing"
         return NativeDetail(self.name, code, status="invalid_request_error", description=text)

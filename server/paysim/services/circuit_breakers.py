@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from paysim.domain import circuit_breaker as cb
-from paysim.domain.circuit_breaker import BreakerConfig, BreakerState, Decision
+from paysim.domain.circuit_breaker import BreakerConfig, BreakerState, BreakerStatus, Decision
 from paysim.domain.errors import Aborted
 from paysim.services.clock import Clock
 from paysim.store.repositories.circuit_breakers import StoredBreaker
@@ -26,6 +27,13 @@ from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 PLATFORM_SCOPE = "platform"
 ATTEMPTS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    allowed: bool
+    # The breaker as admission left it (None: never stored, i.e. CLOSED with no history).
+    state: BreakerState | None
 
 
 def _retryable(error: Aborted) -> bool:
@@ -45,6 +53,8 @@ class CircuitBreakers:
         self._clock = clock
         self.config = config or BreakerConfig()
         self._attempts = max(1, attempts)
+        # Successes on healthy breakers not written yet, by (scope, gateway): see ``record_call``.
+        self._unwritten: dict[tuple[str, str], int] = {}
 
     async def _change(
         self,
@@ -76,13 +86,17 @@ class CircuitBreakers:
     async def admit(self, scope: str, gateway: str) -> bool:
         """Whether a call to ``gateway`` may go ahead now. A CLOSED breaker costs one plain read;
         a rejection, a half-open transition or a probe is written."""
+        return (await self.admit_call(scope, gateway)).allowed
+
+    async def admit_call(self, scope: str, gateway: str) -> Admission:
+        """``admit``, also telling what it read, so that ``record_call`` can skip a write."""
         async with self._uow() as uow:
             stored = await uow.circuit_breakers.get(scope, gateway)
         if stored is None:
-            return True
+            return Admission(True, None)
         decision, after = cb.admit(stored.state, self.config, self._clock())
         if after is stored.state:
-            return decision is Decision.ALLOWED
+            return Admission(decision is Decision.ALLOWED, stored.state)
         allowed = False
 
         def change(current: BreakerState | None) -> tuple[BreakerState, bool]:
@@ -92,8 +106,8 @@ class CircuitBreakers:
             allowed = decision is Decision.ALLOWED
             return after, after is not state
 
-        await self._change(scope, gateway, change)
-        return allowed
+        state = await self._change(scope, gateway, change)
+        return Admission(allowed, state)
 
     async def record(self, scope: str, gateway: str, success: bool, reason: str = "") -> BreakerState:
         """Record the outcome of a call that ``admit`` let through. A failure is a gateway error or
@@ -107,14 +121,48 @@ class CircuitBreakers:
 
         return await self._change(scope, gateway, change)
 
+    async def record_call(
+        self, scope: str, gateway: str, admission: Admission, success: bool, reason: str = ""
+    ) -> None:
+        """``record`` for a call ``admit_call`` let through. A success on a breaker that was CLOSED
+        with no failure in its window changes nothing but the statistics: it is counted here and
+        written later by ``flush`` (the maintenance loop, or before this process reads statistics),
+        so that a healthy gateway's calls do not all serialise on one row."""
+        seen = admission.state
+        healthy = seen is None or (seen.status is BreakerStatus.CLOSED and not seen.failures_in_window)
+        if success and healthy:
+            self._unwritten[(scope, gateway)] = self._unwritten.get((scope, gateway), 0) + 1
+            return
+        await self.record(scope, gateway, success, reason)
+
+    async def flush(self) -> int:
+        """Write the successes counted in this process since the last flush; returns how many."""
+        pending, self._unwritten = self._unwritten, {}
+        written = 0
+        for (scope, gateway), count in pending.items():
+
+            def change(current: BreakerState | None, count: int = count) -> tuple[BreakerState, bool]:
+                return cb.record_successes(self._state(current), self._clock(), count), True
+
+            try:
+                await self._change(scope, gateway, change)
+            except BaseException:
+                # Not written: keep the count for the next flush.
+                self._unwritten[(scope, gateway)] = self._unwritten.get((scope, gateway), 0) + count
+                raise
+            written += count
+        return written
+
     async def snapshot(self, scope: str, gateway: str) -> BreakerState:
         """The stored state, or a fresh CLOSED one for a breaker that never saw a call."""
+        await self.flush()
         async with self._uow() as uow:
             stored = await uow.circuit_breakers.get(scope, gateway)
         return self._state(stored.state if stored is not None else None)
 
     async def list(self, scope: str) -> builtins.list[StoredBreaker]:
         """Every stored breaker of ``scope``, by gateway name."""
+        await self.flush()
         async with self._uow() as uow:
             return await uow.circuit_breakers.list(scope)
 

@@ -18,13 +18,13 @@ from typing import Any, Protocol
 from paysim.domain import cards, ids
 from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
-from paysim.domain.errors import Aborted, DomainError, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, Unavailable
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
-from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
+from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
 from paysim.services.clock import Clock
 from paysim.services.idempotency import (
     FAILED_PRECONDITION_CODE,
@@ -34,6 +34,7 @@ from paysim.services.idempotency import (
     encode_result,
     refuse_or_replay,
 )
+from paysim.services.routing import DEFAULT_GATEWAY, SKIPPED, Call, GatewayRouter, Routed
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
@@ -42,6 +43,7 @@ from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentF
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
+NO_GATEWAY_AVAILABLE = "no_gateway_available"
 _FINISH_ATTEMPTS = 5
 _RETRYABLE_CONFLICTS = frozenset({CONCURRENT_MODIFICATION, TRANSACTION_CONFLICT})
 MAX_DESCRIPTION_CHARS = 1000
@@ -99,6 +101,19 @@ def _attempt(gateway: str, operation: str, result: GatewayResult, at: datetime) 
     return agg.Attempt(gateway, operation, result.outcome.value, result.reference, result.latency_ms, at, detail)
 
 
+def _call_attempt(call: Call, operation: str) -> agg.Attempt:
+    if call.skipped:
+        return agg.Attempt(call.gateway, operation, SKIPPED, "", 0, call.at, call.result.message)
+    return _attempt(call.gateway, operation, call.result, call.at)
+
+
+def _failed_attempts(routed: Routed, operation: str) -> list[agg.Event]:
+    """An event per attempt that gave no answer (all of them when none did)."""
+    answered = 0 if routed.failed else 1
+    calls = routed.calls[: len(routed.calls) - answered]
+    return [agg.attempt_event(agg.EventType.ATTEMPT_FAILED, _call_attempt(c, operation)) for c in calls]
+
+
 def _decline_info(code: str) -> agg.DeclineInfo:
     d = DECLINES.get(code) or DECLINES["generic_decline"]
     return agg.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
@@ -133,7 +148,7 @@ class PaymentService:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        gateway: Gateway,
+        router: GatewayRouter,
         fingerprint_key: bytes,
         clock: Clock,
         *,
@@ -146,7 +161,7 @@ class PaymentService:
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
         self._hot: Callable[[], PaymentStore] = hot_uow or uow
         self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
-        self._gateway = gateway
+        self._router = router
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
         self._clock = clock
@@ -374,24 +389,35 @@ class PaymentService:
             await uow.commit()
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
-        outcome = await self._call(
-            "authorize",
-            self._gateway.authorize(
-                AuthorizationRequest(
-                    downstream_key=f"{payment_id}:authorize",
-                    amount=new.amount,
-                    currency=new.currency,
-                    pan=pan,
-                    exp_month=cmd.card.exp_month,
-                    exp_year=cmd.card.exp_year,
-                    holder_name=new.card.holder_name,
-                    capture=capture,
-                    override=cmd.override,
-                )
+        routed = await self._router.authorize(
+            merchant_id,
+            AuthorizationRequest(
+                downstream_key=f"{payment_id}:authorize",
+                amount=new.amount,
+                currency=new.currency,
+                pan=pan,
+                exp_month=cmd.card.exp_month,
+                exp_year=cmd.card.exp_year,
+                holder_name=new.card.holder_name,
+                capture=capture,
+                override=cmd.override,
             ),
         )
+        failed = _failed_attempts(routed, "authorize")
+        if routed.result is None:
+            # No gateway answered: the payment fails for good, the key is released so that a retry
+            # (with the same key) starts a new payment once a gateway is back.
+            at = self._clock()
+            ended = [*failed, agg.Event(agg.EventType.FAILED, {"reason": NO_GATEWAY_AVAILABLE}, at)]
+            await self._finish(principal, None, payment_id, lambda s: ended, known=state)
+            raise await self._no_gateway(principal, idem, "authorize", routed, payment_id)
+        answer, gateway = routed.result, routed.gateway
         return await self._finish(
-            principal, idem, payment_id, lambda s: self._authorization_events(s, outcome, capture), known=state
+            principal,
+            idem,
+            payment_id,
+            lambda s: [*failed, *self._authorization_events(s, answer, capture, gateway)],
+            known=state,
         )
 
     async def _merchant(self, uow: PaymentStore, merchant_id: str) -> Merchant:
@@ -408,17 +434,10 @@ class PaymentService:
         """A merchant's settings changed in this process: forget the cached ones now."""
         self._merchants.clear()
 
-    async def _call(self, operation: str, call: Any) -> GatewayResult:
-        try:
-            result: GatewayResult = await call
-        except DomainError:
-            raise
-        except Exception as error:  # a gateway that blows up is an error outcome, recorded like one
-            return GatewayResult(Outcome.ERROR, message=f"{operation} failed: {type(error).__name__}")
-        return result
-
-    def _authorization_events(self, state: agg.PaymentState, result: GatewayResult, capture: bool) -> list[agg.Event]:
-        attempt = _attempt(self._gateway.name, "authorize", result, self._clock())
+    def _authorization_events(
+        self, state: agg.PaymentState, result: GatewayResult, capture: bool, gateway: str
+    ) -> list[agg.Event]:
+        attempt = _attempt(gateway, "authorize", result, self._clock())
         if result.outcome is Outcome.APPROVED:
             events = [
                 agg.attempt_event(agg.EventType.AUTHORIZED, attempt, amount=state.amount, reference=result.reference)
@@ -480,12 +499,31 @@ class PaymentService:
             await uow.commit()
         return after, None
 
-    async def _gateway_failed(self, principal: Principal, idem: IdempotencyKey | None, operation: str) -> Unavailable:
+    async def _release(self, principal: Principal, idem: IdempotencyKey | None) -> None:
         if idem is not None:
             async with self._uow() as uow:
                 await uow.idempotency.release(self._key_scope(principal), idem.key)
                 await uow.commit()
-        return Unavailable(f"the gateway could not {operation} the payment; retry", reason="GATEWAY_ERROR")
+
+    async def _no_gateway(
+        self, principal: Principal, idem: IdempotencyKey | None, operation: str, routed: Routed, payment_id: str
+    ) -> Unavailable:
+        """The error for an operation no gateway carried out; the key is released for the retry."""
+        await self._release(principal, idem)
+        skipped_only = bool(routed.calls) and all(c.skipped for c in routed.calls)
+        return Unavailable(
+            f"no gateway could {operation} the payment; retry later",
+            reason="CIRCUIT_OPEN" if skipped_only else "GATEWAY_UNAVAILABLE",
+            retry_after_seconds=routed.retry_after_seconds,
+            metadata={
+                "payment_id": payment_id,
+                "operation": operation,
+                "gateways": ",".join(c.gateway for c in routed.calls),
+            },
+        )
+
+    def _gateway_of(self, state: agg.PaymentState) -> str:
+        return state.gateway or DEFAULT_GATEWAY
 
     async def capture(
         self, principal: Principal, payment_id: str, amount: int, idem: IdempotencyKey | None
@@ -496,18 +534,21 @@ class PaymentService:
         if replayed is not None:
             return replayed
         capture_amount = state.pending_capture_amount
-        result = await self._call(
-            "capture", self._gateway.capture(f"{payment_id}:capture", state.gateway_reference, capture_amount)
+        routed = await self._router.call(
+            state.merchant_id,
+            self._gateway_of(state),
+            lambda g: g.capture(f"{payment_id}:capture", state.gateway_reference, capture_amount),
         )
-        attempt = _attempt(self._gateway.name, "capture", result, self._clock())
-        if result.outcome is not Outcome.APPROVED:
+        attempt = _call_attempt(routed.calls[-1], "capture")
+        if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
+            reason = routed.calls[-1].result.message or routed.calls[-1].result.decline_code
             await self._finish(
                 principal,
                 None,
                 payment_id,
-                lambda s: [agg.attempt_event(agg.EventType.CAPTURE_FAILED, attempt, reason=result.message)],
+                lambda s: [agg.attempt_event(agg.EventType.CAPTURE_FAILED, attempt, reason=reason)],
             )
-            raise await self._gateway_failed(principal, idem, "capture")
+            raise await self._no_gateway(principal, idem, "capture", routed, payment_id)
         return await self._finish(
             principal, idem, payment_id, lambda s: [agg.captured_event(s, capture_amount, attempt)], known=state
         )
@@ -517,16 +558,19 @@ class PaymentService:
         state, replayed = await self._begin(principal, idem, payment_id, lambda s: agg.request_void(s, now))
         if replayed is not None:
             return replayed
-        result = await self._call("void", self._gateway.void(f"{payment_id}:void", state.gateway_reference))
-        attempt = _attempt(self._gateway.name, "void", result, self._clock())
-        if result.outcome is not Outcome.APPROVED:
+        routed = await self._router.call(
+            state.merchant_id, self._gateway_of(state), lambda g: g.void(f"{payment_id}:void", state.gateway_reference)
+        )
+        attempt = _call_attempt(routed.calls[-1], "void")
+        if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
+            reason = routed.calls[-1].result.message or routed.calls[-1].result.decline_code
             await self._finish(
                 principal,
                 None,
                 payment_id,
-                lambda s: [agg.attempt_event(agg.EventType.VOID_FAILED, attempt, reason=result.message)],
+                lambda s: [agg.attempt_event(agg.EventType.VOID_FAILED, attempt, reason=reason)],
             )
-            raise await self._gateway_failed(principal, idem, "void")
+            raise await self._no_gateway(principal, idem, "void", routed, payment_id)
         return await self._finish(
             principal, idem, payment_id, lambda s: [agg.attempt_event(agg.EventType.VOIDED, attempt)], known=state
         )
@@ -546,16 +590,30 @@ class PaymentService:
         if replayed is not None:
             return replayed
         refund = state.refund(refund_id)
-        result = await self._call(
-            "refund", self._gateway.refund(f"{payment_id}:{refund_id}", state.gateway_reference, refund.amount)
+        routed = await self._router.call(
+            state.merchant_id,
+            self._gateway_of(state),
+            lambda g: g.refund(f"{payment_id}:{refund_id}", state.gateway_reference, refund.amount),
         )
-        attempt = _attempt(self._gateway.name, "refund", result, self._clock())
-        if result.outcome is Outcome.APPROVED:
+        last = routed.calls[-1]
+        attempt = _call_attempt(last, "refund")
+        if routed.failed:
+            # The gateway gave no answer: the refund is recorded as failed, and the caller is told
+            # to retry (the key is released, so the retry asks again).
+            failure = {"refund_id": refund_id, "reason": last.result.message}
+            await self._finish(
+                principal,
+                None,
+                payment_id,
+                lambda s: [agg.attempt_event(agg.EventType.REFUND_FAILED, attempt, **failure)],
+            )
+            raise await self._no_gateway(principal, idem, "refund", routed, payment_id)
+        if last.result.outcome is Outcome.APPROVED:
             kind, data = agg.EventType.REFUND_SUCCEEDED, {"refund_id": refund_id}
         else:
             kind, data = (
                 agg.EventType.REFUND_FAILED,
-                {"refund_id": refund_id, "reason": result.message or result.decline_code},
+                {"refund_id": refund_id, "reason": last.result.message or last.result.decline_code},
             )
         return await self._finish(
             principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id, known=state
@@ -584,18 +642,18 @@ class PaymentService:
         events: list[agg.Event] = []
         failed_ops: set[str] = set()
         if state.status is agg.Status.PROCESSING:
-            found = await self._gateway.status(f"{payment_id}:authorize")
+            gateway, found = await self._router.status(f"{payment_id}:authorize")
             capture = state.capture_method is agg.CaptureMethod.AUTOMATIC
-            if found is None:
+            if found is None or found.outcome is Outcome.ERROR:
                 at = self._clock()
                 events = [agg.Event(agg.EventType.FAILED, {"reason": "processing_interrupted"}, at)]
             else:
-                events = self._authorization_events(state, found, capture)
+                events = self._authorization_events(state, found, capture, gateway)
         elif state.pending_operation:
             op = state.pending_operation
-            found = await self._gateway.status(f"{payment_id}:{op}")
+            gateway, found = await self._router.status(f"{payment_id}:{op}", self._gateway_of(state))
             if found is not None and found.outcome is Outcome.APPROVED:
-                attempt = _attempt(self._gateway.name, op, found, self._clock())
+                attempt = _attempt(gateway, op, found, self._clock())
                 events = [
                     agg.captured_event(state, state.pending_capture_amount, attempt)
                     if op == "capture"
@@ -608,9 +666,9 @@ class PaymentService:
         for refund in state.refunds:
             if refund.status != "pending":
                 continue
-            found = await self._gateway.status(f"{payment_id}:{refund.id}")
+            gateway, found = await self._router.status(f"{payment_id}:{refund.id}", self._gateway_of(state))
             if found is not None and found.outcome is Outcome.APPROVED:
-                attempt = _attempt(self._gateway.name, "refund", found, self._clock())
+                attempt = _attempt(gateway, "refund", found, self._clock())
                 events.append(agg.attempt_event(agg.EventType.REFUND_SUCCEEDED, attempt, refund_id=refund.id))
             else:
                 reason = "refund_interrupted" if found is None else (found.message or found.decline_code)
@@ -632,6 +690,9 @@ class PaymentService:
                 await uow.idempotency.complete(scope, key, OK_CODE, encode_result(payload), self._clock())
             await uow.commit()
         return True
+
+    async def flush_gateway_statistics(self) -> None:
+        await self._router.flush_statistics()
 
     async def prune_idempotency_keys(self) -> int:
         async with self._uow() as uow:

@@ -229,3 +229,14 @@ circuit_breakers = Table(
     Column("version", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# Simulated faults per (scope, gateway): an outage and a script of next outcomes, shared by every
+# server process so that an outage set through one process acts on calls made by all of them.
+gateway_faults = Table(
+    "gateway_faults",
+    metadata,
+    Column("scope", ID, primary_key=True),
+    Column("gateway", String(40), primary_key=True),
+    Column("faults_json", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -24,6 +24,7 @@ from paysim.store.repositories import (
     ApiKeyRepository,
     CircuitBreakerRepository,
     CustomerRepository,
+    GatewayFaultRepository,
     IdempotencyRepository,
     LoginThrottleRepository,
     MerchantRepository,
@@ -89,6 +90,7 @@ class UnitOfWork:
         self.payments = PaymentRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.circuit_breakers = CircuitBreakerRepository(conn)
+        self.gateway_faults = GatewayFaultRepository(conn)
         return self
 
     async def commit(self) -> None:

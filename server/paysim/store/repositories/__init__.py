@@ -4,6 +4,7 @@ from paysim.store.repositories.api_keys import ApiKeyRepository
 from paysim.store.repositories.auth_tokens import LoginThrottleRepository, RefreshTokenRepository
 from paysim.store.repositories.circuit_breakers import CircuitBreakerRepository
 from paysim.store.repositories.customers import CustomerRepository
+from paysim.store.repositories.gateway_faults import GatewayFaultRepository
 from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
 from paysim.store.repositories.payments import PaymentRepository
@@ -12,6 +13,7 @@ __all__ = [
     "ApiKeyRepository",
     "CircuitBreakerRepository",
     "CustomerRepository",
+    "GatewayFaultRepository",
     "IdempotencyRepository",
     "LoginThrottleRepository",
     "MerchantRepository",

@@ -1,0 +1,242 @@
+"""Routing a merchant's gateway calls: priority order, circuit breakers, faults, timeouts, failover.
+
+An authorization goes to the merchant's highest-priority enabled gateway that takes the payment
+method and whose breaker admits the call; a gateway error, a timeout or an open breaker moves it to
+the next one. A decline is an answer, not a failure: it never fails over. Every attempt, skipped ones
+included, is returned so the payment can record it. Capture, void and refund go to the gateway that
+authorized the payment (the authorization lives there), through the same breaker, faults and timeout.
+
+Breaker statistics count gateway errors and timeouts as failures; approvals and declines as
+successes; a refusal before processing (a method or reference the gateway does not take) as neither.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from paysim.domain import circuit_breaker as cb
+from paysim.domain.errors import DomainError
+from paysim.domain.gateway_faults import GatewayFaults, Injection, StepKind
+from paysim.domain.overrides import Forced, Override
+from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
+from paysim.gateways.flavoured import METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE
+from paysim.services.circuit_breakers import CircuitBreakers
+from paysim.services.clock import Clock
+from paysim.services.gateway_faults import GatewayFaultService
+
+DEFAULT_TIMEOUT_MS = 10_000
+DEFAULT_GATEWAY = "simulator"
+CIRCUIT_OPEN = "circuit_open"
+TIMEOUT = "timeout"
+# Outcome of an attempt that was never made (its breaker was open).
+SKIPPED = "skipped"
+_NOT_FAILURES = frozenset({METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE})
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    gateway: str
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    latency_ms: int = 0
+
+
+class RouteSource(Protocol):
+    async def routes(self, merchant_id: str) -> list[Route]:
+        """The merchant's enabled gateways in the order to try them."""
+
+
+class DefaultRoutes:
+    """Every merchant routes to the simulator alone (no gateway configuration)."""
+
+    def __init__(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        self._route = Route(DEFAULT_GATEWAY, timeout_ms)
+
+    async def routes(self, merchant_id: str) -> list[Route]:
+        return [self._route]
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One attempt at one gateway: its result (ERROR for a timeout or a skip) and when it ended."""
+
+    gateway: str
+    result: GatewayResult
+    at: datetime
+    skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """The result of routing one operation. ``result`` is the deciding answer (an approval or a
+    decline; for capture/void/refund also an error) or None when no gateway gave one."""
+
+    calls: tuple[Call, ...]
+    result: GatewayResult | None
+    gateway: str
+    retry_after_seconds: float = 1.0
+
+    @property
+    def failed(self) -> bool:
+        return self.result is None or self.result.outcome is Outcome.ERROR
+
+
+def _error_reason(result: GatewayResult) -> str:
+    return str(getattr(result, "error_reason", ""))
+
+
+def _is_failure(result: GatewayResult) -> bool:
+    return result.outcome is Outcome.ERROR and _error_reason(result) not in _NOT_FAILURES
+
+
+class GatewayRouter:
+    def __init__(
+        self,
+        gateways: Mapping[str, Gateway],
+        breakers: CircuitBreakers,
+        faults: GatewayFaultService,
+        routes: RouteSource,
+        clock: Clock,
+    ) -> None:
+        self.gateways = dict(gateways)
+        self._breakers = breakers
+        self._faults = faults
+        self._routes = routes
+        self._clock = clock
+
+    async def flush_statistics(self) -> None:
+        await self._breakers.flush()
+
+    async def routes(self, merchant_id: str) -> list[Route]:
+        return [r for r in await self._routes.routes(merchant_id) if r.gateway in self.gateways]
+
+    async def authorize(self, merchant_id: str, request: AuthorizationRequest) -> Routed:
+        """Try the merchant's gateways in order until one answers (approves or declines)."""
+        routes = await self.routes(merchant_id)
+        faults = await self._faults.active(merchant_id)
+        calls: list[Call] = []
+        retry_after: float | None = None
+        for route in routes:
+
+            def call(override: Override | None, gateway: Gateway) -> Awaitable[GatewayResult]:
+                return gateway.authorize(replace(request, override=override or request.override))
+
+            attempt = await self._attempt(merchant_id, route, faults.get(route.gateway, ()), call, request.override)
+            calls.append(attempt)
+            if attempt.skipped:
+                retry_after = _soonest(retry_after, await self._reopens_in(merchant_id, route.gateway))
+            elif attempt.result.outcome is not Outcome.ERROR:
+                return Routed(tuple(calls), attempt.result, route.gateway)
+        return Routed(tuple(calls), None, "", retry_after if retry_after is not None else 1.0)
+
+    async def call(
+        self,
+        merchant_id: str,
+        gateway_name: str,
+        operation: Callable[[Gateway], Awaitable[GatewayResult]],
+    ) -> Routed:
+        """Capture, void or refund at the gateway that holds the authorization."""
+        route = next((r for r in await self._routes.routes(merchant_id) if r.gateway == gateway_name), None)
+        route = route or Route(gateway_name)
+        faults = await self._faults.active(merchant_id)
+
+        async def scripted(override: Override | None, gateway: Gateway) -> GatewayResult:
+            if override is not None and override.outcome is Forced.DECLINE:
+                return GatewayResult(Outcome.DECLINED, decline_code=override.decline_code, message="scripted decline")
+            return await operation(gateway)
+
+        attempt = await self._attempt(merchant_id, route, faults.get(gateway_name, ()), scripted, None)
+        if attempt.skipped:
+            wait = await self._reopens_in(merchant_id, gateway_name)
+            return Routed((attempt,), None, gateway_name, wait)
+        return Routed((attempt,), attempt.result, gateway_name)
+
+    async def status(self, downstream_key: str, gateway_name: str = "") -> tuple[str, GatewayResult | None]:
+        """What became of an earlier call: asked of ``gateway_name`` when known, otherwise of every
+        gateway (a downstream key is unique to one payment, so at most one knows it); ("", None)
+        when none does."""
+        names = [gateway_name] if gateway_name else list(self.gateways)
+        for name in names:
+            gateway = self.gateways.get(name)
+            if gateway is None:
+                continue
+            found = await gateway.status(downstream_key)
+            if found is not None:
+                return name, found
+        return "", None
+
+    async def _attempt(
+        self,
+        merchant_id: str,
+        route: Route,
+        faults: Sequence[GatewayFaults],
+        call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+        override: Override | None,
+    ) -> Call:
+        admission = await self._breakers.admit_call(merchant_id, route.gateway)
+        if not admission.allowed:
+            result = GatewayResult(Outcome.ERROR, message=f"{CIRCUIT_OPEN}: the {route.gateway} breaker is open")
+            return Call(route.gateway, result, self._clock(), skipped=True)
+        injection = await self._faults.injection(faults) if faults else None
+        result = await self._invoke(route, injection, call, override)
+        await self._breakers.record_call(
+            merchant_id, route.gateway, admission, not _is_failure(result), result.message[:200]
+        )
+        return Call(route.gateway, result, self._clock())
+
+    async def _invoke(
+        self,
+        route: Route,
+        injection: Injection | None,
+        call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+        override: Override | None,
+    ) -> GatewayResult:
+        gateway = self.gateways[route.gateway]
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(route.timeout_ms / 1000):
+                if route.latency_ms:
+                    await asyncio.sleep(route.latency_ms / 1000)
+                result = await self._injected(gateway, injection, call, override)
+        except TimeoutError:
+            result = GatewayResult(Outcome.ERROR, message=f"{TIMEOUT}: no answer within {route.timeout_ms} ms")
+        except DomainError:
+            raise
+        except Exception as error:  # a gateway that blows up is an error outcome, recorded like one
+            result = GatewayResult(Outcome.ERROR, message=f"gateway_error: {type(error).__name__}")
+        if not result.latency_ms:
+            result = replace(result, latency_ms=int((time.perf_counter() - started) * 1000))
+        return result
+
+    async def _injected(
+        self,
+        gateway: Gateway,
+        injection: Injection | None,
+        call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+        override: Override | None,
+    ) -> GatewayResult:
+        if injection is None:
+            return await call(override, gateway)
+        if injection.kind is StepKind.TIMEOUT:
+            await asyncio.Event().wait()  # never answers: the route's timeout ends the call
+        if injection.kind is StepKind.ERROR:
+            return GatewayResult(Outcome.ERROR, message=f"simulated_error: {injection.source}")
+        latency = override.latency_ms if override is not None else 0
+        if injection.kind is StepKind.APPROVE:
+            return await call(Override(Forced.APPROVE, latency_ms=latency), gateway)
+        return await call(Override(Forced.DECLINE, injection.decline_code, latency), gateway)
+
+    async def _reopens_in(self, merchant_id: str, gateway: str) -> float:
+        state = await self._breakers.snapshot(merchant_id, gateway)
+        until = cb.reopens_at(state, self._breakers.config)
+        if until is None:
+            return 1.0
+        return max(0.1, (until - self._clock()).total_seconds())
+
+
+def _soonest(current: float | None, candidate: float) -> float:
+    return candidate if current is None else min(current, candidate)
