@@ -8,7 +8,13 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from paysim_client.v1 import auth_pb2_grpc, customer_pb2_grpc, merchant_pb2_grpc, payment_pb2_grpc
+from paysim_client.v1 import (
+    auth_pb2_grpc,
+    customer_pb2_grpc,
+    merchant_pb2_grpc,
+    payment_pb2_grpc,
+    simulator_pb2_grpc,
+)
 
 
 class _BearerCall:
@@ -48,6 +54,7 @@ class Stubs:
         self.merchants = _AuthedStub(merchant_pb2_grpc.MerchantServiceStub(channel), credential)
         self.customers = _AuthedStub(customer_pb2_grpc.CustomerServiceStub(channel), credential)
         self.payments = _AuthedStub(payment_pb2_grpc.PaymentServiceStub(channel), credential)
+        self.simulator = _AuthedStub(simulator_pb2_grpc.SimulatorServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

@@ -1,12 +1,18 @@
-"""paysim.v1.SimulatorService (first part: the scenario catalogue)."""
+"""paysim.v1.SimulatorService: the scenario catalogue, gateway faults and circuit breakers."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import grpc
+from google.protobuf.duration_pb2 import Duration
 from paysim_client.v1 import simulator_pb2, simulator_pb2_grpc
 
+from paysim.api.convert import timestamp
+from paysim.app.call_context import require_principal
+from paysim.domain import circuit_breaker as cb
+from paysim.domain.gateway_faults import FaultMode, GatewayFaults, StepKind
 from paysim.domain.scenarios import (
     CARD_SCENARIOS,
     DEFAULT_SCENARIO,
@@ -15,6 +21,7 @@ from paysim.domain.scenarios import (
     MAGIC_AMOUNTS,
     Scenario,
 )
+from paysim.services.simulator_control import BreakerView, SimulatorControl
 
 Context = grpc.aio.ServicerContext[Any, Any]
 S = simulator_pb2
@@ -39,9 +46,74 @@ def catalogue() -> list[simulator_pb2.Scenario]:
     ]
 
 
+_MODES = {S.OUTAGE_MODE_ERROR: FaultMode.ERROR, S.OUTAGE_MODE_TIMEOUT: FaultMode.TIMEOUT}
+_MODE_NAMES = {mode: value for value, mode in _MODES.items()}
+_STEP_KINDS = {
+    S.SCRIPTED_OUTCOME_KIND_APPROVE: StepKind.APPROVE,
+    S.SCRIPTED_OUTCOME_KIND_DECLINE: StepKind.DECLINE,
+    S.SCRIPTED_OUTCOME_KIND_ERROR: StepKind.ERROR,
+    S.SCRIPTED_OUTCOME_KIND_TIMEOUT: StepKind.TIMEOUT,
+}
+_STEP_NAMES = {kind: value for value, kind in _STEP_KINDS.items()}
+_BREAKER_STATES = {
+    cb.BreakerStatus.CLOSED: S.BREAKER_STATE_CLOSED,
+    cb.BreakerStatus.OPEN: S.BREAKER_STATE_OPEN,
+    cb.BreakerStatus.HALF_OPEN: S.BREAKER_STATE_HALF_OPEN,
+}
+
+
+def _duration(value: timedelta) -> Duration:
+    d = Duration()
+    d.FromTimedelta(value)
+    return d
+
+
+def faults_message(f: GatewayFaults) -> simulator_pb2.GatewayFaults:
+    return S.GatewayFaults(
+        gateway=f.gateway,
+        scope=f.scope,
+        outage_mode=_MODE_NAMES[f.outage] if f.outage else S.OUTAGE_MODE_UNSPECIFIED,
+        outage_until=timestamp(f.outage_until if f.outage else None),
+        script=[S.ScriptedOutcome(kind=_STEP_NAMES[step.kind], decline_code=step.decline_code) for step in f.script],
+    )
+
+
+def breaker_message(view: BreakerView, config: cb.BreakerConfig, now: Any) -> simulator_pb2.CircuitBreaker:
+    state = view.state
+    return S.CircuitBreaker(
+        gateway=view.gateway,
+        state=_BREAKER_STATES[cb.effective_status(state, config, now)],
+        changed_time=timestamp(state.changed_at),
+        opened_time=timestamp(state.opened_at),
+        reopens_time=timestamp(cb.reopens_at(state, config)),
+        failures_in_window=len([t for t in state.failures_in_window if now - t < config.window]),
+        half_open_successes=state.half_open_successes,
+        calls=state.calls,
+        successes=state.successes,
+        failures=state.failures,
+        rejections=state.rejections,
+        state_changes=state.state_changes,
+        last_failure_time=timestamp(state.last_failure_at),
+        last_failure_reason=state.last_failure_reason,
+    )
+
+
+def settings_message(config: cb.BreakerConfig) -> simulator_pb2.BreakerSettings:
+    return S.BreakerSettings(
+        failure_threshold=config.failure_threshold,
+        window=_duration(config.window),
+        cool_down=_duration(config.cool_down),
+        half_open_probes=config.max_probes,
+        success_threshold=config.success_threshold,
+    )
+
+
 class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
-    def __init__(self) -> None:
+    def __init__(self, control: SimulatorControl, breaker_config: cb.BreakerConfig, clock: Any) -> None:
         self._catalogue = catalogue()
+        self._control = control
+        self._config = breaker_config
+        self._clock = clock
 
     async def ListScenarios(
         self, request: simulator_pb2.ListScenariosRequest, context: Context
@@ -49,3 +121,58 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
         wanted = request.trigger
         scenarios = [s for s in self._catalogue if wanted in (S.SCENARIO_TRIGGER_UNSPECIFIED, s.trigger)]
         return S.ListScenariosResponse(scenarios=scenarios)
+
+    async def SetGatewayOutage(
+        self, request: simulator_pb2.SetGatewayOutageRequest, context: Context
+    ) -> simulator_pb2.SetGatewayOutageResponse:
+        duration = request.duration.ToTimedelta() if request.HasField("duration") else timedelta(0)
+        faults = await self._control.set_outage(
+            require_principal(),
+            request.merchant_id,
+            request.platform_wide,
+            request.gateway,
+            _MODES.get(request.mode),
+            duration,
+        )
+        return S.SetGatewayOutageResponse(faults=faults_message(faults))
+
+    async def ScriptGatewayOutcomes(
+        self, request: simulator_pb2.ScriptGatewayOutcomesRequest, context: Context
+    ) -> simulator_pb2.ScriptGatewayOutcomesResponse:
+        outcomes = [
+            (_STEP_KINDS[o.kind].value if o.kind in _STEP_KINDS else "unspecified", o.decline_code)
+            for o in request.outcomes
+        ]
+        faults = await self._control.script(
+            require_principal(), request.merchant_id, request.platform_wide, request.gateway, outcomes, request.append
+        )
+        return S.ScriptGatewayOutcomesResponse(faults=faults_message(faults))
+
+    async def ClearGatewayFaults(
+        self, request: simulator_pb2.ClearGatewayFaultsRequest, context: Context
+    ) -> simulator_pb2.ClearGatewayFaultsResponse:
+        cleared = await self._control.clear(
+            require_principal(), request.merchant_id, request.platform_wide, request.gateway
+        )
+        return S.ClearGatewayFaultsResponse(cleared=cleared)
+
+    async def ListGatewayFaults(
+        self, request: simulator_pb2.ListGatewayFaultsRequest, context: Context
+    ) -> simulator_pb2.ListGatewayFaultsResponse:
+        found = await self._control.list_faults(require_principal(), request.merchant_id, request.platform_wide)
+        return S.ListGatewayFaultsResponse(faults=[faults_message(f) for f in found])
+
+    async def ListCircuitBreakers(
+        self, request: simulator_pb2.ListCircuitBreakersRequest, context: Context
+    ) -> simulator_pb2.ListCircuitBreakersResponse:
+        views = await self._control.breakers(require_principal(), request.merchant_id)
+        now = self._clock()
+        return S.ListCircuitBreakersResponse(
+            breakers=[breaker_message(v, self._config, now) for v in views], settings=settings_message(self._config)
+        )
+
+    async def ResetCircuitBreaker(
+        self, request: simulator_pb2.ResetCircuitBreakerRequest, context: Context
+    ) -> simulator_pb2.ResetCircuitBreakerResponse:
+        view = await self._control.reset_breaker(require_principal(), request.merchant_id, request.gateway)
+        return S.ResetCircuitBreakerResponse(breaker=breaker_message(view, self._config, self._clock()))

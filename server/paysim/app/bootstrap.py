@@ -28,6 +28,7 @@ from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
 from paysim.services.routing import DefaultRoutes, GatewayRouter
+from paysim.services.simulator_control import SimulatorControl
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
@@ -48,6 +49,7 @@ class App:
     router: GatewayRouter
     breakers: CircuitBreakers
     faults: GatewayFaultService
+    simulator: SimulatorControl
     authenticator: Authenticator
     limiter: RateLimiter
     clock: Clock = field(default=system_clock)
@@ -151,6 +153,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         router=router,
         breakers=breakers,
         faults=faults,
+        simulator=SimulatorControl(uow, faults, breakers, router, clock),
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,

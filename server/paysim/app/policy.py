@@ -69,6 +69,12 @@ POLICIES: dict[str, Policy] = {
     _PAYMENT + "ListRefunds": needs(Permission.PAYMENT_READ),
     _PAYMENT + "ListPaymentEvents": needs(Permission.PAYMENT_READ),
     _SIMULATOR + "ListScenarios": AUTHENTICATED,
+    _SIMULATOR + "SetGatewayOutage": needs(Permission.SIMULATOR_CONTROL),
+    _SIMULATOR + "ScriptGatewayOutcomes": needs(Permission.SIMULATOR_CONTROL),
+    _SIMULATOR + "ClearGatewayFaults": needs(Permission.SIMULATOR_CONTROL),
+    _SIMULATOR + "ListGatewayFaults": needs(Permission.SIMULATOR_CONTROL),
+    _SIMULATOR + "ListCircuitBreakers": needs(Permission.SIMULATOR_CONTROL),
+    _SIMULATOR + "ResetCircuitBreaker": ADMIN_ONLY,
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,

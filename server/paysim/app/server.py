@@ -80,7 +80,9 @@ class PaysimServer:
         merchant_pb2_grpc.add_MerchantServiceServicer_to_server(MerchantServicer(app.merchants), self._server)
         customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(app.customers), self._server)
         payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(app.payments), self._server)
-        simulator_pb2_grpc.add_SimulatorServiceServicer_to_server(SimulatorServicer(), self._server)
+        simulator_pb2_grpc.add_SimulatorServiceServicer_to_server(
+            SimulatorServicer(app.simulator, app.breakers.config, app.clock), self._server
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection.enable_server_reflection(
             (

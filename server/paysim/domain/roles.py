@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     CUSTOMER_WRITE = "customer:write"
     PAYMENT_READ = "payment:read"
     PAYMENT_WRITE = "payment:write"
+    SIMULATOR_CONTROL = "simulator:control"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -38,6 +39,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CUSTOMER_WRITE,
             Permission.PAYMENT_READ,
             Permission.PAYMENT_WRITE,
+            Permission.SIMULATOR_CONTROL,
         }
     ),
     Role.CUSTOMER: frozenset(

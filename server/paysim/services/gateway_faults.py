@@ -51,8 +51,16 @@ class GatewayFaultService:
     async def script(self, scope: str, gateway: str, steps: Sequence[ScriptStep], *, append: bool) -> GatewayFaults:
         return await self._change(scope, gateway, lambda f: with_script(f, steps, append=append))
 
-    async def clear_script(self, scope: str, gateway: str) -> GatewayFaults:
-        return await self._change(scope, gateway, lambda f: with_script(f, (), append=False))
+    async def clear(self, scope: str, gateway: str) -> GatewayFaults:
+        """End the outage and drop the script; returns the faults as they were before."""
+        before: list[GatewayFaults] = []
+
+        def change(current: GatewayFaults) -> GatewayFaults:
+            before.append(current)
+            return with_script(without_outage(current), (), append=False)
+
+        await self._change(scope, gateway, change)
+        return before[0]
 
     async def in_scopes(self, scopes: Sequence[str]) -> list[GatewayFaults]:
         """The faults in force in ``scopes`` (expired outages with no script left are omitted)."""

@@ -5,7 +5,9 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
@@ -18,6 +20,90 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OutageMode:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutageModeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutageMode.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTAGE_MODE_UNSPECIFIED: _OutageMode.ValueType  # 0
+    """No outage."""
+    OUTAGE_MODE_ERROR: _OutageMode.ValueType  # 1
+    """Every call fails at once with a gateway error."""
+    OUTAGE_MODE_TIMEOUT: _OutageMode.ValueType  # 2
+    """No call ever answers: each ends at the route's timeout."""
+
+class OutageMode(_OutageMode, metaclass=_OutageModeEnumTypeWrapper):
+    """How a gateway in an outage fails."""
+
+OUTAGE_MODE_UNSPECIFIED: OutageMode.ValueType  # 0
+"""No outage."""
+OUTAGE_MODE_ERROR: OutageMode.ValueType  # 1
+"""Every call fails at once with a gateway error."""
+OUTAGE_MODE_TIMEOUT: OutageMode.ValueType  # 2
+"""No call ever answers: each ends at the route's timeout."""
+Global___OutageMode: _TypeAlias = OutageMode  # noqa: Y015
+
+class _ScriptedOutcomeKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ScriptedOutcomeKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ScriptedOutcomeKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SCRIPTED_OUTCOME_KIND_UNSPECIFIED: _ScriptedOutcomeKind.ValueType  # 0
+    """Never set."""
+    SCRIPTED_OUTCOME_KIND_APPROVE: _ScriptedOutcomeKind.ValueType  # 1
+    """The gateway approves, whatever the card."""
+    SCRIPTED_OUTCOME_KIND_DECLINE: _ScriptedOutcomeKind.ValueType  # 2
+    """The gateway declines with the step's decline code (generic_decline when empty)."""
+    SCRIPTED_OUTCOME_KIND_ERROR: _ScriptedOutcomeKind.ValueType  # 3
+    """The gateway fails with an error (counts against its circuit breaker; payments fail over)."""
+    SCRIPTED_OUTCOME_KIND_TIMEOUT: _ScriptedOutcomeKind.ValueType  # 4
+    """The gateway never answers; the call ends at the route's timeout."""
+
+class ScriptedOutcomeKind(_ScriptedOutcomeKind, metaclass=_ScriptedOutcomeKindEnumTypeWrapper):
+    """One scripted outcome."""
+
+SCRIPTED_OUTCOME_KIND_UNSPECIFIED: ScriptedOutcomeKind.ValueType  # 0
+"""Never set."""
+SCRIPTED_OUTCOME_KIND_APPROVE: ScriptedOutcomeKind.ValueType  # 1
+"""The gateway approves, whatever the card."""
+SCRIPTED_OUTCOME_KIND_DECLINE: ScriptedOutcomeKind.ValueType  # 2
+"""The gateway declines with the step's decline code (generic_decline when empty)."""
+SCRIPTED_OUTCOME_KIND_ERROR: ScriptedOutcomeKind.ValueType  # 3
+"""The gateway fails with an error (counts against its circuit breaker; payments fail over)."""
+SCRIPTED_OUTCOME_KIND_TIMEOUT: ScriptedOutcomeKind.ValueType  # 4
+"""The gateway never answers; the call ends at the route's timeout."""
+Global___ScriptedOutcomeKind: _TypeAlias = ScriptedOutcomeKind  # noqa: Y015
+
+class _BreakerState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BreakerStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BreakerState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BREAKER_STATE_UNSPECIFIED: _BreakerState.ValueType  # 0
+    """Never set."""
+    BREAKER_STATE_CLOSED: _BreakerState.ValueType  # 1
+    """Calls go through; failures are counted in the window."""
+    BREAKER_STATE_OPEN: _BreakerState.ValueType  # 2
+    """Calls are rejected at once until the cool-down ends."""
+    BREAKER_STATE_HALF_OPEN: _BreakerState.ValueType  # 3
+    """A limited number of probe calls go through; enough successes close it, a failure reopens it."""
+
+class BreakerState(_BreakerState, metaclass=_BreakerStateEnumTypeWrapper):
+    """The state of a circuit breaker."""
+
+BREAKER_STATE_UNSPECIFIED: BreakerState.ValueType  # 0
+"""Never set."""
+BREAKER_STATE_CLOSED: BreakerState.ValueType  # 1
+"""Calls go through; failures are counted in the window."""
+BREAKER_STATE_OPEN: BreakerState.ValueType  # 2
+"""Calls are rejected at once until the cool-down ends."""
+BREAKER_STATE_HALF_OPEN: BreakerState.ValueType  # 3
+"""A limited number of probe calls go through; enough successes close it, a failure reopens it."""
+Global___BreakerState: _TypeAlias = BreakerState  # noqa: Y015
 
 class _ScenarioTrigger:
     ValueType = _typing.NewType("ValueType", _builtins.int)
@@ -50,6 +136,534 @@ SCENARIO_TRIGGER_HOLDER_NAME: ScenarioTrigger.ValueType  # 3
 SCENARIO_TRIGGER_DEFAULT: ScenarioTrigger.ValueType  # 4
 """Nothing matched: the default outcome."""
 Global___ScenarioTrigger: _TypeAlias = ScenarioTrigger  # noqa: Y015
+
+@_typing.final
+class ScriptedOutcome(_message.Message):
+    """One step of a script."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    DECLINE_CODE_FIELD_NUMBER: _builtins.int
+    kind: Global___ScriptedOutcomeKind.ValueType
+    """What the gateway does on that call."""
+    decline_code: _builtins.str
+    """For a decline: the decline code (see ListScenarios and the decline table)."""
+    def __init__(
+        self,
+        *,
+        kind: Global___ScriptedOutcomeKind.ValueType = ...,
+        decline_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_code", b"decline_code", "kind", b"kind"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScriptedOutcome: _TypeAlias = ScriptedOutcome  # noqa: Y015
+
+@_typing.final
+class GatewayFaults(_message.Message):
+    """The faults of one gateway in one scope."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    OUTAGE_MODE_FIELD_NUMBER: _builtins.int
+    OUTAGE_UNTIL_FIELD_NUMBER: _builtins.int
+    SCRIPT_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """The gateway: stripe, paypal, razorpay or simulator."""
+    scope: _builtins.str
+    """The merchant id they apply to, or "platform"."""
+    outage_mode: Global___OutageMode.ValueType
+    """The outage in force, unspecified when none."""
+    @_builtins.property
+    def outage_until(self) -> _timestamp_pb2.Timestamp:
+        """When the outage ends; unset with an outage: until cleared."""
+
+    @_builtins.property
+    def script(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScriptedOutcome]:
+        """The outcomes still to come, next first."""
+
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+        scope: _builtins.str = ...,
+        outage_mode: Global___OutageMode.ValueType = ...,
+        outage_until: _timestamp_pb2.Timestamp | None = ...,
+        script: _abc.Iterable[Global___ScriptedOutcome] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["outage_until", b"outage_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "outage_mode", b"outage_mode", "outage_until", b"outage_until", "scope", b"scope", "script", b"script"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GatewayFaults: _TypeAlias = GatewayFaults  # noqa: Y015
+
+@_typing.final
+class SetGatewayOutageRequest(_message.Message):
+    """Sets an outage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_WIDE_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant it applies to; empty for the caller's own merchant (admins: set it, or
+    platform_wide).
+    """
+    platform_wide: _builtins.bool
+    """Admins only: every merchant's calls to the gateway."""
+    gateway: _builtins.str
+    """The gateway: stripe, paypal, razorpay or simulator."""
+    mode: Global___OutageMode.ValueType
+    """How the calls fail."""
+    @_builtins.property
+    def duration(self) -> _duration_pb2.Duration:
+        """How long the outage lasts (at most 24 hours); unset or zero: until cleared."""
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        platform_wide: _builtins.bool = ...,
+        gateway: _builtins.str = ...,
+        mode: Global___OutageMode.ValueType = ...,
+        duration: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration", b"duration", "gateway", b"gateway", "merchant_id", b"merchant_id", "mode", b"mode", "platform_wide", b"platform_wide"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetGatewayOutageRequest: _TypeAlias = SetGatewayOutageRequest  # noqa: Y015
+
+@_typing.final
+class SetGatewayOutageResponse(_message.Message):
+    """The gateway's faults after the change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def faults(self) -> Global___GatewayFaults:
+        """The gateway's faults in that scope."""
+
+    def __init__(
+        self,
+        *,
+        faults: Global___GatewayFaults | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["faults", b"faults"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["faults", b"faults"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetGatewayOutageResponse: _TypeAlias = SetGatewayOutageResponse  # noqa: Y015
+
+@_typing.final
+class ScriptGatewayOutcomesRequest(_message.Message):
+    """Scripts outcomes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_WIDE_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    OUTCOMES_FIELD_NUMBER: _builtins.int
+    APPEND_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant it applies to; empty for the caller's own merchant (admins: set it, or
+    platform_wide).
+    """
+    platform_wide: _builtins.bool
+    """Admins only: every merchant's calls to the gateway."""
+    gateway: _builtins.str
+    """The gateway: stripe, paypal, razorpay or simulator."""
+    append: _builtins.bool
+    """Add after the outcomes still to come instead of replacing them."""
+    @_builtins.property
+    def outcomes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScriptedOutcome]:
+        """The outcomes of the next calls, in order (1 to 100)."""
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        platform_wide: _builtins.bool = ...,
+        gateway: _builtins.str = ...,
+        outcomes: _abc.Iterable[Global___ScriptedOutcome] | None = ...,
+        append: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["append", b"append", "gateway", b"gateway", "merchant_id", b"merchant_id", "outcomes", b"outcomes", "platform_wide", b"platform_wide"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScriptGatewayOutcomesRequest: _TypeAlias = ScriptGatewayOutcomesRequest  # noqa: Y015
+
+@_typing.final
+class ScriptGatewayOutcomesResponse(_message.Message):
+    """The gateway's faults after the change."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def faults(self) -> Global___GatewayFaults:
+        """The gateway's faults in that scope."""
+
+    def __init__(
+        self,
+        *,
+        faults: Global___GatewayFaults | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["faults", b"faults"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["faults", b"faults"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScriptGatewayOutcomesResponse: _TypeAlias = ScriptGatewayOutcomesResponse  # noqa: Y015
+
+@_typing.final
+class ClearGatewayFaultsRequest(_message.Message):
+    """Clears faults."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_WIDE_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own merchant (admins: set it, or platform_wide)."""
+    platform_wide: _builtins.bool
+    """Admins only: the platform-wide faults."""
+    gateway: _builtins.str
+    """The gateway; empty for every gateway."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        platform_wide: _builtins.bool = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "merchant_id", b"merchant_id", "platform_wide", b"platform_wide"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearGatewayFaultsRequest: _TypeAlias = ClearGatewayFaultsRequest  # noqa: Y015
+
+@_typing.final
+class ClearGatewayFaultsResponse(_message.Message):
+    """Faults cleared."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLEARED_FIELD_NUMBER: _builtins.int
+    cleared: _builtins.int
+    """How many gateways had faults that were cleared."""
+    def __init__(
+        self,
+        *,
+        cleared: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cleared", b"cleared"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearGatewayFaultsResponse: _TypeAlias = ClearGatewayFaultsResponse  # noqa: Y015
+
+@_typing.final
+class ListGatewayFaultsRequest(_message.Message):
+    """Lists faults."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_WIDE_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own merchant (admins: set it, or platform_wide)."""
+    platform_wide: _builtins.bool
+    """Admins only: the platform-wide faults alone."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        platform_wide: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id", "platform_wide", b"platform_wide"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGatewayFaultsRequest: _TypeAlias = ListGatewayFaultsRequest  # noqa: Y015
+
+@_typing.final
+class ListGatewayFaultsResponse(_message.Message):
+    """The faults in force."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def faults(self) -> _containers.RepeatedCompositeFieldContainer[Global___GatewayFaults]:
+        """By scope (the merchant's first, then the platform's) and gateway."""
+
+    def __init__(
+        self,
+        *,
+        faults: _abc.Iterable[Global___GatewayFaults] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["faults", b"faults"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGatewayFaultsResponse: _TypeAlias = ListGatewayFaultsResponse  # noqa: Y015
+
+@_typing.final
+class BreakerSettings(_message.Message):
+    """The thresholds every breaker uses (server configuration)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAILURE_THRESHOLD_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    COOL_DOWN_FIELD_NUMBER: _builtins.int
+    HALF_OPEN_PROBES_FIELD_NUMBER: _builtins.int
+    SUCCESS_THRESHOLD_FIELD_NUMBER: _builtins.int
+    failure_threshold: _builtins.int
+    """Failures within the window that open a closed breaker."""
+    half_open_probes: _builtins.int
+    """Probe calls let through at a time while half-open."""
+    success_threshold: _builtins.int
+    """Probe successes that close a half-open breaker."""
+    @_builtins.property
+    def window(self) -> _duration_pb2.Duration:
+        """The window failures are counted in."""
+
+    @_builtins.property
+    def cool_down(self) -> _duration_pb2.Duration:
+        """How long an open breaker rejects calls before it half-opens."""
+
+    def __init__(
+        self,
+        *,
+        failure_threshold: _builtins.int = ...,
+        window: _duration_pb2.Duration | None = ...,
+        cool_down: _duration_pb2.Duration | None = ...,
+        half_open_probes: _builtins.int = ...,
+        success_threshold: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cool_down", b"cool_down", "window", b"window"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cool_down", b"cool_down", "failure_threshold", b"failure_threshold", "half_open_probes", b"half_open_probes", "success_threshold", b"success_threshold", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BreakerSettings: _TypeAlias = BreakerSettings  # noqa: Y015
+
+@_typing.final
+class CircuitBreaker(_message.Message):
+    """One merchant's breaker for one gateway."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    CHANGED_TIME_FIELD_NUMBER: _builtins.int
+    OPENED_TIME_FIELD_NUMBER: _builtins.int
+    REOPENS_TIME_FIELD_NUMBER: _builtins.int
+    FAILURES_IN_WINDOW_FIELD_NUMBER: _builtins.int
+    HALF_OPEN_SUCCESSES_FIELD_NUMBER: _builtins.int
+    CALLS_FIELD_NUMBER: _builtins.int
+    SUCCESSES_FIELD_NUMBER: _builtins.int
+    FAILURES_FIELD_NUMBER: _builtins.int
+    REJECTIONS_FIELD_NUMBER: _builtins.int
+    STATE_CHANGES_FIELD_NUMBER: _builtins.int
+    LAST_FAILURE_TIME_FIELD_NUMBER: _builtins.int
+    LAST_FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    gateway: _builtins.str
+    """The gateway it guards."""
+    state: Global___BreakerState.ValueType
+    """The state a call would meet now (an open breaker past its cool-down is half-open)."""
+    failures_in_window: _builtins.int
+    """Failures counted in the current window (closed)."""
+    half_open_successes: _builtins.int
+    """Probe successes since it half-opened."""
+    calls: _builtins.int
+    """Calls whose outcome was recorded, since creation or the last reset."""
+    successes: _builtins.int
+    """Of which successes (approvals and declines both)."""
+    failures: _builtins.int
+    """Of which failures (gateway errors and timeouts)."""
+    rejections: _builtins.int
+    """Calls rejected without reaching the gateway."""
+    state_changes: _builtins.int
+    """State changes."""
+    last_failure_reason: _builtins.str
+    """What the last failure was."""
+    @_builtins.property
+    def changed_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed state (or was created or reset)."""
+
+    @_builtins.property
+    def opened_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last opened, if it has."""
+
+    @_builtins.property
+    def reopens_time(self) -> _timestamp_pb2.Timestamp:
+        """While open: when it starts letting probes through."""
+
+    @_builtins.property
+    def last_failure_time(self) -> _timestamp_pb2.Timestamp:
+        """When the last failure happened."""
+
+    def __init__(
+        self,
+        *,
+        gateway: _builtins.str = ...,
+        state: Global___BreakerState.ValueType = ...,
+        changed_time: _timestamp_pb2.Timestamp | None = ...,
+        opened_time: _timestamp_pb2.Timestamp | None = ...,
+        reopens_time: _timestamp_pb2.Timestamp | None = ...,
+        failures_in_window: _builtins.int = ...,
+        half_open_successes: _builtins.int = ...,
+        calls: _builtins.int = ...,
+        successes: _builtins.int = ...,
+        failures: _builtins.int = ...,
+        rejections: _builtins.int = ...,
+        state_changes: _builtins.int = ...,
+        last_failure_time: _timestamp_pb2.Timestamp | None = ...,
+        last_failure_reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changed_time", b"changed_time", "last_failure_time", b"last_failure_time", "opened_time", b"opened_time", "reopens_time", b"reopens_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "changed_time", b"changed_time", "failures", b"failures", "failures_in_window", b"failures_in_window", "gateway", b"gateway", "half_open_successes", b"half_open_successes", "last_failure_reason", b"last_failure_reason", "last_failure_time", b"last_failure_time", "opened_time", b"opened_time", "rejections", b"rejections", "reopens_time", b"reopens_time", "state", b"state", "state_changes", b"state_changes", "successes", b"successes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CircuitBreaker: _TypeAlias = CircuitBreaker  # noqa: Y015
+
+@_typing.final
+class ListCircuitBreakersRequest(_message.Message):
+    """Lists breakers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCircuitBreakersRequest: _TypeAlias = ListCircuitBreakersRequest  # noqa: Y015
+
+@_typing.final
+class ListCircuitBreakersResponse(_message.Message):
+    """A merchant's breakers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BREAKERS_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def breakers(self) -> _containers.RepeatedCompositeFieldContainer[Global___CircuitBreaker]:
+        """One per gateway the merchant routes to or has called, by gateway name."""
+
+    @_builtins.property
+    def settings(self) -> Global___BreakerSettings:
+        """The thresholds they use."""
+
+    def __init__(
+        self,
+        *,
+        breakers: _abc.Iterable[Global___CircuitBreaker] | None = ...,
+        settings: Global___BreakerSettings | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breakers", b"breakers", "settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCircuitBreakersResponse: _TypeAlias = ListCircuitBreakersResponse  # noqa: Y015
+
+@_typing.final
+class ResetCircuitBreakerRequest(_message.Message):
+    """Resets one breaker."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant whose breaker it is."""
+    gateway: _builtins.str
+    """The gateway it guards."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetCircuitBreakerRequest: _TypeAlias = ResetCircuitBreakerRequest  # noqa: Y015
+
+@_typing.final
+class ResetCircuitBreakerResponse(_message.Message):
+    """The breaker after the reset."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BREAKER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def breaker(self) -> Global___CircuitBreaker:
+        """Closed, with no statistics."""
+
+    def __init__(
+        self,
+        *,
+        breaker: Global___CircuitBreaker | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["breaker", b"breaker"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaker", b"breaker"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetCircuitBreakerResponse: _TypeAlias = ResetCircuitBreakerResponse  # noqa: Y015
 
 @_typing.final
 class Scenario(_message.Message):

@@ -26,8 +26,14 @@ if _version_not_supported:
 
 
 class SimulatorServiceStub:
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     def __init__(self, channel):
@@ -41,17 +47,98 @@ class SimulatorServiceStub:
                 request_serializer=paysim_dot_v1_dot_simulator__pb2.ListScenariosRequest.SerializeToString,
                 response_deserializer=paysim_dot_v1_dot_simulator__pb2.ListScenariosResponse.FromString,
                 _registered_method=True)
+        self.SetGatewayOutage = channel.unary_unary(
+                '/paysim.v1.SimulatorService/SetGatewayOutage',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageResponse.FromString,
+                _registered_method=True)
+        self.ScriptGatewayOutcomes = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ScriptGatewayOutcomes',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesResponse.FromString,
+                _registered_method=True)
+        self.ClearGatewayFaults = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ClearGatewayFaults',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsResponse.FromString,
+                _registered_method=True)
+        self.ListGatewayFaults = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ListGatewayFaults',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsResponse.FromString,
+                _registered_method=True)
+        self.ListCircuitBreakers = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ListCircuitBreakers',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersResponse.FromString,
+                _registered_method=True)
+        self.ResetCircuitBreaker = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ResetCircuitBreaker',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.FromString,
+                _registered_method=True)
 
 
 class SimulatorServiceServicer:
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     def ListScenarios(self, request, context):
         """Every way to force an outcome: the test cards, the magic amounts and the cardholder-name
         triggers, each with what it does. Precedence: holder name, then magic amount, then card.
         Any authenticated caller may read it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetGatewayOutage(self, request, context):
+        """Put a gateway into an outage: every call fails (ERROR) or never answers until the route's
+        timeout (TIMEOUT), for a duration or until cleared. Payments fail over to the next gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ScriptGatewayOutcomes(self, request, context):
+        """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
+        takes the next one, in order, exactly once across every server process.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearGatewayFaults(self, request, context):
+        """End the outage and drop the remaining script of one gateway, or of every gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGatewayFaults(self, request, context):
+        """The outages and scripts in force for a merchant (its own and the platform's), or the
+        platform's alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCircuitBreakers(self, request, context):
+        """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetCircuitBreaker(self, request, context):
+        """Close a merchant's breaker and clear its statistics. Admins only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -65,6 +152,36 @@ def add_SimulatorServiceServicer_to_server(servicer, server):
                     request_deserializer=paysim_dot_v1_dot_simulator__pb2.ListScenariosRequest.FromString,
                     response_serializer=paysim_dot_v1_dot_simulator__pb2.ListScenariosResponse.SerializeToString,
             ),
+            'SetGatewayOutage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGatewayOutage,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageResponse.SerializeToString,
+            ),
+            'ScriptGatewayOutcomes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ScriptGatewayOutcomes,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesResponse.SerializeToString,
+            ),
+            'ClearGatewayFaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearGatewayFaults,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsResponse.SerializeToString,
+            ),
+            'ListGatewayFaults': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGatewayFaults,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsResponse.SerializeToString,
+            ),
+            'ListCircuitBreakers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCircuitBreakers,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersResponse.SerializeToString,
+            ),
+            'ResetCircuitBreaker': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetCircuitBreaker,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paysim.v1.SimulatorService', rpc_method_handlers)
@@ -74,8 +191,14 @@ def add_SimulatorServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SimulatorService:
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     @staticmethod
@@ -95,6 +218,168 @@ class SimulatorService:
             '/paysim.v1.SimulatorService/ListScenarios',
             paysim_dot_v1_dot_simulator__pb2.ListScenariosRequest.SerializeToString,
             paysim_dot_v1_dot_simulator__pb2.ListScenariosResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGatewayOutage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/SetGatewayOutage',
+            paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.SetGatewayOutageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ScriptGatewayOutcomes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ScriptGatewayOutcomes',
+            paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ScriptGatewayOutcomesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearGatewayFaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ClearGatewayFaults',
+            paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ClearGatewayFaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGatewayFaults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ListGatewayFaults',
+            paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ListGatewayFaultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCircuitBreakers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ListCircuitBreakers',
+            paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ListCircuitBreakersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetCircuitBreaker(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ResetCircuitBreaker',
+            paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.FromString,
             options,
             channel_credentials,
             insecure,

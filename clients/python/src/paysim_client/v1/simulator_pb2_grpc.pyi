@@ -27,8 +27,14 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class SimulatorServiceStub:
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     @_typing.overload
@@ -40,11 +46,35 @@ class SimulatorServiceStub:
     triggers, each with what it does. Precedence: holder name, then magic amount, then card.
     Any authenticated caller may read it.
     """
+    SetGatewayOutage: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.SetGatewayOutageRequest, _simulator_pb2.SetGatewayOutageResponse]
+    """Put a gateway into an outage: every call fails (ERROR) or never answers until the route's
+    timeout (TIMEOUT), for a duration or until cleared. Payments fail over to the next gateway.
+    """
+    ScriptGatewayOutcomes: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ScriptGatewayOutcomesRequest, _simulator_pb2.ScriptGatewayOutcomesResponse]
+    """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
+    takes the next one, in order, exactly once across every server process.
+    """
+    ClearGatewayFaults: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ClearGatewayFaultsRequest, _simulator_pb2.ClearGatewayFaultsResponse]
+    """End the outage and drop the remaining script of one gateway, or of every gateway."""
+    ListGatewayFaults: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ListGatewayFaultsRequest, _simulator_pb2.ListGatewayFaultsResponse]
+    """The outages and scripts in force for a merchant (its own and the platform's), or the
+    platform's alone.
+    """
+    ListCircuitBreakers: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ListCircuitBreakersRequest, _simulator_pb2.ListCircuitBreakersResponse]
+    """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics."""
+    ResetCircuitBreaker: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ResetCircuitBreakerRequest, _simulator_pb2.ResetCircuitBreakerResponse]
+    """Close a merchant's breaker and clear its statistics. Admins only."""
 
 @_typing.type_check_only
 class SimulatorServiceAsyncStub(SimulatorServiceStub):
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -53,10 +83,34 @@ class SimulatorServiceAsyncStub(SimulatorServiceStub):
     triggers, each with what it does. Precedence: holder name, then magic amount, then card.
     Any authenticated caller may read it.
     """
+    SetGatewayOutage: _aio.UnaryUnaryMultiCallable[_simulator_pb2.SetGatewayOutageRequest, _simulator_pb2.SetGatewayOutageResponse]  # type: ignore[assignment]
+    """Put a gateway into an outage: every call fails (ERROR) or never answers until the route's
+    timeout (TIMEOUT), for a duration or until cleared. Payments fail over to the next gateway.
+    """
+    ScriptGatewayOutcomes: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ScriptGatewayOutcomesRequest, _simulator_pb2.ScriptGatewayOutcomesResponse]  # type: ignore[assignment]
+    """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
+    takes the next one, in order, exactly once across every server process.
+    """
+    ClearGatewayFaults: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ClearGatewayFaultsRequest, _simulator_pb2.ClearGatewayFaultsResponse]  # type: ignore[assignment]
+    """End the outage and drop the remaining script of one gateway, or of every gateway."""
+    ListGatewayFaults: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ListGatewayFaultsRequest, _simulator_pb2.ListGatewayFaultsResponse]  # type: ignore[assignment]
+    """The outages and scripts in force for a merchant (its own and the platform's), or the
+    platform's alone.
+    """
+    ListCircuitBreakers: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ListCircuitBreakersRequest, _simulator_pb2.ListCircuitBreakersResponse]  # type: ignore[assignment]
+    """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics."""
+    ResetCircuitBreaker: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ResetCircuitBreakerRequest, _simulator_pb2.ResetCircuitBreakerResponse]  # type: ignore[assignment]
+    """Close a merchant's breaker and clear its statistics. Admins only."""
 
 class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The simulator's control plane. This first part describes the deterministic test scenarios;
-    outages, scripted outcomes and circuit breakers follow.
+    """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
+    gateway outcomes and the circuit breakers.
+
+    Outages and scripts are scoped like everything a merchant configures: a merchant's act on its
+    own payments only; a platform-wide one (admins only) acts on every merchant's calls to that
+    gateway. When both exist the merchant's is applied first. Precedence on one call: an outage,
+    then the next scripted outcome, then a per-request override (paysim-force-outcome metadata),
+    then the card's own scenario.
     """
 
     @_abc_1.abstractmethod
@@ -69,5 +123,59 @@ class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
         triggers, each with what it does. Precedence: holder name, then magic amount, then card.
         Any authenticated caller may read it.
         """
+
+    @_abc_1.abstractmethod
+    def SetGatewayOutage(
+        self,
+        request: _simulator_pb2.SetGatewayOutageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.SetGatewayOutageResponse, _abc.Awaitable[_simulator_pb2.SetGatewayOutageResponse]]:
+        """Put a gateway into an outage: every call fails (ERROR) or never answers until the route's
+        timeout (TIMEOUT), for a duration or until cleared. Payments fail over to the next gateway.
+        """
+
+    @_abc_1.abstractmethod
+    def ScriptGatewayOutcomes(
+        self,
+        request: _simulator_pb2.ScriptGatewayOutcomesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ScriptGatewayOutcomesResponse, _abc.Awaitable[_simulator_pb2.ScriptGatewayOutcomesResponse]]:
+        """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
+        takes the next one, in order, exactly once across every server process.
+        """
+
+    @_abc_1.abstractmethod
+    def ClearGatewayFaults(
+        self,
+        request: _simulator_pb2.ClearGatewayFaultsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ClearGatewayFaultsResponse, _abc.Awaitable[_simulator_pb2.ClearGatewayFaultsResponse]]:
+        """End the outage and drop the remaining script of one gateway, or of every gateway."""
+
+    @_abc_1.abstractmethod
+    def ListGatewayFaults(
+        self,
+        request: _simulator_pb2.ListGatewayFaultsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ListGatewayFaultsResponse, _abc.Awaitable[_simulator_pb2.ListGatewayFaultsResponse]]:
+        """The outages and scripts in force for a merchant (its own and the platform's), or the
+        platform's alone.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCircuitBreakers(
+        self,
+        request: _simulator_pb2.ListCircuitBreakersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ListCircuitBreakersResponse, _abc.Awaitable[_simulator_pb2.ListCircuitBreakersResponse]]:
+        """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics."""
+
+    @_abc_1.abstractmethod
+    def ResetCircuitBreaker(
+        self,
+        request: _simulator_pb2.ResetCircuitBreakerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ResetCircuitBreakerResponse, _abc.Awaitable[_simulator_pb2.ResetCircuitBreakerResponse]]:
+        """Close a merchant's breaker and clear its statistics. Admins only."""
 
 def add_SimulatorServiceServicer_to_server(servicer: SimulatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
