@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -16,6 +17,7 @@ from paysim.app.bootstrap import ensure_admin
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import PASSWORD, login, register_merchant, unique_email
 from tests.support.harness import ServerHandle
+from tests.test_serve_process import ServerProcess, Target
 
 CARD = P.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 DECLINING = P.CardInput(number="4000000000000002", exp_month=12, exp_year=2031, cvc="123")
@@ -274,3 +276,26 @@ def test_another_merchants_faults_are_not_found(stubs: Stubs, api: Stubs) -> Non
     assert expect_error(api.simulator.SetGatewayOutage, request).code is grpc.StatusCode.NOT_FOUND
     listing = S.ListCircuitBreakersRequest(merchant_id=other.merchant_id)
     assert expect_error(api.simulator.ListCircuitBreakers, listing).code is grpc.StatusCode.NOT_FOUND
+
+
+def test_a_second_server_process_on_the_same_database_sees_the_open_breaker(
+    make_server: Callable[..., ServerHandle], tmp_path: Path
+) -> None:
+    server = make_server()
+    if server.settings.database_url.startswith("sqlite") or not server.settings.database_url:
+        pytest.skip("an embedded SQLite database serves one process (serve --workers refuses it)")
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    script(api, *[ERROR] * 5)
+    for _ in range(5):
+        refused(api)
+    target = Target("postgres", server.settings.database_url, "")
+    other = ServerProcess(target, tmp_path / "second")
+    try:
+        other.wait_serving()
+        remote = Stubs(other.channel, api.credential)
+        assert breaker(remote).state == S.BREAKER_STATE_OPEN
+        skipped, _ = refused(remote)
+        assert [a.outcome for a in skipped.attempts] == ["skipped"]
+        assert breaker(api).rejections == 1  # counted in the shared row, seen by the first process
+    finally:
+        other.stop()
