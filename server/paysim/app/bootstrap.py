@@ -125,7 +125,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     )
     breakers = CircuitBreakers(uow, clock, _breaker_config(settings))
     faults = GatewayFaultService(uow, clock)
-    router = GatewayRouter(build_gateways(), breakers, faults, DefaultRoutes(settings.gateway_timeout_ms), clock)
+    router = GatewayRouter(build_gateways(), breakers, faults, DefaultRoutes(settings.gateway_timeout_ms), uow, clock)
     payments = PaymentService(
         uow,
         router,

@@ -92,6 +92,10 @@ class CircuitBreakers:
         """``admit``, also telling what it read, so that ``record_call`` can skip a write."""
         async with self._uow() as uow:
             stored = await uow.circuit_breakers.get(scope, gateway)
+        return await self.admit_stored(scope, gateway, stored)
+
+    async def admit_stored(self, scope: str, gateway: str, stored: StoredBreaker | None) -> Admission:
+        """``admit_call`` given the row just read (by a caller that reads several at once)."""
         if stored is None:
             return Admission(True, None)
         decision, after = cb.admit(stored.state, self.config, self._clock())

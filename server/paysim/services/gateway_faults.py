@@ -70,16 +70,19 @@ class GatewayFaultService:
         return [f for f in found if not f.is_empty(now)]
 
     async def active(self, merchant_id: str) -> dict[str, list[GatewayFaults]]:
-        """Per gateway, the merchant's and the platform's faults that may act on its next call
-        (one read for the whole routing decision; usually empty)."""
+        """Per gateway, the merchant's and the platform's faults that may act on its next call."""
+        return self.by_gateway(await self.in_scopes([merchant_id, PLATFORM_SCOPE]))
+
+    def by_gateway(self, found: Sequence[GatewayFaults]) -> dict[str, list[GatewayFaults]]:
+        """Faults read for a merchant, in force now, grouped by gateway, the merchant's first."""
         now = self._clock()
-        by_gateway: dict[str, list[GatewayFaults]] = {}
-        for faults in await self.in_scopes([merchant_id, PLATFORM_SCOPE]):
+        grouped: dict[str, list[GatewayFaults]] = {}
+        for faults in found:
             if not faults.is_empty(now):
-                by_gateway.setdefault(faults.gateway, []).append(faults)
-        for layers in by_gateway.values():
-            layers.sort(key=lambda f: f.scope == PLATFORM_SCOPE)  # the merchant's own first
-        return by_gateway
+                grouped.setdefault(faults.gateway, []).append(faults)
+        for layers in grouped.values():
+            layers.sort(key=lambda f: f.scope == PLATFORM_SCOPE)
+        return grouped
 
     async def _take(self, scope: str, gateway: str) -> ScriptStep | None:
         taken: list[ScriptStep] = []

@@ -21,13 +21,15 @@ from typing import Protocol
 
 from paysim.domain import circuit_breaker as cb
 from paysim.domain.errors import DomainError
-from paysim.domain.gateway_faults import GatewayFaults, Injection, StepKind
+from paysim.domain.gateway_faults import PLATFORM_SCOPE, GatewayFaults, Injection, StepKind
 from paysim.domain.overrides import Forced, Override
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
 from paysim.gateways.flavoured import METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE
-from paysim.services.circuit_breakers import CircuitBreakers
+from paysim.services.circuit_breakers import Admission, CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
+from paysim.store.repositories.circuit_breakers import StoredBreaker
+from paysim.store.unit_of_work import UnitOfWorkFactory
 
 DEFAULT_TIMEOUT_MS = 10_000
 DEFAULT_GATEWAY = "simulator"
@@ -100,9 +102,11 @@ class GatewayRouter:
         breakers: CircuitBreakers,
         faults: GatewayFaultService,
         routes: RouteSource,
+        uow: UnitOfWorkFactory,
         clock: Clock,
     ) -> None:
         self.gateways = dict(gateways)
+        self._uow = uow
         self._breakers = breakers
         self._faults = faults
         self._routes = routes
@@ -114,10 +118,17 @@ class GatewayRouter:
     async def routes(self, merchant_id: str) -> list[Route]:
         return [r for r in await self._routes.routes(merchant_id) if r.gateway in self.gateways]
 
+    async def _routing_state(self, merchant_id: str) -> tuple[dict[str, StoredBreaker], dict[str, list[GatewayFaults]]]:
+        """The merchant's breakers and the faults in force, in one read transaction."""
+        async with self._uow() as uow:
+            breakers = await uow.circuit_breakers.list(merchant_id)
+            faults = await uow.gateway_faults.for_scopes([merchant_id, PLATFORM_SCOPE])
+        return {b.gateway: b for b in breakers}, self._faults.by_gateway(faults)
+
     async def authorize(self, merchant_id: str, request: AuthorizationRequest) -> Routed:
         """Try the merchant's gateways in order until one answers (approves or declines)."""
         routes = await self.routes(merchant_id)
-        faults = await self._faults.active(merchant_id)
+        breakers, faults = await self._routing_state(merchant_id)
         calls: list[Call] = []
         retry_after: float | None = None
         for route in routes:
@@ -125,7 +136,10 @@ class GatewayRouter:
             def call(override: Override | None, gateway: Gateway) -> Awaitable[GatewayResult]:
                 return gateway.authorize(replace(request, override=override or request.override))
 
-            attempt = await self._attempt(merchant_id, route, faults.get(route.gateway, ()), call, request.override)
+            admission = await self._breakers.admit_stored(merchant_id, route.gateway, breakers.get(route.gateway))
+            attempt = await self._attempt(
+                merchant_id, route, admission, faults.get(route.gateway, ()), call, request.override
+            )
             calls.append(attempt)
             if attempt.skipped:
                 retry_after = _soonest(retry_after, await self._reopens_in(merchant_id, route.gateway))
@@ -142,14 +156,15 @@ class GatewayRouter:
         """Capture, void or refund at the gateway that holds the authorization."""
         route = next((r for r in await self._routes.routes(merchant_id) if r.gateway == gateway_name), None)
         route = route or Route(gateway_name)
-        faults = await self._faults.active(merchant_id)
+        breakers, faults = await self._routing_state(merchant_id)
 
         async def scripted(override: Override | None, gateway: Gateway) -> GatewayResult:
             if override is not None and override.outcome is Forced.DECLINE:
                 return GatewayResult(Outcome.DECLINED, decline_code=override.decline_code, message="scripted decline")
             return await operation(gateway)
 
-        attempt = await self._attempt(merchant_id, route, faults.get(gateway_name, ()), scripted, None)
+        admission = await self._breakers.admit_stored(merchant_id, gateway_name, breakers.get(gateway_name))
+        attempt = await self._attempt(merchant_id, route, admission, faults.get(gateway_name, ()), scripted, None)
         if attempt.skipped:
             wait = await self._reopens_in(merchant_id, gateway_name)
             return Routed((attempt,), None, gateway_name, wait)
@@ -173,11 +188,11 @@ class GatewayRouter:
         self,
         merchant_id: str,
         route: Route,
+        admission: Admission,
         faults: Sequence[GatewayFaults],
         call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
         override: Override | None,
     ) -> Call:
-        admission = await self._breakers.admit_call(merchant_id, route.gateway)
         if not admission.allowed:
             result = GatewayResult(Outcome.ERROR, message=f"{CIRCUIT_OPEN}: the {route.gateway} breaker is open")
             return Call(route.gateway, result, self._clock(), skipped=True)
