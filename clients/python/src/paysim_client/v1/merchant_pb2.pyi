@@ -182,8 +182,8 @@ class GatewayConfig(_message.Message):
     """Routing order, 1 to 100: lower is tried first."""
     @_builtins.property
     def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """The gateway's settings, as given (whole numbers as decimal strings); an
-        absent key has its default:
+        """The gateway's settings: whole numbers as decimal strings, normalized
+        ("0250" is stored as "250"). An absent key has its default:
         `timeout_ms` (1 to 60000, default 10000): how long routing waits for the
         gateway before treating the call as timed out and failing over;
         `latency_ms` (0 to 60000, default 0): simulated latency added to every call.
