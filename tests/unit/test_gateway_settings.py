@@ -36,6 +36,8 @@ def test_defaults_apply_when_a_setting_is_absent() -> None:
     tuned = config("stripe", 1, timeout_ms="1500", latency_ms="250")
     assert (tuned.timeout_ms, tuned.latency_ms) == (1500, 250)
     assert setting({}, "timeout_ms") == SETTINGS["timeout_ms"].default
+    assert setting({}, "timeout_ms", default=3000) == 3000  # e.g. the platform's own default
+    assert setting({"timeout_ms": "20"}, "timeout_ms", default=3000) == 20
 
 
 @pytest.mark.parametrize(

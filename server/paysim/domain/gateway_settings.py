@@ -57,10 +57,13 @@ class Routable(Protocol):
 R = TypeVar("R", bound=Routable)
 
 
-def setting(settings: Mapping[str, str], name: str) -> int:
-    """The value of a validated setting, or its default when absent."""
+def setting(settings: Mapping[str, str], name: str, default: int | None = None) -> int:
+    """The value of a validated setting; when absent, ``default`` if given (e.g. a platform-wide
+    setting), else the setting's own default."""
     value = settings.get(name)
-    return SETTINGS[name].default if value is None else int(value)
+    if value is not None:
+        return int(value)
+    return SETTINGS[name].default if default is None else default
 
 
 def check_gateway(v: Violations, field: str, gateway: str, known: Collection[str]) -> None:
