@@ -174,11 +174,13 @@ def callers(server: ServerHandle, admin_token: str) -> Callers:
     target = register_merchant(stubs)  # what the admin acts on
     admin_ids = {
         "merchant_id": target.merchant_id,
+        "gateway": "simulator",
         "customer_id": create_customer(stubs, target.api_key, name="target's").id,
         "api_key_id": _spare_key(stubs, target.access_token),
     }
     merchant_ids = {
         "merchant_id": merchant.merchant_id,
+        "gateway": "simulator",
         "customer_id": create_customer(stubs, merchant.api_key, name="own").id,
         "api_key_id": _spare_key(stubs, merchant.access_token),
     }

@@ -317,6 +317,52 @@ def test_grpcurl_shows_invalid_argument_with_bad_request_and_request_id(server: 
     assert "x-request-id:" in output
 
 
+def test_grpcurl_gateway_configs(server: ServerProcess) -> None:
+    email = unique_email("gateways")
+    grpcurl_json(
+        "-d",
+        json.dumps({"name": unique("Routes"), "owner_email": email, "owner_password": PASSWORD}),
+        server.address,
+        "paysim.v1.MerchantService/RegisterMerchant",
+    )
+    session = grpcurl_json(
+        "-d", json.dumps({"email": email, "password": PASSWORD}), server.address, "paysim.v1.AuthService/Login"
+    )
+    auth = bearer(session["tokens"]["access_token"])
+    method = "paysim.v1.MerchantService/"
+
+    assert grpcurl_json(*auth, server.address, method + "ListGatewayConfigs") == {}  # simulator alone
+    stripe = grpcurl_json(
+        *auth,
+        "-d",
+        '{"gateway": "stripe", "priority": 1, "settings": {"timeout_ms": "2000", "latency_ms": "150"}}',
+        server.address,
+        method + "SetGatewayConfig",
+    )["gateway_config"]
+    assert (stripe["gateway"], stripe["enabled"], stripe["priority"]) == ("stripe", True, 1)
+    assert stripe["settings"] == {"timeout_ms": "2000", "latency_ms": "150"}
+    grpcurl_json(
+        *auth,
+        "-d",
+        '{"gateway": "paypal", "priority": 2, "enabled": false}',
+        server.address,
+        method + "SetGatewayConfig",
+    )
+    configs = grpcurl_json(*auth, server.address, method + "ListGatewayConfigs")["gateway_configs"]
+    assert [(c["gateway"], c.get("enabled", False)) for c in configs] == [("stripe", True), ("paypal", False)]
+
+    refused = grpcurl(*auth, "-d", '{"gateway": "adyen", "priority": 1}', server.address, method + "SetGatewayConfig")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 64 + grpc.StatusCode.INVALID_ARGUMENT.value[0], output
+    assert "type.googleapis.com/google.rpc.BadRequest" in output
+    assert "must be one of stripe, paypal, razorpay, simulator" in output
+
+    deleted = grpcurl_json(*auth, "-d", '{"gateway": "paypal"}', server.address, method + "DeleteGatewayConfig")
+    assert deleted["gateway_config"]["gateway"] == "paypal"
+    configs = grpcurl_json(*auth, server.address, method + "ListGatewayConfigs")["gateway_configs"]
+    assert [c["gateway"] for c in configs] == ["stripe"]
+
+
 def test_grpcurl_missing_credentials_is_unauthenticated(server: ServerProcess) -> None:
     result = grpcurl(server.address, "paysim.v1.AuthService/GetCurrentUser")
     assert result.returncode == 64 + grpc.StatusCode.UNAUTHENTICATED.value[0]

@@ -47,6 +47,9 @@ def tenants(server: ServerHandle) -> Tenants:
     stubs.as_(b.api_key).customers.UpdateCustomer(
         customer_pb2.UpdateCustomerRequest(customer_id=customer.id, replace_metadata=True, metadata={"tier": "gold"})
     )
+    stubs.as_(b.api_key).merchants.SetGatewayConfig(
+        merchant_pb2.SetGatewayConfigRequest(gateway="stripe", priority=1, settings={"timeout_ms": "2000"})
+    )
     return Tenants(a=a, b=b, b_customer_id=customer.id)
 
 
@@ -84,6 +87,26 @@ ATTEMPTS: dict[str, Attempt] = {
     ),
     "RevokeApiKey": Attempt(
         "merchants", "RevokeApiKey", ids.API_KEY, lambda t: merchant_pb2.RevokeApiKeyRequest(api_key_id=t)
+    ),
+    "SetGatewayConfig": Attempt(
+        "merchants",
+        "SetGatewayConfig",
+        ids.MERCHANT,
+        lambda t: merchant_pb2.SetGatewayConfigRequest(
+            merchant_id=t, gateway="stripe", enabled=False, priority=100, settings={"latency_ms": "60000"}
+        ),
+    ),
+    "ListGatewayConfigs": Attempt(
+        "merchants",
+        "ListGatewayConfigs",
+        ids.MERCHANT,
+        lambda t: merchant_pb2.ListGatewayConfigsRequest(merchant_id=t),
+    ),
+    "DeleteGatewayConfig": Attempt(
+        "merchants",
+        "DeleteGatewayConfig",
+        ids.MERCHANT,
+        lambda t: merchant_pb2.DeleteGatewayConfigRequest(merchant_id=t, gateway="stripe"),
     ),
     "GetCustomer": Attempt(
         "customers", "GetCustomer", ids.CUSTOMER, lambda t: customer_pb2.GetCustomerRequest(customer_id=t)
@@ -154,16 +177,19 @@ class Snapshot:
     merchant: Any
     keys: list[tuple[str, str, bool]]
     customers: list[Any]
+    gateway_configs: list[Any]
 
 
 def _snapshot(stubs: Stubs, b: MerchantAccount) -> Snapshot:
     merchant = stubs.as_(b.api_key).merchants.GetMerchant(merchant_pb2.GetMerchantRequest()).merchant
     keys = stubs.as_(b.access_token).merchants.ListApiKeys(merchant_pb2.ListApiKeysRequest(page_size=500)).api_keys
     customers = stubs.as_(b.api_key).customers.ListCustomers(customer_pb2.ListCustomersRequest(page_size=500))
+    gateways = stubs.as_(b.api_key).merchants.ListGatewayConfigs(merchant_pb2.ListGatewayConfigsRequest())
     return Snapshot(
         merchant=merchant,
         keys=[(k.id, k.name, k.HasField("revoke_time")) for k in keys],
         customers=list(customers.customers),
+        gateway_configs=list(gateways.gateway_configs),
     )
 
 
@@ -206,6 +232,10 @@ def test_b_is_intact_after_every_attempt(stubs: Stubs, tenants: Tenants) -> None
     assert not keys[0].HasField("revoke_time")
     listed = b.customers.ListCustomers(customer_pb2.ListCustomersRequest()).customers
     assert [c.id for c in listed] == [tenants.b_customer_id]
+    gateways = b.merchants.ListGatewayConfigs(merchant_pb2.ListGatewayConfigsRequest()).gateway_configs
+    assert [(g.gateway, g.enabled, g.priority, dict(g.settings)) for g in gateways] == [
+        ("stripe", True, 1, {"timeout_ms": "2000"})
+    ]
 
 
 def test_own_lists_never_show_another_tenants_objects(stubs: Stubs, tenants: Tenants) -> None:
@@ -216,6 +246,8 @@ def test_own_lists_never_show_another_tenants_objects(stubs: Stubs, tenants: Ten
         everything = a.customers.ListCustomers(customer_pb2.ListCustomersRequest(page_size=500)).customers
         assert tenants.b_customer_id not in {c.id for c in everything}
         assert a.merchants.GetMerchant(merchant_pb2.GetMerchantRequest()).merchant.id == tenants.a.merchant_id
+        gateways = a.merchants.ListGatewayConfigs(merchant_pb2.ListGatewayConfigsRequest()).gateway_configs
+        assert {g.merchant_id for g in gateways} <= {tenants.a.merchant_id}
     keys = stubs.as_(tenants.a.access_token).merchants.ListApiKeys(merchant_pb2.ListApiKeysRequest()).api_keys
     assert {k.merchant_id for k in keys} == {tenants.a.merchant_id}
 

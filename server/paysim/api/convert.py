@@ -7,7 +7,7 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_client.v1 import auth_pb2, common_pb2, customer_pb2, merchant_pb2
 
-from paysim.domain.models import ApiKey, Customer, Merchant, User
+from paysim.domain.models import ApiKey, Customer, GatewayConfig, Merchant, User
 from paysim.domain.principal import CredentialKind
 from paysim.domain.roles import Role
 
@@ -66,6 +66,18 @@ def api_key(k: ApiKey) -> merchant_pb2.ApiKey:
         create_time=timestamp(k.created_at),
         last_use_time=timestamp(k.last_used_at),
         revoke_time=timestamp(k.revoked_at),
+    )
+
+
+def gateway_config(c: GatewayConfig) -> merchant_pb2.GatewayConfig:
+    return merchant_pb2.GatewayConfig(
+        merchant_id=c.merchant_id,
+        gateway=c.gateway,
+        enabled=c.enabled,
+        priority=c.priority,
+        settings=dict(c.settings),
+        create_time=timestamp(c.created_at),
+        update_time=timestamp(c.updated_at),
     )
 
 

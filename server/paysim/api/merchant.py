@@ -98,3 +98,28 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
     ) -> merchant_pb2.RevokeApiKeyResponse:
         key = await self._merchants.revoke_api_key(require_principal(), request.api_key_id)
         return merchant_pb2.RevokeApiKeyResponse(api_key=convert.api_key(key))
+
+    async def SetGatewayConfig(
+        self, request: merchant_pb2.SetGatewayConfigRequest, context: Context
+    ) -> merchant_pb2.SetGatewayConfigResponse:
+        config = await self._merchants.set_gateway_config(
+            require_principal(),
+            request.merchant_id,
+            gateway=request.gateway,
+            enabled=request.enabled if request.HasField("enabled") else True,
+            priority=request.priority,
+            settings=dict(request.settings),
+        )
+        return merchant_pb2.SetGatewayConfigResponse(gateway_config=convert.gateway_config(config))
+
+    async def ListGatewayConfigs(
+        self, request: merchant_pb2.ListGatewayConfigsRequest, context: Context
+    ) -> merchant_pb2.ListGatewayConfigsResponse:
+        configs = await self._merchants.list_gateway_configs(require_principal(), request.merchant_id)
+        return merchant_pb2.ListGatewayConfigsResponse(gateway_configs=[convert.gateway_config(c) for c in configs])
+
+    async def DeleteGatewayConfig(
+        self, request: merchant_pb2.DeleteGatewayConfigRequest, context: Context
+    ) -> merchant_pb2.DeleteGatewayConfigResponse:
+        config = await self._merchants.delete_gateway_config(require_principal(), request.merchant_id, request.gateway)
+        return merchant_pb2.DeleteGatewayConfigResponse(gateway_config=convert.gateway_config(config))

@@ -142,12 +142,18 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         principals.clear()
         payments.merchants_changed()
 
+    def gateway_configs_changed(merchant_id: str) -> None:
+        """A merchant's gateway configurations were set or deleted in this process. Nothing caches
+        them yet: payment routing drops its cached copy for ``merchant_id`` here."""
+
     app = App(
         settings=settings,
         engine=engine,
         hasher=hasher,
         accounts=AccountService(uow, hasher, access, policy, clock),
-        merchants=MerchantService(uow, hasher, clock, merchants_changed),
+        merchants=MerchantService(
+            uow, hasher, clock, merchants_changed, gateway_configs_changed=gateway_configs_changed
+        ),
         customers=CustomerService(uow, clock),
         payments=payments,
         router=router,

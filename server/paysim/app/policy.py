@@ -55,6 +55,10 @@ POLICIES: dict[str, Policy] = {
     _MERCHANT + "CreateApiKey": needs(Permission.API_KEY_MANAGE),
     _MERCHANT + "ListApiKeys": needs(Permission.API_KEY_MANAGE),
     _MERCHANT + "RevokeApiKey": needs(Permission.API_KEY_MANAGE),
+    # Gateway configurations are merchant settings, guarded like the rest of them.
+    _MERCHANT + "SetGatewayConfig": needs(Permission.MERCHANT_WRITE),
+    _MERCHANT + "ListGatewayConfigs": needs(Permission.MERCHANT_READ),
+    _MERCHANT + "DeleteGatewayConfig": needs(Permission.MERCHANT_WRITE),
     _CUSTOMER + "CreateCustomer": needs(Permission.CUSTOMER_WRITE),
     _CUSTOMER + "GetCustomer": needs(Permission.CUSTOMER_READ),
     _CUSTOMER + "ListCustomers": needs(Permission.CUSTOMER_READ),

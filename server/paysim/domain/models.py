@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from paysim.domain.gateway_settings import LATENCY_MS, TIMEOUT_MS, setting
 from paysim.domain.roles import Role
 
 
@@ -74,3 +76,27 @@ class RefreshToken:
 class LoginThrottle:
     failures: int
     locked_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """How one merchant uses one gateway. Routing tries the enabled ones by ``priority`` (1 first,
+    ties by gateway name); see domain/gateway_settings.py for the rules."""
+
+    merchant_id: str
+    gateway: str  # a name of gateways/registry.py GATEWAY_NAMES
+    enabled: bool
+    priority: int
+    settings: Mapping[str, str]  # validated by gateway_settings.check_settings
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def timeout_ms(self) -> int:
+        """How long routing waits for this gateway before it fails over (default 10000)."""
+        return setting(self.settings, TIMEOUT_MS)
+
+    @property
+    def latency_ms(self) -> int:
+        """Simulated latency added to every call to this gateway (default 0)."""
+        return setting(self.settings, LATENCY_MS)

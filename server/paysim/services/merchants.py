@@ -1,15 +1,16 @@
-"""Merchants and their API keys."""
+"""Merchants, their API keys and their gateway configurations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from sqlalchemy import exc as sa_exc
 
 from paysim.domain import ids
 from paysim.domain.errors import AlreadyExists, NotFound
-from paysim.domain.models import ApiKey, Merchant, User
+from paysim.domain.gateway_settings import check_gateway, check_priority, check_settings
+from paysim.domain.models import ApiKey, GatewayConfig, Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
@@ -23,6 +24,7 @@ from paysim.domain.validation import (
     check_text,
     normalize_email,
 )
+from paysim.gateways.registry import GATEWAY_NAMES
 from paysim.security import secrets
 from paysim.security.passwords import PasswordHasher
 from paysim.services.accounts import duplicate_email
@@ -49,12 +51,15 @@ class MerchantService:
         hasher: PasswordHasher,
         clock: Clock,
         credentials_changed: Callable[[], None] = lambda: None,
+        gateway_configs_changed: Callable[[str], None] = lambda merchant_id: None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         # Called after a key is revoked or a merchant changed: cached authentications and settings are stale.
         self._credentials_changed = credentials_changed
+        # Called with the merchant id after its gateway configurations changed: cached routing is stale.
+        self._gateway_configs_changed = gateway_configs_changed
 
     async def register(
         self,
@@ -245,3 +250,69 @@ class MerchantService:
                 await uow.commit()
         self._credentials_changed()
         return key
+
+    async def set_gateway_config(
+        self,
+        principal: Principal,
+        merchant_id: str,
+        *,
+        gateway: str,
+        enabled: bool,
+        priority: int,
+        settings: Mapping[str, str],
+    ) -> GatewayConfig:
+        """Create or replace the merchant's configuration of ``gateway`` (``created_at`` is kept)."""
+        v = Violations()
+        check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
+        check_gateway(v, "gateway", gateway, GATEWAY_NAMES)
+        check_priority(v, "priority", priority)
+        normalized = check_settings(v, "settings", settings)
+        v.raise_if_any()
+        target = merchant_scope(principal, merchant_id)
+        now = self._clock()
+        async with self._uow() as uow:
+            if await uow.merchants.get(target) is None:
+                raise NotFound("merchant", target)
+            config = await uow.gateway_configs.upsert(
+                GatewayConfig(
+                    merchant_id=target,
+                    gateway=gateway,
+                    enabled=enabled,
+                    priority=priority,
+                    settings=normalized,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await uow.commit()
+        self._gateway_configs_changed(target)
+        return config
+
+    async def list_gateway_configs(self, principal: Principal, merchant_id: str) -> list[GatewayConfig]:
+        """Every configuration of the merchant, disabled ones included, in routing order."""
+        v = Violations()
+        check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
+        v.raise_if_any()
+        target = merchant_scope(principal, merchant_id)
+        async with self._uow() as uow:
+            if await uow.merchants.get(target) is None:
+                raise NotFound("merchant", target)
+            return await uow.gateway_configs.list_for_merchant(target)
+
+    async def delete_gateway_config(self, principal: Principal, merchant_id: str, gateway: str) -> GatewayConfig:
+        """Delete the merchant's configuration of ``gateway``; returns it as it was."""
+        v = Violations()
+        check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
+        check_gateway(v, "gateway", gateway, GATEWAY_NAMES)
+        v.raise_if_any()
+        target = merchant_scope(principal, merchant_id)
+        async with self._uow() as uow:
+            if await uow.merchants.get(target) is None:
+                raise NotFound("merchant", target)
+            config = await uow.gateway_configs.get(target, gateway)
+            # A concurrent delete may win between the read and ours: then there was nothing left to delete.
+            if config is None or not await uow.gateway_configs.delete(target, gateway):
+                raise NotFound("gateway_config", gateway)
+            await uow.commit()
+        self._gateway_configs_changed(target)
+        return config

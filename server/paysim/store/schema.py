@@ -240,3 +240,17 @@ gateway_faults = Table(
     Column("faults_json", Text, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# How each merchant uses each gateway: routing tries the enabled rows by priority, then gateway name.
+# No rows means the simulator alone. ``settings_json`` is a flat object of validated strings.
+merchant_gateways = Table(
+    "merchant_gateways",
+    metadata,
+    Column("merchant_id", ID, ForeignKey("merchants.id"), primary_key=True),
+    Column("gateway", String(40), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("settings_json", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -24,6 +24,7 @@ from paysim.store.repositories import (
     ApiKeyRepository,
     CircuitBreakerRepository,
     CustomerRepository,
+    GatewayConfigRepository,
     GatewayFaultRepository,
     IdempotencyRepository,
     LoginThrottleRepository,
@@ -91,6 +92,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.circuit_breakers = CircuitBreakerRepository(conn)
         self.gateway_faults = GatewayFaultRepository(conn)
+        self.gateway_configs = GatewayConfigRepository(conn)
         return self
 
     async def commit(self) -> None:

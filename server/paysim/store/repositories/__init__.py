@@ -4,6 +4,7 @@ from paysim.store.repositories.api_keys import ApiKeyRepository
 from paysim.store.repositories.auth_tokens import LoginThrottleRepository, RefreshTokenRepository
 from paysim.store.repositories.circuit_breakers import CircuitBreakerRepository
 from paysim.store.repositories.customers import CustomerRepository
+from paysim.store.repositories.gateway_configs import GatewayConfigRepository
 from paysim.store.repositories.gateway_faults import GatewayFaultRepository
 from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
@@ -13,6 +14,7 @@ __all__ = [
     "ApiKeyRepository",
     "CircuitBreakerRepository",
     "CustomerRepository",
+    "GatewayConfigRepository",
     "GatewayFaultRepository",
     "IdempotencyRepository",
     "LoginThrottleRepository",

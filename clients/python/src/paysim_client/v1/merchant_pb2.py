@@ -26,53 +26,75 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from paysim_client.v1 import auth_pb2 as paysim_dot_v1_dot_auth__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysim/v1/merchant.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14paysim/v1/auth.proto\"\xfe\x01\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rsupport_email\x18\x03 \x01(\t\x12\x1d\n\x15\x64\x65\x66\x61ult_currency_code\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x65\x65_percent_bps\x18\x08 \x01(\x05\x12\x17\n\x0f\x66\x65\x65_fixed_minor\x18\t \x01(\x03\"\xdc\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa3\x01\n\x17RegisterMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bowner_email\x18\x02 \x01(\t\x12\x16\n\x0eowner_password\x18\x03 \x01(\t\x12\x17\n\x0fowner_full_name\x18\x04 \x01(\t\x12\x15\n\rsupport_email\x18\x05 \x01(\t\x12\x1d\n\x15\x64\x65\x66\x61ult_currency_code\x18\x06 \x01(\t\"a\n\x18RegisterMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\x12\x1e\n\x05owner\x18\x02 \x01(\x0b\x32\x0f.paysim.v1.User\")\n\x12GetMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"<\n\x13GetMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"\x98\x02\n\x15UpdateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\rsupport_email\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\"\n\x15\x64\x65\x66\x61ult_currency_code\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0f\x66\x65\x65_percent_bps\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x1c\n\x0f\x66\x65\x65_fixed_minor\x18\x06 \x01(\x03H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x10\n\x0e_support_emailB\x18\n\x16_default_currency_codeB\x12\n\x10_fee_percent_bpsB\x12\n\x10_fee_fixed_minor\"?\n\x16UpdateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"=\n\x14ListMerchantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x15ListMerchantsResponse\x12&\n\tmerchants\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Merchant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x17\x41\x63tivateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"A\n\x18\x41\x63tivateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"0\n\x19\x44\x65\x61\x63tivateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"C\n\x1a\x44\x65\x61\x63tivateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"8\n\x13\x43reateApiKeyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"J\n\x14\x43reateApiKeyResponse\x12\"\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x11.paysim.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"P\n\x12ListApiKeysRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x13ListApiKeysResponse\x12#\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x11.paysim.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\":\n\x14RevokeApiKeyResponse\x12\"\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x11.paysim.v1.ApiKey2\x97\x06\n\x0fMerchantService\x12[\n\x10RegisterMerchant\x12\".paysim.v1.RegisterMerchantRequest\x1a#.paysim.v1.RegisterMerchantResponse\x12L\n\x0bGetMerchant\x12\x1d.paysim.v1.GetMerchantRequest\x1a\x1e.paysim.v1.GetMerchantResponse\x12U\n\x0eUpdateMerchant\x12 .paysim.v1.UpdateMerchantRequest\x1a!.paysim.v1.UpdateMerchantResponse\x12R\n\rListMerchants\x12\x1f.paysim.v1.ListMerchantsRequest\x1a .paysim.v1.ListMerchantsResponse\x12[\n\x10\x41\x63tivateMerchant\x12\".paysim.v1.ActivateMerchantRequest\x1a#.paysim.v1.ActivateMerchantResponse\x12\x61\n\x12\x44\x65\x61\x63tivateMerchant\x12$.paysim.v1.DeactivateMerchantRequest\x1a%.paysim.v1.DeactivateMerchantResponse\x12O\n\x0c\x43reateApiKey\x12\x1e.paysim.v1.CreateApiKeyRequest\x1a\x1f.paysim.v1.CreateApiKeyResponse\x12L\n\x0bListApiKeys\x12\x1d.paysim.v1.ListApiKeysRequest\x1a\x1e.paysim.v1.ListApiKeysResponse\x12O\n\x0cRevokeApiKey\x12\x1e.paysim.v1.RevokeApiKeyRequest\x1a\x1f.paysim.v1.RevokeApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysim/v1/merchant.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14paysim/v1/auth.proto\"\xfe\x01\n\x08Merchant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x15\n\rsupport_email\x18\x03 \x01(\t\x12\x1d\n\x15\x64\x65\x66\x61ult_currency_code\x18\x04 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x66\x65\x65_percent_bps\x18\x08 \x01(\x05\x12\x17\n\x0f\x66\x65\x65_fixed_minor\x18\t \x01(\x03\"\xdc\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rlast_use_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa5\x02\n\rGatewayConfig\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x03 \x01(\x08\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x38\n\x08settings\x18\x05 \x03(\x0b\x32&.paysim.v1.GatewayConfig.SettingsEntry\x12/\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa3\x01\n\x17RegisterMerchantRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0bowner_email\x18\x02 \x01(\t\x12\x16\n\x0eowner_password\x18\x03 \x01(\t\x12\x17\n\x0fowner_full_name\x18\x04 \x01(\t\x12\x15\n\rsupport_email\x18\x05 \x01(\t\x12\x1d\n\x15\x64\x65\x66\x61ult_currency_code\x18\x06 \x01(\t\"a\n\x18RegisterMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\x12\x1e\n\x05owner\x18\x02 \x01(\x0b\x32\x0f.paysim.v1.User\")\n\x12GetMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"<\n\x13GetMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"\x98\x02\n\x15UpdateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\x04name\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x1a\n\rsupport_email\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\"\n\x15\x64\x65\x66\x61ult_currency_code\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x1c\n\x0f\x66\x65\x65_percent_bps\x18\x05 \x01(\x05H\x03\x88\x01\x01\x12\x1c\n\x0f\x66\x65\x65_fixed_minor\x18\x06 \x01(\x03H\x04\x88\x01\x01\x42\x07\n\x05_nameB\x10\n\x0e_support_emailB\x18\n\x16_default_currency_codeB\x12\n\x10_fee_percent_bpsB\x12\n\x10_fee_fixed_minor\"?\n\x16UpdateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"=\n\x14ListMerchantsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"X\n\x15ListMerchantsResponse\x12&\n\tmerchants\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Merchant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\".\n\x17\x41\x63tivateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"A\n\x18\x41\x63tivateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"0\n\x19\x44\x65\x61\x63tivateMerchantRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"C\n\x1a\x44\x65\x61\x63tivateMerchantResponse\x12%\n\x08merchant\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Merchant\"8\n\x13\x43reateApiKeyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"J\n\x14\x43reateApiKeyResponse\x12\"\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x11.paysim.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"P\n\x12ListApiKeysRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"S\n\x13ListApiKeysResponse\x12#\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x11.paysim.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\":\n\x14RevokeApiKeyResponse\x12\"\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x11.paysim.v1.ApiKey\"\xe8\x01\n\x17SetGatewayConfigRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\x12\x14\n\x07\x65nabled\x18\x03 \x01(\x08H\x00\x88\x01\x01\x12\x10\n\x08priority\x18\x04 \x01(\x05\x12\x42\n\x08settings\x18\x05 \x03(\x0b\x32\x30.paysim.v1.SetGatewayConfigRequest.SettingsEntry\x1a/\n\rSettingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08_enabled\"L\n\x18SetGatewayConfigResponse\x12\x30\n\x0egateway_config\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayConfig\"0\n\x19ListGatewayConfigsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"O\n\x1aListGatewayConfigsResponse\x12\x31\n\x0fgateway_configs\x18\x01 \x03(\x0b\x32\x18.paysim.v1.GatewayConfig\"B\n\x1a\x44\x65leteGatewayConfigRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\"O\n\x1b\x44\x65leteGatewayConfigResponse\x12\x30\n\x0egateway_config\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayConfig2\xbd\x08\n\x0fMerchantService\x12[\n\x10RegisterMerchant\x12\".paysim.v1.RegisterMerchantRequest\x1a#.paysim.v1.RegisterMerchantResponse\x12L\n\x0bGetMerchant\x12\x1d.paysim.v1.GetMerchantRequest\x1a\x1e.paysim.v1.GetMerchantResponse\x12U\n\x0eUpdateMerchant\x12 .paysim.v1.UpdateMerchantRequest\x1a!.paysim.v1.UpdateMerchantResponse\x12R\n\rListMerchants\x12\x1f.paysim.v1.ListMerchantsRequest\x1a .paysim.v1.ListMerchantsResponse\x12[\n\x10\x41\x63tivateMerchant\x12\".paysim.v1.ActivateMerchantRequest\x1a#.paysim.v1.ActivateMerchantResponse\x12\x61\n\x12\x44\x65\x61\x63tivateMerchant\x12$.paysim.v1.DeactivateMerchantRequest\x1a%.paysim.v1.DeactivateMerchantResponse\x12O\n\x0c\x43reateApiKey\x12\x1e.paysim.v1.CreateApiKeyRequest\x1a\x1f.paysim.v1.CreateApiKeyResponse\x12L\n\x0bListApiKeys\x12\x1d.paysim.v1.ListApiKeysRequest\x1a\x1e.paysim.v1.ListApiKeysResponse\x12O\n\x0cRevokeApiKey\x12\x1e.paysim.v1.RevokeApiKeyRequest\x1a\x1f.paysim.v1.RevokeApiKeyResponse\x12[\n\x10SetGatewayConfig\x12\".paysim.v1.SetGatewayConfigRequest\x1a#.paysim.v1.SetGatewayConfigResponse\x12\x61\n\x12ListGatewayConfigs\x12$.paysim.v1.ListGatewayConfigsRequest\x1a%.paysim.v1.ListGatewayConfigsResponse\x12\x64\n\x13\x44\x65leteGatewayConfig\x12%.paysim.v1.DeleteGatewayConfigRequest\x1a&.paysim.v1.DeleteGatewayConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.merchant_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_GATEWAYCONFIG_SETTINGSENTRY']._loaded_options = None
+  _globals['_GATEWAYCONFIG_SETTINGSENTRY']._serialized_options = b'8\001'
+  _globals['_SETGATEWAYCONFIGREQUEST_SETTINGSENTRY']._loaded_options = None
+  _globals['_SETGATEWAYCONFIGREQUEST_SETTINGSENTRY']._serialized_options = b'8\001'
   _globals['_MERCHANT']._serialized_start=95
   _globals['_MERCHANT']._serialized_end=349
   _globals['_APIKEY']._serialized_start=352
   _globals['_APIKEY']._serialized_end=572
-  _globals['_REGISTERMERCHANTREQUEST']._serialized_start=575
-  _globals['_REGISTERMERCHANTREQUEST']._serialized_end=738
-  _globals['_REGISTERMERCHANTRESPONSE']._serialized_start=740
-  _globals['_REGISTERMERCHANTRESPONSE']._serialized_end=837
-  _globals['_GETMERCHANTREQUEST']._serialized_start=839
-  _globals['_GETMERCHANTREQUEST']._serialized_end=880
-  _globals['_GETMERCHANTRESPONSE']._serialized_start=882
-  _globals['_GETMERCHANTRESPONSE']._serialized_end=942
-  _globals['_UPDATEMERCHANTREQUEST']._serialized_start=945
-  _globals['_UPDATEMERCHANTREQUEST']._serialized_end=1225
-  _globals['_UPDATEMERCHANTRESPONSE']._serialized_start=1227
-  _globals['_UPDATEMERCHANTRESPONSE']._serialized_end=1290
-  _globals['_LISTMERCHANTSREQUEST']._serialized_start=1292
-  _globals['_LISTMERCHANTSREQUEST']._serialized_end=1353
-  _globals['_LISTMERCHANTSRESPONSE']._serialized_start=1355
-  _globals['_LISTMERCHANTSRESPONSE']._serialized_end=1443
-  _globals['_ACTIVATEMERCHANTREQUEST']._serialized_start=1445
-  _globals['_ACTIVATEMERCHANTREQUEST']._serialized_end=1491
-  _globals['_ACTIVATEMERCHANTRESPONSE']._serialized_start=1493
-  _globals['_ACTIVATEMERCHANTRESPONSE']._serialized_end=1558
-  _globals['_DEACTIVATEMERCHANTREQUEST']._serialized_start=1560
-  _globals['_DEACTIVATEMERCHANTREQUEST']._serialized_end=1608
-  _globals['_DEACTIVATEMERCHANTRESPONSE']._serialized_start=1610
-  _globals['_DEACTIVATEMERCHANTRESPONSE']._serialized_end=1677
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1679
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=1735
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=1737
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=1811
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=1813
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=1893
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=1895
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=1978
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=1980
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2021
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2023
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2081
-  _globals['_MERCHANTSERVICE']._serialized_start=2084
-  _globals['_MERCHANTSERVICE']._serialized_end=2875
+  _globals['_GATEWAYCONFIG']._serialized_start=575
+  _globals['_GATEWAYCONFIG']._serialized_end=868
+  _globals['_GATEWAYCONFIG_SETTINGSENTRY']._serialized_start=821
+  _globals['_GATEWAYCONFIG_SETTINGSENTRY']._serialized_end=868
+  _globals['_REGISTERMERCHANTREQUEST']._serialized_start=871
+  _globals['_REGISTERMERCHANTREQUEST']._serialized_end=1034
+  _globals['_REGISTERMERCHANTRESPONSE']._serialized_start=1036
+  _globals['_REGISTERMERCHANTRESPONSE']._serialized_end=1133
+  _globals['_GETMERCHANTREQUEST']._serialized_start=1135
+  _globals['_GETMERCHANTREQUEST']._serialized_end=1176
+  _globals['_GETMERCHANTRESPONSE']._serialized_start=1178
+  _globals['_GETMERCHANTRESPONSE']._serialized_end=1238
+  _globals['_UPDATEMERCHANTREQUEST']._serialized_start=1241
+  _globals['_UPDATEMERCHANTREQUEST']._serialized_end=1521
+  _globals['_UPDATEMERCHANTRESPONSE']._serialized_start=1523
+  _globals['_UPDATEMERCHANTRESPONSE']._serialized_end=1586
+  _globals['_LISTMERCHANTSREQUEST']._serialized_start=1588
+  _globals['_LISTMERCHANTSREQUEST']._serialized_end=1649
+  _globals['_LISTMERCHANTSRESPONSE']._serialized_start=1651
+  _globals['_LISTMERCHANTSRESPONSE']._serialized_end=1739
+  _globals['_ACTIVATEMERCHANTREQUEST']._serialized_start=1741
+  _globals['_ACTIVATEMERCHANTREQUEST']._serialized_end=1787
+  _globals['_ACTIVATEMERCHANTRESPONSE']._serialized_start=1789
+  _globals['_ACTIVATEMERCHANTRESPONSE']._serialized_end=1854
+  _globals['_DEACTIVATEMERCHANTREQUEST']._serialized_start=1856
+  _globals['_DEACTIVATEMERCHANTREQUEST']._serialized_end=1904
+  _globals['_DEACTIVATEMERCHANTRESPONSE']._serialized_start=1906
+  _globals['_DEACTIVATEMERCHANTRESPONSE']._serialized_end=1973
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=1975
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=2031
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=2033
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=2107
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=2109
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2189
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2191
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2274
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2276
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2317
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2319
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2377
+  _globals['_SETGATEWAYCONFIGREQUEST']._serialized_start=2380
+  _globals['_SETGATEWAYCONFIGREQUEST']._serialized_end=2612
+  _globals['_SETGATEWAYCONFIGREQUEST_SETTINGSENTRY']._serialized_start=821
+  _globals['_SETGATEWAYCONFIGREQUEST_SETTINGSENTRY']._serialized_end=868
+  _globals['_SETGATEWAYCONFIGRESPONSE']._serialized_start=2614
+  _globals['_SETGATEWAYCONFIGRESPONSE']._serialized_end=2690
+  _globals['_LISTGATEWAYCONFIGSREQUEST']._serialized_start=2692
+  _globals['_LISTGATEWAYCONFIGSREQUEST']._serialized_end=2740
+  _globals['_LISTGATEWAYCONFIGSRESPONSE']._serialized_start=2742
+  _globals['_LISTGATEWAYCONFIGSRESPONSE']._serialized_end=2821
+  _globals['_DELETEGATEWAYCONFIGREQUEST']._serialized_start=2823
+  _globals['_DELETEGATEWAYCONFIGREQUEST']._serialized_end=2889
+  _globals['_DELETEGATEWAYCONFIGRESPONSE']._serialized_start=2891
+  _globals['_DELETEGATEWAYCONFIGRESPONSE']._serialized_end=2970
+  _globals['_MERCHANTSERVICE']._serialized_start=2973
+  _globals['_MERCHANTSERVICE']._serialized_end=4058
 # @@protoc_insertion_point(module_scope)

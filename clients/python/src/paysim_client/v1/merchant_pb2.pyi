@@ -135,6 +135,88 @@ class ApiKey(_message.Message):
 Global___ApiKey: _TypeAlias = ApiKey  # noqa: Y015
 
 @_typing.final
+class GatewayConfig(_message.Message):
+    """How a merchant uses one gateway. Each payment is routed to the merchant's
+    enabled gateways in order of `priority` (1 first; equal priorities by gateway
+    name), moving on to the next when one fails or times out. A merchant without
+    any configuration is routed to `simulator` alone; a disabled configuration is
+    kept but skipped.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SettingsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant this configuration belongs to."""
+    gateway: _builtins.str
+    """The gateway: `stripe`, `paypal`, `razorpay` or `simulator`."""
+    enabled: _builtins.bool
+    """Whether routing uses this gateway."""
+    priority: _builtins.int
+    """Routing order, 1 to 100: lower is tried first."""
+    @_builtins.property
+    def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The gateway's settings: whole numbers as decimal strings, normalized
+        ("0250" is stored as "250"). An absent key has its default:
+        `timeout_ms` (1 to 60000, default 10000): how long routing waits for the
+        gateway before treating the call as timed out and failing over;
+        `latency_ms` (0 to 60000, default 0): simulated latency added to every call.
+        """
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the merchant first configured this gateway."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the configuration was last set."""
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+        enabled: _builtins.bool = ...,
+        priority: _builtins.int = ...,
+        settings: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "enabled", b"enabled", "gateway", b"gateway", "merchant_id", b"merchant_id", "priority", b"priority", "settings", b"settings", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GatewayConfig: _TypeAlias = GatewayConfig  # noqa: Y015
+
+@_typing.final
 class RegisterMerchantRequest(_message.Message):
     """A new merchant and its owner."""
 
@@ -642,3 +724,190 @@ class RevokeApiKeyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RevokeApiKeyResponse: _TypeAlias = RevokeApiKeyResponse  # noqa: Y015
+
+@_typing.final
+class SetGatewayConfigRequest(_message.Message):
+    """One gateway's complete configuration; it replaces any earlier one."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class SettingsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    ENABLED_FIELD_NUMBER: _builtins.int
+    PRIORITY_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """Empty for the caller's own merchant. Admins must name the merchant."""
+    gateway: _builtins.str
+    """The gateway: `stripe`, `paypal`, `razorpay` or `simulator`."""
+    enabled: _builtins.bool
+    """Whether routing uses this gateway; true when unset."""
+    priority: _builtins.int
+    """Routing order, 1 to 100: lower is tried first. Required."""
+    @_builtins.property
+    def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Settings (see GatewayConfig.settings): `timeout_ms`, `latency_ms`. Values
+        are whole numbers as decimal strings; other keys are refused. An absent key
+        has its default.
+        """
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+        enabled: _builtins.bool | None = ...,
+        priority: _builtins.int = ...,
+        settings: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "enabled", b"enabled"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_enabled", b"_enabled", "enabled", b"enabled", "gateway", b"gateway", "merchant_id", b"merchant_id", "priority", b"priority", "settings", b"settings"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__enabled: _TypeAlias = _typing.Literal["enabled"]  # noqa: Y015
+    _WhichOneofArgType__enabled: _TypeAlias = _typing.Literal["_enabled", b"_enabled"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__enabled) -> _WhichOneofReturnType__enabled | None: ...
+
+Global___SetGatewayConfigRequest: _TypeAlias = SetGatewayConfigRequest  # noqa: Y015
+
+@_typing.final
+class SetGatewayConfigResponse(_message.Message):
+    """The configuration as stored."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_CONFIG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def gateway_config(self) -> Global___GatewayConfig:
+        """The gateway's configuration."""
+
+    def __init__(
+        self,
+        *,
+        gateway_config: Global___GatewayConfig | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gateway_config", b"gateway_config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_config", b"gateway_config"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetGatewayConfigResponse: _TypeAlias = SetGatewayConfigResponse  # noqa: Y015
+
+@_typing.final
+class ListGatewayConfigsRequest(_message.Message):
+    """Whose gateway configurations to list."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """Empty for the caller's own merchant. Admins must name the merchant."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGatewayConfigsRequest: _TypeAlias = ListGatewayConfigsRequest  # noqa: Y015
+
+@_typing.final
+class ListGatewayConfigsResponse(_message.Message):
+    """All of a merchant's gateway configurations (at most one per gateway)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_CONFIGS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def gateway_configs(self) -> _containers.RepeatedCompositeFieldContainer[Global___GatewayConfig]:
+        """In routing order: priority ascending, then gateway name; disabled ones
+        included. Empty: payments go to the `simulator` gateway alone.
+        """
+
+    def __init__(
+        self,
+        *,
+        gateway_configs: _abc.Iterable[Global___GatewayConfig] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_configs", b"gateway_configs"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGatewayConfigsResponse: _TypeAlias = ListGatewayConfigsResponse  # noqa: Y015
+
+@_typing.final
+class DeleteGatewayConfigRequest(_message.Message):
+    """The gateway configuration to delete."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """Empty for the caller's own merchant. Admins must name the merchant."""
+    gateway: _builtins.str
+    """The gateway whose configuration is deleted."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteGatewayConfigRequest: _TypeAlias = DeleteGatewayConfigRequest  # noqa: Y015
+
+@_typing.final
+class DeleteGatewayConfigResponse(_message.Message):
+    """What was deleted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GATEWAY_CONFIG_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def gateway_config(self) -> Global___GatewayConfig:
+        """The configuration as it was before deletion."""
+
+    def __init__(
+        self,
+        *,
+        gateway_config: Global___GatewayConfig | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["gateway_config", b"gateway_config"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway_config", b"gateway_config"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteGatewayConfigResponse: _TypeAlias = DeleteGatewayConfigResponse  # noqa: Y015

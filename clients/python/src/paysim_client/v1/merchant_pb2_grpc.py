@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class MerchantServiceStub:
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -83,10 +83,25 @@ class MerchantServiceStub:
                 request_serializer=paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyRequest.SerializeToString,
                 response_deserializer=paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyResponse.FromString,
                 _registered_method=True)
+        self.SetGatewayConfig = channel.unary_unary(
+                '/paysim.v1.MerchantService/SetGatewayConfig',
+                request_serializer=paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigResponse.FromString,
+                _registered_method=True)
+        self.ListGatewayConfigs = channel.unary_unary(
+                '/paysim.v1.MerchantService/ListGatewayConfigs',
+                request_serializer=paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsResponse.FromString,
+                _registered_method=True)
+        self.DeleteGatewayConfig = channel.unary_unary(
+                '/paysim.v1.MerchantService/DeleteGatewayConfig',
+                request_serializer=paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigResponse.FromString,
+                _registered_method=True)
 
 
 class MerchantServiceServicer:
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -157,6 +172,31 @@ class MerchantServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetGatewayConfig(self, request, context):
+        """Creates or replaces how the merchant uses one gateway: whether routing uses
+        it, its priority and its settings. Replacing keeps `create_time`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGatewayConfigs(self, request, context):
+        """The merchant's gateway configurations in routing order (priority ascending,
+        then gateway name), disabled ones included. An empty list means payments go
+        to the `simulator` gateway alone.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteGatewayConfig(self, request, context):
+        """Deletes one gateway's configuration; NOT_FOUND (reason
+        GATEWAY_CONFIG_NOT_FOUND) if the merchant has none for that gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MerchantServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +245,21 @@ def add_MerchantServiceServicer_to_server(servicer, server):
                     request_deserializer=paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyRequest.FromString,
                     response_serializer=paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyResponse.SerializeToString,
             ),
+            'SetGatewayConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetGatewayConfig,
+                    request_deserializer=paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigResponse.SerializeToString,
+            ),
+            'ListGatewayConfigs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGatewayConfigs,
+                    request_deserializer=paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsResponse.SerializeToString,
+            ),
+            'DeleteGatewayConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteGatewayConfig,
+                    request_deserializer=paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'paysim.v1.MerchantService', rpc_method_handlers)
@@ -214,7 +269,7 @@ def add_MerchantServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MerchantService:
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -453,6 +508,87 @@ class MerchantService:
             '/paysim.v1.MerchantService/RevokeApiKey',
             paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyRequest.SerializeToString,
             paysim_dot_v1_dot_merchant__pb2.RevokeApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetGatewayConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.MerchantService/SetGatewayConfig',
+            paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigRequest.SerializeToString,
+            paysim_dot_v1_dot_merchant__pb2.SetGatewayConfigResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGatewayConfigs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.MerchantService/ListGatewayConfigs',
+            paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsRequest.SerializeToString,
+            paysim_dot_v1_dot_merchant__pb2.ListGatewayConfigsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteGatewayConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.MerchantService/DeleteGatewayConfig',
+            paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigRequest.SerializeToString,
+            paysim_dot_v1_dot_merchant__pb2.DeleteGatewayConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -27,7 +27,7 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MerchantServiceStub:
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -59,10 +59,23 @@ class MerchantServiceStub:
     """The merchant's API keys (without secrets), newest first, page by page."""
     RevokeApiKey: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.RevokeApiKeyRequest, _merchant_pb2.RevokeApiKeyResponse]
     """Revokes an API key at once. Revoking a revoked key is a no-op."""
+    SetGatewayConfig: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.SetGatewayConfigRequest, _merchant_pb2.SetGatewayConfigResponse]
+    """Creates or replaces how the merchant uses one gateway: whether routing uses
+    it, its priority and its settings. Replacing keeps `create_time`.
+    """
+    ListGatewayConfigs: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListGatewayConfigsRequest, _merchant_pb2.ListGatewayConfigsResponse]
+    """The merchant's gateway configurations in routing order (priority ascending,
+    then gateway name), disabled ones included. An empty list means payments go
+    to the `simulator` gateway alone.
+    """
+    DeleteGatewayConfig: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.DeleteGatewayConfigRequest, _merchant_pb2.DeleteGatewayConfigResponse]
+    """Deletes one gateway's configuration; NOT_FOUND (reason
+    GATEWAY_CONFIG_NOT_FOUND) if the merchant has none for that gateway.
+    """
 
 @_typing.type_check_only
 class MerchantServiceAsyncStub(MerchantServiceStub):
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -91,9 +104,22 @@ class MerchantServiceAsyncStub(MerchantServiceStub):
     """The merchant's API keys (without secrets), newest first, page by page."""
     RevokeApiKey: _aio.UnaryUnaryMultiCallable[_merchant_pb2.RevokeApiKeyRequest, _merchant_pb2.RevokeApiKeyResponse]  # type: ignore[assignment]
     """Revokes an API key at once. Revoking a revoked key is a no-op."""
+    SetGatewayConfig: _aio.UnaryUnaryMultiCallable[_merchant_pb2.SetGatewayConfigRequest, _merchant_pb2.SetGatewayConfigResponse]  # type: ignore[assignment]
+    """Creates or replaces how the merchant uses one gateway: whether routing uses
+    it, its priority and its settings. Replacing keeps `create_time`.
+    """
+    ListGatewayConfigs: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListGatewayConfigsRequest, _merchant_pb2.ListGatewayConfigsResponse]  # type: ignore[assignment]
+    """The merchant's gateway configurations in routing order (priority ascending,
+    then gateway name), disabled ones included. An empty list means payments go
+    to the `simulator` gateway alone.
+    """
+    DeleteGatewayConfig: _aio.UnaryUnaryMultiCallable[_merchant_pb2.DeleteGatewayConfigRequest, _merchant_pb2.DeleteGatewayConfigResponse]  # type: ignore[assignment]
+    """Deletes one gateway's configuration; NOT_FOUND (reason
+    GATEWAY_CONFIG_NOT_FOUND) if the merchant has none for that gateway.
+    """
 
 class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Merchants (tenants) and their API keys.
+    """Merchants (tenants), their API keys and their gateway configurations.
 
     A merchant's users and API keys see only that merchant. Admins see every
     merchant. An id that belongs to another tenant is answered with NOT_FOUND.
@@ -174,5 +200,36 @@ class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_merchant_pb2.RevokeApiKeyResponse, _abc.Awaitable[_merchant_pb2.RevokeApiKeyResponse]]:
         """Revokes an API key at once. Revoking a revoked key is a no-op."""
+
+    @_abc_1.abstractmethod
+    def SetGatewayConfig(
+        self,
+        request: _merchant_pb2.SetGatewayConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.SetGatewayConfigResponse, _abc.Awaitable[_merchant_pb2.SetGatewayConfigResponse]]:
+        """Creates or replaces how the merchant uses one gateway: whether routing uses
+        it, its priority and its settings. Replacing keeps `create_time`.
+        """
+
+    @_abc_1.abstractmethod
+    def ListGatewayConfigs(
+        self,
+        request: _merchant_pb2.ListGatewayConfigsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.ListGatewayConfigsResponse, _abc.Awaitable[_merchant_pb2.ListGatewayConfigsResponse]]:
+        """The merchant's gateway configurations in routing order (priority ascending,
+        then gateway name), disabled ones included. An empty list means payments go
+        to the `simulator` gateway alone.
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteGatewayConfig(
+        self,
+        request: _merchant_pb2.DeleteGatewayConfigRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_merchant_pb2.DeleteGatewayConfigResponse, _abc.Awaitable[_merchant_pb2.DeleteGatewayConfigResponse]]:
+        """Deletes one gateway's configuration; NOT_FOUND (reason
+        GATEWAY_CONFIG_NOT_FOUND) if the merchant has none for that gateway.
+        """
 
 def add_MerchantServiceServicer_to_server(servicer: MerchantServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
