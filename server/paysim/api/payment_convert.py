@@ -104,6 +104,7 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         version=s.version,
         create_time=timestamp(s.created_at),
         update_time=timestamp(s.updated_at),
+        gateway=s.gateway,
     )
 
 

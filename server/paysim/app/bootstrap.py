@@ -25,9 +25,10 @@ from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock, system_clock
 from paysim.services.customers import CustomerService
 from paysim.services.gateway_faults import GatewayFaultService
+from paysim.services.gateway_routes import ConfiguredRoutes
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
-from paysim.services.routing import DefaultRoutes, GatewayRouter
+from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
@@ -125,7 +126,8 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     )
     breakers = CircuitBreakers(uow, clock, _breaker_config(settings))
     faults = GatewayFaultService(uow, clock)
-    router = GatewayRouter(build_gateways(), breakers, faults, DefaultRoutes(settings.gateway_timeout_ms), uow, clock)
+    routes = ConfiguredRoutes(uow, settings.gateway_timeout_ms, settings.auth_cache_seconds)
+    router = GatewayRouter(build_gateways(), breakers, faults, routes, uow, clock)
     payments = PaymentService(
         uow,
         router,
@@ -143,8 +145,9 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         payments.merchants_changed()
 
     def gateway_configs_changed(merchant_id: str) -> None:
-        """A merchant's gateway configurations were set or deleted in this process. Nothing caches
-        them yet: payment routing drops its cached copy for ``merchant_id`` here."""
+        """A merchant's gateway configurations were set or deleted in this process: routing drops
+        its cached copy for ``merchant_id``."""
+        routes.changed(merchant_id)
 
     app = App(
         settings=settings,

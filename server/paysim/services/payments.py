@@ -19,6 +19,7 @@ from paysim.domain import cards, ids
 from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
 from paysim.domain.principal import Principal
@@ -34,7 +35,7 @@ from paysim.services.idempotency import (
     encode_result,
     refuse_or_replay,
 )
-from paysim.services.routing import DEFAULT_GATEWAY, SKIPPED, Call, GatewayRouter, Routed
+from paysim.services.routing import SKIPPED, Call, GatewayRouter, Routed
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed

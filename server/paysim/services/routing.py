@@ -32,7 +32,6 @@ from paysim.store.repositories.circuit_breakers import StoredBreaker
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 DEFAULT_TIMEOUT_MS = 10_000
-DEFAULT_GATEWAY = "simulator"
 CIRCUIT_OPEN = "circuit_open"
 TIMEOUT = "timeout"
 # Outcome of an attempt that was never made (its breaker was open).
@@ -50,16 +49,6 @@ class Route:
 class RouteSource(Protocol):
     async def routes(self, merchant_id: str) -> list[Route]:
         """The merchant's enabled gateways in the order to try them."""
-
-
-class DefaultRoutes:
-    """Every merchant routes to the simulator alone (no gateway configuration)."""
-
-    def __init__(self, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
-        self._route = Route(DEFAULT_GATEWAY, timeout_ms)
-
-    async def routes(self, merchant_id: str) -> list[Route]:
-        return [self._route]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from datetime import timedelta
 from paysim.domain.circuit_breaker import BreakerState
 from paysim.domain.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from paysim.domain.gateway_faults import PLATFORM_SCOPE, FaultMode, GatewayFaults, parse_steps
+from paysim.domain.gateway_settings import check_gateway
 from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_id
 from paysim.gateways.registry import GATEWAY_NAMES
@@ -32,11 +33,9 @@ class BreakerView:
     state: BreakerState
 
 
-def check_gateway(v: Violations, field: str, gateway: str, *, required: bool = True) -> None:
-    if not gateway and not required:
-        return
-    if gateway not in GATEWAY_NAMES:
-        v.add(field, f"must be one of {', '.join(GATEWAY_NAMES)}", "UNKNOWN_GATEWAY")
+def _check_gateway(v: Violations, field: str, gateway: str, *, required: bool = True) -> None:
+    if gateway or required:
+        check_gateway(v, field, gateway, GATEWAY_NAMES)
 
 
 class SimulatorControl:
@@ -86,7 +85,7 @@ class SimulatorControl:
         duration: timedelta,
     ) -> GatewayFaults:
         v = Violations()
-        check_gateway(v, "gateway", gateway)
+        _check_gateway(v, "gateway", gateway)
         if mode is None:
             v.add("mode", "must be OUTAGE_MODE_ERROR or OUTAGE_MODE_TIMEOUT", "REQUIRED")
         if duration < timedelta(0) or duration > MAX_OUTAGE:
@@ -107,7 +106,7 @@ class SimulatorControl:
         append: bool,
     ) -> GatewayFaults:
         v = Violations()
-        check_gateway(v, "gateway", gateway)
+        _check_gateway(v, "gateway", gateway)
         steps = parse_steps(v, "outcomes", outcomes)
         v.raise_if_any()
         scope = await self._scope(principal, requested, platform_wide)
@@ -115,7 +114,7 @@ class SimulatorControl:
 
     async def clear(self, principal: Principal, requested: str, platform_wide: bool, gateway: str) -> int:
         v = Violations()
-        check_gateway(v, "gateway", gateway, required=False)
+        _check_gateway(v, "gateway", gateway, required=False)
         v.raise_if_any()
         scope = await self._scope(principal, requested, platform_wide)
         targets = [gateway] if gateway else [f.gateway for f in await self._faults.in_scopes([scope])]
@@ -144,7 +143,7 @@ class SimulatorControl:
 
     async def reset_breaker(self, principal: Principal, requested: str, gateway: str) -> BreakerView:
         v = Violations()
-        check_gateway(v, "gateway", gateway)
+        _check_gateway(v, "gateway", gateway)
         v.raise_if_any()
         merchant_id = await self._merchant(principal, requested)
         return BreakerView(gateway, await self._breakers.reset(merchant_id, gateway))

@@ -36,5 +36,8 @@ class TtlCache(Generic[V]):
         expires = time.monotonic() + self._ttl
         self._entries[key] = (value, expires if not_after is None else min(expires, not_after))
 
+    def discard(self, key: str) -> None:
+        self._entries.pop(key, None)
+
     def clear(self) -> None:
         self._entries.clear()

@@ -364,6 +364,7 @@ class Payment(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
     merchant_id: _builtins.str
@@ -394,6 +395,11 @@ class Payment(_message.Message):
     """The merchant's description."""
     version: _builtins.int
     """Increases by one with every event of this payment."""
+    gateway: _builtins.str
+    """The gateway that answered the authorization (approved or declined it); its
+    capture, void and refunds go there. Empty while processing or when no gateway
+    answered.
+    """
     @_builtins.property
     def card(self) -> Global___CardDetails:
         """What paysim keeps of the card."""
@@ -447,10 +453,11 @@ class Payment(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        gateway: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "net_amount_minor", b"net_amount_minor", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "net_amount_minor", b"net_amount_minor", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
