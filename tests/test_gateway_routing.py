@@ -13,6 +13,7 @@ from paysim_client.v1 import merchant_pb2 as M
 from paysim_client.v1 import payment_pb2 as P
 from paysim_client.v1 import simulator_pb2 as S
 
+from paysim.services.verification import verify_all
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
@@ -148,3 +149,16 @@ def test_when_every_gateway_fails_the_call_is_unavailable_with_every_attempt_on_
     assert retried.id != failed.id
     replayed = api.payments.CreatePayment(request, metadata=key).payment
     assert replayed.id == retried.id
+
+
+def test_payments_with_failed_attempts_replay_to_their_projection(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    configure(api, "stripe", "paypal")
+    api.simulator.ScriptGatewayOutcomes(S.ScriptGatewayOutcomesRequest(gateway="stripe", outcomes=[ERROR] * 6))
+    for _ in range(6):  # five fail over, the sixth skips the open breaker
+        payment = pay(api, capture_method=P.CAPTURE_METHOD_MANUAL)
+        api.payments.CapturePayment(P.CapturePaymentRequest(payment_id=payment.id))
+    report = server.run(verify_all(server.app.unit_of_work))
+    assert report.ok, report.mismatches
+    assert report.checked == 6
