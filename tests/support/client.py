@@ -14,6 +14,7 @@ from paysim_client.v1 import (
     merchant_pb2_grpc,
     payment_pb2_grpc,
     simulator_pb2_grpc,
+    threeds_pb2_grpc,
 )
 
 
@@ -55,6 +56,7 @@ class Stubs:
         self.customers = _AuthedStub(customer_pb2_grpc.CustomerServiceStub(channel), credential)
         self.payments = _AuthedStub(payment_pb2_grpc.PaymentServiceStub(channel), credential)
         self.simulator = _AuthedStub(simulator_pb2_grpc.SimulatorServiceStub(channel), credential)
+        self.threeds = _AuthedStub(threeds_pb2_grpc.ThreeDSServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

@@ -20,7 +20,8 @@ Context = grpc.aio.ServicerContext[Any, Any]
 _SERVICE = "/paysim.v1.PaymentService/"
 
 
-def _idempotency(service: PaymentService, context: Context, method: str, request: Any) -> IdempotencyKey | None:
+def idempotency_key(service: PaymentService, context: Context, method: str, request: Any) -> IdempotencyKey | None:
+    """The request's ``idempotency-key`` with the keyed fingerprint of its method and parameters."""
     for name, value in context.invocation_metadata() or ():
         if name == KEY_HEADER:
             key = check_key(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
@@ -29,14 +30,14 @@ def _idempotency(service: PaymentService, context: Context, method: str, request
     return None
 
 
-def _text_metadata(context: Context) -> dict[str, str]:
+def text_metadata(context: Context) -> dict[str, str]:
     return {
         name: value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         for name, value in context.invocation_metadata() or ()
     }
 
 
-def _mark_replay(context: Context, result: PaymentResult) -> None:
+def mark_replay(context: Context, result: PaymentResult) -> None:
     if result.replayed:
         context.set_trailing_metadata((*(context.trailing_metadata() or ()), (REPLAYED_TRAILER, "true")))
 
@@ -49,7 +50,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CreatePaymentRequest, context: Context
     ) -> payment_pb2.CreatePaymentResponse:
         principal = require_principal()
-        idem = _idempotency(self._payments, context, _SERVICE + "CreatePayment", request)
+        idem = idempotency_key(self._payments, context, _SERVICE + "CreatePayment", request)
         card = request.card
         result = await self._payments.create(
             principal,
@@ -62,11 +63,11 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 description=request.description,
                 metadata=dict(request.metadata),
                 capture_method=pc.capture_method_from_proto(request.capture_method),
-                override=parse_override(_text_metadata(context)),
+                override=parse_override(text_metadata(context)),
             ),
             idem,
         )
-        _mark_replay(context, result)
+        mark_replay(context, result)
         return payment_pb2.CreatePaymentResponse(payment=pc.payment(result.payment))
 
     async def GetPayment(
@@ -95,27 +96,27 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         self, request: payment_pb2.CapturePaymentRequest, context: Context
     ) -> payment_pb2.CapturePaymentResponse:
         principal = require_principal()
-        idem = _idempotency(self._payments, context, _SERVICE + "CapturePayment", request)
+        idem = idempotency_key(self._payments, context, _SERVICE + "CapturePayment", request)
         result = await self._payments.capture(principal, request.payment_id, request.amount_minor, idem)
-        _mark_replay(context, result)
+        mark_replay(context, result)
         return payment_pb2.CapturePaymentResponse(payment=pc.payment(result.payment))
 
     async def VoidPayment(
         self, request: payment_pb2.VoidPaymentRequest, context: Context
     ) -> payment_pb2.VoidPaymentResponse:
         principal = require_principal()
-        idem = _idempotency(self._payments, context, _SERVICE + "VoidPayment", request)
+        idem = idempotency_key(self._payments, context, _SERVICE + "VoidPayment", request)
         result = await self._payments.void(principal, request.payment_id, idem)
-        _mark_replay(context, result)
+        mark_replay(context, result)
         return payment_pb2.VoidPaymentResponse(payment=pc.payment(result.payment))
 
     async def RefundPayment(
         self, request: payment_pb2.RefundPaymentRequest, context: Context
     ) -> payment_pb2.RefundPaymentResponse:
         principal = require_principal()
-        idem = _idempotency(self._payments, context, _SERVICE + "RefundPayment", request)
+        idem = idempotency_key(self._payments, context, _SERVICE + "RefundPayment", request)
         result = await self._payments.refund(principal, request.payment_id, request.amount_minor, request.reason, idem)
-        _mark_replay(context, result)
+        mark_replay(context, result)
         refund = result.refund
         assert refund is not None
         return payment_pb2.RefundPaymentResponse(

@@ -10,6 +10,7 @@ from paysim_client.v1 import payment_pb2
 
 from paysim.api.convert import timestamp
 from paysim.domain import payment as agg
+from paysim.domain import threeds
 from paysim.domain.validation import Violations
 from paysim.store.repositories.payments import PaymentFilter, StoredEvent
 
@@ -25,6 +26,11 @@ STATUS_TO_PROTO = {
     agg.Status.FAILED: payment_pb2.PAYMENT_STATUS_FAILED,
 }
 STATUS_FROM_PROTO = {v: k for k, v in STATUS_TO_PROTO.items()}
+CHALLENGE_STATUS_TO_PROTO = {
+    threeds.ChallengeStatus.PENDING: payment_pb2.THREE_DS_CHALLENGE_STATUS_PENDING,
+    threeds.ChallengeStatus.COMPLETED: payment_pb2.THREE_DS_CHALLENGE_STATUS_COMPLETED,
+    threeds.ChallengeStatus.EXPIRED: payment_pb2.THREE_DS_CHALLENGE_STATUS_EXPIRED,
+}
 CAPTURE_TO_PROTO = {
     agg.CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
     agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
@@ -51,6 +57,39 @@ def refund(state: agg.PaymentState, r: agg.RefundState) -> payment_pb2.Refund:
         reason=r.reason,
         create_time=timestamp(r.created_at),
         failure_reason=r.failure_reason,
+    )
+
+
+def challenge(c: threeds.Challenge) -> payment_pb2.ThreeDSChallenge:
+    return payment_pb2.ThreeDSChallenge(
+        id=c.id,
+        acs_url=c.acs_url,
+        challenge_request=c.request,
+        create_time=timestamp(c.created_at),
+        expire_time=timestamp(c.expires_at),
+        status=CHALLENGE_STATUS_TO_PROTO[c.status],
+    )
+
+
+def authentication(a: threeds.Authentication | None) -> payment_pb2.ThreeDSAuthentication | None:
+    if a is None:
+        return None
+    return payment_pb2.ThreeDSAuthentication(
+        version=a.version,
+        trans_status=a.trans_status.value,
+        trans_status_reason=a.reason,
+        eci=a.eci,
+        cavv=a.cavv,
+        ds_transaction_id=a.ds_transaction_id,
+        challenged=a.challenged,
+    )
+
+
+def next_action(s: agg.PaymentState) -> payment_pb2.NextAction | None:
+    if s.status is not agg.Status.REQUIRES_ACTION or s.challenge is None:
+        return None
+    return payment_pb2.NextAction(
+        type=payment_pb2.NEXT_ACTION_TYPE_THREE_DS_CHALLENGE, three_ds_challenge=challenge(s.challenge)
     )
 
 
@@ -105,6 +144,8 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         create_time=timestamp(s.created_at),
         update_time=timestamp(s.updated_at),
         gateway=s.gateway,
+        three_ds=authentication(s.authentication),
+        next_action=next_action(s),
     )
 
 

@@ -30,6 +30,7 @@ from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
+from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
@@ -51,6 +52,7 @@ class App:
     breakers: CircuitBreakers
     faults: GatewayFaultService
     simulator: SimulatorControl
+    three_ds: ThreeDSService
     authenticator: Authenticator
     limiter: RateLimiter
     clock: Clock = field(default=system_clock)
@@ -111,6 +113,9 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         return UnitOfWork(engine)
 
     key = signing_key.load_or_create(settings.jwt_secret, settings.data_dir)
+    # paysim is its merchants' 3DS server: challenge messages are signed with keys derived from the
+    # server secret, so every process (and a restart) verifies what another signed.
+    three_ds = ThreeDSAuthenticator(uow, key, clock, policy_cache_seconds=settings.auth_cache_seconds)
     access = AccessTokenCodec(
         key,
         issuer=settings.jwt_issuer,
@@ -138,6 +143,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         recover_after=timedelta(seconds=settings.recover_after_seconds),
         hot_uow=hot_uow if hot_pool is not None else None,
         merchant_cache_seconds=settings.auth_cache_seconds,
+        three_ds=three_ds,
     )
 
     def merchants_changed() -> None:
@@ -163,6 +169,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         breakers=breakers,
         faults=faults,
         simulator=SimulatorControl(uow, faults, breakers, router, clock),
+        three_ds=ThreeDSService(uow, payments, three_ds, clock),
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
         clock=clock,

@@ -1,5 +1,6 @@
 """Periodic housekeeping: expired refresh tokens and login throttles, idempotency keys past their
-lifetime, and payments whose gateway outcome was never recorded."""
+lifetime, payments whose gateway outcome was never recorded, and 3-D Secure challenges nobody
+completed in time."""
 
 from __future__ import annotations
 
@@ -8,14 +9,22 @@ import logging
 
 from paysim.services.accounts import AccountService
 from paysim.services.payments import PaymentService
+from paysim.services.threeds import ThreeDSService
 
 log = logging.getLogger("paysim.maintenance")
 
 
 class Maintenance:
-    def __init__(self, accounts: AccountService, payments: PaymentService, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        accounts: AccountService,
+        payments: PaymentService,
+        interval_seconds: float,
+        three_ds: ThreeDSService | None = None,
+    ) -> None:
         self._accounts = accounts
         self._payments = payments
+        self._three_ds = three_ds
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -25,10 +34,10 @@ class Maintenance:
         keys = await self._payments.prune_idempotency_keys()
         recovered = await self._payments.recover_stuck()
         await self._payments.flush_gateway_statistics()
-        if keys or recovered:
-            log.info(
-                "maintenance", extra={"fields": {"idempotency_keys_pruned": keys, "payments_recovered": recovered}}
-            )
+        expired = await self._three_ds.expire_challenges() if self._three_ds is not None else 0
+        if keys or recovered or expired:
+            counts = {"idempotency_keys_pruned": keys, "payments_recovered": recovered, "challenges_expired": expired}
+            log.info("maintenance", extra={"fields": counts})
         return removed
 
     def start(self) -> None:

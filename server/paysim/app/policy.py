@@ -38,6 +38,7 @@ _MERCHANT = "/paysim.v1.MerchantService/"
 _CUSTOMER = "/paysim.v1.CustomerService/"
 _PAYMENT = "/paysim.v1.PaymentService/"
 _SIMULATOR = "/paysim.v1.SimulatorService/"
+_THREE_DS = "/paysim.v1.ThreeDSService/"
 
 POLICIES: dict[str, Policy] = {
     _AUTH + "Register": PUBLIC,
@@ -79,6 +80,14 @@ POLICIES: dict[str, Policy] = {
     _SIMULATOR + "ListGatewayFaults": needs(Permission.SIMULATOR_CONTROL),
     _SIMULATOR + "ListCircuitBreakers": needs(Permission.SIMULATOR_CONTROL),
     _SIMULATOR + "ResetCircuitBreaker": ADMIN_ONLY,
+    # A payment's challenge is seen by whoever may see the payment (its merchant, its customer,
+    # admins). SimulateAcs plays the cardholder, so the payment's customer may call it as well as
+    # its merchant's test code; it changes nothing until the merchant completes the challenge.
+    _THREE_DS + "GetChallenge": needs(Permission.PAYMENT_READ),
+    _THREE_DS + "SimulateAcs": needs(Permission.PAYMENT_READ),
+    _THREE_DS + "CompleteChallenge": needs(Permission.PAYMENT_WRITE),
+    _THREE_DS + "SetThreeDSPolicy": needs(Permission.MERCHANT_WRITE),
+    _THREE_DS + "GetThreeDSPolicy": needs(Permission.MERCHANT_READ),
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,

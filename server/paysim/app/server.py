@@ -20,6 +20,8 @@ from paysim_client.v1 import (
     payment_pb2_grpc,
     simulator_pb2,
     simulator_pb2_grpc,
+    threeds_pb2,
+    threeds_pb2_grpc,
 )
 
 from paysim.api.auth import AuthServicer
@@ -27,6 +29,7 @@ from paysim.api.customer import CustomerServicer
 from paysim.api.merchant import MerchantServicer
 from paysim.api.payment import PaymentServicer
 from paysim.api.simulator import SimulatorServicer
+from paysim.api.threeds import ThreeDSServicer
 from paysim.app.bootstrap import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
@@ -40,6 +43,7 @@ PAYSIM_SERVICES = (
     customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
     payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name,
     simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"].full_name,
+    threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"].full_name,
 )
 
 
@@ -68,7 +72,9 @@ class PaysimServer:
     def __init__(self, app: App) -> None:
         self.app = app
         self.health = HealthReporter(app.engine, PAYSIM_SERVICES, app.settings.health_probe_seconds)
-        self.maintenance = Maintenance(app.accounts, app.payments, app.settings.maintenance_interval_seconds)
+        self.maintenance = Maintenance(
+            app.accounts, app.payments, app.settings.maintenance_interval_seconds, three_ds=app.three_ds
+        )
         self._server = grpc.aio.server(
             interceptors=[
                 ObservabilityInterceptor(),
@@ -83,6 +89,7 @@ class PaysimServer:
         simulator_pb2_grpc.add_SimulatorServiceServicer_to_server(
             SimulatorServicer(app.simulator, app.breakers.config, app.clock), self._server
         )
+        threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection.enable_server_reflection(
             (

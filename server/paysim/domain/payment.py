@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from paysim.domain import threeds
 from paysim.domain.errors import Aborted, FailedPrecondition, PreconditionViolation
 
 
@@ -50,6 +51,12 @@ class EventType(enum.StrEnum):
     # A gateway attempt that gave no answer (an error, a timeout, an open breaker): the payment
     # moves on to the next gateway, so its status does not change.
     ATTEMPT_FAILED = "payment.attempt_failed"
+    # 3-D Secure (domain/threeds.py). Each carries the authentication as it stands.
+    THREE_DS_CHALLENGE_REQUIRED = "payment.three_ds_challenge_required"  # → requires_action
+    THREE_DS_AUTHENTICATED = "payment.three_ds_authenticated"  # Y or A: on to the gateway
+    THREE_DS_NOT_SUPPORTED = "payment.three_ds_not_supported"  # U: on to the gateway without it
+    THREE_DS_FAILED = "payment.three_ds_failed"  # N, R or U: failed (a failed lookup: declined)
+    THREE_DS_CHALLENGE_EXPIRED = "payment.three_ds_challenge_expired"  # not answered in time: failed
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +138,8 @@ class PaymentState:
     gateway: str = ""
     attempts: tuple[Attempt, ...] = ()
     refunds: tuple[RefundState, ...] = ()
+    authentication: threeds.Authentication | None = None
+    challenge: threeds.Challenge | None = None
     version: int = 0
 
     @property
@@ -139,7 +148,7 @@ class PaymentState:
 
     @property
     def in_progress(self) -> bool:
-        """A gateway call's outcome is outstanding."""
+        """A gateway call's outcome is outstanding (never while the payment waits for its customer)."""
         return self.status is Status.PROCESSING or bool(self.pending_operation) or self.pending_refund_amount > 0
 
     @property
@@ -237,6 +246,33 @@ def _set_refund(state: PaymentState, refund_id: str, **changes: Any) -> tuple[Re
     return tuple(replace(r, **changes) if r.id == refund_id else r for r in state.refunds)
 
 
+def _decline(d: Mapping[str, Any]) -> DeclineInfo:
+    return DeclineInfo(d["code"], d["error_code"], d["message"], bool(d["retryable"]))
+
+
+def _challenge_now(state: PaymentState, status: threeds.ChallengeStatus) -> threeds.Challenge | None:
+    return None if state.challenge is None else replace(state.challenge, status=status)
+
+
+def _apply_three_ds(s: PaymentState, t: EventType, d: Mapping[str, Any]) -> PaymentState:
+    s = replace(s, authentication=threeds.authentication_from(d["authentication"]))
+    if t is EventType.THREE_DS_CHALLENGE_REQUIRED:
+        return replace(s, status=Status.REQUIRES_ACTION, challenge=threeds.challenge_from(d["challenge"]))
+    if t is EventType.THREE_DS_AUTHENTICATED:
+        return replace(s, status=Status.PROCESSING, challenge=_challenge_now(s, threeds.ChallengeStatus.COMPLETED))
+    if t is EventType.THREE_DS_NOT_SUPPORTED:
+        return s
+    if t is EventType.THREE_DS_FAILED:
+        s = replace(s, challenge=_challenge_now(s, threeds.ChallengeStatus.COMPLETED))
+        if d.get("decline"):
+            return replace(s, status=Status.DECLINED, decline=_decline(d["decline"]))
+        return replace(s, status=Status.FAILED, failure_reason=d["reason"])
+    if t is EventType.THREE_DS_CHALLENGE_EXPIRED:
+        challenge = _challenge_now(s, threeds.ChallengeStatus.EXPIRED)
+        return replace(s, status=Status.FAILED, failure_reason=d["reason"], challenge=challenge)
+    raise ValueError(f"{t} is not a 3-D Secure event")
+
+
 def apply(state: PaymentState, event: Event) -> PaymentState:
     """The state after ``event``. Pure: the same events always give the same state."""
     d = event.data
@@ -252,11 +288,10 @@ def apply(state: PaymentState, event: Event) -> PaymentState:
             attempts=s.attempts + _attempt(d.get("attempt")),
         )
     if t is EventType.DECLINED:
-        dec = d["decline"]
         return replace(
             s,
             status=Status.DECLINED,
-            decline=DeclineInfo(dec["code"], dec["error_code"], dec["message"], bool(dec["retryable"])),
+            decline=_decline(d["decline"]),
             gateway=_gateway_of(d, s.gateway),
             attempts=s.attempts + _attempt(d.get("attempt")),
         )
@@ -314,7 +349,20 @@ def apply(state: PaymentState, event: Event) -> PaymentState:
             pending_refund_amount=s.pending_refund_amount - refund.amount,
             attempts=s.attempts + _attempt(d.get("attempt")),
         )
+    if t in _THREE_DS_EVENTS:
+        return _apply_three_ds(s, t, d)
     raise ValueError(f"cannot apply {t} to an existing payment")
+
+
+_THREE_DS_EVENTS = frozenset(
+    {
+        EventType.THREE_DS_CHALLENGE_REQUIRED,
+        EventType.THREE_DS_AUTHENTICATED,
+        EventType.THREE_DS_NOT_SUPPORTED,
+        EventType.THREE_DS_FAILED,
+        EventType.THREE_DS_CHALLENGE_EXPIRED,
+    }
+)
 
 
 def replay(payment_id: str, events: Iterable[Event], start: PaymentState | None = None) -> PaymentState:
@@ -401,6 +449,12 @@ def attempt_event(kind: EventType, attempt: Attempt, **data: Any) -> Event:
     return Event(kind, {**data, "attempt": attempt_data(attempt)}, attempt.at)
 
 
+def three_ds_event(kind: EventType, authentication: threeds.Authentication, at: datetime, **data: Any) -> Event:
+    """A 3-D Secure event: the authentication as it stands, and what else ``kind`` needs
+    (``challenge`` for a challenge, ``reason`` or ``decline`` for a failure)."""
+    return Event(kind, {**data, "authentication": authentication.to_dict()}, at)
+
+
 # --- serialisation (projection and snapshot rows) ----------------------------------------------
 
 
@@ -458,6 +512,8 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
             }
             for r in state.refunds
         ],
+        "authentication": None if state.authentication is None else state.authentication.to_dict(),
+        "challenge": None if state.challenge is None else state.challenge.to_dict(),
         "version": state.version,
     }
 
@@ -465,6 +521,8 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
 def from_dict(d: Mapping[str, Any]) -> PaymentState:
     card = d["card"]
     dec = d.get("decline")
+    # Rows written before 3-D Secure existed have neither key.
+    authentication, challenge = d.get("authentication"), d.get("challenge")
     return PaymentState(
         id=d["id"],
         merchant_id=d["merchant_id"],
@@ -495,7 +553,7 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
         pending_operation=d["pending_operation"],
         pending_capture_amount=int(d["pending_capture_amount"]),
         fee_amount=int(d["fee_amount"]),
-        decline=None if dec is None else DeclineInfo(dec["code"], dec["error_code"], dec["message"], dec["retryable"]),
+        decline=None if dec is None else _decline(dec),
         failure_reason=d["failure_reason"],
         gateway_reference=d["gateway_reference"],
         gateway=d.get("gateway", ""),
@@ -511,6 +569,8 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
             )
             for r in d["refunds"]
         ),
+        authentication=None if authentication is None else threeds.authentication_from(authentication),
+        challenge=None if challenge is None else threeds.challenge_from(challenge),
         version=int(d["version"]),
     )
 

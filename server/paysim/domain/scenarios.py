@@ -212,14 +212,19 @@ def holder_name_code(holder_name: str) -> str | None:
     return None
 
 
-def scenario_for(pan: str, amount_minor: int, holder_name: str) -> Scenario:
-    """The forced outcome: holder name, then magic amount, then test card, else approve."""
+def scenario_for(pan: str, amount_minor: int, holder_name: str, *, card: Scenario | None = None) -> Scenario:
+    """The forced outcome: holder name, then magic amount, then test card, else approve.
+
+    ``card`` stands for the test card when the number is not at hand (a payment keeps only its
+    card's fingerprint, from which the card's scenario is resolved): it takes the number's place."""
     code = holder_name_code(holder_name)
     if code is not None:
         return HOLDER_NAME_SCENARIOS[code]
     by_amount = MAGIC_AMOUNTS.get(amount_minor)
     if by_amount is not None:
         return by_amount
+    if card is not None:
+        return card
     return CARD_SCENARIOS.get(normalize_pan(pan), DEFAULT_SCENARIO)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from paysim.domain.overrides import Override
+from paysim.domain.scenarios import Scenario
 
 
 class Outcome(enum.StrEnum):
@@ -31,6 +32,10 @@ class AuthorizationRequest:
     capture: bool = True
     # A per-request simulation override (paysim-force-outcome / paysim-latency-ms), if any.
     override: Override | None = None
+    # For a request without the number (``pan`` empty: a payment resumed after 3-D Secure keeps
+    # only its card's fingerprint): the test card the network recognised from that fingerprint
+    # (engine.CatalogueCards), None for a card outside the catalogue. Decides as the number would.
+    test_card: Scenario | None = None
 
 
 @dataclass(frozen=True, slots=True)

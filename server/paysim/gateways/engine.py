@@ -1,5 +1,6 @@
 """Pieces of the processing engine that more than one gateway shares: the deterministic card decision
-(from the scenario catalogue) and the bounded ledger of earlier calls by downstream key."""
+(from the scenario catalogue), the catalogue's test cards by fingerprint, and the bounded ledger of
+earlier calls by downstream key."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from paysim.domain import cards
 from paysim.domain.overrides import Forced, Override
-from paysim.domain.scenarios import scenario_for
+from paysim.domain.scenarios import CARD_SCENARIOS, Scenario, scenario_for
 from paysim.gateways.base import Outcome
 
 LEDGER_SIZE = 200_000
@@ -29,12 +31,13 @@ class Decision:
         return self.outcome is Outcome.APPROVED
 
 
-def card_decision(pan: str, amount: int, holder_name: str) -> Decision:
+def card_decision(pan: str, amount: int, holder_name: str, test_card: Scenario | None = None) -> Decision:
     """The outcome the scenario catalogue forces for a card (holder name, magic amount, test card).
 
-    Until 3-D Secure runs, a 3DS card ends where its flow would: the "then declined" and "lookup fails"
-    cards carry their decline code, the others authorize (as the simulator gateway does)."""
-    scenario = scenario_for(pan, amount, holder_name)
+    3-D Secure runs before the gateway is called (services/threeds.py); what reaches the gateway is
+    the authorization: the "then declined" 3DS cards carry their decline code, the others authorize.
+    ``test_card`` stands for the number when the request has none (see ``CatalogueCards``)."""
+    scenario = scenario_for(pan, amount, holder_name, card=test_card)
     if scenario.decline_code:
         return Decision(Outcome.DECLINED, scenario.decline_code, scenario.description)
     return Decision(Outcome.APPROVED, "", scenario.description)
@@ -53,6 +56,19 @@ def overridden(decision: Decision, override: Override | None) -> Decision:
 def amount_decision(amount: int) -> Decision:
     """The outcome for a payment without a card: only the magic-amount lever applies."""
     return card_decision("", amount, "")
+
+
+class CatalogueCards:
+    """The catalogue's test cards by keyed fingerprint: how the simulated network recognises a test
+    card it is given without its number. paysim never keeps a number, only its fingerprint, so a
+    payment authorized after 3-D Secure is decided from this. Built at start with the same key the
+    payments' fingerprints are made with; a fingerprint it does not know is an ordinary card."""
+
+    def __init__(self, fingerprint_key: bytes) -> None:
+        self._by_fingerprint = {cards.fingerprint(pan, fingerprint_key): s for pan, s in CARD_SCENARIOS.items()}
+
+    def scenario(self, fingerprint: str) -> Scenario | None:
+        return self._by_fingerprint.get(fingerprint)
 
 
 class Ledger(Generic[T]):

@@ -42,6 +42,7 @@ from types import MappingProxyType
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.overrides import Forced, Override
+from paysim.domain.scenarios import Scenario
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
 from paysim.gateways.engine import LEDGER_SIZE, Decision, Ledger, amount_decision, card_decision, overridden
 
@@ -68,6 +69,7 @@ class Card:
     exp_month: int = 0
     exp_year: int = 0
     holder_name: str = ""
+    test_card: Scenario | None = None  # for a card given without its number (AuthorizationRequest)
 
     @property
     def kind(self) -> MethodKind:
@@ -113,7 +115,7 @@ class PaymentRequest:
 
     @classmethod
     def from_authorization(cls, request: AuthorizationRequest) -> PaymentRequest:
-        card = Card(request.pan, request.exp_month, request.exp_year, request.holder_name)
+        card = Card(request.pan, request.exp_month, request.exp_year, request.holder_name, request.test_card)
         return cls(request.downstream_key, request.amount, request.currency, card, request.capture, request.override)
 
 
@@ -264,7 +266,7 @@ class FlavouredGateway(abc.ABC):
             return _timed(self._error(FORCED_ERROR, "forced error (paysim-force-outcome)"), started)
         if isinstance(request.method, Card):
             card = request.method
-            decision = overridden(card_decision(card.pan, request.amount, card.holder_name), override)
+            decision = overridden(card_decision(card.pan, request.amount, card.holder_name, card.test_card), override)
             result = self._authorization(request, decision, None)
         else:
             decision, native = self._decide_method(request)

@@ -33,7 +33,7 @@ class SimulatorGateway:
         if override is not None and override.outcome is Forced.ERROR:
             result = GatewayResult(Outcome.ERROR, message="forced error (paysim-force-outcome)")
         else:
-            decision = card_decision(request.pan, request.amount, request.holder_name)
+            decision = card_decision(request.pan, request.amount, request.holder_name, request.test_card)
             outcome, code, text = decision.outcome, decision.decline_code, decision.description
             if override is not None and override.outcome is Forced.APPROVE:
                 outcome, code, text = Outcome.APPROVED, "", "forced approval (paysim-force-outcome)"

@@ -4,12 +4,16 @@ Every mutation runs as: transaction 1 (claim the idempotency key, check the rule
 "requested" event) → the gateway call, outside any transaction → transaction 2 (the outcome
 events, the projection and the stored idempotent result, in one commit). A crash in between
 leaves a payment the recovery sweep can finish.
+
+3-D Secure (services/threeds.py) runs between a create's transaction 1 and its gateway call. A
+payment that waits for its customer (``requires_action``) has no gateway call outstanding, so the
+recovery sweep leaves it alone; ``resume`` carries it on once the customer has answered.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -26,6 +30,7 @@ from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
+from paysim.gateways.engine import CatalogueCards
 from paysim.services.clock import Clock
 from paysim.services.idempotency import (
     FAILED_PRECONDITION_CODE,
@@ -145,6 +150,15 @@ class PaymentStore(Protocol):
     ) -> None: ...
 
 
+class CardAuthentication(Protocol):
+    """What runs between a create's transaction 1 and its gateway call (3-D Secure)."""
+
+    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[agg.Event], bool]:
+        """The events to append first, and whether the payment stops with them (it waits for its
+        customer, or authentication failed) instead of going on to the gateway."""
+        ...
+
+
 class PaymentService:
     def __init__(
         self,
@@ -157,6 +171,7 @@ class PaymentService:
         recover_after: timedelta = timedelta(seconds=30),
         hot_uow: Callable[[], PaymentStore] | None = None,
         merchant_cache_seconds: float = 5.0,
+        three_ds: CardAuthentication | None = None,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
@@ -164,6 +179,9 @@ class PaymentService:
         self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
         self._router = router
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
+        # The number is gone when a payment resumes after 3-D Secure: its fingerprint names the test card.
+        self._test_cards = CatalogueCards(self._card_key)
+        self._three_ds = three_ds
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
         self._clock = clock
         self._idempotency_ttl = idempotency_ttl
@@ -390,36 +408,81 @@ class PaymentService:
             await uow.commit()
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
-        routed = await self._router.authorize(
-            merchant_id,
-            AuthorizationRequest(
-                downstream_key=f"{payment_id}:authorize",
-                amount=new.amount,
-                currency=new.currency,
-                pan=pan,
-                exp_month=cmd.card.exp_month,
-                exp_year=cmd.card.exp_year,
-                holder_name=new.card.holder_name,
-                capture=capture,
-                override=cmd.override,
-            ),
+        authentication: list[agg.Event] = []
+        if self._three_ds is not None:
+            authentication, stop = await self._three_ds.before_authorization(state, pan)
+            if stop:  # a challenge for the customer, or a failed authentication: no gateway call
+                return await self._finish(principal, idem, payment_id, lambda s: authentication, known=state)
+        request = AuthorizationRequest(
+            downstream_key=f"{payment_id}:authorize",
+            amount=new.amount,
+            currency=new.currency,
+            pan=pan,
+            exp_month=cmd.card.exp_month,
+            exp_year=cmd.card.exp_year,
+            holder_name=new.card.holder_name,
+            capture=capture,
+            override=cmd.override,
         )
+        return await self._authorize(principal, idem, state, request, authentication)
+
+    async def _authorize(
+        self,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        state: agg.PaymentState,
+        request: AuthorizationRequest,
+        first: Sequence[agg.Event] = (),
+    ) -> PaymentResult:
+        """The routed gateway call of a processing payment, then transaction 2 (after ``first``)."""
+        routed = await self._router.authorize(state.merchant_id, request)
         failed = _failed_attempts(routed, "authorize")
         if routed.result is None:
             # No gateway answered: the payment fails for good, the key is released so that a retry
             # (with the same key) starts a new payment once a gateway is back.
             at = self._clock()
-            ended = [*failed, agg.Event(agg.EventType.FAILED, {"reason": NO_GATEWAY_AVAILABLE}, at)]
-            await self._finish(principal, None, payment_id, lambda s: ended, known=state)
-            raise await self._no_gateway(principal, idem, "authorize", routed, payment_id)
+            ended = [*first, *failed, agg.Event(agg.EventType.FAILED, {"reason": NO_GATEWAY_AVAILABLE}, at)]
+            await self._finish(principal, None, state.id, lambda s: ended, known=state)
+            raise await self._no_gateway(principal, idem, "authorize", routed, state.id)
         answer, gateway = routed.result, routed.gateway
         return await self._finish(
             principal,
             idem,
-            payment_id,
-            lambda s: [*failed, *self._authorization_events(s, answer, capture, gateway)],
+            state.id,
+            lambda s: [*first, *failed, *self._authorization_events(s, answer, request.capture, gateway)],
             known=state,
         )
+
+    async def resume(
+        self,
+        principal: Principal,
+        payment_id: str,
+        answer: Callable[[agg.PaymentState], agg.Event],
+        idem: IdempotencyKey | None,
+        override: Override | None = None,
+    ) -> PaymentResult:
+        """Carry on a payment that waited for its customer (3-D Secure). Transaction 1 appends the
+        event ``answer`` makes of the customer's answer (or raises a domain error); a payment that
+        this leaves processing is then authorized as create would have done, its test card told
+        by its fingerprint (the number was never kept)."""
+        state, replayed = await self._begin(principal, idem, payment_id, answer)
+        if replayed is not None:
+            return replayed
+        if not state.in_progress:  # the answer ended the payment; transaction 1 stored the result
+            return PaymentResult(state)
+        request = AuthorizationRequest(
+            downstream_key=f"{payment_id}:authorize",
+            amount=state.amount,
+            currency=state.currency,
+            pan="",
+            exp_month=state.card.exp_month,
+            exp_year=state.card.exp_year,
+            holder_name=state.card.holder_name,
+            capture=state.capture_method is agg.CaptureMethod.AUTOMATIC,
+            override=override,
+            test_card=self._test_cards.scenario(state.card.fingerprint),
+        )
+        return await self._authorize(principal, idem, state, request)
 
     async def _merchant(self, uow: PaymentStore, merchant_id: str) -> Merchant:
         """The merchant's payment settings, briefly cached: read on every payment otherwise."""
@@ -497,6 +560,8 @@ class PaymentService:
                 raise
             after = agg.apply(state, event)
             await uow.payments.save(state, after, [event])
+            if not after.in_progress:  # nothing left for a gateway: the request ends with this commit
+                await self._complete(uow, principal, idem, PaymentResult(after))
             await uow.commit()
         return after, None
 

@@ -171,6 +171,8 @@ payments = Table(
     Index(None, "created_at", "id"),
     Index(None, "in_progress", "updated_at"),
     Index(None, "customer_id"),
+    # What the 3-D Secure expiry sweep looks for: payments waiting for their customer since long ago.
+    Index(None, "status", "updated_at"),
 )
 
 # The append-only event store. ``seq`` is the global order (the cursor of event streams);
@@ -216,6 +218,17 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
+)
+
+# A merchant's 3-D Secure policy: never (the default, when there is no row), always, or above an
+# amount per currency (``thresholds_json``: [{"currency": "USD", "amount": 5000}, …]).
+three_ds_policies = Table(
+    "three_ds_policies",
+    metadata,
+    Column("merchant_id", ID, ForeignKey("merchants.id"), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("thresholds_json", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
 )
 
 # One circuit breaker per (scope, gateway), shared by every server process. ``scope`` is a merchant

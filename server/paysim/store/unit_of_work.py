@@ -31,6 +31,7 @@ from paysim.store.repositories import (
     MerchantRepository,
     PaymentRepository,
     RefreshTokenRepository,
+    ThreeDSPolicyRepository,
     UserRepository,
 )
 
@@ -93,6 +94,7 @@ class UnitOfWork:
         self.circuit_breakers = CircuitBreakerRepository(conn)
         self.gateway_faults = GatewayFaultRepository(conn)
         self.gateway_configs = GatewayConfigRepository(conn)
+        self.three_ds_policies = ThreeDSPolicyRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -9,6 +9,7 @@ from paysim.store.repositories.gateway_faults import GatewayFaultRepository
 from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
 from paysim.store.repositories.payments import PaymentRepository
+from paysim.store.repositories.three_ds_policies import ThreeDSPolicyRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -21,5 +22,6 @@ __all__ = [
     "MerchantRepository",
     "PaymentRepository",
     "RefreshTokenRepository",
+    "ThreeDSPolicyRepository",
     "UserRepository",
 ]

@@ -309,6 +309,16 @@ class PaymentRepository(DualRepository):
         )
         return list(rows.scalars())
 
+    async def awaiting_action(self, since: datetime, limit: int) -> list[str]:
+        """Payments that have waited for their customer (``requires_action``) since ``since`` or longer."""
+        rows = await self._db.execute(
+            select(payments.c.id)
+            .where(payments.c.status == agg.Status.REQUIRES_ACTION.value, payments.c.updated_at <= since)
+            .order_by(payments.c.updated_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
         """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
         rows = await self._db.execute(

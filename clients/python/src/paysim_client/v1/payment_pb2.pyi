@@ -96,6 +96,54 @@ CAPTURE_METHOD_MANUAL: CaptureMethod.ValueType  # 2
 """Left AUTHORIZED until CapturePayment or VoidPayment."""
 Global___CaptureMethod: _TypeAlias = CaptureMethod  # noqa: Y015
 
+class _ThreeDSChallengeStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ThreeDSChallengeStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ThreeDSChallengeStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    THREE_DS_CHALLENGE_STATUS_UNSPECIFIED: _ThreeDSChallengeStatus.ValueType  # 0
+    """Never set."""
+    THREE_DS_CHALLENGE_STATUS_PENDING: _ThreeDSChallengeStatus.ValueType  # 1
+    """Waiting for the cardholder; complete it before `expire_time`."""
+    THREE_DS_CHALLENGE_STATUS_COMPLETED: _ThreeDSChallengeStatus.ValueType  # 2
+    """Completed with the ACS's result (whatever it said); it cannot be completed again."""
+    THREE_DS_CHALLENGE_STATUS_EXPIRED: _ThreeDSChallengeStatus.ValueType  # 3
+    """Not completed in time: the payment failed (`three_ds_challenge_expired`)."""
+
+class ThreeDSChallengeStatus(_ThreeDSChallengeStatus, metaclass=_ThreeDSChallengeStatusEnumTypeWrapper):
+    """Where a 3-D Secure challenge is."""
+
+THREE_DS_CHALLENGE_STATUS_UNSPECIFIED: ThreeDSChallengeStatus.ValueType  # 0
+"""Never set."""
+THREE_DS_CHALLENGE_STATUS_PENDING: ThreeDSChallengeStatus.ValueType  # 1
+"""Waiting for the cardholder; complete it before `expire_time`."""
+THREE_DS_CHALLENGE_STATUS_COMPLETED: ThreeDSChallengeStatus.ValueType  # 2
+"""Completed with the ACS's result (whatever it said); it cannot be completed again."""
+THREE_DS_CHALLENGE_STATUS_EXPIRED: ThreeDSChallengeStatus.ValueType  # 3
+"""Not completed in time: the payment failed (`three_ds_challenge_expired`)."""
+Global___ThreeDSChallengeStatus: _TypeAlias = ThreeDSChallengeStatus  # noqa: Y015
+
+class _NextActionType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NextActionTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NextActionType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NEXT_ACTION_TYPE_UNSPECIFIED: _NextActionType.ValueType  # 0
+    """Never set."""
+    NEXT_ACTION_TYPE_THREE_DS_CHALLENGE: _NextActionType.ValueType  # 1
+    """The cardholder must complete a 3-D Secure challenge."""
+
+class NextActionType(_NextActionType, metaclass=_NextActionTypeEnumTypeWrapper):
+    """What the payment needs before it can go on."""
+
+NEXT_ACTION_TYPE_UNSPECIFIED: NextActionType.ValueType  # 0
+"""Never set."""
+NEXT_ACTION_TYPE_THREE_DS_CHALLENGE: NextActionType.ValueType  # 1
+"""The cardholder must complete a 3-D Secure challenge."""
+Global___NextActionType: _TypeAlias = NextActionType  # noqa: Y015
+
 @_typing.final
 class CardInput(_message.Message):
     """Card details as sent by the payer. Only used in requests: paysim never stores,
@@ -317,6 +365,142 @@ class Refund(_message.Message):
 Global___Refund: _TypeAlias = Refund  # noqa: Y015
 
 @_typing.final
+class ThreeDSChallenge(_message.Message):
+    """A 3-D Secure 2 challenge: the cardholder proves who they are at the issuer's
+    access control server (ACS). In paysim, ThreeDSService/SimulateAcs plays the
+    cardholder at the ACS.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    ACS_URL_FIELD_NUMBER: _builtins.int
+    CHALLENGE_REQUEST_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Opaque id, prefix `chl_`."""
+    acs_url: _builtins.str
+    """Where a browser would take the cardholder (the simulated ACS)."""
+    challenge_request: _builtins.str
+    """The challenge request, signed by paysim (its fields and expiry, HMAC-SHA256):
+    pass it as is to ThreeDSService/SimulateAcs. Altered, it is refused.
+    """
+    status: Global___ThreeDSChallengeStatus.ValueType
+    """Where the challenge is."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the challenge was issued."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """15 minutes after `create_time`: after this the payment fails."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        acs_url: _builtins.str = ...,
+        challenge_request: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        status: Global___ThreeDSChallengeStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acs_url", b"acs_url", "challenge_request", b"challenge_request", "create_time", b"create_time", "expire_time", b"expire_time", "id", b"id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreeDSChallenge: _TypeAlias = ThreeDSChallenge  # noqa: Y015
+
+@_typing.final
+class ThreeDSAuthentication(_message.Message):
+    """The 3-D Secure 2 authentication of a payment, as it stands."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    TRANS_STATUS_FIELD_NUMBER: _builtins.int
+    TRANS_STATUS_REASON_FIELD_NUMBER: _builtins.int
+    ECI_FIELD_NUMBER: _builtins.int
+    CAVV_FIELD_NUMBER: _builtins.int
+    DS_TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    CHALLENGED_FIELD_NUMBER: _builtins.int
+    version: _builtins.str
+    """The 3DS protocol version, "2.2.0"."""
+    trans_status: _builtins.str
+    """The 3DS2 transaction status: "Y" authenticated, "N" not authenticated,
+    "U" unavailable (could not be performed), "A" attempted, "C" challenge
+    required (pending), "R" rejected.
+    """
+    trans_status_reason: _builtins.str
+    """Why, when not plainly authenticated: "card_not_enrolled", "card_not_supported",
+    "lookup_failed", "authentication_error", "cardholder_denied", "wrong_code",
+    "challenge_expired".
+    """
+    eci: _builtins.str
+    """Electronic Commerce Indicator of the final result: Visa, American Express and
+    the others "05" authenticated, "06" attempted, "07" failed; Mastercard "02",
+    "01", "00". Empty while a challenge is pending.
+    """
+    cavv: _builtins.str
+    """Cardholder authentication verification value (base64), for "Y" and "A"."""
+    ds_transaction_id: _builtins.str
+    """The directory server's transaction id (a UUID); empty for a card that does
+    not support 3-D Secure.
+    """
+    challenged: _builtins.bool
+    """Whether the cardholder was challenged (false: frictionless)."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.str = ...,
+        trans_status: _builtins.str = ...,
+        trans_status_reason: _builtins.str = ...,
+        eci: _builtins.str = ...,
+        cavv: _builtins.str = ...,
+        ds_transaction_id: _builtins.str = ...,
+        challenged: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cavv", b"cavv", "challenged", b"challenged", "ds_transaction_id", b"ds_transaction_id", "eci", b"eci", "trans_status", b"trans_status", "trans_status_reason", b"trans_status_reason", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreeDSAuthentication: _TypeAlias = ThreeDSAuthentication  # noqa: Y015
+
+@_typing.final
+class NextAction(_message.Message):
+    """The action a payment in PAYMENT_STATUS_REQUIRES_ACTION waits for."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    THREE_DS_CHALLENGE_FIELD_NUMBER: _builtins.int
+    type: Global___NextActionType.ValueType
+    """What kind of action."""
+    @_builtins.property
+    def three_ds_challenge(self) -> Global___ThreeDSChallenge:
+        """For NEXT_ACTION_TYPE_THREE_DS_CHALLENGE: the challenge."""
+
+    def __init__(
+        self,
+        *,
+        type: Global___NextActionType.ValueType = ...,
+        three_ds_challenge: Global___ThreeDSChallenge | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["three_ds_challenge", b"three_ds_challenge"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["three_ds_challenge", b"three_ds_challenge", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NextAction: _TypeAlias = NextAction  # noqa: Y015
+
+@_typing.final
 class Payment(_message.Message):
     """A payment."""
 
@@ -364,6 +548,8 @@ class Payment(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    THREE_DS_FIELD_NUMBER: _builtins.int
+    NEXT_ACTION_FIELD_NUMBER: _builtins.int
     GATEWAY_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
@@ -428,6 +614,14 @@ class Payment(_message.Message):
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When it last changed."""
 
+    @_builtins.property
+    def three_ds(self) -> Global___ThreeDSAuthentication:
+        """The 3-D Secure authentication, when 3-D Secure ran for this payment."""
+
+    @_builtins.property
+    def next_action(self) -> Global___NextAction:
+        """Set while status is PAYMENT_STATUS_REQUIRES_ACTION: what must happen next."""
+
     def __init__(
         self,
         *,
@@ -453,11 +647,13 @@ class Payment(_message.Message):
         version: _builtins.int = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        three_ds: Global___ThreeDSAuthentication | None = ...,
+        next_action: Global___NextAction | None = ...,
         gateway: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "net_amount_minor", b"net_amount_minor", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -960,7 +1156,10 @@ class PaymentEvent(_message.Message):
     sequence: _builtins.int
     """Global, strictly increasing position: the cursor of event streams."""
     type: _builtins.str
-    """e.g. "payment.created", "payment.authorized", "payment.captured", "refund.succeeded"."""
+    """e.g. "payment.created", "payment.three_ds_challenge_required",
+    "payment.three_ds_authenticated", "payment.authorized", "payment.captured",
+    "refund.succeeded".
+    """
     data_json: _builtins.str
     """The event's data as JSON (never card numbers or CVCs)."""
     @_builtins.property

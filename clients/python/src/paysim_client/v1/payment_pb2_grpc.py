@@ -106,6 +106,11 @@ class PaymentServiceServicer:
     def CreatePayment(self, request, context):
         """Creates a payment and authorizes it with the card's issuer (through the
         merchant's gateway). With CAPTURE_METHOD_AUTOMATIC it is captured at once.
+        When 3-D Secure needs the cardholder, the payment is returned in
+        PAYMENT_STATUS_REQUIRES_ACTION with `next_action` holding the challenge; complete
+        it with ThreeDSService. A replay with the same idempotency key returns this
+        first response, even after the challenge was completed (read the payment's
+        current state with GetPayment).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

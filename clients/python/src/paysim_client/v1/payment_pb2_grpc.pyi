@@ -48,6 +48,11 @@ class PaymentServiceStub:
     CreatePayment: _grpc.UnaryUnaryMultiCallable[_payment_pb2.CreatePaymentRequest, _payment_pb2.CreatePaymentResponse]
     """Creates a payment and authorizes it with the card's issuer (through the
     merchant's gateway). With CAPTURE_METHOD_AUTOMATIC it is captured at once.
+    When 3-D Secure needs the cardholder, the payment is returned in
+    PAYMENT_STATUS_REQUIRES_ACTION with `next_action` holding the challenge; complete
+    it with ThreeDSService. A replay with the same idempotency key returns this
+    first response, even after the challenge was completed (read the payment's
+    current state with GetPayment).
     """
     GetPayment: _grpc.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentRequest, _payment_pb2.GetPaymentResponse]
     """Returns one payment. Another tenant's payment is NOT_FOUND."""
@@ -92,6 +97,11 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     CreatePayment: _aio.UnaryUnaryMultiCallable[_payment_pb2.CreatePaymentRequest, _payment_pb2.CreatePaymentResponse]  # type: ignore[assignment]
     """Creates a payment and authorizes it with the card's issuer (through the
     merchant's gateway). With CAPTURE_METHOD_AUTOMATIC it is captured at once.
+    When 3-D Secure needs the cardholder, the payment is returned in
+    PAYMENT_STATUS_REQUIRES_ACTION with `next_action` holding the challenge; complete
+    it with ThreeDSService. A replay with the same idempotency key returns this
+    first response, even after the challenge was completed (read the payment's
+    current state with GetPayment).
     """
     GetPayment: _aio.UnaryUnaryMultiCallable[_payment_pb2.GetPaymentRequest, _payment_pb2.GetPaymentResponse]  # type: ignore[assignment]
     """Returns one payment. Another tenant's payment is NOT_FOUND."""
@@ -139,6 +149,11 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_payment_pb2.CreatePaymentResponse, _abc.Awaitable[_payment_pb2.CreatePaymentResponse]]:
         """Creates a payment and authorizes it with the card's issuer (through the
         merchant's gateway). With CAPTURE_METHOD_AUTOMATIC it is captured at once.
+        When 3-D Secure needs the cardholder, the payment is returned in
+        PAYMENT_STATUS_REQUIRES_ACTION with `next_action` holding the challenge; complete
+        it with ThreeDSService. A replay with the same idempotency key returns this
+        first response, even after the challenge was completed (read the payment's
+        current state with GetPayment).
         """
 
     @_abc_1.abstractmethod
