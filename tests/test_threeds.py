@@ -10,6 +10,7 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from paysim_client.v1 import threeds_pb2 as T
 
 from paysim.services.verification import verify_all
 from paysim.store.schema import payment_events, payments
-from tests.support.client import Stubs, expect_error
+from tests.support.client import Stubs, expect_error, rich_error
 from tests.support.factories import (
     MerchantAccount,
     create_customer,
@@ -669,3 +670,22 @@ def test_three_ds_payments_replay_exactly_and_keep_no_card_number(make_server: C
     texts = server.run(stored_texts())
     for pan in pans:
         assert not any(pan in text for text in texts), pan
+
+
+def test_concurrent_completions_authorize_once(api: Stubs) -> None:
+    p = challenged(api)
+    answer = acs(api, p).acs_result
+
+    def attempt(_: int) -> P.Payment | str:
+        try:
+            return complete(api, p, answer)
+        except grpc.RpcError as error:
+            return rich_error(error).reason
+
+    with ThreadPoolExecutor(6) as pool:
+        outcomes = list(pool.map(attempt, range(6)))
+    done = [o for o in outcomes if isinstance(o, P.Payment)]
+    assert len(done) == 1 and done[0].status == CAPTURED, outcomes
+    assert sorted(o for o in outcomes if isinstance(o, str)) == ["THREE_DS_CHALLENGE_COMPLETED"] * 5
+    final = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
+    assert [a.operation for a in final.attempts] == ["authorize"] and final.version == done[0].version
