@@ -16,7 +16,9 @@ from datetime import timedelta
 
 import grpc
 import pytest
+from paysim_client.v1 import merchant_pb2 as M
 from paysim_client.v1 import payment_pb2 as P
+from paysim_client.v1 import simulator_pb2 as S
 from paysim_client.v1 import threeds_pb2 as T
 
 from paysim.services.verification import verify_all
@@ -689,3 +691,61 @@ def test_concurrent_completions_authorize_once(api: Stubs) -> None:
     assert sorted(o for o in outcomes if isinstance(o, str)) == ["THREE_DS_CHALLENGE_COMPLETED"] * 5
     final = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
     assert [a.operation for a in final.attempts] == ["authorize"] and final.version == done[0].version
+
+
+# --- through the merchant's gateways ------------------------------------------------------------
+
+
+def _configure(api: Stubs, *gateways: str) -> None:
+    for priority, gateway in enumerate(gateways, start=1):
+        api.merchants.SetGatewayConfig(M.SetGatewayConfigRequest(gateway=gateway, priority=priority))
+
+
+@pytest.mark.parametrize("gateway", ["stripe", "paypal", "razorpay", "simulator"])
+def test_after_the_challenge_each_gateway_decides_as_for_the_number(server: ServerHandle, gateway: str) -> None:
+    """paysim keeps no card number: the gateway recognises the test card by its fingerprint."""
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    _configure(api, gateway)
+    for pan, status, code in (
+        ("4000000000003220", CAPTURED, ""),
+        ("4000008400001629", DECLINED, "generic_decline"),
+        ("4000008260003178", DECLINED, "insufficient_funds"),
+    ):
+        p = challenged(api, pan)
+        done = complete(api, p, acs(api, p).acs_result)
+        assert (done.status, done.decline.code, done.gateway) == (status, code, gateway), pan
+        assert [(a.gateway, a.operation) for a in done.attempts] == [(gateway, "authorize")]
+
+
+def test_the_authorization_after_a_challenge_fails_over_like_any_other(server: ServerHandle) -> None:
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    _configure(api, "stripe", "paypal")
+    p = challenged(api, manual=True)
+    api.simulator.SetGatewayOutage(S.SetGatewayOutageRequest(gateway="stripe", mode=S.OUTAGE_MODE_ERROR))
+    done = complete(api, p, acs(api, p).acs_result)
+    assert (done.status, done.gateway) == (P.PAYMENT_STATUS_AUTHORIZED, "paypal")
+    assert [(a.gateway, a.outcome) for a in done.attempts] == [("stripe", "error"), ("paypal", "approved")]
+    assert event_types(api, p.id)[2:] == [
+        "payment.three_ds_authenticated",
+        "payment.attempt_failed",
+        "payment.authorized",
+    ]
+    captured = api.payments.CapturePayment(P.CapturePaymentRequest(payment_id=p.id)).payment
+    assert captured.attempts[-1].gateway == "paypal" and captured.status == CAPTURED
+
+
+def test_when_no_gateway_answers_after_the_challenge_the_payment_fails(server: ServerHandle) -> None:
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    _configure(api, "stripe")
+    p = challenged(api)
+    api.simulator.SetGatewayOutage(S.SetGatewayOutageRequest(gateway="stripe", mode=S.OUTAGE_MODE_ERROR))
+    answer = acs(api, p).acs_result
+    key = [("idempotency-key", f"down-{uuid.uuid4()}")]
+    err = expect_error(api.threeds.CompleteChallenge, complete_request(p, answer), metadata=key)
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "GATEWAY_UNAVAILABLE")
+    failed = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
+    assert (failed.status, failed.failure_reason) == (FAILED, "no_gateway_available")
+    assert failed.three_ds.trans_status == "Y"
+    # The challenge was used: a retry cannot bring the payment back (a new payment can).
+    err = expect_error(api.threeds.CompleteChallenge, complete_request(p, answer), metadata=key)
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "THREE_DS_CHALLENGE_COMPLETED")

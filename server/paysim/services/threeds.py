@@ -73,9 +73,10 @@ class ThreeDSAuthenticator:
             self._policies.put(merchant_id, policy)
         return policy
 
-    def policy_changed(self) -> None:
-        """A policy changed in this process: forget the cached ones now."""
-        self._policies.clear()
+    def policy_changed(self, merchant_id: str) -> None:
+        """The merchant's policy changed in this process: forget its cached copy now (other
+        processes notice within the cache's lifetime)."""
+        self._policies.discard(merchant_id)
 
     async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[agg.Event], bool]:
         # The payment's scenario, levers included: a forced decline (holder name, magic amount)
@@ -307,5 +308,5 @@ class ThreeDSService:
                 raise NotFound("merchant", merchant_id)
             stored = await uow.three_ds_policies.put(merchant_id, policy, self._clock())
             await uow.commit()
-        self._auth.policy_changed()
+        self._auth.policy_changed(merchant_id)
         return stored
