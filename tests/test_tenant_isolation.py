@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2
+from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, threeds_pb2
 
 from paysim.app.policy import POLICIES
 from paysim.domain import ids
@@ -49,6 +49,12 @@ def tenants(server: ServerHandle) -> Tenants:
     )
     stubs.as_(b.api_key).merchants.SetGatewayConfig(
         merchant_pb2.SetGatewayConfigRequest(gateway="stripe", priority=1, settings={"timeout_ms": "2000"})
+    )
+    stubs.as_(b.api_key).threeds.SetThreeDSPolicy(
+        threeds_pb2.SetThreeDSPolicyRequest(
+            mode=threeds_pb2.THREE_DS_POLICY_MODE_ABOVE_AMOUNT,
+            thresholds=[threeds_pb2.ThreeDSThreshold(currency_code="USD", amount_minor=10**9)],
+        )
     )
     return Tenants(a=a, b=b, b_customer_id=customer.id)
 
@@ -108,6 +114,15 @@ ATTEMPTS: dict[str, Attempt] = {
         ids.MERCHANT,
         lambda t: merchant_pb2.DeleteGatewayConfigRequest(merchant_id=t, gateway="stripe"),
     ),
+    "SetThreeDSPolicy": Attempt(
+        "threeds",
+        "SetThreeDSPolicy",
+        ids.MERCHANT,
+        lambda t: threeds_pb2.SetThreeDSPolicyRequest(merchant_id=t, mode=threeds_pb2.THREE_DS_POLICY_MODE_NEVER),
+    ),
+    "GetThreeDSPolicy": Attempt(
+        "threeds", "GetThreeDSPolicy", ids.MERCHANT, lambda t: threeds_pb2.GetThreeDSPolicyRequest(merchant_id=t)
+    ),
     "GetCustomer": Attempt(
         "customers", "GetCustomer", ids.CUSTOMER, lambda t: customer_pb2.GetCustomerRequest(customer_id=t)
     ),
@@ -133,7 +148,7 @@ ATTEMPTS: dict[str, Attempt] = {
     ),
 }
 
-_SERVICE_NAMES = {"merchants": "MerchantService", "customers": "CustomerService"}
+_SERVICE_NAMES = {"merchants": "MerchantService", "customers": "CustomerService", "threeds": "ThreeDSService"}
 
 
 def _foreign_id(t: Tenants, prefix: str) -> str:
@@ -178,6 +193,7 @@ class Snapshot:
     keys: list[tuple[str, str, bool]]
     customers: list[Any]
     gateway_configs: list[Any]
+    three_ds_policy: Any
 
 
 def _snapshot(stubs: Stubs, b: MerchantAccount) -> Snapshot:
@@ -185,11 +201,13 @@ def _snapshot(stubs: Stubs, b: MerchantAccount) -> Snapshot:
     keys = stubs.as_(b.access_token).merchants.ListApiKeys(merchant_pb2.ListApiKeysRequest(page_size=500)).api_keys
     customers = stubs.as_(b.api_key).customers.ListCustomers(customer_pb2.ListCustomersRequest(page_size=500))
     gateways = stubs.as_(b.api_key).merchants.ListGatewayConfigs(merchant_pb2.ListGatewayConfigsRequest())
+    policy = stubs.as_(b.api_key).threeds.GetThreeDSPolicy(threeds_pb2.GetThreeDSPolicyRequest()).policy
     return Snapshot(
         merchant=merchant,
         keys=[(k.id, k.name, k.HasField("revoke_time")) for k in keys],
         customers=list(customers.customers),
         gateway_configs=list(gateways.gateway_configs),
+        three_ds_policy=policy,
     )
 
 
@@ -236,6 +254,9 @@ def test_b_is_intact_after_every_attempt(stubs: Stubs, tenants: Tenants) -> None
     assert [(g.gateway, g.enabled, g.priority, dict(g.settings)) for g in gateways] == [
         ("stripe", True, 1, {"timeout_ms": "2000"})
     ]
+    policy = b.threeds.GetThreeDSPolicy(threeds_pb2.GetThreeDSPolicyRequest()).policy
+    assert policy.mode == threeds_pb2.THREE_DS_POLICY_MODE_ABOVE_AMOUNT
+    assert [(t.currency_code, t.amount_minor) for t in policy.thresholds] == [("USD", 10**9)]
 
 
 def test_own_lists_never_show_another_tenants_objects(stubs: Stubs, tenants: Tenants) -> None:
