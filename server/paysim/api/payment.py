@@ -12,6 +12,7 @@ from paysim.api.pages import next_token, read_page_request
 from paysim.app.call_context import require_principal
 from paysim.app.interceptors import REPLAYED_TRAILER
 from paysim.domain.overrides import parse_override
+from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
 from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
 from paysim.services.payments import CardInput, CreatePayment, PaymentResult, PaymentService
@@ -52,6 +53,12 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         principal = require_principal()
         idem = idempotency_key(self._payments, context, _SERVICE + "CreatePayment", request)
         card = request.card
+        method = request.WhichOneof("payment_method")
+        method_type, account = MethodType.CARD, ""
+        if method == "upi":
+            method_type, account = MethodType.UPI, request.upi.vpa.strip()
+        elif method == "paypal_wallet":
+            method_type, account = MethodType.PAYPAL_WALLET, request.paypal_wallet.email.strip()
         result = await self._payments.create(
             principal,
             CreatePayment(
@@ -64,6 +71,8 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 metadata=dict(request.metadata),
                 capture_method=pc.capture_method_from_proto(request.capture_method),
                 override=parse_override(text_metadata(context)),
+                method_type=method_type,
+                method_account=account,
             ),
             idem,
         )

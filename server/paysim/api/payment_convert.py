@@ -11,6 +11,7 @@ from paysim_client.v1 import payment_pb2
 from paysim.api.convert import timestamp
 from paysim.domain import payment as agg
 from paysim.domain import threeds
+from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
 from paysim.store.repositories.payments import PaymentFilter, StoredEvent
 
@@ -34,6 +35,12 @@ CHALLENGE_STATUS_TO_PROTO = {
 CAPTURE_TO_PROTO = {
     agg.CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
     agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
+}
+
+METHOD_TYPE_TO_PROTO = {
+    MethodType.CARD: payment_pb2.PAYMENT_METHOD_TYPE_CARD,
+    MethodType.UPI: payment_pb2.PAYMENT_METHOD_TYPE_UPI,
+    MethodType.PAYPAL_WALLET: payment_pb2.PAYMENT_METHOD_TYPE_PAYPAL_WALLET,
 }
 
 
@@ -102,7 +109,9 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         currency_code=s.currency,
         status=STATUS_TO_PROTO[s.status],
         capture_method=CAPTURE_TO_PROTO[s.capture_method],
-        card=payment_pb2.CardDetails(
+        card=None
+        if s.method_type != MethodType.CARD
+        else payment_pb2.CardDetails(
             brand=s.card.brand,
             bin=s.card.bin,
             last4=s.card.last4,
@@ -146,6 +155,8 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         gateway=s.gateway,
         three_ds=authentication(s.authentication),
         next_action=next_action(s),
+        method_type=METHOD_TYPE_TO_PROTO[MethodType(s.method_type)],
+        method_account=s.method_account,
     )
 
 

@@ -124,6 +124,9 @@ class PaymentState:
     created_at: datetime
     updated_at: datetime
     status: Status = Status.PROCESSING
+    # "card", or a method without a card ("upi", "paypal_wallet") and the account it charges.
+    method_type: str = "card"
+    method_account: str = ""
     authorized_amount: int = 0
     captured_amount: int = 0
     refunded_amount: int = 0
@@ -160,6 +163,10 @@ class PaymentState:
             if refund.id == refund_id:
                 return refund
         raise KeyError(refund_id)
+
+
+NO_CARD = Card("", "", "", 0, 0, "", "")
+"""The card of a payment paid another way (UPI, a PayPal wallet)."""
 
 
 def fee_for(captured: int, percent_bps: int, fixed: int) -> int:
@@ -230,6 +237,8 @@ def create(event: Event, payment_id: str) -> PaymentState:
         fee_fixed=int(d["fee_fixed"]),
         created_at=event.at,
         updated_at=event.at,
+        method_type=d.get("method", {}).get("type", "card"),
+        method_account=d.get("method", {}).get("account", ""),
         version=1,
     )
 
@@ -479,6 +488,8 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
         "metadata": dict(state.metadata),
         "fee_percent_bps": state.fee_percent_bps,
         "fee_fixed": state.fee_fixed,
+        "method_type": state.method_type,
+        "method_account": state.method_account,
         "created_at": state.created_at.isoformat(),
         "updated_at": state.updated_at.isoformat(),
         "status": state.status.value,
@@ -543,6 +554,8 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
         metadata=dict(d["metadata"]),
         fee_percent_bps=int(d["fee_percent_bps"]),
         fee_fixed=int(d["fee_fixed"]),
+        method_type=d.get("method_type", "card"),
+        method_account=d.get("method_account", ""),
         created_at=datetime.fromisoformat(d["created_at"]),
         updated_at=datetime.fromisoformat(d["updated_at"]),
         status=Status(d["status"]),
@@ -588,6 +601,10 @@ class NewPayment:
     description: str
     metadata: Mapping[str, str]
     capture_method: CaptureMethod
+    # A payment without a card: its method ("upi", "paypal_wallet") and the account charged (the
+    # UPI address or the payer's email); ``card`` is then empty.
+    method_type: str = "card"
+    method_account: str = ""
 
 
 def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: datetime) -> Event:
@@ -612,6 +629,11 @@ def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: dat
             "metadata": dict(new.metadata),
             "fee_percent_bps": fee_percent_bps,
             "fee_fixed": fee_fixed,
+            **(
+                {"method": {"type": new.method_type, "account": new.method_account}}
+                if new.method_type != "card"
+                else {}
+            ),
         },
         at,
     )

@@ -22,15 +22,17 @@ from typing import Any, Protocol
 from paysim.domain import cards, ids
 from paysim.domain import payment as agg
 from paysim.domain.declines import DECLINES
-from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, Unavailable
+from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
 from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
+from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
 from paysim.gateways.engine import CatalogueCards
+from paysim.gateways.flavoured import PayPalWallet, Upi
 from paysim.services.clock import Clock
 from paysim.services.idempotency import (
     FAILED_PRECONDITION_CODE,
@@ -81,6 +83,9 @@ class CreatePayment:
     metadata: dict[str, str]
     capture_method: agg.CaptureMethod
     override: Override | None = None
+    # Without a card: the method and its account (a UPI address, a PayPal payer's email).
+    method_type: MethodType = MethodType.CARD
+    method_account: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,34 +327,53 @@ class PaymentService:
 
     # --- create -----------------------------------------------------------------------------
 
-    def _validate_create(self, principal: Principal, cmd: CreatePayment) -> tuple[str, cards.CardSummary, str]:
+    def _validate_create(self, principal: Principal, cmd: CreatePayment) -> tuple[str, cards.CardSummary | None, str]:
         v = Violations()
         check_id(v, "merchant_id", cmd.merchant_id, "mer", required=False)
         if not 1 <= cmd.amount <= MAX_AMOUNT:
             v.add("amount_minor", f"must be between 1 and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
         if cmd.currency:
             check_currency(v, "currency_code", cmd.currency)
-        pan = cards.normalize_pan(cmd.card.number)
-        cards.check_card(
-            v,
-            prefix="card",
-            number=pan,
-            exp_month=cmd.card.exp_month,
-            exp_year=cmd.card.exp_year,
-            cvc=cmd.card.cvc,
-            today=self._clock().date(),
-        )
-        check_text(v, "card.holder_name", cmd.card.holder_name, max_chars=200)
+        pan = ""
+        if cmd.method_type is MethodType.CARD:
+            pan = cards.normalize_pan(cmd.card.number)
+            cards.check_card(
+                v,
+                prefix="card",
+                number=pan,
+                exp_month=cmd.card.exp_month,
+                exp_year=cmd.card.exp_year,
+                cvc=cmd.card.cvc,
+                today=self._clock().date(),
+            )
+            check_text(v, "card.holder_name", cmd.card.holder_name, max_chars=200)
+        elif cmd.method_type is MethodType.UPI:
+            check_vpa(v, "upi.vpa", cmd.method_account)
+        else:
+            check_payer_email(v, "paypal_wallet.email", cmd.method_account)
         check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
         check_text(v, "description", cmd.description, max_chars=MAX_DESCRIPTION_CHARS)
         check_metadata(v, "metadata", cmd.metadata)
         v.raise_if_any()
         merchant_id = merchant_scope(principal, cmd.merchant_id)
+        if cmd.method_type is not MethodType.CARD:
+            return merchant_id, None, pan
         summary = cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, self._card_key)
         return merchant_id, summary, pan
 
     async def create(self, principal: Principal, cmd: CreatePayment, idem: IdempotencyKey | None) -> PaymentResult:
         merchant_id, summary, pan = self._validate_create(principal, cmd)
+        if cmd.method_type is not MethodType.CARD and not await self._router.takes(merchant_id, cmd.method_type):
+            raise FailedPrecondition(
+                f"none of the merchant's enabled gateways takes {cmd.method_type.value} payments",
+                reason="PAYMENT_METHOD_NOT_AVAILABLE",
+                metadata={"merchant_id": merchant_id, "method_type": cmd.method_type.value},
+                violations=[
+                    PreconditionViolation(
+                        "GATEWAY_CONFIG", merchant_id, f"configure a gateway that takes {cmd.method_type.value}"
+                    )
+                ],
+            )
         try:
             # First try: the key (if any) is reserved with the commit of transaction 1, one round
             # trip for a first-time key; a key seen before sends the request down the ordinary path.
@@ -368,7 +392,7 @@ class PaymentService:
         cmd: CreatePayment,
         idem: IdempotencyKey | None,
         merchant_id: str,
-        summary: cards.CardSummary,
+        summary: cards.CardSummary | None,
         pan: str,
         *,
         optimistic: bool = False,
@@ -388,7 +412,9 @@ class PaymentService:
                 amount=cmd.amount,
                 currency=cmd.currency or merchant.default_currency,
                 pan=pan,
-                card=agg.Card(
+                card=agg.NO_CARD
+                if summary is None
+                else agg.Card(
                     summary.brand.value,
                     summary.bin,
                     summary.last4,
@@ -401,6 +427,8 @@ class PaymentService:
                 description=cmd.description,
                 metadata=cmd.metadata,
                 capture_method=cmd.capture_method,
+                method_type=cmd.method_type.value,
+                method_account=cmd.method_account,
             )
             created = agg.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = agg.create(created, payment_id)
@@ -409,6 +437,17 @@ class PaymentService:
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
         authentication: list[agg.Event] = []
+        if cmd.method_type is not MethodType.CARD:
+            method = Upi(cmd.method_account) if cmd.method_type is MethodType.UPI else PayPalWallet(cmd.method_account)
+            request = AuthorizationRequest(
+                downstream_key=f"{payment_id}:authorize",
+                amount=new.amount,
+                currency=new.currency,
+                pan="",
+                capture=capture,
+                override=cmd.override,
+            )
+            return await self._authorize(principal, idem, state, request, method=method)
         if self._three_ds is not None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
             if stop:  # a challenge for the customer, or a failed authentication: no gateway call
@@ -433,9 +472,12 @@ class PaymentService:
         state: agg.PaymentState,
         request: AuthorizationRequest,
         first: Sequence[agg.Event] = (),
+        *,
+        method: Upi | PayPalWallet | None = None,
     ) -> PaymentResult:
-        """The routed gateway call of a processing payment, then transaction 2 (after ``first``)."""
-        routed = await self._router.authorize(state.merchant_id, request)
+        """The routed gateway call of a processing payment, then transaction 2 (after ``first``).
+        ``method``: a payment method other than the request's card."""
+        routed = await self._router.authorize(state.merchant_id, request, method)
         failed = _failed_attempts(routed, "authorize")
         if routed.result is None:
             # No gateway answered: the payment fails for good, the key is released so that a retry

@@ -23,8 +23,17 @@ from paysim.domain import circuit_breaker as cb
 from paysim.domain.errors import DomainError
 from paysim.domain.gateway_faults import PLATFORM_SCOPE, GatewayFaults, Injection, StepKind
 from paysim.domain.overrides import Forced, Override
+from paysim.domain.payment_methods import MethodType
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
-from paysim.gateways.flavoured import METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE
+from paysim.gateways.flavoured import (
+    METHOD_NOT_SUPPORTED,
+    UNKNOWN_REFERENCE,
+    FlavouredGateway,
+    MethodKind,
+    PaymentRequest,
+    PayPalWallet,
+    Upi,
+)
 from paysim.services.circuit_breakers import Admission, CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
@@ -37,6 +46,12 @@ TIMEOUT = "timeout"
 # Outcome of an attempt that was never made (its breaker was open).
 SKIPPED = "skipped"
 _NOT_FAILURES = frozenset({METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE})
+_METHOD_KINDS = {
+    MethodType.CARD: MethodKind.CARD,
+    MethodType.UPI: MethodKind.UPI,
+    MethodType.PAYPAL_WALLET: MethodKind.PAYPAL_WALLET,
+}
+_METHOD_TYPES = {kind: method for method, kind in _METHOD_KINDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,16 +129,38 @@ class GatewayRouter:
             faults = await uow.gateway_faults.for_scopes([merchant_id, PLATFORM_SCOPE])
         return {b.gateway: b for b in breakers}, self._faults.by_gateway(faults)
 
-    async def authorize(self, merchant_id: str, request: AuthorizationRequest) -> Routed:
-        """Try the merchant's gateways in order until one answers (approves or declines)."""
-        routes = await self.routes(merchant_id)
+    def _takes(self, gateway: str, method: MethodType) -> bool:
+        found = self.gateways.get(gateway)
+        if method is MethodType.CARD:
+            return found is not None
+        kind = _METHOD_KINDS[method]
+        return isinstance(found, FlavouredGateway) and found.supports(kind)
+
+    async def takes(self, merchant_id: str, method: MethodType) -> bool:
+        """Whether any of the merchant's enabled gateways takes ``method``."""
+        return any(self._takes(r.gateway, method) for r in await self.routes(merchant_id))
+
+    async def authorize(
+        self, merchant_id: str, request: AuthorizationRequest, method: Upi | PayPalWallet | None = None
+    ) -> Routed:
+        """Try the merchant's gateways in order until one answers (approves or declines). With
+        ``method`` (a payment method other than the request's card) only gateways that take it."""
+        wanted = MethodType.CARD if method is None else _METHOD_TYPES[method.kind]
+        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, wanted)]
         breakers, faults = await self._routing_state(merchant_id)
         calls: list[Call] = []
         retry_after: float | None = None
         for route in routes:
 
             def call(override: Override | None, gateway: Gateway) -> Awaitable[GatewayResult]:
-                return gateway.authorize(replace(request, override=override or request.override))
+                forced = override or request.override
+                if method is not None and isinstance(gateway, FlavouredGateway):
+                    return gateway.authorize_payment(
+                        PaymentRequest(
+                            request.downstream_key, request.amount, request.currency, method, request.capture, forced
+                        )
+                    )
+                return gateway.authorize(replace(request, override=forced))
 
             admission = await self._breakers.admit_stored(merchant_id, route.gateway, breakers.get(route.gateway))
             attempt = await self._attempt(

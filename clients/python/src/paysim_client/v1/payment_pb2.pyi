@@ -96,6 +96,34 @@ CAPTURE_METHOD_MANUAL: CaptureMethod.ValueType  # 2
 """Left AUTHORIZED until CapturePayment or VoidPayment."""
 Global___CaptureMethod: _TypeAlias = CaptureMethod  # noqa: Y015
 
+class _PaymentMethodType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PaymentMethodTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PaymentMethodType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PAYMENT_METHOD_TYPE_UNSPECIFIED: _PaymentMethodType.ValueType  # 0
+    """Never set."""
+    PAYMENT_METHOD_TYPE_CARD: _PaymentMethodType.ValueType  # 1
+    """A card (`card` is set)."""
+    PAYMENT_METHOD_TYPE_UPI: _PaymentMethodType.ValueType  # 2
+    """UPI (`method_account` is the virtual payment address)."""
+    PAYMENT_METHOD_TYPE_PAYPAL_WALLET: _PaymentMethodType.ValueType  # 3
+    """A PayPal wallet (`method_account` is the payer's email)."""
+
+class PaymentMethodType(_PaymentMethodType, metaclass=_PaymentMethodTypeEnumTypeWrapper):
+    """How a payment is paid."""
+
+PAYMENT_METHOD_TYPE_UNSPECIFIED: PaymentMethodType.ValueType  # 0
+"""Never set."""
+PAYMENT_METHOD_TYPE_CARD: PaymentMethodType.ValueType  # 1
+"""A card (`card` is set)."""
+PAYMENT_METHOD_TYPE_UPI: PaymentMethodType.ValueType  # 2
+"""UPI (`method_account` is the virtual payment address)."""
+PAYMENT_METHOD_TYPE_PAYPAL_WALLET: PaymentMethodType.ValueType  # 3
+"""A PayPal wallet (`method_account` is the payer's email)."""
+Global___PaymentMethodType: _TypeAlias = PaymentMethodType  # noqa: Y015
+
 class _ThreeDSChallengeStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -183,6 +211,52 @@ class CardInput(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CardInput: _TypeAlias = CardInput  # noqa: Y015
+
+@_typing.final
+class UpiInput(_message.Message):
+    """A UPI collect request. Test addresses: `success@razorpay` approves,
+    `failure@razorpay` declines; magic amounts apply as with cards.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VPA_FIELD_NUMBER: _builtins.int
+    vpa: _builtins.str
+    """The virtual payment address, e.g. `success@razorpay`."""
+    def __init__(
+        self,
+        *,
+        vpa: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["vpa", b"vpa"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpiInput: _TypeAlias = UpiInput  # noqa: Y015
+
+@_typing.final
+class PayPalWalletInput(_message.Message):
+    """A payment from a PayPal wallet. Magic amounts decide the outcome."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """The payer's PayPal account email."""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PayPalWalletInput: _TypeAlias = PayPalWalletInput  # noqa: Y015
 
 @_typing.final
 class CardDetails(_message.Message):
@@ -551,6 +625,8 @@ class Payment(_message.Message):
     THREE_DS_FIELD_NUMBER: _builtins.int
     NEXT_ACTION_FIELD_NUMBER: _builtins.int
     GATEWAY_FIELD_NUMBER: _builtins.int
+    METHOD_TYPE_FIELD_NUMBER: _builtins.int
+    METHOD_ACCOUNT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
     merchant_id: _builtins.str
@@ -586,6 +662,10 @@ class Payment(_message.Message):
     capture, void and refunds go there. Empty while processing or when no gateway
     answered.
     """
+    method_type: Global___PaymentMethodType.ValueType
+    """How it is paid; `card` is set only for cards."""
+    method_account: _builtins.str
+    """For UPI the virtual payment address, for a PayPal wallet the payer's email."""
     @_builtins.property
     def card(self) -> Global___CardDetails:
         """What paysim keeps of the card."""
@@ -650,10 +730,12 @@ class Payment(_message.Message):
         three_ds: Global___ThreeDSAuthentication | None = ...,
         next_action: Global___NextAction | None = ...,
         gateway: _builtins.str = ...,
+        method_type: Global___PaymentMethodType.ValueType = ...,
+        method_account: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -689,6 +771,8 @@ class CreatePaymentRequest(_message.Message):
     AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
     CURRENCY_CODE_FIELD_NUMBER: _builtins.int
     CARD_FIELD_NUMBER: _builtins.int
+    UPI_FIELD_NUMBER: _builtins.int
+    PAYPAL_WALLET_FIELD_NUMBER: _builtins.int
     CUSTOMER_ID_FIELD_NUMBER: _builtins.int
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
@@ -707,7 +791,15 @@ class CreatePaymentRequest(_message.Message):
     """Automatic (default) or manual capture."""
     @_builtins.property
     def card(self) -> Global___CardInput:
-        """The card to charge."""
+        """A card."""
+
+    @_builtins.property
+    def upi(self) -> Global___UpiInput:
+        """A UPI collect request (gateways that take UPI: razorpay)."""
+
+    @_builtins.property
+    def paypal_wallet(self) -> Global___PayPalWalletInput:
+        """A PayPal wallet (gateways that take it: paypal)."""
 
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -720,16 +812,20 @@ class CreatePaymentRequest(_message.Message):
         amount_minor: _builtins.int = ...,
         currency_code: _builtins.str = ...,
         card: Global___CardInput | None = ...,
+        upi: Global___UpiInput | None = ...,
+        paypal_wallet: Global___PayPalWalletInput | None = ...,
         customer_id: _builtins.str = ...,
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         capture_method: Global___CaptureMethod.ValueType = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "payment_method", b"payment_method", "paypal_wallet", b"paypal_wallet", "upi", b"upi"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "capture_method", b"capture_method", "card", b"card", "currency_code", b"currency_code", "customer_id", b"customer_id", "description", b"description", "merchant_id", b"merchant_id", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "capture_method", b"capture_method", "card", b"card", "currency_code", b"currency_code", "customer_id", b"customer_id", "description", b"description", "merchant_id", b"merchant_id", "metadata", b"metadata", "payment_method", b"payment_method", "paypal_wallet", b"paypal_wallet", "upi", b"upi"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType_payment_method: _TypeAlias = _typing.Literal["card", "upi", "paypal_wallet"]  # noqa: Y015
+    _WhichOneofArgType_payment_method: _TypeAlias = _typing.Literal["payment_method", b"payment_method"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_payment_method) -> _WhichOneofReturnType_payment_method | None: ...
 
 Global___CreatePaymentRequest: _TypeAlias = CreatePaymentRequest  # noqa: Y015
 
