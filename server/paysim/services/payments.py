@@ -48,6 +48,7 @@ from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
+from paysim.store.repositories.routing_state import RoutingState, RoutingStateRepository
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
@@ -145,6 +146,7 @@ class PaymentStore(Protocol):
     idempotency: IdempotencyRepository
     merchants: MerchantRepository
     customers: CustomerRepository
+    routing: RoutingStateRepository
 
     async def commit(self) -> None: ...
 
@@ -433,6 +435,7 @@ class PaymentService:
             created = agg.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = agg.create(created, payment_id)
             await uow.payments.save(None, state, [created])
+            routing = await uow.routing.load(merchant_id)
             await uow.commit()
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
@@ -447,7 +450,7 @@ class PaymentService:
                 capture=capture,
                 override=cmd.override,
             )
-            return await self._authorize(principal, idem, state, request, method=method)
+            return await self._authorize(principal, idem, state, request, method=method, routing=routing)
         if self._three_ds is not None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
             if stop:  # a challenge for the customer, or a failed authentication: no gateway call
@@ -463,7 +466,7 @@ class PaymentService:
             capture=capture,
             override=cmd.override,
         )
-        return await self._authorize(principal, idem, state, request, authentication)
+        return await self._authorize(principal, idem, state, request, authentication, routing=routing)
 
     async def _authorize(
         self,
@@ -474,10 +477,11 @@ class PaymentService:
         first: Sequence[agg.Event] = (),
         *,
         method: Upi | PayPalWallet | None = None,
+        routing: RoutingState | None = None,
     ) -> PaymentResult:
         """The routed gateway call of a processing payment, then transaction 2 (after ``first``).
         ``method``: a payment method other than the request's card."""
-        routed = await self._router.authorize(state.merchant_id, request, method)
+        routed = await self._router.authorize(state.merchant_id, request, method, routing)
         failed = _failed_attempts(routed, "authorize")
         if routed.result is None:
             # No gateway answered: the payment fails for good, the key is released so that a retry
@@ -507,7 +511,7 @@ class PaymentService:
         event ``answer`` makes of the customer's answer (or raises a domain error); a payment that
         this leaves processing is then authorized as create would have done, its test card told
         by its fingerprint (the number was never kept)."""
-        state, replayed = await self._begin(principal, idem, payment_id, answer)
+        state, replayed, routing = await self._begin(principal, idem, payment_id, answer)
         if replayed is not None:
             return replayed
         if not state.in_progress:  # the answer ended the payment; transaction 1 stored the result
@@ -524,7 +528,7 @@ class PaymentService:
             override=override,
             test_card=self._test_cards.scenario(state.card.fingerprint),
         )
-        return await self._authorize(principal, idem, state, request)
+        return await self._authorize(principal, idem, state, request, routing=routing)
 
     async def _merchant(self, uow: PaymentStore, merchant_id: str) -> Merchant:
         """The merchant's payment settings, briefly cached: read on every payment otherwise."""
@@ -572,8 +576,9 @@ class PaymentService:
         payment_id: str,
         decide: Callable[[agg.PaymentState], agg.Event],
         recovery_point: str = "",
-    ) -> tuple[agg.PaymentState, PaymentResult | None]:
-        """Transaction 1 of an operation on an existing payment: claim, lock, decide, append."""
+    ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
+        """Transaction 1 of an operation on an existing payment: claim, lock, decide, append; and
+        read what routing needs to know (None for a replay)."""
         v = Violations()
         check_id(v, "payment_id", payment_id, PAYMENT)
         v.raise_if_any()
@@ -590,10 +595,10 @@ class PaymentService:
         payment_id: str,
         decide: Callable[[agg.PaymentState], agg.Event],
         recovery_point: str,
-    ) -> tuple[agg.PaymentState, PaymentResult | None]:
+    ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
         async with self._hot() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, recovery_point)) is not None:
-                return replayed.payment, replayed
+                return replayed.payment, replayed, None
             state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
             try:
                 event = decide(state)
@@ -604,8 +609,9 @@ class PaymentService:
             await uow.payments.save(state, after, [event])
             if not after.in_progress:  # nothing left for a gateway: the request ends with this commit
                 await self._complete(uow, principal, idem, PaymentResult(after))
+            routing = await uow.routing.load(state.merchant_id) if after.in_progress else None
             await uow.commit()
-        return after, None
+        return after, None, routing
 
     async def _release(self, principal: Principal, idem: IdempotencyKey | None) -> None:
         if idem is not None:
@@ -638,7 +644,9 @@ class PaymentService:
     ) -> PaymentResult:
         self._check_amount("amount_minor", amount)
         now = self._clock()
-        state, replayed = await self._begin(principal, idem, payment_id, lambda s: agg.request_capture(s, amount, now))
+        state, replayed, routing = await self._begin(
+            principal, idem, payment_id, lambda s: agg.request_capture(s, amount, now)
+        )
         if replayed is not None:
             return replayed
         capture_amount = state.pending_capture_amount
@@ -646,6 +654,7 @@ class PaymentService:
             state.merchant_id,
             self._gateway_of(state),
             lambda g: g.capture(f"{payment_id}:capture", state.gateway_reference, capture_amount),
+            routing,
         )
         attempt = _call_attempt(routed.calls[-1], "capture")
         if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
@@ -663,11 +672,14 @@ class PaymentService:
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
         now = self._clock()
-        state, replayed = await self._begin(principal, idem, payment_id, lambda s: agg.request_void(s, now))
+        state, replayed, routing = await self._begin(principal, idem, payment_id, lambda s: agg.request_void(s, now))
         if replayed is not None:
             return replayed
         routed = await self._router.call(
-            state.merchant_id, self._gateway_of(state), lambda g: g.void(f"{payment_id}:void", state.gateway_reference)
+            state.merchant_id,
+            self._gateway_of(state),
+            lambda g: g.void(f"{payment_id}:void", state.gateway_reference),
+            routing,
         )
         attempt = _call_attempt(routed.calls[-1], "void")
         if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
@@ -692,7 +704,7 @@ class PaymentService:
         v.raise_if_any()
         now = self._clock()
         refund_id = ids.new_id(REFUND)
-        state, replayed = await self._begin(
+        state, replayed, routing = await self._begin(
             principal, idem, payment_id, lambda s: agg.request_refund(s, refund_id, amount, reason, now), refund_id
         )
         if replayed is not None:
@@ -702,6 +714,7 @@ class PaymentService:
             state.merchant_id,
             self._gateway_of(state),
             lambda g: g.refund(f"{payment_id}:{refund_id}", state.gateway_reference, refund.amount),
+            routing,
         )
         last = routed.calls[-1]
         attempt = _call_attempt(last, "refund")

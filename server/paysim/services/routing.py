@@ -21,7 +21,7 @@ from typing import Protocol
 
 from paysim.domain import circuit_breaker as cb
 from paysim.domain.errors import DomainError
-from paysim.domain.gateway_faults import PLATFORM_SCOPE, GatewayFaults, Injection, StepKind
+from paysim.domain.gateway_faults import GatewayFaults, Injection, StepKind
 from paysim.domain.overrides import Forced, Override
 from paysim.domain.payment_methods import MethodType
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
@@ -38,6 +38,7 @@ from paysim.services.circuit_breakers import Admission, CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.store.repositories.circuit_breakers import StoredBreaker
+from paysim.store.repositories.routing_state import RoutingState
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 DEFAULT_TIMEOUT_MS = 10_000
@@ -122,12 +123,15 @@ class GatewayRouter:
     async def routes(self, merchant_id: str) -> list[Route]:
         return [r for r in await self._routes.routes(merchant_id) if r.gateway in self.gateways]
 
-    async def _routing_state(self, merchant_id: str) -> tuple[dict[str, StoredBreaker], dict[str, list[GatewayFaults]]]:
-        """The merchant's breakers and the faults in force, in one read transaction."""
-        async with self._uow() as uow:
-            breakers = await uow.circuit_breakers.list(merchant_id)
-            faults = await uow.gateway_faults.for_scopes([merchant_id, PLATFORM_SCOPE])
-        return {b.gateway: b for b in breakers}, self._faults.by_gateway(faults)
+    async def _routing_state(
+        self, merchant_id: str, known: RoutingState | None
+    ) -> tuple[dict[str, StoredBreaker], dict[str, list[GatewayFaults]]]:
+        """The merchant's breakers and the faults in force: ``known`` when the caller read them in
+        its own transaction, else read here."""
+        if known is None:
+            async with self._uow() as uow:
+                known = await uow.routing.load(merchant_id)
+        return known.breakers, self._faults.by_gateway(known.faults)
 
     def _takes(self, gateway: str, method: MethodType) -> bool:
         found = self.gateways.get(gateway)
@@ -141,13 +145,17 @@ class GatewayRouter:
         return any(self._takes(r.gateway, method) for r in await self.routes(merchant_id))
 
     async def authorize(
-        self, merchant_id: str, request: AuthorizationRequest, method: Upi | PayPalWallet | None = None
+        self,
+        merchant_id: str,
+        request: AuthorizationRequest,
+        method: Upi | PayPalWallet | None = None,
+        known: RoutingState | None = None,
     ) -> Routed:
         """Try the merchant's gateways in order until one answers (approves or declines). With
         ``method`` (a payment method other than the request's card) only gateways that take it."""
         wanted = MethodType.CARD if method is None else _METHOD_TYPES[method.kind]
         routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, wanted)]
-        breakers, faults = await self._routing_state(merchant_id)
+        breakers, faults = await self._routing_state(merchant_id, known)
         calls: list[Call] = []
         retry_after: float | None = None
         for route in routes:
@@ -178,11 +186,12 @@ class GatewayRouter:
         merchant_id: str,
         gateway_name: str,
         operation: Callable[[Gateway], Awaitable[GatewayResult]],
+        known: RoutingState | None = None,
     ) -> Routed:
         """Capture, void or refund at the gateway that holds the authorization."""
         route = next((r for r in await self._routes.routes(merchant_id) if r.gateway == gateway_name), None)
         route = route or Route(gateway_name)
-        breakers, faults = await self._routing_state(merchant_id)
+        breakers, faults = await self._routing_state(merchant_id, known)
 
         async def scripted(override: Override | None, gateway: Gateway) -> GatewayResult:
             if override is not None and override.outcome is Forced.DECLINE:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
+from paysim.store.repositories.routing_state import RoutingStateRepository
 from paysim.store.unit_of_work import end_transaction
 
 
@@ -58,6 +59,7 @@ class PgUnitOfWork:
         self.idempotency = IdempotencyRepository(None, conn, self._batch)
         self.merchants = MerchantRepository(None, conn)
         self.customers = CustomerRepository(None, conn)
+        self.routing = RoutingStateRepository(None, conn)
         return self
 
     async def commit(self) -> None:

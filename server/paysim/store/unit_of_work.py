@@ -34,6 +34,7 @@ from paysim.store.repositories import (
     ThreeDSPolicyRepository,
     UserRepository,
 )
+from paysim.store.repositories.routing_state import RoutingStateRepository
 
 TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
 
@@ -93,6 +94,7 @@ class UnitOfWork:
         self.idempotency = IdempotencyRepository(conn)
         self.circuit_breakers = CircuitBreakerRepository(conn)
         self.gateway_faults = GatewayFaultRepository(conn)
+        self.routing = RoutingStateRepository(conn)
         self.gateway_configs = GatewayConfigRepository(conn)
         self.three_ds_policies = ThreeDSPolicyRepository(conn)
         return self
