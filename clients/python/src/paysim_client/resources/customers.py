@@ -1,0 +1,103 @@
+"""``client.customers``: a merchant's customers (``cus_…``), whom payments can name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from paysim_client import _rpcs
+from paysim_client._blocking import blocking, blocking_pager
+from paysim_client.config import RetryPolicy
+from paysim_client.pagers import AsyncPager, Page
+from paysim_client.resources._base import AsyncResource, BlockingResource
+from paysim_client.v1 import customer_pb2 as C
+
+
+class AsyncCustomers(AsyncResource):
+    """Customers of the caller's merchant (an admin names the merchant in ``merchant_id``)."""
+
+    async def create(
+        self,
+        *,
+        email: str = "",
+        name: str = "",
+        phone: str = "",
+        metadata: Mapping[str, str] | None = None,
+        merchant_id: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> C.Customer:
+        """Create a customer."""
+        request = C.CreateCustomerRequest(
+            merchant_id=merchant_id, email=email, name=name, phone=phone, metadata=dict(metadata or {})
+        )
+        reply = await self._transport.call(_rpcs.CREATE_CUSTOMER, request, timeout=timeout, retry=retry)
+        return reply.customer
+
+    async def get(
+        self, customer_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> C.Customer:
+        """One customer (``NotFound`` for another merchant's)."""
+        request = C.GetCustomerRequest(customer_id=customer_id)
+        reply = await self._transport.call(_rpcs.GET_CUSTOMER, request, timeout=timeout, retry=retry)
+        return reply.customer
+
+    def list(
+        self,
+        *,
+        email: str = "",
+        merchant_id: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncPager[C.Customer]:
+        """The merchant's customers (only those with ``email``, if given), page after page."""
+
+        async def fetch(token: str) -> Page[C.Customer]:
+            request = C.ListCustomersRequest(
+                merchant_id=merchant_id, page_size=page_size, page_token=token, email=email
+            )
+            reply = await self._transport.call(_rpcs.LIST_CUSTOMERS, request, timeout=timeout, retry=retry)
+            return Page(reply.customers, reply.next_page_token)
+
+        return AsyncPager(fetch, page_token)
+
+    async def update(
+        self,
+        customer_id: str,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        phone: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        replace_metadata: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> C.Customer:
+        """Change the fields given; ``metadata`` is merged in, or replaces it all with
+        ``replace_metadata=True``."""
+        request = C.UpdateCustomerRequest(
+            customer_id=customer_id,
+            email=email,
+            name=name,
+            phone=phone,
+            replace_metadata=replace_metadata,
+            metadata=dict(metadata or {}),
+        )
+        reply = await self._transport.call(_rpcs.UPDATE_CUSTOMER, request, timeout=timeout, retry=retry)
+        return reply.customer
+
+    async def delete(self, customer_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
+        """Delete a customer."""
+        request = C.DeleteCustomerRequest(customer_id=customer_id)
+        await self._transport.call(_rpcs.DELETE_CUSTOMER, request, timeout=timeout, retry=retry)
+
+
+class Customers(BlockingResource[AsyncCustomers]):
+    """Customers (blocking); see :class:`AsyncCustomers`."""
+
+    create = blocking(AsyncCustomers.create)
+    get = blocking(AsyncCustomers.get)
+    list = blocking_pager(AsyncCustomers.list)
+    update = blocking(AsyncCustomers.update)
+    delete = blocking(AsyncCustomers.delete)

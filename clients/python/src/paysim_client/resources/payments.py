@@ -1,0 +1,223 @@
+"""``client.payments``: create, read, list, capture, void and refund card payments.
+
+Declines are results: ``create`` returns the payment with status ``PAYMENT_STATUS_DECLINED``
+and a ``decline`` (code, message, whether a retry may succeed); it raises only when the request
+could not be processed. Every mutation carries an idempotency key (the caller's, or a fresh one)
+that the client reuses for its own retries, so a retry never charges twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from paysim_client import _rpcs
+from paysim_client._blocking import blocking, blocking_pager
+from paysim_client.config import RetryPolicy, SimulationOverride
+from paysim_client.pagers import AsyncPager, Page
+from paysim_client.resources._base import AsyncResource, BlockingResource, timestamp
+from paysim_client.v1 import payment_pb2 as P
+
+
+class AsyncPayments(AsyncResource):
+    """Payments of the caller's merchant (an admin names the merchant in ``merchant_id``)."""
+
+    async def create(
+        self,
+        *,
+        amount_minor: int,
+        card: P.CardInput,
+        currency_code: str = "",
+        capture_method: P.CaptureMethod.ValueType = P.CAPTURE_METHOD_UNSPECIFIED,
+        customer_id: str = "",
+        description: str = "",
+        metadata: Mapping[str, str] | None = None,
+        merchant_id: str = "",
+        idempotency_key: str | None = None,
+        simulate: SimulationOverride | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> P.Payment:
+        """Create a payment and authorize it; with automatic capture (the default) capture it too.
+
+        ``amount_minor`` is in the currency's minor unit (1999 USD = $19.99); ``currency_code``
+        empty means the merchant's default. ``capture_method=CAPTURE_METHOD_MANUAL`` stops at
+        ``AUTHORIZED`` for a later :meth:`capture` or :meth:`void`. ``simulate`` forces an outcome
+        or a gateway latency for this one request. Returns the payment, declined ones included.
+        """
+        request = P.CreatePaymentRequest(
+            merchant_id=merchant_id,
+            amount_minor=amount_minor,
+            currency_code=currency_code,
+            card=card,
+            customer_id=customer_id,
+            description=description,
+            metadata=dict(metadata or {}),
+            capture_method=capture_method,
+        )
+        reply = await self._transport.call(
+            _rpcs.CREATE_PAYMENT,
+            request,
+            idempotency_key=idempotency_key,
+            metadata=simulate.metadata() if simulate is not None else (),
+            timeout=timeout,
+            retry=retry,
+        )
+        return reply.payment
+
+    async def get(
+        self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> P.Payment:
+        """The payment as it is now."""
+        reply = await self._transport.call(
+            _rpcs.GET_PAYMENT, P.GetPaymentRequest(payment_id=payment_id), timeout=timeout, retry=retry
+        )
+        return reply.payment
+
+    def list(
+        self,
+        *,
+        statuses: Sequence[P.PaymentStatus.ValueType] = (),
+        customer_id: str = "",
+        min_amount_minor: int | None = None,
+        max_amount_minor: int | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        card_last4: str = "",
+        merchant_id: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncPager[P.Payment]:
+        """The caller's payments, newest first, filtered; ``async for`` fetches page after page.
+
+        ``page_size`` is per request (0: the server's default of 50, at most 500); ``timeout`` and
+        ``retry`` apply to each page's request.
+        """
+        base = P.ListPaymentsRequest(
+            merchant_id=merchant_id,
+            page_size=page_size,
+            statuses=statuses,
+            customer_id=customer_id,
+            min_amount_minor=min_amount_minor,
+            max_amount_minor=max_amount_minor,
+            created_after=timestamp(created_after),
+            created_before=timestamp(created_before),
+            card_last4=card_last4,
+        )
+
+        async def fetch(token: str) -> Page[P.Payment]:
+            request = P.ListPaymentsRequest()
+            request.CopyFrom(base)
+            request.page_token = token
+            reply = await self._transport.call(_rpcs.LIST_PAYMENTS, request, timeout=timeout, retry=retry)
+            return Page(reply.payments, reply.next_page_token)
+
+        return AsyncPager(fetch, page_token)
+
+    async def capture(
+        self,
+        payment_id: str,
+        *,
+        amount_minor: int = 0,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> P.Payment:
+        """Capture an ``AUTHORIZED`` payment: ``amount_minor`` of it (0: all), once.
+
+        Raises :class:`~paysim_client.errors.PaymentNotCapturable` or
+        :class:`~paysim_client.errors.AmountExceedsAuthorized` when that is not possible.
+        """
+        reply = await self._transport.call(
+            _rpcs.CAPTURE_PAYMENT,
+            P.CapturePaymentRequest(payment_id=payment_id, amount_minor=amount_minor),
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            retry=retry,
+        )
+        return reply.payment
+
+    async def void(
+        self,
+        payment_id: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> P.Payment:
+        """Release an ``AUTHORIZED`` payment without capturing it (``PaymentNotVoidable`` otherwise)."""
+        reply = await self._transport.call(
+            _rpcs.VOID_PAYMENT,
+            P.VoidPaymentRequest(payment_id=payment_id),
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            retry=retry,
+        )
+        return reply.payment
+
+    async def refund(
+        self,
+        payment_id: str,
+        *,
+        amount_minor: int = 0,
+        reason: str = "",
+        idempotency_key: str | None = None,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> P.RefundPaymentResponse:
+        """Refund ``amount_minor`` (0: all that is left) of a captured payment.
+
+        Returns the new refund (``refund``; its ``status`` is ``failed`` if the gateway refused
+        it) and the payment after it (``payment``). Raises
+        :class:`~paysim_client.errors.AmountExceedsRefundable` or
+        :class:`~paysim_client.errors.PaymentNotRefundable` when that is not possible.
+        """
+        return await self._transport.call(
+            _rpcs.REFUND_PAYMENT,
+            P.RefundPaymentRequest(payment_id=payment_id, amount_minor=amount_minor, reason=reason),
+            idempotency_key=idempotency_key,
+            timeout=timeout,
+            retry=retry,
+        )
+
+    async def list_refunds(
+        self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Sequence[P.Refund]:
+        """The payment's refunds, oldest first."""
+        reply = await self._transport.call(
+            _rpcs.LIST_REFUNDS, P.ListRefundsRequest(payment_id=payment_id), timeout=timeout, retry=retry
+        )
+        return reply.refunds
+
+    def events(
+        self,
+        payment_id: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncPager[P.PaymentEvent]:
+        """The payment's events (its whole history) in version order, page after page."""
+
+        async def fetch(token: str) -> Page[P.PaymentEvent]:
+            request = P.ListPaymentEventsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
+            reply = await self._transport.call(_rpcs.LIST_PAYMENT_EVENTS, request, timeout=timeout, retry=retry)
+            return Page(reply.events, reply.next_page_token)
+
+        return AsyncPager(fetch, page_token)
+
+
+class Payments(BlockingResource[AsyncPayments]):
+    """Payments of the caller's merchant (blocking); see :class:`AsyncPayments`."""
+
+    create = blocking(AsyncPayments.create)
+    get = blocking(AsyncPayments.get)
+    list = blocking_pager(AsyncPayments.list)
+    capture = blocking(AsyncPayments.capture)
+    void = blocking(AsyncPayments.void)
+    refund = blocking(AsyncPayments.refund)
+    list_refunds = blocking(AsyncPayments.list_refunds)
+    events = blocking_pager(AsyncPayments.events)

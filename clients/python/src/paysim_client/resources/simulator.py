@@ -1,0 +1,158 @@
+"""``client.simulator``: the scenario catalogue, gateway outages, scripted outcomes, breakers.
+
+What a merchant sets acts on its own payments only; an admin may set platform-wide faults
+(``platform_wide=True``) that act on every merchant's calls to that gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from paysim_client import _rpcs
+from paysim_client._blocking import blocking
+from paysim_client.config import RetryPolicy
+from paysim_client.resources._base import AsyncResource, BlockingResource, duration
+from paysim_client.v1 import simulator_pb2 as S
+
+_KINDS = {
+    "approve": S.SCRIPTED_OUTCOME_KIND_APPROVE,
+    "decline": S.SCRIPTED_OUTCOME_KIND_DECLINE,
+    "error": S.SCRIPTED_OUTCOME_KIND_ERROR,
+    "timeout": S.SCRIPTED_OUTCOME_KIND_TIMEOUT,
+}
+
+
+def scripted_outcome(spec: str | S.ScriptedOutcome) -> S.ScriptedOutcome:
+    """``"approve"``, ``"decline"``, ``"decline:<code>"``, ``"error"`` or ``"timeout"`` as a
+    ``ScriptedOutcome`` (a ``ScriptedOutcome`` is returned as it is)."""
+    if isinstance(spec, S.ScriptedOutcome):
+        return spec
+    kind, _, code = spec.strip().lower().partition(":")
+    if kind not in _KINDS or (code and kind != "decline"):
+        raise ValueError(f"unknown scripted outcome {spec!r}: use approve, decline[:<code>], error or timeout")
+    return S.ScriptedOutcome(kind=_KINDS[kind], decline_code=code)
+
+
+class AsyncSimulator(AsyncResource):
+    """Simulation controls."""
+
+    async def scenarios(
+        self,
+        trigger: S.ScenarioTrigger.ValueType = S.SCENARIO_TRIGGER_UNSPECIFIED,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Sequence[S.Scenario]:
+        """The test cards, magic amounts and holder names, and what each one does."""
+        request = S.ListScenariosRequest(trigger=trigger)
+        reply = await self._transport.call(_rpcs.LIST_SCENARIOS, request, timeout=timeout, retry=retry)
+        return reply.scenarios
+
+    async def set_outage(
+        self,
+        gateway: str,
+        *,
+        mode: S.OutageMode.ValueType = S.OUTAGE_MODE_ERROR,
+        duration_seconds: float | timedelta | None = None,
+        merchant_id: str = "",
+        platform_wide: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> S.GatewayFaults:
+        """Put a gateway into an outage: every call fails (``OUTAGE_MODE_ERROR``) or never answers
+        (``OUTAGE_MODE_TIMEOUT``), for ``duration_seconds`` (up to a day) or until cleared."""
+        request = S.SetGatewayOutageRequest(
+            merchant_id=merchant_id,
+            platform_wide=platform_wide,
+            gateway=gateway,
+            mode=mode,
+            duration=duration(duration_seconds),
+        )
+        reply = await self._transport.call(_rpcs.SET_GATEWAY_OUTAGE, request, timeout=timeout, retry=retry)
+        return reply.faults
+
+    async def script_outcomes(
+        self,
+        gateway: str,
+        outcomes: Sequence[str | S.ScriptedOutcome],
+        *,
+        append: bool = False,
+        merchant_id: str = "",
+        platform_wide: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> S.GatewayFaults:
+        """Script the gateway's next outcomes, each taken by exactly one call, in order.
+
+        ``outcomes`` such as ``["error", "decline:insufficient_funds", "approve"]``; ``append``
+        adds them after the steps still waiting instead of replacing those.
+        """
+        request = S.ScriptGatewayOutcomesRequest(
+            merchant_id=merchant_id,
+            platform_wide=platform_wide,
+            gateway=gateway,
+            outcomes=[scripted_outcome(o) for o in outcomes],
+            append=append,
+        )
+        reply = await self._transport.call(_rpcs.SCRIPT_GATEWAY_OUTCOMES, request, timeout=timeout, retry=retry)
+        return reply.faults
+
+    async def clear_faults(
+        self,
+        gateway: str = "",
+        *,
+        merchant_id: str = "",
+        platform_wide: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> int:
+        """End outages and drop scripts (of one gateway, or all); returns how many were cleared."""
+        request = S.ClearGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide, gateway=gateway)
+        reply = await self._transport.call(_rpcs.CLEAR_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
+        return reply.cleared
+
+    async def list_faults(
+        self,
+        *,
+        merchant_id: str = "",
+        platform_wide: bool = False,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Sequence[S.GatewayFaults]:
+        """The outages and scripts in force."""
+        request = S.ListGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide)
+        reply = await self._transport.call(_rpcs.LIST_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
+        return reply.faults
+
+    async def list_breakers(
+        self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> S.ListCircuitBreakersResponse:
+        """The merchant's circuit breakers with their statistics, and the breaker settings."""
+        request = S.ListCircuitBreakersRequest(merchant_id=merchant_id)
+        return await self._transport.call(_rpcs.LIST_CIRCUIT_BREAKERS, request, timeout=timeout, retry=retry)
+
+    async def reset_breaker(
+        self,
+        gateway: str,
+        *,
+        merchant_id: str,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> S.CircuitBreaker:
+        """Close a merchant's breaker for a gateway and clear its statistics (admins only)."""
+        request = S.ResetCircuitBreakerRequest(merchant_id=merchant_id, gateway=gateway)
+        reply = await self._transport.call(_rpcs.RESET_CIRCUIT_BREAKER, request, timeout=timeout, retry=retry)
+        return reply.breaker
+
+
+class Simulator(BlockingResource[AsyncSimulator]):
+    """Simulation controls (blocking); see :class:`AsyncSimulator`."""
+
+    scenarios = blocking(AsyncSimulator.scenarios)
+    set_outage = blocking(AsyncSimulator.set_outage)
+    script_outcomes = blocking(AsyncSimulator.script_outcomes)
+    clear_faults = blocking(AsyncSimulator.clear_faults)
+    list_faults = blocking(AsyncSimulator.list_faults)
+    list_breakers = blocking(AsyncSimulator.list_breakers)
+    reset_breaker = blocking(AsyncSimulator.reset_breaker)

@@ -1,0 +1,78 @@
+"""The contract's message and enum types the client returns and takes, in one import.
+
+The client returns the generated protobuf messages themselves (typed by their ``.pyi`` stubs):
+every field the server adds is there without a client release, and the field comments of
+``proto/paysim/v1`` document them. Enum values are attributes of their enum, e.g.
+``PaymentStatus.PAYMENT_STATUS_DECLINED``; ``PaymentStatus.Name(payment.status)`` gives the name.
+"""
+
+from paysim_client.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
+from paysim_client.v1.common_pb2 import Money, Role
+from paysim_client.v1.customer_pb2 import Customer
+from paysim_client.v1.merchant_pb2 import (
+    ApiKey,
+    CreateApiKeyResponse,
+    GatewayConfig,
+    Merchant,
+    RegisterMerchantResponse,
+)
+from paysim_client.v1.payment_pb2 import (
+    CaptureMethod,
+    CardDetails,
+    CardInput,
+    Decline,
+    GatewayAttempt,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    Refund,
+    RefundPaymentResponse,
+)
+from paysim_client.v1.simulator_pb2 import (
+    BreakerSettings,
+    BreakerState,
+    CircuitBreaker,
+    GatewayFaults,
+    ListCircuitBreakersResponse,
+    OutageMode,
+    Scenario,
+    ScenarioTrigger,
+    ScriptedOutcome,
+    ScriptedOutcomeKind,
+)
+
+__all__ = [
+    "ApiKey",
+    "BreakerSettings",
+    "BreakerState",
+    "CaptureMethod",
+    "CardDetails",
+    "CardInput",
+    "CircuitBreaker",
+    "CreateApiKeyResponse",
+    "CredentialKind",
+    "Customer",
+    "Decline",
+    "GatewayAttempt",
+    "GatewayConfig",
+    "GatewayFaults",
+    "GetCurrentUserResponse",
+    "ListCircuitBreakersResponse",
+    "LoginResponse",
+    "Merchant",
+    "Money",
+    "OutageMode",
+    "Payment",
+    "PaymentEvent",
+    "PaymentStatus",
+    "Refund",
+    "RefundPaymentResponse",
+    "RegisterMerchantResponse",
+    "Role",
+    "Scenario",
+    "ScenarioTrigger",
+    "ScriptedOutcome",
+    "ScriptedOutcomeKind",
+    "TokenPair",
+    "User",
+]
