@@ -1,5 +1,5 @@
 """A loopback TCP proxy that can be cut and restored: a real network outage between the
-server and its database, without touching the database itself."""
+server and its database (or a client and the server), without touching either end."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.connections = 0  # accepted so far, across cuts
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
@@ -32,6 +33,7 @@ class TcpProxy:
             writer.close()
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             up_r, up_w = await asyncio.open_connection(*self._upstream)
         except OSError:

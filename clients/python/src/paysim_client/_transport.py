@@ -78,6 +78,7 @@ class Transport:
         self._random = random_source
         self._sleep = sleep
         self._callables: dict[str, Any] = {}
+        self.closed = False
 
     def _callable(self, rpc: Rpc[Any, Any]) -> Any:
         found = self._callables.get(rpc.path)
@@ -106,6 +107,8 @@ class Transport:
         client's. Payment mutations always carry an idempotency key: ``idempotency_key``, or a
         fresh one that every retry of this call reuses.
         """
+        if self.closed:
+            raise RuntimeError("the client is closed")
         policy = retry or self.default_retry
         budget = timeout if timeout is not None else self.default_timeout
         deadline = None if budget is None else time.monotonic() + budget
@@ -144,6 +147,7 @@ class Transport:
             await self._sleep(delay)
 
     async def close(self) -> None:
+        self.closed = True
         await self.channel.close(None)
 
 

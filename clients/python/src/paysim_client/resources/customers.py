@@ -70,18 +70,17 @@ class AsyncCustomers(AsyncResource):
         name: str | None = None,
         phone: str | None = None,
         metadata: Mapping[str, str] | None = None,
-        replace_metadata: bool = False,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> C.Customer:
-        """Change the fields given; ``metadata`` is merged in, or replaces it all with
-        ``replace_metadata=True``."""
+        """Change the fields given (an empty string clears one); ``metadata``, if given, replaces
+        the stored metadata entirely (``{}`` clears it)."""
         request = C.UpdateCustomerRequest(
             customer_id=customer_id,
             email=email,
             name=name,
             phone=phone,
-            replace_metadata=replace_metadata,
+            replace_metadata=metadata is not None,
             metadata=dict(metadata or {}),
         )
         reply = await self._transport.call(_rpcs.UPDATE_CUSTOMER, request, timeout=timeout, retry=retry)
