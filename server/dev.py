@@ -164,6 +164,10 @@ def test(args: Sequence[str]) -> int:
         ("ruff check .", [str(_venv_tool("ruff")), "check", "."]),
         ("ruff format --check .", [str(_venv_tool("ruff")), "format", "--check", "."]),
         ("mypy", [str(_venv_tool("mypy"))]),
+        (
+            "client distribution installs alone and type-checks (check_dist.py)",
+            [python, "clients/python/scripts/check_dist.py"],
+        ),
         ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
     ]
     env = _tool_env()
@@ -190,7 +194,8 @@ USAGE = """usage: python3 server/dev.py serve [paysim serve args...]
        python3 server/dev.py test  [pytest args...]
 
 serve  run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
-test   buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, then pytest
+test   buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, the client
+       distribution in a fresh venv, then pytest
 
 Both create .venv in the repository root on first use and keep it installed."""
 
