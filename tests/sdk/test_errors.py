@@ -15,10 +15,10 @@ import pytest
 from google.protobuf import wrappers_pb2
 from paysim_client import AsyncClient, Client, RetryPolicy, SimulationOverride, errors
 from paysim_client._rpcs import Rpc, Safety
-from paysim_client.types import CaptureMethod, CardInput
+from paysim_client.types import CaptureMethod, CardInput, PaymentStatus
 from paysim_client.v1 import auth_pb2, payment_pb2
 
-from tests.sdk.conftest import VISA, AdminAccount, wait_for
+from tests.sdk.conftest import VISA, wait_for
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.tcp_proxy import TcpProxy
@@ -179,7 +179,16 @@ def unavailable(ctx: Ctx) -> None:
 
 
 def deadline_exceeded(ctx: Ctx) -> None:
-    ctx.client.payments.create(amount_minor=100, card=VISA, simulate=SimulationOverride(latency_ms=2000), timeout=0.3)
+    try:
+        ctx.client.payments.create(
+            amount_minor=100, card=VISA, simulate=SimulationOverride(latency_ms=1000), timeout=0.3
+        )
+    finally:
+        # The server finishes what it started: wait for it rather than leave it running.
+        wait_for(
+            lambda: [PaymentStatus.Name(p.status) for p in ctx.client.payments.list()] == ["PAYMENT_STATUS_CAPTURED"],
+            what="the abandoned payment to finish",
+        )
 
 
 def _raw_call(ctx: Ctx, rpc: Rpc[Any, Any], request: Any) -> None:
@@ -302,7 +311,3 @@ def test_every_exception_class_is_covered() -> None:
     assert set(_all_error_classes()) == covered | NEVER_FROM_PAYSIM | ONLY_THROUGH_SUBCLASSES
     for base in ONLY_THROUGH_SUBCLASSES:
         assert any(issubclass(cls, base) for cls in covered), base
-
-
-def test_the_admin_fixture_is_an_admin(admin: Client, admin_account: AdminAccount) -> None:
-    assert admin.auth.me().user.email == admin_account.email
