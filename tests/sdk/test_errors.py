@@ -9,13 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from google.protobuf import wrappers_pb2
 from paysim_client import AsyncClient, Client, RetryPolicy, SimulationOverride, errors
 from paysim_client._rpcs import Rpc, Safety
-from paysim_client.types import CaptureMethod, CardInput, PaymentStatus
+from paysim_client.types import CaptureMethod, CardInput, PaymentStatus, UpiInput
 from paysim_client.v1 import auth_pb2, payment_pb2
 
 from tests.sdk.conftest import VISA, wait_for
@@ -119,6 +120,19 @@ def amount_exceeds_refundable(ctx: Ctx) -> None:
     payment = ctx.client.payments.create(amount_minor=3000, card=VISA)
     ctx.client.payments.refund(payment.id, amount_minor=1000)
     ctx.client.payments.refund(payment.id, amount_minor=2001)
+
+
+THREE_DS_CARD = CardInput(number="4000000000003220", exp_month=12, exp_year=2031, cvc="123")
+
+
+def payment_method_not_available(ctx: Ctx) -> None:
+    ctx.client.payments.create(amount_minor=100, currency_code="INR", upi=UpiInput(vpa="success@razorpay"))
+
+
+def three_ds_challenge_completed(ctx: Ctx) -> None:
+    payment = ctx.client.payments.create(amount_minor=100, card=THREE_DS_CARD)
+    assert ctx.client.three_ds.answer_challenge(payment).status == PaymentStatus.PAYMENT_STATUS_CAPTURED
+    ctx.client.three_ds.answer_challenge(payment)
 
 
 def idempotency_key_in_use(ctx: Ctx) -> None:
@@ -243,6 +257,8 @@ CASES: list[tuple[type[errors.RpcError], Callable[[Ctx], None], str]] = [
     (errors.PaymentNotRefundable, payment_not_refundable, "PAYMENT_NOT_REFUNDABLE"),
     (errors.AmountExceedsAuthorized, amount_exceeds_authorized, "AMOUNT_EXCEEDS_AUTHORIZED"),
     (errors.AmountExceedsRefundable, amount_exceeds_refundable, "AMOUNT_EXCEEDS_REFUNDABLE"),
+    (errors.PaymentMethodNotAvailable, payment_method_not_available, "PAYMENT_METHOD_NOT_AVAILABLE"),
+    (errors.ThreeDSChallengeCompleted, three_ds_challenge_completed, "THREE_DS_CHALLENGE_COMPLETED"),
     (errors.IdempotencyKeyInUse, idempotency_key_in_use, "IDEMPOTENCY_KEY_IN_USE"),
     (errors.PaymentBusy, payment_busy, "PAYMENT_BUSY"),
     (errors.GatewayUnavailable, gateway_unavailable, "GATEWAY_UNAVAILABLE"),
@@ -299,6 +315,18 @@ def test_rate_limited_and_login_locked(make_server: Callable[..., ServerHandle])
     assert locked.reason == "LOGIN_LOCKED"
 
 
+def test_three_ds_challenge_expired(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    account = register_merchant(server.stubs())
+    with Client.connect(server.target, api_key=account.api_key) as client:
+        payment = client.payments.create(amount_minor=100, card=THREE_DS_CARD)
+        assert payment.status == PaymentStatus.PAYMENT_STATUS_REQUIRES_ACTION
+        server.clock.advance(timedelta(minutes=16))
+        with pytest.raises(errors.ThreeDSChallengeExpired) as caught:
+            client.three_ds.answer_challenge(payment)
+    assert caught.value.metadata["payment_id"] == payment.id and caught.value.request_id
+
+
 def _all_error_classes() -> Iterator[type[errors.RpcError]]:
     for name in errors.__all__:
         value = getattr(errors, name)
@@ -307,7 +335,7 @@ def _all_error_classes() -> Iterator[type[errors.RpcError]]:
 
 
 def test_every_exception_class_is_covered() -> None:
-    covered = {case[0] for case in CASES} | {errors.RateLimited, errors.LoginLocked}
+    covered = {case[0] for case in CASES} | {errors.RateLimited, errors.LoginLocked, errors.ThreeDSChallengeExpired}
     assert set(_all_error_classes()) == covered | NEVER_FROM_PAYSIM | ONLY_THROUGH_SUBCLASSES
     for base in ONLY_THROUGH_SUBCLASSES:
         assert any(issubclass(cls, base) for cls in covered), base

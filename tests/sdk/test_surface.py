@@ -9,7 +9,7 @@ from typing import Any
 
 import paysim_client
 from paysim_client import _rpcs
-from paysim_client.resources import auth, customers, merchants, payments, simulator
+from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (auth.AsyncAuth, auth.Auth),
@@ -19,6 +19,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (customers.AsyncCustomers, customers.Customers),
     (payments.AsyncPayments, payments.Payments),
     (simulator.AsyncSimulator, simulator.Simulator),
+    (three_ds.AsyncThreeDS, three_ds.ThreeDS),
 ]
 
 
@@ -85,12 +86,13 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in _rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 38
+    assert len(paths) == len(set(paths)) == 43
     assert {rpc.path for rpc in _rpcs.ALL if rpc.safety is _rpcs.Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
         "/paysim.v1.PaymentService/VoidPayment",
         "/paysim.v1.PaymentService/RefundPayment",
+        "/paysim.v1.ThreeDSService/CompleteChallenge",
     }
 
 

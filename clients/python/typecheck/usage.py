@@ -9,7 +9,17 @@ from collections.abc import Sequence
 
 import paysim_client
 from paysim_client import AsyncPager, Page, Pager, RetryPolicy, SimulationOverride, TLSConfig, errors, webhooks
-from paysim_client.types import CaptureMethod, CardInput, Payment, PaymentEvent, PaymentStatus, Refund
+from paysim_client.types import (
+    AcsAction,
+    CaptureMethod,
+    CardInput,
+    Payment,
+    PaymentEvent,
+    PaymentStatus,
+    Refund,
+    ThreeDSPolicyMode,
+    UpiInput,
+)
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=2030, cvc="123")
 
@@ -31,6 +41,13 @@ async def take_payment(target: str, api_key: str) -> Payment:
         ids: list[str] = [p.id async for p in pager]
         pages: list[Page[PaymentEvent]] = [page async for page in client.payments.events(payment.id).pages()]
         await client.payments.get(1999)  # type: ignore[arg-type]
+        challenged = await client.payments.create(amount_minor=2500, card=CARD)
+        if challenged.status == PaymentStatus.PAYMENT_STATUS_REQUIRES_ACTION:
+            challenged = await client.three_ds.answer_challenge(challenged, AcsAction.ACS_ACTION_DENY)
+        eci: str = challenged.three_ds.eci
+        await client.three_ds.set_policy(ThreeDSPolicyMode.THREE_DS_POLICY_MODE_ABOVE_AMOUNT, thresholds={"USD": 100})
+        await client.payments.create(amount_minor=100, upi=UpiInput(vpa="success@razorpay"))
+        _ = eci
         _ = (refund, ids, pages)
     return payment
 

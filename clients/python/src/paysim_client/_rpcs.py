@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, payment_pb2, simulator_pb2
+from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -61,7 +61,7 @@ def _rpc(
 
 
 R, ID, K, U = Safety.READ, Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
-A, M, C, P, S = auth_pb2, merchant_pb2, customer_pb2, payment_pb2, simulator_pb2
+A, M, C, P, S, T = auth_pb2, merchant_pb2, customer_pb2, payment_pb2, simulator_pb2, threeds_pb2
 
 # AuthService
 REGISTER = _rpc(A, "AuthService", "Register", A.RegisterRequest, A.RegisterResponse, U, anonymous=True)
@@ -138,6 +138,20 @@ LIST_CIRCUIT_BREAKERS = _rpc(
 )
 RESET_CIRCUIT_BREAKER = _rpc(
     S, "SimulatorService", "ResetCircuitBreaker", S.ResetCircuitBreakerRequest, S.ResetCircuitBreakerResponse, ID
+)
+
+# ThreeDSService
+GET_CHALLENGE = _rpc(T, "ThreeDSService", "GetChallenge", T.GetChallengeRequest, T.GetChallengeResponse, R)
+# Signs an answer and changes nothing by itself.
+SIMULATE_ACS = _rpc(T, "ThreeDSService", "SimulateAcs", T.SimulateAcsRequest, T.SimulateAcsResponse, ID)
+COMPLETE_CHALLENGE = _rpc(
+    T, "ThreeDSService", "CompleteChallenge", T.CompleteChallengeRequest, T.CompleteChallengeResponse, K
+)
+SET_THREE_DS_POLICY = _rpc(
+    T, "ThreeDSService", "SetThreeDSPolicy", T.SetThreeDSPolicyRequest, T.SetThreeDSPolicyResponse, ID
+)
+GET_THREE_DS_POLICY = _rpc(
+    T, "ThreeDSService", "GetThreeDSPolicy", T.GetThreeDSPolicyRequest, T.GetThreeDSPolicyResponse, R
 )
 
 ALL: tuple[Rpc[Any, Any], ...] = tuple(value for value in dict(globals()).values() if isinstance(value, Rpc))

@@ -29,6 +29,7 @@ from paysim_client.resources.customers import AsyncCustomers, Customers
 from paysim_client.resources.merchants import AsyncMerchants, Merchants
 from paysim_client.resources.payments import AsyncPayments, Payments
 from paysim_client.resources.simulator import AsyncSimulator, Simulator
+from paysim_client.resources.three_ds import AsyncThreeDS, ThreeDS
 
 USER_AGENT = f"paysim-python/{__version__}"
 
@@ -61,7 +62,7 @@ class AsyncClient:
     Open it with :func:`paysim_client.connect` (or ``AsyncClient.connect``); close it with
     :meth:`close` or ``async with``. The resource namespaces are ``auth``, ``merchants``
     (with ``merchants.api_keys`` and ``merchants.gateway_configs``), ``customers``,
-    ``payments`` and ``simulator``.
+    ``payments``, ``three_ds`` and ``simulator``.
     """
 
     def __init__(self, transport: Transport, target: str, session: Session | None = None) -> None:
@@ -72,6 +73,7 @@ class AsyncClient:
         self.customers = AsyncCustomers(transport)
         self.payments = AsyncPayments(transport)
         self.simulator = AsyncSimulator(transport)
+        self.three_ds = AsyncThreeDS(transport)
 
     @staticmethod
     def connect(
@@ -228,6 +230,7 @@ class Client:
         self.customers = Customers(runner, client.customers)
         self.payments = Payments(runner, client.payments)
         self.simulator = Simulator(runner, client.simulator)
+        self.three_ds = ThreeDS(runner, client.three_ds)
 
     @classmethod
     def connect(

@@ -284,6 +284,24 @@ class AmountExceedsRefundable(FailedPrecondition):
         return _int_or_none(self.metadata.get("refundable_amount_minor"))
 
 
+class PaymentMethodNotAvailable(FailedPrecondition):
+    """None of the merchant's gateways takes this payment method (UPI, PayPal wallet…)."""
+
+    REASON: ClassVar[str] = "PAYMENT_METHOD_NOT_AVAILABLE"
+
+
+class ThreeDSChallengeCompleted(FailedPrecondition):
+    """The 3-D Secure challenge was already completed: it is answered once."""
+
+    REASON: ClassVar[str] = "THREE_DS_CHALLENGE_COMPLETED"
+
+
+class ThreeDSChallengeExpired(FailedPrecondition):
+    """The 3-D Secure challenge was not completed in time; its payment has failed."""
+
+    REASON: ClassVar[str] = "THREE_DS_CHALLENGE_EXPIRED"
+
+
 class IdempotencyKeyInUse(Aborted):
     """The first request with this idempotency key is still being processed.
 
@@ -353,6 +371,9 @@ _BY_REASON: dict[str, type[RpcError]] = {
         PaymentNotRefundable,
         AmountExceedsAuthorized,
         AmountExceedsRefundable,
+        PaymentMethodNotAvailable,
+        ThreeDSChallengeCompleted,
+        ThreeDSChallengeExpired,
         IdempotencyKeyInUse,
         PaymentBusy,
         GatewayUnavailable,
@@ -457,6 +478,7 @@ __all__ = [
     "NotFound",
     "OutOfRange",
     "PaymentBusy",
+    "PaymentMethodNotAvailable",
     "PaymentNotCapturable",
     "PaymentNotRefundable",
     "PaymentNotVoidable",
@@ -468,6 +490,8 @@ __all__ = [
     "RateLimited",
     "ResourceExhausted",
     "RpcError",
+    "ThreeDSChallengeCompleted",
+    "ThreeDSChallengeExpired",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",

@@ -26,7 +26,9 @@ class AsyncPayments(AsyncResource):
         self,
         *,
         amount_minor: int,
-        card: P.CardInput,
+        card: P.CardInput | None = None,
+        upi: P.UpiInput | None = None,
+        paypal_wallet: P.PayPalWalletInput | None = None,
         currency_code: str = "",
         capture_method: P.CaptureMethod.ValueType = P.CAPTURE_METHOD_UNSPECIFIED,
         customer_id: str = "",
@@ -40,16 +42,23 @@ class AsyncPayments(AsyncResource):
     ) -> P.Payment:
         """Create a payment and authorize it; with automatic capture (the default) capture it too.
 
+        Pay with exactly one of ``card``, ``upi`` (razorpay) or ``paypal_wallet`` (paypal).
         ``amount_minor`` is in the currency's minor unit (1999 USD = $19.99); ``currency_code``
         empty means the merchant's default. ``capture_method=CAPTURE_METHOD_MANUAL`` stops at
         ``AUTHORIZED`` for a later :meth:`capture` or :meth:`void`. ``simulate`` forces an outcome
-        or a gateway latency for this one request. Returns the payment, declined ones included.
+        or a gateway latency for this one request. Returns the payment, declined ones included;
+        one that needs 3-D Secure comes back ``PAYMENT_STATUS_REQUIRES_ACTION`` with
+        ``next_action.three_ds_challenge`` (see ``client.three_ds``).
         """
+        if sum(method is not None for method in (card, upi, paypal_wallet)) > 1:
+            raise ValueError("pay with one of card, upi or paypal_wallet")
         request = P.CreatePaymentRequest(
             merchant_id=merchant_id,
             amount_minor=amount_minor,
             currency_code=currency_code,
             card=card,
+            upi=upi,
+            paypal_wallet=paypal_wallet,
             customer_id=customer_id,
             description=description,
             metadata=dict(metadata or {}),
