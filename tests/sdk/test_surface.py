@@ -66,6 +66,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
             "customers",
             "payments",
             "simulator",
+            "three_ds",
         }
         assert {k: "Async" + v for k, v in namespaces(blocking_client).items()} == async_names
     finally:
