@@ -16,12 +16,45 @@ from typing import Any
 
 import grpc
 
+from paysim.domain.errors import FieldViolation, InvalidArgument
+
 ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+
+
+class _Undecodable:
+    """What a request that is not a valid message decodes to: the handler answers INVALID_ARGUMENT
+    inside its scope (with a request id and rich details) instead of gRPC answering UNKNOWN."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: str) -> None:
+        self.error = error
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as error:  # any decoding failure is the caller's malformed message
+            return _Undecodable(type(error).__name__)
+
+    return decode
+
+
+def _check_decoded(request: Any) -> None:
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument(
+            [FieldViolation("request", "is not a valid message of this method's request type", "MALFORMED_REQUEST")]
+        )
 
 
 def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         async with scope(context):
+            _check_decoded(request)
             return await behavior(request, context)
 
     return wrapped
@@ -32,6 +65,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> 
 
         async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             async with scope(context):
+                _check_decoded(request)
                 async for item in behavior(request, context):
                     yield item
 
@@ -39,6 +73,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> 
 
     async def wrapped_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         async with scope(context):
+            _check_decoded(request)
             await behavior(request, context)
 
     return wrapped_writer
@@ -49,10 +84,12 @@ def wrap_handler(handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory) 
         return handler
     req_de, resp_ser = handler.request_deserializer, handler.response_serializer
     if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(_wrap_unary_response(handler.unary_unary, scope), req_de, resp_ser)
+        return grpc.unary_unary_rpc_method_handler(
+            _wrap_unary_response(handler.unary_unary, scope), _tolerant(req_de), resp_ser
+        )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream_response(handler.unary_stream, scope), req_de, resp_ser
+            _wrap_stream_response(handler.unary_stream, scope), _tolerant(req_de), resp_ser
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(_wrap_unary_response(handler.stream_unary, scope), req_de, resp_ser)
