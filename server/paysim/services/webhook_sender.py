@@ -79,6 +79,10 @@ def _describe(error: httpx.HTTPError) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timeout"
     if isinstance(error, httpx.ConnectError):
-        text = str(error).lower()
-        return "connection refused" if "refused" in text else f"connection failed: {str(error)[:120]}"
+        cause: BaseException | None = error
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+                return "connection refused"
+            cause = cause.__cause__ or cause.__context__
+        return f"connection failed: {str(error)[:120]}"
     return f"{type(error).__name__}: {str(error)[:120]}"
