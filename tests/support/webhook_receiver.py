@@ -41,8 +41,11 @@ class Received:
 
 
 class WebhookReceiver:
-    def __init__(self, *, default_status: int = 200) -> None:
+    def __init__(self, *, default_status: int = 200, delay_seconds: float = 0.0) -> None:
         self.default_status = default_status
+        self.delay_seconds = delay_seconds  # before every answer: keeps requests in flight
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self.received: list[Received] = []
         self._script: list[int] = []
         self._changed = threading.Condition()
@@ -76,10 +79,16 @@ class WebhookReceiver:
                     status = receiver._script.pop(0) if receiver._script else receiver.default_status
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     receiver.received.append(Received(self.path, headers, body, status))
+                    receiver.in_flight += 1
+                    receiver.peak_in_flight = max(receiver.peak_in_flight, receiver.in_flight)
                     receiver._changed.notify_all()
                 if status == HANG:
                     receiver._release.wait(60)
                     status = receiver.default_status
+                elif receiver.delay_seconds:
+                    receiver._release.wait(receiver.delay_seconds)
+                with receiver._changed:
+                    receiver.in_flight -= 1
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
