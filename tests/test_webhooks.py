@@ -493,3 +493,15 @@ def test_a_target_refused_at_delivery_time_is_never_contacted(
             assert not receiver.received
         finally:
             second.stop()
+
+
+def test_a_host_name_is_resolved_and_each_address_tried(
+    hooks: ServerHandle, shop: MerchantAccount, receiver: WebhookReceiver
+) -> None:
+    """``localhost`` may resolve to ::1 first; the receiver listens on 127.0.0.1 only."""
+    api = _api(hooks, shop)
+    secret = create_endpoint(api, receiver.url.replace("127.0.0.1", "localhost"), ("payment.created",)).secret
+    pay(api)
+    (r,) = receiver.wait_count(1)
+    assert r.headers["host"] == f"localhost:{receiver.port}"
+    verify(r, secret)

@@ -150,15 +150,6 @@ class WebhookDispatcher:
         self._in_flight.discard(task)
         self._doorbell.set()
 
-    async def run_due(self) -> int:
-        """Send every delivery due now and wait for the outcomes (tests, tools). The number sent."""
-        now = self._clock()
-        async with self._uow() as uow:
-            claimed = await uow.webhook_deliveries.claim(now, now + self.config.lease, self.config.concurrency)
-            await uow.commit()
-        await asyncio.gather(*(self._attempt(item) for item in claimed))
-        return len(claimed)
-
     async def _attempt(self, claimed: ClaimedDelivery) -> None:
         delivery = claimed.delivery
         started = self._clock()

@@ -53,23 +53,35 @@ class WebhookSender:
             addresses = await self._guard.addresses(target)
         except TargetRefused as refused:
             return done(0, f"refused: {refused}")
-        request_url = httpx.URL(url).copy_with(host=addresses[0])
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         all_headers = {**headers, "Host": httpx.URL(url).netloc.decode("ascii")}
         try:
             # One deadline for the whole attempt: httpx's own timeouts are per read, and a
             # receiver trickling bytes could hold an attempt open forever.
             async with asyncio.timeout(self._timeout):
-                request = self._client.build_request(
-                    "POST", request_url, content=body, headers=all_headers, extensions=extensions
-                )
-                response = await self._client.send(request, stream=True)
-                await response.aclose()
+                for index, address in enumerate(addresses):
+                    request = self._client.build_request(
+                        "POST",
+                        httpx.URL(url).copy_with(host=address),
+                        content=body,
+                        headers=all_headers,
+                        extensions=extensions,
+                    )
+                    try:
+                        response = await self._client.send(request, stream=True)
+                    except httpx.ConnectError:
+                        # Like any client, go on to the host's next address: "localhost" may
+                        # resolve to ::1 first for a receiver that listens on 127.0.0.1 only.
+                        if index == len(addresses) - 1:
+                            raise
+                        continue
+                    await response.aclose()
+                    return done(response.status_code)
         except TimeoutError:
             return done(0, "timeout")
         except httpx.HTTPError as error:
             return done(0, _describe(error))
-        return done(response.status_code)
+        return done(0, "no address to connect to")  # not reached: the guard never approves none
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -135,7 +135,8 @@ class PaymentRepository(DualRepository):
         The projection row is written first: its version-guarded UPDATE takes the row lock, so every
         writer of a payment locks the same row before touching the event store and two writers can
         never deadlock on each other's event rows. A writer that lost the race (someone appended
-        since ``before``) fails the guard: ABORTED, retryable.
+        since ``before``) fails the guard: ABORTED, retryable. The webhook deliveries of these
+        events are written by the same transaction (webhook_outbox.py).
         """
         start = 0 if before is None else before.version
         drafts = [
