@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, threeds_pb2
+from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, threeds_pb2, webhook_pb2
 
 from paysim.app.policy import POLICIES
 from paysim.domain import ids
@@ -35,6 +35,7 @@ class Tenants:
     a: MerchantAccount
     b: MerchantAccount
     b_customer_id: str
+    b_webhook_endpoint_id: str
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,12 @@ def tenants(server: ServerHandle) -> Tenants:
             thresholds=[threeds_pb2.ThreeDSThreshold(currency_code="USD", amount_minor=10**9)],
         )
     )
-    return Tenants(a=a, b=b, b_customer_id=customer.id)
+    endpoint = stubs.as_(b.api_key).webhooks.CreateWebhookEndpoint(
+        webhook_pb2.CreateWebhookEndpointRequest(
+            url="http://127.0.0.1:9/b-hooks", event_types=["payment.captured"], description="B's", enabled=False
+        )
+    )
+    return Tenants(a=a, b=b, b_customer_id=customer.id, b_webhook_endpoint_id=endpoint.webhook_endpoint.id)
 
 
 # --- every RPC that takes an id, aimed at B ----------------------------------------------------
@@ -123,6 +129,52 @@ ATTEMPTS: dict[str, Attempt] = {
     "GetThreeDSPolicy": Attempt(
         "threeds", "GetThreeDSPolicy", ids.MERCHANT, lambda t: threeds_pb2.GetThreeDSPolicyRequest(merchant_id=t)
     ),
+    "CreateWebhookEndpoint": Attempt(
+        "webhooks",
+        "CreateWebhookEndpoint",
+        ids.MERCHANT,
+        lambda t: webhook_pb2.CreateWebhookEndpointRequest(
+            merchant_id=t, url="http://127.0.0.1:9/planted", event_types=["*"]
+        ),
+    ),
+    "ListWebhookEndpoints": Attempt(
+        "webhooks",
+        "ListWebhookEndpoints",
+        ids.MERCHANT,
+        lambda t: webhook_pb2.ListWebhookEndpointsRequest(merchant_id=t),
+    ),
+    "ListWebhookDeliveries": Attempt(
+        "webhooks",
+        "ListWebhookDeliveries",
+        ids.MERCHANT,
+        lambda t: webhook_pb2.ListWebhookDeliveriesRequest(merchant_id=t),
+    ),
+    "GetWebhookEndpoint": Attempt(
+        "webhooks",
+        "GetWebhookEndpoint",
+        ids.WEBHOOK_ENDPOINT,
+        lambda t: webhook_pb2.GetWebhookEndpointRequest(webhook_endpoint_id=t),
+    ),
+    "UpdateWebhookEndpoint": Attempt(
+        "webhooks",
+        "UpdateWebhookEndpoint",
+        ids.WEBHOOK_ENDPOINT,
+        lambda t: webhook_pb2.UpdateWebhookEndpointRequest(
+            webhook_endpoint_id=t, url="http://127.0.0.1:9/hijacked", enabled=True
+        ),
+    ),
+    "DeleteWebhookEndpoint": Attempt(
+        "webhooks",
+        "DeleteWebhookEndpoint",
+        ids.WEBHOOK_ENDPOINT,
+        lambda t: webhook_pb2.DeleteWebhookEndpointRequest(webhook_endpoint_id=t),
+    ),
+    "RotateWebhookSecret": Attempt(
+        "webhooks",
+        "RotateWebhookSecret",
+        ids.WEBHOOK_ENDPOINT,
+        lambda t: webhook_pb2.RotateWebhookSecretRequest(webhook_endpoint_id=t),
+    ),
     "GetCustomer": Attempt(
         "customers", "GetCustomer", ids.CUSTOMER, lambda t: customer_pb2.GetCustomerRequest(customer_id=t)
     ),
@@ -148,11 +200,21 @@ ATTEMPTS: dict[str, Attempt] = {
     ),
 }
 
-_SERVICE_NAMES = {"merchants": "MerchantService", "customers": "CustomerService", "threeds": "ThreeDSService"}
+_SERVICE_NAMES = {
+    "merchants": "MerchantService",
+    "customers": "CustomerService",
+    "threeds": "ThreeDSService",
+    "webhooks": "WebhookService",
+}
 
 
 def _foreign_id(t: Tenants, prefix: str) -> str:
-    return {ids.MERCHANT: t.b.merchant_id, ids.API_KEY: t.b.api_key_id, ids.CUSTOMER: t.b_customer_id}[prefix]
+    return {
+        ids.MERCHANT: t.b.merchant_id,
+        ids.API_KEY: t.b.api_key_id,
+        ids.CUSTOMER: t.b_customer_id,
+        ids.WEBHOOK_ENDPOINT: t.b_webhook_endpoint_id,
+    }[prefix]
 
 
 def _attempt(stubs: Stubs, credential: str, attempt: Attempt, target: str) -> RichError:
@@ -194,6 +256,7 @@ class Snapshot:
     customers: list[Any]
     gateway_configs: list[Any]
     three_ds_policy: Any
+    webhook_endpoints: list[Any]
 
 
 def _snapshot(stubs: Stubs, b: MerchantAccount) -> Snapshot:
@@ -202,12 +265,14 @@ def _snapshot(stubs: Stubs, b: MerchantAccount) -> Snapshot:
     customers = stubs.as_(b.api_key).customers.ListCustomers(customer_pb2.ListCustomersRequest(page_size=500))
     gateways = stubs.as_(b.api_key).merchants.ListGatewayConfigs(merchant_pb2.ListGatewayConfigsRequest())
     policy = stubs.as_(b.api_key).threeds.GetThreeDSPolicy(threeds_pb2.GetThreeDSPolicyRequest()).policy
+    endpoints = stubs.as_(b.api_key).webhooks.ListWebhookEndpoints(webhook_pb2.ListWebhookEndpointsRequest())
     return Snapshot(
         merchant=merchant,
         keys=[(k.id, k.name, k.HasField("revoke_time")) for k in keys],
         customers=list(customers.customers),
         gateway_configs=list(gateways.gateway_configs),
         three_ds_policy=policy,
+        webhook_endpoints=list(endpoints.webhook_endpoints),
     )
 
 

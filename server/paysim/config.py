@@ -87,6 +87,19 @@ class Settings:
     breaker_success_threshold: int = 2  # probe successes that close it again
     gateway_timeout_ms: int = 10_000  # a gateway call with no answer by then is a timeout (fails over)
     db_pool_size: int = 20
+    # Webhooks: delivery from the outbox, its retry schedule (scaled), and where it may connect.
+    webhook_dispatch: bool = True  # false: this process writes the outbox but sends nothing
+    webhook_timeout_seconds: float = 10.0  # one attempt with no full answer by then failed
+    webhook_lease_seconds: float = 60.0  # a claimed attempt not recorded by then is taken again
+    webhook_backoff_scale: float = 1.0  # multiplies the retry schedule (tests compress it)
+    webhook_max_attempts: int = 8
+    webhook_poll_seconds: float = 1.0  # the fallback when no commit of this process woke it
+    webhook_concurrency: int = 16  # attempts in flight per process
+    webhook_secret_overlap_hours: float = 24.0  # a rotated secret keeps signing this long
+    webhook_allow_loopback: bool = True
+    webhook_allow_private: bool = False
+    webhook_allow_link_local: bool = False
+    webhook_secret_key: str = ""  # seals endpoint secrets at rest; empty: generated like jwt_secret
     log_level: str = "INFO"
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: str = ""
@@ -149,6 +162,22 @@ class Settings:
             ),
             gateway_timeout_ms=_int(e, "PAYSIM_GATEWAY_TIMEOUT_MS", d.gateway_timeout_ms, minimum=1),
             db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
+            webhook_dispatch=_bool(e, "PAYSIM_WEBHOOK_DISPATCH", d.webhook_dispatch),
+            webhook_timeout_seconds=_float(
+                e, "PAYSIM_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds, minimum=0.01
+            ),
+            webhook_lease_seconds=_float(e, "PAYSIM_WEBHOOK_LEASE_SECONDS", d.webhook_lease_seconds, minimum=0.02),
+            webhook_backoff_scale=_float(e, "PAYSIM_WEBHOOK_BACKOFF_SCALE", d.webhook_backoff_scale),
+            webhook_max_attempts=_int(e, "PAYSIM_WEBHOOK_MAX_ATTEMPTS", d.webhook_max_attempts, minimum=1),
+            webhook_poll_seconds=_float(e, "PAYSIM_WEBHOOK_POLL_SECONDS", d.webhook_poll_seconds, minimum=0.01),
+            webhook_concurrency=_int(e, "PAYSIM_WEBHOOK_CONCURRENCY", d.webhook_concurrency, minimum=1),
+            webhook_secret_overlap_hours=_float(
+                e, "PAYSIM_WEBHOOK_SECRET_OVERLAP_HOURS", d.webhook_secret_overlap_hours
+            ),
+            webhook_allow_loopback=_bool(e, "PAYSIM_WEBHOOK_ALLOW_LOOPBACK", d.webhook_allow_loopback),
+            webhook_allow_private=_bool(e, "PAYSIM_WEBHOOK_ALLOW_PRIVATE", d.webhook_allow_private),
+            webhook_allow_link_local=_bool(e, "PAYSIM_WEBHOOK_ALLOW_LINK_LOCAL", d.webhook_allow_link_local),
+            webhook_secret_key=e.get("PAYSIM_WEBHOOK_SECRET_KEY", ""),
             log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
             bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),
             bootstrap_admin_password=e.get("PAYSIM_BOOTSTRAP_ADMIN_PASSWORD", ""),
@@ -159,4 +188,9 @@ class Settings:
             raise ConfigError("PAYSIM_JWT_SECRET must be at least 32 bytes")
         if settings.fingerprint_secret and len(settings.fingerprint_secret.encode()) < 32:
             raise ConfigError("PAYSIM_FINGERPRINT_SECRET must be at least 32 bytes")
+        if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
+            # Otherwise an attempt still waiting for its answer could be taken and sent again.
+            raise ConfigError("PAYSIM_WEBHOOK_LEASE_SECONDS must be longer than PAYSIM_WEBHOOK_TIMEOUT_SECONDS")
+        if settings.webhook_secret_key and len(settings.webhook_secret_key.encode()) < 32:
+            raise ConfigError("PAYSIM_WEBHOOK_SECRET_KEY must be at least 32 bytes")
         return settings

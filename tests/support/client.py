@@ -15,6 +15,7 @@ from paysim_client.v1 import (
     payment_pb2_grpc,
     simulator_pb2_grpc,
     threeds_pb2_grpc,
+    webhook_pb2_grpc,
 )
 
 
@@ -57,6 +58,7 @@ class Stubs:
         self.payments = _AuthedStub(payment_pb2_grpc.PaymentServiceStub(channel), credential)
         self.simulator = _AuthedStub(simulator_pb2_grpc.SimulatorServiceStub(channel), credential)
         self.threeds = _AuthedStub(threeds_pb2_grpc.ThreeDSServiceStub(channel), credential)
+        self.webhooks = _AuthedStub(webhook_pb2_grpc.WebhookServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)
@@ -70,6 +72,7 @@ class RichError:
     domain: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
     field_violations: dict[str, str] = field(default_factory=dict)
+    violation_reasons: dict[str, str] = field(default_factory=dict)
     retry_delay_seconds: float | None = None
     request_id: str = ""
     detail_types: list[str] = field(default_factory=list)
@@ -91,6 +94,7 @@ def rich_error(error: grpc.RpcError) -> RichError:
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             result.field_violations = {v.field: v.description for v in bad.field_violations}
+            result.violation_reasons = {v.field: v.reason for v in bad.field_violations}
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)

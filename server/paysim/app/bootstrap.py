@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,14 +12,17 @@ from psycopg_pool import AsyncConnectionPool
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from paysim.api.webhook_convert import payment_json
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.config import Settings
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.roles import Role
+from paysim.domain.webhooks import TargetRules
 from paysim.gateways.registry import build_gateways
 from paysim.security import signing_key
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
+from paysim.security.webhook_secrets import SecretBox
 from paysim.services.accounts import AccountPolicy, AccountService
 from paysim.services.authentication import Authenticator, PrincipalCache
 from paysim.services.circuit_breakers import CircuitBreakers
@@ -31,6 +35,10 @@ from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
 from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
+from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
+from paysim.services.webhook_sender import WebhookSender
+from paysim.services.webhook_targets import TargetGuard
+from paysim.services.webhooks import WebhookService
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
@@ -55,6 +63,9 @@ class App:
     three_ds: ThreeDSService
     authenticator: Authenticator
     limiter: RateLimiter
+    webhooks: WebhookService
+    dispatcher: WebhookDispatcher
+    webhook_sender: WebhookSender
     clock: Clock = field(default=system_clock)
     hot_pool: AsyncConnectionPool[Any] | None = None
 
@@ -66,6 +77,8 @@ class App:
             await self.breakers.flush()
         except Exception:  # statistics only: never keep the server from closing
             log.exception("circuit breaker statistics not written")
+        await self.dispatcher.stop()
+        await self.webhook_sender.close()
         await self.limiter.close()
         self.hasher.close()
         if self.hot_pool is not None:
@@ -91,9 +104,22 @@ def _breaker_config(settings: Settings) -> BreakerConfig:
     )
 
 
+def _dispatch_config(settings: Settings) -> DispatchConfig:
+    return DispatchConfig(
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        backoff_scale=settings.webhook_backoff_scale,
+        max_attempts=settings.webhook_max_attempts,
+        poll_seconds=settings.webhook_poll_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
+
+
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
     url = settings.effective_database_url
     hot_pool = None
+    # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
+    # sends them at once instead of at its next poll.
+    outbox_doorbell = asyncio.Event()
     if is_sqlite(url):
         engine = create_engine(url, pool_size=settings.db_pool_size)
     else:
@@ -107,10 +133,10 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         await hot_pool.open(wait=False)
 
         def hot_uow() -> PgUnitOfWork:
-            return PgUnitOfWork(hot_pool)
+            return PgUnitOfWork(hot_pool, outbox_written=outbox_doorbell.set)
 
     def uow() -> UnitOfWork:
-        return UnitOfWork(engine)
+        return UnitOfWork(engine, outbox_written=outbox_doorbell.set)
 
     key = signing_key.load_or_create(settings.jwt_secret, settings.data_dir)
     # paysim is its merchants' 3DS server: challenge messages are signed with keys derived from the
@@ -155,6 +181,21 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         its cached copy for ``merchant_id``."""
         routes.changed(merchant_id)
 
+    webhook_box = SecretBox(
+        signing_key.load_or_create(settings.webhook_secret_key, settings.data_dir, signing_key.WEBHOOK_KEY_FILE)
+    )
+    webhook_guard = TargetGuard(
+        TargetRules(
+            allow_loopback=settings.webhook_allow_loopback,
+            allow_private=settings.webhook_allow_private,
+            allow_link_local=settings.webhook_allow_link_local,
+        )
+    )
+    webhook_sender = WebhookSender(webhook_guard, settings.webhook_timeout_seconds)
+    dispatcher = WebhookDispatcher(
+        uow, webhook_sender, webhook_box, payment_json, clock, _dispatch_config(settings), outbox_doorbell
+    )
+
     app = App(
         settings=settings,
         engine=engine,
@@ -172,6 +213,16 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         three_ds=ThreeDSService(uow, payments, three_ds, clock),
         authenticator=Authenticator(uow, access, clock, principals),
         limiter=_limiter(settings),
+        webhooks=WebhookService(
+            uow,
+            webhook_box,
+            webhook_guard,
+            clock,
+            default_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
+            deliveries_due=dispatcher.wake,
+        ),
+        dispatcher=dispatcher,
+        webhook_sender=webhook_sender,
         clock=clock,
         hot_pool=hot_pool,
     )

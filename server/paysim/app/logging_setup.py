@@ -34,6 +34,7 @@ def configure(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # SQLAlchemy and alembic chatter is not ours to print at INFO.
-    for noisy in ("alembic", "sqlalchemy"):
+    # SQLAlchemy and alembic chatter is not ours to print at INFO; nor httpx's line per webhook
+    # attempt (the dispatcher logs each attempt itself, with its delivery and event ids).
+    for noisy in ("alembic", "sqlalchemy", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -39,6 +39,7 @@ _CUSTOMER = "/paysim.v1.CustomerService/"
 _PAYMENT = "/paysim.v1.PaymentService/"
 _SIMULATOR = "/paysim.v1.SimulatorService/"
 _THREE_DS = "/paysim.v1.ThreeDSService/"
+_WEBHOOK = "/paysim.v1.WebhookService/"
 
 POLICIES: dict[str, Policy] = {
     _AUTH + "Register": PUBLIC,
@@ -88,6 +89,15 @@ POLICIES: dict[str, Policy] = {
     _THREE_DS + "CompleteChallenge": needs(Permission.PAYMENT_WRITE),
     _THREE_DS + "SetThreeDSPolicy": needs(Permission.MERCHANT_WRITE),
     _THREE_DS + "GetThreeDSPolicy": needs(Permission.MERCHANT_READ),
+    # Webhook endpoints are merchant settings: merchants their own, admins any merchant's.
+    _WEBHOOK + "CreateWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
+    _WEBHOOK + "GetWebhookEndpoint": needs(Permission.MERCHANT_READ),
+    _WEBHOOK + "ListWebhookEndpoints": needs(Permission.MERCHANT_READ),
+    _WEBHOOK + "UpdateWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
+    _WEBHOOK + "DeleteWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
+    _WEBHOOK + "RotateWebhookSecret": needs(Permission.MERCHANT_WRITE),
+    _WEBHOOK + "ListWebhookDeliveries": needs(Permission.MERCHANT_READ),
+    _WEBHOOK + "RedeliverWebhook": needs(Permission.MERCHANT_WRITE),
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,

@@ -22,6 +22,8 @@ from paysim_client.v1 import (
     simulator_pb2_grpc,
     threeds_pb2,
     threeds_pb2_grpc,
+    webhook_pb2,
+    webhook_pb2_grpc,
 )
 
 from paysim.api.auth import AuthServicer
@@ -30,6 +32,7 @@ from paysim.api.merchant import MerchantServicer
 from paysim.api.payment import PaymentServicer
 from paysim.api.simulator import SimulatorServicer
 from paysim.api.threeds import ThreeDSServicer
+from paysim.api.webhook import WebhookServicer
 from paysim.app.bootstrap import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
@@ -44,6 +47,7 @@ PAYSIM_SERVICES = (
     payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name,
     simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"].full_name,
     threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"].full_name,
+    webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
 )
 
 
@@ -90,6 +94,7 @@ class PaysimServer:
             SimulatorServicer(app.simulator, app.breakers.config, app.clock), self._server
         )
         threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
+        webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection.enable_server_reflection(
             (
@@ -113,6 +118,8 @@ class PaysimServer:
         await self._server.start()
         await self.health.start()
         self.maintenance.start()
+        if self.app.settings.webhook_dispatch:  # every process writes the outbox either way
+            self.app.dispatcher.start()
         log.info("serving", extra={"fields": {"address": address, "port": port}})
         return port
 
@@ -120,6 +127,7 @@ class PaysimServer:
         """Health goes NOT_SERVING at once; in-flight calls get ``grace`` seconds to finish."""
         await self.health.shutdown()
         await self.maintenance.stop()
+        await self.app.dispatcher.stop()
         await self._server.stop(self.app.settings.grace_seconds if grace is None else grace)
         log.info("stopped")
 

@@ -70,6 +70,7 @@ def run_workers(settings: Settings) -> int:
     asyncio.run(_prepare(settings))
     signing_key.load_or_create(settings.jwt_secret, settings.data_dir)
     signing_key.load_or_create(settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE)
+    signing_key.load_or_create(settings.webhook_secret_key, settings.data_dir, signing_key.WEBHOOK_KEY_FILE)
 
     context = multiprocessing.get_context("spawn")
     workers: list[BaseProcess] = []

@@ -13,6 +13,8 @@ MERCHANT = "mer"
 API_KEY = "key"
 CUSTOMER = "cus"
 REFRESH_FAMILY = "rtf"
+WEBHOOK_ENDPOINT = "whe"
+WEBHOOK_DELIVERY = "whd"
 
 
 def new_id(prefix: str) -> str:

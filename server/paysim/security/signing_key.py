@@ -1,6 +1,6 @@
-"""Server secrets (the JWT signing key, the fingerprint key): from configuration, or a development
-key generated once and kept in the data directory (readable by its owner only). Never a secret
-written into the code."""
+"""Server secrets (the JWT signing key, the fingerprint key, the webhook secrets' key): from
+configuration, or a development key generated once and kept in the data directory (readable by
+its owner only). Never a secret written into the code."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 KEY_FILE = "jwt-signing.key"
 FINGERPRINT_KEY_FILE = "fingerprint.key"
+WEBHOOK_KEY_FILE = "webhook-secrets.key"
 
 
 def load_or_create(configured: str, data_dir: Path, filename: str = KEY_FILE) -> bytes:

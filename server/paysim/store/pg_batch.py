@@ -25,22 +25,33 @@ class KeyAlreadyClaimed(Exception):
 VERSION_GUARD = "SELECT 1 / count(*) FROM payments WHERE id = %s AND version = %s"
 
 
+RowCountCallback = Callable[[int], None]
+
+
 @dataclass
 class PgWriteBatch:
     statements: list[tuple[str, Sequence[Any]]] = field(default_factory=list)
     conflict: Callable[[], Exception] | None = None
+    # Statement index → told the statement's row count once the COMMIT succeeded.
+    row_counts: dict[int, RowCountCallback] = field(default_factory=dict)
 
-    def add(self, sql: str, params: Sequence[Any]) -> None:
+    def add(self, sql: str, params: Sequence[Any], *, on_row_count: RowCountCallback | None = None) -> None:
+        if on_row_count is not None:
+            self.row_counts[len(self.statements)] = on_row_count
         self.statements.append((sql, params))
 
     async def commit(self, conn: psycopg.AsyncConnection[Any]) -> None:
         statements, self.statements = self.statements, []
+        row_counts, self.row_counts = self.row_counts, {}
         try:
             if statements:
+                cursors = []
                 async with conn.pipeline():
                     for sql, params in statements:
-                        await conn.execute(sql, params)
+                        cursors.append(await conn.execute(sql, params))
                     await conn.commit()
+                for index, told in row_counts.items():
+                    told(cursors[index].rowcount)
             else:
                 await conn.commit()
         except (psycopg.errors.UniqueViolation, psycopg.errors.DivisionByZero) as error:

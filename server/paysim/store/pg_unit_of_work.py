@@ -7,6 +7,7 @@ what the payment use cases touch, with the same repository classes, in their psy
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +19,7 @@ from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.routing_state import RoutingStateRepository
-from paysim.store.unit_of_work import end_transaction
+from paysim.store.unit_of_work import announce_outbox, end_transaction
 
 
 def conninfo(database_url: str) -> str:
@@ -43,8 +44,14 @@ def _unavailable() -> Unavailable:
 
 
 class PgUnitOfWork:
-    def __init__(self, pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]]) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
+        *,
+        outbox_written: Callable[[], None] | None = None,
+    ) -> None:
         self._pool = pool
+        self._outbox_written = outbox_written
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._committed = False
 
@@ -67,6 +74,7 @@ class PgUnitOfWork:
         assert self._conn is not None
         await self._batch.commit(self._conn)
         self._committed = True
+        announce_outbox(self.payments, self._outbox_written)
 
     async def __aexit__(
         self,

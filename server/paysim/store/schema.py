@@ -267,3 +267,61 @@ merchant_gateways = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# Where each merchant receives webhooks. ``event_types`` is ``*`` or the wanted types between commas
+# (``,payment.captured,refund.succeeded,``) so the outbox insert can match a type with a substring
+# test on both databases. Secrets are sealed (security/webhook_secrets.py), never stored in clear.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merchant_id", ID, ForeignKey("merchants.id"), nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("disabled_reason", String(40), nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("previous_secret_sealed", Text, nullable=True),
+    Column("previous_secret_expires_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "merchant_id", "created_at", "id"),
+)
+
+# The webhook outbox: one row per (event, endpoint), written in the transaction that appends the
+# event, and one more per redelivery. While ``pending``, ``next_attempt_at`` is when a dispatcher
+# may take it: a dispatcher that claims it pushes it one lease ahead, so a crashed dispatcher's
+# attempt is taken again once the lease runs out.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("endpoint_id", ID, ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    Column("merchant_id", ID, nullable=False),
+    Column("event_id", String(40), nullable=False, index=True),
+    Column("event_type", String(40), nullable=False),
+    Column("payment_id", ID, nullable=False),
+    Column("event_version", Integer, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempt_count", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("redelivery_of", String(40), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "merchant_id", "created_at", "id"),
+)
+
+# Every attempt of every delivery, as it happened.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("delivery_id", String(40), ForeignKey("webhook_deliveries.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("http_status", Integer, nullable=False),
+    Column("error", String(200), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+)

@@ -33,6 +33,8 @@ from paysim.store.repositories import (
     RefreshTokenRepository,
     ThreeDSPolicyRepository,
     UserRepository,
+    WebhookDeliveryRepository,
+    WebhookEndpointRepository,
 )
 from paysim.store.repositories.routing_state import RoutingStateRepository
 
@@ -64,10 +66,12 @@ def is_connectivity_error(error: BaseException) -> bool:
 
 
 class UnitOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, outbox_written: Callable[[], None] | None = None) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._committed = False
+        # Called after a commit that wrote webhook deliveries (wakes this process's dispatcher).
+        self._outbox_written = outbox_written
 
     async def __aenter__(self) -> UnitOfWork:
         try:
@@ -97,12 +101,15 @@ class UnitOfWork:
         self.routing = RoutingStateRepository(conn)
         self.gateway_configs = GatewayConfigRepository(conn)
         self.three_ds_policies = ThreeDSPolicyRepository(conn)
+        self.webhook_endpoints = WebhookEndpointRepository(conn)
+        self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self
 
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.commit()
         self._committed = True
+        announce_outbox(self.payments, self._outbox_written)
 
     async def __aexit__(
         self,
@@ -148,6 +155,13 @@ async def end_transaction(
         raise transaction_conflict() from exc
     if exc is not None and is_connectivity_error(exc):
         raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
+
+
+def announce_outbox(payments: PaymentRepository, outbox_written: Callable[[], None] | None) -> None:
+    """After a commit: tell the dispatcher if the transaction wrote webhook deliveries."""
+    if payments.outbox_rows and outbox_written is not None:
+        payments.outbox_rows = 0
+        outbox_written()
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

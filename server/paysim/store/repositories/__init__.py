@@ -10,6 +10,7 @@ from paysim.store.repositories.idempotency import IdempotencyRepository
 from paysim.store.repositories.merchants import MerchantRepository, UserRepository
 from paysim.store.repositories.payments import PaymentRepository
 from paysim.store.repositories.three_ds_policies import ThreeDSPolicyRepository
+from paysim.store.repositories.webhooks import WebhookDeliveryRepository, WebhookEndpointRepository
 
 __all__ = [
     "ApiKeyRepository",
@@ -24,4 +25,6 @@ __all__ = [
     "RefreshTokenRepository",
     "ThreeDSPolicyRepository",
     "UserRepository",
+    "WebhookDeliveryRepository",
+    "WebhookEndpointRepository",
 ]

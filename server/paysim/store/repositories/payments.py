@@ -18,6 +18,7 @@ from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
 from paysim.store.pg_batch import VERSION_GUARD
 from paysim.store.repositories._common import DualRepository, dialect_insert, page_query, split_page
+from paysim.store.repositories.webhook_outbox import ENQUEUE_PG, enqueue_pg_params, enqueue_statement
 from paysim.store.schema import payment_events, payment_snapshots, payments
 
 SNAPSHOT_EVERY = 20
@@ -108,6 +109,13 @@ def _events_insert_sql(count: int) -> str:
 
 
 class PaymentRepository(DualRepository):
+    # Webhook deliveries written with this transaction's events (known once it committed on the
+    # PostgreSQL hot path): its unit of work wakes the dispatcher after the commit when non-zero.
+    outbox_rows = 0
+
+    def _outbox_written(self, count: int) -> None:
+        self.outbox_rows += count
+
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
         if self._pg is not None:
             cur = await self._pg.execute(_PG_GET + (" FOR UPDATE" if for_update else ""), (payment_id,))
@@ -127,7 +135,8 @@ class PaymentRepository(DualRepository):
         The projection row is written first: its version-guarded UPDATE takes the row lock, so every
         writer of a payment locks the same row before touching the event store and two writers can
         never deadlock on each other's event rows. A writer that lost the race (someone appended
-        since ``before``) fails the guard: ABORTED, retryable.
+        since ``before``) fails the guard: ABORTED, retryable. The webhook deliveries of these
+        events are written by the same transaction (webhook_outbox.py).
         """
         start = 0 if before is None else before.version
         drafts = [
@@ -208,6 +217,9 @@ class PaymentRepository(DualRepository):
             )
         ]
         self._batch.add(_events_insert_sql(len(rows)), params)
+        start = 0 if before is None else before.version
+        outbox = enqueue_pg_params(after.merchant_id, after.id, start, after.version)
+        self._batch.add(ENQUEUE_PG, outbox, on_row_count=self._outbox_written)
         payment_id = after.id
         self._batch.conflict = lambda: concurrency_conflict(payment_id)
 
@@ -228,7 +240,11 @@ class PaymentRepository(DualRepository):
             result = await self._db.execute(
                 insert(payment_events).returning(payment_events.c.seq, sort_by_parameter_order=True), rows
             )
-            return list(result.scalars())
+            sequences = list(result.scalars())
+            start = 0 if before is None else before.version
+            outbox = enqueue_statement(self._db.dialect.name, after.merchant_id, after.id, start, after.version)
+            self._outbox_written((await self._db.execute(outbox)).rowcount)
+            return sequences
         except sa_exc.IntegrityError as error:
             if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):
                 raise concurrency_conflict(after.id) from None

@@ -1,0 +1,219 @@
+"""The webhook dispatcher: takes due deliveries from the outbox and sends them.
+
+One asyncio task per server process. It claims due deliveries (a short transaction that counts
+the attempt and leases the row), sends each outside any transaction, then records the attempt and
+the delivery's next state in a second short transaction. Several processes may run dispatchers
+on one PostgreSQL database: a claim skips rows another is claiming (SKIP LOCKED) and a leased row
+is not due, so no attempt is sent twice while its lease lasts (the lease outlives the attempt's
+timeout). A process that dies mid-attempt leaves the lease to run out: the attempt is then made
+again, by any process, with the same event id (at least once).
+
+It is woken by commits of this process that wrote deliveries, and otherwise looks again when the
+earliest pending delivery falls due, at least every ``poll_seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from paysim.domain import payment as agg
+from paysim.domain.webhooks import (
+    DELIVERY_ID_HEADER,
+    ENDPOINT_GONE,
+    EVENT_ID_HEADER,
+    SIGNATURE_HEADER,
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    retry_delay,
+    signature_header,
+)
+from paysim.security.webhook_secrets import SecretBox
+from paysim.services.clock import Clock
+from paysim.services.webhook_sender import SendResult, WebhookSender
+from paysim.store.repositories.webhooks import ClaimedDelivery, SealedSecrets
+from paysim.store.unit_of_work import UnitOfWorkFactory
+
+log = logging.getLogger("paysim.webhooks")
+
+USER_AGENT = "paysim-webhooks/1"
+ATTEMPT_HEADER = "Paysim-Attempt"
+GONE = 410
+MIN_WAIT_SECONDS = 0.01
+
+RenderPayment = Callable[[agg.PaymentState], Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchConfig:
+    lease: timedelta = timedelta(seconds=60)
+    backoff_scale: float = 1.0
+    max_attempts: int = 8
+    poll_seconds: float = 1.0
+    concurrency: int = 16
+
+
+def event_body(delivery: WebhookDelivery, created: datetime, payment: Mapping[str, Any]) -> bytes:
+    """The JSON body: the event (its id is the receiver's dedupe key) with the payment as of it."""
+    event = {
+        "id": delivery.event_id,
+        "object": "event",
+        "type": delivery.event_type,
+        "created": int(created.timestamp()),
+        "merchant_id": delivery.merchant_id,
+        "sequence": delivery.sequence,
+        "data": {"object": dict(payment)},
+    }
+    return json.dumps(event, separators=(",", ":"), sort_keys=True).encode()
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        sender: WebhookSender,
+        box: SecretBox,
+        render: RenderPayment,
+        clock: Clock,
+        config: DispatchConfig,
+        doorbell: asyncio.Event | None = None,
+    ) -> None:
+        self._uow = uow
+        self._sender = sender
+        self._box = box
+        self._render = render
+        self._clock = clock
+        self.config = config
+        # Set by commits that made deliveries due and by finished attempts (a free slot).
+        self._doorbell = doorbell or asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        self._doorbell.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="paysim-webhook-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop claiming and abandon attempts in flight: their leases run out and they are made
+        again (by this process after a restart, or by another)."""
+        tasks = [t for t in (self._task, *self._in_flight) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._doorbell.clear()
+            wait = self.config.poll_seconds
+            try:
+                wait = await self._claim_and_send()
+            except Exception:  # the database may be away: never let the dispatcher die of it
+                log.exception("webhook dispatch round failed")
+            if wait > 0:
+                try:
+                    async with asyncio.timeout(wait):
+                        await self._doorbell.wait()
+                except TimeoutError:
+                    pass
+
+    async def _claim_and_send(self) -> float:
+        """Claim what is due and fits, start sending it; returns how long to wait for more."""
+        free = self.config.concurrency - len(self._in_flight)
+        if free <= 0:
+            return self.config.poll_seconds  # a finished attempt rings the doorbell
+        now = self._clock()
+        async with self._uow() as uow:
+            claimed = await uow.webhook_deliveries.claim(now, now + self.config.lease, free)
+            next_due = await uow.webhook_deliveries.next_due() if len(claimed) < free else None
+            await uow.commit()
+        for item in claimed:
+            task = asyncio.create_task(self._attempt(item), name=f"paysim-webhook-{item.delivery.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._finished)
+        if len(claimed) == free:
+            return 0.0 if len(self._in_flight) < self.config.concurrency else self.config.poll_seconds
+        if next_due is None:
+            return self.config.poll_seconds
+        until = (next_due - self._clock()).total_seconds()
+        return min(max(until, MIN_WAIT_SECONDS), self.config.poll_seconds)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self._doorbell.set()
+
+    async def _attempt(self, claimed: ClaimedDelivery) -> None:
+        delivery = claimed.delivery
+        started = self._clock()
+        try:
+            body = await self._body(delivery)
+            secrets = self._signing_secrets(claimed.secrets, delivery.endpoint_id, started)
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                SIGNATURE_HEADER: signature_header(secrets, int(started.timestamp()), body),
+                EVENT_ID_HEADER: delivery.event_id,
+                DELIVERY_ID_HEADER: delivery.id,
+                ATTEMPT_HEADER: str(delivery.attempt_count),
+            }
+            result = await self._sender.post(claimed.url, body, headers)
+        except Exception:
+            log.exception("webhook attempt could not be made", extra={"fields": {"delivery_id": delivery.id}})
+            result = SendResult(0, "internal error", int((self._clock() - started).total_seconds() * 1000))
+        try:
+            await self._record(delivery, started, result)
+        except Exception:  # the lease runs out and the attempt is made again
+            log.exception("webhook attempt not recorded", extra={"fields": {"delivery_id": delivery.id}})
+
+    async def _body(self, delivery: WebhookDelivery) -> bytes:
+        async with self._uow() as uow:
+            events = await uow.payments.events(delivery.payment_id, limit=delivery.event_version)
+        state = agg.replay(delivery.payment_id, [e.as_domain() for e in events])
+        return event_body(delivery, events[-1].created_at, self._render(state))
+
+    def _signing_secrets(self, sealed: SealedSecrets, endpoint_id: str, now: datetime) -> list[str]:
+        secrets = [self._box.open(sealed.current, endpoint_id)]
+        if sealed.previous and sealed.previous_expires_at is not None and now < sealed.previous_expires_at:
+            secrets.append(self._box.open(sealed.previous, endpoint_id))
+        return secrets
+
+    async def _record(self, delivery: WebhookDelivery, started: datetime, result: SendResult) -> None:
+        number = delivery.attempt_count
+        now = self._clock()
+        gone = result.http_status == GONE
+        if 200 <= result.http_status < 300:
+            state, next_at = DeliveryState.DELIVERED, now
+        elif gone:
+            state, next_at = DeliveryState.DEAD, now
+        else:
+            delay = retry_delay(number, self.config.backoff_scale, self.config.max_attempts)
+            state, next_at = (DeliveryState.DEAD, now) if delay is None else (DeliveryState.PENDING, now + delay)
+        attempt = WebhookAttempt(number, started, result.http_status, result.error, result.duration_ms)
+        async with self._uow() as uow:
+            moved = await uow.webhook_deliveries.finish_attempt(delivery.id, attempt, state, next_at, now)
+            if moved and gone:
+                await uow.webhook_endpoints.disable(delivery.endpoint_id, ENDPOINT_GONE, now)
+            await uow.commit()
+        log.info(
+            "webhook attempt",
+            extra={
+                "fields": {
+                    "delivery_id": delivery.id,
+                    "endpoint_id": delivery.endpoint_id,
+                    "event_id": delivery.event_id,
+                    "attempt": number,
+                    "http_status": result.http_status,
+                    "error": result.error,
+                    "duration_ms": result.duration_ms,
+                    "state": state.value if moved else "superseded",
+                }
+            },
+        )

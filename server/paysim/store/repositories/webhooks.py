@@ -1,0 +1,330 @@
+"""Webhook endpoints (with their sealed secrets), the delivery outbox and the attempts log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
+
+from paysim.domain.paging import Cursor
+from paysim.domain.webhooks import (
+    DeliveryState,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    decode_event_types,
+    encode_event_types,
+)
+from paysim.store.repositories._common import DualRepository, before, page_query, split_page
+from paysim.store.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
+
+_e = webhook_endpoints.c
+_d = webhook_deliveries.c
+_a = webhook_attempts.c
+
+
+@dataclass(frozen=True, slots=True)
+class SealedSecrets:
+    """An endpoint's secrets as stored (see security/webhook_secrets.py)."""
+
+    current: str
+    previous: str | None
+    previous_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery a dispatcher holds the lease of, with what it needs to send it.
+    ``delivery.attempt_count`` is the number of the attempt about to be made."""
+
+    delivery: WebhookDelivery
+    url: str
+    secrets: SealedSecrets
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryFilter:
+    merchant_id: str
+    endpoint_id: str = ""
+    event_id: str = ""
+    state: DeliveryState | None = None
+
+
+def _endpoint(row: Row[Any]) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        url=row.url,
+        event_types=decode_event_types(row.event_types),
+        enabled=bool(row.enabled),
+        description=row.description,
+        disabled_reason=row.disabled_reason,
+        previous_secret_expires_at=row.previous_secret_expires_at if row.previous_secret_sealed else None,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _secrets(row: Row[Any]) -> SealedSecrets:
+    return SealedSecrets(row.secret_sealed, row.previous_secret_sealed, row.previous_secret_expires_at)
+
+
+def _delivery(row: Row[Any], attempts: Sequence[WebhookAttempt] = ()) -> WebhookDelivery:
+    return WebhookDelivery(
+        id=row.id,
+        endpoint_id=row.endpoint_id,
+        merchant_id=row.merchant_id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        payment_id=row.payment_id,
+        event_version=int(row.event_version),
+        sequence=int(row.sequence),
+        state=DeliveryState(row.state),
+        attempt_count=int(row.attempt_count),
+        next_attempt_at=row.next_attempt_at if row.state == DeliveryState.PENDING.value else None,
+        redelivery_of=row.redelivery_of,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        attempts=tuple(attempts),
+    )
+
+
+def _attempt(row: Row[Any]) -> WebhookAttempt:
+    return WebhookAttempt(
+        number=int(row.number),
+        at=row.started_at,
+        http_status=int(row.http_status),
+        error=row.error,
+        duration_ms=int(row.duration_ms),
+    )
+
+
+class WebhookEndpointRepository(DualRepository):
+    async def add(self, endpoint: WebhookEndpoint, sealed_secret: str) -> None:
+        await self._db.execute(
+            insert(webhook_endpoints).values(
+                id=endpoint.id,
+                merchant_id=endpoint.merchant_id,
+                url=endpoint.url,
+                event_types=encode_event_types(endpoint.event_types),
+                enabled=endpoint.enabled,
+                description=endpoint.description,
+                disabled_reason=endpoint.disabled_reason,
+                secret_sealed=sealed_secret,
+                previous_secret_sealed=None,
+                previous_secret_expires_at=None,
+                created_at=endpoint.created_at,
+                updated_at=endpoint.updated_at,
+            )
+        )
+
+    async def get(self, endpoint_id: str, *, for_update: bool = False) -> WebhookEndpoint | None:
+        query = select(webhook_endpoints).where(_e.id == endpoint_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._db.execute(query)).first()
+        return _endpoint(row) if row is not None else None
+
+    async def secrets(self, endpoint_id: str) -> SealedSecrets | None:
+        row = (await self._db.execute(select(webhook_endpoints).where(_e.id == endpoint_id))).first()
+        return _secrets(row) if row is not None else None
+
+    async def count_for_merchant(self, merchant_id: str) -> int:
+        count = await self._db.scalar(select(func.count()).where(_e.merchant_id == merchant_id))
+        return int(count or 0)
+
+    async def list_page(
+        self, merchant_id: str, cursor: Cursor | None, limit: int
+    ) -> tuple[list[WebhookEndpoint], bool]:
+        query = (
+            select(webhook_endpoints)
+            .where(_e.merchant_id == merchant_id, before(_e.created_at, _e.id, cursor))
+            .order_by(_e.created_at.desc(), _e.id.desc())
+        )
+        rows = (await self._db.execute(page_query(query, limit))).all()
+        page, more = split_page(rows, limit)
+        return [_endpoint(r) for r in page], more
+
+    async def update(self, endpoint: WebhookEndpoint) -> None:
+        await self._db.execute(
+            update(webhook_endpoints)
+            .where(_e.id == endpoint.id)
+            .values(
+                url=endpoint.url,
+                event_types=encode_event_types(endpoint.event_types),
+                enabled=endpoint.enabled,
+                description=endpoint.description,
+                disabled_reason=endpoint.disabled_reason,
+                updated_at=endpoint.updated_at,
+            )
+        )
+
+    async def rotate(
+        self,
+        endpoint_id: str,
+        sealed_secret: str,
+        sealed_previous: str | None,
+        previous_until: datetime | None,
+        now: datetime,
+    ) -> None:
+        await self._db.execute(
+            update(webhook_endpoints)
+            .where(_e.id == endpoint_id)
+            .values(
+                secret_sealed=sealed_secret,
+                previous_secret_sealed=sealed_previous,
+                previous_secret_expires_at=previous_until,
+                updated_at=now,
+            )
+        )
+
+    async def disable(self, endpoint_id: str, reason: str, now: datetime) -> None:
+        await self._db.execute(
+            update(webhook_endpoints)
+            .where(_e.id == endpoint_id)
+            .values(enabled=False, disabled_reason=reason, updated_at=now)
+        )
+
+    async def delete(self, endpoint_id: str) -> None:
+        """The endpoint with its deliveries and their attempts."""
+        deliveries = select(_d.id).where(_d.endpoint_id == endpoint_id)
+        await self._db.execute(delete(webhook_attempts).where(_a.delivery_id.in_(deliveries)))
+        await self._db.execute(delete(webhook_deliveries).where(_d.endpoint_id == endpoint_id))
+        await self._db.execute(delete(webhook_endpoints).where(_e.id == endpoint_id))
+
+
+class WebhookDeliveryRepository(DualRepository):
+    def _due(self, now: datetime) -> list[ColumnElement[bool]]:
+        return [_d.state == DeliveryState.PENDING.value, _d.next_attempt_at <= now, _e.enabled.is_(True)]
+
+    async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedDelivery]:
+        """Take up to ``limit`` due deliveries of enabled endpoints: count the attempt about to be
+        made and push them a lease ahead, so no other dispatcher takes them until it runs out.
+
+        On PostgreSQL, rows another dispatcher is claiming at this moment are skipped (SKIP
+        LOCKED), never waited for; SQLite has one writer at a time, so the UPDATE is the claim.
+        """
+        due = (
+            select(_d.id)
+            .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
+            .where(*self._due(now))
+            .order_by(_d.next_attempt_at)
+            .limit(limit)
+        )
+        if self._db.dialect.name == "postgresql":
+            due = due.with_for_update(of=webhook_deliveries, skip_locked=True)
+        claimed = (
+            await self._db.execute(
+                update(webhook_deliveries)
+                .where(_d.id.in_(due.scalar_subquery()))
+                .values(attempt_count=_d.attempt_count + 1, next_attempt_at=lease_until, updated_at=now)
+                .returning(*webhook_deliveries.c)
+            )
+        ).all()
+        if not claimed:
+            return []
+        endpoints = {
+            row.id: row
+            for row in await self._db.execute(
+                select(webhook_endpoints).where(_e.id.in_({row.endpoint_id for row in claimed}))
+            )
+        }
+        return [
+            ClaimedDelivery(_delivery(row), endpoints[row.endpoint_id].url, _secrets(endpoints[row.endpoint_id]))
+            for row in claimed
+        ]
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending delivery of an enabled endpoint becomes due (or its lease ends)."""
+        query = (
+            select(func.min(_d.next_attempt_at))
+            .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
+            .where(_d.state == DeliveryState.PENDING.value, _e.enabled.is_(True))
+        )
+        found: datetime | None = await self._db.scalar(query)
+        return found
+
+    async def finish_attempt(
+        self, delivery_id: str, attempt: WebhookAttempt, state: DeliveryState, next_attempt_at: datetime, now: datetime
+    ) -> bool:
+        """Record ``attempt`` and move the delivery on, unless it is no longer this attempt's (its
+        lease ran out and another dispatcher took it, or it was deleted). Every attempt of a
+        delivery that still exists is recorded. True if the delivery moved on."""
+        moved = await self._db.execute(
+            update(webhook_deliveries)
+            .where(
+                _d.id == delivery_id,
+                _d.attempt_count == attempt.number,
+                _d.state == DeliveryState.PENDING.value,
+            )
+            .values(state=state.value, next_attempt_at=next_attempt_at, updated_at=now)
+        )
+        exists = moved.rowcount == 1 or (await self._db.scalar(select(_d.id).where(_d.id == delivery_id))) is not None
+        if exists:
+            await self._db.execute(
+                insert(webhook_attempts).values(
+                    delivery_id=delivery_id,
+                    number=attempt.number,
+                    started_at=attempt.at,
+                    http_status=attempt.http_status,
+                    error=attempt.error[:200],
+                    duration_ms=attempt.duration_ms,
+                )
+            )
+        return bool(moved.rowcount == 1)
+
+    async def add(self, delivery: WebhookDelivery) -> None:
+        await self._db.execute(
+            insert(webhook_deliveries).values(
+                id=delivery.id,
+                endpoint_id=delivery.endpoint_id,
+                merchant_id=delivery.merchant_id,
+                event_id=delivery.event_id,
+                event_type=delivery.event_type,
+                payment_id=delivery.payment_id,
+                event_version=delivery.event_version,
+                sequence=delivery.sequence,
+                state=delivery.state.value,
+                attempt_count=delivery.attempt_count,
+                next_attempt_at=delivery.next_attempt_at or delivery.created_at,
+                redelivery_of=delivery.redelivery_of,
+                created_at=delivery.created_at,
+                updated_at=delivery.updated_at,
+            )
+        )
+
+    async def get(self, delivery_id: str) -> WebhookDelivery | None:
+        row = (await self._db.execute(select(webhook_deliveries).where(_d.id == delivery_id))).first()
+        if row is None:
+            return None
+        return _delivery(row, (await self._attempts([delivery_id])).get(delivery_id, ()))
+
+    async def list_page(
+        self, f: DeliveryFilter, cursor: Cursor | None, limit: int
+    ) -> tuple[list[WebhookDelivery], bool]:
+        conditions = [_d.merchant_id == f.merchant_id, before(_d.created_at, _d.id, cursor)]
+        if f.endpoint_id:
+            conditions.append(_d.endpoint_id == f.endpoint_id)
+        if f.event_id:
+            conditions.append(_d.event_id == f.event_id)
+        if f.state is not None:
+            conditions.append(_d.state == f.state.value)
+        query = select(webhook_deliveries).where(*conditions).order_by(_d.created_at.desc(), _d.id.desc())
+        rows = (await self._db.execute(page_query(query, limit))).all()
+        page, more = split_page(rows, limit)
+        attempts = await self._attempts([r.id for r in page])
+        return [_delivery(r, attempts.get(r.id, ())) for r in page], more
+
+    async def _attempts(self, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
+        found: dict[str, list[WebhookAttempt]] = {}
+        if not delivery_ids:
+            return found
+        rows = await self._db.execute(
+            select(webhook_attempts).where(_a.delivery_id.in_(delivery_ids)).order_by(_a.delivery_id, _a.number)
+        )
+        for row in rows:
+            found.setdefault(row.delivery_id, []).append(_attempt(row))
+        return found
