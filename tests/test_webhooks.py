@@ -14,6 +14,7 @@ import grpc
 import pytest
 import stripe
 from google.protobuf import json_format
+from paysim_client import webhooks as sdk_webhooks
 from paysim_client.v1 import payment_pb2 as P
 from paysim_client.v1 import webhook_pb2 as W
 
@@ -286,6 +287,16 @@ def test_a_tampered_body_or_a_stale_timestamp_fails_verification(
     signed_at = int(r.signature.split(",")[0].removeprefix("t="))
     with pytest.raises(stripe.SignatureVerificationError, match="tolerance"):
         _verify_at(r, secret, signed_at + 600)
+    # The SDK's verifier agrees with Stripe's on all three.
+    assert sdk_webhooks.verify(r.body, r.signature, secret) == signed_at
+    for body, key, now, reason in [
+        (tampered, secret, None, "SIGNATURE_MISMATCH"),
+        (r.body, "whsec_not_the_secret", None, "SIGNATURE_MISMATCH"),
+        (r.body, secret, signed_at + 600, "TIMESTAMP_OUT_OF_TOLERANCE"),
+    ]:
+        with pytest.raises(sdk_webhooks.SignatureVerificationError) as refused:
+            sdk_webhooks.verify(body, r.signature, key, now=now)
+        assert refused.value.reason == reason
 
 
 def _verify_at(r: Received, secret: str, now: int) -> None:
