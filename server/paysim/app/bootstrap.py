@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -90,7 +91,12 @@ def _limiter(settings: Settings) -> RateLimiter:
     if settings.rate_limit_per_minute <= 0:
         return NoLimit()
     if settings.redis_url:
-        return RedisLimiter(Redis.from_url(settings.redis_url), settings.rate_limit_per_minute)
+        # Counters are shared by the processes of one deployment (one database), never by two
+        # deployments that happen to share a Redis.
+        database = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:16]
+        return RedisLimiter(
+            Redis.from_url(settings.redis_url), settings.rate_limit_per_minute, namespace=f"paysim:rl:{database}"
+        )
     return InProcessLimiter(settings.rate_limit_per_minute)
 
 
