@@ -1,4 +1,4 @@
-"""The ``paysim`` command: ``serve``, ``migrate``, ``admin create``."""
+"""The ``paysim`` command: ``serve``, ``migrate``, ``admin create``, ``verify``, the benchmarks."""
 
 from __future__ import annotations
 
@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_module.add_arguments(bench)
 
+    bench_events = sub.add_parser(
+        "bench-subscriptions", help="time from commit to the last of many event-stream subscribers (p50/p99)"
+    )
+    from paysim import bench_subscriptions
+
+    bench_subscriptions.add_arguments(bench_events)
+
     verify = sub.add_parser("verify", help="replay every payment's events and compare with its projection")
     common(verify)
 
@@ -155,6 +162,19 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         except TimeoutError:
             print(f"paysim bench: no server answered at {args.target}", file=sys.stderr)
+            return 2
+    if args.command == "bench-subscriptions":
+        import grpc
+
+        from paysim import bench_subscriptions
+
+        try:
+            return bench_subscriptions.main(args)
+        except grpc.RpcError as error:
+            print(f"paysim bench-subscriptions: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 2
+        except TimeoutError:
+            print(f"paysim bench-subscriptions: no server answered at {args.target} in time", file=sys.stderr)
             return 2
     if args.command == "verify":
         return asyncio.run(_verify(settings))

@@ -72,6 +72,13 @@ class Settings:
     auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
     max_message_bytes: int = 1024 * 1024
     max_concurrent_streams: int = 1000
+    # Calls accepted but not yet started; a burst of subscribes past it is refused (DESIGN §7).
+    max_pending_requests: int = 20_000
+    subscriptions_per_principal: int = 20  # open event streams per caller, per process
+    subscriptions_per_process: int = 5000
+    subscription_buffer_events: int = 1000  # undelivered events a stream may hold before it is ended
+    subscription_heartbeat_seconds: float = 15.0  # an idle stream sends a heartbeat this often
+    event_poll_seconds: float = 1.0  # the event feed reads the store at least this often
     keepalive_time_seconds: int = 30
     keepalive_timeout_seconds: int = 10
     grace_seconds: float = 10.0
@@ -138,6 +145,20 @@ class Settings:
             auth_cache_seconds=_float(e, "PAYSIM_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
             max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),
             max_concurrent_streams=_int(e, "PAYSIM_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams, minimum=1),
+            max_pending_requests=_int(e, "PAYSIM_MAX_PENDING_REQUESTS", d.max_pending_requests, minimum=1),
+            subscriptions_per_principal=_int(
+                e, "PAYSIM_SUBSCRIPTIONS_PER_PRINCIPAL", d.subscriptions_per_principal, minimum=1
+            ),
+            subscriptions_per_process=_int(
+                e, "PAYSIM_SUBSCRIPTIONS_PER_PROCESS", d.subscriptions_per_process, minimum=1
+            ),
+            subscription_buffer_events=_int(
+                e, "PAYSIM_SUBSCRIPTION_BUFFER_EVENTS", d.subscription_buffer_events, minimum=1
+            ),
+            subscription_heartbeat_seconds=_float(
+                e, "PAYSIM_SUBSCRIPTION_HEARTBEAT_SECONDS", d.subscription_heartbeat_seconds, minimum=0.01
+            ),
+            event_poll_seconds=_float(e, "PAYSIM_EVENT_POLL_SECONDS", d.event_poll_seconds, minimum=0.01),
             keepalive_time_seconds=_int(e, "PAYSIM_KEEPALIVE_TIME_SECONDS", d.keepalive_time_seconds, minimum=1),
             keepalive_timeout_seconds=_int(
                 e, "PAYSIM_KEEPALIVE_TIMEOUT_SECONDS", d.keepalive_timeout_seconds, minimum=1

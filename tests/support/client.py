@@ -11,6 +11,7 @@ from grpc_status import rpc_status
 from paysim_client.v1 import (
     auth_pb2_grpc,
     customer_pb2_grpc,
+    events_pb2_grpc,
     merchant_pb2_grpc,
     payment_pb2_grpc,
     simulator_pb2_grpc,
@@ -59,6 +60,7 @@ class Stubs:
         self.simulator = _AuthedStub(simulator_pb2_grpc.SimulatorServiceStub(channel), credential)
         self.threeds = _AuthedStub(threeds_pb2_grpc.ThreeDSServiceStub(channel), credential)
         self.webhooks = _AuthedStub(webhook_pb2_grpc.WebhookServiceStub(channel), credential)
+        self.events = _AuthedStub(events_pb2_grpc.EventServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

@@ -49,6 +49,8 @@ def test_settings(backend: Backend, data_dir: Path, **overrides: Any) -> Setting
         # connection limit small.
         db_pool_size=8,
         grace_seconds=2.0,
+        # Event streams get their events through the event bus alone, never a periodic read.
+        event_poll_seconds=3600,
     )
     return base.with_overrides(**overrides) if overrides else base
 

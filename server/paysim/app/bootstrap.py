@@ -29,12 +29,15 @@ from paysim.services.authentication import Authenticator, PrincipalCache
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock, system_clock
 from paysim.services.customers import CustomerService
+from paysim.services.event_bus import EventBus, InProcessBus, PostgresBus
+from paysim.services.event_feed import EventFeed
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.gateway_routes import ConfiguredRoutes
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
+from paysim.services.subscriptions import Limits, SubscriptionService
 from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
 from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
 from paysim.services.webhook_sender import WebhookSender
@@ -42,6 +45,7 @@ from paysim.services.webhook_targets import TargetGuard
 from paysim.services.webhooks import WebhookService
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
+from paysim.store.event_log import EventLog
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
 from paysim.store.unit_of_work import UnitOfWork
 
@@ -67,6 +71,7 @@ class App:
     webhooks: WebhookService
     dispatcher: WebhookDispatcher
     webhook_sender: WebhookSender
+    subscriptions: SubscriptionService
     clock: Clock = field(default=system_clock)
     hot_pool: AsyncConnectionPool[Any] | None = None
 
@@ -74,6 +79,7 @@ class App:
         return UnitOfWork(self.engine)
 
     async def close(self) -> None:
+        await self.subscriptions.close()
         try:
             await self.breakers.flush()
         except Exception:  # statistics only: never keep the server from closing
@@ -120,12 +126,19 @@ def _dispatch_config(settings: Settings) -> DispatchConfig:
     )
 
 
+def _event_bus(url: str) -> EventBus:
+    # SQLite serves one process: its commits announce themselves in-process. On PostgreSQL
+    # they are also announced to every other process (services/event_bus.py says how and why).
+    return InProcessBus() if is_sqlite(url) else PostgresBus(url)
+
+
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
     url = settings.effective_database_url
     hot_pool = None
     # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
     # sends them at once instead of at its next poll.
     outbox_doorbell = asyncio.Event()
+    bus = _event_bus(url)
     if is_sqlite(url):
         engine = create_engine(url, pool_size=settings.db_pool_size)
     else:
@@ -139,10 +152,10 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         await hot_pool.open(wait=False)
 
         def hot_uow() -> PgUnitOfWork:
-            return PgUnitOfWork(hot_pool, outbox_written=outbox_doorbell.set)
+            return PgUnitOfWork(hot_pool, outbox_written=outbox_doorbell.set, events_committed=bus.committed)
 
     def uow() -> UnitOfWork:
-        return UnitOfWork(engine, outbox_written=outbox_doorbell.set)
+        return UnitOfWork(engine, outbox_written=outbox_doorbell.set, events_committed=bus.committed)
 
     key = signing_key.load_or_create(settings.jwt_secret, settings.data_dir)
     # paysim is its merchants' 3DS server: challenge messages are signed with keys derived from the
@@ -201,6 +214,19 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     dispatcher = WebhookDispatcher(
         uow, webhook_sender, webhook_box, payment_json, clock, _dispatch_config(settings), outbox_doorbell
     )
+    events = EventLog(engine)
+    subscriptions = SubscriptionService(
+        uow,
+        events,
+        EventFeed(events, bus, poll_seconds=settings.event_poll_seconds),
+        payments.get,
+        Limits(
+            per_principal=settings.subscriptions_per_principal,
+            per_process=settings.subscriptions_per_process,
+            buffer_events=settings.subscription_buffer_events,
+            heartbeat_seconds=settings.subscription_heartbeat_seconds,
+        ),
+    )
 
     app = App(
         settings=settings,
@@ -229,6 +255,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         ),
         dispatcher=dispatcher,
         webhook_sender=webhook_sender,
+        subscriptions=subscriptions,
         clock=clock,
         hot_pool=hot_pool,
     )

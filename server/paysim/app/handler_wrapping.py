@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
 import grpc
@@ -62,12 +62,21 @@ def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory) -> C
 
 def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
-
-        async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        # Served in the writer form, not as a generator: when the client goes away or the server
+        # stops, gRPC cancels this coroutine, the cancellation reaches the handler's generator
+        # wherever it waits (a write, its next item), and ``aclosing`` runs its cleanup at once
+        # rather than whenever the abandoned generator is collected.
+        async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             async with scope(context):
                 _check_decoded(request)
-                async for item in behavior(request, context):
-                    yield item
+                async with aclosing(behavior(request, context)) as items:
+                    async for item in items:
+                        try:
+                            await context.write(item)
+                        except grpc.aio.InternalError:
+                            # A send failed because the call is over: the client went away while
+                            # the message was on its way. That is a cancellation, not our error.
+                            raise asyncio.CancelledError from None
 
         return wrapped_gen
 

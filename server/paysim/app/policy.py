@@ -40,6 +40,7 @@ _PAYMENT = "/paysim.v1.PaymentService/"
 _SIMULATOR = "/paysim.v1.SimulatorService/"
 _THREE_DS = "/paysim.v1.ThreeDSService/"
 _WEBHOOK = "/paysim.v1.WebhookService/"
+_EVENTS = "/paysim.v1.EventService/"
 
 POLICIES: dict[str, Policy] = {
     _AUTH + "Register": PUBLIC,
@@ -98,6 +99,8 @@ POLICIES: dict[str, Policy] = {
     _WEBHOOK + "RotateWebhookSecret": needs(Permission.MERCHANT_WRITE),
     _WEBHOOK + "ListWebhookDeliveries": needs(Permission.MERCHANT_READ),
     _WEBHOOK + "RedeliverWebhook": needs(Permission.MERCHANT_WRITE),
+    # Which events: the service narrows the stream to the caller's own merchant or payments.
+    _EVENTS + "SubscribePaymentEvents": needs(Permission.PAYMENT_READ),
     # Infrastructure: probes and tooling must work without credentials.
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,

@@ -14,6 +14,8 @@ from paysim_client.v1 import (
     auth_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
+    events_pb2,
+    events_pb2_grpc,
     merchant_pb2,
     merchant_pb2_grpc,
     payment_pb2,
@@ -28,6 +30,7 @@ from paysim_client.v1 import (
 
 from paysim.api.auth import AuthServicer
 from paysim.api.customer import CustomerServicer
+from paysim.api.events import EventServicer
 from paysim.api.merchant import MerchantServicer
 from paysim.api.payment import PaymentServicer
 from paysim.api.simulator import SimulatorServicer
@@ -48,6 +51,7 @@ PAYSIM_SERVICES = (
     simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"].full_name,
     threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"].full_name,
     webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
+    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
 
 
@@ -64,6 +68,10 @@ def server_options(app: App) -> list[tuple[str, int]]:
         ("grpc.max_receive_message_length", s.max_message_bytes),
         ("grpc.max_send_message_length", s.max_message_bytes),
         ("grpc.max_concurrent_streams", s.max_concurrent_streams),
+        # Thousands of event streams may (re)connect at once, e.g. after a restart; past these
+        # limits gRPC refuses calls before any handler runs (DESIGN.md §7).
+        ("grpc.server.max_pending_requests", s.max_pending_requests),
+        ("grpc.server.max_pending_requests_hard_limit", s.max_pending_requests * 2),
         ("grpc.keepalive_time_ms", s.keepalive_time_seconds * 1000),
         ("grpc.keepalive_timeout_ms", s.keepalive_timeout_seconds * 1000),
         ("grpc.keepalive_permit_without_calls", 1),
@@ -95,6 +103,7 @@ class PaysimServer:
         )
         threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
         webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
+        events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection.enable_server_reflection(
             (
@@ -115,6 +124,7 @@ class PaysimServer:
         if port == 0:
             raise PortInUseError(f"cannot listen on {address}: the address is in use or not available")
         self.port = port
+        await self.app.subscriptions.start()
         await self._server.start()
         await self.health.start()
         self.maintenance.start()
@@ -124,8 +134,11 @@ class PaysimServer:
         return port
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health goes NOT_SERVING at once; in-flight calls get ``grace`` seconds to finish."""
+        """Health goes NOT_SERVING at once; event streams end at once with UNAVAILABLE (reason
+        SERVER_SHUTTING_DOWN, resume from your cursor); other calls in flight get ``grace``
+        seconds to finish."""
         await self.health.shutdown()
+        self.app.subscriptions.shutdown()
         await self.maintenance.stop()
         await self.app.dispatcher.stop()
         await self._server.stop(self.app.settings.grace_seconds if grace is None else grace)

@@ -9,6 +9,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+# Execution options of a connection that only reads: on SQLite it begins without taking the
+# write lock, so long-lived readers (event streams) never queue behind or ahead of writers.
+READ_ONLY = {"paysim_read_only": True}
+
 
 def async_url(url: str) -> str:
     """Accept the URLs people write (``postgresql://``, ``sqlite:///``) and pick the async driver."""
@@ -64,4 +68,5 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = connection.get_execution_options().get("paysim_read_only", False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -19,7 +19,7 @@ from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.routing_state import RoutingStateRepository
-from paysim.store.unit_of_work import announce_outbox, end_transaction
+from paysim.store.unit_of_work import announce_events, announce_outbox, end_transaction
 
 
 def conninfo(database_url: str) -> str:
@@ -49,11 +49,14 @@ class PgUnitOfWork:
         pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
         *,
         outbox_written: Callable[[], None] | None = None,
+        events_committed: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._outbox_written = outbox_written
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._committed = False
+        # Called after a commit that appended payment events (the event bus).
+        self._events_committed = events_committed
 
     async def __aenter__(self) -> PgUnitOfWork:
         try:
@@ -75,6 +78,7 @@ class PgUnitOfWork:
         await self._batch.commit(self._conn)
         self._committed = True
         announce_outbox(self.payments, self._outbox_written)
+        announce_events(self.payments, self._events_committed)
 
     async def __aexit__(
         self,

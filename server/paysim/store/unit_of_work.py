@@ -66,12 +66,20 @@ def is_connectivity_error(error: BaseException) -> bool:
 
 
 class UnitOfWork:
-    def __init__(self, engine: AsyncEngine, *, outbox_written: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        outbox_written: Callable[[], None] | None = None,
+        events_committed: Callable[[], None] | None = None,
+    ) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._committed = False
         # Called after a commit that wrote webhook deliveries (wakes this process's dispatcher).
         self._outbox_written = outbox_written
+        # Called after a commit that appended payment events (the event bus).
+        self._events_committed = events_committed
 
     async def __aenter__(self) -> UnitOfWork:
         try:
@@ -110,6 +118,7 @@ class UnitOfWork:
         await self._conn.commit()
         self._committed = True
         announce_outbox(self.payments, self._outbox_written)
+        announce_events(self.payments, self._events_committed)
 
     async def __aexit__(
         self,
@@ -162,6 +171,13 @@ def announce_outbox(payments: PaymentRepository, outbox_written: Callable[[], No
     if payments.outbox_rows and outbox_written is not None:
         payments.outbox_rows = 0
         outbox_written()
+
+
+def announce_events(payments: PaymentRepository, events_committed: Callable[[], None] | None) -> None:
+    """After a commit: tell event streams if the transaction appended payment events."""
+    if payments.wrote_events and events_committed is not None:
+        payments.wrote_events = False
+        events_committed()
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -112,6 +112,9 @@ class PaymentRepository(DualRepository):
     # Webhook deliveries written with this transaction's events (known once it committed on the
     # PostgreSQL hot path): its unit of work wakes the dispatcher after the commit when non-zero.
     outbox_rows = 0
+    # Set once this transaction has appended events: its unit of work announces them to event
+    # streams after the commit (services/event_bus.py).
+    wrote_events = False
 
     def _outbox_written(self, count: int) -> None:
         self.outbox_rows += count
@@ -136,7 +139,9 @@ class PaymentRepository(DualRepository):
         writer of a payment locks the same row before touching the event store and two writers can
         never deadlock on each other's event rows. A writer that lost the race (someone appended
         since ``before``) fails the guard: ABORTED, retryable. The webhook deliveries of these
-        events are written by the same transaction (webhook_outbox.py).
+        events are written by the same transaction (webhook_outbox.py). Writing the projection
+        first also gives the transaction its id before it takes sequence numbers, which event
+        streams rely on to read the store in seq order safely (store/event_horizon.py).
         """
         start = 0 if before is None else before.version
         drafts = [
@@ -220,6 +225,7 @@ class PaymentRepository(DualRepository):
         start = 0 if before is None else before.version
         outbox = enqueue_pg_params(after.merchant_id, after.id, start, after.version)
         self._batch.add(ENQUEUE_PG, outbox, on_row_count=self._outbox_written)
+        self.wrote_events = True
         payment_id = after.id
         self._batch.conflict = lambda: concurrency_conflict(payment_id)
 
@@ -244,6 +250,7 @@ class PaymentRepository(DualRepository):
             start = 0 if before is None else before.version
             outbox = enqueue_statement(self._db.dialect.name, after.merchant_id, after.id, start, after.version)
             self._outbox_written((await self._db.execute(outbox)).rowcount)
+            self.wrote_events = True
             return sequences
         except sa_exc.IntegrityError as error:
             if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):

@@ -1,0 +1,125 @@
+"""One shared reader of the event store per process, fanning new events out to every stream.
+
+With a thousand open streams, one query per announcement that serves them all costs far less
+than a query per stream. The feed reads in seq order from its position, only as far as is safe
+(store/event_horizon.py: a sequence number taken earlier may commit later), and hands each
+batch, with the position it reached, to every registered listener. A listener registered at
+position P receives every event after P exactly once, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from paysim.services.event_bus import EventBus
+from paysim.store.event_horizon import SequenceHorizon
+from paysim.store.event_log import EventLog, LoggedEvent
+
+log = logging.getLogger("paysim.events")
+
+READ_BATCH = 500
+# How soon a gap is looked at again when no announcement comes (its writer rolled back).
+GAP_RECHECK_SECONDS = 0.02
+
+
+class FeedListener(Protocol):
+    def deliver(self, events: Sequence[LoggedEvent], position: int) -> None:
+        """Events after the previous position up to ``position`` (all of them, unfiltered)."""
+
+
+class EventFeed:
+    def __init__(self, events: EventLog, bus: EventBus, *, poll_seconds: float, batch: int = READ_BATCH) -> None:
+        self._log = events
+        self._bus = bus
+        # A periodic read even without announcements: covers a lost listener connection and
+        # writes from outside the server (paysim admin, another tool).
+        self._poll_seconds = poll_seconds
+        self._batch = batch
+        self._listeners: dict[FeedListener, None] = {}
+        self._wake = asyncio.Event()
+        self._horizon = SequenceHorizon(0)
+        self._task: asyncio.Task[None] | None = None
+        self.ready = asyncio.Event()
+        self.reads = 0
+
+    @property
+    def position(self) -> int:
+        """Every event up to here has been delivered (or had been committed before the start)."""
+        return self._horizon.position
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def add(self, listener: FeedListener) -> int:
+        """Register ``listener``; it will receive every event after the returned position."""
+        self._listeners[listener] = None
+        return self.position
+
+    def remove(self, listener: FeedListener) -> None:
+        self._listeners.pop(listener, None)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+    async def start(self) -> None:
+        self._bus.listen(self.wake)
+        await self._bus.start()
+        self._task = asyncio.create_task(self._run(), name="paysim-event-feed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._bus.close()
+
+    async def _starting_position(self) -> int:
+        """The newest seq, once every transaction that might still commit below it has ended."""
+        newest, snapshot = await self._log.newest()
+        while snapshot is not None:
+            now = await self._log.snapshot()
+            assert now is not None
+            if all(now.finished(xid) for xid in snapshot.in_progress):
+                break
+            await asyncio.sleep(GAP_RECHECK_SECONDS)
+        return newest
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if not self.ready.is_set():
+                    self._horizon = SequenceHorizon(await self._starting_position())
+                    self.ready.set()
+                self._wake.clear()
+                await self._read_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("event feed read failed", exc_info=True)
+                await asyncio.sleep(self._poll_seconds)
+                continue
+            timeout = GAP_RECHECK_SECONDS if self._horizon.waiting else self._poll_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _read_all(self) -> None:
+        while True:
+            details = bool(self._listeners)
+            events, seqs, snapshot = await self._log.read_new(self.position, self._batch, details=details)
+            self.reads += 1
+            if not details and self._listeners:
+                continue  # someone registered meanwhile and needs these events: read them again
+            before = self.position
+            deliverable = self._horizon.advance(seqs, snapshot)
+            if self.position != before:
+                batch = events[:deliverable]
+                for listener in list(self._listeners):
+                    listener.deliver(batch, self.position)
+            if len(seqs) < self._batch or deliverable < len(seqs):
+                return
