@@ -9,7 +9,7 @@ from typing import Any
 
 import paysim_client
 from paysim_client import _rpcs
-from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds
+from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds, webhooks
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (auth.AsyncAuth, auth.Auth),
@@ -20,6 +20,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (payments.AsyncPayments, payments.Payments),
     (simulator.AsyncSimulator, simulator.Simulator),
     (three_ds.AsyncThreeDS, three_ds.ThreeDS),
+    (webhooks.AsyncWebhooks, webhooks.Webhooks),
 ]
 
 
@@ -67,6 +68,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
             "payments",
             "simulator",
             "three_ds",
+            "webhooks",
         }
         assert {k: "Async" + v for k, v in namespaces(blocking_client).items()} == async_names
     finally:
@@ -87,7 +89,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in _rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 43
+    assert len(paths) == len(set(paths)) == 52
     assert {rpc.path for rpc in _rpcs.ALL if rpc.safety is _rpcs.Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
@@ -95,6 +97,29 @@ def test_the_rpc_table_names_each_rpc_once() -> None:
         "/paysim.v1.PaymentService/RefundPayment",
         "/paysim.v1.ThreeDSService/CompleteChallenge",
     }
+    assert [rpc.path for rpc in _rpcs.ALL if rpc.streaming] == ["/paysim.v1.EventService/SubscribePaymentEvents"]
+
+
+def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
+    from paysim_client.v1 import (
+        auth_pb2,
+        customer_pb2,
+        events_pb2,
+        merchant_pb2,
+        payment_pb2,
+        simulator_pb2,
+        threeds_pb2,
+        webhook_pb2,
+    )
+
+    modules = (auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2)
+    contract = {
+        f"/{service.full_name}/{method.name}"
+        for module in modules
+        for service in module.DESCRIPTOR.services_by_name.values()
+        for method in service.methods
+    }
+    assert {rpc.path for rpc in _rpcs.ALL} == contract
 
 
 def test_importing_the_client_loads_nothing_of_the_server() -> None:

@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
 from paysim_client.pagers import AsyncPager, Pager
+from paysim_client.watch import AsyncWatcher, Watcher
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -119,5 +120,33 @@ class blocking_pager(Generic[P, T]):
         @functools.wraps(self._method)
         def call(*args: P.args, **kwargs: P.kwargs) -> Pager[T]:
             return Pager(runner, bound(*args, **kwargs))
+
+        return call
+
+
+class blocking_watch(Generic[P]):
+    """``watch = blocking_watch(AsyncResource.watch)``: a :class:`Watcher` for an :class:`AsyncWatcher`."""
+
+    def __init__(self, method: Callable[Concatenate[Any, P], AsyncWatcher]) -> None:
+        self._method = method
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> blocking_watch[P]: ...
+    @overload
+    def __get__(self, obj: BlockingResource, owner: type) -> Callable[P, Watcher]: ...
+    def __get__(self, obj: BlockingResource | None, owner: type) -> blocking_watch[P] | Callable[P, Watcher]:
+        if obj is None:
+            return self
+        bound: Callable[P, AsyncWatcher] = getattr(obj._async, self._name)
+        runner = obj._runner
+
+        @functools.wraps(self._method)
+        def call(*args: P.args, **kwargs: P.kwargs) -> Watcher:
+            return Watcher(runner, bound(*args, **kwargs))
 
         return call

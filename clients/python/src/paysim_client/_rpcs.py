@@ -16,7 +16,16 @@ from typing import Any, Generic, TypeVar
 
 from google.protobuf.message import Message
 
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2
+from paysim_client.v1 import (
+    auth_pb2,
+    customer_pb2,
+    events_pb2,
+    merchant_pb2,
+    payment_pb2,
+    simulator_pb2,
+    threeds_pb2,
+    webhook_pb2,
+)
 
 Req = TypeVar("Req", bound=Message)
 Resp = TypeVar("Resp", bound=Message)
@@ -42,6 +51,9 @@ class Rpc(Generic[Req, Resp]):
     # Sent without credentials: the server checks a bearer sent to a public RPC, so an expired
     # access token would get a login or a token refresh refused.
     anonymous: bool = False
+    # A server stream (watch()): opened by ``Transport.stream`` and resumed from its cursor by its
+    # reader, never replayed by ``Transport.call``.
+    streaming: bool = False
 
 
 def _rpc(
@@ -53,11 +65,14 @@ def _rpc(
     safety: Safety,
     *,
     anonymous: bool = False,
+    streaming: bool = False,
 ) -> Rpc[Req, Resp]:
     method: Any = module.DESCRIPTOR.services_by_name[service].methods_by_name[name]
     if method.input_type is not request.DESCRIPTOR or method.output_type is not response.DESCRIPTOR:
         raise TypeError(f"{service}.{name} does not take {request.__name__} and return {response.__name__}")
-    return Rpc(f"/{method.containing_service.full_name}/{name}", request, response, safety, anonymous)
+    if method.client_streaming or method.server_streaming != streaming:
+        raise TypeError(f"{service}.{name} is {'not ' if streaming else ''}a server stream")
+    return Rpc(f"/{method.containing_service.full_name}/{name}", request, response, safety, anonymous, streaming)
 
 
 R, ID, K, U = Safety.READ, Safety.IDEMPOTENT, Safety.KEYED, Safety.UNSAFE
@@ -152,6 +167,49 @@ SET_THREE_DS_POLICY = _rpc(
 )
 GET_THREE_DS_POLICY = _rpc(
     T, "ThreeDSService", "GetThreeDSPolicy", T.GetThreeDSPolicyRequest, T.GetThreeDSPolicyResponse, R
+)
+
+# EventService: watch() reopens the stream from its cursor after a transient end.
+EV = events_pb2
+SUBSCRIBE_PAYMENT_EVENTS = _rpc(
+    EV,
+    "EventService",
+    "SubscribePaymentEvents",
+    EV.SubscribePaymentEventsRequest,
+    EV.SubscribePaymentEventsResponse,
+    R,
+    streaming=True,
+)
+
+# WebhookService
+W = webhook_pb2
+# A repeat would create a second endpoint with a secret nobody saw.
+CREATE_WEBHOOK_ENDPOINT = _rpc(
+    W, "WebhookService", "CreateWebhookEndpoint", W.CreateWebhookEndpointRequest, W.CreateWebhookEndpointResponse, U
+)
+GET_WEBHOOK_ENDPOINT = _rpc(
+    W, "WebhookService", "GetWebhookEndpoint", W.GetWebhookEndpointRequest, W.GetWebhookEndpointResponse, R
+)
+LIST_WEBHOOK_ENDPOINTS = _rpc(
+    W, "WebhookService", "ListWebhookEndpoints", W.ListWebhookEndpointsRequest, W.ListWebhookEndpointsResponse, R
+)
+UPDATE_WEBHOOK_ENDPOINT = _rpc(
+    W, "WebhookService", "UpdateWebhookEndpoint", W.UpdateWebhookEndpointRequest, W.UpdateWebhookEndpointResponse, ID
+)
+DELETE_WEBHOOK_ENDPOINT = _rpc(
+    W, "WebhookService", "DeleteWebhookEndpoint", W.DeleteWebhookEndpointRequest, W.DeleteWebhookEndpointResponse, ID
+)
+# A repeat would rotate again: the secret the lost answer carried would become the old one, and
+# the secret the receiver still uses would stop signing at once.
+ROTATE_WEBHOOK_SECRET = _rpc(
+    W, "WebhookService", "RotateWebhookSecret", W.RotateWebhookSecretRequest, W.RotateWebhookSecretResponse, U
+)
+LIST_WEBHOOK_DELIVERIES = _rpc(
+    W, "WebhookService", "ListWebhookDeliveries", W.ListWebhookDeliveriesRequest, W.ListWebhookDeliveriesResponse, R
+)
+# A repeat sends the event once more, as another delivery.
+REDELIVER_WEBHOOK = _rpc(
+    W, "WebhookService", "RedeliverWebhook", W.RedeliverWebhookRequest, W.RedeliverWebhookResponse, U
 )
 
 ALL: tuple[Rpc[Any, Any], ...] = tuple(value for value in dict(globals()).values() if isinstance(value, Rpc))

@@ -146,6 +146,34 @@ class Transport:
                 raise error from None
             await self._sleep(delay)
 
+    async def stream(self, rpc: Rpc[Req, Resp], request: Req, *, metadata: Metadata = ()) -> tuple[Any, str | None]:
+        """Open a server stream: the call (``grpc.aio.UnaryStreamCall``) and the credential it
+        was opened with, for :meth:`Credentials.renew` if the server refuses it.
+
+        No deadline and no retry: a stream lives until it is cancelled, and what to do when it
+        ends is its reader's (``watch()`` resumes from its cursor). Each stream gets a request id
+        of its own, so every reconnection has its line in the server's access log.
+        """
+        if self.closed:
+            raise RuntimeError("the client is closed")
+        if not rpc.streaming:
+            raise TypeError(f"{rpc.path} is not a server stream")
+        found = self._callables.get(rpc.path)
+        if found is None:
+            found = self.channel.unary_stream(
+                rpc.path,
+                request_serializer=rpc.request.SerializeToString,
+                response_deserializer=rpc.response.FromString,
+            )
+            self._callables[rpc.path] = found
+        sent = [*self._metadata, *metadata]
+        if not any(name == REQUEST_ID_HEADER for name, _ in sent):
+            sent.append((REQUEST_ID_HEADER, new_request_id()))
+        used = None if rpc.anonymous else await self.credentials.authorization()
+        if used is not None:
+            sent.append((AUTHORIZATION_HEADER, f"Bearer {used}"))
+        return found(request, metadata=tuple(sent)), used
+
     async def close(self) -> None:
         self.closed = True
         await self.channel.close(None)

@@ -30,6 +30,7 @@ from paysim_client.resources.merchants import AsyncMerchants, Merchants
 from paysim_client.resources.payments import AsyncPayments, Payments
 from paysim_client.resources.simulator import AsyncSimulator, Simulator
 from paysim_client.resources.three_ds import AsyncThreeDS, ThreeDS
+from paysim_client.resources.webhooks import AsyncWebhooks, Webhooks
 
 USER_AGENT = f"paysim-python/{__version__}"
 
@@ -62,7 +63,7 @@ class AsyncClient:
     Open it with :func:`paysim_client.connect` (or ``AsyncClient.connect``); close it with
     :meth:`close` or ``async with``. The resource namespaces are ``auth``, ``merchants``
     (with ``merchants.api_keys`` and ``merchants.gateway_configs``), ``customers``,
-    ``payments``, ``three_ds`` and ``simulator``.
+    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator`` and ``webhooks``.
     """
 
     def __init__(self, transport: Transport, target: str, session: Session | None = None) -> None:
@@ -74,6 +75,7 @@ class AsyncClient:
         self.payments = AsyncPayments(transport)
         self.simulator = AsyncSimulator(transport)
         self.three_ds = AsyncThreeDS(transport)
+        self.webhooks = AsyncWebhooks(transport)
 
     @staticmethod
     def connect(
@@ -231,6 +233,7 @@ class Client:
         self.payments = Payments(runner, client.payments)
         self.simulator = Simulator(runner, client.simulator)
         self.three_ds = ThreeDS(runner, client.three_ds)
+        self.webhooks = Webhooks(runner, client.webhooks)
 
     @classmethod
     def connect(

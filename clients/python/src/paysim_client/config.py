@@ -51,6 +51,43 @@ DEFAULT_RETRY = RetryPolicy()
 
 
 @dataclass(frozen=True, slots=True)
+class ReconnectPolicy:
+    """How ``payments.watch()`` reconnects when its stream ends with a transient error.
+
+    Failed attempt *n* in a row waits ``initial_backoff * multiplier**(n-1)`` seconds (capped at
+    ``max_backoff``), or the server's ``RetryInfo`` delay if that is longer, then up to
+    ``jitter`` of that again at random: the jitter is added rather than taken off so that
+    thousands of watchers told "one second" by a restarting server do not all come back in the
+    same millisecond, and never earlier than the server asked. A stream that opens resets the
+    count. ``max_attempts``: failed attempts in a row before the last error is raised; None (the
+    default) keeps trying for as long as the watcher is open.
+    """
+
+    initial_backoff: float = 0.1
+    max_backoff: float = 10.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+    max_attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1, or None")
+        if self.initial_backoff < 0 or self.max_backoff < 0 or self.multiplier < 1:
+            raise ValueError("backoffs must not be negative and multiplier must be at least 1")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be between 0 and 1")
+
+    def delay(self, attempt: int, server_delay: float | None, random: float) -> float:
+        """The wait after failed attempt number ``attempt`` (1-based) in a row; ``random`` in [0, 1)."""
+        base = min(self.max_backoff, self.initial_backoff * self.multiplier ** (attempt - 1))
+        base = max(base, server_delay or 0.0)
+        return base * (1.0 + self.jitter * random)
+
+
+DEFAULT_RECONNECT = ReconnectPolicy()
+
+
+@dataclass(frozen=True, slots=True)
 class TLSConfig:
     """TLS for the channel. ``TLSConfig()`` trusts the system's root certificates.
 

@@ -302,6 +302,37 @@ class ThreeDSChallengeExpired(FailedPrecondition):
     REASON: ClassVar[str] = "THREE_DS_CHALLENGE_EXPIRED"
 
 
+class WebhookEndpointLimit(FailedPrecondition):
+    """The merchant already has as many webhook endpoints as it may (16); delete one first."""
+
+    REASON: ClassVar[str] = "WEBHOOK_ENDPOINT_LIMIT"
+
+
+class WebhookEndpointDisabled(FailedPrecondition):
+    """The delivery's endpoint is disabled (by you, or by paysim after a 410 answer): enable it
+    before redelivering. ``metadata['webhook_endpoint_id']`` names it."""
+
+    REASON: ClassVar[str] = "WEBHOOK_ENDPOINT_DISABLED"
+
+
+class TooManyStreams(ResourceExhausted):
+    """The caller already holds as many event streams on that server process as it may, or the
+    process as many as it can. ``watch()`` waits and tries again by itself."""
+
+    REASON: ClassVar[str] = "TOO_MANY_STREAMS"
+
+
+class SubscriberTooSlow(ResourceExhausted):
+    """An event stream was ended because its reader fell too far behind the events; resume from
+    the last ``seq`` received (``watch()`` does). ``last_seq`` is the server's last hand-off."""
+
+    REASON: ClassVar[str] = "SUBSCRIBER_TOO_SLOW"
+
+    @property
+    def last_seq(self) -> int | None:
+        return _int_or_none(self.metadata.get("last_seq"))
+
+
 class IdempotencyKeyInUse(Aborted):
     """The first request with this idempotency key is still being processed.
 
@@ -326,6 +357,18 @@ class GatewayUnavailable(Unavailable):
     """
 
     REASON: ClassVar[str] = "GATEWAY_UNAVAILABLE"
+
+
+class ServerShuttingDown(Unavailable):
+    """The server is stopping and ended the event stream; resume from the last ``seq`` received,
+    on it once it is back or on another process (``watch()`` does). ``last_seq`` is the
+    server's last hand-off."""
+
+    REASON: ClassVar[str] = "SERVER_SHUTTING_DOWN"
+
+    @property
+    def last_seq(self) -> int | None:
+        return _int_or_none(self.metadata.get("last_seq"))
 
 
 class CircuitOpen(GatewayUnavailable):
@@ -378,6 +421,11 @@ _BY_REASON: dict[str, type[RpcError]] = {
         PaymentBusy,
         GatewayUnavailable,
         CircuitOpen,
+        WebhookEndpointLimit,
+        WebhookEndpointDisabled,
+        TooManyStreams,
+        SubscriberTooSlow,
+        ServerShuttingDown,
     )
 }
 
@@ -490,12 +538,17 @@ __all__ = [
     "RateLimited",
     "ResourceExhausted",
     "RpcError",
+    "ServerShuttingDown",
+    "SubscriberTooSlow",
     "ThreeDSChallengeCompleted",
     "ThreeDSChallengeExpired",
+    "TooManyStreams",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "Unknown",
+    "WebhookEndpointDisabled",
+    "WebhookEndpointLimit",
     "error_class",
     "from_grpc_error",
 ]

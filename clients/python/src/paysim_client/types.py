@@ -9,6 +9,7 @@ every field the server adds is there without a client release, and the field com
 from paysim_client.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
 from paysim_client.v1.common_pb2 import Money, Role
 from paysim_client.v1.customer_pb2 import Customer
+from paysim_client.v1.events_pb2 import StreamedPaymentEvent, StreamStart
 from paysim_client.v1.merchant_pb2 import (
     ApiKey,
     CreateApiKeyResponse,
@@ -56,6 +57,14 @@ from paysim_client.v1.threeds_pb2 import (
     ThreeDSPolicyMode,
     ThreeDSThreshold,
 )
+from paysim_client.v1.webhook_pb2 import (
+    CreateWebhookEndpointResponse,
+    RotateWebhookSecretResponse,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryState,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "AcsAction",
@@ -67,6 +76,7 @@ __all__ = [
     "CardInput",
     "CircuitBreaker",
     "CreateApiKeyResponse",
+    "CreateWebhookEndpointResponse",
     "CredentialKind",
     "Customer",
     "Decline",
@@ -91,11 +101,14 @@ __all__ = [
     "RefundPaymentResponse",
     "RegisterMerchantResponse",
     "Role",
+    "RotateWebhookSecretResponse",
     "Scenario",
     "ScenarioTrigger",
     "ScriptedOutcome",
     "ScriptedOutcomeKind",
     "SimulateAcsResponse",
+    "StreamStart",
+    "StreamedPaymentEvent",
     "ThreeDSAuthentication",
     "ThreeDSChallenge",
     "ThreeDSChallengeStatus",
@@ -105,4 +118,8 @@ __all__ = [
     "TokenPair",
     "UpiInput",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryState",
+    "WebhookEndpoint",
 ]

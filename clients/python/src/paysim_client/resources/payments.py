@@ -12,11 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from paysim_client import _rpcs
-from paysim_client._blocking import blocking, blocking_pager
-from paysim_client.config import RetryPolicy, SimulationOverride
+from paysim_client._blocking import blocking, blocking_pager, blocking_watch
+from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy, RetryPolicy, SimulationOverride
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource, timestamp
+from paysim_client.v1 import events_pb2 as E
 from paysim_client.v1 import payment_pb2 as P
+from paysim_client.watch import AsyncWatcher
 
 
 class AsyncPayments(AsyncResource):
@@ -218,6 +220,45 @@ class AsyncPayments(AsyncResource):
 
         return AsyncPager(fetch, page_token)
 
+    def watch(
+        self,
+        *,
+        payment_id: str = "",
+        merchant_id: str = "",
+        event_types: Sequence[str] = (),
+        after_seq: int | None = None,
+        start: E.StreamStart.ValueType = E.STREAM_START_UNSPECIFIED,
+        reconnect: ReconnectPolicy = DEFAULT_RECONNECT,
+        stall_timeout: float | None = None,
+    ) -> AsyncWatcher:
+        """Payment events as they are committed, in ``seq`` order, for as long as you iterate.
+
+        ``after_seq=None`` (the default) starts from now; ``after_seq=n`` first replays every
+        matching event after the cursor ``n`` (0: the whole history), then continues live.
+        ``start`` may say the same explicitly (``STREAM_START_AFTER_SEQ`` without ``after_seq``
+        replays everything). Filters combine: ``payment_id``, ``merchant_id`` (admins),
+        ``event_types`` such as ``["payment.captured", "refund.succeeded"]``; a merchant sees
+        its own payments, an admin every merchant's.
+
+        The watcher reopens its stream by itself, from its cursor, when the server stops or
+        restarts, the connection breaks, the reader falls behind or too many streams are open,
+        waiting as ``reconnect`` says (for ever by default): nothing is lost or repeated. With
+        ``stall_timeout`` (seconds, above the server's heartbeat interval of 15 s) a connection
+        silent that long is taken for dead and replaced. Other errors are raised from the
+        iteration. ``watcher.cursor`` is where to resume later. Use ``async with`` (opens the
+        stream before the block, closes it after) or call ``aclose()``.
+        """
+        return AsyncWatcher(
+            self._transport,
+            payment_id=payment_id,
+            merchant_id=merchant_id,
+            event_types=event_types,
+            after_seq=after_seq,
+            start=start,
+            reconnect=reconnect,
+            stall_timeout=stall_timeout,
+        )
+
 
 class Payments(BlockingResource[AsyncPayments]):
     """Payments of the caller's merchant (blocking); see :class:`AsyncPayments`."""
@@ -230,3 +271,4 @@ class Payments(BlockingResource[AsyncPayments]):
     refund = blocking(AsyncPayments.refund)
     list_refunds = blocking(AsyncPayments.list_refunds)
     events = blocking_pager(AsyncPayments.events)
+    watch = blocking_watch(AsyncPayments.watch)
