@@ -1,8 +1,10 @@
 """Verify the signature of a webhook delivery, in the receiver.
 
-paysim signs each delivery with the endpoint's secret and sends the signature in a header::
+paysim signs each delivery with the endpoint's secret (``whsec_…``, shown once by
+``client.webhooks.create`` and ``rotate_secret``) and sends the signature in the
+``Paysim-Signature`` header::
 
-    t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+    Paysim-Signature: t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
 
 ``t`` is when it was signed (Unix seconds) and each ``v1`` is the lowercase hex HMAC-SHA256,
 keyed with the secret's UTF-8 bytes, of ``"<t>." + body`` (the raw request body, as bytes).
@@ -12,12 +14,14 @@ is enough. Verify the body exactly as received, before parsing it::
     from paysim_client import webhooks
 
     try:
-        webhooks.verify(request.body, request.headers["paysim-signature"], secret)
+        webhooks.verify(request.body, request.headers["Paysim-Signature"], secret)
     except webhooks.SignatureVerificationError:
         return 400
 
 The check is pure (no network, no state): a timestamp outside ``tolerance`` seconds of now
-refuses replays of old deliveries, and signatures are compared in constant time.
+refuses replays of old deliveries, and signatures are compared in constant time. Delivery is at
+least once: drop a repeat by its ``Paysim-Event-Id`` header (the body's ``id``), the same on
+every retry and redelivery.
 """
 
 from __future__ import annotations
