@@ -30,7 +30,14 @@ def _run(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_examples_are_there() -> None:
-    assert SCRIPTS == ["gateway_failover.py", "quickstart.py", "refunds.py", "three_ds_challenge.py"]
+    assert SCRIPTS == [
+        "gateway_failover.py",
+        "quickstart.py",
+        "receive_webhooks.py",
+        "refunds.py",
+        "three_ds_challenge.py",
+        "watch_payments.py",
+    ]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
