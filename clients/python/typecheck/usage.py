@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import paysim_client
-from paysim_client import AsyncPager, Page, Pager, RetryPolicy, SimulationOverride, TLSConfig, errors, webhooks
+from paysim_client import (
+    AsyncPager,
+    AsyncWatcher,
+    Page,
+    Pager,
+    ReconnectPolicy,
+    RetryPolicy,
+    SimulationOverride,
+    TLSConfig,
+    Watcher,
+    errors,
+    webhooks,
+)
 from paysim_client.types import (
     AcsAction,
     CaptureMethod,
@@ -17,8 +29,13 @@ from paysim_client.types import (
     PaymentEvent,
     PaymentStatus,
     Refund,
+    StreamedPaymentEvent,
+    StreamStart,
     ThreeDSPolicyMode,
     UpiInput,
+    WebhookDelivery,
+    WebhookDeliveryState,
+    WebhookEndpoint,
 )
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=2030, cvc="123")
@@ -85,3 +102,47 @@ def receive(body: bytes, header: str, secret: str) -> int:
     except webhooks.SignatureVerificationError as error:
         print(error.reason)
         return 0
+
+
+async def watch(client: paysim_client.AsyncClient, saved: int | None) -> int | None:
+    policy = ReconnectPolicy(max_backoff=5.0, max_attempts=None)
+    watcher: AsyncWatcher = client.payments.watch(event_types=["payment.captured"], after_seq=saved, reconnect=policy)
+    async with watcher:
+        async for event in watcher:
+            kind: str = event.type
+            version: int = event.payment_version
+            _ = (kind, version)
+            break
+    client.payments.watch(start=StreamStart.STREAM_START_NOW, stall_timeout=30.0)
+    client.payments.watch(after_seq="5")  # type: ignore[arg-type]
+    return watcher.cursor
+
+
+def watch_blocking(client: paysim_client.Client) -> list[StreamedPaymentEvent]:
+    got: list[StreamedPaymentEvent] = []
+    with client.payments.watch(payment_id="pay_123") as watcher:
+        blocking_watcher: Watcher = watcher
+        for event in blocking_watcher:
+            got.append(event)
+            cursor: int | None = watcher.cursor
+            last: errors.RpcError | None = watcher.last_error
+            _ = (cursor, last, watcher.reconnects)
+            break
+    return got
+
+
+def manage_webhooks(client: paysim_client.Client) -> str:
+    made = client.webhooks.create("https://shop.example/hooks", event_types=["payment.captured"])
+    secret: str = made.secret
+    endpoint: WebhookEndpoint = client.webhooks.update(made.webhook_endpoint.id, enabled=False)
+    rotated = client.webhooks.rotate_secret(endpoint.id, overlap_seconds=3600)
+    dead = WebhookDeliveryState.WEBHOOK_DELIVERY_STATE_DEAD
+    deliveries: Pager[WebhookDelivery] = client.webhooks.list_deliveries(state=dead)
+    for delivery in deliveries:
+        client.webhooks.redeliver(delivery.id)
+    client.webhooks.get(123)  # type: ignore[arg-type]
+    try:
+        client.webhooks.delete(endpoint.id)
+    except errors.WebhookEndpointDisabled as error:
+        _ = error.reason
+    return secret + rotated.secret
