@@ -259,6 +259,9 @@ def test_watch_survives_a_server_restart_without_losing_or_repeating_events(
         writer = Writer(client)  # keeps creating payments through the restart
         wait_for(lambda: len(writer.created) >= 3, what="payments from the writer")
         restartable.stop()
+        # The stream ended as the server stopped, telling the watcher where to resume.
+        wait_for(lambda: isinstance(watcher.last_error, errors.ServerShuttingDown), what="SERVER_SHUTTING_DOWN")
+        assert isinstance(watcher.last_error, errors.ServerShuttingDown) and watcher.last_error.last_seq
         restartable.start()
         during = [pay(client) for _ in range(3)]
         during_done = time.time()
