@@ -185,6 +185,7 @@ def test_transient_endings_are_resumed(ending: Any) -> None:
         (grpc.StatusCode.PERMISSION_DENIED, "MERCHANT_INACTIVE", errors.MerchantInactive),
         (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT", errors.InvalidArgument),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "LOGIN_LOCKED", errors.LoginLocked),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "", errors.ResourceExhausted),
         (grpc.StatusCode.INTERNAL, "INTERNAL", errors.Internal),
         (grpc.StatusCode.UNIMPLEMENTED, "", errors.Unimplemented),
     ],
@@ -203,6 +204,17 @@ def test_endings_a_new_stream_cannot_fix_are_raised(
 
     asyncio.run(scenario())
     assert len(channel.opened) == 1
+
+
+def test_a_refusal_by_grpc_itself_at_the_opening_is_resumed() -> None:
+    refused = _error(grpc.StatusCode.RESOURCE_EXHAUSTED)  # no ErrorInfo: gRPC's, not paysim's
+    channel = FakeChannel([[refused], [heartbeat(4), event(5), BLOCK]])
+
+    async def scenario() -> list[int]:
+        async with _watcher(channel) as watcher:
+            return await _take(watcher, 1)
+
+    assert asyncio.run(scenario()) == [5]
 
 
 def test_a_refused_token_is_renewed_once_per_opening() -> None:
@@ -294,6 +306,10 @@ def test_what_may_be_resumed() -> None:
     for reason in ("SUBSCRIBER_TOO_SLOW", "TOO_MANY_STREAMS", "RATE_LIMITED"):
         assert may_resume(errors.error_class(grpc.StatusCode.RESOURCE_EXHAUSTED, reason)("x", reason=reason))
     assert not may_resume(errors.LoginLocked("locked", reason="LOGIN_LOCKED"))
+    # gRPC's own refusal (no paysim reason) is resumed at the opening only: later it is a message
+    # too large for the channel, which the next stream would meet again.
+    refused = errors.ResourceExhausted("Too many pending requests")
+    assert may_resume(refused, opening=True) and not may_resume(refused)
     for cls in (errors.NotFound, errors.PermissionDenied, errors.InvalidArgument, errors.Unauthenticated):
         assert not may_resume(cls("no"))
 

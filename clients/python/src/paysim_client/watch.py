@@ -50,15 +50,20 @@ log = logging.getLogger(__name__)
 RESUMABLE_REASONS = frozenset({"SUBSCRIBER_TOO_SLOW", "TOO_MANY_STREAMS", "RATE_LIMITED"})
 
 
-def may_resume(error: RpcError) -> bool:
+def may_resume(error: RpcError, *, opening: bool = False) -> bool:
     """True when a new stream from the cursor may succeed where this one ended with ``error``.
 
     ``UNAVAILABLE`` is the server stopping or unreachable, or the connection broken;
-    ``CANCELLED`` reaching the reader was not its own doing (a proxy reset the stream).
+    ``CANCELLED`` reaching the reader was not its own doing (a proxy reset the stream). While
+    ``opening`` (no message received yet), a ``RESOURCE_EXHAUSTED`` without paysim's reason is
+    gRPC refusing the call before paysim saw it (too many pending calls after a restart); later
+    it would be a message too large for the channel, which a new stream would only meet again.
     """
     if isinstance(error, Unavailable | Cancelled):
         return True
-    return isinstance(error, ResourceExhausted) and error.reason in RESUMABLE_REASONS
+    if not isinstance(error, ResourceExhausted):
+        return False
+    return error.reason in RESUMABLE_REASONS or (opening and not error.reason)
 
 
 def _task_cancelled() -> bool:
@@ -165,7 +170,7 @@ class AsyncWatcher:
             call.cancel()
             return
         self._call, self._used = call, used
-        first = await self._read()
+        first = await self._read(opening=True)
         if first is None:
             return
         self._opened += 1
@@ -176,7 +181,7 @@ class AsyncWatcher:
         # The server's first message is a heartbeat; an event first would be kept, not lost.
         self._held = self._accept(first)
 
-    async def _read(self) -> E.SubscribePaymentEventsResponse | None:
+    async def _read(self, *, opening: bool = False) -> E.SubscribePaymentEventsResponse | None:
         """The open stream's next message; None if it ended (then it is closed, and the policy's
         wait is over or the error raised)."""
         call = self._call
@@ -200,10 +205,10 @@ class AsyncWatcher:
                 return message
             error = Unavailable("the server ended the stream")  # grpc.aio.EOF: ended with OK
         self._call = None
-        await self._recover(error)
+        await self._recover(error, opening)
         return None
 
-    async def _recover(self, error: RpcError) -> None:
+    async def _recover(self, error: RpcError, opening: bool) -> None:
         """After a stream ended with ``error``: wait before the next one, or raise ``error``."""
         self.last_error = error
         if self._closed:
@@ -213,7 +218,7 @@ class AsyncWatcher:
             self._renewed = True
             if await self._transport.credentials.renew(self._used, error):
                 return
-        if not may_resume(error):
+        if not may_resume(error, opening=opening):
             raise error
         self._failures += 1
         # The end of an open stream is not a failed attempt; the reconnections after it are.
