@@ -245,8 +245,9 @@ class AsyncPayments(AsyncResource):
         waiting as ``reconnect`` says (for ever by default): nothing is lost or repeated. With
         ``stall_timeout`` (seconds, above the server's heartbeat interval of 15 s) a connection
         silent that long is taken for dead and replaced. Other errors are raised from the
-        iteration. ``watcher.cursor`` is where to resume later. Use ``async with`` (opens the
-        stream before the block, closes it after) or call ``aclose()``.
+        iteration. ``watcher.cursor`` is where to resume later. Use ``async with`` (``with`` on
+        the blocking client), which opens the stream before the block and closes it after, or
+        close it yourself (``aclose()``; ``close()``).
         """
         return AsyncWatcher(
             self._transport,
