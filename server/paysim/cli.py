@@ -1,4 +1,5 @@
-"""The ``paysim`` command: ``serve``, ``migrate``, ``admin create``, ``verify``, the benchmarks."""
+"""The ``paysim`` command: the server's ``serve``, ``migrate``, ``verify``, ``admin create`` and the
+benchmarks, and beside them the client commands of :mod:`paysim_cli` (``login``, ``payments``, ``3ds``…)."""
 
 from __future__ import annotations
 
@@ -95,7 +96,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paysim", description="A payment-platform simulator served over gRPC.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--data-dir", help="where the SQLite file and development keys live (PAYSIM_DATA_DIR)")
@@ -133,11 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--full-name", default="Administrator")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     common(create)
+
+    import paysim_cli
+
+    paysim_cli.add_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "cli_handler", None) is not None:
+        import paysim_cli
+
+        # A client command: it talks to a server, so nothing of the server's settings applies.
+        return paysim_cli.run(args)
     try:
         settings = _settings(args)
     except ConfigError as error:

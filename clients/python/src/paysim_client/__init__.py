@@ -23,6 +23,7 @@ from paysim_client.client import AsyncClient, Client, Connecting, connect
 from paysim_client.config import ReconnectPolicy, RetryPolicy, SimulationOverride, TLSConfig
 from paysim_client.errors import PaysimError, RpcError
 from paysim_client.pagers import AsyncPager, Page, Pager
+from paysim_client.token_store import TokenStore
 from paysim_client.watch import AsyncWatcher, Watcher
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "RpcError",
     "SimulationOverride",
     "TLSConfig",
+    "TokenStore",
     "Watcher",
     "__version__",
     "connect",

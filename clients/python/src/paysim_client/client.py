@@ -31,13 +31,16 @@ from paysim_client.resources.payments import AsyncPayments, Payments
 from paysim_client.resources.simulator import AsyncSimulator, Simulator
 from paysim_client.resources.three_ds import AsyncThreeDS, ThreeDS
 from paysim_client.resources.webhooks import AsyncWebhooks, Webhooks
+from paysim_client.token_store import TokenStore
 
 USER_AGENT = f"paysim-python/{__version__}"
 
 
-def _check_credentials(api_key: str | None, email: str | None, password: str | None) -> None:
-    if api_key is not None and (email is not None or password is not None):
-        raise ValueError("give either api_key, or email and password, not both")
+def _check_credentials(
+    api_key: str | None, email: str | None, password: str | None, token_store: TokenStore | None
+) -> None:
+    if api_key is not None and (email is not None or password is not None or token_store is not None):
+        raise ValueError("give either api_key, or email and password (and/or token_store), not both")
     if (email is None) != (password is None):
         raise ValueError("email and password go together")
 
@@ -84,6 +87,7 @@ class AsyncClient:
         api_key: str | None = None,
         email: str | None = None,
         password: str | None = None,
+        token_store: TokenStore | None = None,
         tls: bool | TLSConfig = False,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -95,6 +99,10 @@ class AsyncClient:
         Authenticate with a merchant ``api_key`` (``sk_test_…``), or with ``email`` and
         ``password`` (logs in now, then keeps the session valid by itself), or with neither
         (only the public calls work: ``merchants.register``, ``auth.register``, ``auth.login``).
+        ``token_store`` (a :class:`~paysim_client.token_store.TokenStore`) keeps the session's
+        tokens between processes: with ``email``/``password`` the login is saved there; alone,
+        the session saved there is resumed (ValueError if there is none), and ends with
+        ``Unauthenticated`` once its refresh token is no longer accepted.
         ``tls``: False for plaintext (a local server), True for TLS with the system's roots, or a
         :class:`TLSConfig`. ``timeout`` (seconds, None for none) and ``retry`` are the defaults of
         every call, each of which can override them; ``metadata`` is sent with every call.
@@ -102,12 +110,13 @@ class AsyncClient:
         Await the result (``client = await connect(...)``) or use it as an async context
         manager (``async with connect(...) as client``), which closes the client at the end.
         """
-        _check_credentials(api_key, email, password)
+        _check_credentials(api_key, email, password, token_store)
         return Connecting(
             target=target,
             api_key=api_key,
             email=email,
             password=password,
+            token_store=token_store,
             tls=tls,
             timeout=timeout,
             retry=retry,
@@ -138,6 +147,7 @@ class Connecting:
         api_key: str | None,
         email: str | None,
         password: str | None,
+        token_store: TokenStore | None,
         tls: bool | TLSConfig,
         timeout: float | None,
         retry: RetryPolicy,
@@ -148,6 +158,7 @@ class Connecting:
         self._api_key = api_key
         self._email = email
         self._password = password
+        self._token_store = token_store
         self._tls = tls
         self._timeout = timeout
         self._retry = retry
@@ -167,8 +178,12 @@ class Connecting:
             if self._api_key is not None:
                 transport.credentials = ApiKeyCredentials(self._api_key)
             elif self._email is not None and self._password is not None:
-                session = Session(transport, self._email, self._password)
+                session = Session(transport, self._email, self._password, store=self._token_store)
                 await session.login()
+                transport.credentials = session
+            elif self._token_store is not None:
+                session = Session(transport, None, None, store=self._token_store)
+                session.resume()
                 transport.credentials = session
         except BaseException:
             await transport.close()
@@ -195,6 +210,7 @@ def connect(
     api_key: str | None = None,
     email: str | None = None,
     password: str | None = None,
+    token_store: TokenStore | None = None,
     tls: bool | TLSConfig = False,
     timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
     retry: RetryPolicy = DEFAULT_RETRY,
@@ -207,6 +223,7 @@ def connect(
         api_key=api_key,
         email=email,
         password=password,
+        token_store=token_store,
         tls=tls,
         timeout=timeout,
         retry=retry,
@@ -243,6 +260,7 @@ class Client:
         api_key: str | None = None,
         email: str | None = None,
         password: str | None = None,
+        token_store: TokenStore | None = None,
         tls: bool | TLSConfig = False,
         timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
         retry: RetryPolicy = DEFAULT_RETRY,
@@ -255,6 +273,7 @@ class Client:
             api_key=api_key,
             email=email,
             password=password,
+            token_store=token_store,
             tls=tls,
             timeout=timeout,
             retry=retry,

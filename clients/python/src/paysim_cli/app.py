@@ -1,0 +1,150 @@
+"""The command tree and the one place commands are run: results, errors and exit codes.
+
+``add_commands`` adds the client commands to a ``paysim`` parser (the server's ``paysim`` adds
+them beside ``serve``; ``python -m paysim_cli`` has them alone); ``run`` executes the parsed
+command and turns every failure into a line on stderr and an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from paysim_client import errors
+
+from paysim_cli.config import ConfigError
+from paysim_cli.context import Context
+from paysim_cli.failures import (
+    EXIT_INTERRUPTED,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    UsageError,
+    describe_rpc_error,
+)
+
+Handler = Callable[[Context, argparse.Namespace], None]
+Subparsers = Any  # argparse's _SubParsersAction is private; its type is not worth spelling out
+
+
+def global_options() -> argparse.ArgumentParser:
+    """``--target``, ``--api-key``, ``--json``, ``--timeout``: accepted by every client command at
+    every level (``paysim payments --json list`` and ``paysim payments list --json``)."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("connection and output")
+    group.add_argument(
+        "--target",
+        default=argparse.SUPPRESS,
+        metavar="HOST:PORT",
+        help="the paysim server ($PAYSIM_TARGET; default: the last login's, else localhost:50051)",
+    )
+    group.add_argument(
+        "--api-key",
+        default=argparse.SUPPRESS,
+        metavar="KEY",
+        help="act with this API key (sk_test_…) instead of the saved login ($PAYSIM_API_KEY)",
+    )
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the result as one JSON document (the contract's messages, proto field names)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="give up on each call after this long, retries included (default 30)",
+    )
+    return common
+
+
+class Registrar:
+    """Adds commands and groups of commands, each with the global options."""
+
+    def __init__(self, subparsers: Subparsers, common: argparse.ArgumentParser) -> None:
+        self._subparsers = subparsers
+        self._common = common
+
+    def group(self, name: str, help: str) -> Registrar:
+        parser = self._subparsers.add_parser(name, help=help, description=help, parents=[self._common])
+        nested = parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+        return Registrar(nested, self._common)
+
+    def command(
+        self, name: str, help: str, handler: Handler, *, description: str | None = None
+    ) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self._subparsers.add_parser(
+            name,
+            help=help,
+            description=description or help,
+            parents=[self._common],
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        parser.set_defaults(cli_handler=handler)
+        return parser
+
+
+def add_commands(subparsers: Subparsers) -> None:
+    """Add every client command to a ``paysim`` parser's subcommands."""
+    from paysim_cli.commands import ALL
+
+    registrar = Registrar(subparsers, global_options())
+    for module in ALL:
+        module.register(registrar)
+
+
+def _fail(lines: list[str], code: int) -> int:
+    for line in lines:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed client command; returns the exit code (see :mod:`paysim_cli.failures`)."""
+    handler: Handler = args.cli_handler
+    ctx: Context | None = None
+    try:
+        ctx = Context.from_args(args)
+        handler(ctx, args)
+        return 0
+    except UsageError as error:
+        return _fail([f"error: {error}"], EXIT_USAGE)
+    except errors.RpcError as error:
+        target = ctx.target if ctx is not None else "?"
+        lines, code = describe_rpc_error(error, target, session=ctx is not None and ctx.uses_session)
+        return _fail(lines, code)
+    except ConfigError as error:
+        return _fail([f"error: {error}"], EXIT_REFUSED)
+    except ValueError as error:  # the SDK refusing an argument before sending anything
+        return _fail([f"error: {error}"], EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail(["interrupted"], EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (``paysim payments list | head``): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_REFUSED
+    except Exception as error:  # a bug here: still one line, with what to report
+        return _fail([f"error: unexpected failure in the command line ({type(error).__name__}: {error})"], EXIT_REFUSED)
+    finally:
+        if ctx is not None:
+            # Closing a channel must not turn a result into a traceback.
+            with contextlib.suppress(Exception):
+                ctx.close()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``python -m paysim_cli``: the client commands alone."""
+    parser = argparse.ArgumentParser(prog="paysim", description="The paysim command line (client commands).")
+    add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(args)

@@ -1,0 +1,9 @@
+"""The client commands, one module per group; each has ``register(registrar)``."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from paysim_cli.commands import api_keys, customers, demo, gateways, merchants, payments, session, simulator, three_ds
+
+ALL: tuple[ModuleType, ...] = (session, merchants, api_keys, gateways, customers, payments, three_ds, simulator, demo)

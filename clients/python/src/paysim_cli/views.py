@@ -1,0 +1,121 @@
+"""How the contract's objects read to a person: amounts with their currency, readable statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from paysim_client.types import (
+    CardDetails,
+    Payment,
+    PaymentMethodType,
+    PaymentStatus,
+    Refund,
+    ThreeDSAuthentication,
+    ThreeDSChallengeStatus,
+)
+
+from paysim_cli.money import format_minor
+from paysim_cli.output import enum_label, fields, table, when
+
+
+def status(payment: Payment) -> str:
+    return enum_label(PaymentStatus, payment.status)
+
+
+def card(details: CardDetails) -> str:
+    if not details.last4:
+        return ""
+    return f"{details.brand} •••• {details.last4} ({details.exp_month:02d}/{details.exp_year})"
+
+
+def method(payment: Payment) -> str:
+    if payment.method_type in (PaymentMethodType.PAYMENT_METHOD_TYPE_CARD, 0) and payment.HasField("card"):
+        return card(payment.card)
+    kind = enum_label(PaymentMethodType, payment.method_type)
+    return f"{kind} {payment.method_account}".strip()
+
+
+def three_ds(auth: ThreeDSAuthentication) -> str:
+    if not auth.trans_status:
+        return ""
+    parts = [f"ECI {auth.eci}"] if auth.eci else []
+    parts.append("challenged" if auth.challenged else "frictionless")
+    if auth.trans_status_reason:
+        parts.append(auth.trans_status_reason)
+    return f"{auth.trans_status} ({', '.join(parts)})"
+
+
+def payment_lines(payment: Payment) -> list[str]:
+    """The payment in full: amounts, method, outcome, what to do next."""
+
+    def money(amount: int) -> str:
+        return format_minor(amount, payment.currency_code)
+
+    settled = payment.captured_amount_minor > 0
+    decline = payment.decline
+    lines = fields(
+        [
+            ("payment", payment.id),
+            ("status", status(payment)),
+            ("amount", money(payment.amount_minor)),
+            ("authorized", money(payment.authorized_amount_minor) if payment.authorized_amount_minor else ""),
+            ("captured", money(payment.captured_amount_minor) if settled else ""),
+            ("refunded", money(payment.refunded_amount_minor) if settled else ""),
+            ("fee", money(payment.fee_amount_minor) if settled else ""),
+            ("net", money(payment.net_amount_minor) if settled else ""),
+            ("method", method(payment)),
+            ("holder", payment.card.holder_name),
+            ("gateway", payment.gateway),
+            ("3-D Secure", three_ds(payment.three_ds)),
+            ("declined", f"{decline.code}: {decline.message}" if decline.code else ""),
+            ("retry", ("may succeed later" if decline.retryable else "will not help as is") if decline.code else ""),
+            ("failure", payment.failure_reason),
+            ("customer", payment.customer_id),
+            ("description", payment.description),
+            *((f"metadata.{k}", v) for k, v in sorted(payment.metadata.items())),
+            ("created", when(payment.create_time)),
+        ]
+    )
+    if payment.refunds:
+        lines += ["", *refund_table(payment.refunds)]
+    challenge = payment.next_action.three_ds_challenge
+    if payment.status == PaymentStatus.PAYMENT_STATUS_REQUIRES_ACTION and challenge.id:
+        lines += [
+            "",
+            f"3-D Secure challenge {challenge.id} is waiting for the cardholder (until {when(challenge.expire_time)}):",
+            f"  paysim 3ds approve {payment.id}    (or: paysim 3ds deny {payment.id})",
+        ]
+    return lines
+
+
+def payment_table(payments: Sequence[Payment]) -> list[str]:
+    rows = [
+        [
+            p.id,
+            status(p),
+            format_minor(p.amount_minor, p.currency_code),
+            method(p),
+            p.decline.code or p.failure_reason,
+            when(p.create_time),
+        ]
+        for p in payments
+    ]
+    return table(["PAYMENT", "STATUS", "AMOUNT", "METHOD", "OUTCOME", "CREATED"], rows, right=[2])
+
+
+def refund_table(refunds: Sequence[Refund]) -> list[str]:
+    rows = [
+        [
+            r.id,
+            r.status,
+            format_minor(r.amount_minor, r.currency_code),
+            r.reason or r.failure_reason,
+            when(r.create_time),
+        ]
+        for r in refunds
+    ]
+    return table(["REFUND", "STATUS", "AMOUNT", "REASON", "CREATED"], rows, right=[2])
+
+
+def challenge_status(value: ThreeDSChallengeStatus.ValueType) -> str:
+    return enum_label(ThreeDSChallengeStatus, value)
