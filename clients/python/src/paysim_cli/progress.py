@@ -29,6 +29,7 @@ class Progress:
         self.enabled = interactive() if enabled is None else enabled
         self._stream = stream or sys.stderr
         self._drawn_at = 0.0
+        self._shown = ""
 
     def advance(self, step: int = 1) -> None:
         self.done = min(self.done + step, self.total)
@@ -44,8 +45,11 @@ class Progress:
         return f"{self.label} [{bar}] {self.done}/{self.total} {fraction:4.0%}"
 
     def _draw(self) -> None:
-        self._stream.write("\r" + self.render())
-        self._stream.flush()
+        text = self.render()
+        if text != self._shown:
+            self._shown = text
+            self._stream.write("\r" + text)
+            self._stream.flush()
 
     def __enter__(self) -> Progress:
         if self.enabled:

@@ -29,9 +29,10 @@ def _state(key: ApiKey) -> str:
     return f"revoked {when(key.revoke_time)}" if key.HasField("revoke_time") else "active"
 
 
-def key_lines(key: ApiKey) -> list[str]:
+def key_lines(key: ApiKey, secret: str = "") -> list[str]:
     return fields(
         [
+            ("secret", secret),
             ("api key", key.id),
             ("name", key.name),
             ("prefix", key.prefix),
@@ -47,8 +48,7 @@ def create(ctx: Context, args: argparse.Namespace) -> None:
     ctx.out.result(
         reply,
         lambda: [
-            *key_lines(reply.api_key),
-            f"secret  {reply.secret}",
+            *key_lines(reply.api_key, reply.secret),
             "",
             "The secret is shown only now: paysim keeps a hash of it. Use it with --api-key or",
             f"`paysim login --api-key {reply.secret[:16]}…`, or in code: connect(api_key=…).",
