@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from paysim_cli.commands import api_keys, customers, demo, gateways, merchants, payments, session, simulator, three_ds
+from paysim_cli.commands import (
+    api_keys,
+    customers,
+    demo,
+    gateways,
+    merchants,
+    payments,
+    session,
+    simulator,
+    three_ds,
+    webhooks,
+)
 
-ALL: tuple[ModuleType, ...] = (session, merchants, api_keys, gateways, customers, payments, three_ds, simulator, demo)
+ALL: tuple[ModuleType, ...] = (
+    session,
+    merchants,
+    api_keys,
+    gateways,
+    customers,
+    payments,
+    three_ds,
+    webhooks,
+    simulator,
+    demo,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -15,6 +16,16 @@ from paysim_cli.money import AmountError, parse_amount
 
 T = TypeVar("T")
 MAX_PAGE = 500  # the server's cap on page_size
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def duration(text: str) -> float:
+    """``90s``, ``5m``, ``1h``, ``2d`` or plain seconds → seconds (an argparse ``type``)."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 5m or 1h")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def add_merchant_option(parser: argparse.ArgumentParser) -> None:

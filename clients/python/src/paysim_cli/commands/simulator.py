@@ -6,19 +6,15 @@ What a merchant sets changes its own payments only; admins may act platform-wide
 from __future__ import annotations
 
 import argparse
-import re
 
 from google.protobuf.duration_pb2 import Duration
 from paysim_client.types import BreakerState, GatewayFaults, OutageMode, ScenarioTrigger, ScriptedOutcomeKind
 from paysim_client.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
 
 from paysim_cli.app import Registrar
-from paysim_cli.commands._common import add_merchant_option
+from paysim_cli.commands._common import add_merchant_option, duration
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
 def register(r: Registrar) -> None:
@@ -39,7 +35,7 @@ def register(r: Registrar) -> None:
     )
     p.add_argument("gateway", metavar="GATEWAY")
     p.add_argument("--mode", choices=enum_choices(OutageMode), default="error", help="error (default) or timeout")
-    p.add_argument("--duration", type=_duration, metavar="TIME", help="e.g. 90s, 5m, 1h (at most a day)")
+    p.add_argument("--duration", type=duration, metavar="TIME", help="e.g. 90s, 5m, 1h (at most a day)")
     _scope(p)
 
     p = group.command(
@@ -76,13 +72,6 @@ def register(r: Registrar) -> None:
 def _scope(p: argparse.ArgumentParser) -> None:
     add_merchant_option(p)
     p.add_argument("--platform-wide", action="store_true", help="admins: every merchant's calls to the gateway")
-
-
-def _duration(text: str) -> float:
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 90s, 5m or 1h")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def _seconds(value: Duration) -> str:
