@@ -1,7 +1,8 @@
 """Check the client distribution the way a user gets it: built and installed alone.
 
 Creates a throwaway virtual environment, installs ``clients/python`` into it (no server, no dev
-tools), checks that the public surface imports there and that nothing of the server came along,
+tools), checks that the public surface imports there, that nothing of the server came along and
+that the command line (``python -m paysim_cli``) runs,
 then type-checks a small usage file against the installed package with ``mypy --strict`` (mypy
 from the calling environment, pointed at the throwaway one's interpreter).
 
@@ -27,6 +28,8 @@ import importlib.util, sys
 import paysim_client
 from paysim_client import AsyncClient, Client, RetryPolicy, TLSConfig, connect, errors, types, webhooks
 from paysim_client.v1 import payment_pb2_grpc
+import paysim_cli
+from paysim_cli import main
 assert paysim_client.__version__
 leaked = [name for name in {SERVER_ONLY!r} if importlib.util.find_spec(name) is not None]
 assert not leaked, f"server packages installed with the client: {{leaked}}"
@@ -57,6 +60,8 @@ def main() -> int:
             env=env,
         )
         _run([str(python), "-c", IMPORT_CHECK], cwd=tmp)
+        # The command line comes with the client: `python -m paysim_cli` where the server is absent.
+        _run([str(python), "-m", "paysim_cli", "payments", "create", "--help"], cwd=tmp, stdout=subprocess.DEVNULL)
         shutil.copy(USAGE, tmp / "usage.py")
         (tmp / "mypy.ini").write_text(MYPY_CONFIG)
         _run(

@@ -6,6 +6,7 @@ deliberate mistakes: with ``warn_unused_ignores`` they fail the check if a type 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import paysim_client
 from paysim_client import (
@@ -32,6 +33,7 @@ from paysim_client.types import (
     StreamedPaymentEvent,
     StreamStart,
     ThreeDSPolicyMode,
+    TokenPair,
     UpiInput,
     WebhookDelivery,
     WebhookDeliveryState,
@@ -146,3 +148,26 @@ def manage_webhooks(client: paysim_client.Client) -> str:
     except errors.WebhookEndpointDisabled as error:
         _ = error.reason
     return secret + rotated.secret
+
+
+class FileStore:
+    """A TokenStore: structural, no base class needed."""
+
+    def load(self) -> TokenPair | None:
+        return None
+
+    def save(self, tokens: TokenPair | None) -> None:
+        _ = tokens
+
+    def lock(self) -> AbstractContextManager[object]:
+        return nullcontext()
+
+
+def resume(target: str, email: str, password: str) -> str:
+    store: paysim_client.TokenStore = FileStore()
+    with paysim_client.Client.connect(target, email=email, password=password, token_store=store):
+        pass  # the login is saved in the store
+    with paysim_client.Client.connect(target, token_store=store) as client:
+        me = client.auth.me()
+        paysim_client.Client.connect(target, token_store="file.json")  # type: ignore[arg-type]
+    return me.user.email
