@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from paysim_cli import money
 from paysim_cli.config import ConfigFile, FileTokenStore, default_path
-from paysim_cli.output import enum_choices, enum_label, parse_enum, table
+from paysim_cli.output import enum_choices, enum_label, parse_enum, table, to_json_value
 from paysim_cli.progress import Progress
 from paysim_client.types import PaymentStatus, TokenPair
 
@@ -123,3 +123,9 @@ def test_the_progress_bar_renders_and_stays_silent_when_disabled() -> None:
     with Progress(4, "payments", enabled=False, stream=silent) as bar:
         bar.advance(4)
     assert silent.getvalue() == ""
+
+
+def test_json_documents_nest_messages_in_mappings_and_lists() -> None:
+    pair = TokenPair(access_token="at", token_type="Bearer")
+    assert to_json_value({"n": 1, "pairs": [pair], "one": pair})["pairs"][0]["access_token"] == "at"
+    assert to_json_value(pair)["refresh_token"] == ""  # zero values included

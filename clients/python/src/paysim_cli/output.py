@@ -30,12 +30,17 @@ class EnumType(Protocol[V]):
     def keys(self) -> list[str]: ...
 
 
-def to_json_value(value: Renderable) -> Any:
+def to_json_value(value: object) -> Any:
+    """A message in the JSON mapping; mappings and lists with messages inside, recursively."""
     if isinstance(value, Message):
         return json_format.MessageToDict(
             value, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
         )
-    return {key: to_json_value(item) if isinstance(item, Message | Mapping) else item for key, item in value.items()}
+    if isinstance(value, Mapping):
+        return {key: to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
+    return value
 
 
 class Output:
