@@ -67,10 +67,14 @@ class Output:
         self.stream.flush()
 
     def note(self, text: str) -> None:
-        """A remark for people (hints, warnings): on stderr, so stdout stays the result."""
+        """A remark for people (hints): on stderr, so stdout stays the result; not with --json."""
         if not self.json_mode:
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
+            self.warn(text)
+
+    def warn(self, text: str) -> None:
+        """A remark that matters with --json too (on stderr, so stdout stays parseable)."""
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Iterable[int] = ()) -> list[str]:

@@ -14,6 +14,7 @@ from paysim_cli.commands import (
     session,
     simulator,
     three_ds,
+    watch,
     webhooks,
 )
 
@@ -24,6 +25,7 @@ ALL: tuple[ModuleType, ...] = (
     gateways,
     customers,
     payments,
+    watch,
     three_ds,
     webhooks,
     simulator,

@@ -79,7 +79,7 @@ def logout(ctx: Context, args: argparse.Namespace) -> None:
         try:
             ctx.saved_session().auth.logout()  # revokes the refresh token; clears the saved tokens
         except errors.RpcError as error:
-            ctx.out.note(f"warning: the server was not told ({error.message}); the saved login is forgotten anyway")
+            ctx.out.warn(f"warning: the server was not told ({error.message}); the saved login is forgotten anyway")
     ctx.config.update(lambda data: set_entry(data, ctx.target, None))
     ctx.out.result({"target": ctx.target, "logged_out": True}, lambda: [f"logged out of {ctx.target}"])
 

@@ -116,9 +116,9 @@ def delivery_lines(d: WebhookDelivery) -> list[str]:
 
 
 def create(ctx: Context, args: argparse.Namespace) -> None:
-    reply = ctx.client().webhook_endpoints.create(
+    reply = ctx.client().webhooks.create(
         args.url,
-        args.event or ["*"],
+        event_types=args.event or ["*"],
         description=args.description,
         enabled=False if args.disabled else None,
         merchant_id=args.merchant,
@@ -129,9 +129,7 @@ def create(ctx: Context, args: argparse.Namespace) -> None:
 def list_endpoints(ctx: Context, args: argparse.Namespace) -> None:
     client = ctx.client()
     endpoints, token = collect(
-        lambda size, page_token: client.webhook_endpoints.list(
-            merchant_id=args.merchant, page_size=size, page_token=page_token
-        ),
+        lambda size, page_token: client.webhooks.list(merchant_id=args.merchant, page_size=size, page_token=page_token),
         args.limit,
         args.page_token,
     )
@@ -148,25 +146,25 @@ def list_endpoints(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def get(ctx: Context, args: argparse.Namespace) -> None:
-    endpoint = ctx.client().webhook_endpoints.get(args.endpoint_id)
+    endpoint = ctx.client().webhooks.get(args.endpoint_id)
     ctx.out.result(endpoint, lambda: endpoint_lines(endpoint))
 
 
 def update(ctx: Context, args: argparse.Namespace) -> None:
-    endpoint = ctx.client().webhook_endpoints.update(
+    endpoint = ctx.client().webhooks.update(
         args.endpoint_id, url=args.url, event_types=args.event, enabled=args.enabled, description=args.description
     )
     ctx.out.result(endpoint, lambda: endpoint_lines(endpoint))
 
 
 def delete(ctx: Context, args: argparse.Namespace) -> None:
-    endpoint = ctx.client().webhook_endpoints.delete(args.endpoint_id)
+    endpoint = ctx.client().webhooks.delete(args.endpoint_id)
     ctx.out.result(endpoint, lambda: [f"deleted {endpoint.id} ({endpoint.url}) and its deliveries"])
 
 
 def rotate(ctx: Context, args: argparse.Namespace) -> None:
     overlap = None if args.overlap is None else round(args.overlap)
-    reply = ctx.client().webhook_endpoints.rotate_secret(args.endpoint_id, overlap_seconds=overlap)
+    reply = ctx.client().webhooks.rotate_secret(args.endpoint_id, overlap_seconds=overlap)
     ctx.out.result(reply, lambda: [*endpoint_lines(reply.webhook_endpoint, reply.secret), *_secret_note(reply.secret)])
 
 
@@ -174,8 +172,8 @@ def deliveries(ctx: Context, args: argparse.Namespace) -> None:
     client = ctx.client()
     state = parse_enum(WebhookDeliveryState, args.state) if args.state else None
     found, token = collect(
-        lambda size, page_token: client.webhook_endpoints.deliveries(
-            endpoint_id=args.endpoint,
+        lambda size, page_token: client.webhooks.list_deliveries(
+            webhook_endpoint_id=args.endpoint,
             event_id=args.event_id,
             state=state or WebhookDeliveryState.WEBHOOK_DELIVERY_STATE_UNSPECIFIED,
             merchant_id=args.merchant,
@@ -208,5 +206,5 @@ def deliveries(ctx: Context, args: argparse.Namespace) -> None:
 
 
 def redeliver(ctx: Context, args: argparse.Namespace) -> None:
-    delivery = ctx.client().webhook_endpoints.redeliver(args.delivery_id)
+    delivery = ctx.client().webhooks.redeliver(args.delivery_id)
     ctx.out.result(delivery, lambda: delivery_lines(delivery))

@@ -1,0 +1,142 @@
+"""``paysim watch``: payment events live, as they are committed, across reconnections.
+
+The SDK's watcher keeps the stream's cursor and, when the server restarts or the connection
+breaks, opens a new stream from it: nothing is missed or shown twice. When the command stops
+(Ctrl-C, ``--count``) it says where it stopped, so ``--after`` picks up from there later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+
+from google.protobuf import json_format
+from paysim_client import errors
+from paysim_client.v1.events_pb2 import StreamedPaymentEvent
+
+from paysim_cli.app import Registrar
+from paysim_cli.commands._common import add_merchant_option
+from paysim_cli.context import Context
+from paysim_cli.money import format_minor
+from paysim_cli.output import to_json_value, when
+
+# Remember the currency of this many payments seen being created, to show later amounts in it.
+CURRENCY_MEMORY = 10_000
+# A connection silent this long (the server sends a heartbeat every 15 s) is taken for dead.
+STALL_SECONDS = 45.0
+COLUMNS = "{seq:>8}  {time:<20}  {type:<36}  {payment:<26}  {detail}"
+
+
+def register(r: Registrar) -> None:
+    p = r.command(
+        "watch",
+        "payment events live as they happen (resumes by itself after a reconnect)",
+        watch,
+        description=(
+            "Show payment events as they are committed, one line each, until Ctrl-C (or --count).\n"
+            "After a server restart or a broken connection it continues from its last cursor:\n"
+            "nothing is missed or shown twice. With --json, one JSON document per event and line.\n\n"
+            "  paysim watch\n"
+            "  paysim watch --event payment.captured --event refund.succeeded\n"
+            "  paysim watch --after 1042          # first everything after sequence number 1042"
+        ),
+    )
+    p.add_argument("--payment", default="", metavar="PAYMENT_ID", help="only this payment's events")
+    p.add_argument("--event", action="append", metavar="TYPE", help="only events of this type (repeatable)")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--after", type=int, metavar="SEQ", help="replay the events after this cursor first")
+    start.add_argument("--from-start", action="store_true", help="replay the whole history first")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    add_merchant_option(p)
+
+
+class Lines:
+    """One aligned line per event, amounts in their payment's currency: from its creation event,
+    else asked once of the server (``lookup``)."""
+
+    def __init__(self, lookup: Callable[[str], str]) -> None:
+        self._currencies: OrderedDict[str, str] = OrderedDict()
+        self._lookup = lookup
+
+    def header(self) -> str:
+        return COLUMNS.format(seq="SEQUENCE", time="TIME", type="EVENT", payment="PAYMENT", detail="DETAIL").rstrip()
+
+    def line(self, seq: int, event: StreamedPaymentEvent) -> str:
+        data = json_format.MessageToDict(event.data)
+        return COLUMNS.format(
+            seq=seq,
+            time=when(event.occurred_at),
+            type=event.type,
+            payment=event.payment_id,
+            detail=self._detail(event.payment_id, data),
+        ).rstrip()
+
+    def _currency(self, payment_id: str, data: dict[str, object]) -> str:
+        currency = data.get("currency")
+        if not isinstance(currency, str) or not currency:
+            currency = self._currencies.get(payment_id) or self._lookup(payment_id)
+        self._currencies[payment_id] = currency
+        if len(self._currencies) > CURRENCY_MEMORY:
+            self._currencies.popitem(last=False)
+        return currency
+
+    def _detail(self, payment_id: str, data: dict[str, object]) -> str:
+        parts = []
+        amount = data.get("amount")
+        if isinstance(amount, int | float):
+            currency = self._currency(payment_id, data)
+            parts.append(format_minor(int(amount), currency) if currency else f"{int(amount)} (minor units)")
+        decline = data.get("decline")
+        if isinstance(decline, dict) and decline.get("code"):
+            parts.append(str(decline["code"]))
+        for key in ("reason", "refund_id"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                parts.append(value)
+        return "  ".join(parts)
+
+
+def watch(ctx: Context, args: argparse.Namespace) -> None:
+    client = ctx.client()
+
+    def currency_of(payment_id: str) -> str:
+        try:
+            return client.payments.get(payment_id).currency_code
+        except errors.RpcError:
+            return ""  # amounts then show in minor units
+
+    lines = Lines(currency_of)
+    shown = 0
+    watcher = client.payments.watch(
+        payment_id=args.payment,
+        merchant_id=args.merchant,
+        event_types=args.event or (),
+        after_seq=0 if args.from_start else args.after,
+        stall_timeout=STALL_SECONDS,
+    )
+    # On stderr in both modes: stdout stays the events alone.
+    say = ctx.out.warn
+    try:
+        with watcher:
+            say(f"watching payment events at {ctx.target} after sequence {watcher.cursor} (Ctrl-C to stop)")
+            if not ctx.out.json_mode:
+                ctx.out.line(lines.header())
+            reconnects = 0
+            for event in watcher:
+                if watcher.reconnects != reconnects:
+                    reconnects = watcher.reconnects
+                    say(f"reconnected ({reconnects}), resumed after the last event shown")
+                seq = watcher.cursor or 0
+                if ctx.out.json_mode:
+                    document = {"seq": str(seq), "event": to_json_value(event)}
+                    ctx.out.line(json.dumps(document, ensure_ascii=False))
+                else:
+                    ctx.out.line(lines.line(seq, event))
+                shown += 1
+                if args.count is not None and shown >= args.count:
+                    break
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends
+    say(f"stopped after sequence {watcher.cursor}: `paysim watch --after {watcher.cursor}` continues from there")
