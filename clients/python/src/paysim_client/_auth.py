@@ -5,10 +5,11 @@ answers UNAUTHENTICATED because the token expired or stopped being valid (a serv
 with a new signing key). Each refresh rotates the refresh token; paysim revokes the whole
 session when a rotated one is used again, so refreshes are serialised, never retried blindly,
 and a refresh that raced with another one is not repeated. When the refresh token itself is no
-longer accepted, the session logs in again with the password it was opened with; a session resumed from a
-:class:`~paysim_client.token_store.TokenStore` without one ends there (``Unauthenticated``).
-With a store, every new pair is saved to it, and a refresh first adopts a pair that another
-process sharing the store saved meanwhile (its refresh token is the live one now).
+longer accepted, the session logs in again with the password it was opened with; a session
+resumed from a :class:`~paysim_client.token_store.TokenStore` without one ends there
+(``Unauthenticated``). With a store, every new pair is saved to it, and a refresh first adopts
+a pair that another process sharing the store saved meanwhile (its refresh token is the live
+one now).
 """
 
 from __future__ import annotations
