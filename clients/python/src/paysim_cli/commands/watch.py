@@ -22,7 +22,7 @@ from paysim_cli.context import Context
 from paysim_cli.money import format_minor
 from paysim_cli.output import to_json_value, when
 
-# Remember the currency of this many payments seen being created, to show later amounts in it.
+# Remember the currency of this many payments (from their creation event or a lookup) for their amounts.
 CURRENCY_MEMORY = 10_000
 # A connection silent this long (the server sends a heartbeat every 15 s) is taken for dead.
 STALL_SECONDS = 45.0
