@@ -69,10 +69,6 @@ class GatewayFaultService:
             found = await uow.gateway_faults.for_scopes(scopes)
         return [f for f in found if not f.is_empty(now)]
 
-    async def active(self, merchant_id: str) -> dict[str, list[GatewayFaults]]:
-        """Per gateway, the merchant's and the platform's faults that may act on its next call."""
-        return self.by_gateway(await self.in_scopes([merchant_id, PLATFORM_SCOPE]))
-
     def by_gateway(self, found: Sequence[GatewayFaults]) -> dict[str, list[GatewayFaults]]:
         """Faults read for a merchant, in force now, grouped by gateway, the merchant's first."""
         now = self._clock()
