@@ -1,5 +1,9 @@
-"""A loopback TCP proxy that can be cut and restored: a real network outage between the
-server and its database (or a client and the server), without touching either end."""
+"""A loopback TCP proxy that can be cut and restored, or frozen and thawed: a real network outage
+between the server and its database or cache (or a client and the server), without touching either end.
+
+A cut refuses and drops connections (the peer sees a reset at once); a freeze keeps every connection
+open and accepts new ones but forwards nothing, like a peer whose packets are being dropped: only the
+waiting side's own timeouts end the wait."""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ class TcpProxy:
         self._thread.start()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()
+        self._loop.call_soon_threadsafe(self._flowing.set)
         self.port = 0
         self.connections = 0  # accepted so far, across cuts
 
@@ -25,6 +31,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -34,6 +41,7 @@ class TcpProxy:
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
+        await self._flowing.wait()
         try:
             up_r, up_w = await asyncio.open_connection(*self._upstream)
         except OSError:
@@ -64,7 +72,16 @@ class TcpProxy:
         """Refuse new connections and drop every open one."""
         self._call(self._cut())
 
+    def freeze(self) -> None:
+        """Keep every connection open and accept new ones, but forward no byte either way."""
+        self._loop.call_soon_threadsafe(self._flowing.clear)
+
+    def thaw(self) -> None:
+        """Forward again, starting with what was held back during the freeze."""
+        self._loop.call_soon_threadsafe(self._flowing.set)
+
     def close(self) -> None:
+        self.thaw()
         self.cut()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
