@@ -153,3 +153,19 @@ def test_a_request_full_of_bad_values_is_answered_with_a_bounded_list(stubs: Stu
     err = expect_error(stubs.as_(merchant_key).payments.ListPayments, request)
     assert err.code is grpc.StatusCode.INVALID_ARGUMENT, err
     assert "statuses[0]" in err.field_violations and 1 <= len(err.field_violations) <= 20
+
+
+def test_a_service_refusing_thousands_of_values_answers_within_the_metadata_limit(
+    stubs: Stubs, merchant_key: str
+) -> None:
+    """Every bad event type is a violation of its own; the answer lists a bounded number of them
+    (and says how many more), so its trailers never outgrow what a client accepts."""
+    request = events_pb2.SubscribePaymentEventsRequest(event_types=["not an event type"] * 5000)
+    call = stubs.as_(merchant_key).events.SubscribePaymentEvents(request, timeout=30)
+    with pytest.raises(grpc.RpcError) as raised:
+        next(iter(call))
+    err = rich_error(raised.value)
+    assert err.code is grpc.StatusCode.INVALID_ARGUMENT, err
+    assert err.reason == "INVALID_ARGUMENT" and err.domain == "paysim.v1", err
+    assert "event_types[0]" in err.field_violations and len(err.field_violations) <= 20
+    assert "4981 more" in err.message and len(err.message) < 4000, err.message

@@ -19,7 +19,7 @@ from typing import Any, cast
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from paysim.domain.errors import FieldViolation
+from paysim.domain.errors import MAX_REPORTED_VIOLATIONS, FieldViolation
 
 TIMESTAMP = "google.protobuf.Timestamp"
 DURATION = "google.protobuf.Duration"
@@ -29,9 +29,6 @@ MIN_TIMESTAMP_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
 MAX_TIMESTAMP_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 MAX_DURATION_SECONDS = 315_576_000_000  # 10,000 years
 MAX_NANOS = 999_999_999
-# Enough to show what is wrong; a request with thousands of bad values must not make an answer
-# whose details outgrow gRPC's metadata limit.
-MAX_VIOLATIONS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +114,17 @@ def _plan(descriptor: Descriptor) -> tuple[_Check, ...]:
 
 
 def request_violations(message: Message) -> list[FieldViolation]:
-    """Every value of ``message`` that no handler can use, as field violations (empty if none)."""
+    """The values of ``message`` that no handler can use, as field violations: the first
+    ``MAX_REPORTED_VIOLATIONS`` found (an answer lists no more), or none."""
     found: list[FieldViolation] = []
     _visit(message, "", found)
-    return found[:MAX_VIOLATIONS]
+    return found[:MAX_REPORTED_VIOLATIONS]
 
 
 def _visit(message: Message, prefix: str, found: list[FieldViolation]) -> None:
     for check in _plan(cast(Descriptor, message.DESCRIPTOR)):
         for path, value in _values(message, check, prefix):
-            if len(found) >= MAX_VIOLATIONS:
+            if len(found) >= MAX_REPORTED_VIOLATIONS:  # a huge repeated field is not walked to its end
                 return
             if check.kind == "enum":
                 _check_enum(check.value_field, path, value, found)
