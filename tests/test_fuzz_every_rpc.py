@@ -317,7 +317,7 @@ def test_every_served_service_is_fuzzed() -> None:
 
 @pytest.mark.parametrize("path", sorted(METHODS), ids=lambda p: p.rsplit("/", 1)[-1])
 @settings(
-    max_examples=8,
+    max_examples=10,
     derandomize=True,
     deadline=None,
     database=None,

@@ -1,13 +1,20 @@
 """The descriptor-driven request check on message shapes paysim's own protos do not all have yet
-(enum map values, recursive messages, oneofs), so that a future field is covered as it comes."""
+(enum map values, recursive messages, oneofs, request streams), so that a future field is covered
+as it comes."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import grpc
+import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, duration_pb2, message_factory, timestamp_pb2
 from google.protobuf.descriptor_pb2 import FieldDescriptorProto as F
 
+from paysim.app.handler_wrapping import wrap_handler
 from paysim.app.request_validation import request_violations
 
 
@@ -133,3 +140,28 @@ def test_the_list_is_bounded() -> None:
     for _ in range(1000):
         node.children.add(color=77)
     assert len(request_violations(node)) == 20
+
+
+def test_each_message_of_a_request_stream_is_checked_before_the_handler_sees_it() -> None:
+    seen: list[int] = []
+
+    async def handler(requests: AsyncIterator[Any], context: Any) -> None:
+        async for request in requests:
+            seen.append(request.color)
+
+    @asynccontextmanager
+    async def no_scope(context: Any) -> AsyncIterator[None]:
+        yield
+
+    def check(request: Any) -> None:
+        if request_violations(request):
+            raise ValueError(request_violations(request)[0].field)
+
+    async def requests() -> AsyncIterator[Any]:
+        for color in (1, 0, 9, 1):
+            yield Node(color=color)
+
+    wrapped = wrap_handler(grpc.stream_unary_rpc_method_handler(handler), no_scope, check)
+    with pytest.raises(ValueError, match=r"^color$"):
+        asyncio.run(wrapped.stream_unary(requests(), None))
+    assert seen == [1, 0]
