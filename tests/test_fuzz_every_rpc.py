@@ -11,8 +11,10 @@ Two parts, against a server of their own (admins fuzzing platform-wide outages a
 deactivation must not disturb other modules):
 - a Hypothesis search per RPC (derandomized: the same requests every run), each request sent
   anonymously, as the merchant (user or API key) and as an admin;
-- a deterministic sweep that puts each extreme value into each field of an otherwise valid
-  request, as the caller the access table lets through, to reach the code behind validation.
+- a deterministic sweep that puts each extreme value (and invalid UTF-8, and hostile tails
+  behind an id's prefix) into each field of an otherwise valid request, to reach the code behind
+  validation: as the least privileged caller the access table lets through, and as an admin too
+  where the request can name a merchant.
 
 ``test_fuzz_identity`` adds values specific to the identity RPCs (emails, passwords, page
 tokens) on top of this.
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.duration_pb2 import Duration
@@ -232,6 +235,7 @@ def extreme_messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrateg
 @dataclass
 class World:
     server: ServerHandle
+    channel: grpc.Channel  # one for the module: Hypothesis calls a test many times
     merchant: MerchantAccount
     bystander: MerchantAccount  # what admins act on
     admin_token: str
@@ -241,7 +245,7 @@ class World:
 
     @property
     def stubs(self) -> Stubs:
-        return self.server.stubs()
+        return Stubs(self.channel)
 
     def credential(self, caller: str) -> str | None:
         return {
@@ -280,6 +284,7 @@ def world(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             delivery_id, event_id = _first_delivery(stubs, merchant)
             yield World(
                 server=server,
+                channel=server.channel(),
                 merchant=merchant,
                 bystander=register_merchant(stubs),
                 admin_token=login(stubs, admin_email).tokens.access_token,
@@ -290,19 +295,8 @@ def world(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             server.stop()
 
 
-_CHANNELS: dict[int, Any] = {}
-
-
-def _channel(world: World) -> Any:
-    """One channel for the module (Hypothesis calls a test many times)."""
-    key = id(world.server)
-    if key not in _CHANNELS:
-        _CHANNELS[key] = world.server.channel()
-    return _CHANNELS[key]
-
-
 def _judge(world: World, path: str, request: Any, caller: str) -> str | None:
-    outcome = fuzzing.call(_channel(world), path, METHODS[path], request, world.credential(caller))
+    outcome = fuzzing.call(world.channel, path, METHODS[path], request, world.credential(caller))
     return fuzzing.verdict(outcome)
 
 
