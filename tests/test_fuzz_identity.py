@@ -22,7 +22,6 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -32,7 +31,8 @@ from paysim.app.bootstrap import ensure_admin
 from paysim.app.policy import POLICIES
 from paysim.domain.principal import CredentialKind, Principal
 from paysim.domain.roles import Role
-from tests.support.client import RichError, Stubs, rich_error
+from tests.support import fuzzing
+from tests.support.client import Stubs
 from tests.support.factories import (
     PASSWORD,
     create_customer,
@@ -42,10 +42,8 @@ from tests.support.factories import (
     unique,
     unique_email,
 )
+from tests.support.fuzzing import assign, is_map, message_class
 from tests.support.harness import ServerHandle
-
-DOMAIN = "paysim.v1"
-NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 
 SERVICES = [
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
@@ -135,43 +133,6 @@ def sweep_world(server: ServerHandle) -> World:
 
 
 # --- calling and judging ------------------------------------------------------------------------
-
-
-def _message_class(descriptor: Descriptor) -> Any:
-    return message_factory.GetMessageClass(descriptor)
-
-
-def _call(channel: grpc.Channel, path: str, request: Any, credential: str | None) -> RichError | None:
-    method = METHODS[path]
-    assert not method.client_streaming and not method.server_streaming, f"{path}: extend _call for streams"
-    response_cls = _message_class(method.output_type)
-    rpc = channel.unary_unary(path, request_serializer=type(request).SerializeToString,
-                              response_deserializer=response_cls.FromString)  # fmt: skip
-    metadata = [] if credential is None else [("authorization", f"Bearer {credential}")]
-    try:
-        rpc(request, metadata=metadata, timeout=30)
-    except grpc.RpcError as error:
-        try:
-            return rich_error(error)
-        except ValueError:
-            # grpc-status-details-bin disagrees with the status: gRPC itself replaced the
-            # server's answer (e.g. trailers over the 8 KiB metadata limit).
-            call: Any = error
-            return RichError(code=call.code(), message=call.details() or "")
-    return None
-
-
-def _verdict(outcome: RichError | None) -> str | None:
-    """None if the outcome is acceptable, else what is wrong with it."""
-    if outcome is None:
-        return None
-    if outcome.code in NEVER:
-        return f"{outcome.code.name}: {outcome.message[:200]}"
-    if outcome.code == grpc.StatusCode.UNIMPLEMENTED:
-        return None
-    if outcome.domain != DOMAIN or not outcome.reason:
-        return f"{outcome.code.name} without paysim ErrorInfo ({outcome.domain!r}, {outcome.message[:200]!r})"
-    return None
 
 
 def _short(request: Any) -> str:
@@ -314,10 +275,6 @@ def value_strategy(field: FieldDescriptor, known: list[str], depth: int) -> st.S
     return _integers(field)
 
 
-def _is_map(field: FieldDescriptor) -> bool:
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
-
-
 def _map_strategy(field: FieldDescriptor, known: list[str], depth: int) -> st.SearchStrategy[dict[Any, Any]]:
     key_field = field.message_type.fields_by_name["key"]
     value_field = field.message_type.fields_by_name["value"]
@@ -330,12 +287,12 @@ def _map_strategy(field: FieldDescriptor, known: list[str], depth: int) -> st.Se
 
 def message_strategy(descriptor: Descriptor, known: list[str], depth: int = 0) -> st.SearchStrategy[Any]:
     """A message of ``descriptor`` with each field independently set (to a random value) or not."""
-    cls = _message_class(descriptor)
+    cls = message_class(descriptor)
     if depth > 3:
         return st.just(cls())
     parts: dict[str, st.SearchStrategy[Any]] = {}
     for field in descriptor.fields:
-        if _is_map(field):
+        if is_map(field):
             parts[field.name] = _map_strategy(field, known, depth)
         elif field.is_repeated:
             parts[field.name] = st.lists(value_strategy(field, known, depth), max_size=4)
@@ -345,27 +302,11 @@ def message_strategy(descriptor: Descriptor, known: list[str], depth: int = 0) -
     def build(values: dict[str, Any]) -> Any:
         message = cls()
         for name, value in values.items():
-            _assign(message, descriptor.fields_by_name[name], value)
+            assign(message, descriptor.fields_by_name[name], value)
         return message
 
     # Every field may be left out: optional fields then stay unset, others at their zero value.
     return st.fixed_dictionaries({}, optional=parts).map(build)
-
-
-def _assign(message: Any, field: FieldDescriptor, value: Any) -> None:
-    if _is_map(field):
-        target = getattr(message, field.name)
-        for k, v in value.items():
-            if field.message_type.fields_by_name["value"].type == FieldDescriptor.TYPE_MESSAGE:
-                target[k].CopyFrom(v)
-            else:
-                target[k] = v
-    elif field.is_repeated:
-        getattr(message, field.name).extend(value)
-    elif field.type == FieldDescriptor.TYPE_MESSAGE:
-        getattr(message, field.name).CopyFrom(value)
-    else:
-        setattr(message, field.name, value)
 
 
 # --- part 1: Hypothesis, per RPC, every caller --------------------------------------------------
@@ -390,7 +331,7 @@ def test_random_requests_never_break_the_server(
     channel = _channel(server)
     problems = []
     for caller in ("anonymous", "admin", third):
-        verdict = _verdict(_call(channel, path, request, world.credentials[caller]))
+        verdict = fuzzing.verdict(fuzzing.call(channel, path, METHODS[path], request, world.credentials[caller]))
         if verdict:
             problems.append(f"{caller}: {verdict}")
     assert not problems, f"{path} {_short(request)}\n" + "\n".join(problems)
@@ -442,7 +383,7 @@ def _plausible(path: str, own: dict[str, str]) -> Any:
     """A request a well-meaning client could send (acting on ``own`` objects), to mutate one
     field at a time."""
     method = METHODS[path]
-    message = _message_class(method.input_type)()
+    message = message_class(method.input_type)()
     for field in method.input_type.fields:
         if field.type != FieldDescriptor.TYPE_STRING or field.is_repeated:
             continue
@@ -467,7 +408,7 @@ def _mutations(method: MethodDescriptor) -> list[tuple[str, Callable[[Any, str],
     """(label, apply) for every string field and every string map of the request."""
     found: list[tuple[str, Callable[[Any, str], None]]] = []
     for field in method.input_type.fields:
-        if _is_map(field):
+        if is_map(field):
 
             def key_of(msg: Any, value: str, name: str = field.name) -> None:
                 getattr(msg, name)[value] = "v"
@@ -530,7 +471,7 @@ def test_hostile_values_in_each_field(server: ServerHandle, sweep_world: World, 
             # later sweeps stuck at NOT_FOUND in front of the code they are meant to reach.
             own["customer_id"] = create_customer(server.stubs(), world.object_keys[caller], name="fresh").id
         base = _plausible(path, own)
-        verdict = _verdict(_call(channel, path, base, credential))
+        verdict = fuzzing.verdict(fuzzing.call(channel, path, METHODS[path], base, credential))
         if verdict:
             problems.append(f"{caller} plausible {_short(base)}: {verdict}")
         for label, apply in _mutations(method):
@@ -540,7 +481,7 @@ def test_hostile_values_in_each_field(server: ServerHandle, sweep_world: World, 
                 if "replace_metadata" in method.input_type.fields_by_name:
                     request.replace_metadata = True
                 apply(request, hostile)
-                verdict = _verdict(_call(channel, path, request, credential))
+                verdict = fuzzing.verdict(fuzzing.call(channel, path, METHODS[path], request, credential))
                 if verdict:
                     shown = f"{hostile[:40]!r}{'…' if len(hostile) > 40 else ''}"
                     problems.append(f"{caller} {label}={shown}: {verdict}")
@@ -599,7 +540,9 @@ def test_tampered_page_tokens_are_refused_cleanly(server: ServerHandle, admin_to
     problems = []
     for change in TAMPERED_CURSORS:
         token = _b64({**original, **change})
-        verdict = _verdict(_call(_channel(server), path, make(page_size=1, page_token=token), credential))
+        verdict = fuzzing.verdict(
+            fuzzing.call(_channel(server), path, METHODS[path], make(page_size=1, page_token=token), credential)
+        )
         if verdict:
             problems.append(f"{change!r:.60}: {verdict}")
     assert not problems, "\n".join(problems)

@@ -39,7 +39,7 @@ def to_status_proto(error: errors.DomainError, request_id: str) -> status_pb2.St
         bad = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
-                for v in error.violations
+                for v in error.violations[: errors.MAX_REPORTED_VIOLATIONS]
             ]
         )
         status.details.append(_pack(bad))
@@ -49,7 +49,7 @@ def to_status_proto(error: errors.DomainError, request_id: str) -> status_pb2.St
                 error_details_pb2.PreconditionFailure.Violation(
                     type=v.type, subject=v.subject, description=v.description
                 )
-                for v in error.violations
+                for v in error.violations[: errors.MAX_REPORTED_VIOLATIONS]
             ]
         )
         status.details.append(_pack(failure))

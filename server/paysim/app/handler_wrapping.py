@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
@@ -19,6 +19,8 @@ import grpc
 from paysim.domain.errors import FieldViolation, InvalidArgument
 
 ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+# Looks at one decoded request message and raises a domain error if the handler must not see it.
+RequestCheck = Callable[[Any], None]
 
 
 class _Undecodable:
@@ -44,23 +46,48 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return decode
 
 
-def _check_decoded(request: Any) -> None:
+def check_decoded(request: Any) -> None:
     if isinstance(request, _Undecodable):
         raise InvalidArgument(
             [FieldViolation("request", "is not a valid message of this method's request type", "MALFORMED_REQUEST")]
         )
 
 
-def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
+Prepare = Callable[[Any], Any]
+
+
+def _unary_request(check: RequestCheck) -> Prepare:
+    def prepare(request: Any) -> Any:
+        check(request)
+        return request
+
+    return prepare
+
+
+def _streamed_requests(check: RequestCheck) -> Prepare:
+    """Each message of a request stream is checked as the handler reads it."""
+
+    def prepare(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async def checked() -> AsyncIterator[Any]:
+            async for request in requests:
+                check(request)
+                yield request
+
+        return checked()
+
+    return prepare
+
+
+def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory, prepare: Prepare) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         async with scope(context):
-            _check_decoded(request)
+            request = prepare(request)
             return await behavior(request, context)
 
     return wrapped
 
 
-def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> Callable[..., Any]:
+def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory, prepare: Prepare) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
         # Served in the writer form, not as a generator: when the client goes away or the server
         # stops, gRPC cancels this coroutine, the cancellation reaches the handler's generator
@@ -68,7 +95,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> 
         # rather than whenever the abandoned generator is collected.
         async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             async with scope(context):
-                _check_decoded(request)
+                request = prepare(request)
                 async with aclosing(behavior(request, context)) as items:
                     async for item in items:
                         try:
@@ -82,29 +109,36 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory) -> 
 
     async def wrapped_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         async with scope(context):
-            _check_decoded(request)
+            request = prepare(request)
             await behavior(request, context)
 
     return wrapped_writer
 
 
-def wrap_handler(handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory) -> grpc.RpcMethodHandler[Any, Any]:
+def wrap_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory, check: RequestCheck = check_decoded
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """``scope`` is entered around each call; ``check`` then sees each request message (of a
+    request stream too) before the handler does."""
     if handler is None:  # an unknown method: let gRPC answer UNIMPLEMENTED
         return handler
     req_de, resp_ser = handler.request_deserializer, handler.response_serializer
+    one, each = _unary_request(check), _streamed_requests(check)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary_response(handler.unary_unary, scope), _tolerant(req_de), resp_ser
+            _wrap_unary_response(handler.unary_unary, scope, one), _tolerant(req_de), resp_ser
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream_response(handler.unary_stream, scope), _tolerant(req_de), resp_ser
+            _wrap_stream_response(handler.unary_stream, scope, one), _tolerant(req_de), resp_ser
         )
     if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(_wrap_unary_response(handler.stream_unary, scope), req_de, resp_ser)
+        return grpc.stream_unary_rpc_method_handler(
+            _wrap_unary_response(handler.stream_unary, scope, each), req_de, resp_ser
+        )
     if handler.stream_stream:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream_response(handler.stream_stream, scope), req_de, resp_ser
+            _wrap_stream_response(handler.stream_stream, scope, each), req_de, resp_ser
         )
     return handler
 

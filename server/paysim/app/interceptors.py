@@ -1,9 +1,10 @@
-"""The two server interceptors.
+"""The three server interceptors.
 
 ``ObservabilityInterceptor`` (outermost): request id, one JSON access-log line per call, and the
 mapping of every error beneath it to a deliberate gRPC status.
 ``SecurityInterceptor``: authentication (JWT or API key), authorization against the policy
 table, and the per-caller rate limit.
+``RequestValidationInterceptor`` (innermost): refuses request values no handler can use.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ import grpc
 
 from paysim.app import call_context
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
-from paysim.app.handler_wrapping import finish_before_cancel, wrap_handler
+from paysim.app.handler_wrapping import check_decoded, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
-from paysim.domain.errors import DomainError, PermissionDenied, ResourceExhausted, Unauthenticated
+from paysim.app.request_validation import request_violations
+from paysim.domain.errors import DomainError, InvalidArgument, PermissionDenied, ResourceExhausted, Unauthenticated
 from paysim.domain.principal import Principal
 from paysim.services.authentication import Authenticator, bearer_credential
 
@@ -185,3 +187,23 @@ class SecurityInterceptor(_WrappingInterceptor):
                 reason="RATE_LIMITED",
                 quota_subject=key,
             )
+
+
+@asynccontextmanager
+async def _no_scope(context: Context) -> AsyncIterator[None]:
+    yield
+
+
+def _check_request(request: Any) -> None:
+    check_decoded(request)
+    violations = request_violations(request)
+    if violations:
+        raise InvalidArgument(violations)
+
+
+class RequestValidationInterceptor(_WrappingInterceptor):
+    """Runs after authentication and authorization (a caller learns nothing of a method it may
+    not call) and before every handler, for every method: see ``request_validation``."""
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+        return wrap_handler(handler, _no_scope, _check_request)

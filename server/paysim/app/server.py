@@ -38,7 +38,7 @@ from paysim.api.threeds import ThreeDSServicer
 from paysim.api.webhook import WebhookServicer
 from paysim.app.bootstrap import App
 from paysim.app.health import HealthReporter
-from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
+from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.maintenance import Maintenance
 
 log = logging.getLogger("paysim.server")
@@ -91,6 +91,7 @@ class PaysimServer:
             interceptors=[
                 ObservabilityInterceptor(),
                 SecurityInterceptor(app.authenticator, app.limiter),
+                RequestValidationInterceptor(),
             ],
             options=server_options(app),
         )

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+# An answer lists at most this many field violations: a request with thousands of bad values
+# must not make an error whose message and details outgrow what a client accepts in metadata.
+MAX_REPORTED_VIOLATIONS = 20
+
 
 @dataclass(frozen=True, slots=True)
 class FieldViolation:
@@ -62,7 +66,10 @@ class InvalidArgument(DomainError):
         reason: str | None = None,
     ) -> None:
         self.violations = list(violations)
-        text = message or "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        shown = self.violations[:MAX_REPORTED_VIOLATIONS]
+        text = message or "; ".join(f"{v.field}: {v.description}" for v in shown)
+        if not message and len(self.violations) > len(shown):
+            text += f"; and {len(self.violations) - len(shown)} more"
         super().__init__(text or "invalid request", reason=reason)
 
 
