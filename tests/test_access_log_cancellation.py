@@ -44,12 +44,15 @@ def _line(caplog: pytest.LogCaptureFixture, request_id: str) -> dict[str, Any]:
     return line
 
 
-def _slow_payment(credential: str, request_id: str) -> tuple[payment_pb2.CreatePaymentRequest, list[tuple[str, str]]]:
+def _slow_payment(
+    credential: str, request_id: str, *overrides: tuple[str, str]
+) -> tuple[payment_pb2.CreatePaymentRequest, list[tuple[str, str]]]:
     request = payment_pb2.CreatePaymentRequest(amount_minor=700, currency_code="USD", card=CARD)
     metadata = [
         ("authorization", f"Bearer {credential}"),
         ("x-request-id", request_id),
         ("paysim-latency-ms", str(GATEWAY_MS)),
+        *overrides,
     ]
     return request, metadata
 
@@ -76,9 +79,23 @@ def test_a_call_past_its_deadline_is_logged_as_the_client_saw_it(
     assert line["code"] == "DEADLINE_EXCEEDED"
     assert line["cancelled"] is True
     assert line["server_code"] == "OK"  # the server finished the payment regardless
-    assert line["duration_ms"] >= GATEWAY_MS
     assert line["cancelled_after_ms"] < GATEWAY_MS <= line["duration_ms"]
     assert len(_captured(api)) == 1  # ... and a retry with the same idempotency key would find it
+
+
+def test_work_that_fails_after_the_client_gave_up_is_logged_with_its_error(
+    server: ServerHandle, stubs: Stubs, access_log: pytest.LogCaptureFixture
+) -> None:
+    account = register_merchant(stubs)
+    rid = unique("deadline-error")
+    request, metadata = _slow_payment(account.api_key, rid, ("paysim-force-outcome", "error"))
+    with pytest.raises(grpc.RpcError) as raised:
+        payment_pb2_grpc.PaymentServiceStub(server.channel()).CreatePayment(request, metadata=metadata, timeout=0.3)
+    assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+
+    line = _line(access_log, rid)
+    assert (line["code"], line["cancelled"]) == ("DEADLINE_EXCEEDED", True)
+    assert line["server_code"] == "UNAVAILABLE"  # no gateway answered: what the client would have got
 
 
 def test_a_call_the_client_cancels_is_logged_as_cancelled(
