@@ -33,7 +33,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && groupadd --system --gid 10001 paysim \
     && useradd --system --uid 10001 --gid paysim --home-dir /data --shell /usr/sbin/nologin paysim \
     && mkdir -p /data \
-    && chown paysim:paysim /data
+    && chown paysim:paysim /data \
+    && chmod 0700 /data
 
 USER paysim:paysim
 WORKDIR /data

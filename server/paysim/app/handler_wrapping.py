@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
 import grpc
 
+from paysim.app import call_context
+from paysim.app.call_context import ClientWait
 from paysim.domain.errors import FieldViolation, InvalidArgument
 
 ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
@@ -143,6 +146,17 @@ def wrap_handler(
     return handler
 
 
+# A deadline and the client's own cancellation at that deadline reach the server a moment apart,
+# in either order: a cancellation this close to the deadline is the deadline.
+_DEADLINE_SLACK_SECONDS = 0.05
+
+
+def client_gave_up_code(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """What a client that stopped waiting just now saw: its deadline passed, or it cancelled."""
+    remaining = context.time_remaining()
+    return "DEADLINE_EXCEEDED" if remaining is not None and remaining <= _DEADLINE_SLACK_SECONDS else "CANCELLED"
+
+
 def finish_before_cancel(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
     """A unary call that its client cancels (or whose deadline passes) still finishes the work it
     started before the cancellation is honoured.
@@ -150,15 +164,17 @@ def finish_before_cancel(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMe
     Interrupting a call in the middle of a database statement leaves the connection in an unknown
     state (with SQLite, possibly holding the write lock), and interrupting a payment between its
     two phases leaves it for the recovery sweep. The client is told at once; the server completes
-    what it started, and a retry with the same idempotency key finds the outcome.
+    what it started, and a retry with the same idempotency key finds the outcome. The work sees
+    in ``call_context.client_wait`` that nobody waits for its answer any more.
     """
     if handler is None or not handler.unary_unary:
         return handler
     behavior: Callable[..., Any] = handler.unary_unary
 
     async def finishing(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        wait = ClientWait()
+        call_context.client_wait.set(wait)  # before the work starts, so that it shares this one
         work = asyncio.ensure_future(behavior(request, context))
-        cancelled = False
         while True:
             try:
                 result = await asyncio.shield(work)
@@ -166,8 +182,9 @@ def finish_before_cancel(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMe
             except asyncio.CancelledError:
                 if work.done():
                     raise
-                cancelled = True
-        if cancelled:
+                if wait.gave_up is None:
+                    wait.gave_up, wait.gave_up_at = client_gave_up_code(context), time.perf_counter()
+        if wait.gave_up is not None:
             raise asyncio.CancelledError
         return result
 

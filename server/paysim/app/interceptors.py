@@ -22,7 +22,7 @@ import grpc
 
 from paysim.app import call_context
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
-from paysim.app.handler_wrapping import check_decoded, finish_before_cancel, wrap_handler
+from paysim.app.handler_wrapping import check_decoded, client_gave_up_code, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
 from paysim.app.request_validation import request_violations
@@ -60,6 +60,27 @@ def _status_code_name(context: Context) -> str:
     return "OK" if code in (None, 0) else str(code)
 
 
+def _ms_since(started: float, until: float | None = None) -> float:
+    return round(((time.perf_counter() if until is None else until) - started) * 1000, 3)
+
+
+def _outcome(code: str, context: Context, started: float, *, handler_cancelled: bool) -> dict[str, object]:
+    """The access line's account of how the call ended: ``code`` is the status the client saw,
+    ``cancelled`` whether it stopped waiting first; for work finished after that, ``server_code``
+    is what the work itself came to and ``cancelled_after_ms`` when the client gave up."""
+    if handler_cancelled:
+        return {"code": client_gave_up_code(context), "cancelled": True}
+    wait = call_context.client_wait.get()
+    if wait is None or wait.gave_up is None:
+        return {"code": code, "cancelled": False}
+    return {
+        "code": wait.gave_up,
+        "cancelled": True,
+        "server_code": code,
+        "cancelled_after_ms": _ms_since(started, wait.gave_up_at),
+    }
+
+
 class _WrappingInterceptor(_ServerInterceptor):
     """Wraps each method's handler once and reuses the wrapper for every later call."""
 
@@ -93,6 +114,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
             started = time.perf_counter()
             code = "OK"
+            handler_cancelled = False
             try:
                 yield
             except DomainError as error:
@@ -103,7 +125,9 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                     trailers = (*trailers, (REPLAYED_TRAILER, "true"))
                 await context.abort(status.code, status.details, trailers)
             except asyncio.CancelledError:
-                code = "CANCELLED"
+                # A stream whose client left (unary calls finish first, see finish_before_cancel):
+                # the server stops with the call.
+                handler_cancelled = True
                 raise
             except grpc.aio.AbortError:
                 code = _status_code_name(context)
@@ -122,8 +146,8 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                     extra={
                         "fields": {
                             "method": method,
-                            "code": code,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                            **_outcome(code, context, started, handler_cancelled=handler_cancelled),
+                            "duration_ms": _ms_since(started),
                             "request_id": rid,
                             "principal": principal.subject if principal else None,
                             "role": principal.role.value if principal else None,

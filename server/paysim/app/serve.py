@@ -5,17 +5,21 @@ from __future__ import annotations
 import sys
 
 from paysim.app.bootstrap import bootstrap
-from paysim.app.server import PaysimServer, PortInUseError, serve_until_signalled
+from paysim.app.listen_address import AddressInUse, ListenError
+from paysim.app.server import PaysimServer, serve_until_signalled
 from paysim.config import Settings
 
 
-async def serve(settings: Settings, *, run_migrations: bool = True) -> int:
+async def serve(settings: Settings, *, run_migrations: bool = True, parent_lifeline: int | None = None) -> int:
+    """``parent_lifeline``: for a worker, a descriptor that reaches end-of-file when its parent is
+    gone; the worker then shuts down as on SIGTERM."""
     app = await bootstrap(settings, run_migrations=run_migrations)
     try:
-        await serve_until_signalled(PaysimServer(app))
-    except PortInUseError as error:
+        await serve_until_signalled(PaysimServer(app), parent_lifeline=parent_lifeline)
+    except ListenError as error:
         reason = str(error).rstrip(". ")
-        print(f"paysim: {reason}. Is another server running? Choose another with --listen.", file=sys.stderr)
+        hint = " Is another server running? Choose another with --listen." if isinstance(error, AddressInUse) else ""
+        print(f"paysim: {reason}.{hint}", file=sys.stderr)
         return 2
     finally:
         await app.close()

@@ -39,6 +39,7 @@ from paysim.api.webhook import WebhookServicer
 from paysim.app.bootstrap import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
+from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
 
 log = logging.getLogger("paysim.server")
@@ -53,10 +54,6 @@ PAYSIM_SERVICES = (
     webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
 )
-
-
-class PortInUseError(RuntimeError):
-    """The listen address is taken (or cannot be bound)."""
 
 
 def server_options(app: App) -> list[tuple[str, int]]:
@@ -115,15 +112,11 @@ class PaysimServer:
             self._server,
         )
         self.port = 0
+        self.addresses: list[str] = []  # every socket address served, e.g. ["[::1]:50051", "127.0.0.1:50051"]
 
     async def start(self, listen: str | None = None) -> int:
         address = listen or self.app.settings.listen
-        try:
-            port = self._server.add_insecure_port(address)
-        except RuntimeError as error:
-            raise PortInUseError(f"cannot listen on {address}: {error}") from None
-        if port == 0:
-            raise PortInUseError(f"cannot listen on {address}: the address is in use or not available")
+        port = self._bind(address)
         self.port = port
         await self.app.subscriptions.start()
         await self._server.start()
@@ -131,7 +124,25 @@ class PaysimServer:
         self.maintenance.start()
         if self.app.settings.webhook_dispatch:  # every process writes the outbox either way
             self.app.dispatcher.start()
-        log.info("serving", extra={"fields": {"address": address, "port": port}})
+        log.info("serving", extra={"fields": {"address": address, "port": port, "addresses": self.addresses}})
+        return port
+
+    def _bind(self, address: str) -> int:
+        """Bind every address that ``address`` names, each checked free first: all of them, or
+        raise ListenError. With port 0, every address gets the port the first one got."""
+        reuse_port = self.app.settings.workers > 1  # as in server_options
+        port = 0
+        for endpoint in endpoints_to_serve(address, reuse_port=reuse_port):
+            if port and not endpoint.port:
+                endpoint = endpoint.with_port(port)
+                check_free(address, endpoint, reuse_port=reuse_port)
+            try:
+                port = self._server.add_insecure_port(str(endpoint))
+            except RuntimeError:
+                port = 0
+            if port == 0:  # taken since the check, or refused for a reason gRPC has logged
+                raise ListenError(f"cannot listen on {address} ({endpoint}): the address is in use or not available")
+            self.addresses.append(str(endpoint.with_port(port)))
         return port
 
     async def stop(self, grace: float | None = None) -> None:
@@ -149,12 +160,22 @@ class PaysimServer:
         await self._server.wait_for_termination()
 
 
-async def serve_until_signalled(server: PaysimServer) -> None:
-    """Serve until SIGTERM or SIGINT, then shut down gracefully."""
+async def serve_until_signalled(server: PaysimServer, *, parent_lifeline: int | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, or until ``parent_lifeline`` (a pipe whose other end only
+    the parent process holds) reaches end-of-file, then shut down gracefully."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if parent_lifeline is not None:
+        lifeline = parent_lifeline
+
+        def parent_gone() -> None:
+            loop.remove_reader(lifeline)
+            log.warning("the parent process is gone; shutting down")
+            stop.set()
+
+        loop.add_reader(lifeline, parent_gone)  # readable only at end-of-file: the parent never writes
     await server.start()
     await stop.wait()
     log.info("shutdown requested")

@@ -4,6 +4,10 @@ A Python process is bound to one core by the GIL, so throughput scales with proc
 parent prepares what must happen once (port check, migrations, development keys), then starts
 each worker with the ``spawn`` method, so no gRPC object or thread ever crosses a fork. It
 forwards SIGTERM/SIGINT to the workers, which drain gracefully, and exits when they have.
+
+Workers never outlive the parent: each holds the read end of a pipe whose write end only the
+parent has, so when the parent dies, however it dies (even SIGKILL), the pipe reaches
+end-of-file and the workers drain and exit as on SIGTERM rather than serve on as orphans.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import signal
-import socket
 import sys
+from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from paysim.app.listen_address import ListenError, endpoints_to_serve
 from paysim.config import Settings
 from paysim.security import signing_key
 from paysim.store import migrate
@@ -26,22 +31,17 @@ class WorkersError(RuntimeError):
     """The workers cannot be started as configured."""
 
 
-def _split(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - the user chose the address
-
-
 def check_port_free(listen: str) -> None:
-    """Bind once without SO_REUSEPORT: a taken port fails here instead of being silently shared."""
-    host, port = _split(listen)
-    if port == 0:
+    """Probe every address of ``listen`` without SO_REUSEPORT, which collides with any listener
+    there (one with SO_REUSEPORT included), so a taken port fails here instead of being silently
+    shared by the workers; with SO_REUSEADDR, as gRPC binds, so that connections of a previous
+    server still in TIME_WAIT do not count."""
+    try:
+        endpoints = endpoints_to_serve(listen, reuse_port=False)
+    except ListenError as error:
+        raise WorkersError(str(error)) from None
+    if any(endpoint.port == 0 for endpoint in endpoints):
         raise WorkersError("several workers need a fixed port, not 0")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise WorkersError(f"cannot listen on {listen}: {error.strerror}") from None
 
 
 async def _prepare(settings: Settings) -> None:
@@ -52,12 +52,12 @@ async def _prepare(settings: Settings) -> None:
         await engine.dispose()
 
 
-def _worker_main(settings: Settings) -> None:
+def _worker_main(settings: Settings, lifeline: Connection) -> None:
     from paysim.app.logging_setup import configure
     from paysim.app.serve import serve
 
     configure(settings.log_level)
-    sys.exit(asyncio.run(serve(settings, run_migrations=False)))
+    sys.exit(asyncio.run(serve(settings, run_migrations=False, parent_lifeline=lifeline.fileno())))
 
 
 def run_workers(settings: Settings) -> int:
@@ -73,6 +73,8 @@ def run_workers(settings: Settings) -> int:
     signing_key.load_or_create(settings.webhook_secret_key, settings.data_dir, signing_key.WEBHOOK_KEY_FILE)
 
     context = multiprocessing.get_context("spawn")
+    # Only this process keeps the write end; each worker gets its own copy of the read end.
+    lifeline, keep_alive = context.Pipe(duplex=False)
     workers: list[BaseProcess] = []
     stopping = False
 
@@ -86,9 +88,10 @@ def run_workers(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     for index in range(settings.workers):
-        started = context.Process(target=_worker_main, args=(settings,), name=f"paysim-worker-{index}")
+        started = context.Process(target=_worker_main, args=(settings, lifeline), name=f"paysim-worker-{index}")
         started.start()
         workers.append(started)
+    lifeline.close()
 
     exit_code = 0
     while any(w.is_alive() for w in workers):
@@ -100,4 +103,5 @@ def run_workers(settings: Settings) -> int:
                 stop(signal.SIGTERM, None)
     if any(w.exitcode not in (0, -signal.SIGTERM) for w in workers):
         exit_code = exit_code or 1
+    keep_alive.close()
     return exit_code

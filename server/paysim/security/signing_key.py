@@ -8,6 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from paysim.security.private_files import private_directory, restrict_to_owner
+
 KEY_FILE = "jwt-signing.key"
 FINGERPRINT_KEY_FILE = "fingerprint.key"
 WEBHOOK_KEY_FILE = "webhook-secrets.key"
@@ -17,11 +19,12 @@ def load_or_create(configured: str, data_dir: Path, filename: str = KEY_FILE) ->
     if configured:
         return configured.encode("utf-8")
     path = data_dir / filename
+    private_directory(data_dir, warn_if_shared=True)
     if path.exists():
+        restrict_to_owner(path)
         key = path.read_bytes().strip()
         if len(key) >= 32:
             return key
-    data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48).encode()
     # Create with 0600 and write atomically so a concurrent start never reads half a key.
     tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -9,6 +9,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from paysim.security.private_files import private_sqlite_database
+
 # Execution options of a connection that only reads: on SQLite it begins without taking the
 # write lock, so long-lived readers (event streams) never queue behind or ahead of writers.
 READ_ONLY = {"paysim_read_only": True}
@@ -34,7 +36,7 @@ def create_engine(url: str, *, pool_size: int = 10, connect_args: dict[str, Any]
     if is_sqlite(target):
         database = make_url(target).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite_database(Path(database))
         engine = create_async_engine(target, connect_args={"timeout": 30, **(connect_args or {})})
         _configure_sqlite(engine)
         return engine
