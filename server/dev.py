@@ -124,17 +124,23 @@ def _tool_env() -> dict[str, str]:
     return env
 
 
-def paysim(args: Sequence[str]) -> int:
-    """``paysim ARGS…`` from the venv, on the repository's data directory."""
-    console_script = _venv_tool("paysim")
-    if not console_script.exists():
-        return _fail(f"{console_script} is missing; delete {VENV} and try again")
+def paysim_env() -> dict[str, str]:
+    """The environment of ``paysim`` run through this script."""
     env = _tool_env()
     # The default data directory is the repository's .paysim, wherever this is run from, so that
     # `serve`, `admin create`, `migrate` and `verify` all work on the same database;
     # PAYSIM_DATA_DIR or --data-dir still choose another.
     env.setdefault("PAYSIM_DATA_DIR", str(ROOT / ".paysim"))
     env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def paysim(args: Sequence[str]) -> int:
+    """``paysim ARGS…`` from the venv, on the repository's data directory."""
+    console_script = _venv_tool("paysim")
+    if not console_script.exists():
+        return _fail(f"{console_script} is missing; delete {VENV} and try again")
+    env = paysim_env()
     argv = [str(console_script), *args]
     if os.name == "nt":  # no exec on Windows: run and pass the exit code on
         return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603
