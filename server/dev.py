@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""The two commands for a fresh machine that has only Python 3.11+:
+"""The commands for a fresh machine that has only Python 3.11+:
 
-    python3 server/dev.py serve [paysim serve args...]   # run the server (SQLite in ./.paysim)
-    python3 server/dev.py test  [pytest args...]         # every check CI runs, then the test suite
+    python3 server/dev.py serve  [paysim serve args...]  # run the server (SQLite in the repository's .paysim)
+    python3 server/dev.py paysim COMMAND [args...]       # any paysim command, on the same data directory
+    python3 server/dev.py test   [pytest args...]        # every check CI runs, then the test suite
 
-Both create ``.venv`` in the repository root on first use and install the client and the server
+All create ``.venv`` in the repository root on first use and install the client and the server
 (with its ``[dev]`` tools) into it, again whenever either ``pyproject.toml`` changes. Standard
 library only: this file runs before any dependency exists.
 """
@@ -98,7 +99,7 @@ def ensure_venv() -> int:
         return 0
 
     reason = "new environment" if created else "dependencies changed since the last install"
-    _say(f"installing paysim and its development tools ({reason}); this takes a minute the first time")
+    _say(f"installing paysim and its development tools ({reason}); this takes about two minutes the first time")
     STAMP.unlink(missing_ok=True)
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
     command = [str(_venv_tool("python")), "-m", "pip", "install"]
@@ -123,19 +124,27 @@ def _tool_env() -> dict[str, str]:
     return env
 
 
-def serve(args: Sequence[str]) -> int:
-    paysim = _venv_tool("paysim")
-    if not paysim.exists():
-        return _fail(f"{paysim} is missing; delete {VENV} and try again")
+def paysim_env() -> dict[str, str]:
+    """The environment of ``paysim`` run through this script."""
     env = _tool_env()
-    # The default data directory is the repository's .paysim, wherever this is run from;
+    # The default data directory is the repository's .paysim, wherever this is run from, so that
+    # `serve`, `admin create`, `migrate` and `verify` all work on the same database;
     # PAYSIM_DATA_DIR or --data-dir still choose another.
     env.setdefault("PAYSIM_DATA_DIR", str(ROOT / ".paysim"))
     env.setdefault("PYTHONUNBUFFERED", "1")
-    argv = [str(paysim), "serve", *args]
+    return env
+
+
+def paysim(args: Sequence[str]) -> int:
+    """``paysim ARGS…`` from the venv, on the repository's data directory."""
+    console_script = _venv_tool("paysim")
+    if not console_script.exists():
+        return _fail(f"{console_script} is missing; delete {VENV} and try again")
+    env = paysim_env()
+    argv = [str(console_script), *args]
     if os.name == "nt":  # no exec on Windows: run and pass the exit code on
         return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603
-    os.execve(argv[0], argv, env)  # noqa: S606 - replaces this process with the server
+    os.execve(argv[0], argv, env)  # noqa: S606 - replaces this process with paysim
     return 0  # not reached
 
 
@@ -190,14 +199,16 @@ def test(args: Sequence[str]) -> int:
     return 0
 
 
-USAGE = """usage: python3 server/dev.py serve [paysim serve args...]
-       python3 server/dev.py test  [pytest args...]
+USAGE = """usage: python3 server/dev.py serve  [paysim serve args...]
+       python3 server/dev.py paysim COMMAND [args...]
+       python3 server/dev.py test   [pytest args...]
 
-serve  run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
-test   buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, the client
-       distribution in a fresh venv, then pytest
+serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
+paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
+test    buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, the client
+        distribution in a fresh venv, then pytest
 
-Both create .venv in the repository root on first use and keep it installed."""
+All create .venv in the repository root on first use and keep it installed."""
 
 
 def main(argv: Sequence[str]) -> int:
@@ -207,13 +218,15 @@ def main(argv: Sequence[str]) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command not in {"serve", "test"}:
+    if command not in {"serve", "paysim", "test"}:
         print(USAGE, file=sys.stderr)
         return _fail(f"unknown command {command!r}", 2)
     code = ensure_venv()
     if code != 0:
         return code
-    return serve(rest) if command == "serve" else test(rest)
+    if command == "test":
+        return test(rest)
+    return paysim(["serve", *rest] if command == "serve" else rest)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from paysim_client.v1 import merchant_pb2
 
 from paysim.app import policy as policy_module
 from paysim.app.policy import POLICIES, Policy
+from paysim.app.reflection import V1_SERVICE as V1_REFLECTION
 from paysim.domain.principal import CredentialKind, Principal
 from paysim.domain.roles import Role
 from tests.support.client import RichError, Stubs, rich_error
@@ -53,6 +54,7 @@ IDENTITY_SERVICES = {"paysim.v1.AuthService", "paysim.v1.MerchantService", "pays
 INFRA_SERVICES = [
     health_pb2.DESCRIPTOR.services_by_name["Health"],
     reflection_pb2.DESCRIPTOR.services_by_name["ServerReflection"],
+    V1_REFLECTION,
 ]
 
 

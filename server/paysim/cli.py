@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import os
 import sys
 from pathlib import Path
 
+from paysim import __version__
 from paysim.config import ConfigError, Settings
 
 
@@ -73,29 +73,86 @@ async def _verify(settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def _database_name(settings: Settings) -> str:
+    """The database a command works on, as a person would look for it (never its password)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return f"the SQLite database {Path(url.database or '').resolve()}"
+    return f"the database {url.render_as_string(hide_password=True)}"
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url)
+    return Path(url.database).resolve() if url.get_backend_name() == "sqlite" and url.database else None
+
+
 async def _create_admin(settings: Settings, email: str, full_name: str, password: str) -> int:
     from paysim.app.bootstrap import bootstrap, ensure_admin
 
+    database = _database_name(settings)
+    sqlite_file = _sqlite_file(settings)
+    new_database = sqlite_file is not None and not sqlite_file.exists()
     app = await bootstrap(settings)
     try:
         created = await ensure_admin(app, email, password, full_name)
     finally:
         await app.close()
-    print("admin created" if created else "an account with this email already exists")
-    return 0 if created else 1
+    if not created:
+        print(f"error: an account with the email {email} already exists in {database}", file=sys.stderr)
+        return 1
+    print(f"created admin {email} in {database}")
+    if new_database:
+        # Run from another directory, the default data directory (./.paysim) is a new one: say
+        # so, or the admin would be looked for in vain in the server's database.
+        print(
+            "warning: that database did not exist before: a server sees this admin only with the same"
+            " --data-dir (PAYSIM_DATA_DIR) or --database-url",
+            file=sys.stderr,
+        )
+    return 0
 
 
-def _read_password(from_stdin: bool) -> str:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise SystemExit("paysim: the passwords differ")
-    return first
+def _admin_create(settings: Settings, args: argparse.Namespace) -> int:
+    """``paysim admin create``, its failures as the client commands print them: ``error: …`` on
+    stderr, exit 1 refused, 2 a wrong command line, 130 interrupted (paysim_cli.failures)."""
+    from paysim_cli.app import honour_ctrl_c
+    from paysim_cli.commands._common import read_password
+    from paysim_cli.failures import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, UsageError
+
+    from paysim.app.bootstrap import check_admin
+    from paysim.domain.errors import DomainError, InvalidArgument
+
+    honour_ctrl_c()
+    try:
+        password = read_password(args.password_stdin, confirm=True, prompt=f"Password for {args.email}: ")
+        email = check_admin(args.email, password)
+        return asyncio.run(_create_admin(settings, email, args.full_name, password))
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidArgument as error:
+        print(f"error: invalid request (reason {error.reason})", file=sys.stderr)
+        for v in error.violations:
+            print(f"  {v.field}: {v.description} [{v.reason}]", file=sys.stderr)
+        return EXIT_REFUSED
+    except DomainError as error:
+        print(f"error: {error.message} (reason {error.reason})", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the database refusing, say: a sentence, not a traceback
+        print(f"error: could not create the admin in {_database_name(settings)}: {error}", file=sys.stderr)
+        return EXIT_REFUSED
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="paysim", description="A payment-platform simulator served over gRPC.")
+    parser.add_argument("--version", action="version", version=f"paysim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -129,7 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     admin = sub.add_parser("admin", help="manage admin accounts")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    create = admin_sub.add_parser("create", help="create an admin account (prompts for the password)")
+    create = admin_sub.add_parser(
+        "create",
+        help="create an admin account (prompts for the password)",
+        description="Create an admin account in the database of --data-dir / --database-url (default ./.paysim).",
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--full-name", default="Administrator")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
@@ -155,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from paysim.app.logging_setup import configure
 
-    configure(settings.log_level)
+    # A person runs `admin create` and reads its sentence: the server's JSON lines are for `serve`.
+    configure("WARNING" if args.command == "admin" else settings.log_level)
     if args.command == "serve":
         return _serve(settings)
     if args.command == "migrate":
@@ -189,12 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "verify":
         return asyncio.run(_verify(settings))
     if args.command == "admin" and args.admin_command == "create":
-        password = _read_password(args.password_stdin)
-        try:
-            return asyncio.run(_create_admin(settings, args.email, args.full_name, password))
-        except Exception as error:  # report validation errors as a sentence, not a traceback
-            print(f"paysim: {getattr(error, 'message', error)}", file=sys.stderr)
-            return 2
+        return _admin_create(settings, args)
     return 2
 
 

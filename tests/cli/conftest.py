@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +70,55 @@ class Cli:
     def saved(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.config.read_text())
         return data
+
+
+# What a shell without job control does to a command it starts in the background (`paysim watch &`
+# in a script): SIGINT ignored, a disposition exec keeps.
+_IGNORING_SIGINT = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def started(argv: list[str], how: str) -> list[str]:
+    """``argv`` as started ``"in the foreground"`` or ``"in the background"`` by a shell script."""
+    assert how in {"in the foreground", "in the background"}
+    return argv if how == "in the foreground" else [sys.executable, "-c", _IGNORING_SIGINT, *argv]
+
+
+def at_a_terminal_prompt(argv: list[str], env: dict[str, str], prompt: str, keys: bytes) -> Result:
+    """Run ``argv`` with a terminal as its standard input, wait for ``prompt`` on stderr, type
+    ``keys`` (``b"\\x04"``: Ctrl-D), and collect the result.
+
+    The process gets a session of its own, so it has no controlling terminal: getpass then reads
+    the pseudo-terminal on stdin (never the terminal of whoever runs the tests)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            argv, env=env, stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+    finally:
+        os.close(terminal)
+    assert process.stderr is not None and process.stdout is not None
+    try:
+        seen = b""
+        deadline = time.monotonic() + 60
+        while prompt.encode() not in seen:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no prompt {prompt!r} within 60s; stderr so far: {seen!r}"
+            ready, _, _ = select.select([process.stderr], [], [], remaining)
+            chunk = os.read(process.stderr.fileno(), 4096) if ready else b""
+            assert chunk or not ready, f"stderr closed before the prompt: {seen!r}"
+            seen += chunk
+        os.write(controller, keys)
+        stdout, rest = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        os.close(controller)
+    stderr = (seen + rest).decode()
+    assert "Traceback" not in stderr, stderr
+    return Result(process.returncode, stdout.decode(), stderr)
 
 
 def clean_env(**extra: str) -> dict[str, str]:

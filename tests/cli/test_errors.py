@@ -8,10 +8,11 @@ import signal
 import socket
 import subprocess
 
+import pytest
 from paysim_client.types import PaymentStatus
 from paysim_client.v1 import payment_pb2
 
-from tests.cli.conftest import PAYSIM, Cli
+from tests.cli.conftest import PAYSIM, Cli, at_a_terminal_prompt, started
 from tests.sdk.conftest import wait_for
 from tests.support.factories import MerchantAccount
 from tests.support.harness import ServerHandle
@@ -64,6 +65,40 @@ def test_a_wrong_command_line_exits_2(cli: Cli, logged_in: MerchantAccount) -> N
     assert cli("no-such-command").code == 2
 
 
+def test_an_exponent_is_not_an_amount(cli: Cli, logged_in: MerchantAccount) -> None:
+    for amount in ("1e3", "1E3", "nan", "Infinity"):
+        refused = cli("payments", "create", "--amount", amount, "--card", "4242424242424242")
+        assert (refused.code, refused.stderr) == (2, f"error: {amount!r} is not an amount such as 19.99\n")
+    unknown = cli("payments", "create", "--amount", "10", "--currency", "XYZ", "--card", "4242424242424242")
+    assert (unknown.code, unknown.stderr) == (
+        2,
+        "error: unknown currency 'XYZ': use an ISO 4217 code such as USD, EUR or JPY\n",
+    )
+
+
+def test_a_payment_method_without_its_gateway_says_which_gateway_to_add(cli: Cli, logged_in: MerchantAccount) -> None:
+    methods = (("--upi", "success@razorpay", "razorpay"), ("--paypal", "buyer@example.test", "paypal"))
+    for option, value, gateway in methods:
+        refused = cli("payments", "create", "--amount", "500", "--currency", "INR", option, value)
+        assert refused.code == 1
+        assert "(reason PAYMENT_METHOD_NOT_AVAILABLE, request id " in refused.stderr
+        assert refused.stderr.splitlines()[-1] == (
+            f"  add a gateway that takes it, e.g. `paysim gateways set {gateway} --priority 1`"
+        )
+
+
+def test_ctrl_d_at_a_password_prompt_is_no_password(cli: Cli, server: ServerHandle) -> None:
+    result = at_a_terminal_prompt(
+        [PAYSIM, "login", "--target", server.target, "--email", "someone@example.test"],
+        cli.env,
+        "Password for someone@example.test: ",
+        b"\x04",
+    )
+    assert result.code == 2
+    assert result.stderr.splitlines()[-1] == "error: no password given (the input ended)"
+    assert not cli.config.exists()
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,10 +114,16 @@ def test_an_unreachable_server_exits_3(cli: Cli) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
-def test_ctrl_c_stops_a_command_without_a_traceback(cli: Cli, server: ServerHandle, logged_in: MerchantAccount) -> None:
+@pytest.mark.parametrize("how", ["in the foreground", "in the background"])
+def test_ctrl_c_stops_a_command_without_a_traceback(
+    cli: Cli, server: ServerHandle, logged_in: MerchantAccount, how: str
+) -> None:
+    """Also when a shell script started it in the background, where SIGINT comes ignored."""
     stubs = server.stubs(logged_in.api_key)
     process = subprocess.Popen(
-        [PAYSIM, "payments", "create", "--amount", "5", "--card", "4242424242424242", "--latency-ms", "2000"],
+        started(
+            [PAYSIM, "payments", "create", "--amount", "5", "--card", "4242424242424242", "--latency-ms", "2000"], how
+        ),
         env=cli.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -45,6 +45,10 @@ def test_amounts_are_shown_with_the_currency_exponent(minor: int, code: str, tex
         ("1,234.5", "EUR", 123450),
         ("1050", "JPY", 1050),
         ("1.05", "KWD", 1050),
+        ("1_000", "JPY", 1000),
+        (" 0.5 ", "EUR", 50),
+        (".5", "EUR", 50),
+        ("7.", "EUR", 700),
     ],
 )
 def test_amounts_people_type_are_parsed_exactly(text: str, code: str, minor: int) -> None:
@@ -58,9 +62,16 @@ def test_amounts_people_type_are_parsed_exactly(text: str, code: str, minor: int
         ("1.5", "JPY", "has more decimal places than JPY has (0)"),
         ("0", "USD", "is not a positive amount"),
         ("-3", "USD", "is not a positive amount"),
-        ("nan", "USD", "is not a positive amount"),
+        ("nan", "USD", "is not an amount such as 19.99"),
+        ("Infinity", "USD", "is not an amount such as 19.99"),
         ("ten", "USD", "is not an amount such as 19.99"),
-        ("10", "XYZ", "unknown currency 'XYZ'"),
+        ("1e3", "USD", "is not an amount such as 19.99"),
+        ("1E3", "USD", "is not an amount such as 19.99"),
+        ("2.5e-1", "USD", "is not an amount such as 19.99"),
+        ("0x10", "USD", "is not an amount such as 19.99"),
+        ("1.2.3", "USD", "is not an amount such as 19.99"),
+        # The server does not know it either: --amount-minor would not help.
+        ("10", "xyz", "unknown currency 'XYZ': use an ISO 4217 code such as USD, EUR or JPY"),
     ],
 )
 def test_amounts_that_are_not_are_refused(text: str, code: str, message: str) -> None:

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from paysim_client.types import CardInput
 from paysim_client.v1 import payment_pb2
 
-from tests.cli.conftest import PAYSIM, Cli
+from tests.cli.conftest import PAYSIM, Cli, started
 from tests.sdk.conftest import wait_for
 from tests.support.factories import MerchantAccount
 from tests.support.harness import ServerHandle
@@ -45,9 +46,9 @@ class Running:
 
 
 @contextmanager
-def watch(cli: Cli, *args: str) -> Iterator[Running]:
+def watch(cli: Cli, *args: str, how: str = "in the foreground") -> Iterator[Running]:
     process = subprocess.Popen(
-        [PAYSIM, "watch", *args], env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        started([PAYSIM, "watch", *args], how), env=cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     running = Running(process)
 
@@ -96,15 +97,18 @@ def test_events_stream_in_as_json_lines(cli: Cli, server: ServerHandle, logged_i
     )
 
 
+@pytest.mark.parametrize("how", ["in the foreground", "in the background"])
 def test_a_person_sees_aligned_lines_and_ctrl_c_ends_the_watch(
-    cli: Cli, server: ServerHandle, logged_in: MerchantAccount
+    cli: Cli, server: ServerHandle, logged_in: MerchantAccount, how: str
 ) -> None:
-    with watch(cli, "--event", "payment.captured") as running:
+    """Ctrl-C is interrupted (130), as the exit-code table says, also for a watch a shell script
+    started in the background (SIGINT ignored), which still says where it stopped."""
+    with watch(cli, "--event", "payment.captured", how=how) as running:
         running.watching()
         payment_id = _pay(server, logged_in)
         wait_for(lambda: len(running.stdout) == 2, what="the captured event")
         running.process.send_signal(signal.SIGINT)
-        assert running.process.wait(30) == 0
+        assert running.process.wait(30) == 130
     header, line = running.stdout
     assert header.split() == ["SEQUENCE", "TIME", "EVENT", "PAYMENT", "DETAIL"]
     assert line.split()[3:] == ["payment.captured", payment_id, "25.00", "EUR"]

@@ -264,8 +264,9 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     return app
 
 
-async def ensure_admin(app: App, email: str, password: str, full_name: str = "Administrator") -> bool:
-    """Create an admin account unless one with this email exists. True if it was created."""
+def check_admin(email: str, password: str) -> str:
+    """The normalized email of an admin account to create; InvalidArgument for a bad email or
+    password (checked before any database is touched)."""
     from paysim.domain.validation import Violations, check_email, check_password, normalize_email
 
     email = normalize_email(email)
@@ -273,6 +274,12 @@ async def ensure_admin(app: App, email: str, password: str, full_name: str = "Ad
     check_email(v, "email", email)
     check_password(v, "password", password)
     v.raise_if_any()
+    return email
+
+
+async def ensure_admin(app: App, email: str, password: str, full_name: str = "Administrator") -> bool:
+    """Create an admin account unless one with this email exists. True if it was created."""
+    email = check_admin(email, password)
     async with app.unit_of_work() as uow:
         if await uow.users.get_by_email(email) is not None:
             return False

@@ -105,6 +105,7 @@ POLICIES: dict[str, Policy] = {
     "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
     "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,
     "/grpc.health.v1.Health/List": INFRASTRUCTURE,
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": INFRASTRUCTURE,
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": INFRASTRUCTURE,
 }
 

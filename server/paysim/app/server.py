@@ -8,7 +8,6 @@ import signal
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from paysim_client.v1 import (
     auth_pb2,
     auth_pb2_grpc,
@@ -41,19 +40,21 @@ from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
+from paysim.app.reflection import V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
 
 log = logging.getLogger("paysim.server")
 
-PAYSIM_SERVICES = (
-    auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
-    merchant_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,
-    customer_pb2.DESCRIPTOR.services_by_name["CustomerService"].full_name,
-    payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name,
-    simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"].full_name,
-    threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"].full_name,
-    webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"].full_name,
-    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+PAYSIM_SERVICE_DESCRIPTORS = (
+    auth_pb2.DESCRIPTOR.services_by_name["AuthService"],
+    merchant_pb2.DESCRIPTOR.services_by_name["MerchantService"],
+    customer_pb2.DESCRIPTOR.services_by_name["CustomerService"],
+    payment_pb2.DESCRIPTOR.services_by_name["PaymentService"],
+    simulator_pb2.DESCRIPTOR.services_by_name["SimulatorService"],
+    threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"],
+    webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"],
+    events_pb2.DESCRIPTOR.services_by_name["EventService"],
 )
+PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
 
 
 def server_options(app: App) -> list[tuple[str, int]]:
@@ -103,14 +104,10 @@ class PaysimServer:
         webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
-        reflection.enable_server_reflection(
-            (
-                *PAYSIM_SERVICES,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            self._server,
+        reflection = ReflectionServicer(
+            [*PAYSIM_SERVICE_DESCRIPTORS, health_pb2.DESCRIPTOR.services_by_name["Health"], V1_SERVICE, V1ALPHA_SERVICE]
         )
+        add_reflection(self._server, reflection)
         self.port = 0
         self.addresses: list[str] = []  # every socket address served, e.g. ["[::1]:50051", "127.0.0.1:50051"]
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
-from paysim_client import errors
+from paysim_client import __version__, errors
 
 from paysim_cli.config import ConfigError
 from paysim_cli.context import Context
@@ -22,6 +24,7 @@ from paysim_cli.failures import (
     EXIT_INTERRUPTED,
     EXIT_REFUSED,
     EXIT_USAGE,
+    Interrupted,
     UsageError,
     describe_rpc_error,
 )
@@ -105,10 +108,22 @@ def _fail(lines: list[str], code: int) -> int:
     return code
 
 
+def honour_ctrl_c() -> None:
+    """Make SIGINT interrupt the command, however it was started.
+
+    A shell without job control starts ``paysim watch &`` (a line of a script) with SIGINT
+    ignored, and Python then never raises KeyboardInterrupt: ``kill -INT`` or a Ctrl-C reaching
+    the script's process group would do nothing, and a watch would never say where it stopped.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the parsed client command; returns the exit code (see :mod:`paysim_cli.failures`)."""
     handler: Handler = args.cli_handler
     ctx: Context | None = None
+    honour_ctrl_c()
     try:
         ctx = Context.from_args(args)
         handler(ctx, args)
@@ -125,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         return _fail([f"error: {error}"], EXIT_USAGE)
     except KeyboardInterrupt:
         return _fail(["interrupted"], EXIT_INTERRUPTED)
+    except Interrupted:
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``paysim payments list | head``): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -141,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The parser of ``python -m paysim_cli``: the client commands alone."""
     parser = argparse.ArgumentParser(prog="paysim", description="The paysim command line (client commands).")
+    parser.add_argument("--version", action="version", version=f"paysim-client {__version__}")
     add_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     return parser
 

@@ -2,7 +2,7 @@
 
 ``error: <message> (reason REASON, request id …)``, then one line per bad field. Exit codes:
 1 the server refused the request, 2 the command line itself is wrong (argparse uses 2 as well),
-3 the server could not be reached. Never a traceback.
+3 the server could not be reached, 130 interrupted (Ctrl-C). Never a traceback.
 """
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
+# The gateway that takes each payment method besides cards: a new merchant routes to the
+# simulator alone, which takes cards only.
+GATEWAY_FOR_METHOD = {"upi": "razorpay", "paypal_wallet": "paypal"}
 
 
 class UsageError(Exception):
     """The command line asks for something that cannot be sent (a bad amount, no credentials…)."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C ended a command that has already said where it stopped: exit 130, nothing more."""
 
 
 def unreachable(error: errors.RpcError) -> bool:
@@ -40,6 +47,10 @@ def describe_rpc_error(error: errors.RpcError, target: str, *, session: bool) ->
     lines += [f"  {v.subject}: {v.description}" for v in error.quota_violations]
     if error.retry_delay:
         lines.append(f"  retry after {error.retry_delay:g}s")
+    if error.reason == "PAYMENT_METHOD_NOT_AVAILABLE":
+        gateway = GATEWAY_FOR_METHOD.get(error.metadata.get("method_type", ""))
+        if gateway:
+            lines.append(f"  add a gateway that takes it, e.g. `paysim gateways set {gateway} --priority 1`")
     if isinstance(error, errors.Unauthenticated):
         if error.reason == "CREDENTIALS_MISSING":
             lines.append(f"  not logged in to {target}: run `paysim login`, or pass --api-key")

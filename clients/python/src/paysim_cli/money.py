@@ -7,7 +7,8 @@ equal), so that the command line and the client package need nothing of the serv
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 EXPONENTS: dict[str, int] = {
     "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2, "AWG": 2,
@@ -29,6 +30,11 @@ EXPONENTS: dict[str, int] = {
     "VND": 0, "VUV": 0, "WST": 2, "XAF": 0, "XCD": 2, "XOF": 0, "XPF": 0, "YER": 2, "ZAR": 2,
     "ZMW": 2, "ZWL": 2,
 }  # fmt: skip
+
+
+# Digits with at most one decimal point: no exponent (1e3), no NaN or Infinity, which Decimal
+# would accept.
+_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 
 
 class AmountError(ValueError):
@@ -55,17 +61,17 @@ def format_minor(amount_minor: int, currency: str) -> str:
 def parse_amount(text: str, currency: str) -> int:
     """``"19.99", "USD"`` → 1999: a positive amount in major units, at most the currency's decimals.
 
-    Thousands separators (``,`` and ``_``) are allowed. Raises :class:`AmountError`.
+    Thousands separators (``,`` and ``_``) are allowed; exponents (``1e3``) are not. Raises
+    :class:`AmountError`.
     """
     places = exponent(currency)
     if places is None:
-        raise AmountError(f"unknown currency {currency!r}: give the amount in minor units with --amount-minor")
+        raise AmountError(f"unknown currency {currency.upper()!r}: use an ISO 4217 code such as USD, EUR or JPY")
     cleaned = text.strip().replace(",", "").replace("_", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise AmountError(f"{text!r} is not an amount such as 19.99") from None
-    if not value.is_finite() or value <= 0:
+    if not _DECIMAL.fullmatch(cleaned):
+        raise AmountError(f"{text!r} is not an amount such as 19.99")
+    value = Decimal(cleaned)
+    if value <= 0:
         raise AmountError(f"{text!r} is not a positive amount")
     scaled = value.scaleb(places)
     if scaled != scaled.to_integral_value():

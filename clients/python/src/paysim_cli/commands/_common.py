@@ -106,9 +106,13 @@ def read_password(from_stdin: bool, *, confirm: bool = False, prompt: str = "Pas
     elif not sys.stdin.isatty():
         raise UsageError("there is no terminal to ask for the password: pipe it in with --password-stdin")
     else:
-        password = getpass.getpass(prompt)
-        if confirm and getpass.getpass("Repeat it: ") != password:
-            raise UsageError("the passwords differ")
+        try:
+            password = getpass.getpass(prompt)
+            if confirm and getpass.getpass("Repeat it: ") != password:
+                raise UsageError("the passwords differ")
+        except EOFError:  # Ctrl-D at the prompt
+            sys.stderr.write("\n")  # getpass leaves the cursor on the prompt's line
+            raise UsageError("no password given (the input ended)") from None
     if not password:
         raise UsageError("the password is empty")
     return password

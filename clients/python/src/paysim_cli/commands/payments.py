@@ -41,7 +41,10 @@ def register(r: Registrar) -> None:
             "  paysim payments create --amount 19.99 --currency USD --card 4242424242424242\n"
             "  paysim payments create --amount 25 --currency EUR --card 4000000000003220      # 3-D Secure\n"
             "  paysim payments create --amount-minor 5000 --card 4000000000009995            # declined\n"
-            "  paysim payments create --amount 10 --card 4242424242424242 --manual           # capture later\n"
+            "  paysim payments create --amount 10 --card 4242424242424242 --manual           # capture later\n\n"
+            "UPI payments go through the razorpay gateway and PayPal wallets through paypal; a new\n"
+            "merchant routes to the simulator alone, so add the gateway once first:\n\n"
+            "  paysim gateways set razorpay --priority 1\n"
             "  paysim payments create --amount 500 --currency INR --upi success@razorpay"
         ),
     )
@@ -49,8 +52,8 @@ def register(r: Registrar) -> None:
     p.add_argument("--currency", default="", help="ISO 4217 code (default: the merchant's)")
     method = p.add_mutually_exclusive_group(required=True)
     method.add_argument("--card", metavar="NUMBER", help="a card number (test cards: `paysim simulator scenarios`)")
-    method.add_argument("--upi", metavar="VPA", help="a UPI address, e.g. success@razorpay")
-    method.add_argument("--paypal", metavar="EMAIL", help="a PayPal wallet's email")
+    method.add_argument("--upi", metavar="VPA", help="a UPI address, e.g. success@razorpay (razorpay gateway)")
+    method.add_argument("--paypal", metavar="EMAIL", help="a PayPal wallet's email (paypal gateway)")
     p.add_argument("--exp", metavar="MM/YY", help="the card's expiry (default: December, three years ahead)")
     p.add_argument("--cvc", help="the card's CVC (default 123, 1234 for American Express)")
     p.add_argument("--holder", default="", help="the name on the card")

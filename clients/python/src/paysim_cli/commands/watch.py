@@ -19,6 +19,7 @@ from paysim_client.v1.events_pb2 import StreamedPaymentEvent
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option
 from paysim_cli.context import Context
+from paysim_cli.failures import Interrupted
 from paysim_cli.money import format_minor
 from paysim_cli.output import to_json_value, when
 
@@ -35,9 +36,10 @@ def register(r: Registrar) -> None:
         "payment events live as they happen (resumes by itself after a reconnect)",
         watch,
         description=(
-            "Show payment events as they are committed, one line each, until Ctrl-C (or --count).\n"
-            "After a server restart or a broken connection it continues from its last cursor:\n"
-            "nothing is missed or shown twice. With --json, one JSON document per event and line.\n\n"
+            "Show payment events as they are committed, one line each, until Ctrl-C (exit 130)\n"
+            "or --count N events (exit 0). After a server restart or a broken connection it\n"
+            "continues from its last cursor: nothing is missed or shown twice. With --json, one\n"
+            "JSON document per event and line.\n\n"
             "  paysim watch\n"
             "  paysim watch --event payment.captured --event refund.succeeded\n"
             "  paysim watch --after 1042          # first everything after sequence number 1042"
@@ -118,6 +120,7 @@ def watch(ctx: Context, args: argparse.Namespace) -> None:
     )
     # On stderr in both modes: stdout stays the events alone.
     say = ctx.out.warn
+    interrupted = False
     try:
         with watcher:
             say(f"watching payment events at {ctx.target} after sequence {watcher.cursor} (Ctrl-C to stop)")
@@ -138,5 +141,7 @@ def watch(ctx: Context, args: argparse.Namespace) -> None:
                 if args.count is not None and shown >= args.count:
                     break
     except KeyboardInterrupt:
-        pass  # Ctrl-C is how a watch ends
+        interrupted = True  # how a watch usually ends: say where it stopped, then exit 130
     say(f"stopped after sequence {watcher.cursor}: `paysim watch --after {watcher.cursor}` continues from there")
+    if interrupted:
+        raise Interrupted

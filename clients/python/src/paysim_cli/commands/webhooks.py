@@ -21,8 +21,9 @@ def register(r: Registrar) -> None:
         create,
         description=(
             "Create a webhook endpoint: paysim POSTs the events it wants there, signed with the\n"
-            "secret printed now (and never again).\n\n"
-            "  paysim webhooks create --url https://shop.example/hooks --event payment.captured\n"
+            "secret printed now (and never again). The URL's host must resolve now; a receiver on\n"
+            "the server's own machine (loopback) is allowed by default.\n\n"
+            "  paysim webhooks create --url http://127.0.0.1:8000/hooks --event payment.captured\n"
             "  paysim webhooks create --url http://localhost:8000/hooks     # every event type"
         ),
     )
