@@ -16,7 +16,7 @@ from paysim.domain.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from paysim.domain.models import RefreshToken, User
+from paysim.domain.models import LoginThrottle, RefreshToken, User
 from paysim.domain.principal import CredentialKind, Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import (
@@ -60,6 +60,15 @@ def _could_be_registered(email: str) -> bool:
     v = Violations()
     check_email(v, "email", email)
     return not v.items
+
+
+def _locked(retry_after: timedelta) -> ResourceExhausted:
+    return ResourceExhausted(
+        "too many failed logins for this email; try again later",
+        reason="LOGIN_LOCKED",
+        retry_after_seconds=retry_after.total_seconds(),
+        quota_subject="login:email",
+    )
 
 
 def duplicate_email(error: sa_exc.IntegrityError) -> bool:
@@ -125,36 +134,42 @@ class AccountService:
         key = email_hash(email)
         now = self._clock()
         async with self._uow() as uow:
-            throttle = await uow.login_throttles.get(key)
             # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even compare)
             # is simply unknown: same path, same answer, no query.
             user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
-        self._refuse_if_locked(throttle.locked_until if throttle else None, now)
+            # The attempt counts as a failure until its password proves right, and is counted
+            # before the compare: concurrent guesses cannot all pass a check made before any of
+            # them failed.
+            position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
+            refused = None if position is not None else await uow.login_throttles.get(key)
+            await uow.commit()
+        if position is None:
+            raise self._refusal(refused, now)
         # Always verify, against a dummy hash when the email is unknown: both paths take the
         # same time and end in the same error.
         ok = await self._hasher.verify(password, user.password_hash if user else None)
         async with self._uow() as uow:
             if not ok or user is None or not user.active or not await self._merchant_usable(uow, user):
-                state = await uow.login_throttles.record_failure(
+                state = await uow.login_throttles.settle_failure(
                     key, now, self._policy.max_failures, now + self._policy.lockout
                 )
                 await uow.commit()
-                if state.locked_until is not None:
-                    self._refuse_if_locked(state.locked_until, now)
+                if state.locked_until is not None and state.locked_until > now:
+                    raise _locked(state.locked_until - now)
                 raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
-            await uow.login_throttles.clear(key)
+            if not await uow.login_throttles.settle_success(key, now, position):
+                raise self._refusal(await uow.login_throttles.get(key), now)
             tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
             await uow.commit()
         return user, tokens
 
-    def _refuse_if_locked(self, locked_until: datetime | None, now: datetime) -> None:
-        if locked_until is not None and locked_until > now:
-            raise ResourceExhausted(
-                "too many failed logins for this email; try again later",
-                reason="LOGIN_LOCKED",
-                retry_after_seconds=(locked_until - now).total_seconds(),
-                quota_subject="login:email",
-            )
+    def _refusal(self, state: LoginThrottle | None, now: datetime) -> ResourceExhausted:
+        """The answer to an attempt the email's failure count did not admit."""
+        if state is not None and state.locked_until is not None and state.locked_until > now:
+            return _locked(state.locked_until - now)
+        # Not locked (yet): every attempt the count admits is in flight, each counted as a
+        # failure until it ends. Most likely they are guesses that will lock the email.
+        return _locked(self._policy.lockout)
 
     async def _merchant_usable(self, uow: UnitOfWork, user: User) -> bool:
         return user.merchant_id is None or await uow.merchants.is_active(user.merchant_id)
