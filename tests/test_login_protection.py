@@ -3,9 +3,11 @@ every backend, so across processes too), and a flood of guesses does not starve 
 
 from __future__ import annotations
 
+import itertools
 import secrets
+import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,8 +15,9 @@ from pathlib import Path
 import grpc
 from paysim_client.v1 import auth_pb2, auth_pb2_grpc
 
-from tests.support.client import Stubs, rich_error
-from tests.support.factories import PASSWORD, unique_email
+from paysim.config import Settings
+from tests.support.client import RichError, Stubs, expect_error, rich_error
+from tests.support.factories import PASSWORD, login, unique_email
 from tests.support.harness import ServerHandle
 
 
@@ -33,8 +36,8 @@ def outcome(call: Future[auth_pb2.LoginResponse]) -> str:
 
 def login_burst(stubs: Stubs, email: str, passwords: list[str]) -> list[str]:
     """Every login at once, on one connection, in the order given; the outcome of each."""
-    login = auth_pb2_grpc.AuthServiceStub(stubs.channel).Login
-    calls = [login.future(auth_pb2.LoginRequest(email=email, password=password), timeout=120) for password in passwords]
+    start = auth_pb2_grpc.AuthServiceStub(stubs.channel).Login.future
+    calls = [start(auth_pb2.LoginRequest(email=email, password=password), timeout=120) for password in passwords]
     return [outcome(call) for call in calls]
 
 
@@ -55,8 +58,8 @@ def assert_lockout_held(outcomes: list[str], max_failures: int, right: list[int]
 
 def test_concurrent_guesses_never_pass_the_lockout(make_server: Callable[..., ServerHandle]) -> None:
     # A realistic bcrypt cost, so that the guesses really are in flight together (at cost 4 a
-    # compare is over before the next call arrives).
-    server = make_server(bcrypt_rounds=10)
+    # compare is over before the next call arrives), and no attempt is turned away for waiting.
+    server = make_server(bcrypt_rounds=10, password_hash_wait_seconds=120)
     stubs = server.stubs()
     email = unique_email()
     register(stubs, email)
@@ -71,7 +74,7 @@ def test_concurrent_guesses_never_pass_the_lockout(make_server: Callable[..., Se
 def test_the_lockout_holds_across_servers_sharing_a_database(
     make_server: Callable[..., ServerHandle], tmp_path: Path
 ) -> None:
-    first = make_server(bcrypt_rounds=10)
+    first = make_server(bcrypt_rounds=10, password_hash_wait_seconds=120)
     # A second server process on the same database, as `serve --workers 2` runs.
     second = ServerHandle(first.settings.with_overrides(data_dir=tmp_path / "second"))
     try:
@@ -136,3 +139,100 @@ def test_attempts_in_flight_count_until_they_settle(make_server: Callable[..., S
     assert server.run(reserve(1, 5)) == [1]
     assert server.run(succeed(1))
     assert server.run(failures()) == 0
+
+
+def timed_login(stubs: Stubs, email: str) -> tuple[str, float]:
+    started = time.monotonic()
+    result = login_burst(stubs, email, [PASSWORD])[0]
+    return result, time.monotonic() - started
+
+
+def flood(stubs: Stubs, emails: list[str]) -> list[Future[auth_pb2.LoginResponse]]:
+    start = auth_pb2_grpc.AuthServiceStub(stubs.channel).Login.future
+    return [start(auth_pb2.LoginRequest(email=e, password="wrong password!"), timeout=120) for e in emails]
+
+
+def test_a_login_answers_during_a_flood_of_guesses_for_another_email(
+    make_server: Callable[..., ServerHandle],
+) -> None:
+    # bcrypt at a realistic cost, so that every guess that reaches a compare costs real CPU
+    # time. The guesses come from the test's own address, like the real login: only the
+    # per-address limit is left off (it has its own test).
+    server = make_server(
+        bcrypt_rounds=10,
+        login_limit_per_email_per_minute=Settings().login_limit_per_email_per_minute,
+    )
+    stubs = server.stubs()
+    victim, user = unique_email(), unique_email()
+    register(stubs, victim)
+    register(stubs, user)
+    guesses = flood(server.stubs(), [victim] * 200)
+    result, elapsed = timed_login(stubs, user)
+    assert result == "TOKENS"
+    assert elapsed < 2.0, f"the login took {elapsed:.2f} s"
+    assert {outcome(call) for call in guesses} <= {
+        "INVALID_CREDENTIALS",
+        "LOGIN_LOCKED",
+        "RATE_LIMITED",
+        "PASSWORD_CHECKS_BUSY",
+    }
+
+
+def test_password_checks_wait_a_bounded_time(make_server: Callable[..., ServerHandle]) -> None:
+    # Guesses for 200 different emails: no lockout or per-email limit stops them, so they all
+    # want a bcrypt compare (and the per-address limit is off here). Half a second is the most
+    # a caller waits for its turn.
+    server = make_server(bcrypt_rounds=10, password_hash_wait_seconds=0.5)
+    stubs = server.stubs()
+    user = unique_email()
+    register(stubs, user)
+    guesses = flood(server.stubs(), [unique_email() for _ in range(200)])
+    result, elapsed = timed_login(stubs, user)
+    # The login is answered within its bound: it got its turn, or was told to come back.
+    assert result in {"TOKENS", "PASSWORD_CHECKS_BUSY"}
+    assert elapsed < 2.0, f"the login took {elapsed:.2f} s"
+    outcomes = Counter(outcome(call) for call in guesses)
+    assert set(outcomes) <= {"INVALID_CREDENTIALS", "PASSWORD_CHECKS_BUSY"}, outcomes
+    busy = None
+    for call in guesses:
+        try:
+            call.result()
+        except grpc.RpcError as error:
+            busy = rich_error(error)
+            if busy.reason == "PASSWORD_CHECKS_BUSY":
+                break
+    assert busy is not None and busy.code == grpc.StatusCode.UNAVAILABLE
+    assert busy.retry_delay_seconds is not None and busy.retry_delay_seconds > 0
+
+
+def attempts_until_limited(stubs: Stubs, emails: Iterator[str], limit: int) -> tuple[int, RichError]:
+    """Wrong-password logins until one is rate limited: how many were answered before, and the
+    refusal. A minute's window may end during the loop, so up to twice the limit are tried."""
+    for answered, email in enumerate(itertools.islice(emails, 2 * limit + 1)):
+        result = expect_error(login, stubs, email, "wrong password!")
+        if result.reason == "RATE_LIMITED":
+            return answered, result
+        assert result.reason == "INVALID_CREDENTIALS"
+    raise AssertionError(f"the limit of {limit} a minute never applied")
+
+
+def test_logins_per_email_are_limited(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server(login_limit_per_email_per_minute=3)
+    stubs = server.stubs()
+    email = unique_email()
+    answered, refused = attempts_until_limited(stubs, itertools.repeat(email), 3)
+    assert answered >= 3
+    assert refused.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.retry_delay_seconds is not None and 0 < refused.retry_delay_seconds <= 60
+    assert "google.rpc.QuotaFailure" in refused.detail_types
+    # The limit is the email's: another email from the same address is served.
+    assert expect_error(login, stubs, unique_email(), "wrong password!").reason == "INVALID_CREDENTIALS"
+
+
+def test_logins_per_client_address_are_limited(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server(login_limit_per_address_per_minute=3)
+    stubs = server.stubs()
+    answered, refused = attempts_until_limited(stubs, (unique_email() for _ in itertools.count()), 3)
+    assert answered >= 3
+    assert refused.code == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert refused.retry_delay_seconds is not None and 0 < refused.retry_delay_seconds <= 60

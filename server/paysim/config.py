@@ -66,8 +66,12 @@ class Settings:
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 7 * 24 * 3600
     bcrypt_rounds: int = 12
+    password_hash_concurrency: int = 2  # bcrypt hashes at a time, per process
+    password_hash_wait_seconds: float = 1.0  # a caller that gets no turn by then is told to retry
     login_max_failures: int = 10
     login_lockout_seconds: int = 30 * 60
+    login_limit_per_email_per_minute: int = 20  # 0 disables
+    login_limit_per_address_per_minute: int = 60  # 0 disables
     rate_limit_per_minute: int = 0  # per principal; 0 disables
     auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
     max_message_bytes: int = 1024 * 1024
@@ -139,8 +143,20 @@ class Settings:
                 e, "PAYSIM_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, minimum=1
             ),
             bcrypt_rounds=_int(e, "PAYSIM_BCRYPT_ROUNDS", d.bcrypt_rounds, minimum=4),
+            password_hash_concurrency=_int(
+                e, "PAYSIM_PASSWORD_HASH_CONCURRENCY", d.password_hash_concurrency, minimum=1
+            ),
+            password_hash_wait_seconds=_float(
+                e, "PAYSIM_PASSWORD_HASH_WAIT_SECONDS", d.password_hash_wait_seconds, minimum=0.01
+            ),
             login_max_failures=_int(e, "PAYSIM_LOGIN_MAX_FAILURES", d.login_max_failures, minimum=1),
             login_lockout_seconds=_int(e, "PAYSIM_LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, minimum=1),
+            login_limit_per_email_per_minute=_int(
+                e, "PAYSIM_LOGIN_LIMIT_PER_EMAIL_PER_MINUTE", d.login_limit_per_email_per_minute
+            ),
+            login_limit_per_address_per_minute=_int(
+                e, "PAYSIM_LOGIN_LIMIT_PER_ADDRESS_PER_MINUTE", d.login_limit_per_address_per_minute
+            ),
             rate_limit_per_minute=_int(e, "PAYSIM_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
             auth_cache_seconds=_float(e, "PAYSIM_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
             max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),

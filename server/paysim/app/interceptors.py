@@ -24,6 +24,7 @@ from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_s
 from paysim.app.handler_wrapping import finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
+from paysim.app.request_metadata import client_address
 from paysim.domain.errors import DomainError, PermissionDenied, ResourceExhausted, Unauthenticated
 from paysim.domain.principal import Principal
 from paysim.services.authentication import Authenticator, bearer_credential
@@ -176,7 +177,7 @@ class SecurityInterceptor(_WrappingInterceptor):
         return principal
 
     async def _throttle(self, principal: Principal | None, context: Context) -> None:
-        key = principal.subject if principal else "peer:" + context.peer().rsplit(":", 1)[0]
+        key = principal.subject if principal else "peer:" + client_address(context)
         wait = await self._limiter.hit(key)
         if wait is not None:
             raise ResourceExhausted(

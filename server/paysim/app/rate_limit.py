@@ -71,4 +71,4 @@ class RedisLimiter:
         return (window + 1) * WINDOW_SECONDS - now if int(count) > self._limit else None
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        return None  # the Redis client is shared, and closed by its owner

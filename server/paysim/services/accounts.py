@@ -31,6 +31,7 @@ from paysim.security import secrets
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.services.clock import Clock
+from paysim.services.login_limits import LoginLimits
 from paysim.store.repositories._common import unique_violation_on
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -83,9 +84,11 @@ class AccountService:
         access_tokens: AccessTokenCodec,
         policy: AccountPolicy,
         clock: Clock,
+        limits: LoginLimits,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._limits = limits
         self._access = access_tokens
         self._policy = policy
         self._clock = clock
@@ -123,7 +126,7 @@ class AccountService:
             raise
         return user
 
-    async def login(self, email: str, password: str) -> tuple[User, Tokens]:
+    async def login(self, email: str, password: str, *, client_address: str) -> tuple[User, Tokens]:
         email = normalize_email(email)
         v = Violations()
         if not email:
@@ -132,22 +135,25 @@ class AccountService:
             v.add("password", "is required", "REQUIRED")
         v.raise_if_any()
         key = email_hash(email)
+        await self._limits.admit(client_address, key)
         now = self._clock()
-        async with self._uow() as uow:
-            # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even compare)
-            # is simply unknown: same path, same answer, no query.
-            user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
-            # The attempt counts as a failure until its password proves right, and is counted
-            # before the compare: concurrent guesses cannot all pass a check made before any of
-            # them failed.
-            position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
-            refused = None if position is not None else await uow.login_throttles.get(key)
-            await uow.commit()
-        if position is None:
-            raise self._refusal(refused, now)
-        # Always verify, against a dummy hash when the email is unknown: both paths take the
-        # same time and end in the same error.
-        ok = await self._hasher.verify(password, user.password_hash if user else None)
+        # The email's own turn at the hasher: its guesses wait for each other, not for everyone.
+        async with self._hasher.turn(key) as hashing:
+            async with self._uow() as uow:
+                # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even
+                # compare) is simply unknown: same path, same answer, no query.
+                user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
+                # The attempt counts as a failure until its password proves right, and is counted
+                # before the compare: concurrent guesses cannot all pass a check made before any
+                # of them failed.
+                position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
+                refused = None if position is not None else await uow.login_throttles.get(key)
+                await uow.commit()
+            if position is None:
+                raise self._refusal(refused, now)
+            # Always verify, against a dummy hash when the email is unknown: both paths take the
+            # same time and end in the same error.
+            ok = await hashing.verify(password, user.password_hash if user else None)
         async with self._uow() as uow:
             if not ok or user is None or not user.active or not await self._merchant_usable(uow, user):
                 state = await uow.login_throttles.settle_failure(
