@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paysim.api.webhook_convert import payment_json
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
+from paysim.app.redis_guard import GuardedRedis, connect
 from paysim.config import Settings
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.roles import Role
@@ -75,7 +75,7 @@ class App:
     subscriptions: SubscriptionService
     clock: Clock = field(default=system_clock)
     hot_pool: AsyncConnectionPool[Any] | None = None
-    redis: Redis | None = None  # the rate limiters' shared counters, when configured
+    redis: GuardedRedis | None = None  # the rate limiters' shared counters, when configured
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -90,32 +90,50 @@ class App:
         await self.webhook_sender.close()
         await self.limiter.close()
         if self.redis is not None:
-            await self.redis.aclose()
+            await self.redis.close()
         self.hasher.close()
         if self.hot_pool is not None:
             await self.hot_pool.close()
         await self.engine.dispose()
 
 
-def _limiter(settings: Settings, redis: Redis | None) -> RateLimiter:
+def _redis(settings: Settings) -> GuardedRedis | None:
+    if not settings.redis_url:
+        return None
+    fail_open = settings.rate_limit_failure_mode == "open"
+    return GuardedRedis(
+        connect(settings.redis_url, settings.redis_timeout_seconds),
+        timeout=settings.redis_timeout_seconds,
+        retry_seconds=settings.redis_retry_seconds,
+        clock=system_clock,
+        consequence="rate limits are not enforced" if fail_open else "rate-limited calls are refused",
+    )
+
+
+def _limiter(settings: Settings, redis: GuardedRedis | None) -> RateLimiter:
     return _counter(settings, redis, settings.rate_limit_per_minute, "rl")
 
 
-def _login_limits(settings: Settings, redis: Redis | None) -> LoginLimits:
+def _login_limits(settings: Settings, redis: GuardedRedis | None) -> LoginLimits:
     return LoginLimits(
         per_address=_counter(settings, redis, settings.login_limit_per_address_per_minute, "login"),
         per_email=_counter(settings, redis, settings.login_limit_per_email_per_minute, "login"),
     )
 
 
-def _counter(settings: Settings, redis: Redis | None, per_minute: int, namespace: str) -> RateLimiter:
+def _counter(settings: Settings, redis: GuardedRedis | None, per_minute: int, namespace: str) -> RateLimiter:
     if per_minute <= 0:
         return NoLimit()
     if redis is not None:
         # Counters are shared by the processes of one deployment (one database), never by two
         # deployments that happen to share a Redis.
         database = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:16]
-        return RedisLimiter(redis, per_minute, namespace=f"paysim:{namespace}:{database}")
+        return RedisLimiter(
+            redis,
+            per_minute,
+            namespace=f"paysim:{namespace}:{database}",
+            fail_open=settings.rate_limit_failure_mode == "open",
+        )
     return InProcessLimiter(per_minute)
 
 
@@ -186,7 +204,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         wait_seconds=settings.password_hash_wait_seconds,
     )
     principals = PrincipalCache(settings.auth_cache_seconds)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = _redis(settings)
     policy = AccountPolicy(
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         max_failures=settings.login_max_failures,
