@@ -236,3 +236,24 @@ def test_logins_per_client_address_are_limited(make_server: Callable[..., Server
     assert answered >= 3
     assert refused.code == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert refused.retry_delay_seconds is not None and 0 < refused.retry_delay_seconds <= 60
+
+
+def test_wrong_current_passwords_count_toward_the_lockout(make_server: Callable[..., ServerHandle]) -> None:
+    # ChangePassword checks a password too: a stolen session must not guess it without limit.
+    server = make_server()
+    stubs = server.stubs()
+    email = unique_email()
+    register(stubs, email)
+    session = stubs.as_(login(stubs, email).tokens.access_token)
+
+    def change(current: str) -> RichError:
+        return expect_error(
+            session.auth.ChangePassword,
+            auth_pb2.ChangePasswordRequest(current_password=current, new_password="a brand new one"),
+        )
+
+    for _ in range(server.settings.login_max_failures - 1):
+        assert change("wrong password!").reason == "WRONG_PASSWORD"
+    assert change("wrong password!").reason == "LOGIN_LOCKED"
+    assert change(PASSWORD).reason == "LOGIN_LOCKED"
+    assert expect_error(login, stubs, email).reason == "LOGIN_LOCKED"

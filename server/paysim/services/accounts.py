@@ -143,31 +143,47 @@ class AccountService:
                 # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even
                 # compare) is simply unknown: same path, same answer, no query.
                 user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
-                # The attempt counts as a failure until its password proves right, and is counted
-                # before the compare: concurrent guesses cannot all pass a check made before any
-                # of them failed.
-                position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
-                refused = None if position is not None else await uow.login_throttles.get(key)
+                position = await self._reserve_attempt(uow, key, now)
                 await uow.commit()
-            if position is None:
-                raise self._refusal(refused, now)
             # Always verify, against a dummy hash when the email is unknown: both paths take the
             # same time and end in the same error.
             ok = await hashing.verify(password, user.password_hash if user else None)
         async with self._uow() as uow:
-            if not ok or user is None or not user.active or not await self._merchant_usable(uow, user):
-                state = await uow.login_throttles.settle_failure(
-                    key, now, self._policy.max_failures, now + self._policy.lockout
-                )
+            if ok and user is not None and user.active and await self._merchant_usable(uow, user):
+                await self._attempt_succeeded(uow, key, now, position)
+                tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
                 await uow.commit()
-                if state.locked_until is not None and state.locked_until > now:
-                    raise _locked(state.locked_until - now)
-                raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
-            if not await uow.login_throttles.settle_success(key, now, position):
-                raise self._refusal(await uow.login_throttles.get(key), now)
-            tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
+                return user, tokens
+        await self._attempt_failed(key, now)
+        raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
+
+    # Every password check of an account (a login, a password change) is an attempt on its
+    # email's failure count: reserved before the compare, settled after it.
+
+    async def _reserve_attempt(self, uow: UnitOfWork, key: str, now: datetime) -> int:
+        """Count the attempt as a failure until its password proves right; LOGIN_LOCKED if the
+        count admits no more. Counted before the compare, so that concurrent guesses cannot all
+        pass a check made before any of them failed."""
+        position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
+        if position is None:
+            raise self._refusal(await uow.login_throttles.get(key), now)
+        return position
+
+    async def _attempt_failed(self, key: str, now: datetime) -> None:
+        """The attempt stays counted; LOGIN_LOCKED if it is the one that locks the email."""
+        async with self._uow() as uow:
+            state = await uow.login_throttles.settle_failure(
+                key, now, self._policy.max_failures, now + self._policy.lockout
+            )
             await uow.commit()
-        return user, tokens
+        if state.locked_until is not None and state.locked_until > now:
+            raise _locked(state.locked_until - now)
+
+    async def _attempt_succeeded(self, uow: UnitOfWork, key: str, now: datetime, position: int) -> None:
+        """Forgive the failures counted up to this attempt; LOGIN_LOCKED if the email was locked
+        while it was in flight."""
+        if not await uow.login_throttles.settle_success(key, now, position):
+            raise self._refusal(await uow.login_throttles.get(key), now)
 
     def _refusal(self, state: LoginThrottle | None, now: datetime) -> ResourceExhausted:
         """The answer to an attempt the email's failure count did not admit."""
@@ -261,14 +277,24 @@ class AccountService:
         user = await self.current_user(principal)
         if user is None:
             raise Unauthenticated("changing a password needs a user access token", reason="USER_TOKEN_REQUIRED")
-        if not await self._hasher.verify(current, user.password_hash):
+        key = email_hash(user.email)
+        now = self._clock()
+        # The current password is checked like a login's, so a stolen session cannot guess it
+        # without limit.
+        async with self._hasher.turn(key) as hashing:
+            async with self._uow() as uow:
+                position = await self._reserve_attempt(uow, key, now)
+                await uow.commit()
+            ok = await hashing.verify(current, user.password_hash)
+            new_hash = await hashing.hash(new) if ok else ""
+        if not ok:
+            await self._attempt_failed(key, now)
             raise InvalidArgument(
                 [FieldViolation("current_password", "is not correct", "WRONG_PASSWORD")],
                 reason="WRONG_PASSWORD",
             )
-        new_hash = await self._hasher.hash(new)
-        now = self._clock()
         async with self._uow() as uow:
+            await self._attempt_succeeded(uow, key, now, position)
             await uow.users.set_password(user.id, new_hash, now)
             await uow.refresh_tokens.revoke_user(user.id, now)
             await uow.commit()
