@@ -136,9 +136,9 @@ class AccountService:
         v.raise_if_any()
         key = email_hash(email)
         await self._limits.admit(client_address, key)
-        now = self._clock()
         # The email's own turn at the hasher: its guesses wait for each other, not for everyone.
         async with self._hasher.turn(key) as hashing:
+            now = self._clock()
             async with self._uow() as uow:
                 # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even
                 # compare) is simply unknown: same path, same answer, no query.
@@ -278,10 +278,10 @@ class AccountService:
         if user is None:
             raise Unauthenticated("changing a password needs a user access token", reason="USER_TOKEN_REQUIRED")
         key = email_hash(user.email)
-        now = self._clock()
         # The current password is checked like a login's, so a stolen session cannot guess it
         # without limit.
         async with self._hasher.turn(key) as hashing:
+            now = self._clock()
             async with self._uow() as uow:
                 position = await self._reserve_attempt(uow, key, now)
                 await uow.commit()
