@@ -147,6 +147,14 @@ def timed_login(stubs: Stubs, email: str) -> tuple[str, float]:
     return result, time.monotonic() - started
 
 
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached before the deadline")
+        time.sleep(0.01)
+
+
 def flood(stubs: Stubs, emails: list[str]) -> list[Future[auth_pb2.LoginResponse]]:
     start = auth_pb2_grpc.AuthServiceStub(stubs.channel).Login.future
     return [start(auth_pb2.LoginRequest(email=e, password="wrong password!"), timeout=120) for e in emails]
@@ -167,6 +175,10 @@ def test_a_login_answers_during_a_flood_of_guesses_for_another_email(
     register(stubs, victim)
     register(stubs, user)
     guesses = flood(server.stubs(), [victim] * 200)
+    # Log in once the server has taken the flood in (the guesses over the per-email limit are
+    # answered at once), while the admitted ones still wait for or run their compares: what is
+    # measured is the wait for bcrypt, not the server's cost of reading 200 calls first.
+    wait_for(lambda: sum(call.done() for call in guesses) >= 150)
     result, elapsed = timed_login(stubs, user)
     assert result == "TOKENS"
     assert elapsed < 2.0, f"the login took {elapsed:.2f} s"
