@@ -200,9 +200,10 @@ def test_password_checks_wait_a_bounded_time(make_server: Callable[..., ServerHa
     register(stubs, user)
     guesses = flood(server.stubs(), [unique_email() for _ in range(200)])
     result, elapsed = timed_login(stubs, user)
-    # The login is answered within its bound: it got its turn, or was told to come back.
+    # The login is answered within its bound: it got its turn, or was told to come back. Half a
+    # second of waiting and a compare, with room for a busy machine (unbounded, it took 20 s).
     assert result in {"TOKENS", "PASSWORD_CHECKS_BUSY"}
-    assert elapsed < 2.0, f"the login took {elapsed:.2f} s"
+    assert elapsed < 4.0, f"the login took {elapsed:.2f} s"
     outcomes = Counter(outcome(call) for call in guesses)
     assert set(outcomes) <= {"INVALID_CREDENTIALS", "PASSWORD_CHECKS_BUSY"}, outcomes
     busy = None
