@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+# What the rate limits do while Redis is unavailable: let calls through, or refuse them.
+FAILURE_MODES = ("open", "closed")
+
 
 class ConfigError(ValueError):
     """A setting has a value paysim cannot use."""
@@ -59,6 +62,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path(".paysim"))
     database_url: str = ""  # empty: SQLite file in data_dir
     redis_url: str = ""  # empty: in-process fallbacks
+    redis_timeout_seconds: float = 0.25  # one Redis operation (connect, command) gives up after this
+    redis_retry_seconds: float = 5.0  # once Redis has failed a few times, it is left alone this long
     jwt_secret: str = ""  # empty: a development key generated and kept in data_dir
     fingerprint_secret: str = ""  # keys card and request fingerprints; empty: generated like jwt_secret
     jwt_issuer: str = "paysim"
@@ -66,9 +71,14 @@ class Settings:
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 7 * 24 * 3600
     bcrypt_rounds: int = 12
+    password_hash_concurrency: int = 2  # bcrypt hashes at a time, per process
+    password_hash_wait_seconds: float = 1.0  # a caller that gets no turn by then is told to retry
     login_max_failures: int = 10
     login_lockout_seconds: int = 30 * 60
+    login_limit_per_email_per_minute: int = 20  # 0 disables
+    login_limit_per_address_per_minute: int = 60  # 0 disables
     rate_limit_per_minute: int = 0  # per principal; 0 disables
+    rate_limit_failure_mode: str = "open"  # while Redis is unavailable: "open" lets calls through, "closed" refuses
     auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
     max_message_bytes: int = 1024 * 1024
     max_concurrent_streams: int = 1000
@@ -130,6 +140,8 @@ class Settings:
             data_dir=Path(e.get("PAYSIM_DATA_DIR") or d.data_dir),
             database_url=e.get("PAYSIM_DATABASE_URL", ""),
             redis_url=e.get("PAYSIM_REDIS_URL", ""),
+            redis_timeout_seconds=_float(e, "PAYSIM_REDIS_TIMEOUT_SECONDS", d.redis_timeout_seconds, minimum=0.001),
+            redis_retry_seconds=_float(e, "PAYSIM_REDIS_RETRY_SECONDS", d.redis_retry_seconds, minimum=0.01),
             jwt_secret=e.get("PAYSIM_JWT_SECRET", ""),
             fingerprint_secret=e.get("PAYSIM_FINGERPRINT_SECRET", ""),
             jwt_issuer=e.get("PAYSIM_JWT_ISSUER") or d.jwt_issuer,
@@ -139,9 +151,22 @@ class Settings:
                 e, "PAYSIM_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, minimum=1
             ),
             bcrypt_rounds=_int(e, "PAYSIM_BCRYPT_ROUNDS", d.bcrypt_rounds, minimum=4),
+            password_hash_concurrency=_int(
+                e, "PAYSIM_PASSWORD_HASH_CONCURRENCY", d.password_hash_concurrency, minimum=1
+            ),
+            password_hash_wait_seconds=_float(
+                e, "PAYSIM_PASSWORD_HASH_WAIT_SECONDS", d.password_hash_wait_seconds, minimum=0.01
+            ),
             login_max_failures=_int(e, "PAYSIM_LOGIN_MAX_FAILURES", d.login_max_failures, minimum=1),
             login_lockout_seconds=_int(e, "PAYSIM_LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, minimum=1),
+            login_limit_per_email_per_minute=_int(
+                e, "PAYSIM_LOGIN_LIMIT_PER_EMAIL_PER_MINUTE", d.login_limit_per_email_per_minute
+            ),
+            login_limit_per_address_per_minute=_int(
+                e, "PAYSIM_LOGIN_LIMIT_PER_ADDRESS_PER_MINUTE", d.login_limit_per_address_per_minute
+            ),
             rate_limit_per_minute=_int(e, "PAYSIM_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
+            rate_limit_failure_mode=(e.get("PAYSIM_RATE_LIMIT_FAILURE_MODE") or d.rate_limit_failure_mode).lower(),
             auth_cache_seconds=_float(e, "PAYSIM_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
             max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),
             max_concurrent_streams=_int(e, "PAYSIM_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams, minimum=1),
@@ -212,6 +237,10 @@ class Settings:
         if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
             # Otherwise an attempt still waiting for its answer could be taken and sent again.
             raise ConfigError("PAYSIM_WEBHOOK_LEASE_SECONDS must be longer than PAYSIM_WEBHOOK_TIMEOUT_SECONDS")
+        if settings.rate_limit_failure_mode not in FAILURE_MODES:
+            raise ConfigError(
+                f"PAYSIM_RATE_LIMIT_FAILURE_MODE must be open or closed, got {settings.rate_limit_failure_mode!r}"
+            )
         if settings.webhook_secret_key and len(settings.webhook_secret_key.encode()) < 32:
             raise ConfigError("PAYSIM_WEBHOOK_SECRET_KEY must be at least 32 bytes")
         return settings

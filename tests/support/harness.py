@@ -44,6 +44,10 @@ def test_settings(backend: Backend, data_dir: Path, **overrides: Any) -> Setting
         database_url=backend.database_url,
         redis_url=backend.redis_url,
         bcrypt_rounds=4,  # cost 12 is exercised by its own test; the rest need speed
+        # The suite logs in hundreds of times from one address; the login limits have tests of
+        # their own.
+        login_limit_per_email_per_minute=0,
+        login_limit_per_address_per_minute=0,
         health_probe_seconds=0.2,
         # Several servers run side by side in one suite: keep each one's share of PostgreSQL's
         # connection limit small.

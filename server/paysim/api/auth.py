@@ -9,6 +9,7 @@ from paysim_client.v1 import auth_pb2, auth_pb2_grpc
 
 from paysim.api import convert
 from paysim.app.call_context import require_principal
+from paysim.app.request_metadata import client_address
 from paysim.services.accounts import AccountService, Tokens
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -33,7 +34,9 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         return auth_pb2.RegisterResponse(user=convert.user(user))
 
     async def Login(self, request: auth_pb2.LoginRequest, context: Context) -> auth_pb2.LoginResponse:
-        user, tokens = await self._accounts.login(request.email, request.password)
+        user, tokens = await self._accounts.login(
+            request.email, request.password, client_address=client_address(context)
+        )
         return auth_pb2.LoginResponse(tokens=_tokens(tokens), user=convert.user(user))
 
     async def RefreshToken(

@@ -11,7 +11,8 @@ from paysim.api import payment_convert as pc
 from paysim.api.pages import next_token, read_page_request
 from paysim.app.call_context import require_principal
 from paysim.app.interceptors import REPLAYED_TRAILER
-from paysim.domain.overrides import parse_override
+from paysim.app.request_metadata import single_metadata
+from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
 from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
@@ -23,19 +24,16 @@ _SERVICE = "/paysim.v1.PaymentService/"
 
 def idempotency_key(service: PaymentService, context: Context, method: str, request: Any) -> IdempotencyKey | None:
     """The request's ``idempotency-key`` with the keyed fingerprint of its method and parameters."""
-    for name, value in context.invocation_metadata() or ():
-        if name == KEY_HEADER:
-            key = check_key(value.decode("utf-8", "replace") if isinstance(value, bytes) else value)
-            fingerprint = service.request_fingerprint(method, request.SerializeToString(deterministic=True))
-            return IdempotencyKey(key, method, fingerprint)
-    return None
+    value = single_metadata(context, KEY_HEADER)
+    if value is None:
+        return None
+    fingerprint = service.request_fingerprint(method, request.SerializeToString(deterministic=True))
+    return IdempotencyKey(check_key(value), method, fingerprint)
 
 
-def text_metadata(context: Context) -> dict[str, str]:
-    return {
-        name: value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        for name, value in context.invocation_metadata() or ()
-    }
+def override_metadata(context: Context) -> dict[str, str]:
+    """The simulation override headers the request carries."""
+    return {name: value for name in OVERRIDE_HEADERS if (value := single_metadata(context, name)) is not None}
 
 
 def mark_replay(context: Context, result: PaymentResult) -> None:
@@ -70,7 +68,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 description=request.description,
                 metadata=dict(request.metadata),
                 capture_method=pc.capture_method_from_proto(request.capture_method),
-                override=parse_override(text_metadata(context)),
+                override=parse_override(override_metadata(context)),
                 method_type=method_type,
                 method_account=account,
             ),

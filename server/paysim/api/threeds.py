@@ -9,7 +9,7 @@ from paysim_client.v1 import threeds_pb2, threeds_pb2_grpc
 
 from paysim.api import payment_convert as pc
 from paysim.api.convert import timestamp
-from paysim.api.payment import idempotency_key, mark_replay, text_metadata
+from paysim.api.payment import idempotency_key, mark_replay, override_metadata
 from paysim.app.call_context import require_principal
 from paysim.domain.overrides import parse_override
 from paysim.domain.threeds import AcsAction, Policy, PolicyMode, Threshold
@@ -79,7 +79,7 @@ class ThreeDSServicer(threeds_pb2_grpc.ThreeDSServiceServicer):
             request.challenge_id,
             request.acs_result,
             idem,
-            parse_override(text_metadata(context)),
+            parse_override(override_metadata(context)),
         )
         mark_replay(context, result)
         return T.CompleteChallengeResponse(payment=pc.payment(result.payment))

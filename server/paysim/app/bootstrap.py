@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paysim.api.webhook_convert import payment_json
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
+from paysim.app.redis_guard import GuardedRedis, connect
 from paysim.config import Settings
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.roles import Role
@@ -33,6 +33,7 @@ from paysim.services.event_bus import EventBus, InProcessBus, PostgresBus
 from paysim.services.event_feed import EventFeed
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.gateway_routes import ConfiguredRoutes
+from paysim.services.login_limits import LoginLimits
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
@@ -74,6 +75,7 @@ class App:
     subscriptions: SubscriptionService
     clock: Clock = field(default=system_clock)
     hot_pool: AsyncConnectionPool[Any] | None = None
+    redis: GuardedRedis | None = None  # the rate limiters' shared counters, when configured
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
@@ -87,23 +89,52 @@ class App:
         await self.dispatcher.stop()
         await self.webhook_sender.close()
         await self.limiter.close()
+        if self.redis is not None:
+            await self.redis.close()
         self.hasher.close()
         if self.hot_pool is not None:
             await self.hot_pool.close()
         await self.engine.dispose()
 
 
-def _limiter(settings: Settings) -> RateLimiter:
-    if settings.rate_limit_per_minute <= 0:
+def _redis(settings: Settings) -> GuardedRedis | None:
+    if not settings.redis_url:
+        return None
+    fail_open = settings.rate_limit_failure_mode == "open"
+    return GuardedRedis(
+        connect(settings.redis_url, settings.redis_timeout_seconds),
+        timeout=settings.redis_timeout_seconds,
+        retry_seconds=settings.redis_retry_seconds,
+        clock=system_clock,
+        consequence="rate limits are not enforced" if fail_open else "rate-limited calls are refused",
+    )
+
+
+def _limiter(settings: Settings, redis: GuardedRedis | None) -> RateLimiter:
+    return _counter(settings, redis, settings.rate_limit_per_minute, "rl")
+
+
+def _login_limits(settings: Settings, redis: GuardedRedis | None) -> LoginLimits:
+    return LoginLimits(
+        per_address=_counter(settings, redis, settings.login_limit_per_address_per_minute, "login"),
+        per_email=_counter(settings, redis, settings.login_limit_per_email_per_minute, "login"),
+    )
+
+
+def _counter(settings: Settings, redis: GuardedRedis | None, per_minute: int, namespace: str) -> RateLimiter:
+    if per_minute <= 0:
         return NoLimit()
-    if settings.redis_url:
+    if redis is not None:
         # Counters are shared by the processes of one deployment (one database), never by two
         # deployments that happen to share a Redis.
         database = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:16]
         return RedisLimiter(
-            Redis.from_url(settings.redis_url), settings.rate_limit_per_minute, namespace=f"paysim:rl:{database}"
+            redis,
+            per_minute,
+            namespace=f"paysim:{namespace}:{database}",
+            fail_open=settings.rate_limit_failure_mode == "open",
         )
-    return InProcessLimiter(settings.rate_limit_per_minute)
+    return InProcessLimiter(per_minute)
 
 
 def _breaker_config(settings: Settings) -> BreakerConfig:
@@ -167,8 +198,13 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         audience=settings.jwt_audience,
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
     )
-    hasher = PasswordHasher(settings.bcrypt_rounds)
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds,
+        concurrency=settings.password_hash_concurrency,
+        wait_seconds=settings.password_hash_wait_seconds,
+    )
     principals = PrincipalCache(settings.auth_cache_seconds)
+    redis = _redis(settings)
     policy = AccountPolicy(
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         max_failures=settings.login_max_failures,
@@ -232,7 +268,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         settings=settings,
         engine=engine,
         hasher=hasher,
-        accounts=AccountService(uow, hasher, access, policy, clock),
+        accounts=AccountService(uow, hasher, access, policy, clock, _login_limits(settings, redis)),
         merchants=MerchantService(
             uow, hasher, clock, merchants_changed, gateway_configs_changed=gateway_configs_changed
         ),
@@ -244,7 +280,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         simulator=SimulatorControl(uow, faults, breakers, router, clock),
         three_ds=ThreeDSService(uow, payments, three_ds, clock),
         authenticator=Authenticator(uow, access, clock, principals),
-        limiter=_limiter(settings),
+        limiter=_limiter(settings, redis),
         webhooks=WebhookService(
             uow,
             webhook_box,
@@ -258,6 +294,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         subscriptions=subscriptions,
         clock=clock,
         hot_pool=hot_pool,
+        redis=redis,
     )
     if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
         await ensure_admin(app, settings.bootstrap_admin_email, settings.bootstrap_admin_password)

@@ -25,6 +25,7 @@ from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_s
 from paysim.app.handler_wrapping import check_decoded, client_gave_up_code, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
+from paysim.app.request_metadata import client_address, metadata_values
 from paysim.app.request_validation import request_violations
 from paysim.domain.errors import DomainError, InvalidArgument, PermissionDenied, ResourceExhausted, Unauthenticated
 from paysim.domain.principal import Principal
@@ -44,13 +45,6 @@ if TYPE_CHECKING:
     _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
 else:  # the runtime class is not generic; only its type stubs are
     _ServerInterceptor = grpc.aio.ServerInterceptor
-
-
-def _metadata(context: Context, key: str) -> str | None:
-    for name, value in context.invocation_metadata() or ():
-        if name == key:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-    return None
 
 
 def _status_code_name(context: Context) -> str:
@@ -108,8 +102,10 @@ class ObservabilityInterceptor(_WrappingInterceptor):
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
         async def scope(context: Context) -> AsyncIterator[None]:
-            supplied = _metadata(context, REQUEST_ID_HEADER)
-            rid = supplied if supplied and _REQUEST_ID_RE.match(supplied) else uuid.uuid4().hex
+            # A client's id is used only if it sent exactly one, well formed; else the server
+            # makes one (the trailer says which).
+            supplied = metadata_values(context, REQUEST_ID_HEADER)
+            rid = supplied[0] if len(supplied) == 1 and _REQUEST_ID_RE.match(supplied[0]) else uuid.uuid4().hex
             call_context.request_id.set(rid)
             context.set_trailing_metadata(((REQUEST_ID_HEADER, rid),))
             started = time.perf_counter()
@@ -179,7 +175,7 @@ class SecurityInterceptor(_WrappingInterceptor):
     async def _admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
         if policy is None:
             raise PermissionDenied(f"{method} has no access policy", reason="NO_POLICY")
-        credential = bearer_credential(_metadata(context, "authorization")) if policy.reads_credentials else None
+        credential = bearer_credential(metadata_values(context, "authorization")) if policy.reads_credentials else None
         principal: Principal | None = None
         if credential is not None:
             principal = await self._authenticator.authenticate(credential)
@@ -202,7 +198,7 @@ class SecurityInterceptor(_WrappingInterceptor):
         return principal
 
     async def _throttle(self, principal: Principal | None, context: Context) -> None:
-        key = principal.subject if principal else "peer:" + context.peer().rsplit(":", 1)[0]
+        key = principal.subject if principal else "peer:" + client_address(context)
         wait = await self._limiter.hit(key)
         if wait is not None:
             raise ResourceExhausted(

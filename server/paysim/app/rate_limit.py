@@ -3,14 +3,13 @@ an in-process counter otherwise."""
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-log = logging.getLogger("paysim.rate_limit")
+from paysim.app.redis_guard import GuardedRedis, RedisUnavailable
+from paysim.domain.errors import Unavailable
 
 WINDOW_SECONDS = 60
 
@@ -50,25 +49,38 @@ class InProcessLimiter:
 
 
 class RedisLimiter:
-    def __init__(self, redis: Redis, per_window: int, *, namespace: str = "paysim:rl") -> None:
+    """Counts in Redis. While Redis is unavailable, ``fail_open`` lets every call through
+    uncounted; otherwise calls are refused (UNAVAILABLE, ``RATE_LIMITER_UNAVAILABLE``)."""
+
+    def __init__(self, redis: GuardedRedis, per_window: int, *, namespace: str, fail_open: bool) -> None:
         self._redis = redis
         self._limit = per_window
         self._namespace = namespace
+        self._fail_open = fail_open
 
     async def hit(self, key: str) -> float | None:
         now = time.time()
         window = int(now // WINDOW_SECONDS)
         name = f"{self._namespace}:{window}:{key}"
-        try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+
+        async def count(redis: Redis) -> int:
+            async with redis.pipeline(transaction=True) as pipe:
                 pipe.incr(name)
                 pipe.expire(name, WINDOW_SECONDS * 2)
-                count, _ = await pipe.execute()
-        except (RedisError, OSError) as error:
-            # Redis helps, it never decides: an outage lets requests through rather than failing them.
-            log.warning("rate limiter unavailable, not limiting: %s", type(error).__name__)
-            return None
-        return (window + 1) * WINDOW_SECONDS - now if int(count) > self._limit else None
+                counted, _ = await pipe.execute()
+            return int(counted)
+
+        try:
+            counted = await self._redis.run(count)
+        except RedisUnavailable as outage:
+            if self._fail_open:
+                return None
+            raise Unavailable(
+                "rate limiting is unavailable; retry shortly",
+                reason="RATE_LIMITER_UNAVAILABLE",
+                retry_after_seconds=outage.retry_after,
+            ) from None
+        return (window + 1) * WINDOW_SECONDS - now if counted > self._limit else None
 
     async def close(self) -> None:
-        await self._redis.aclose()
+        return None  # the Redis client is shared, and closed by its owner

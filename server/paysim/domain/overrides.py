@@ -17,6 +17,7 @@ from paysim.domain.validation import Violations
 
 FORCE_HEADER = "paysim-force-outcome"
 LATENCY_HEADER = "paysim-latency-ms"
+OVERRIDE_HEADERS = (FORCE_HEADER, LATENCY_HEADER)
 MAX_LATENCY_MS = 30_000
 
 

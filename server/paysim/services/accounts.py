@@ -16,7 +16,7 @@ from paysim.domain.errors import (
     ResourceExhausted,
     Unauthenticated,
 )
-from paysim.domain.models import RefreshToken, User
+from paysim.domain.models import LoginThrottle, RefreshToken, User
 from paysim.domain.principal import CredentialKind, Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import (
@@ -31,6 +31,7 @@ from paysim.security import secrets
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.services.clock import Clock
+from paysim.services.login_limits import LoginLimits
 from paysim.store.repositories._common import unique_violation_on
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -62,6 +63,15 @@ def _could_be_registered(email: str) -> bool:
     return not v.items
 
 
+def _locked(retry_after: timedelta) -> ResourceExhausted:
+    return ResourceExhausted(
+        "too many failed logins for this email; try again later",
+        reason="LOGIN_LOCKED",
+        retry_after_seconds=retry_after.total_seconds(),
+        quota_subject="login:email",
+    )
+
+
 def duplicate_email(error: sa_exc.IntegrityError) -> bool:
     return unique_violation_on(error, "uq_users_email", "users.email")
 
@@ -74,9 +84,11 @@ class AccountService:
         access_tokens: AccessTokenCodec,
         policy: AccountPolicy,
         clock: Clock,
+        limits: LoginLimits,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
+        self._limits = limits
         self._access = access_tokens
         self._policy = policy
         self._clock = clock
@@ -114,7 +126,7 @@ class AccountService:
             raise
         return user
 
-    async def login(self, email: str, password: str) -> tuple[User, Tokens]:
+    async def login(self, email: str, password: str, *, client_address: str) -> tuple[User, Tokens]:
         email = normalize_email(email)
         v = Violations()
         if not email:
@@ -123,38 +135,63 @@ class AccountService:
             v.add("password", "is required", "REQUIRED")
         v.raise_if_any()
         key = email_hash(email)
-        now = self._clock()
-        async with self._uow() as uow:
-            throttle = await uow.login_throttles.get(key)
-            # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even compare)
-            # is simply unknown: same path, same answer, no query.
-            user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
-        self._refuse_if_locked(throttle.locked_until if throttle else None, now)
-        # Always verify, against a dummy hash when the email is unknown: both paths take the
-        # same time and end in the same error.
-        ok = await self._hasher.verify(password, user.password_hash if user else None)
-        async with self._uow() as uow:
-            if not ok or user is None or not user.active or not await self._merchant_usable(uow, user):
-                state = await uow.login_throttles.record_failure(
-                    key, now, self._policy.max_failures, now + self._policy.lockout
-                )
+        await self._limits.admit(client_address, key)
+        # The email's own turn at the hasher: its guesses wait for each other, not for everyone.
+        async with self._hasher.turn(key) as hashing:
+            now = self._clock()
+            async with self._uow() as uow:
+                # An email no account can have (e.g. with a NUL, which PostgreSQL cannot even
+                # compare) is simply unknown: same path, same answer, no query.
+                user = await uow.users.get_by_email(email) if _could_be_registered(email) else None
+                position = await self._reserve_attempt(uow, key, now)
                 await uow.commit()
-                if state.locked_until is not None:
-                    self._refuse_if_locked(state.locked_until, now)
-                raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
-            await uow.login_throttles.clear(key)
-            tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
-            await uow.commit()
-        return user, tokens
+            # Always verify, against a dummy hash when the email is unknown: both paths take the
+            # same time and end in the same error.
+            ok = await hashing.verify(password, user.password_hash if user else None)
+        async with self._uow() as uow:
+            if ok and user is not None and user.active and await self._merchant_usable(uow, user):
+                await self._attempt_succeeded(uow, key, now, position)
+                tokens = await self._open_session(uow, user, ids.new_id(ids.REFRESH_FAMILY), now)
+                await uow.commit()
+                return user, tokens
+        await self._attempt_failed(key, now)
+        raise Unauthenticated(INVALID_CREDENTIALS, reason="INVALID_CREDENTIALS")
 
-    def _refuse_if_locked(self, locked_until: datetime | None, now: datetime) -> None:
-        if locked_until is not None and locked_until > now:
-            raise ResourceExhausted(
-                "too many failed logins for this email; try again later",
-                reason="LOGIN_LOCKED",
-                retry_after_seconds=(locked_until - now).total_seconds(),
-                quota_subject="login:email",
+    # Every password check of an account (a login, a password change) is an attempt on its
+    # email's failure count: reserved before the compare, settled after it.
+
+    async def _reserve_attempt(self, uow: UnitOfWork, key: str, now: datetime) -> int:
+        """Count the attempt as a failure until its password proves right; LOGIN_LOCKED if the
+        count admits no more. Counted before the compare, so that concurrent guesses cannot all
+        pass a check made before any of them failed."""
+        position = await uow.login_throttles.reserve(key, now, self._policy.max_failures)
+        if position is None:
+            raise self._refusal(await uow.login_throttles.get(key), now)
+        return position
+
+    async def _attempt_failed(self, key: str, now: datetime) -> None:
+        """The attempt stays counted; LOGIN_LOCKED if it is the one that locks the email."""
+        async with self._uow() as uow:
+            state = await uow.login_throttles.settle_failure(
+                key, now, self._policy.max_failures, now + self._policy.lockout
             )
+            await uow.commit()
+        if state.locked_until is not None and state.locked_until > now:
+            raise _locked(state.locked_until - now)
+
+    async def _attempt_succeeded(self, uow: UnitOfWork, key: str, now: datetime, position: int) -> None:
+        """Forgive the failures counted up to this attempt; LOGIN_LOCKED if the email was locked
+        while it was in flight."""
+        if not await uow.login_throttles.settle_success(key, now, position):
+            raise self._refusal(await uow.login_throttles.get(key), now)
+
+    def _refusal(self, state: LoginThrottle | None, now: datetime) -> ResourceExhausted:
+        """The answer to an attempt the email's failure count did not admit."""
+        if state is not None and state.locked_until is not None and state.locked_until > now:
+            return _locked(state.locked_until - now)
+        # Not locked (yet): every attempt the count admits is in flight, each counted as a
+        # failure until it ends. Most likely they are guesses that will lock the email.
+        return _locked(self._policy.lockout)
 
     async def _merchant_usable(self, uow: UnitOfWork, user: User) -> bool:
         return user.merchant_id is None or await uow.merchants.is_active(user.merchant_id)
@@ -240,14 +277,24 @@ class AccountService:
         user = await self.current_user(principal)
         if user is None:
             raise Unauthenticated("changing a password needs a user access token", reason="USER_TOKEN_REQUIRED")
-        if not await self._hasher.verify(current, user.password_hash):
+        key = email_hash(user.email)
+        # The current password is checked like a login's, so a stolen session cannot guess it
+        # without limit.
+        async with self._hasher.turn(key) as hashing:
+            now = self._clock()
+            async with self._uow() as uow:
+                position = await self._reserve_attempt(uow, key, now)
+                await uow.commit()
+            ok = await hashing.verify(current, user.password_hash)
+            new_hash = await hashing.hash(new) if ok else ""
+        if not ok:
+            await self._attempt_failed(key, now)
             raise InvalidArgument(
                 [FieldViolation("current_password", "is not correct", "WRONG_PASSWORD")],
                 reason="WRONG_PASSWORD",
             )
-        new_hash = await self._hasher.hash(new)
-        now = self._clock()
         async with self._uow() as uow:
+            await self._attempt_succeeded(uow, key, now, position)
             await uow.users.set_password(user.id, new_hash, now)
             await uow.refresh_tokens.revoke_user(user.id, now)
             await uow.commit()

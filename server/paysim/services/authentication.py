@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 
 from paysim.domain.errors import PermissionDenied, Unauthenticated
@@ -17,14 +18,30 @@ from paysim.store.unit_of_work import UnitOfWorkFactory
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-def bearer_credential(header: str | None) -> str | None:
-    """The credential of an ``authorization: Bearer …`` header; None when the header is absent."""
-    if header is None:
+def bearer_credential(headers: Sequence[str]) -> str | None:
+    """The credential of the ``authorization: Bearer …`` header; None when there is none.
+
+    More than one credential (two headers, or two credentials in one, as a proxy that merges
+    repeated headers would send them) is refused: which caller is meant cannot be known."""
+    if not headers:
         return None
-    scheme, _, value = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    if len(headers) > 1:
+        raise _ambiguous()
+    scheme, _, value = headers[0].strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() != "bearer" or not value:
         raise Unauthenticated("the authorization header must be 'Bearer <token>'", reason="MALFORMED_CREDENTIALS")
-    return value.strip()
+    # Tokens and API keys never contain these.
+    if "," in value or any(c.isspace() for c in value):
+        raise _ambiguous()
+    return value
+
+
+def _ambiguous() -> Unauthenticated:
+    return Unauthenticated(
+        "the call carries more than one credential; send exactly one 'authorization: Bearer <token>'",
+        reason="AMBIGUOUS_CREDENTIALS",
+    )
 
 
 class PrincipalCache:

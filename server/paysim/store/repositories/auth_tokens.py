@@ -90,6 +90,14 @@ class RefreshTokenRepository:
 
 
 class LoginThrottleRepository:
+    """Failed-login counters per email, decided in the database so that every process agrees.
+
+    Each login attempt is counted as a failure *before* its password is compared (``reserve``)
+    and settled afterwards (``settle_failure`` / ``settle_success``): guesses in flight together
+    can never add up to more than ``max_failures``, however many arrive at once or on however
+    many processes.
+    """
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
@@ -99,12 +107,13 @@ class LoginThrottleRepository:
         ).first()
         return LoginThrottle(row.failures, row.locked_until) if row else None
 
-    async def record_failure(
-        self, email_hash: str, now: datetime, max_failures: int, lock_until: datetime
-    ) -> LoginThrottle:
-        """Count one more consecutive failure; the ``max_failures``-th one locks the email.
+    async def reserve(self, email_hash: str, now: datetime, max_failures: int) -> int | None:
+        """Count one more attempt as failed, unless the email is locked or ``max_failures``
+        attempts (finished or still in flight) are counted already: then None.
 
-        One upsert, so concurrent failures are all counted and none is lost to a race."""
+        Returns the attempt's position in the count, which ``settle_success`` needs. One
+        conditional upsert, so the check and the count cannot be separated by another attempt.
+        A lock that has run out starts a fresh count."""
         table = login_throttles
         expired_lock = and_(table.c.locked_until.is_not(None), table.c.locked_until <= now)
         upsert = dialect_insert(self._conn.dialect.name, table).values(
@@ -114,21 +123,46 @@ class LoginThrottleRepository:
             index_elements=[table.c.email_hash],
             set_={
                 "failures": case((expired_lock, 1), else_=table.c.failures + 1),
-                "locked_until": case((expired_lock, None), else_=table.c.locked_until),
+                "locked_until": None,
                 "updated_at": now,
             },
-        ).returning(table.c.failures, table.c.locked_until)
-        row = (await self._conn.execute(stmt)).one()
-        failures, locked = int(row.failures), row.locked_until
-        if failures >= max_failures and locked is None:
-            await self._conn.execute(
-                update(table).where(table.c.email_hash == email_hash).values(locked_until=lock_until)
-            )
-            locked = lock_until
-        return LoginThrottle(failures, locked)
+            where=or_(expired_lock, and_(table.c.locked_until.is_(None), table.c.failures < max_failures)),
+        ).returning(table.c.failures)
+        row = (await self._conn.execute(stmt)).first()
+        return int(row.failures) if row else None
 
-    async def clear(self, email_hash: str) -> None:
-        await self._conn.execute(delete(login_throttles).where(login_throttles.c.email_hash == email_hash))
+    async def settle_failure(
+        self, email_hash: str, now: datetime, max_failures: int, lock_until: datetime
+    ) -> LoginThrottle:
+        """A reserved attempt failed: it stays counted, and once ``max_failures`` attempts are
+        counted the email is locked. Returns the email's state after this failure."""
+        table = login_throttles
+        await self._conn.execute(
+            update(table)
+            .where(table.c.email_hash == email_hash, table.c.locked_until.is_(None), table.c.failures >= max_failures)
+            .values(locked_until=lock_until, updated_at=now)
+        )
+        return await self.get(email_hash) or LoginThrottle(0, None)
+
+    async def settle_success(self, email_hash: str, now: datetime, position: int) -> bool:
+        """A reserved attempt succeeded: forget the attempts counted up to and including it
+        (those counted after it, still in flight, stay counted). False when the email was locked
+        while it was in flight: a locked email refuses even the right password."""
+        table = login_throttles
+        unlocked = or_(table.c.locked_until.is_(None), table.c.locked_until <= now)
+        mine = table.c.email_hash == email_hash
+        deleted = await self._conn.execute(delete(table).where(mine, unlocked, table.c.failures <= position))
+        if deleted.rowcount == 1:
+            return True
+        lowered = await self._conn.execute(
+            update(table)
+            .where(mine, unlocked, table.c.failures > position)
+            .values(failures=table.c.failures - position, updated_at=now)
+        )
+        if lowered.rowcount == 1:
+            return True
+        state = await self.get(email_hash)
+        return state is None or state.locked_until is None or state.locked_until <= now
 
     async def delete_idle(self, before: datetime) -> int:
         result = await self._conn.execute(
