@@ -14,6 +14,7 @@ from paysim_client.v1 import (
     auth_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
+    error_reason_pb2,
     events_pb2,
     events_pb2_grpc,
     merchant_pb2,
@@ -43,6 +44,9 @@ from paysim.app.maintenance import Maintenance
 
 log = logging.getLogger("paysim.server")
 
+# No service refers to the error reasons: named here so that reflection (which describes what the
+# process has loaded) can describe paysim.v1.ErrorReason too.
+ERROR_REASONS = error_reason_pb2.ErrorReason.DESCRIPTOR.full_name
 PAYSIM_SERVICES = (
     auth_pb2.DESCRIPTOR.services_by_name["AuthService"].full_name,
     merchant_pb2.DESCRIPTOR.services_by_name["MerchantService"].full_name,

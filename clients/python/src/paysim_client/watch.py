@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from paysim_client import _rpcs
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy
 from paysim_client.errors import (
@@ -165,7 +165,7 @@ class AsyncWatcher:
     async def _connect(self) -> None:
         """One attempt: open a stream and read its first message, the server's heartbeat that
         says where the stream starts. On failure, back off (or raise) and leave it closed."""
-        call, used = await self._transport.stream(_rpcs.SUBSCRIBE_PAYMENT_EVENTS, self._request())
+        call, used = await self._transport.stream(rpcs.SUBSCRIBE_PAYMENT_EVENTS, self._request())
         if self._closed:  # closed while the credentials were being renewed
             call.cancel()
             return

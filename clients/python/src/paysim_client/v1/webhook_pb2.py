@@ -23,55 +23,72 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from paysim_client.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paysim/v1/webhook.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x02\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\x12?\n\x1bprevious_secret_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x83\x01\n\x0eWebhookAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\"\xb7\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x12\n\npayment_id\x18\x06 \x01(\t\x12\x10\n\x08sequence\x18\x07 \x01(\x03\x12.\n\x05state\x18\x08 \x01(\x0e\x32\x1f.paysim.v1.WebhookDeliveryState\x12\x15\n\rattempt_count\x18\t \x01(\x05\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x19.paysim.v1.WebhookAttempt\x12\x15\n\rredelivery_of\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x01\n\x1c\x43reateWebhookEndpointRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"e\n\x1d\x43reateWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"8\n\x19GetWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\"R\n\x1aGetWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\"Y\n\x1bListWebhookEndpointsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1cListWebhookEndpointsResponse\x12\x35\n\x11webhook_endpoints\x18\x01 \x03(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd3\x01\n\x1cUpdateWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\x12\x10\n\x03url\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x1b\n\x13replace_event_types\x18\x04 \x01(\x08\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x06 \x01(\tH\x02\x88\x01\x01\x42\x06\n\x04_urlB\n\n\x08_enabledB\x0e\n\x0c_description\"U\n\x1dUpdateWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\";\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\"U\n\x1d\x44\x65leteWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\"k\n\x1aRotateWebhookSecretRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\x12\x1c\n\x0foverlap_seconds\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x12\n\x10_overlap_seconds\"c\n\x1bRotateWebhookSecretResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\xb9\x01\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x1b\n\x13webhook_endpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x1f.paysim.v1.WebhookDeliveryState\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"p\n\x1dListWebhookDeliveriesResponse\x12\x36\n\x12webhook_deliveries\x18\x01 \x03(\x0b\x32\x1a.paysim.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x17RedeliverWebhookRequest\x12\x1b\n\x13webhook_delivery_id\x18\x01 \x01(\t\"P\n\x18RedeliverWebhookResponse\x12\x34\n\x10webhook_delivery\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookDelivery*\xa9\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DEAD\x10\x03\x32\xcf\x06\n\x0eWebhookService\x12j\n\x15\x43reateWebhookEndpoint\x12\'.paysim.v1.CreateWebhookEndpointRequest\x1a(.paysim.v1.CreateWebhookEndpointResponse\x12\x61\n\x12GetWebhookEndpoint\x12$.paysim.v1.GetWebhookEndpointRequest\x1a%.paysim.v1.GetWebhookEndpointResponse\x12g\n\x14ListWebhookEndpoints\x12&.paysim.v1.ListWebhookEndpointsRequest\x1a\'.paysim.v1.ListWebhookEndpointsResponse\x12j\n\x15UpdateWebhookEndpoint\x12\'.paysim.v1.UpdateWebhookEndpointRequest\x1a(.paysim.v1.UpdateWebhookEndpointResponse\x12j\n\x15\x44\x65leteWebhookEndpoint\x12\'.paysim.v1.DeleteWebhookEndpointRequest\x1a(.paysim.v1.DeleteWebhookEndpointResponse\x12\x64\n\x13RotateWebhookSecret\x12%.paysim.v1.RotateWebhookSecretRequest\x1a&.paysim.v1.RotateWebhookSecretResponse\x12j\n\x15ListWebhookDeliveries\x12\'.paysim.v1.ListWebhookDeliveriesRequest\x1a(.paysim.v1.ListWebhookDeliveriesResponse\x12[\n\x10RedeliverWebhook\x12\".paysim.v1.RedeliverWebhookRequest\x1a#.paysim.v1.RedeliverWebhookResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paysim/v1/webhook.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\"\xb6\x02\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x04 \x03(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x17\n\x0f\x64isabled_reason\x18\x07 \x01(\t\x12?\n\x1bprevious_secret_expire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x83\x01\n\x0eWebhookAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhttp_status\x18\x03 \x01(\x05\x12\r\n\x05\x65rror\x18\x04 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x05 \x01(\x03\"\xb7\x03\n\x0fWebhookDelivery\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x04 \x01(\t\x12\x12\n\nevent_type\x18\x05 \x01(\t\x12\x12\n\npayment_id\x18\x06 \x01(\t\x12\x10\n\x08sequence\x18\x07 \x01(\x03\x12.\n\x05state\x18\x08 \x01(\x0e\x32\x1f.paysim.v1.WebhookDeliveryState\x12\x15\n\rattempt_count\x18\t \x01(\x05\x12\x35\n\x11next_attempt_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08\x61ttempts\x18\x0b \x03(\x0b\x32\x19.paysim.v1.WebhookAttempt\x12\x15\n\rredelivery_of\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x01\n\x1c\x43reateWebhookEndpointRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\n\n\x08_enabled\"e\n\x1d\x43reateWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"8\n\x19GetWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\"R\n\x1aGetWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\"Y\n\x1bListWebhookEndpointsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"n\n\x1cListWebhookEndpointsResponse\x12\x35\n\x11webhook_endpoints\x18\x01 \x03(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xd3\x01\n\x1cUpdateWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\x12\x10\n\x03url\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x1b\n\x13replace_event_types\x18\x04 \x01(\x08\x12\x14\n\x07\x65nabled\x18\x05 \x01(\x08H\x01\x88\x01\x01\x12\x18\n\x0b\x64\x65scription\x18\x06 \x01(\tH\x02\x88\x01\x01\x42\x06\n\x04_urlB\n\n\x08_enabledB\x0e\n\x0c_description\"U\n\x1dUpdateWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\";\n\x1c\x44\x65leteWebhookEndpointRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\"U\n\x1d\x44\x65leteWebhookEndpointResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\"k\n\x1aRotateWebhookSecretRequest\x12\x1b\n\x13webhook_endpoint_id\x18\x01 \x01(\t\x12\x1c\n\x0foverlap_seconds\x18\x02 \x01(\x03H\x00\x88\x01\x01\x42\x12\n\x10_overlap_seconds\"c\n\x1bRotateWebhookSecretResponse\x12\x34\n\x10webhook_endpoint\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\xb9\x01\n\x1cListWebhookDeliveriesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x1b\n\x13webhook_endpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x1f.paysim.v1.WebhookDeliveryState\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"p\n\x1dListWebhookDeliveriesResponse\x12\x36\n\x12webhook_deliveries\x18\x01 \x03(\x0b\x32\x1a.paysim.v1.WebhookDelivery\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x17RedeliverWebhookRequest\x12\x1b\n\x13webhook_delivery_id\x18\x01 \x01(\t\"P\n\x18RedeliverWebhookResponse\x12\x34\n\x10webhook_delivery\x18\x01 \x01(\x0b\x32\x1a.paysim.v1.WebhookDelivery*\xa9\x01\n\x14WebhookDeliveryState\x12&\n\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12\x1f\n\x1bWEBHOOK_DELIVERY_STATE_DEAD\x10\x03\x32\xb7\x07\n\x0eWebhookService\x12w\n\x15\x43reateWebhookEndpoint\x12\'.paysim.v1.CreateWebhookEndpointRequest\x1a(.paysim.v1.CreateWebhookEndpointResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x04(\x01\x12n\n\x12GetWebhookEndpoint\x12$.paysim.v1.GetWebhookEndpointRequest\x1a%.paysim.v1.GetWebhookEndpointResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x03(\x01\x12t\n\x14ListWebhookEndpoints\x12&.paysim.v1.ListWebhookEndpointsRequest\x1a\'.paysim.v1.ListWebhookEndpointsResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x03(\x01\x12w\n\x15UpdateWebhookEndpoint\x12\'.paysim.v1.UpdateWebhookEndpointRequest\x1a(.paysim.v1.UpdateWebhookEndpointResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x04(\x01\x12w\n\x15\x44\x65leteWebhookEndpoint\x12\'.paysim.v1.DeleteWebhookEndpointRequest\x1a(.paysim.v1.DeleteWebhookEndpointResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x04(\x01\x12q\n\x13RotateWebhookSecret\x12%.paysim.v1.RotateWebhookSecretRequest\x1a&.paysim.v1.RotateWebhookSecretResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x04(\x01\x12w\n\x15ListWebhookDeliveries\x12\'.paysim.v1.ListWebhookDeliveriesRequest\x1a(.paysim.v1.ListWebhookDeliveriesResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x03(\x01\x12h\n\x10RedeliverWebhook\x12\".paysim.v1.RedeliverWebhookRequest\x1a#.paysim.v1.RedeliverWebhookResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x04(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.webhook_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=2651
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=2820
-  _globals['_WEBHOOKENDPOINT']._serialized_start=72
-  _globals['_WEBHOOKENDPOINT']._serialized_end=382
-  _globals['_WEBHOOKATTEMPT']._serialized_start=385
-  _globals['_WEBHOOKATTEMPT']._serialized_end=516
-  _globals['_WEBHOOKDELIVERY']._serialized_start=519
-  _globals['_WEBHOOKDELIVERY']._serialized_end=958
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=961
-  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1101
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1103
-  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1204
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1206
-  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1262
-  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_start=1264
-  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_end=1346
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1348
-  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1437
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1439
-  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1549
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1552
-  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1763
-  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1765
-  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1850
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1852
-  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1911
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1913
-  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=1998
-  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=2000
-  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=2107
-  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_start=2109
-  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_end=2208
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2211
-  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2396
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2398
-  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=2510
-  _globals['_REDELIVERWEBHOOKREQUEST']._serialized_start=2512
-  _globals['_REDELIVERWEBHOOKREQUEST']._serialized_end=2566
-  _globals['_REDELIVERWEBHOOKRESPONSE']._serialized_start=2568
-  _globals['_REDELIVERWEBHOOKRESPONSE']._serialized_end=2648
-  _globals['_WEBHOOKSERVICE']._serialized_start=2823
-  _globals['_WEBHOOKSERVICE']._serialized_end=3670
+  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhookEndpoint']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['CreateWebhookEndpoint']._serialized_options = b'\220\002\000\312\363\030\004\030\004(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhookEndpoint']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['GetWebhookEndpoint']._serialized_options = b'\220\002\001\312\363\030\004\030\003(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookEndpoints']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookEndpoints']._serialized_options = b'\220\002\001\312\363\030\004\030\003(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhookEndpoint']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['UpdateWebhookEndpoint']._serialized_options = b'\220\002\002\312\363\030\004\030\004(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhookEndpoint']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['DeleteWebhookEndpoint']._serialized_options = b'\220\002\002\312\363\030\004\030\004(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RotateWebhookSecret']._serialized_options = b'\220\002\000\312\363\030\004\030\004(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['ListWebhookDeliveries']._serialized_options = b'\220\002\001\312\363\030\004\030\003(\001'
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RedeliverWebhook']._loaded_options = None
+  _globals['_WEBHOOKSERVICE'].methods_by_name['RedeliverWebhook']._serialized_options = b'\220\002\000\312\363\030\004\030\004(\001'
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=2676
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=2845
+  _globals['_WEBHOOKENDPOINT']._serialized_start=97
+  _globals['_WEBHOOKENDPOINT']._serialized_end=407
+  _globals['_WEBHOOKATTEMPT']._serialized_start=410
+  _globals['_WEBHOOKATTEMPT']._serialized_end=541
+  _globals['_WEBHOOKDELIVERY']._serialized_start=544
+  _globals['_WEBHOOKDELIVERY']._serialized_end=983
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=986
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=1126
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1128
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1229
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1231
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1287
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_start=1289
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_end=1371
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1373
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1462
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1464
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1574
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1577
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1788
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1790
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1875
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1877
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1936
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1938
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=2023
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=2025
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=2132
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_start=2134
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_end=2233
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_start=2236
+  _globals['_LISTWEBHOOKDELIVERIESREQUEST']._serialized_end=2421
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_start=2423
+  _globals['_LISTWEBHOOKDELIVERIESRESPONSE']._serialized_end=2535
+  _globals['_REDELIVERWEBHOOKREQUEST']._serialized_start=2537
+  _globals['_REDELIVERWEBHOOKREQUEST']._serialized_end=2591
+  _globals['_REDELIVERWEBHOOKRESPONSE']._serialized_start=2593
+  _globals['_REDELIVERWEBHOOKRESPONSE']._serialized_end=2673
+  _globals['_WEBHOOKSERVICE']._serialized_start=2848
+  _globals['_WEBHOOKSERVICE']._serialized_end=3799
 # @@protoc_insertion_point(module_scope)
