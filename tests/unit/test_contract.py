@@ -280,3 +280,24 @@ def test_the_generator_refuses_an_rpc_without_its_options(tmp_path: Path, remove
     with pytest.raises(generator.ContractError, match=f"GetPayment {complaint}"):
         generator.generate(proto, tmp_path / "v1", tmp_path / "_generated")
     assert not (tmp_path / "_generated").exists()
+
+
+# --- closed sets of the payment are enums on the wire -------------------------------------------
+
+
+def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
+    from paysim_client.v1 import payment_pb2
+
+    from paysim.api import payment_convert
+    from paysim.gateways.base import Outcome
+    from paysim.services.routing import SKIPPED
+
+    assert set(payment_convert.OUTCOME_TO_PROTO) == {o.value for o in Outcome} | {SKIPPED}
+    for mapping, enum in (
+        (payment_convert.OUTCOME_TO_PROTO, payment_pb2.GatewayOutcome),
+        (payment_convert.OPERATION_TO_PROTO, payment_pb2.GatewayOperation),
+        (payment_convert.REFUND_STATUS_TO_PROTO, payment_pb2.RefundStatus),
+    ):
+        assert sorted(mapping.values()) == [v for v in enum.values() if v], enum
+        for word, value in mapping.items():
+            assert enum.Name(value).endswith("_" + word.upper()), (word, enum.Name(value))

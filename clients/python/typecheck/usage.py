@@ -30,6 +30,7 @@ from paysim_client.types import (
     PaymentEvent,
     PaymentStatus,
     Refund,
+    RefundStatus,
     StreamedPaymentEvent,
     StreamStart,
     ThreeDSPolicyMode,
@@ -56,6 +57,8 @@ async def take_payment(target: str, api_key: str) -> Payment:
         payment = await client.payments.capture(payment.id, amount_minor=1000)
         refunded = await client.payments.refund(payment.id, amount_minor=100, reason="returned")
         refund: Refund = refunded.refund
+        succeeded: bool = refund.status == RefundStatus.REFUND_STATUS_SUCCEEDED
+        refunds: AsyncPager[Refund] = client.payments.list_refunds(payment.id, page_size=10)
         pager: AsyncPager[Payment] = client.payments.list(statuses=[PaymentStatus.PAYMENT_STATUS_CAPTURED])
         ids: list[str] = [p.id async for p in pager]
         pages: list[Page[PaymentEvent]] = [page async for page in client.payments.events(payment.id).pages()]
@@ -67,7 +70,7 @@ async def take_payment(target: str, api_key: str) -> Payment:
         await client.three_ds.set_policy(ThreeDSPolicyMode.THREE_DS_POLICY_MODE_ABOVE_AMOUNT, thresholds={"USD": 100})
         await client.payments.create(amount_minor=100, upi=UpiInput(vpa="success@razorpay"))
         _ = eci
-        _ = (refund, ids, pages)
+        _ = (refund, ids, pages, succeeded, refunds)
     return payment
 
 

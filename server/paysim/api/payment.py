@@ -135,8 +135,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
-        state = await self._payments.get(require_principal(), request.payment_id)
-        return payment_pb2.ListRefundsResponse(refunds=[pc.refund(state, r) for r in state.refunds])
+        principal = require_principal()
+        query, filters = "refunds", (request.payment_id,)
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        # A refund's cursor is its position in the payment's refunds, which only ever grow.
+        after = int(cursor.id) if cursor is not None and cursor.id.isdigit() else 0
+        state, refunds, more = await self._payments.refunds(principal, request.payment_id, after, limit)
+        rows = [pc.PageRow(str(after + n), r.created_at) for n, r in enumerate(refunds, start=1)]
+        return payment_pb2.ListRefundsResponse(
+            refunds=[pc.refund(state, r) for r in refunds], next_page_token=next_token(query, filters, rows, more)
+        )
 
     async def ListPaymentEvents(
         self, request: payment_pb2.ListPaymentEventsRequest, context: Context

@@ -37,6 +37,25 @@ CAPTURE_TO_PROTO = {
     agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
 }
 
+# The domain keeps these closed sets as words (payment.py's RefundState and Attempt).
+REFUND_STATUS_TO_PROTO = {
+    "pending": payment_pb2.REFUND_STATUS_PENDING,
+    "succeeded": payment_pb2.REFUND_STATUS_SUCCEEDED,
+    "failed": payment_pb2.REFUND_STATUS_FAILED,
+}
+OPERATION_TO_PROTO = {
+    "authorize": payment_pb2.GATEWAY_OPERATION_AUTHORIZE,
+    "capture": payment_pb2.GATEWAY_OPERATION_CAPTURE,
+    "void": payment_pb2.GATEWAY_OPERATION_VOID,
+    "refund": payment_pb2.GATEWAY_OPERATION_REFUND,
+}
+OUTCOME_TO_PROTO = {
+    "approved": payment_pb2.GATEWAY_OUTCOME_APPROVED,
+    "declined": payment_pb2.GATEWAY_OUTCOME_DECLINED,
+    "error": payment_pb2.GATEWAY_OUTCOME_ERROR,
+    "skipped": payment_pb2.GATEWAY_OUTCOME_SKIPPED,
+}
+
 METHOD_TYPE_TO_PROTO = {
     MethodType.CARD: payment_pb2.PAYMENT_METHOD_TYPE_CARD,
     MethodType.UPI: payment_pb2.PAYMENT_METHOD_TYPE_UPI,
@@ -60,7 +79,7 @@ def refund(state: agg.PaymentState, r: agg.RefundState) -> payment_pb2.Refund:
         payment_id=state.id,
         amount_minor=r.amount,
         currency_code=state.currency,
-        status=r.status,
+        status=REFUND_STATUS_TO_PROTO[r.status],
         reason=r.reason,
         create_time=timestamp(r.created_at),
         failure_reason=r.failure_reason,
@@ -139,8 +158,8 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         attempts=[
             payment_pb2.GatewayAttempt(
                 gateway=a.gateway,
-                operation=a.operation,
-                outcome=a.outcome,
+                operation=OPERATION_TO_PROTO[a.operation],
+                outcome=OUTCOME_TO_PROTO[a.outcome],
                 reference=a.reference,
                 latency_ms=a.latency_ms,
                 time=timestamp(a.at),

@@ -836,6 +836,14 @@ class PaymentService:
         async with self._uow() as uow:
             return await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
 
+    async def refunds(
+        self, principal: Principal, payment_id: str, after: int, limit: int
+    ) -> tuple[agg.PaymentState, list[agg.RefundState], bool]:
+        """The payment, up to ``limit`` of its refunds after the first ``after``, and whether more follow."""
+        state = await self.get(principal, payment_id)
+        page = list(state.refunds[after : after + limit])
+        return state, page, len(state.refunds) > after + limit
+
     async def events(
         self, principal: Principal, payment_id: str, after_version: int, limit: int
     ) -> tuple[list[StoredEvent], bool]:

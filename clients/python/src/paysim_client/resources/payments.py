@@ -180,8 +180,8 @@ class AsyncPayments(AsyncResource):
     ) -> P.RefundPaymentResponse:
         """Refund ``amount_minor`` (0: all that is left) of a captured payment.
 
-        Returns the new refund (``refund``; its ``status`` is ``failed`` if the gateway refused
-        it) and the payment after it (``payment``). Raises
+        Returns the new refund (``refund``; its ``status`` is ``REFUND_STATUS_FAILED`` if the
+        gateway refused it) and the payment after it (``payment``). Raises
         :class:`~paysim_client.errors.AmountExceedsRefundable` or
         :class:`~paysim_client.errors.PaymentNotRefundable` when that is not possible.
         """
@@ -193,14 +193,23 @@ class AsyncPayments(AsyncResource):
             retry=retry,
         )
 
-    async def list_refunds(
-        self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Sequence[P.Refund]:
-        """The payment's refunds, oldest first."""
-        reply = await self._transport.call(
-            rpcs.LIST_REFUNDS, P.ListRefundsRequest(payment_id=payment_id), timeout=timeout, retry=retry
-        )
-        return reply.refunds
+    def list_refunds(
+        self,
+        payment_id: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncPager[P.Refund]:
+        """The payment's refunds, oldest first, page after page."""
+
+        async def fetch(token: str) -> Page[P.Refund]:
+            request = P.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
+            reply = await self._transport.call(rpcs.LIST_REFUNDS, request, timeout=timeout, retry=retry)
+            return Page(reply.refunds, reply.next_page_token)
+
+        return AsyncPager(fetch, page_token)
 
     def events(
         self,
@@ -270,6 +279,6 @@ class Payments(BlockingResource[AsyncPayments]):
     capture = blocking(AsyncPayments.capture)
     void = blocking(AsyncPayments.void)
     refund = blocking(AsyncPayments.refund)
-    list_refunds = blocking(AsyncPayments.list_refunds)
+    list_refunds = blocking_pager(AsyncPayments.list_refunds)
     events = blocking_pager(AsyncPayments.events)
     watch = blocking_watch(AsyncPayments.watch)

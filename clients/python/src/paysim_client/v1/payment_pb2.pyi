@@ -124,6 +124,102 @@ PAYMENT_METHOD_TYPE_PAYPAL_WALLET: PaymentMethodType.ValueType  # 3
 """A PayPal wallet (`method_account` is the payer's email)."""
 Global___PaymentMethodType: _TypeAlias = PaymentMethodType  # noqa: Y015
 
+class _GatewayOperation:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GatewayOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GatewayOperation.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GATEWAY_OPERATION_UNSPECIFIED: _GatewayOperation.ValueType  # 0
+    """Never set."""
+    GATEWAY_OPERATION_AUTHORIZE: _GatewayOperation.ValueType  # 1
+    """Authorize the payment (reserve the amount on the card or account)."""
+    GATEWAY_OPERATION_CAPTURE: _GatewayOperation.ValueType  # 2
+    """Capture an authorization."""
+    GATEWAY_OPERATION_VOID: _GatewayOperation.ValueType  # 3
+    """Release an authorization."""
+    GATEWAY_OPERATION_REFUND: _GatewayOperation.ValueType  # 4
+    """Refund captured money."""
+
+class GatewayOperation(_GatewayOperation, metaclass=_GatewayOperationEnumTypeWrapper):
+    """What a gateway was asked to do."""
+
+GATEWAY_OPERATION_UNSPECIFIED: GatewayOperation.ValueType  # 0
+"""Never set."""
+GATEWAY_OPERATION_AUTHORIZE: GatewayOperation.ValueType  # 1
+"""Authorize the payment (reserve the amount on the card or account)."""
+GATEWAY_OPERATION_CAPTURE: GatewayOperation.ValueType  # 2
+"""Capture an authorization."""
+GATEWAY_OPERATION_VOID: GatewayOperation.ValueType  # 3
+"""Release an authorization."""
+GATEWAY_OPERATION_REFUND: GatewayOperation.ValueType  # 4
+"""Refund captured money."""
+Global___GatewayOperation: _TypeAlias = GatewayOperation  # noqa: Y015
+
+class _GatewayOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GatewayOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GatewayOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GATEWAY_OUTCOME_UNSPECIFIED: _GatewayOutcome.ValueType  # 0
+    """Never set."""
+    GATEWAY_OUTCOME_APPROVED: _GatewayOutcome.ValueType  # 1
+    """Done."""
+    GATEWAY_OUTCOME_DECLINED: _GatewayOutcome.ValueType  # 2
+    """Refused by the issuer; `detail` is the decline code."""
+    GATEWAY_OUTCOME_ERROR: _GatewayOutcome.ValueType  # 3
+    """No usable answer (an error, an outage, a timeout); `detail` says which. Routing tries the
+    next gateway.
+    """
+    GATEWAY_OUTCOME_SKIPPED: _GatewayOutcome.ValueType  # 4
+    """Not called: its circuit breaker was open; `detail` says so."""
+
+class GatewayOutcome(_GatewayOutcome, metaclass=_GatewayOutcomeEnumTypeWrapper):
+    """How a gateway answered."""
+
+GATEWAY_OUTCOME_UNSPECIFIED: GatewayOutcome.ValueType  # 0
+"""Never set."""
+GATEWAY_OUTCOME_APPROVED: GatewayOutcome.ValueType  # 1
+"""Done."""
+GATEWAY_OUTCOME_DECLINED: GatewayOutcome.ValueType  # 2
+"""Refused by the issuer; `detail` is the decline code."""
+GATEWAY_OUTCOME_ERROR: GatewayOutcome.ValueType  # 3
+"""No usable answer (an error, an outage, a timeout); `detail` says which. Routing tries the
+next gateway.
+"""
+GATEWAY_OUTCOME_SKIPPED: GatewayOutcome.ValueType  # 4
+"""Not called: its circuit breaker was open; `detail` says so."""
+Global___GatewayOutcome: _TypeAlias = GatewayOutcome  # noqa: Y015
+
+class _RefundStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RefundStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RefundStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REFUND_STATUS_UNSPECIFIED: _RefundStatus.ValueType  # 0
+    """Never set."""
+    REFUND_STATUS_PENDING: _RefundStatus.ValueType  # 1
+    """Requested; the gateway's answer is awaited."""
+    REFUND_STATUS_SUCCEEDED: _RefundStatus.ValueType  # 2
+    """Refunded: counted in the payment's `refunded_amount_minor`."""
+    REFUND_STATUS_FAILED: _RefundStatus.ValueType  # 3
+    """Not refunded (`failure_reason` says why); the amount is refundable again."""
+
+class RefundStatus(_RefundStatus, metaclass=_RefundStatusEnumTypeWrapper):
+    """Where a refund is."""
+
+REFUND_STATUS_UNSPECIFIED: RefundStatus.ValueType  # 0
+"""Never set."""
+REFUND_STATUS_PENDING: RefundStatus.ValueType  # 1
+"""Requested; the gateway's answer is awaited."""
+REFUND_STATUS_SUCCEEDED: RefundStatus.ValueType  # 2
+"""Refunded: counted in the payment's `refunded_amount_minor`."""
+REFUND_STATUS_FAILED: RefundStatus.ValueType  # 3
+"""Not refunded (`failure_reason` says why); the amount is refundable again."""
+Global___RefundStatus: _TypeAlias = RefundStatus  # noqa: Y015
+
 class _ThreeDSChallengeStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -353,10 +449,10 @@ class GatewayAttempt(_message.Message):
     DETAIL_FIELD_NUMBER: _builtins.int
     gateway: _builtins.str
     """The gateway that was called, e.g. "simulator"."""
-    operation: _builtins.str
-    """authorize, capture, void or refund."""
-    outcome: _builtins.str
-    """approved, declined or error."""
+    operation: Global___GatewayOperation.ValueType
+    """What it was asked to do."""
+    outcome: Global___GatewayOutcome.ValueType
+    """How it answered."""
     reference: _builtins.str
     """The gateway's own reference for the operation."""
     latency_ms: _builtins.int
@@ -371,8 +467,8 @@ class GatewayAttempt(_message.Message):
         self,
         *,
         gateway: _builtins.str = ...,
-        operation: _builtins.str = ...,
-        outcome: _builtins.str = ...,
+        operation: Global___GatewayOperation.ValueType = ...,
+        outcome: Global___GatewayOutcome.ValueType = ...,
         reference: _builtins.str = ...,
         latency_ms: _builtins.int = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
@@ -408,8 +504,8 @@ class Refund(_message.Message):
     """Amount in minor units of the payment's currency."""
     currency_code: _builtins.str
     """ISO 4217 code (the payment's)."""
-    status: _builtins.str
-    """pending, succeeded or failed."""
+    status: Global___RefundStatus.ValueType
+    """Where the refund is."""
     reason: _builtins.str
     """Free text from the merchant."""
     failure_reason: _builtins.str
@@ -425,7 +521,7 @@ class Refund(_message.Message):
         payment_id: _builtins.str = ...,
         amount_minor: _builtins.int = ...,
         currency_code: _builtins.str = ...,
-        status: _builtins.str = ...,
+        status: Global___RefundStatus.ValueType = ...,
         reason: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
@@ -1156,21 +1252,29 @@ Global___RefundPaymentResponse: _TypeAlias = RefundPaymentResponse  # noqa: Y015
 
 @_typing.final
 class ListRefundsRequest(_message.Message):
-    """A payment's refunds."""
+    """A payment's refunds, page by page."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     payment_id: _builtins.str
     """`pay_…`"""
+    page_size: _builtins.int
+    """At most this many refunds (default 50, capped at 500)."""
+    page_token: _builtins.str
+    """The `next_page_token` of the previous page; empty for the first page."""
     def __init__(
         self,
         *,
         payment_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_id", b"payment_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "payment_id", b"payment_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1178,11 +1282,14 @@ Global___ListRefundsRequest: _TypeAlias = ListRefundsRequest  # noqa: Y015
 
 @_typing.final
 class ListRefundsResponse(_message.Message):
-    """The refunds."""
+    """One page of refunds."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     REFUNDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as `page_token` for the next page; empty on the last page."""
     @_builtins.property
     def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refund]:
         """Oldest first."""
@@ -1191,10 +1298,11 @@ class ListRefundsResponse(_message.Message):
         self,
         *,
         refunds: _abc.Iterable[Global___Refund] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refunds", b"refunds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
