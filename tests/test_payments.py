@@ -299,9 +299,25 @@ def test_event_history_tells_the_whole_story(api: Stubs) -> None:
         "refund.requested",
         "refund.succeeded",
     ]
-    assert [e.version for e in events] == list(range(1, 7))
+    assert [e.payment_version for e in events] == list(range(1, 7))
     assert all(a.sequence < b.sequence for a, b in itertools.pairwise(events))
-    assert all(e.id.startswith("evt_") and e.payment_id == p.id for e in events)
+    assert all(e.id.startswith("evt_") and e.payment_id == p.id and e.merchant_id == p.merchant_id for e in events)
+    # Each event's data is the message of its type, amounts in minor units.
+    assert [e.WhichOneof("data") for e in events] == [e.type.replace(".", "_") for e in events]
+    created, authorized, requested, captured, refund, refunded = events
+    assert (created.payment_created.amount_minor, created.payment_created.currency_code) == (p.amount_minor, "USD")
+    assert created.payment_created.capture_method == P.CAPTURE_METHOD_MANUAL
+    assert created.payment_created.description == "two mugs" and dict(created.payment_created.metadata) == {
+        "order": "42"
+    }
+    assert created.payment_created.card.last4 == p.card.last4 and created.payment_created.fee_percent_bps > 0
+    assert authorized.payment_authorized.amount_minor == p.amount_minor
+    assert operation(authorized.payment_authorized.attempt) == "authorize"
+    assert requested.payment_capture_requested.amount_minor == p.amount_minor
+    assert captured.payment_captured.amount_minor == p.amount_minor and captured.payment_captured.fee_amount_minor > 0
+    assert outcome(captured.payment_captured.attempt) == "approved"
+    assert refund.refund_requested.amount_minor == 100 and refund.refund_requested.refund_id.startswith("re_")
+    assert refunded.refund_succeeded.refund_id == refund.refund_requested.refund_id
     paged: list[str] = []
     token = ""
     while True:

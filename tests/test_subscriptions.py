@@ -79,9 +79,12 @@ def test_a_live_stream_carries_each_event_with_its_cursor_and_data(
     created = messages[0].event
     assert created.payment_id == payment.id and created.merchant_id == shop.merchant_id
     assert created.id.startswith("evt_") and created.payment_version == 1
-    assert created.occurred_at.seconds > 0
-    assert created.data["amount"] == 4321 and created.data["currency"] == "USD"
-    assert "4242424242424242" not in str(created.data)
+    assert created.create_time.seconds > 0 and created.sequence == seqs[0]
+    data = created.payment_created
+    assert (data.amount_minor, data.currency_code, data.card.last4) == (4321, "USD", "4242")
+    assert "4242424242424242" not in str(created)
+    captured = messages[2].event.payment_captured
+    assert captured.amount_minor == 4321 and captured.fee_amount_minor > 0
 
 
 def test_filters_by_payment_and_event_type(api: Stubs, streams: list[EventStream]) -> None:

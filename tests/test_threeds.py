@@ -117,6 +117,8 @@ def forge(token: str, **changes: object) -> str:
 
 def event_types(api: Stubs, payment_id: str) -> list[str]:
     events = api.payments.ListPaymentEvents(P.ListPaymentEventsRequest(payment_id=payment_id)).events
+    # Each event's data is the message of its type.
+    assert [e.WhichOneof("data") for e in events] == [e.type.replace(".", "_") for e in events]
     return [e.type for e in events]
 
 

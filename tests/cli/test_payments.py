@@ -53,7 +53,8 @@ def test_a_3ds_payment_from_challenge_to_refund(cli: Cli, logged_in: MerchantAcc
     events = cli.json("payments", "events", pay_id)
     types = [e["type"] for e in events["events"]]
     assert types[0] == "payment.created" and "refund.succeeded" in types
-    assert [int(e["version"]) for e in events["events"]] == list(range(1, len(types) + 1))
+    assert [int(e["payment_version"]) for e in events["events"]] == list(range(1, len(types) + 1))
+    assert events["events"][0]["payment_created"]["amount_minor"] == "2500"
 
 
 def test_a_denied_challenge_fails_the_payment(cli: Cli, logged_in: MerchantAccount) -> None:

@@ -301,3 +301,17 @@ def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
         assert sorted(mapping.values()) == [v for v in enum.values() if v], enum
         for word, value in mapping.items():
             assert enum.Name(value).endswith("_" + word.upper()), (word, enum.Name(value))
+
+
+def test_every_event_type_has_its_data_message() -> None:
+    from paysim_client.v1 import payment_pb2
+
+    from paysim.api import event_convert
+    from paysim.domain.payment import EventType
+
+    oneof = payment_pb2.PaymentEvent.DESCRIPTOR.oneofs_by_name["data"]
+    assert {event_convert.data_field(t) for t in EventType} == {f.name for f in oneof.fields}
+    assert set(event_convert._DATA) == set(EventType)
+    for field in oneof.fields:
+        kind = field.name.replace("_", ".", 1)
+        assert field.message_type.name.lower() == kind.replace(".", "").replace("_", ""), field.name

@@ -31,7 +31,6 @@ from paysim_client.types import (
     PaymentStatus,
     Refund,
     RefundStatus,
-    StreamedPaymentEvent,
     StreamStart,
     ThreeDSPolicyMode,
     TokenPair,
@@ -116,15 +115,16 @@ async def watch(client: paysim_client.AsyncClient, saved: int | None) -> int | N
         async for event in watcher:
             kind: str = event.type
             version: int = event.payment_version
-            _ = (kind, version)
+            captured: int = event.payment_captured.amount_minor
+            _ = (kind, version, captured)
             break
     client.payments.watch(start=StreamStart.STREAM_START_NOW, stall_timeout=30.0)
     client.payments.watch(after_seq="5")  # type: ignore[arg-type]
     return watcher.cursor
 
 
-def watch_blocking(client: paysim_client.Client) -> list[StreamedPaymentEvent]:
-    got: list[StreamedPaymentEvent] = []
+def watch_blocking(client: paysim_client.Client) -> list[PaymentEvent]:
+    got: list[PaymentEvent] = []
     with client.payments.watch(payment_id="pay_123") as watcher:
         blocking_watcher: Watcher = watcher
         for event in blocking_watcher:

@@ -9,7 +9,7 @@ every field the server adds is there without a client release, and the field com
 from paysim_client.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
 from paysim_client.v1.common_pb2 import Role
 from paysim_client.v1.customer_pb2 import Customer
-from paysim_client.v1.events_pb2 import StreamedPaymentEvent, StreamStart
+from paysim_client.v1.events_pb2 import StreamStart
 from paysim_client.v1.merchant_pb2 import (
     ApiKey,
     CreateApiKeyResponse,
@@ -113,7 +113,6 @@ __all__ = [
     "ScriptedOutcomeKind",
     "SimulateAcsResponse",
     "StreamStart",
-    "StreamedPaymentEvent",
     "ThreeDSAuthentication",
     "ThreeDSChallenge",
     "ThreeDSChallengeStatus",

@@ -248,7 +248,7 @@ def events(ctx: Context, args: argparse.Namespace) -> None:
         args.limit,
         args.page_token,
     )
-    rows = [[str(e.sequence), str(e.version), e.type, when(e.time)] for e in found]
+    rows = [[str(e.sequence), str(e.payment_version), e.type, when(e.create_time)] for e in found]
     ctx.out.result(
         ListPaymentEventsResponse(events=found, next_page_token=token),
         lambda: [*table(["SEQUENCE", "VERSION", "TYPE", "TIME"], rows, right=[0, 1]), *more(token)],

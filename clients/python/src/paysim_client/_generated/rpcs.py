@@ -88,6 +88,56 @@ DELETE_CUSTOMER: Rpc[customer_pb2.DeleteCustomerRequest, customer_pb2.DeleteCust
     Safety.IDEMPOTENT,
 )
 
+# PaymentService
+CREATE_PAYMENT: Rpc[payment_pb2.CreatePaymentRequest, payment_pb2.CreatePaymentResponse] = Rpc(
+    "/paysim.v1.PaymentService/CreatePayment",
+    payment_pb2.CreatePaymentRequest,
+    payment_pb2.CreatePaymentResponse,
+    Safety.KEYED,
+)
+GET_PAYMENT: Rpc[payment_pb2.GetPaymentRequest, payment_pb2.GetPaymentResponse] = Rpc(
+    "/paysim.v1.PaymentService/GetPayment",
+    payment_pb2.GetPaymentRequest,
+    payment_pb2.GetPaymentResponse,
+    Safety.READ,
+)
+LIST_PAYMENTS: Rpc[payment_pb2.ListPaymentsRequest, payment_pb2.ListPaymentsResponse] = Rpc(
+    "/paysim.v1.PaymentService/ListPayments",
+    payment_pb2.ListPaymentsRequest,
+    payment_pb2.ListPaymentsResponse,
+    Safety.READ,
+)
+CAPTURE_PAYMENT: Rpc[payment_pb2.CapturePaymentRequest, payment_pb2.CapturePaymentResponse] = Rpc(
+    "/paysim.v1.PaymentService/CapturePayment",
+    payment_pb2.CapturePaymentRequest,
+    payment_pb2.CapturePaymentResponse,
+    Safety.KEYED,
+)
+VOID_PAYMENT: Rpc[payment_pb2.VoidPaymentRequest, payment_pb2.VoidPaymentResponse] = Rpc(
+    "/paysim.v1.PaymentService/VoidPayment",
+    payment_pb2.VoidPaymentRequest,
+    payment_pb2.VoidPaymentResponse,
+    Safety.KEYED,
+)
+REFUND_PAYMENT: Rpc[payment_pb2.RefundPaymentRequest, payment_pb2.RefundPaymentResponse] = Rpc(
+    "/paysim.v1.PaymentService/RefundPayment",
+    payment_pb2.RefundPaymentRequest,
+    payment_pb2.RefundPaymentResponse,
+    Safety.KEYED,
+)
+LIST_REFUNDS: Rpc[payment_pb2.ListRefundsRequest, payment_pb2.ListRefundsResponse] = Rpc(
+    "/paysim.v1.PaymentService/ListRefunds",
+    payment_pb2.ListRefundsRequest,
+    payment_pb2.ListRefundsResponse,
+    Safety.READ,
+)
+LIST_PAYMENT_EVENTS: Rpc[payment_pb2.ListPaymentEventsRequest, payment_pb2.ListPaymentEventsResponse] = Rpc(
+    "/paysim.v1.PaymentService/ListPaymentEvents",
+    payment_pb2.ListPaymentEventsRequest,
+    payment_pb2.ListPaymentEventsResponse,
+    Safety.READ,
+)
+
 # EventService
 SUBSCRIBE_PAYMENT_EVENTS: Rpc[events_pb2.SubscribePaymentEventsRequest, events_pb2.SubscribePaymentEventsResponse] = Rpc(
     "/paysim.v1.EventService/SubscribePaymentEvents",
@@ -170,56 +220,6 @@ DELETE_GATEWAY_CONFIG: Rpc[merchant_pb2.DeleteGatewayConfigRequest, merchant_pb2
     merchant_pb2.DeleteGatewayConfigRequest,
     merchant_pb2.DeleteGatewayConfigResponse,
     Safety.IDEMPOTENT,
-)
-
-# PaymentService
-CREATE_PAYMENT: Rpc[payment_pb2.CreatePaymentRequest, payment_pb2.CreatePaymentResponse] = Rpc(
-    "/paysim.v1.PaymentService/CreatePayment",
-    payment_pb2.CreatePaymentRequest,
-    payment_pb2.CreatePaymentResponse,
-    Safety.KEYED,
-)
-GET_PAYMENT: Rpc[payment_pb2.GetPaymentRequest, payment_pb2.GetPaymentResponse] = Rpc(
-    "/paysim.v1.PaymentService/GetPayment",
-    payment_pb2.GetPaymentRequest,
-    payment_pb2.GetPaymentResponse,
-    Safety.READ,
-)
-LIST_PAYMENTS: Rpc[payment_pb2.ListPaymentsRequest, payment_pb2.ListPaymentsResponse] = Rpc(
-    "/paysim.v1.PaymentService/ListPayments",
-    payment_pb2.ListPaymentsRequest,
-    payment_pb2.ListPaymentsResponse,
-    Safety.READ,
-)
-CAPTURE_PAYMENT: Rpc[payment_pb2.CapturePaymentRequest, payment_pb2.CapturePaymentResponse] = Rpc(
-    "/paysim.v1.PaymentService/CapturePayment",
-    payment_pb2.CapturePaymentRequest,
-    payment_pb2.CapturePaymentResponse,
-    Safety.KEYED,
-)
-VOID_PAYMENT: Rpc[payment_pb2.VoidPaymentRequest, payment_pb2.VoidPaymentResponse] = Rpc(
-    "/paysim.v1.PaymentService/VoidPayment",
-    payment_pb2.VoidPaymentRequest,
-    payment_pb2.VoidPaymentResponse,
-    Safety.KEYED,
-)
-REFUND_PAYMENT: Rpc[payment_pb2.RefundPaymentRequest, payment_pb2.RefundPaymentResponse] = Rpc(
-    "/paysim.v1.PaymentService/RefundPayment",
-    payment_pb2.RefundPaymentRequest,
-    payment_pb2.RefundPaymentResponse,
-    Safety.KEYED,
-)
-LIST_REFUNDS: Rpc[payment_pb2.ListRefundsRequest, payment_pb2.ListRefundsResponse] = Rpc(
-    "/paysim.v1.PaymentService/ListRefunds",
-    payment_pb2.ListRefundsRequest,
-    payment_pb2.ListRefundsResponse,
-    Safety.READ,
-)
-LIST_PAYMENT_EVENTS: Rpc[payment_pb2.ListPaymentEventsRequest, payment_pb2.ListPaymentEventsResponse] = Rpc(
-    "/paysim.v1.PaymentService/ListPaymentEvents",
-    payment_pb2.ListPaymentEventsRequest,
-    payment_pb2.ListPaymentEventsResponse,
-    Safety.READ,
 )
 
 # SimulatorService
@@ -360,6 +360,14 @@ ALL: tuple[Rpc[Any, Any], ...] = (
     LIST_CUSTOMERS,
     UPDATE_CUSTOMER,
     DELETE_CUSTOMER,
+    CREATE_PAYMENT,
+    GET_PAYMENT,
+    LIST_PAYMENTS,
+    CAPTURE_PAYMENT,
+    VOID_PAYMENT,
+    REFUND_PAYMENT,
+    LIST_REFUNDS,
+    LIST_PAYMENT_EVENTS,
     SUBSCRIBE_PAYMENT_EVENTS,
     REGISTER_MERCHANT,
     GET_MERCHANT,
@@ -373,14 +381,6 @@ ALL: tuple[Rpc[Any, Any], ...] = (
     SET_GATEWAY_CONFIG,
     LIST_GATEWAY_CONFIGS,
     DELETE_GATEWAY_CONFIG,
-    CREATE_PAYMENT,
-    GET_PAYMENT,
-    LIST_PAYMENTS,
-    CAPTURE_PAYMENT,
-    VOID_PAYMENT,
-    REFUND_PAYMENT,
-    LIST_REFUNDS,
-    LIST_PAYMENT_EVENTS,
     LIST_SCENARIOS,
     SET_GATEWAY_OUTAGE,
     SCRIPT_GATEWAY_OUTCOMES,
