@@ -209,6 +209,23 @@ def test_an_rpc_that_breaks_the_rules_is_refused(options: descriptor_pb2.MethodO
         policy_from_options("paysim.v1.X.Y", options)
 
 
+def test_the_server_refuses_a_contract_with_an_rpc_without_options() -> None:
+    """What importing paysim.app.policy does with the real contract: one RPC without its options
+    and the import (so the server's start) fails, naming it."""
+    from google.protobuf import descriptor_pool
+
+    pool = descriptor_pool.DescriptorPool()
+    file = descriptor_pb2.FileDescriptorProto(name="paysim/v1/late.proto", package="paysim.v1", syntax="proto3")
+    file.message_type.add(name="LateRequest")
+    file.service.add(name="LateService").method.add(
+        name="Late", input_type=".paysim.v1.LateRequest", output_type=".paysim.v1.LateRequest"
+    )
+    pool.Add(file)
+    service = pool.FindServiceByName("paysim.v1.LateService")
+    with pytest.raises(ContractError, match=r"paysim\.v1\.LateService\.Late has no access policy"):
+        policy_module.derive_policies([service], policy_module.FOREIGN_SERVICES)
+
+
 def test_a_foreign_service_without_a_rule_is_refused() -> None:
     from paysim_client.v1 import payment_pb2
 
