@@ -186,6 +186,7 @@ class _Options:
 
 
 def _safety(name: str, options: Message, reader: _Options) -> str:
+    """The ``Safety`` member the RPC's idempotency options make it."""
     levels = descriptor_pb2.MethodOptions.IdempotencyLevel
     keyed = options.Extensions[reader.keyed]
     level_set = options.HasField("idempotency_level")
@@ -202,7 +203,8 @@ def _safety(name: str, options: Message, reader: _Options) -> str:
     return {levels.NO_SIDE_EFFECTS: "READ", levels.IDEMPOTENT: "IDEMPOTENT"}.get(level, "UNSAFE")
 
 
-def _anonymous(name: str, options: Message, reader: _Options) -> bool:
+def _public(name: str, options: Message, reader: _Options) -> bool:
+    """Check the RPC's access policy against the rules of options.proto; whether it is public."""
     if not options.HasExtension(reader.access):
         raise ContractError(f"{name} has no access policy: add option (paysim.v1.access)")
     access = options.Extensions[reader.access]
@@ -243,7 +245,7 @@ def read_contract(files: Sequence[descriptor_pb2.FileDescriptorProto]) -> Contra
                 name = f"{CONTRACT_PACKAGE}.{service.name}.{method.name}"
                 options = reader.method(method)
                 try:
-                    anonymous = _anonymous(name, options, reader)
+                    anonymous = _public(name, options, reader)
                     safety = _safety(name, options, reader)
                     if method.client_streaming:
                         raise ContractError(f"{name}: the client has no transport for a client stream")
