@@ -326,11 +326,18 @@ class HeldEvent:
     event, as PaymentRepository.save writes them)."""
 
     def __init__(self, database_url: str, merchant_id: str) -> None:
+        import json
+        from datetime import UTC, datetime
+
         import psycopg
 
         from paysim.domain import ids
+        from paysim.domain import payment as agg
         from paysim.store.pg_unit_of_work import conninfo
 
+        card = agg.Card("visa", "424242", "4242", 12, 2030, "f" * 32, "")
+        new = agg.NewPayment(merchant_id, 1, "USD", "", card, "", "", {}, agg.CaptureMethod.AUTOMATIC)
+        created = json.dumps(dict(agg.created_event(new, 290, 30, datetime.now(UTC)).data))
         self.payment_id = ids.new_id("pay")
         self.conn = psycopg.connect(conninfo(database_url))
         self.conn.execute(
@@ -341,8 +348,8 @@ class HeldEvent:
         )
         row = self.conn.execute(
             "INSERT INTO payment_events (id, aggregate_id, version, type, merchant_id, data_json, created_at)"
-            " VALUES (%s, %s, 1, 'payment.created', %s, '{\"amount\": 1}', now()) RETURNING seq",
-            (ids.new_id("evt"), self.payment_id, merchant_id),
+            " VALUES (%s, %s, 1, 'payment.created', %s, %s, now()) RETURNING seq",
+            (ids.new_id("evt"), self.payment_id, merchant_id, created),
         ).fetchone()
         assert row is not None
         self.seq: int = row[0]
