@@ -27,6 +27,9 @@ STAMP = VENV / ".paysim-dev-stamp"
 INSTALL_INPUTS = (ROOT / "pyproject.toml", ROOT / "clients" / "python" / "pyproject.toml")
 INSTALL_ARGS = ("-e", "clients/python", "-e", ".[dev]")
 MIN_PYTHON = (3, 11)
+# Images of the released contract (`buf build --exclude-source-info -o proto/releases/v1-<n>.binpb`);
+# `buf breaking` compares the working contract with the newest one.
+RELEASES = ROOT / "proto" / "releases"
 
 
 def _bin_dir() -> Path:
@@ -161,11 +164,29 @@ def _pytest_args(args: Sequence[str], cwd: Path) -> list[str]:
     return fixed
 
 
+def _release_number(image: Path) -> int:
+    _, _, number = image.stem.rpartition("-")
+    return int(number) if number.isdigit() else -1
+
+
+def latest_release() -> Path | None:
+    """The newest released contract image: the highest ``<n>`` of ``proto/releases/v1-<n>.binpb``."""
+    images = [image for image in RELEASES.glob("v1-*.binpb") if _release_number(image) >= 0]
+    return max(images, key=_release_number, default=None)
+
+
 def test(args: Sequence[str]) -> int:
     python = str(_venv_tool("python"))
+    release = latest_release()
+    if release is None:
+        return _fail(f"no released contract image in {RELEASES.relative_to(ROOT)} to run `buf breaking` against")
     steps: list[tuple[str, list[str]]] = [
         ("buf lint", [str(_venv_tool("buf")), "lint"]),
         ("buf format --diff --exit-code", [str(_venv_tool("buf")), "format", "--diff", "--exit-code"]),
+        (
+            f"buf breaking against the last released contract ({release.relative_to(ROOT).as_posix()})",
+            [str(_venv_tool("buf")), "breaking", "--against", str(release.relative_to(ROOT))],
+        ),
         (
             "generated client code is fresh (gen_protos.py --check)",
             [python, "clients/python/scripts/gen_protos.py", "--check"],
@@ -205,8 +226,8 @@ USAGE = """usage: python3 server/dev.py serve  [paysim serve args...]
 
 serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
 paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
-test    buf lint, buf format, generated-code freshness, ruff, ruff format, mypy, the client
-        distribution in a fresh venv, then pytest
+test    buf lint, buf format, buf breaking against the last released contract, generated-code
+        freshness, ruff, ruff format, mypy, the client distribution in a fresh venv, then pytest
 
 All create .venv in the repository root on first use and keep it installed."""
 

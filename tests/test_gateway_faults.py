@@ -14,7 +14,7 @@ from paysim_client.v1 import payment_pb2 as P
 from paysim_client.v1 import simulator_pb2 as S
 
 from paysim.app.bootstrap import ensure_admin
-from tests.support.client import Stubs, expect_error
+from tests.support.client import Stubs, expect_error, operation, outcome
 from tests.support.factories import PASSWORD, login, register_merchant, unique_email
 from tests.support.harness import ServerHandle
 from tests.test_serve_process import ServerProcess, Target
@@ -70,7 +70,7 @@ def test_an_outage_fails_one_merchants_payments_until_cleared(stubs: Stubs, api:
     assert set_reply.faults.outage_mode == S.OUTAGE_MODE_ERROR
     assert not set_reply.faults.HasField("outage_until")  # until cleared
     failed, _ = refused(api)
-    assert [(a.gateway, a.outcome) for a in failed.attempts] == [("simulator", "error")]
+    assert [(a.gateway, outcome(a)) for a in failed.attempts] == [("simulator", "error")]
     assert failed.attempts[0].detail.startswith("simulated_error: outage:mer_")
     # Another merchant's payments are untouched: faults are per tenant.
     assert pay(other).status == P.PAYMENT_STATUS_CAPTURED
@@ -98,7 +98,7 @@ def test_a_timeout_outage_ends_each_call_at_the_gateway_timeout(make_server: Cal
     api.simulator.SetGatewayOutage(S.SetGatewayOutageRequest(gateway="simulator", mode=S.OUTAGE_MODE_TIMEOUT))
     failed, _ = refused(api)
     (attempt,) = failed.attempts
-    assert attempt.outcome == "error" and attempt.detail.startswith("timeout: no answer within 150 ms")
+    assert outcome(attempt) == "error" and attempt.detail.startswith("timeout: no answer within 150 ms")
     assert attempt.latency_ms >= 150
 
 
@@ -135,7 +135,7 @@ def test_a_scripted_step_acts_on_capture_too_and_a_retry_with_the_same_key_succe
     assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "GATEWAY_UNAVAILABLE")
     still = api.payments.GetPayment(P.GetPaymentRequest(payment_id=authorized.id)).payment
     assert still.status == P.PAYMENT_STATUS_AUTHORIZED
-    assert [(a.operation, a.outcome) for a in still.attempts][-1] == ("capture", "error")
+    assert [(operation(a), outcome(a)) for a in still.attempts][-1] == ("capture", "error")
     captured = api.payments.CapturePayment(request, metadata=key).payment
     assert captured.status == P.PAYMENT_STATUS_CAPTURED
 
@@ -155,7 +155,7 @@ def test_the_breaker_opens_on_the_fifth_failure_rejects_fast_half_opens_and_clos
     assert opened.reopens_time.ToDatetime() - opened.opened_time.ToDatetime() == timedelta(seconds=30)
     # Open: rejected at once, without reaching the gateway, told when to come back.
     skipped, retry_after = refused(api)
-    assert [(a.gateway, a.outcome) for a in skipped.attempts] == [("simulator", "skipped")]
+    assert [(a.gateway, outcome(a)) for a in skipped.attempts] == [("simulator", "skipped")]
     assert skipped.attempts[0].detail.startswith("circuit_open")
     assert 25 <= retry_after <= 30
     assert breaker(api).rejections == 1
@@ -295,7 +295,7 @@ def test_a_second_server_process_on_the_same_database_sees_the_open_breaker(
         remote = Stubs(other.channel, api.credential)
         assert breaker(remote).state == S.BREAKER_STATE_OPEN
         skipped, _ = refused(remote)
-        assert [a.outcome for a in skipped.attempts] == ["skipped"]
+        assert [outcome(a) for a in skipped.attempts] == ["skipped"]
         assert breaker(api).rejections == 1  # counted in the shared row, seen by the first process
     finally:
         other.stop()

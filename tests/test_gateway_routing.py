@@ -14,7 +14,7 @@ from paysim_client.v1 import payment_pb2 as P
 from paysim_client.v1 import simulator_pb2 as S
 
 from paysim.services.verification import verify_all
-from tests.support.client import Stubs, expect_error
+from tests.support.client import Stubs, expect_error, operation, outcome
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 
@@ -42,7 +42,7 @@ def pay(api: Stubs, card: P.CardInput = CARD, **fields: object) -> P.Payment:
 
 
 def trail(payment: P.Payment) -> list[tuple[str, str, str]]:
-    return [(a.gateway, a.operation, a.outcome) for a in payment.attempts]
+    return [(a.gateway, operation(a), outcome(a)) for a in payment.attempts]
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from paysim.domain import payment as agg
 from paysim.store.schema import payment_events, payments
 from tests.support import harness
 from tests.support.backends import Backend
-from tests.support.client import RichError, Stubs, rich_error
+from tests.support.client import RichError, Stubs, operation, refund_status, rich_error
 from tests.support.factories import MerchantAccount, register_merchant, unique
 from tests.support.harness import ServerHandle
 
@@ -325,7 +325,7 @@ def test_concurrent_full_captures_capture_once(
     final = get_payment(stubs, payment.id)
     assert final.status == payment_pb2.PAYMENT_STATUS_CAPTURED
     assert final.captured_amount_minor == final.authorized_amount_minor == 25_000
-    assert [a.operation for a in final.attempts] == ["authorize", "capture"]
+    assert [operation(a) for a in final.attempts] == ["authorize", "capture"]
     assert final.net_amount_minor == final.captured_amount_minor - final.fee_amount_minor
     events, _ = server.run(_history(server, payment.id))
     assert Counter(e.type for e in events) == Counter(
@@ -359,7 +359,9 @@ def test_concurrent_partial_refunds_never_exceed_the_capture(
         assert (loser.error.code, loser.error.reason) == (FAILED_PRECONDITION, "AMOUNT_EXCEEDS_REFUNDABLE"), loser.error
     refund_ids = {o.response.refund.id for o in winners}
     assert len(refund_ids) == 33
-    assert all(o.response.refund.status == "succeeded" and o.response.refund.amount_minor == 300 for o in winners)
+    assert all(
+        refund_status(o.response.refund) == "succeeded" and o.response.refund.amount_minor == 300 for o in winners
+    )
 
     final = get_payment(stubs, payment.id)
     assert final.refunded_amount_minor == 9_900
@@ -367,7 +369,7 @@ def test_concurrent_partial_refunds_never_exceed_the_capture(
     assert {r.id for r in final.refunds} == refund_ids
     assert final.net_amount_minor == final.captured_amount_minor - final.fee_amount_minor - final.refunded_amount_minor
     listed = stubs.payments.ListRefunds(payment_pb2.ListRefundsRequest(payment_id=payment.id)).refunds
-    assert sum(r.amount_minor for r in listed if r.status == "succeeded") == 9_900
+    assert sum(r.amount_minor for r in listed if refund_status(r) == "succeeded") == 9_900
 
     # What is left is still refundable, exactly.
     rest = stubs.payments.RefundPayment(payment_pb2.RefundPaymentRequest(payment_id=payment.id, amount_minor=0))

@@ -12,7 +12,7 @@ from paysim_client.v1 import customer_pb2, merchant_pb2, payment_pb2
 from paysim.domain.declines import DECLINES
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS
 from paysim.domain.threeds import profile_for
-from tests.support.client import Stubs, expect_error
+from tests.support.client import Stubs, expect_error, operation, outcome, refund_status
 from tests.support.factories import MerchantAccount, create_customer, register_customer_user, register_merchant
 
 P = payment_pb2
@@ -63,8 +63,8 @@ def test_every_approving_catalogue_card_captures(api: Stubs, pan: str) -> None:
     assert p.captured_amount_minor == p.authorized_amount_minor == 1000
     assert p.card.last4 == pan[-4:] and p.card.bin == pan[:6]
     assert p.card.brand != "unknown"
-    assert [a.operation for a in p.attempts] == ["authorize"]
-    assert p.attempts[0].gateway == "simulator" and p.attempts[0].outcome == "approved"
+    assert [operation(a) for a in p.attempts] == ["authorize"]
+    assert p.attempts[0].gateway == "simulator" and outcome(p.attempts[0]) == "approved"
 
 
 @pytest.mark.parametrize(("pan", "code"), DECLINING)
@@ -75,7 +75,7 @@ def test_every_declining_catalogue_card(api: Stubs, pan: str, code: str) -> None
     assert p.decline.message and p.decline.error_code == DECLINES[code].error_code
     assert p.decline.retryable == DECLINES[code].retryable
     assert p.captured_amount_minor == 0 and p.authorized_amount_minor == 0
-    assert p.attempts[0].outcome == "declined" and p.attempts[0].detail == code
+    assert outcome(p.attempts[0]) == "declined" and p.attempts[0].detail == code
 
 
 def test_reference_decline_cards_have_their_codes(api: Stubs) -> None:
@@ -188,7 +188,7 @@ def test_manual_capture_partial_then_refunds_sum_exactly(api: Stubs) -> None:
     parts = [3_000, 2_000, 2_000, 1]
     for i, part in enumerate(parts):
         reply = api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=p.id, amount_minor=part, reason=f"r{i}"))
-        assert reply.refund.status == "succeeded" and reply.refund.amount_minor == part
+        assert refund_status(reply.refund) == "succeeded" and reply.refund.amount_minor == part
         assert reply.refund.id.startswith("re_")
     final = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
     assert final.status == P.PAYMENT_STATUS_REFUNDED
@@ -197,6 +197,35 @@ def test_manual_capture_partial_then_refunds_sum_exactly(api: Stubs) -> None:
     assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "PAYMENT_NOT_REFUNDABLE"
     refunds = api.payments.ListRefunds(P.ListRefundsRequest(payment_id=p.id)).refunds
     assert [r.amount_minor for r in refunds] == parts and [r.reason for r in refunds] == ["r0", "r1", "r2", "r3"]
+
+
+def test_refunds_are_listed_page_by_page(api: Stubs) -> None:
+    p = create(api, amount=5_000)
+    other = create(api, amount=5_000)
+    for amount in (100, 200, 300, 400, 500):
+        api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=p.id, amount_minor=amount))
+    pages: list[list[int]] = []
+    token = ""
+    while True:
+        page = api.payments.ListRefunds(P.ListRefundsRequest(payment_id=p.id, page_size=2, page_token=token))
+        pages.append([r.amount_minor for r in page.refunds])
+        token = page.next_page_token
+        if not token:
+            break
+    assert pages == [[100, 200], [300, 400], [500]]
+    everything = api.payments.ListRefunds(P.ListRefundsRequest(payment_id=p.id, page_size=10_000))
+    assert len(everything.refunds) == 5 and not everything.next_page_token
+    first = api.payments.ListRefunds(P.ListRefundsRequest(payment_id=p.id, page_size=2))
+    # A token belongs to its list: another payment's refunds refuse it, as does a bad page size.
+    err = expect_error(
+        api.payments.ListRefunds,
+        P.ListRefundsRequest(payment_id=other.id, page_size=2, page_token=first.next_page_token),
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and "page_token" in err.field_violations
+    err = expect_error(api.payments.ListRefunds, P.ListRefundsRequest(payment_id=p.id, page_size=-1))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and "page_size" in err.field_violations
+    none = api.payments.ListRefunds(P.ListRefundsRequest(payment_id=other.id))
+    assert list(none.refunds) == [] and not none.next_page_token
 
 
 def test_refund_above_refundable_and_full_refund_by_default(api: Stubs) -> None:
@@ -214,7 +243,7 @@ def test_void_releases_an_authorization_once(api: Stubs) -> None:
     p = create(api, capture_method=MANUAL)
     voided = api.payments.VoidPayment(P.VoidPaymentRequest(payment_id=p.id)).payment
     assert voided.status == P.PAYMENT_STATUS_VOIDED
-    assert [a.operation for a in voided.attempts] == ["authorize", "void"]
+    assert [operation(a) for a in voided.attempts] == ["authorize", "void"]
     for call, req, reason in (
         (api.payments.VoidPayment, P.VoidPaymentRequest(payment_id=p.id), "PAYMENT_NOT_VOIDABLE"),
         (api.payments.CapturePayment, P.CapturePaymentRequest(payment_id=p.id), "PAYMENT_NOT_CAPTURABLE"),
@@ -270,9 +299,25 @@ def test_event_history_tells_the_whole_story(api: Stubs) -> None:
         "refund.requested",
         "refund.succeeded",
     ]
-    assert [e.version for e in events] == list(range(1, 7))
+    assert [e.payment_version for e in events] == list(range(1, 7))
     assert all(a.sequence < b.sequence for a, b in itertools.pairwise(events))
-    assert all(e.id.startswith("evt_") and e.payment_id == p.id for e in events)
+    assert all(e.id.startswith("evt_") and e.payment_id == p.id and e.merchant_id == p.merchant_id for e in events)
+    # Each event's data is the message of its type, amounts in minor units.
+    assert [e.WhichOneof("data") for e in events] == [e.type.replace(".", "_") for e in events]
+    created, authorized, requested, captured, refund, refunded = events
+    assert (created.payment_created.amount_minor, created.payment_created.currency_code) == (p.amount_minor, "USD")
+    assert created.payment_created.capture_method == P.CAPTURE_METHOD_MANUAL
+    assert created.payment_created.description == "two mugs" and dict(created.payment_created.metadata) == {
+        "order": "42"
+    }
+    assert created.payment_created.card.last4 == p.card.last4 and created.payment_created.fee_percent_bps > 0
+    assert authorized.payment_authorized.amount_minor == p.amount_minor
+    assert operation(authorized.payment_authorized.attempt) == "authorize"
+    assert requested.payment_capture_requested.amount_minor == p.amount_minor
+    assert captured.payment_captured.amount_minor == p.amount_minor and captured.payment_captured.fee_amount_minor > 0
+    assert outcome(captured.payment_captured.attempt) == "approved"
+    assert refund.refund_requested.amount_minor == 100 and refund.refund_requested.refund_id.startswith("re_")
+    assert refunded.refund_succeeded.refund_id == refund.refund_requested.refund_id
     paged: list[str] = []
     token = ""
     while True:

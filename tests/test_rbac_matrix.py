@@ -1,9 +1,10 @@
-"""Deny by default, and every role × every RPC against the one policy table (DESIGN.md §5).
+"""Deny by default, and every role × every RPC against the access policy the contract declares.
 
 The RPCs come from the service descriptors, never from a list typed here: an RPC added to a
-proto without a policy fails ``test_every_rpc_has_a_policy``, and the matrix picks it up with
-no edit. The expected outcome of each cell is derived from ``paysim.app.policy.POLICIES`` and
-``Principal.can`` (which knows what API keys may not do).
+proto without a policy cannot be built (tests/unit/test_contract.py), and the matrix picks it up
+with no edit. The expected outcome of each cell is derived from ``paysim.app.policy.POLICIES``
+(read from the ``(paysim.v1.access)`` options) and ``Principal.can`` (which knows what API keys may
+not do).
 """
 
 from __future__ import annotations

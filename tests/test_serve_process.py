@@ -265,7 +265,10 @@ def test_grpcurl_lists_and_describes_services(server: ServerProcess) -> None:
     assert described.returncode == 0, described.stderr
     assert "paysim.v1.AuthService is a service" in described.stdout
     for rpc in ("Register", "Login", "RefreshToken", "Logout", "GetCurrentUser", "ChangePassword"):
-        assert f"rpc {rpc} ( .paysim.v1.{rpc}Request ) returns ( .paysim.v1.{rpc}Response );" in described.stdout
+        assert f"rpc {rpc} ( .paysim.v1.{rpc}Request ) returns ( .paysim.v1.{rpc}Response ) {{" in described.stdout
+    # Each RPC shows who may call it and whether a repeat is safe.
+    assert described.stdout.count("option (.paysim.v1.access) = ") == 6
+    assert "option idempotency_level = NO_SIDE_EFFECTS;" in described.stdout
 
 
 def test_grpcurl_register_login_current_user_and_api_key(server: ServerProcess) -> None:

@@ -79,9 +79,12 @@ def test_a_live_stream_carries_each_event_with_its_cursor_and_data(
     created = messages[0].event
     assert created.payment_id == payment.id and created.merchant_id == shop.merchant_id
     assert created.id.startswith("evt_") and created.payment_version == 1
-    assert created.occurred_at.seconds > 0
-    assert created.data["amount"] == 4321 and created.data["currency"] == "USD"
-    assert "4242424242424242" not in str(created.data)
+    assert created.create_time.seconds > 0 and created.sequence == seqs[0]
+    data = created.payment_created
+    assert (data.amount_minor, data.currency_code, data.card.last4) == (4321, "USD", "4242")
+    assert "4242424242424242" not in str(created)
+    captured = messages[2].event.payment_captured
+    assert captured.amount_minor == 4321 and captured.fee_amount_minor > 0
 
 
 def test_filters_by_payment_and_event_type(api: Stubs, streams: list[EventStream]) -> None:
@@ -323,11 +326,18 @@ class HeldEvent:
     event, as PaymentRepository.save writes them)."""
 
     def __init__(self, database_url: str, merchant_id: str) -> None:
+        import json
+        from datetime import UTC, datetime
+
         import psycopg
 
         from paysim.domain import ids
+        from paysim.domain import payment as agg
         from paysim.store.pg_unit_of_work import conninfo
 
+        card = agg.Card("visa", "424242", "4242", 12, 2030, "f" * 32, "")
+        new = agg.NewPayment(merchant_id, 1, "USD", "", card, "", "", {}, agg.CaptureMethod.AUTOMATIC)
+        created = json.dumps(dict(agg.created_event(new, 290, 30, datetime.now(UTC)).data))
         self.payment_id = ids.new_id("pay")
         self.conn = psycopg.connect(conninfo(database_url))
         self.conn.execute(
@@ -338,8 +348,8 @@ class HeldEvent:
         )
         row = self.conn.execute(
             "INSERT INTO payment_events (id, aggregate_id, version, type, merchant_id, data_json, created_at)"
-            " VALUES (%s, %s, 1, 'payment.created', %s, '{\"amount\": 1}', now()) RETURNING seq",
-            (ids.new_id("evt"), self.payment_id, merchant_id),
+            " VALUES (%s, %s, 1, 'payment.created', %s, %s, now()) RETURNING seq",
+            (ids.new_id("evt"), self.payment_id, merchant_id, created),
         ).fetchone()
         assert row is not None
         self.seq: int = row[0]

@@ -23,7 +23,7 @@ from paysim_client.v1 import threeds_pb2 as T
 
 from paysim.services.verification import verify_all
 from paysim.store.schema import payment_events, payments
-from tests.support.client import Stubs, expect_error, rich_error
+from tests.support.client import Stubs, expect_error, operation, outcome, rich_error
 from tests.support.factories import (
     MerchantAccount,
     create_customer,
@@ -117,6 +117,8 @@ def forge(token: str, **changes: object) -> str:
 
 def event_types(api: Stubs, payment_id: str) -> list[str]:
     events = api.payments.ListPaymentEvents(P.ListPaymentEventsRequest(payment_id=payment_id)).events
+    # Each event's data is the message of its type.
+    assert [e.WhichOneof("data") for e in events] == [e.type.replace(".", "_") for e in events]
     return [e.type for e in events]
 
 
@@ -218,7 +220,7 @@ def _check(p: P.Payment, want: Expected, pan: str) -> None:
     assert is_uuid(t.ds_transaction_id) is (want.reason != "card_not_supported")
     # The gateway is called only when authentication lets the payment go on.
     gateway_called = want.status == CAPTURED
-    assert [a.operation for a in p.attempts] == (["authorize"] if gateway_called else [])
+    assert [operation(a) for a in p.attempts] == (["authorize"] if gateway_called else [])
 
 
 @pytest.mark.parametrize("pan", sorted(WITHOUT_CHALLENGE))
@@ -248,7 +250,7 @@ def test_challenge_cards_require_action_then_capture_when_approved(api: Stubs, p
     t = done.three_ds
     assert (t.trans_status, t.eci, t.trans_status_reason, t.challenged) == ("Y", "05", "", True)
     assert CAVV_RE.match(t.cavv) and t.ds_transaction_id == p.three_ds.ds_transaction_id
-    assert [(a.operation, a.outcome) for a in done.attempts] == [("authorize", "approved")]
+    assert [(operation(a), outcome(a)) for a in done.attempts] == [("authorize", "approved")]
     assert event_types(api, p.id) == [
         "payment.created",
         "payment.three_ds_challenge_required",
@@ -274,7 +276,7 @@ def test_cards_that_authenticate_then_decline(api: Stubs, pan: str, code: str, e
     # Authenticated, then the gateway decides as it would have for the number itself.
     assert (done.status, done.decline.code, done.decline.error_code) == (DECLINED, code, error_code)
     assert done.three_ds.trans_status == "Y" and done.three_ds.eci == "05"
-    assert [(a.operation, a.outcome, a.detail) for a in done.attempts] == [("authorize", "declined", code)]
+    assert [(operation(a), outcome(a), a.detail) for a in done.attempts] == [("authorize", "declined", code)]
 
 
 @pytest.mark.parametrize(
@@ -325,7 +327,7 @@ def test_manual_capture_then_capture_and_refund(api: Stubs) -> None:
     assert captured.status == CAPTURED and captured.captured_amount_minor == 3_000
     refunded = api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=p.id, amount_minor=1_000)).payment
     assert refunded.status == P.PAYMENT_STATUS_PARTIALLY_REFUNDED
-    assert [a.operation for a in refunded.attempts] == ["authorize", "capture", "refund"]
+    assert [operation(a) for a in refunded.attempts] == ["authorize", "capture", "refund"]
     assert refunded.three_ds == done.three_ds  # the authentication stays on the payment
 
 
@@ -334,7 +336,7 @@ def test_manual_capture_then_void(api: Stubs) -> None:
     complete(api, p, acs(api, p).acs_result)
     voided = api.payments.VoidPayment(P.VoidPaymentRequest(payment_id=p.id)).payment
     assert voided.status == P.PAYMENT_STATUS_VOIDED
-    assert [a.operation for a in voided.attempts] == ["authorize", "void"]
+    assert [operation(a) for a in voided.attempts] == ["authorize", "void"]
 
 
 def test_a_payment_waiting_for_its_customer_refuses_capture_void_and_refund(api: Stubs) -> None:
@@ -422,7 +424,7 @@ def test_a_completed_challenge_cannot_be_replayed(api: Stubs) -> None:
     )
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "THREE_DS_CHALLENGE_COMPLETED")
     after = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
-    assert after.status == CAPTURED and [a.operation for a in after.attempts] == ["authorize"]
+    assert after.status == CAPTURED and [operation(a) for a in after.attempts] == ["authorize"]
 
 
 def test_invalid_requests_name_their_fields(api: Stubs) -> None:
@@ -690,7 +692,7 @@ def test_concurrent_completions_authorize_once(api: Stubs) -> None:
     assert len(done) == 1 and done[0].status == CAPTURED, outcomes
     assert sorted(o for o in outcomes if isinstance(o, str)) == ["THREE_DS_CHALLENGE_COMPLETED"] * 5
     final = api.payments.GetPayment(P.GetPaymentRequest(payment_id=p.id)).payment
-    assert [a.operation for a in final.attempts] == ["authorize"] and final.version == done[0].version
+    assert [operation(a) for a in final.attempts] == ["authorize"] and final.version == done[0].version
 
 
 # --- through the merchant's gateways ------------------------------------------------------------
@@ -714,7 +716,7 @@ def test_after_the_challenge_each_gateway_decides_as_for_the_number(server: Serv
         p = challenged(api, pan)
         done = complete(api, p, acs(api, p).acs_result)
         assert (done.status, done.decline.code, done.gateway) == (status, code, gateway), pan
-        assert [(a.gateway, a.operation) for a in done.attempts] == [(gateway, "authorize")]
+        assert [(a.gateway, operation(a)) for a in done.attempts] == [(gateway, "authorize")]
 
 
 def test_the_authorization_after_a_challenge_fails_over_like_any_other(server: ServerHandle) -> None:
@@ -724,7 +726,7 @@ def test_the_authorization_after_a_challenge_fails_over_like_any_other(server: S
     api.simulator.SetGatewayOutage(S.SetGatewayOutageRequest(gateway="stripe", mode=S.OUTAGE_MODE_ERROR))
     done = complete(api, p, acs(api, p).acs_result)
     assert (done.status, done.gateway) == (P.PAYMENT_STATUS_AUTHORIZED, "paypal")
-    assert [(a.gateway, a.outcome) for a in done.attempts] == [("stripe", "error"), ("paypal", "approved")]
+    assert [(a.gateway, outcome(a)) for a in done.attempts] == [("stripe", "error"), ("paypal", "approved")]
     assert event_types(api, p.id)[2:] == [
         "payment.three_ds_authenticated",
         "payment.attempt_failed",

@@ -254,12 +254,12 @@ def test_events_arrive_signed_and_stripe_verifies_them(
         source = by_id[body["id"]]
         assert body["object"] == "event" and body["type"] == source.type
         assert body["sequence"] == source.sequence and body["merchant_id"] == shop.merchant_id
-        assert body["created"] == source.time.seconds
+        assert body["created"] == source.create_time.seconds
         assert r.headers["content-type"] == "application/json"
         assert r.headers["paysim-delivery-id"].startswith("whd_") and r.headers["paysim-attempt"] == "1"
         # The payment as the API shows it, as of that event.
         shown = json_format.ParseDict(body["data"]["object"], P.Payment())
-        assert shown.id == payment.id and shown.version == source.version and shown.card.last4 == "4242"
+        assert shown.id == payment.id and shown.version == source.payment_version and shown.card.last4 == "4242"
         assert "4242424242424242" not in r.body.decode() and '"123"' not in r.body.decode()
     last = max(got, key=lambda r: r.json["sequence"])
     assert json_format.ParseDict(last.json["data"]["object"], P.Payment()) == payment

@@ -158,7 +158,7 @@ async def bench(args: argparse.Namespace) -> Report:
                 payment_pb2.ListPaymentEventsRequest(payment_id=reply.payment.id), metadata=_auth(keys[0])
             )
             captured = next(e for e in events.events if e.type == CAPTURED)
-            committed = captured.time.seconds + captured.time.nanos / 1e9
+            committed = captured.create_time.seconds + captured.create_time.nanos / 1e9
             deadline = time.monotonic() + args.timeout
             while len(arrivals.times.get(captured.sequence, ())) < args.subscribers:
                 arrivals.changed.clear()

@@ -31,11 +31,12 @@ def test_a_3ds_payment_from_challenge_to_refund(cli: Cli, logged_in: MerchantAcc
     assert approved["captured_amount_minor"] == "2500"
 
     partial = cli.json("payments", "refund", pay_id, "--amount", "10", "--reason", "returned")
-    assert partial["refund"]["amount_minor"] == "1000" and partial["refund"]["status"] == "succeeded"
+    assert partial["refund"]["amount_minor"] == "1000" and partial["refund"]["status"] == "REFUND_STATUS_SUCCEEDED"
     assert partial["payment"]["status"] == "PAYMENT_STATUS_PARTIALLY_REFUNDED"
 
     rest = cli.ok("payments", "refund", pay_id)  # all that is left
     assert "15.00 EUR" in rest.stdout and "refunded" in rest.stdout
+    assert rest.stdout.startswith("refund re_") and " succeeded: 15.00 EUR" in rest.stdout.splitlines()[0]
 
     final = cli.json("payments", "get", pay_id)
     assert final["status"] == "PAYMENT_STATUS_REFUNDED"
@@ -43,11 +44,17 @@ def test_a_3ds_payment_from_challenge_to_refund(cli: Cli, logged_in: MerchantAcc
     assert [r["amount_minor"] for r in final["refunds"]] == ["1000", "1500"]
 
     refunds = cli.json("payments", "refunds", pay_id)
-    assert len(refunds["refunds"]) == 2
+    assert len(refunds["refunds"]) == 2 and refunds["next_page_token"] == ""
+    first = cli.json("payments", "refunds", pay_id, "--limit", "1")
+    assert [r["amount_minor"] for r in first["refunds"]] == ["1000"] and first["next_page_token"]
+    listed = cli.ok("payments", "refunds", pay_id, "--page-token", first["next_page_token"])
+    assert listed.stdout.splitlines()[0].split() == ["REFUND", "STATUS", "AMOUNT", "REASON", "CREATED"]
+    assert listed.stdout.splitlines()[1].split()[1:4] == ["succeeded", "15.00", "EUR"]
     events = cli.json("payments", "events", pay_id)
     types = [e["type"] for e in events["events"]]
     assert types[0] == "payment.created" and "refund.succeeded" in types
-    assert [int(e["version"]) for e in events["events"]] == list(range(1, len(types) + 1))
+    assert [int(e["payment_version"]) for e in events["events"]] == list(range(1, len(types) + 1))
+    assert events["events"][0]["payment_created"]["amount_minor"] == "2500"
 
 
 def test_a_denied_challenge_fails_the_payment(cli: Cli, logged_in: MerchantAccount) -> None:

@@ -50,7 +50,7 @@ def test_async_pagers(server: ServerHandle, merchant: MerchantAccount) -> None:
             for amount in (100, 200, 300):
                 await client.payments.refund(payment.id, amount_minor=amount)
             events = [e async for e in client.payments.events(payment.id, page_size=3)]
-            assert [e.version for e in events] == list(range(1, len(events) + 1)) and len(events) == 10
+            assert [e.payment_version for e in events] == list(range(1, len(events) + 1)) and len(events) == 10
             assert [e.type for e in events][-2:] == ["refund.requested", "refund.succeeded"]
 
     asyncio.run(scenario())

@@ -14,6 +14,7 @@ from paysim_client.types import CaptureMethod, PaymentStatus
 from paysim_client.v1 import payment_pb2
 
 from tests.sdk.conftest import VISA, wait_for
+from tests.support.client import operation, outcome
 from tests.support.factories import MerchantAccount
 from tests.support.harness import ServerHandle
 from tests.support.tcp_proxy import TcpProxy
@@ -69,7 +70,7 @@ def test_a_gateway_error_on_capture_is_retried_into_exactly_one_capture(client: 
     assert captured.status == PaymentStatus.PAYMENT_STATUS_CAPTURED and captured.captured_amount_minor == 3000
     kinds = [event.type for event in client.payments.events(payment.id)]
     assert kinds.count("payment.capture_failed") == 1 and kinds.count("payment.captured") == 1
-    assert [a.outcome for a in captured.attempts if a.operation == "capture"] == ["error", "approved"]
+    assert [outcome(a) for a in captured.attempts if operation(a) == "capture"] == ["error", "approved"]
     # The same key again replays the capture instead of capturing twice.
     again = client.payments.capture(payment.id, idempotency_key=f"capture-{payment.id}")
     assert again.version == captured.version and again.captured_amount_minor == 3000

@@ -6,7 +6,7 @@ import grpc
 import pytest
 from paysim_client import RetryPolicy, errors
 from paysim_client._retry import backoff, may_retry, retry_delay
-from paysim_client._rpcs import Safety
+from paysim_client._rpc import Safety
 
 POLICY = RetryPolicy(max_attempts=5, initial_backoff=0.1, max_backoff=1.0, multiplier=2.0, jitter=0.5)
 

@@ -8,7 +8,8 @@ import sys
 from typing import Any
 
 import paysim_client
-from paysim_client import _rpcs
+from paysim_client._generated import rpcs
+from paysim_client._rpc import Safety
 from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds, webhooks
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
@@ -88,16 +89,16 @@ def test_every_public_method_is_documented() -> None:
 
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
-    paths = [rpc.path for rpc in _rpcs.ALL]
+    paths = [rpc.path for rpc in rpcs.ALL]
     assert len(paths) == len(set(paths)) == 52
-    assert {rpc.path for rpc in _rpcs.ALL if rpc.safety is _rpcs.Safety.KEYED} == {
+    assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
         "/paysim.v1.PaymentService/VoidPayment",
         "/paysim.v1.PaymentService/RefundPayment",
         "/paysim.v1.ThreeDSService/CompleteChallenge",
     }
-    assert [rpc.path for rpc in _rpcs.ALL if rpc.streaming] == ["/paysim.v1.EventService/SubscribePaymentEvents"]
+    assert [rpc.path for rpc in rpcs.ALL if rpc.streaming] == ["/paysim.v1.EventService/SubscribePaymentEvents"]
 
 
 def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
@@ -119,7 +120,7 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }
-    assert {rpc.path for rpc in _rpcs.ALL} == contract
+    assert {rpc.path for rpc in rpcs.ALL} == contract
 
 
 def test_importing_the_client_loads_nothing_of_the_server() -> None:

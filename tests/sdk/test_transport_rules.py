@@ -14,7 +14,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from paysim_client import RetryPolicy, errors
-from paysim_client import _rpcs as rpcs
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.v1 import customer_pb2, payment_pb2
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import paysim_client
 import pytest
 from paysim_client import Client, ReconnectPolicy, RetryPolicy, Watcher, errors
-from paysim_client.types import StreamedPaymentEvent, StreamStart
+from paysim_client.types import PaymentEvent, StreamStart
 
 from tests.sdk.conftest import VISA, wait_for
 from tests.support import backends
@@ -55,7 +55,7 @@ class Collector:
     def __init__(self, watcher: Watcher) -> None:
         self.watcher = watcher
         self.seqs: list[int] = []
-        self.events: list[StreamedPaymentEvent] = []
+        self.events: list[PaymentEvent] = []
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -166,7 +166,7 @@ def test_a_watcher_delivers_each_new_event_once_with_its_cursor(client: Client, 
         event = collector.events[0]
         assert [e.type for e in collector.events] == ["payment.created", "payment.authorized", "payment.captured"]
         assert event.payment_id == payment_id and event.id.startswith("evt_") and event.payment_version == 1
-        assert event.data["amount"] == 4321 and "4242424242424242" not in str(event.data)
+        assert event.payment_created.amount_minor == 4321 and "4242424242424242" not in str(event)
         assert start < collector.seqs[0] and collector.seqs == store_seqs(client)
         assert watcher.cursor == collector.seqs[-1] and watcher.reconnects == 0 and watcher.last_error is None
 

@@ -17,6 +17,7 @@ from grpc_status import rpc_status
 from paysim_client import ReconnectPolicy, RetryPolicy, errors
 from paysim_client._transport import Transport
 from paysim_client.v1 import events_pb2 as E
+from paysim_client.v1 import payment_pb2 as P
 from paysim_client.watch import AsyncWatcher, may_resume
 
 NOW = ReconnectPolicy(initial_backoff=0.0, max_backoff=0.0)
@@ -39,7 +40,7 @@ def heartbeat(seq: int) -> E.SubscribePaymentEventsResponse:
 
 def event(seq: int) -> E.SubscribePaymentEventsResponse:
     return E.SubscribePaymentEventsResponse(
-        seq=seq, event=E.StreamedPaymentEvent(id=f"evt_{seq}", type="payment.created", payment_id="pay_1")
+        seq=seq, event=P.PaymentEvent(id=f"evt_{seq}", type="payment.created", payment_id="pay_1", sequence=seq)
     )
 
 

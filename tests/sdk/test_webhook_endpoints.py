@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import paysim_client
 import pytest
 from paysim_client import Client, RetryPolicy, errors, webhooks
-from paysim_client import _rpcs as rpcs
+from paysim_client._generated import rpcs
 from paysim_client._retry import may_retry
 from paysim_client.types import WebhookDelivery, WebhookDeliveryState, WebhookEndpoint
 from paysim_client.webhooks import SignatureVerificationError

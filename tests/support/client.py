@@ -13,6 +13,7 @@ from paysim_client.v1 import (
     customer_pb2_grpc,
     events_pb2_grpc,
     merchant_pb2_grpc,
+    payment_pb2,
     payment_pb2_grpc,
     simulator_pb2_grpc,
     threeds_pb2_grpc,
@@ -115,3 +116,23 @@ def expect_error(fn: Any, *args: Any, **kwargs: Any) -> RichError:
     except grpc.RpcError as error:
         return rich_error(error)
     raise AssertionError("the call succeeded but an error was expected")
+
+
+def _word(enum: Any, value: int, prefix: str) -> str:
+    name: str = enum.Name(value)
+    return name.removeprefix(prefix).lower()
+
+
+def operation(attempt: Any) -> str:
+    """A ``GatewayAttempt``'s operation as a word: ``"authorize"``, ``"capture"``…"""
+    return _word(payment_pb2.GatewayOperation, attempt.operation, "GATEWAY_OPERATION_")
+
+
+def outcome(attempt: Any) -> str:
+    """A ``GatewayAttempt``'s outcome as a word: ``"approved"``, ``"declined"``, ``"error"``, ``"skipped"``."""
+    return _word(payment_pb2.GatewayOutcome, attempt.outcome, "GATEWAY_OUTCOME_")
+
+
+def refund_status(refund: Any) -> str:
+    """A ``Refund``'s status as a word: ``"pending"``, ``"succeeded"``, ``"failed"``."""
+    return _word(payment_pb2.RefundStatus, refund.status, "REFUND_STATUS_")

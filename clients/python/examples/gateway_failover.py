@@ -12,9 +12,16 @@ import sys
 
 import paysim_client
 from _setup import credentials, target
-from paysim_client.types import CaptureMethod, CardInput, OutageMode
+from paysim_client.types import CaptureMethod, CardInput, GatewayAttempt, GatewayOperation, GatewayOutcome, OutageMode
 
 VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2030, cvc="123")
+
+
+def words(attempt: GatewayAttempt) -> tuple[str, str]:
+    """``("capture", "error")``: the attempt's operation and outcome without their enum prefixes."""
+    operation = GatewayOperation.Name(attempt.operation).removeprefix("GATEWAY_OPERATION_")
+    outcome = GatewayOutcome.Name(attempt.outcome).removeprefix("GATEWAY_OUTCOME_")
+    return operation.lower(), outcome.lower()
 
 
 def main() -> int:
@@ -30,7 +37,8 @@ def main() -> int:
             payment = client.payments.create(amount_minor=1200, card=VISA)
             print(f"stripe down: answered by {payment.gateway}; attempts:")
             for attempt in payment.attempts:
-                print(f"  {attempt.gateway:<8} {attempt.operation:<9} {attempt.outcome:<8} {attempt.detail}")
+                operation, outcome = words(attempt)
+                print(f"  {attempt.gateway:<8} {operation:<9} {outcome:<8} {attempt.detail}")
             client.simulator.clear_faults("stripe")
 
             # A scripted gateway error on capture: the server answers UNAVAILABLE and keeps the
@@ -40,7 +48,9 @@ def main() -> int:
             )
             client.simulator.script_outcomes(held.gateway, ["error"])
             captured = client.payments.capture(held.id)
-            outcomes = [a.outcome for a in captured.attempts if a.operation == "capture"]
+            outcomes = [
+                words(a)[1] for a in captured.attempts if a.operation == GatewayOperation.GATEWAY_OPERATION_CAPTURE
+            ]
             print(f"capture after a gateway error: {captured.captured_amount_minor} captured, attempts {outcomes}")
 
             for breaker in client.simulator.list_breakers().breakers:

@@ -50,9 +50,9 @@ async def main() -> int:
         rest = await client.payments.refund(payment.id)
         print(f"refunded the remaining {rest.refund.amount_minor}: {PaymentStatus.Name(rest.payment.status)}")
         async for event in client.payments.events(payment.id):
-            print(f"  v{event.version} {event.type}")
-        refunds = await client.payments.list_refunds(payment.id)
-        assert sum(r.amount_minor for r in refunds) == rest.payment.refunded_amount_minor == 3000
+            print(f"  v{event.payment_version} {event.type}")
+        refunded = [refund.amount_minor async for refund in client.payments.list_refunds(payment.id)]
+        assert sum(refunded) == rest.payment.refunded_amount_minor == 3000
     return 0
 
 

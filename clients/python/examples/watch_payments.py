@@ -16,16 +16,21 @@ import sys
 import paysim_client
 from _setup import credentials, target
 from paysim_client import SimulationOverride
-from paysim_client.types import CaptureMethod, CardInput, StreamedPaymentEvent
+from paysim_client.types import CaptureMethod, CardInput, PaymentEvent
 
 VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2030, cvc="123")
 DEFAULT_EVENTS = 8
 
 
-def describe(seq: int | None, event: StreamedPaymentEvent) -> str:
-    # ``data`` is the event's own data (a Struct): amounts in minor units, never card numbers.
-    fields = event.data.fields
-    suffix = f" amount={int(fields['amount'].number_value)}" if "amount" in fields else ""
+def describe(seq: int | None, event: PaymentEvent) -> str:
+    # The event's data is the message of its type (``payment_created``, ``payment_captured``…):
+    # amounts are int minor units, never a card number.
+    suffix = ""
+    if event.HasField("payment_created"):
+        created = event.payment_created
+        suffix = f" amount={created.amount_minor} {created.currency_code} card=…{created.card.last4}"
+    elif event.HasField("payment_captured"):
+        suffix = f" amount={event.payment_captured.amount_minor} fee={event.payment_captured.fee_amount_minor}"
     return f"  seq {seq}: {event.type:<25} {event.payment_id} v{event.payment_version}{suffix}"
 
 

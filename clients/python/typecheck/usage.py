@@ -30,7 +30,7 @@ from paysim_client.types import (
     PaymentEvent,
     PaymentStatus,
     Refund,
-    StreamedPaymentEvent,
+    RefundStatus,
     StreamStart,
     ThreeDSPolicyMode,
     TokenPair,
@@ -56,6 +56,8 @@ async def take_payment(target: str, api_key: str) -> Payment:
         payment = await client.payments.capture(payment.id, amount_minor=1000)
         refunded = await client.payments.refund(payment.id, amount_minor=100, reason="returned")
         refund: Refund = refunded.refund
+        succeeded: bool = refund.status == RefundStatus.REFUND_STATUS_SUCCEEDED
+        refunds: AsyncPager[Refund] = client.payments.list_refunds(payment.id, page_size=10)
         pager: AsyncPager[Payment] = client.payments.list(statuses=[PaymentStatus.PAYMENT_STATUS_CAPTURED])
         ids: list[str] = [p.id async for p in pager]
         pages: list[Page[PaymentEvent]] = [page async for page in client.payments.events(payment.id).pages()]
@@ -67,7 +69,7 @@ async def take_payment(target: str, api_key: str) -> Payment:
         await client.three_ds.set_policy(ThreeDSPolicyMode.THREE_DS_POLICY_MODE_ABOVE_AMOUNT, thresholds={"USD": 100})
         await client.payments.create(amount_minor=100, upi=UpiInput(vpa="success@razorpay"))
         _ = eci
-        _ = (refund, ids, pages)
+        _ = (refund, ids, pages, succeeded, refunds)
     return payment
 
 
@@ -113,15 +115,16 @@ async def watch(client: paysim_client.AsyncClient, saved: int | None) -> int | N
         async for event in watcher:
             kind: str = event.type
             version: int = event.payment_version
-            _ = (kind, version)
+            captured: int = event.payment_captured.amount_minor
+            _ = (kind, version, captured)
             break
     client.payments.watch(start=StreamStart.STREAM_START_NOW, stall_timeout=30.0)
     client.payments.watch(after_seq="5")  # type: ignore[arg-type]
     return watcher.cursor
 
 
-def watch_blocking(client: paysim_client.Client) -> list[StreamedPaymentEvent]:
-    got: list[StreamedPaymentEvent] = []
+def watch_blocking(client: paysim_client.Client) -> list[PaymentEvent]:
+    got: list[PaymentEvent] = []
     with client.payments.watch(payment_id="pay_123") as watcher:
         blocking_watcher: Watcher = watcher
         for event in blocking_watcher:

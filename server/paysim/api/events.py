@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from google.protobuf import struct_pb2
 from paysim_client.v1 import events_pb2, events_pb2_grpc
 
 from paysim.api.convert import timestamp
+from paysim.api.event_convert import payment_event
 from paysim.app.call_context import require_principal
 from paysim.domain.validation import Violations
 from paysim.services.subscriptions import Heartbeat, Item, Start, SubscribeRequest, Subscription, SubscriptionService
@@ -31,18 +31,17 @@ _RENDERED_EVENTS = 4096
 
 
 def _event_message(e: LoggedEvent) -> events_pb2.SubscribePaymentEventsResponse:
-    data = struct_pb2.Struct()
-    data.update(e.data())
     return events_pb2.SubscribePaymentEventsResponse(
         seq=e.seq,
-        event=events_pb2.StreamedPaymentEvent(
-            id=e.id,
-            type=e.type,
+        event=payment_event(
+            event_id=e.id,
+            event_type=e.type,
             payment_id=e.payment_id,
             merchant_id=e.merchant_id,
             payment_version=e.version,
-            occurred_at=timestamp(e.created_at),
-            data=data,
+            sequence=e.seq,
+            created_at=e.created_at,
+            data=e.data(),
         ),
     )
 

@@ -8,6 +8,7 @@ import grpc
 from paysim_client.v1 import payment_pb2, payment_pb2_grpc
 
 from paysim.api import payment_convert as pc
+from paysim.api.event_convert import payment_event
 from paysim.api.pages import next_token, read_page_request
 from paysim.app.call_context import require_principal
 from paysim.app.interceptors import REPLAYED_TRAILER
@@ -133,8 +134,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     async def ListRefunds(
         self, request: payment_pb2.ListRefundsRequest, context: Context
     ) -> payment_pb2.ListRefundsResponse:
-        state = await self._payments.get(require_principal(), request.payment_id)
-        return payment_pb2.ListRefundsResponse(refunds=[pc.refund(state, r) for r in state.refunds])
+        principal = require_principal()
+        query, filters = "refunds", (request.payment_id,)
+        cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
+        # A refund's cursor is its position in the payment's refunds, which only ever grow.
+        after = int(cursor.id) if cursor is not None and cursor.id.isdigit() else 0
+        state, refunds, more = await self._payments.refunds(principal, request.payment_id, after, limit)
+        rows = [pc.PageRow(str(after + n), r.created_at) for n, r in enumerate(refunds, start=1)]
+        return payment_pb2.ListRefundsResponse(
+            refunds=[pc.refund(state, r) for r in refunds], next_page_token=next_token(query, filters, rows, more)
+        )
 
     async def ListPaymentEvents(
         self, request: payment_pb2.ListPaymentEventsRequest, context: Context
@@ -143,8 +152,20 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         query, filters = "payment_events", (request.payment_id,)
         cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
         after_version = int(cursor.id) if cursor is not None and cursor.id.isdigit() else 0
-        rows, more = await self._payments.events(principal, request.payment_id, after_version, limit)
+        state, rows, more = await self._payments.events(principal, request.payment_id, after_version, limit)
         return payment_pb2.ListPaymentEventsResponse(
-            events=[pc.event(e) for e in rows],
+            events=[
+                payment_event(
+                    event_id=e.id,
+                    event_type=e.type,
+                    payment_id=e.aggregate_id,
+                    merchant_id=state.merchant_id,
+                    payment_version=e.version,
+                    sequence=e.sequence,
+                    created_at=e.created_at,
+                    data=e.data,
+                )
+                for e in rows
+            ],
             next_page_token=next_token(query, filters, [pc.PageRow(str(e.version), e.created_at) for e in rows], more),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,7 +12,7 @@ from paysim.domain import payment as agg
 from paysim.domain import threeds
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
-from paysim.store.repositories.payments import PaymentFilter, StoredEvent
+from paysim.store.repositories.payments import PaymentFilter
 
 STATUS_TO_PROTO = {
     agg.Status.PROCESSING: payment_pb2.PAYMENT_STATUS_PROCESSING,
@@ -35,6 +34,25 @@ CHALLENGE_STATUS_TO_PROTO = {
 CAPTURE_TO_PROTO = {
     agg.CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
     agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
+}
+
+# The domain keeps these closed sets as words (payment.py's RefundState and Attempt).
+REFUND_STATUS_TO_PROTO = {
+    "pending": payment_pb2.REFUND_STATUS_PENDING,
+    "succeeded": payment_pb2.REFUND_STATUS_SUCCEEDED,
+    "failed": payment_pb2.REFUND_STATUS_FAILED,
+}
+OPERATION_TO_PROTO = {
+    "authorize": payment_pb2.GATEWAY_OPERATION_AUTHORIZE,
+    "capture": payment_pb2.GATEWAY_OPERATION_CAPTURE,
+    "void": payment_pb2.GATEWAY_OPERATION_VOID,
+    "refund": payment_pb2.GATEWAY_OPERATION_REFUND,
+}
+OUTCOME_TO_PROTO = {
+    "approved": payment_pb2.GATEWAY_OUTCOME_APPROVED,
+    "declined": payment_pb2.GATEWAY_OUTCOME_DECLINED,
+    "error": payment_pb2.GATEWAY_OUTCOME_ERROR,
+    "skipped": payment_pb2.GATEWAY_OUTCOME_SKIPPED,
 }
 
 METHOD_TYPE_TO_PROTO = {
@@ -60,7 +78,7 @@ def refund(state: agg.PaymentState, r: agg.RefundState) -> payment_pb2.Refund:
         payment_id=state.id,
         amount_minor=r.amount,
         currency_code=state.currency,
-        status=r.status,
+        status=REFUND_STATUS_TO_PROTO[r.status],
         reason=r.reason,
         create_time=timestamp(r.created_at),
         failure_reason=r.failure_reason,
@@ -100,6 +118,34 @@ def next_action(s: agg.PaymentState) -> payment_pb2.NextAction | None:
     )
 
 
+def card(c: agg.Card) -> payment_pb2.CardDetails:
+    return payment_pb2.CardDetails(
+        brand=c.brand,
+        bin=c.bin,
+        last4=c.last4,
+        exp_month=c.exp_month,
+        exp_year=c.exp_year,
+        fingerprint=c.fingerprint,
+        holder_name=c.holder_name,
+    )
+
+
+def decline(d: agg.DeclineInfo) -> payment_pb2.Decline:
+    return payment_pb2.Decline(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
+
+
+def attempt(a: agg.Attempt) -> payment_pb2.GatewayAttempt:
+    return payment_pb2.GatewayAttempt(
+        gateway=a.gateway,
+        operation=OPERATION_TO_PROTO[a.operation],
+        outcome=OUTCOME_TO_PROTO[a.outcome],
+        reference=a.reference,
+        latency_ms=a.latency_ms,
+        time=timestamp(a.at),
+        detail=a.detail,
+    )
+
+
 def payment(s: agg.PaymentState) -> payment_pb2.Payment:
     return payment_pb2.Payment(
         id=s.id,
@@ -109,45 +155,17 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         currency_code=s.currency,
         status=STATUS_TO_PROTO[s.status],
         capture_method=CAPTURE_TO_PROTO[s.capture_method],
-        card=None
-        if s.method_type != MethodType.CARD
-        else payment_pb2.CardDetails(
-            brand=s.card.brand,
-            bin=s.card.bin,
-            last4=s.card.last4,
-            exp_month=s.card.exp_month,
-            exp_year=s.card.exp_year,
-            fingerprint=s.card.fingerprint,
-            holder_name=s.card.holder_name,
-        ),
+        card=None if s.method_type != MethodType.CARD else card(s.card),
         authorized_amount_minor=s.authorized_amount,
         captured_amount_minor=s.captured_amount,
         refunded_amount_minor=s.refunded_amount,
         fee_amount_minor=s.fee_amount,
         net_amount_minor=s.net_amount,
-        decline=None
-        if s.decline is None
-        else payment_pb2.Decline(
-            code=s.decline.code,
-            error_code=s.decline.error_code,
-            message=s.decline.message,
-            retryable=s.decline.retryable,
-        ),
+        decline=None if s.decline is None else decline(s.decline),
         failure_reason=s.failure_reason,
         description=s.description,
         metadata=dict(s.metadata),
-        attempts=[
-            payment_pb2.GatewayAttempt(
-                gateway=a.gateway,
-                operation=a.operation,
-                outcome=a.outcome,
-                reference=a.reference,
-                latency_ms=a.latency_ms,
-                time=timestamp(a.at),
-                detail=a.detail,
-            )
-            for a in s.attempts
-        ],
+        attempts=[attempt(a) for a in s.attempts],
         refunds=[refund(s, r) for r in s.refunds],
         version=s.version,
         create_time=timestamp(s.created_at),
@@ -157,18 +175,6 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         next_action=next_action(s),
         method_type=METHOD_TYPE_TO_PROTO[MethodType(s.method_type)],
         method_account=s.method_account,
-    )
-
-
-def event(e: StoredEvent) -> payment_pb2.PaymentEvent:
-    return payment_pb2.PaymentEvent(
-        id=e.id,
-        payment_id=e.aggregate_id,
-        version=e.version,
-        sequence=e.sequence,
-        type=e.type,
-        data_json=json.dumps(e.data, separators=(",", ":"), sort_keys=True),
-        time=timestamp(e.created_at),
     )
 
 

@@ -1,11 +1,34 @@
-"""The one table of who may call what. Deny by default: an RPC missing here is refused, and a
-test walks every service descriptor to make sure none is missing."""
+"""Who may call what, read from the contract when this module is imported.
+
+Every RPC of paysim.v1 declares its access policy with the ``(paysim.v1.access)`` method option
+and its idempotency classification (proto/paysim/v1/options.proto); an RPC without them makes the
+import fail, so the server refuses to start. The foreign infrastructure services the server
+serves (health, reflection) get theirs by a rule on their package. Deny by default still holds at
+run time: a method missing from ``POLICIES`` is refused.
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from paysim.domain.roles import Permission, Role
+import paysim_client.v1
+from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor_pb2 import MethodOptions
+from grpc_health.v1 import health_pb2
+from paysim_client.v1 import options_pb2
+
+from paysim.app.reflection import V1_SERVICE, V1ALPHA_SERVICE
+from paysim.domain.roles import Permission
+
+CONTRACT_PACKAGE = "paysim.v1"
+
+
+class ContractError(RuntimeError):
+    """An RPC of the contract breaks a rule of options.proto."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,111 +38,97 @@ class Policy:
     public: bool = False
     permission: Permission | None = None
     admin_only: bool = False
+    # Reaches only its own merchant's objects unless an admin (see options.proto).
+    tenant_scoped: bool = False
     rate_limited: bool = True
     reads_credentials: bool = True
 
 
-PUBLIC = Policy(public=True)
 # Probes and tooling: never throttled, or a busy client could get its own health checks refused,
 # and blind to credentials, so a tool that sends its bearer header on every call (grpcurl does,
 # on reflection too) is never refused there for an expired token.
 INFRASTRUCTURE = Policy(public=True, rate_limited=False, reads_credentials=False)
-AUTHENTICATED = Policy()
+INFRASTRUCTURE_PACKAGES = ("grpc.health.", "grpc.reflection.")
 
 
-def needs(permission: Permission) -> Policy:
-    return Policy(permission=permission)
+def method_path(method: MethodDescriptor) -> str:
+    return f"/{method.containing_service.full_name}/{method.name}"
 
 
-ADMIN_ONLY = Policy(admin_only=True, permission=Permission.MERCHANT_ADMIN)
+def _permission(value: int) -> Permission:
+    name = options_pb2.Permission.Name(value)  # type: ignore[arg-type]
+    return Permission[name.removeprefix("PERMISSION_")]
 
-_AUTH = "/paysim.v1.AuthService/"
-_MERCHANT = "/paysim.v1.MerchantService/"
-_CUSTOMER = "/paysim.v1.CustomerService/"
-_PAYMENT = "/paysim.v1.PaymentService/"
-_SIMULATOR = "/paysim.v1.SimulatorService/"
-_THREE_DS = "/paysim.v1.ThreeDSService/"
-_WEBHOOK = "/paysim.v1.WebhookService/"
-_EVENTS = "/paysim.v1.EventService/"
 
-POLICIES: dict[str, Policy] = {
-    _AUTH + "Register": PUBLIC,
-    _AUTH + "Login": PUBLIC,
-    _AUTH + "RefreshToken": PUBLIC,
-    _AUTH + "Logout": PUBLIC,
-    _AUTH + "GetCurrentUser": needs(Permission.PROFILE_READ),
-    _AUTH + "ChangePassword": needs(Permission.PASSWORD_CHANGE),
-    _MERCHANT + "RegisterMerchant": PUBLIC,
-    _MERCHANT + "GetMerchant": needs(Permission.MERCHANT_READ),
-    _MERCHANT + "UpdateMerchant": needs(Permission.MERCHANT_WRITE),
-    _MERCHANT + "ListMerchants": ADMIN_ONLY,
-    _MERCHANT + "ActivateMerchant": ADMIN_ONLY,
-    _MERCHANT + "DeactivateMerchant": ADMIN_ONLY,
-    _MERCHANT + "CreateApiKey": needs(Permission.API_KEY_MANAGE),
-    _MERCHANT + "ListApiKeys": needs(Permission.API_KEY_MANAGE),
-    _MERCHANT + "RevokeApiKey": needs(Permission.API_KEY_MANAGE),
-    # Gateway configurations are merchant settings, guarded like the rest of them.
-    _MERCHANT + "SetGatewayConfig": needs(Permission.MERCHANT_WRITE),
-    _MERCHANT + "ListGatewayConfigs": needs(Permission.MERCHANT_READ),
-    _MERCHANT + "DeleteGatewayConfig": needs(Permission.MERCHANT_WRITE),
-    _CUSTOMER + "CreateCustomer": needs(Permission.CUSTOMER_WRITE),
-    _CUSTOMER + "GetCustomer": needs(Permission.CUSTOMER_READ),
-    _CUSTOMER + "ListCustomers": needs(Permission.CUSTOMER_READ),
-    _CUSTOMER + "UpdateCustomer": needs(Permission.CUSTOMER_WRITE),
-    _CUSTOMER + "DeleteCustomer": needs(Permission.CUSTOMER_WRITE),
-    _PAYMENT + "CreatePayment": needs(Permission.PAYMENT_WRITE),
-    _PAYMENT + "GetPayment": needs(Permission.PAYMENT_READ),
-    _PAYMENT + "ListPayments": needs(Permission.PAYMENT_READ),
-    _PAYMENT + "CapturePayment": needs(Permission.PAYMENT_WRITE),
-    _PAYMENT + "VoidPayment": needs(Permission.PAYMENT_WRITE),
-    _PAYMENT + "RefundPayment": needs(Permission.PAYMENT_WRITE),
-    _PAYMENT + "ListRefunds": needs(Permission.PAYMENT_READ),
-    _PAYMENT + "ListPaymentEvents": needs(Permission.PAYMENT_READ),
-    _SIMULATOR + "ListScenarios": AUTHENTICATED,
-    _SIMULATOR + "SetGatewayOutage": needs(Permission.SIMULATOR_CONTROL),
-    _SIMULATOR + "ScriptGatewayOutcomes": needs(Permission.SIMULATOR_CONTROL),
-    _SIMULATOR + "ClearGatewayFaults": needs(Permission.SIMULATOR_CONTROL),
-    _SIMULATOR + "ListGatewayFaults": needs(Permission.SIMULATOR_CONTROL),
-    _SIMULATOR + "ListCircuitBreakers": needs(Permission.SIMULATOR_CONTROL),
-    _SIMULATOR + "ResetCircuitBreaker": ADMIN_ONLY,
-    # A payment's challenge is seen by whoever may see the payment (its merchant, its customer,
-    # admins). SimulateAcs plays the cardholder, so the payment's customer may call it as well as
-    # its merchant's test code; it changes nothing until the merchant completes the challenge.
-    _THREE_DS + "GetChallenge": needs(Permission.PAYMENT_READ),
-    _THREE_DS + "SimulateAcs": needs(Permission.PAYMENT_READ),
-    _THREE_DS + "CompleteChallenge": needs(Permission.PAYMENT_WRITE),
-    _THREE_DS + "SetThreeDSPolicy": needs(Permission.MERCHANT_WRITE),
-    _THREE_DS + "GetThreeDSPolicy": needs(Permission.MERCHANT_READ),
-    # Webhook endpoints are merchant settings: merchants their own, admins any merchant's.
-    _WEBHOOK + "CreateWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
-    _WEBHOOK + "GetWebhookEndpoint": needs(Permission.MERCHANT_READ),
-    _WEBHOOK + "ListWebhookEndpoints": needs(Permission.MERCHANT_READ),
-    _WEBHOOK + "UpdateWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
-    _WEBHOOK + "DeleteWebhookEndpoint": needs(Permission.MERCHANT_WRITE),
-    _WEBHOOK + "RotateWebhookSecret": needs(Permission.MERCHANT_WRITE),
-    _WEBHOOK + "ListWebhookDeliveries": needs(Permission.MERCHANT_READ),
-    _WEBHOOK + "RedeliverWebhook": needs(Permission.MERCHANT_WRITE),
-    # Which events: the service narrows the stream to the caller's own merchant or payments.
-    _EVENTS + "SubscribePaymentEvents": needs(Permission.PAYMENT_READ),
-    # Infrastructure: probes and tooling must work without credentials.
-    "/grpc.health.v1.Health/Check": INFRASTRUCTURE,
-    "/grpc.health.v1.Health/Watch": INFRASTRUCTURE,
-    "/grpc.health.v1.Health/List": INFRASTRUCTURE,
-    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": INFRASTRUCTURE,
-    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": INFRASTRUCTURE,
-}
+def policy_from_options(name: str, options: MethodOptions) -> Policy:
+    """The policy an RPC's options declare; ContractError when they break the rules."""
+    if not options.HasExtension(options_pb2.access):
+        raise ContractError(f"{name} has no access policy: add option (paysim.v1.access)")
+    keyed = options.Extensions[options_pb2.deduplicated_by_idempotency_key]
+    if not keyed and not options.HasField("idempotency_level"):
+        raise ContractError(f"{name} has no idempotency classification (idempotency_level or a keyed option)")
+    access = options.Extensions[options_pb2.access]
+    caller = access.WhichOneof("caller")
+    if caller is None:
+        raise ContractError(f"{name}: its access policy names no caller")
+    if caller == "permission" and access.permission == options_pb2.PERMISSION_UNSPECIFIED:
+        raise ContractError(f"{name}: its access policy's permission is PERMISSION_UNSPECIFIED")
+    if access.ignores_credentials and caller != "public":
+        raise ContractError(f"{name}: only a public RPC may ignore credentials")
+    if access.tenant_scoped and caller in ("public", "admin_only"):
+        raise ContractError(f"{name}: a {caller} RPC is not tenant_scoped")
+    return Policy(
+        public=caller == "public",
+        permission=_permission(access.permission) if caller == "permission" else None,
+        admin_only=caller == "admin_only",
+        tenant_scoped=access.tenant_scoped,
+        rate_limited=not access.rate_limit_exempt,
+        reads_credentials=not access.ignores_credentials,
+    )
+
+
+def infrastructure_policy(service: ServiceDescriptor) -> Policy | None:
+    """The rule for services that are not paysim's: infrastructure by package, or nothing."""
+    return INFRASTRUCTURE if service.full_name.startswith(INFRASTRUCTURE_PACKAGES) else None
+
+
+def contract_services() -> Iterator[ServiceDescriptor]:
+    """Every service of every generated module of the paysim.v1 contract."""
+    for info in pkgutil.iter_modules(paysim_client.v1.__path__):
+        if info.name.endswith("_pb2"):
+            module: Any = importlib.import_module(f"{paysim_client.v1.__name__}.{info.name}")
+            if module.DESCRIPTOR.package == CONTRACT_PACKAGE:
+                yield from module.DESCRIPTOR.services_by_name.values()
+
+
+def derive_policies(contract: Iterable[ServiceDescriptor], foreign: Iterable[ServiceDescriptor]) -> dict[str, Policy]:
+    policies: dict[str, Policy] = {}
+    problems: list[str] = []
+    for service in contract:
+        for method in service.methods:
+            try:
+                policies[method_path(method)] = policy_from_options(method.full_name, method.GetOptions())
+            except ContractError as error:
+                problems.append(str(error))
+    for service in foreign:
+        policy = infrastructure_policy(service)
+        if policy is None:
+            problems.append(f"{service.full_name} is neither paysim's nor infrastructure: it has no policy")
+            continue
+        policies.update((method_path(method), policy) for method in service.methods)
+    if problems:
+        raise ContractError("the contract's access policies break the rules of options.proto: " + "; ".join(problems))
+    return policies
+
+
+# The infrastructure services the server serves beside the contract's.
+FOREIGN_SERVICES = (
+    health_pb2.DESCRIPTOR.services_by_name["Health"],
+    V1_SERVICE,
+    V1ALPHA_SERVICE,
+)
+POLICIES: dict[str, Policy] = derive_policies(contract_services(), FOREIGN_SERVICES)
 
 
 def policy_for(method: str) -> Policy | None:
     return POLICIES.get(method)
-
-
-def role_may_call(role: Role, policy: Policy) -> bool:
-    """The role-level half of the check (API-key restrictions live on Principal.can)."""
-    from paysim.domain.roles import has_permission
-
-    if policy.public:
-        return True
-    if policy.admin_only:
-        return role is Role.ADMIN
-    return policy.permission is None or has_permission(role, policy.permission)

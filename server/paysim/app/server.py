@@ -13,6 +13,7 @@ from paysim_client.v1 import (
     auth_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
+    error_reason_pb2,
     events_pb2,
     events_pb2_grpc,
     merchant_pb2,
@@ -40,7 +41,7 @@ from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
-from paysim.app.reflection import V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
+from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
 
 log = logging.getLogger("paysim.server")
 
@@ -105,7 +106,15 @@ class PaysimServer:
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection = ReflectionServicer(
-            [*PAYSIM_SERVICE_DESCRIPTORS, health_pb2.DESCRIPTOR.services_by_name["Health"], V1_SERVICE, V1ALPHA_SERVICE]
+            [
+                *PAYSIM_SERVICE_DESCRIPTORS,
+                health_pb2.DESCRIPTOR.services_by_name["Health"],
+                V1_SERVICE,
+                V1ALPHA_SERVICE,
+            ],
+            # No service refers to the error reasons or the error-detail types: served beside them
+            # so that a client can describe paysim.v1.ErrorReason and decode every detail.
+            extra_files=(*ERROR_DETAIL_FILES, error_reason_pb2.DESCRIPTOR),
         )
         add_reflection(self._server, reflection)
         self.port = 0

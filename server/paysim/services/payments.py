@@ -836,16 +836,25 @@ class PaymentService:
         async with self._uow() as uow:
             return await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
 
+    async def refunds(
+        self, principal: Principal, payment_id: str, after: int, limit: int
+    ) -> tuple[agg.PaymentState, list[agg.RefundState], bool]:
+        """The payment, up to ``limit`` of its refunds after the first ``after``, and whether more follow."""
+        state = await self.get(principal, payment_id)
+        page = list(state.refunds[after : after + limit])
+        return state, page, len(state.refunds) > after + limit
+
     async def events(
         self, principal: Principal, payment_id: str, after_version: int, limit: int
-    ) -> tuple[list[StoredEvent], bool]:
+    ) -> tuple[agg.PaymentState, list[StoredEvent], bool]:
+        """The payment, up to ``limit`` of its events after ``after_version``, and whether more follow."""
         async with self._uow() as uow:
             v = Violations()
             check_id(v, "payment_id", payment_id, PAYMENT)
             v.raise_if_any()
-            await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
+            state = await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id)
             rows = await uow.payments.events(payment_id, after_version=after_version, limit=limit + 1)
-        return rows[:limit], len(rows) > limit
+        return state, rows[:limit], len(rows) > limit
 
     async def list_page(
         self, principal: Principal, requested_merchant: str, f: PaymentFilter, cursor: Any, limit: int

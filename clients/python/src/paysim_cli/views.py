@@ -10,6 +10,7 @@ from paysim_client.types import (
     PaymentMethodType,
     PaymentStatus,
     Refund,
+    RefundStatus,
     ThreeDSAuthentication,
     ThreeDSChallengeStatus,
 )
@@ -107,7 +108,7 @@ def refund_table(refunds: Sequence[Refund]) -> list[str]:
     rows = [
         [
             r.id,
-            r.status,
+            refund_status(r),
             format_minor(r.amount_minor, r.currency_code),
             r.reason or r.failure_reason,
             when(r.create_time),
@@ -115,6 +116,10 @@ def refund_table(refunds: Sequence[Refund]) -> list[str]:
         for r in refunds
     ]
     return table(["REFUND", "STATUS", "AMOUNT", "REASON", "CREATED"], rows, right=[2])
+
+
+def refund_status(refund: Refund) -> str:
+    return enum_label(RefundStatus, refund.status)
 
 
 def challenge_status(value: ThreeDSChallengeStatus.ValueType) -> str:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 
-from paysim_client import _rpcs
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.errors import RpcError, Unauthenticated
@@ -102,7 +102,7 @@ class Session:
         if self._email is None or self._password is None:
             raise ValueError("this session was resumed without a password and cannot log in")
         reply = await self._transport.call(
-            _rpcs.LOGIN, auth_pb2.LoginRequest(email=self._email, password=self._password)
+            rpcs.LOGIN, auth_pb2.LoginRequest(email=self._email, password=self._password)
         )
         self._keep(reply.tokens)
         self.user = reply.user
@@ -146,7 +146,7 @@ class Session:
                     return
                 try:
                     reply = await self._transport.call(
-                        _rpcs.REFRESH_TOKEN,
+                        rpcs.REFRESH_TOKEN,
                         auth_pb2.RefreshTokenRequest(refresh_token=self.tokens.refresh_token),
                         retry=_ONE_ATTEMPT,
                     )
@@ -173,4 +173,4 @@ class Session:
                     tokens = self._token_store.load() or tokens  # the live pair, if another process rotated it
                     self._token_store.save(None)
         if tokens is not None:
-            await self._transport.call(_rpcs.LOGOUT, auth_pb2.LogoutRequest(refresh_token=tokens.refresh_token))
+            await self._transport.call(rpcs.LOGOUT, auth_pb2.LogoutRequest(refresh_token=tokens.refresh_token))

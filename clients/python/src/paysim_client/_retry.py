@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from paysim_client._rpcs import Safety
+from paysim_client._rpc import Safety
 from paysim_client.config import RetryPolicy
 from paysim_client.errors import Aborted, RpcError, Unavailable
 

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf.message import Message
 
 from paysim_client._retry import retry_delay
-from paysim_client._rpcs import Rpc, Safety
+from paysim_client._rpc import Rpc, Safety
 from paysim_client.config import RetryPolicy
 from paysim_client.errors import REQUEST_ID_HEADER, DeadlineExceeded, Unauthenticated, from_grpc_error
 

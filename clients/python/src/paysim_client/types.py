@@ -7,9 +7,9 @@ every field the server adds is there without a client release, and the field com
 """
 
 from paysim_client.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
-from paysim_client.v1.common_pb2 import Money, Role
+from paysim_client.v1.common_pb2 import Role
 from paysim_client.v1.customer_pb2 import Customer
-from paysim_client.v1.events_pb2 import StreamedPaymentEvent, StreamStart
+from paysim_client.v1.events_pb2 import StreamStart
 from paysim_client.v1.merchant_pb2 import (
     ApiKey,
     CreateApiKeyResponse,
@@ -23,6 +23,8 @@ from paysim_client.v1.payment_pb2 import (
     CardInput,
     Decline,
     GatewayAttempt,
+    GatewayOperation,
+    GatewayOutcome,
     NextAction,
     NextActionType,
     Payment,
@@ -32,6 +34,7 @@ from paysim_client.v1.payment_pb2 import (
     PayPalWalletInput,
     Refund,
     RefundPaymentResponse,
+    RefundStatus,
     ThreeDSAuthentication,
     ThreeDSChallenge,
     ThreeDSChallengeStatus,
@@ -83,12 +86,13 @@ __all__ = [
     "GatewayAttempt",
     "GatewayConfig",
     "GatewayFaults",
+    "GatewayOperation",
+    "GatewayOutcome",
     "GetChallengeResponse",
     "GetCurrentUserResponse",
     "ListCircuitBreakersResponse",
     "LoginResponse",
     "Merchant",
-    "Money",
     "NextAction",
     "NextActionType",
     "OutageMode",
@@ -99,6 +103,7 @@ __all__ = [
     "PaymentStatus",
     "Refund",
     "RefundPaymentResponse",
+    "RefundStatus",
     "RegisterMerchantResponse",
     "Role",
     "RotateWebhookSecretResponse",
@@ -108,7 +113,6 @@ __all__ = [
     "ScriptedOutcomeKind",
     "SimulateAcsResponse",
     "StreamStart",
-    "StreamedPaymentEvent",
     "ThreeDSAuthentication",
     "ThreeDSChallenge",
     "ThreeDSChallengeStatus",

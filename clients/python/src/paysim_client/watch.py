@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from paysim_client import _rpcs
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy
 from paysim_client.errors import (
@@ -40,6 +40,7 @@ from paysim_client.errors import (
     from_grpc_error,
 )
 from paysim_client.v1 import events_pb2 as E
+from paysim_client.v1.payment_pb2 import PaymentEvent
 
 if TYPE_CHECKING:
     from paysim_client._blocking import LoopThread
@@ -113,7 +114,7 @@ class AsyncWatcher:
         self._random = random_source
         self._call: Any = None
         self._used: str | None = None
-        self._held: E.StreamedPaymentEvent | None = None
+        self._held: PaymentEvent | None = None
         self._opened = 0
         self._failures = 0
         self._renewed = False
@@ -165,7 +166,7 @@ class AsyncWatcher:
     async def _connect(self) -> None:
         """One attempt: open a stream and read its first message, the server's heartbeat that
         says where the stream starts. On failure, back off (or raise) and leave it closed."""
-        call, used = await self._transport.stream(_rpcs.SUBSCRIBE_PAYMENT_EVENTS, self._request())
+        call, used = await self._transport.stream(rpcs.SUBSCRIBE_PAYMENT_EVENTS, self._request())
         if self._closed:  # closed while the credentials were being renewed
             call.cancel()
             return
@@ -236,7 +237,7 @@ class AsyncWatcher:
         with contextlib.suppress(TimeoutError):  # the wait is over, or aclose() cut it short
             await asyncio.wait_for(self._closing.wait(), delay)
 
-    def _accept(self, message: E.SubscribePaymentEventsResponse) -> E.StreamedPaymentEvent | None:
+    def _accept(self, message: E.SubscribePaymentEventsResponse) -> PaymentEvent | None:
         """Move the cursor for ``message``; the event to hand out, if it is a new one."""
         if message.WhichOneof("kind") == "event":
             if self._cursor is not None and message.seq <= self._cursor:
@@ -251,7 +252,7 @@ class AsyncWatcher:
     def __aiter__(self) -> AsyncWatcher:
         return self
 
-    async def __anext__(self) -> E.StreamedPaymentEvent:
+    async def __anext__(self) -> PaymentEvent:
         while True:
             if self._closed:
                 raise StopAsyncIteration
@@ -317,10 +318,10 @@ class Watcher:
         """See :meth:`AsyncWatcher.open`."""
         self._runner.run(self._async.open())
 
-    def __iter__(self) -> Iterator[E.StreamedPaymentEvent]:
+    def __iter__(self) -> Iterator[PaymentEvent]:
         return self
 
-    def __next__(self) -> E.StreamedPaymentEvent:
+    def __next__(self) -> PaymentEvent:
         try:
             return self._runner.run(self._async.__anext__())
         except StopAsyncIteration:

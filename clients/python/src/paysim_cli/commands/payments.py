@@ -101,8 +101,9 @@ def register(r: Registrar) -> None:
     p.add_argument("--reason", default="", help="why, in words")
     p.add_argument("--idempotency-key")
 
-    p = group.command("refunds", "a payment's refunds", refunds)
+    p = group.command("refunds", "a payment's refunds, oldest first", refunds)
     p.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_list_options(p, default_limit=0)
 
     p = group.command("events", "a payment's history: its events in order", events)
     p.add_argument("payment_id", metavar="PAYMENT_ID")
@@ -221,18 +222,26 @@ def refund(ctx: Context, args: argparse.Namespace) -> None:
         args.payment_id, amount_minor=amount, reason=args.reason, idempotency_key=args.idempotency_key
     )
     r = reply.refund
-    summary = f"refund {r.id} {r.status}: {format_minor(r.amount_minor, r.currency_code)}"
+    summary = f"refund {r.id} {views.refund_status(r)}: {format_minor(r.amount_minor, r.currency_code)}"
     if r.failure_reason:
         summary += f" ({r.failure_reason})"
     ctx.out.result(reply, lambda: [summary, "", *views.payment_lines(reply.payment)])
 
 
 def refunds(ctx: Context, args: argparse.Namespace) -> None:
-    found = list(ctx.client().payments.list_refunds(args.payment_id))
-    ctx.out.result(
-        ListRefundsResponse(refunds=found),
-        lambda: views.refund_table(found) if found else [f"no refunds of {args.payment_id}"],
+    client = ctx.client()
+    found, token = collect(
+        lambda size, page_token: client.payments.list_refunds(args.payment_id, page_size=size, page_token=page_token),
+        args.limit,
+        args.page_token,
     )
+
+    def human() -> list[str]:
+        if not found:
+            return [f"no refunds of {args.payment_id}"]
+        return [*views.refund_table(found), *more(token)]
+
+    ctx.out.result(ListRefundsResponse(refunds=found, next_page_token=token), human)
 
 
 def events(ctx: Context, args: argparse.Namespace) -> None:
@@ -242,7 +251,7 @@ def events(ctx: Context, args: argparse.Namespace) -> None:
         args.limit,
         args.page_token,
     )
-    rows = [[str(e.sequence), str(e.version), e.type, when(e.time)] for e in found]
+    rows = [[str(e.sequence), str(e.payment_version), e.type, when(e.create_time)] for e in found]
     ctx.out.result(
         ListPaymentEventsResponse(events=found, next_page_token=token),
         lambda: [*table(["SEQUENCE", "VERSION", "TYPE", "TIME"], rows, right=[0, 1]), *more(token)],

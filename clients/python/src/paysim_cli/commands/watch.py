@@ -11,10 +11,11 @@ import argparse
 import json
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
-from google.protobuf import json_format
+from google.protobuf.message import Message
 from paysim_client import errors
-from paysim_client.v1.events_pb2 import StreamedPaymentEvent
+from paysim_client.v1.payment_pb2 import PaymentEvent
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option
@@ -65,38 +66,38 @@ class Lines:
     def header(self) -> str:
         return COLUMNS.format(seq="SEQUENCE", time="TIME", type="EVENT", payment="PAYMENT", detail="DETAIL").rstrip()
 
-    def line(self, seq: int, event: StreamedPaymentEvent) -> str:
-        data = json_format.MessageToDict(event.data)
+    def line(self, seq: int, event: PaymentEvent) -> str:
         return COLUMNS.format(
             seq=seq,
-            time=when(event.occurred_at),
+            time=when(event.create_time),
             type=event.type,
             payment=event.payment_id,
-            detail=self._detail(event.payment_id, data),
+            detail=self._detail(event),
         ).rstrip()
 
-    def _currency(self, payment_id: str, data: dict[str, object]) -> str:
-        currency = data.get("currency")
-        if not isinstance(currency, str) or not currency:
-            currency = self._currencies.get(payment_id) or self._lookup(payment_id)
+    def _currency(self, payment_id: str, created: str) -> str:
+        currency = created or self._currencies.get(payment_id) or self._lookup(payment_id)
         self._currencies[payment_id] = currency
         if len(self._currencies) > CURRENCY_MEMORY:
             self._currencies.popitem(last=False)
         return currency
 
-    def _detail(self, payment_id: str, data: dict[str, object]) -> str:
+    def _detail(self, event: PaymentEvent) -> str:
+        """The amount, decline code, reason and refund of the event's data, those it has."""
+        kind = event.WhichOneof("data")
+        if kind is None:  # a type newer than this command line
+            return ""
+        data: Message = getattr(event, kind)
+        values: dict[str, Any] = {field.name: value for field, value in data.ListFields()}
         parts = []
-        amount = data.get("amount")
-        if isinstance(amount, int | float):
-            currency = self._currency(payment_id, data)
-            parts.append(format_minor(int(amount), currency) if currency else f"{int(amount)} (minor units)")
-        decline = data.get("decline")
-        if isinstance(decline, dict) and decline.get("code"):
-            parts.append(str(decline["code"]))
-        for key in ("reason", "refund_id"):
-            value = data.get(key)
-            if isinstance(value, str) and value:
-                parts.append(value)
+        amount = values.get("amount_minor")
+        if isinstance(amount, int):
+            currency = self._currency(event.payment_id, values.get("currency_code", ""))
+            parts.append(format_minor(amount, currency) if currency else f"{amount} (minor units)")
+        decline = values.get("decline")
+        if decline is not None and decline.code:
+            parts.append(decline.code)
+        parts += [values[key] for key in ("reason", "refund_id") if values.get(key)]
         return "  ".join(parts)
 
 

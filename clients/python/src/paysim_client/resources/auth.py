@@ -8,9 +8,9 @@ themselves: they do not change this client's credentials.
 
 from __future__ import annotations
 
-from paysim_client import _rpcs
 from paysim_client._auth import Session
 from paysim_client._blocking import blocking
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource
@@ -40,7 +40,7 @@ class AsyncAuth(AsyncResource):
     ) -> A.User:
         """Create a customer account (merchants register with ``merchants.register``)."""
         request = A.RegisterRequest(email=email, password=password, full_name=full_name)
-        reply = await self._transport.call(_rpcs.REGISTER, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.REGISTER, request, timeout=timeout, retry=retry)
         return reply.user
 
     async def login(
@@ -52,14 +52,14 @@ class AsyncAuth(AsyncResource):
         :class:`~paysim_client.errors.LoginLocked` after too many of them.
         """
         request = A.LoginRequest(email=email, password=password)
-        return await self._transport.call(_rpcs.LOGIN, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.LOGIN, request, timeout=timeout, retry=retry)
 
     async def refresh(
         self, refresh_token: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> A.TokenPair:
         """Trade a refresh token for a new pair (the old refresh token is spent)."""
         request = A.RefreshTokenRequest(refresh_token=refresh_token)
-        reply = await self._transport.call(_rpcs.REFRESH_TOKEN, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.REFRESH_TOKEN, request, timeout=timeout, retry=retry)
         return reply.tokens
 
     async def logout(
@@ -71,14 +71,14 @@ class AsyncAuth(AsyncResource):
         """
         if refresh_token is not None:
             request = A.LogoutRequest(refresh_token=refresh_token)
-            await self._transport.call(_rpcs.LOGOUT, request, timeout=timeout, retry=retry)
+            await self._transport.call(rpcs.LOGOUT, request, timeout=timeout, retry=retry)
         elif self._session is not None:
             await self._session.logout()
 
     async def me(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> A.GetCurrentUserResponse:
         """Who the credentials belong to: the user (none for an API key), role, merchant, kind."""
         return await self._transport.call(
-            _rpcs.GET_CURRENT_USER, A.GetCurrentUserRequest(), timeout=timeout, retry=retry
+            rpcs.GET_CURRENT_USER, A.GetCurrentUserRequest(), timeout=timeout, retry=retry
         )
 
     async def change_password(
@@ -91,7 +91,7 @@ class AsyncAuth(AsyncResource):
     ) -> None:
         """Change the logged-in user's password (an access token is needed, not an API key)."""
         request = A.ChangePasswordRequest(current_password=current_password, new_password=new_password)
-        await self._transport.call(_rpcs.CHANGE_PASSWORD, request, timeout=timeout, retry=retry)
+        await self._transport.call(rpcs.CHANGE_PASSWORD, request, timeout=timeout, retry=retry)
 
 
 class Auth(BlockingResource[AsyncAuth]):

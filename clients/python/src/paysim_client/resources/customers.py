@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paysim_client import _rpcs
 from paysim_client._blocking import blocking, blocking_pager
+from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource
@@ -30,7 +30,7 @@ class AsyncCustomers(AsyncResource):
         request = C.CreateCustomerRequest(
             merchant_id=merchant_id, email=email, name=name, phone=phone, metadata=dict(metadata or {})
         )
-        reply = await self._transport.call(_rpcs.CREATE_CUSTOMER, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.CREATE_CUSTOMER, request, timeout=timeout, retry=retry)
         return reply.customer
 
     async def get(
@@ -38,7 +38,7 @@ class AsyncCustomers(AsyncResource):
     ) -> C.Customer:
         """One customer (``NotFound`` for another merchant's)."""
         request = C.GetCustomerRequest(customer_id=customer_id)
-        reply = await self._transport.call(_rpcs.GET_CUSTOMER, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.GET_CUSTOMER, request, timeout=timeout, retry=retry)
         return reply.customer
 
     def list(
@@ -57,7 +57,7 @@ class AsyncCustomers(AsyncResource):
             request = C.ListCustomersRequest(
                 merchant_id=merchant_id, page_size=page_size, page_token=token, email=email
             )
-            reply = await self._transport.call(_rpcs.LIST_CUSTOMERS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_CUSTOMERS, request, timeout=timeout, retry=retry)
             return Page(reply.customers, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -83,13 +83,13 @@ class AsyncCustomers(AsyncResource):
             replace_metadata=metadata is not None,
             metadata=dict(metadata or {}),
         )
-        reply = await self._transport.call(_rpcs.UPDATE_CUSTOMER, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.UPDATE_CUSTOMER, request, timeout=timeout, retry=retry)
         return reply.customer
 
     async def delete(self, customer_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
         """Delete a customer."""
         request = C.DeleteCustomerRequest(customer_id=customer_id)
-        await self._transport.call(_rpcs.DELETE_CUSTOMER, request, timeout=timeout, retry=retry)
+        await self._transport.call(rpcs.DELETE_CUSTOMER, request, timeout=timeout, retry=retry)
 
 
 class Customers(BlockingResource[AsyncCustomers]):

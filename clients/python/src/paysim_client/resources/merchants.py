@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from paysim_client import _rpcs
 from paysim_client._blocking import LoopThread, blocking, blocking_pager
+from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
@@ -25,7 +25,7 @@ class AsyncApiKeys(AsyncResource):
     ) -> M.CreateApiKeyResponse:
         """Create a key; the answer's ``secret`` is the only time the full key is shown."""
         request = M.CreateApiKeyRequest(merchant_id=merchant_id, name=name)
-        return await self._transport.call(_rpcs.CREATE_API_KEY, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.CREATE_API_KEY, request, timeout=timeout, retry=retry)
 
     def list(
         self,
@@ -40,7 +40,7 @@ class AsyncApiKeys(AsyncResource):
 
         async def fetch(token: str) -> Page[M.ApiKey]:
             request = M.ListApiKeysRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(_rpcs.LIST_API_KEYS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_API_KEYS, request, timeout=timeout, retry=retry)
             return Page(reply.api_keys, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -50,7 +50,7 @@ class AsyncApiKeys(AsyncResource):
     ) -> M.ApiKey:
         """Revoke a key at once; calls with it are refused from then on."""
         request = M.RevokeApiKeyRequest(api_key_id=api_key_id)
-        reply = await self._transport.call(_rpcs.REVOKE_API_KEY, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.REVOKE_API_KEY, request, timeout=timeout, retry=retry)
         return reply.api_key
 
 
@@ -77,7 +77,7 @@ class AsyncGatewayConfigs(AsyncResource):
         request = M.SetGatewayConfigRequest(
             merchant_id=merchant_id, gateway=gateway, enabled=enabled, priority=priority, settings=string_map(settings)
         )
-        reply = await self._transport.call(_rpcs.SET_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.SET_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
         return reply.gateway_config
 
     async def list(
@@ -85,7 +85,7 @@ class AsyncGatewayConfigs(AsyncResource):
     ) -> Sequence[M.GatewayConfig]:
         """The merchant's configurations in routing order, disabled ones included."""
         request = M.ListGatewayConfigsRequest(merchant_id=merchant_id)
-        reply = await self._transport.call(_rpcs.LIST_GATEWAY_CONFIGS, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.LIST_GATEWAY_CONFIGS, request, timeout=timeout, retry=retry)
         return reply.gateway_configs
 
     async def delete(
@@ -93,7 +93,7 @@ class AsyncGatewayConfigs(AsyncResource):
     ) -> M.GatewayConfig:
         """Delete one configuration and return it as it was (``NotFound`` if there is none)."""
         request = M.DeleteGatewayConfigRequest(merchant_id=merchant_id, gateway=gateway)
-        reply = await self._transport.call(_rpcs.DELETE_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.DELETE_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
         return reply.gateway_config
 
 
@@ -126,14 +126,14 @@ class AsyncMerchants(AsyncResource):
             support_email=support_email,
             default_currency_code=default_currency_code,
         )
-        return await self._transport.call(_rpcs.REGISTER_MERCHANT, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.REGISTER_MERCHANT, request, timeout=timeout, retry=retry)
 
     async def get(
         self, merchant_id: str = "", *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> M.Merchant:
         """The caller's merchant, or (admins) the one named."""
         request = M.GetMerchantRequest(merchant_id=merchant_id)
-        reply = await self._transport.call(_rpcs.GET_MERCHANT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.GET_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
     async def update(
@@ -157,7 +157,7 @@ class AsyncMerchants(AsyncResource):
             fee_percent_bps=fee_percent_bps,
             fee_fixed_minor=fee_fixed_minor,
         )
-        reply = await self._transport.call(_rpcs.UPDATE_MERCHANT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.UPDATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
     def list(
@@ -172,7 +172,7 @@ class AsyncMerchants(AsyncResource):
 
         async def fetch(token: str) -> Page[M.Merchant]:
             request = M.ListMerchantsRequest(page_size=page_size, page_token=token)
-            reply = await self._transport.call(_rpcs.LIST_MERCHANTS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_MERCHANTS, request, timeout=timeout, retry=retry)
             return Page(reply.merchants, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -182,7 +182,7 @@ class AsyncMerchants(AsyncResource):
     ) -> M.Merchant:
         """Let a deactivated merchant's credentials in again (admins only)."""
         request = M.ActivateMerchantRequest(merchant_id=merchant_id)
-        reply = await self._transport.call(_rpcs.ACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.ACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
     async def deactivate(
@@ -190,7 +190,7 @@ class AsyncMerchants(AsyncResource):
     ) -> M.Merchant:
         """Refuse the merchant's credentials (``MerchantInactive``) until activated (admins only)."""
         request = M.DeactivateMerchantRequest(merchant_id=merchant_id)
-        reply = await self._transport.call(_rpcs.DEACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.DEACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from paysim_client import _rpcs
 from paysim_client._blocking import blocking, blocking_pager, blocking_watch
+from paysim_client._generated import rpcs
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy, RetryPolicy, SimulationOverride
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource, timestamp
@@ -67,7 +67,7 @@ class AsyncPayments(AsyncResource):
             capture_method=capture_method,
         )
         reply = await self._transport.call(
-            _rpcs.CREATE_PAYMENT,
+            rpcs.CREATE_PAYMENT,
             request,
             idempotency_key=idempotency_key,
             metadata=simulate.metadata() if simulate is not None else (),
@@ -81,7 +81,7 @@ class AsyncPayments(AsyncResource):
     ) -> P.Payment:
         """The payment as it is now."""
         reply = await self._transport.call(
-            _rpcs.GET_PAYMENT, P.GetPaymentRequest(payment_id=payment_id), timeout=timeout, retry=retry
+            rpcs.GET_PAYMENT, P.GetPaymentRequest(payment_id=payment_id), timeout=timeout, retry=retry
         )
         return reply.payment
 
@@ -122,7 +122,7 @@ class AsyncPayments(AsyncResource):
             request = P.ListPaymentsRequest()
             request.CopyFrom(base)
             request.page_token = token
-            reply = await self._transport.call(_rpcs.LIST_PAYMENTS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_PAYMENTS, request, timeout=timeout, retry=retry)
             return Page(reply.payments, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -142,7 +142,7 @@ class AsyncPayments(AsyncResource):
         :class:`~paysim_client.errors.AmountExceedsAuthorized` when that is not possible.
         """
         reply = await self._transport.call(
-            _rpcs.CAPTURE_PAYMENT,
+            rpcs.CAPTURE_PAYMENT,
             P.CapturePaymentRequest(payment_id=payment_id, amount_minor=amount_minor),
             idempotency_key=idempotency_key,
             timeout=timeout,
@@ -160,7 +160,7 @@ class AsyncPayments(AsyncResource):
     ) -> P.Payment:
         """Release an ``AUTHORIZED`` payment without capturing it (``PaymentNotVoidable`` otherwise)."""
         reply = await self._transport.call(
-            _rpcs.VOID_PAYMENT,
+            rpcs.VOID_PAYMENT,
             P.VoidPaymentRequest(payment_id=payment_id),
             idempotency_key=idempotency_key,
             timeout=timeout,
@@ -180,27 +180,36 @@ class AsyncPayments(AsyncResource):
     ) -> P.RefundPaymentResponse:
         """Refund ``amount_minor`` (0: all that is left) of a captured payment.
 
-        Returns the new refund (``refund``; its ``status`` is ``failed`` if the gateway refused
-        it) and the payment after it (``payment``). Raises
+        Returns the new refund (``refund``; its ``status`` is ``REFUND_STATUS_FAILED`` if the
+        gateway refused it) and the payment after it (``payment``). Raises
         :class:`~paysim_client.errors.AmountExceedsRefundable` or
         :class:`~paysim_client.errors.PaymentNotRefundable` when that is not possible.
         """
         return await self._transport.call(
-            _rpcs.REFUND_PAYMENT,
+            rpcs.REFUND_PAYMENT,
             P.RefundPaymentRequest(payment_id=payment_id, amount_minor=amount_minor, reason=reason),
             idempotency_key=idempotency_key,
             timeout=timeout,
             retry=retry,
         )
 
-    async def list_refunds(
-        self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Sequence[P.Refund]:
-        """The payment's refunds, oldest first."""
-        reply = await self._transport.call(
-            _rpcs.LIST_REFUNDS, P.ListRefundsRequest(payment_id=payment_id), timeout=timeout, retry=retry
-        )
-        return reply.refunds
+    def list_refunds(
+        self,
+        payment_id: str,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> AsyncPager[P.Refund]:
+        """The payment's refunds, oldest first, page after page."""
+
+        async def fetch(token: str) -> Page[P.Refund]:
+            request = P.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
+            reply = await self._transport.call(rpcs.LIST_REFUNDS, request, timeout=timeout, retry=retry)
+            return Page(reply.refunds, reply.next_page_token)
+
+        return AsyncPager(fetch, page_token)
 
     def events(
         self,
@@ -215,7 +224,7 @@ class AsyncPayments(AsyncResource):
 
         async def fetch(token: str) -> Page[P.PaymentEvent]:
             request = P.ListPaymentEventsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(_rpcs.LIST_PAYMENT_EVENTS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_PAYMENT_EVENTS, request, timeout=timeout, retry=retry)
             return Page(reply.events, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -270,6 +279,6 @@ class Payments(BlockingResource[AsyncPayments]):
     capture = blocking(AsyncPayments.capture)
     void = blocking(AsyncPayments.void)
     refund = blocking(AsyncPayments.refund)
-    list_refunds = blocking(AsyncPayments.list_refunds)
+    list_refunds = blocking_pager(AsyncPayments.list_refunds)
     events = blocking_pager(AsyncPayments.events)
     watch = blocking_watch(AsyncPayments.watch)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from paysim_client import _rpcs
 from paysim_client._blocking import blocking
+from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource, duration
 from paysim_client.v1 import simulator_pb2 as S
@@ -46,7 +46,7 @@ class AsyncSimulator(AsyncResource):
     ) -> Sequence[S.Scenario]:
         """The test cards, magic amounts and holder names, and what each one does."""
         request = S.ListScenariosRequest(trigger=trigger)
-        reply = await self._transport.call(_rpcs.LIST_SCENARIOS, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.LIST_SCENARIOS, request, timeout=timeout, retry=retry)
         return reply.scenarios
 
     async def set_outage(
@@ -69,7 +69,7 @@ class AsyncSimulator(AsyncResource):
             mode=mode,
             duration=duration(duration_seconds),
         )
-        reply = await self._transport.call(_rpcs.SET_GATEWAY_OUTAGE, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.SET_GATEWAY_OUTAGE, request, timeout=timeout, retry=retry)
         return reply.faults
 
     async def script_outcomes(
@@ -95,7 +95,7 @@ class AsyncSimulator(AsyncResource):
             outcomes=[scripted_outcome(o) for o in outcomes],
             append=append,
         )
-        reply = await self._transport.call(_rpcs.SCRIPT_GATEWAY_OUTCOMES, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.SCRIPT_GATEWAY_OUTCOMES, request, timeout=timeout, retry=retry)
         return reply.faults
 
     async def clear_faults(
@@ -109,7 +109,7 @@ class AsyncSimulator(AsyncResource):
     ) -> int:
         """End outages and drop scripts (of one gateway, or all); returns how many were cleared."""
         request = S.ClearGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide, gateway=gateway)
-        reply = await self._transport.call(_rpcs.CLEAR_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.CLEAR_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
         return reply.cleared
 
     async def list_faults(
@@ -122,7 +122,7 @@ class AsyncSimulator(AsyncResource):
     ) -> Sequence[S.GatewayFaults]:
         """The outages and scripts in force."""
         request = S.ListGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide)
-        reply = await self._transport.call(_rpcs.LIST_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.LIST_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
         return reply.faults
 
     async def list_breakers(
@@ -130,7 +130,7 @@ class AsyncSimulator(AsyncResource):
     ) -> S.ListCircuitBreakersResponse:
         """The merchant's circuit breakers with their statistics, and the breaker settings."""
         request = S.ListCircuitBreakersRequest(merchant_id=merchant_id)
-        return await self._transport.call(_rpcs.LIST_CIRCUIT_BREAKERS, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.LIST_CIRCUIT_BREAKERS, request, timeout=timeout, retry=retry)
 
     async def reset_breaker(
         self,
@@ -142,7 +142,7 @@ class AsyncSimulator(AsyncResource):
     ) -> S.CircuitBreaker:
         """Close a merchant's breaker for a gateway and clear its statistics (admins only)."""
         request = S.ResetCircuitBreakerRequest(merchant_id=merchant_id, gateway=gateway)
-        reply = await self._transport.call(_rpcs.RESET_CIRCUIT_BREAKER, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.RESET_CIRCUIT_BREAKER, request, timeout=timeout, retry=retry)
         return reply.breaker
 
 

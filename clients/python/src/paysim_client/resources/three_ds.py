@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paysim_client import _rpcs
 from paysim_client._blocking import blocking
+from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource
 from paysim_client.v1 import payment_pb2 as P
@@ -26,7 +26,7 @@ class AsyncThreeDS(AsyncResource):
     ) -> T.GetChallengeResponse:
         """The payment's challenge (pending, completed or expired) and its authentication."""
         request = T.GetChallengeRequest(payment_id=payment_id)
-        return await self._transport.call(_rpcs.GET_CHALLENGE, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.GET_CHALLENGE, request, timeout=timeout, retry=retry)
 
     async def simulate_acs(
         self,
@@ -40,7 +40,7 @@ class AsyncThreeDS(AsyncResource):
         """Play the cardholder at the ACS: approve, deny or enter a wrong code. Returns the ACS's
         signed ``acs_result`` for :meth:`complete_challenge`; changes nothing by itself."""
         request = T.SimulateAcsRequest(payment_id=payment_id, challenge_request=challenge_request, action=action)
-        return await self._transport.call(_rpcs.SIMULATE_ACS, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.SIMULATE_ACS, request, timeout=timeout, retry=retry)
 
     async def complete_challenge(
         self,
@@ -60,7 +60,7 @@ class AsyncThreeDS(AsyncResource):
         """
         request = T.CompleteChallengeRequest(payment_id=payment_id, challenge_id=challenge_id, acs_result=acs_result)
         reply = await self._transport.call(
-            _rpcs.COMPLETE_CHALLENGE, request, idempotency_key=idempotency_key, timeout=timeout, retry=retry
+            rpcs.COMPLETE_CHALLENGE, request, idempotency_key=idempotency_key, timeout=timeout, retry=retry
         )
         return reply.payment
 
@@ -108,7 +108,7 @@ class AsyncThreeDS(AsyncResource):
                 for currency, amount in (thresholds or {}).items()
             ],
         )
-        reply = await self._transport.call(_rpcs.SET_THREE_DS_POLICY, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.SET_THREE_DS_POLICY, request, timeout=timeout, retry=retry)
         return reply.policy
 
     async def get_policy(
@@ -116,7 +116,7 @@ class AsyncThreeDS(AsyncResource):
     ) -> T.ThreeDSPolicy:
         """The merchant's policy (``THREE_DS_POLICY_MODE_NEVER`` if never set)."""
         request = T.GetThreeDSPolicyRequest(merchant_id=merchant_id)
-        reply = await self._transport.call(_rpcs.GET_THREE_DS_POLICY, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.GET_THREE_DS_POLICY, request, timeout=timeout, retry=retry)
         return reply.policy
 
 

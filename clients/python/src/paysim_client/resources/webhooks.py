@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paysim_client import _rpcs
 from paysim_client._blocking import blocking, blocking_pager
+from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource
@@ -53,14 +53,14 @@ class AsyncWebhooks(AsyncResource):
             description=description,
             enabled=enabled,
         )
-        return await self._transport.call(_rpcs.CREATE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.CREATE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
 
     async def get(
         self, webhook_endpoint_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> W.WebhookEndpoint:
         """One endpoint (never its secret); ``NotFound`` for another merchant's."""
         request = W.GetWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
-        reply = await self._transport.call(_rpcs.GET_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.GET_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
         return reply.webhook_endpoint
 
     def list(
@@ -76,7 +76,7 @@ class AsyncWebhooks(AsyncResource):
 
         async def fetch(token: str) -> Page[W.WebhookEndpoint]:
             request = W.ListWebhookEndpointsRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(_rpcs.LIST_WEBHOOK_ENDPOINTS, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_WEBHOOK_ENDPOINTS, request, timeout=timeout, retry=retry)
             return Page(reply.webhook_endpoints, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -104,7 +104,7 @@ class AsyncWebhooks(AsyncResource):
             enabled=enabled,
             description=description,
         )
-        reply = await self._transport.call(_rpcs.UPDATE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.UPDATE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
         return reply.webhook_endpoint
 
     async def delete(
@@ -112,7 +112,7 @@ class AsyncWebhooks(AsyncResource):
     ) -> W.WebhookEndpoint:
         """Delete an endpoint with its deliveries; returns it as it was."""
         request = W.DeleteWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
-        reply = await self._transport.call(_rpcs.DELETE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.DELETE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
         return reply.webhook_endpoint
 
     async def rotate_secret(
@@ -128,7 +128,7 @@ class AsyncWebhooks(AsyncResource):
         0 retires it at once; at most 7 days), so receivers switch without missing an event.
         Never retried after ``UNAVAILABLE``: a repeat would retire the secret you still use."""
         request = W.RotateWebhookSecretRequest(webhook_endpoint_id=webhook_endpoint_id, overlap_seconds=overlap_seconds)
-        return await self._transport.call(_rpcs.ROTATE_WEBHOOK_SECRET, request, timeout=timeout, retry=retry)
+        return await self._transport.call(rpcs.ROTATE_WEBHOOK_SECRET, request, timeout=timeout, retry=retry)
 
     def list_deliveries(
         self,
@@ -157,7 +157,7 @@ class AsyncWebhooks(AsyncResource):
             request = W.ListWebhookDeliveriesRequest()
             request.CopyFrom(base)
             request.page_token = token
-            reply = await self._transport.call(_rpcs.LIST_WEBHOOK_DELIVERIES, request, timeout=timeout, retry=retry)
+            reply = await self._transport.call(rpcs.LIST_WEBHOOK_DELIVERIES, request, timeout=timeout, retry=retry)
             return Page(reply.webhook_deliveries, reply.next_page_token)
 
         return AsyncPager(fetch, page_token)
@@ -169,7 +169,7 @@ class AsyncWebhooks(AsyncResource):
         whatever the first one's state; :class:`~paysim_client.errors.WebhookEndpointDisabled`
         while its endpoint is disabled."""
         request = W.RedeliverWebhookRequest(webhook_delivery_id=webhook_delivery_id)
-        reply = await self._transport.call(_rpcs.REDELIVER_WEBHOOK, request, timeout=timeout, retry=retry)
+        reply = await self._transport.call(rpcs.REDELIVER_WEBHOOK, request, timeout=timeout, retry=retry)
         return reply.webhook_delivery
 
 

@@ -22,47 +22,91 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from paysim_client.v1 import common_pb2 as paysim_dot_v1_dot_common__pb2
+from paysim_client.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14paysim/v1/auth.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paysim/v1/common.proto\"\xda\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x11\n\tfull_name\x18\x03 \x01(\t\x12\x1d\n\x04role\x18\x04 \x01(\x0e\x32\x0f.paysim.v1.Role\x12\x0e\n\x06\x61\x63tive\x18\x05 \x01(\x08\x12\x13\n\x0bmerchant_id\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"E\n\x0fRegisterRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x11\n\tfull_name\x18\x03 \x01(\t\"1\n\x10RegisterResponse\x12\x1d\n\x04user\x18\x01 \x01(\x0b\x32\x0f.paysim.v1.User\"/\n\x0cLoginRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"T\n\rLoginResponse\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.paysim.v1.TokenPair\x12\x1d\n\x04user\x18\x02 \x01(\x0b\x32\x0f.paysim.v1.User\",\n\x13RefreshTokenRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"<\n\x14RefreshTokenResponse\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.paysim.v1.TokenPair\"&\n\rLogoutRequest\x12\x15\n\rrefresh_token\x18\x01 \x01(\t\"\x10\n\x0eLogoutResponse\"\x17\n\x15GetCurrentUserRequest\"\xb3\x01\n\x16GetCurrentUserResponse\x12\x1d\n\x04user\x18\x01 \x01(\x0b\x32\x0f.paysim.v1.User\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.paysim.v1.Role\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x32\n\x0f\x63redential_kind\x18\x04 \x01(\x0e\x32\x19.paysim.v1.CredentialKind\x12\x12\n\napi_key_id\x18\x05 \x01(\t\"G\n\x15\x43hangePasswordRequest\x12\x18\n\x10\x63urrent_password\x18\x01 \x01(\t\x12\x14\n\x0cnew_password\x18\x02 \x01(\t\"\x18\n\x16\x43hangePasswordResponse*p\n\x0e\x43redentialKind\x12\x1f\n\x1b\x43REDENTIAL_KIND_UNSPECIFIED\x10\x00\x12 \n\x1c\x43REDENTIAL_KIND_ACCESS_TOKEN\x10\x01\x12\x1b\n\x17\x43REDENTIAL_KIND_API_KEY\x10\x02\x32\xcc\x03\n\x0b\x41uthService\x12\x43\n\x08Register\x12\x1a.paysim.v1.RegisterRequest\x1a\x1b.paysim.v1.RegisterResponse\x12:\n\x05Login\x12\x17.paysim.v1.LoginRequest\x1a\x18.paysim.v1.LoginResponse\x12O\n\x0cRefreshToken\x12\x1e.paysim.v1.RefreshTokenRequest\x1a\x1f.paysim.v1.RefreshTokenResponse\x12=\n\x06Logout\x12\x18.paysim.v1.LogoutRequest\x1a\x19.paysim.v1.LogoutResponse\x12U\n\x0eGetCurrentUser\x12 .paysim.v1.GetCurrentUserRequest\x1a!.paysim.v1.GetCurrentUserResponse\x12U\n\x0e\x43hangePassword\x12 .paysim.v1.ChangePasswordRequest\x1a!.paysim.v1.ChangePasswordResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x14paysim/v1/auth.proto\x12\tpaysim.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16paysim/v1/common.proto\x1a\x17paysim/v1/options.proto\"\xfe\x01\n\x04User\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x11\n\tfull_name\x18\x03 \x01(\t\x12#\n\x04role\x18\x04 \x01(\x0e\x32\x0f.paysim.v1.RoleB\x04\xe2\x41\x01\x03\x12\x14\n\x06\x61\x63tive\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x19\n\x0bmerchant_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"\xc9\x01\n\tTokenPair\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"W\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tfull_name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\"1\n\x10RegisterResponse\x12\x1d\n\x04user\x18\x01 \x01(\x0b\x32\x0f.paysim.v1.User\";\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"T\n\rLoginResponse\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.paysim.v1.TokenPair\x12\x1d\n\x04user\x18\x02 \x01(\x0b\x32\x0f.paysim.v1.User\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x14RefreshTokenResponse\x12$\n\x06tokens\x18\x01 \x01(\x0b\x32\x14.paysim.v1.TokenPair\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eLogoutResponse\"\x17\n\x15GetCurrentUserRequest\"\xb3\x01\n\x16GetCurrentUserResponse\x12\x1d\n\x04user\x18\x01 \x01(\x0b\x32\x0f.paysim.v1.User\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.paysim.v1.Role\x12\x13\n\x0bmerchant_id\x18\x03 \x01(\t\x12\x32\n\x0f\x63redential_kind\x18\x04 \x01(\x0e\x32\x19.paysim.v1.CredentialKind\x12\x12\n\napi_key_id\x18\x05 \x01(\t\"S\n\x15\x43hangePasswordRequest\x12\x1e\n\x10\x63urrent_password\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0cnew_password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x18\n\x16\x43hangePasswordResponse*p\n\x0e\x43redentialKind\x12\x1f\n\x1b\x43REDENTIAL_KIND_UNSPECIFIED\x10\x00\x12 \n\x1c\x43REDENTIAL_KIND_ACCESS_TOKEN\x10\x01\x12\x1b\n\x17\x43REDENTIAL_KIND_API_KEY\x10\x02\x32\x8e\x04\n\x0b\x41uthService\x12N\n\x08Register\x12\x1a.paysim.v1.RegisterRequest\x1a\x1b.paysim.v1.RegisterResponse\"\t\x90\x02\x00\xca\xf3\x18\x02\x08\x01\x12\x45\n\x05Login\x12\x17.paysim.v1.LoginRequest\x1a\x18.paysim.v1.LoginResponse\"\t\x90\x02\x02\xca\xf3\x18\x02\x08\x01\x12Z\n\x0cRefreshToken\x12\x1e.paysim.v1.RefreshTokenRequest\x1a\x1f.paysim.v1.RefreshTokenResponse\"\t\x90\x02\x00\xca\xf3\x18\x02\x08\x01\x12H\n\x06Logout\x12\x18.paysim.v1.LogoutRequest\x1a\x19.paysim.v1.LogoutResponse\"\t\x90\x02\x02\xca\xf3\x18\x02\x08\x01\x12`\n\x0eGetCurrentUser\x12 .paysim.v1.GetCurrentUserRequest\x1a!.paysim.v1.GetCurrentUserResponse\"\t\x90\x02\x01\xca\xf3\x18\x02\x18\x01\x12`\n\x0e\x43hangePassword\x12 .paysim.v1.ChangePasswordRequest\x1a!.paysim.v1.ChangePasswordResponse\"\t\x90\x02\x00\xca\xf3\x18\x02\x18\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.auth_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREDENTIALKIND']._serialized_start=1246
-  _globals['_CREDENTIALKIND']._serialized_end=1358
-  _globals['_USER']._serialized_start=93
-  _globals['_USER']._serialized_end=311
-  _globals['_TOKENPAIR']._serialized_start=314
-  _globals['_TOKENPAIR']._serialized_end=515
-  _globals['_REGISTERREQUEST']._serialized_start=517
-  _globals['_REGISTERREQUEST']._serialized_end=586
-  _globals['_REGISTERRESPONSE']._serialized_start=588
-  _globals['_REGISTERRESPONSE']._serialized_end=637
-  _globals['_LOGINREQUEST']._serialized_start=639
-  _globals['_LOGINREQUEST']._serialized_end=686
-  _globals['_LOGINRESPONSE']._serialized_start=688
-  _globals['_LOGINRESPONSE']._serialized_end=772
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=774
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=818
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=820
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=880
-  _globals['_LOGOUTREQUEST']._serialized_start=882
-  _globals['_LOGOUTREQUEST']._serialized_end=920
-  _globals['_LOGOUTRESPONSE']._serialized_start=922
-  _globals['_LOGOUTRESPONSE']._serialized_end=938
-  _globals['_GETCURRENTUSERREQUEST']._serialized_start=940
-  _globals['_GETCURRENTUSERREQUEST']._serialized_end=963
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=966
-  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=1145
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1147
-  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1218
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=1220
-  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=1244
-  _globals['_AUTHSERVICE']._serialized_start=1361
-  _globals['_AUTHSERVICE']._serialized_end=1821
+  _globals['_USER'].fields_by_name['id']._loaded_options = None
+  _globals['_USER'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_USER'].fields_by_name['role']._loaded_options = None
+  _globals['_USER'].fields_by_name['role']._serialized_options = b'\342A\001\003'
+  _globals['_USER'].fields_by_name['active']._loaded_options = None
+  _globals['_USER'].fields_by_name['active']._serialized_options = b'\342A\001\003'
+  _globals['_USER'].fields_by_name['merchant_id']._loaded_options = None
+  _globals['_USER'].fields_by_name['merchant_id']._serialized_options = b'\342A\001\003'
+  _globals['_USER'].fields_by_name['create_time']._loaded_options = None
+  _globals['_USER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_USER'].fields_by_name['update_time']._loaded_options = None
+  _globals['_USER'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_REGISTERREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_REGISTERREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_REGISTERREQUEST'].fields_by_name['full_name']._loaded_options = None
+  _globals['_REGISTERREQUEST'].fields_by_name['full_name']._serialized_options = b'\342A\001\001'
+  _globals['_LOGINREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['email']._serialized_options = b'\342A\001\002'
+  _globals['_LOGINREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_LOGINREQUEST'].fields_by_name['password']._serialized_options = b'\342A\001\002'
+  _globals['_REFRESHTOKENREQUEST'].fields_by_name['refresh_token']._loaded_options = None
+  _globals['_REFRESHTOKENREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
+  _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._loaded_options = None
+  _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._serialized_options = b'\342A\001\002'
+  _globals['_AUTHSERVICE'].methods_by_name['Register']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\220\002\000\312\363\030\002\010\001'
+  _globals['_AUTHSERVICE'].methods_by_name['Login']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['Login']._serialized_options = b'\220\002\002\312\363\030\002\010\001'
+  _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._serialized_options = b'\220\002\000\312\363\030\002\010\001'
+  _globals['_AUTHSERVICE'].methods_by_name['Logout']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['Logout']._serialized_options = b'\220\002\002\312\363\030\002\010\001'
+  _globals['_AUTHSERVICE'].methods_by_name['GetCurrentUser']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['GetCurrentUser']._serialized_options = b'\220\002\001\312\363\030\002\030\001'
+  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
+  _globals['_AUTHSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\220\002\000\312\363\030\002\030\002'
+  _globals['_CREDENTIALKIND']._serialized_start=1394
+  _globals['_CREDENTIALKIND']._serialized_end=1506
+  _globals['_USER']._serialized_start=151
+  _globals['_USER']._serialized_end=405
+  _globals['_TOKENPAIR']._serialized_start=408
+  _globals['_TOKENPAIR']._serialized_end=609
+  _globals['_REGISTERREQUEST']._serialized_start=611
+  _globals['_REGISTERREQUEST']._serialized_end=698
+  _globals['_REGISTERRESPONSE']._serialized_start=700
+  _globals['_REGISTERRESPONSE']._serialized_end=749
+  _globals['_LOGINREQUEST']._serialized_start=751
+  _globals['_LOGINREQUEST']._serialized_end=810
+  _globals['_LOGINRESPONSE']._serialized_start=812
+  _globals['_LOGINRESPONSE']._serialized_end=896
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=898
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=948
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=950
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=1010
+  _globals['_LOGOUTREQUEST']._serialized_start=1012
+  _globals['_LOGOUTREQUEST']._serialized_end=1056
+  _globals['_LOGOUTRESPONSE']._serialized_start=1058
+  _globals['_LOGOUTRESPONSE']._serialized_end=1074
+  _globals['_GETCURRENTUSERREQUEST']._serialized_start=1076
+  _globals['_GETCURRENTUSERREQUEST']._serialized_end=1099
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_start=1102
+  _globals['_GETCURRENTUSERRESPONSE']._serialized_end=1281
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1283
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1366
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_start=1368
+  _globals['_CHANGEPASSWORDRESPONSE']._serialized_end=1392
+  _globals['_AUTHSERVICE']._serialized_start=1509
+  _globals['_AUTHSERVICE']._serialized_end=2035
 # @@protoc_insertion_point(module_scope)

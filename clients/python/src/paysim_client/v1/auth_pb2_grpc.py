@@ -95,6 +95,8 @@ class AuthServiceServicer:
         After 10 consecutive failures for one email the email is locked for 30 minutes
         (RESOURCE_EXHAUSTED with RetryInfo). An unknown email and a wrong password
         fail identically. Callable without credentials.
+
+        Retried after a broken connection: a repeated login only opens another session.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,6 +105,9 @@ class AuthServiceServicer:
     def RefreshToken(self, request, context):
         """Exchanges a refresh token for a new access token and a new refresh token.
         The presented token is used up. Callable without credentials.
+
+        Never repeated: each use rotates the refresh token, and a repeat of a used one revokes
+        the whole session.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -49,10 +49,15 @@ class AuthServiceStub:
     After 10 consecutive failures for one email the email is locked for 30 minutes
     (RESOURCE_EXHAUSTED with RetryInfo). An unknown email and a wrong password
     fail identically. Callable without credentials.
+
+    Retried after a broken connection: a repeated login only opens another session.
     """
     RefreshToken: _grpc.UnaryUnaryMultiCallable[_auth_pb2.RefreshTokenRequest, _auth_pb2.RefreshTokenResponse]
     """Exchanges a refresh token for a new access token and a new refresh token.
     The presented token is used up. Callable without credentials.
+
+    Never repeated: each use rotates the refresh token, and a repeat of a used one revokes
+    the whole session.
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]
     """Revokes the refresh token and every token of its login session.
@@ -88,10 +93,15 @@ class AuthServiceAsyncStub(AuthServiceStub):
     After 10 consecutive failures for one email the email is locked for 30 minutes
     (RESOURCE_EXHAUSTED with RetryInfo). An unknown email and a wrong password
     fail identically. Callable without credentials.
+
+    Retried after a broken connection: a repeated login only opens another session.
     """
     RefreshToken: _aio.UnaryUnaryMultiCallable[_auth_pb2.RefreshTokenRequest, _auth_pb2.RefreshTokenResponse]  # type: ignore[assignment]
     """Exchanges a refresh token for a new access token and a new refresh token.
     The presented token is used up. Callable without credentials.
+
+    Never repeated: each use rotates the refresh token, and a repeat of a used one revokes
+    the whole session.
     """
     Logout: _aio.UnaryUnaryMultiCallable[_auth_pb2.LogoutRequest, _auth_pb2.LogoutResponse]  # type: ignore[assignment]
     """Revokes the refresh token and every token of its login session.
@@ -136,6 +146,8 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         After 10 consecutive failures for one email the email is locked for 30 minutes
         (RESOURCE_EXHAUSTED with RetryInfo). An unknown email and a wrong password
         fail identically. Callable without credentials.
+
+        Retried after a broken connection: a repeated login only opens another session.
         """
 
     @_abc_1.abstractmethod
@@ -146,6 +158,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_pb2.RefreshTokenResponse, _abc.Awaitable[_auth_pb2.RefreshTokenResponse]]:
         """Exchanges a refresh token for a new access token and a new refresh token.
         The presented token is used up. Callable without credentials.
+
+        Never repeated: each use rotates the refresh token, and a repeat of a used one revokes
+        the whole session.
         """
 
     @_abc_1.abstractmethod

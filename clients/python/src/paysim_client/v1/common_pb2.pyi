@@ -4,16 +4,15 @@ isort:skip_file
 """
 
 from google.protobuf import descriptor as _descriptor
-from google.protobuf import message as _message
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
 
-if sys.version_info >= (3, 11):
-    from typing import TypeAlias as _TypeAlias, Never as _Never
+if sys.version_info >= (3, 10):
+    from typing import TypeAlias as _TypeAlias
 else:
-    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
+    from typing_extensions import TypeAlias as _TypeAlias
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -44,32 +43,3 @@ ROLE_MERCHANT: Role.ValueType  # 2
 ROLE_CUSTOMER: Role.ValueType  # 3
 """An end customer: sees only its own profile and what is linked to it."""
 Global___Role: _TypeAlias = Role  # noqa: Y015
-
-@_typing.final
-class Money(_message.Message):
-    """An amount of money in a currency's smallest unit (ISO 4217 minor units):
-    1050 USD is $10.50, 1050 JPY is ¥1,050, 1050 KWD is 1.050 KD.
-    Money is never a floating-point number anywhere in paysim.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
-    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
-    amount_minor: _builtins.int
-    """The amount in minor units of `currency_code`. Never fractional."""
-    currency_code: _builtins.str
-    """Three-letter ISO 4217 code in upper case, e.g. "USD", "JPY", "KWD"."""
-    def __init__(
-        self,
-        *,
-        amount_minor: _builtins.int = ...,
-        currency_code: _builtins.str = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "currency_code", b"currency_code"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___Money: _TypeAlias = Money  # noqa: Y015

@@ -22,27 +22,28 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from paysim_client.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
+from paysim_client.v1 import payment_pb2 as paysim_dot_v1_dot_payment__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16paysim/v1/events.proto\x12\tpaysim.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n\x1dSubscribePaymentEventsRequest\x12%\n\x05start\x18\x01 \x01(\x0e\x32\x16.paysim.v1.StreamStart\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\x12\x12\n\npayment_id\x18\x03 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x05 \x03(\t\"\xca\x01\n\x14StreamedPaymentEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x12\n\npayment_id\x18\x03 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x04 \x01(\t\x12\x17\n\x0fpayment_version\x18\x05 \x01(\x03\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04\x64\x61ta\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\"B\n\x0fStreamHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x01\n\x1eSubscribePaymentEventsResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12\x30\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1f.paysim.v1.StreamedPaymentEventH\x00\x12/\n\theartbeat\x18\x03 \x01(\x0b\x32\x1a.paysim.v1.StreamHeartbeatH\x00\x42\x06\n\x04kind*]\n\x0bStreamStart\x12\x1c\n\x18STREAM_START_UNSPECIFIED\x10\x00\x12\x14\n\x10STREAM_START_NOW\x10\x01\x12\x1a\n\x16STREAM_START_AFTER_SEQ\x10\x02\x32\x7f\n\x0c\x45ventService\x12o\n\x16SubscribePaymentEvents\x12(.paysim.v1.SubscribePaymentEventsRequest\x1a).paysim.v1.SubscribePaymentEventsResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16paysim/v1/events.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\x1a\x17paysim/v1/payment.proto\"\x97\x01\n\x1dSubscribePaymentEventsRequest\x12%\n\x05start\x18\x01 \x01(\x0e\x32\x16.paysim.v1.StreamStart\x12\x11\n\tafter_seq\x18\x02 \x01(\x03\x12\x12\n\npayment_id\x18\x03 \x01(\t\x12\x13\n\x0bmerchant_id\x18\x04 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x05 \x03(\t\"B\n\x0fStreamHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x1eSubscribePaymentEventsResponse\x12\x0b\n\x03seq\x18\x01 \x01(\x03\x12(\n\x05\x65vent\x18\x04 \x01(\x0b\x32\x17.paysim.v1.PaymentEventH\x00\x12/\n\theartbeat\x18\x03 \x01(\x0b\x32\x1a.paysim.v1.StreamHeartbeatH\x00\x42\x06\n\x04kindJ\x04\x08\x02\x10\x03*]\n\x0bStreamStart\x12\x1c\n\x18STREAM_START_UNSPECIFIED\x10\x00\x12\x14\n\x10STREAM_START_NOW\x10\x01\x12\x1a\n\x16STREAM_START_AFTER_SEQ\x10\x02\x32\x8c\x01\n\x0c\x45ventService\x12|\n\x16SubscribePaymentEvents\x12(.paysim.v1.SubscribePaymentEventsRequest\x1a).paysim.v1.SubscribePaymentEventsResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\t(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STREAMSTART']._serialized_start=682
-  _globals['_STREAMSTART']._serialized_end=775
-  _globals['_SUBSCRIBEPAYMENTEVENTSREQUEST']._serialized_start=101
-  _globals['_SUBSCRIBEPAYMENTEVENTSREQUEST']._serialized_end=252
-  _globals['_STREAMEDPAYMENTEVENT']._serialized_start=255
-  _globals['_STREAMEDPAYMENTEVENT']._serialized_end=457
-  _globals['_STREAMHEARTBEAT']._serialized_start=459
-  _globals['_STREAMHEARTBEAT']._serialized_end=525
-  _globals['_SUBSCRIBEPAYMENTEVENTSRESPONSE']._serialized_start=528
-  _globals['_SUBSCRIBEPAYMENTEVENTSRESPONSE']._serialized_end=680
-  _globals['_EVENTSERVICE']._serialized_start=777
-  _globals['_EVENTSERVICE']._serialized_end=904
+  _globals['_EVENTSERVICE'].methods_by_name['SubscribePaymentEvents']._loaded_options = None
+  _globals['_EVENTSERVICE'].methods_by_name['SubscribePaymentEvents']._serialized_options = b'\220\002\001\312\363\030\004\030\t(\001'
+  _globals['_STREAMSTART']._serialized_start=495
+  _globals['_STREAMSTART']._serialized_end=588
+  _globals['_SUBSCRIBEPAYMENTEVENTSREQUEST']._serialized_start=121
+  _globals['_SUBSCRIBEPAYMENTEVENTSREQUEST']._serialized_end=272
+  _globals['_STREAMHEARTBEAT']._serialized_start=274
+  _globals['_STREAMHEARTBEAT']._serialized_end=340
+  _globals['_SUBSCRIBEPAYMENTEVENTSRESPONSE']._serialized_start=343
+  _globals['_SUBSCRIBEPAYMENTEVENTSRESPONSE']._serialized_end=493
+  _globals['_EVENTSERVICE']._serialized_start=591
+  _globals['_EVENTSERVICE']._serialized_end=731
 # @@protoc_insertion_point(module_scope)

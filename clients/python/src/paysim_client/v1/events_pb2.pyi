@@ -6,10 +6,10 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paysim_client.v1 import payment_pb2 as _payment_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -94,61 +94,6 @@ class SubscribePaymentEventsRequest(_message.Message):
 Global___SubscribePaymentEventsRequest: _TypeAlias = SubscribePaymentEventsRequest  # noqa: Y015
 
 @_typing.final
-class StreamedPaymentEvent(_message.Message):
-    """One committed payment event."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    ID_FIELD_NUMBER: _builtins.int
-    TYPE_FIELD_NUMBER: _builtins.int
-    PAYMENT_ID_FIELD_NUMBER: _builtins.int
-    MERCHANT_ID_FIELD_NUMBER: _builtins.int
-    PAYMENT_VERSION_FIELD_NUMBER: _builtins.int
-    OCCURRED_AT_FIELD_NUMBER: _builtins.int
-    DATA_FIELD_NUMBER: _builtins.int
-    id: _builtins.str
-    """Opaque id, prefix `evt_`."""
-    type: _builtins.str
-    """The event type, e.g. "payment.created", "payment.authorized", "payment.declined",
-    "payment.captured", "payment.voided", "refund.succeeded". New types may appear at any
-    time: clients should ignore types they do not know.
-    """
-    payment_id: _builtins.str
-    """The payment (`pay_…`)."""
-    merchant_id: _builtins.str
-    """The payment's merchant (`mer_…`)."""
-    payment_version: _builtins.int
-    """The payment's version after this event (1 for the first)."""
-    @_builtins.property
-    def occurred_at(self) -> _timestamp_pb2.Timestamp:
-        """When it happened."""
-
-    @_builtins.property
-    def data(self) -> _struct_pb2.Struct:
-        """The event's data, as in ListPaymentEvents' `data_json` (never card numbers or CVCs).
-        Numbers arrive as JSON numbers: amounts in minor units are exact up to 2^53.
-        """
-
-    def __init__(
-        self,
-        *,
-        id: _builtins.str = ...,
-        type: _builtins.str = ...,
-        payment_id: _builtins.str = ...,
-        merchant_id: _builtins.str = ...,
-        payment_version: _builtins.int = ...,
-        occurred_at: _timestamp_pb2.Timestamp | None = ...,
-        data: _struct_pb2.Struct | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "occurred_at", b"occurred_at"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "id", b"id", "merchant_id", b"merchant_id", "occurred_at", b"occurred_at", "payment_id", b"payment_id", "payment_version", b"payment_version", "type", b"type"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___StreamedPaymentEvent: _TypeAlias = StreamedPaymentEvent  # noqa: Y015
-
-@_typing.final
 class StreamHeartbeat(_message.Message):
     """Sent on an idle stream so proxies keep it open."""
 
@@ -187,8 +132,8 @@ class SubscribePaymentEventsResponse(_message.Message):
     its filters), so resuming from it skips nothing the stream would have sent.
     """
     @_builtins.property
-    def event(self) -> Global___StreamedPaymentEvent:
-        """A payment event."""
+    def event(self) -> _payment_pb2.PaymentEvent:
+        """A payment event, as ListPaymentEvents lists it."""
 
     @_builtins.property
     def heartbeat(self) -> Global___StreamHeartbeat:
@@ -198,7 +143,7 @@ class SubscribePaymentEventsResponse(_message.Message):
         self,
         *,
         seq: _builtins.int = ...,
-        event: Global___StreamedPaymentEvent | None = ...,
+        event: _payment_pb2.PaymentEvent | None = ...,
         heartbeat: Global___StreamHeartbeat | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "heartbeat", b"heartbeat", "kind", b"kind"]  # noqa: Y015

@@ -763,7 +763,7 @@ class SetGatewayConfigRequest(_message.Message):
     enabled: _builtins.bool
     """Whether routing uses this gateway; true when unset."""
     priority: _builtins.int
-    """Routing order, 1 to 100: lower is tried first. Required."""
+    """Routing order, 1 to 100: lower is tried first."""
     @_builtins.property
     def settings(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Settings (see GatewayConfig.settings): `timeout_ms`, `latency_ms`. Values

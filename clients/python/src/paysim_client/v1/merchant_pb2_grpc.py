@@ -175,6 +175,8 @@ class MerchantServiceServicer:
     def SetGatewayConfig(self, request, context):
         """Creates or replaces how the merchant uses one gateway: whether routing uses
         it, its priority and its settings. Replacing keeps `create_time`.
+
+        Gateway configurations are merchant settings, guarded like the rest of them.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,6 +62,8 @@ class MerchantServiceStub:
     SetGatewayConfig: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.SetGatewayConfigRequest, _merchant_pb2.SetGatewayConfigResponse]
     """Creates or replaces how the merchant uses one gateway: whether routing uses
     it, its priority and its settings. Replacing keeps `create_time`.
+
+    Gateway configurations are merchant settings, guarded like the rest of them.
     """
     ListGatewayConfigs: _grpc.UnaryUnaryMultiCallable[_merchant_pb2.ListGatewayConfigsRequest, _merchant_pb2.ListGatewayConfigsResponse]
     """The merchant's gateway configurations in routing order (priority ascending,
@@ -107,6 +109,8 @@ class MerchantServiceAsyncStub(MerchantServiceStub):
     SetGatewayConfig: _aio.UnaryUnaryMultiCallable[_merchant_pb2.SetGatewayConfigRequest, _merchant_pb2.SetGatewayConfigResponse]  # type: ignore[assignment]
     """Creates or replaces how the merchant uses one gateway: whether routing uses
     it, its priority and its settings. Replacing keeps `create_time`.
+
+    Gateway configurations are merchant settings, guarded like the rest of them.
     """
     ListGatewayConfigs: _aio.UnaryUnaryMultiCallable[_merchant_pb2.ListGatewayConfigsRequest, _merchant_pb2.ListGatewayConfigsResponse]  # type: ignore[assignment]
     """The merchant's gateway configurations in routing order (priority ascending,
@@ -209,6 +213,8 @@ class MerchantServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_merchant_pb2.SetGatewayConfigResponse, _abc.Awaitable[_merchant_pb2.SetGatewayConfigResponse]]:
         """Creates or replaces how the merchant uses one gateway: whether routing uses
         it, its priority and its settings. Replacing keeps `create_time`.
+
+        Gateway configurations are merchant settings, guarded like the rest of them.
         """
 
     @_abc_1.abstractmethod

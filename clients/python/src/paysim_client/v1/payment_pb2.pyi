@@ -124,6 +124,102 @@ PAYMENT_METHOD_TYPE_PAYPAL_WALLET: PaymentMethodType.ValueType  # 3
 """A PayPal wallet (`method_account` is the payer's email)."""
 Global___PaymentMethodType: _TypeAlias = PaymentMethodType  # noqa: Y015
 
+class _GatewayOperation:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GatewayOperationEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GatewayOperation.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GATEWAY_OPERATION_UNSPECIFIED: _GatewayOperation.ValueType  # 0
+    """Never set."""
+    GATEWAY_OPERATION_AUTHORIZE: _GatewayOperation.ValueType  # 1
+    """Authorize the payment (reserve the amount on the card or account)."""
+    GATEWAY_OPERATION_CAPTURE: _GatewayOperation.ValueType  # 2
+    """Capture an authorization."""
+    GATEWAY_OPERATION_VOID: _GatewayOperation.ValueType  # 3
+    """Release an authorization."""
+    GATEWAY_OPERATION_REFUND: _GatewayOperation.ValueType  # 4
+    """Refund captured money."""
+
+class GatewayOperation(_GatewayOperation, metaclass=_GatewayOperationEnumTypeWrapper):
+    """What a gateway was asked to do."""
+
+GATEWAY_OPERATION_UNSPECIFIED: GatewayOperation.ValueType  # 0
+"""Never set."""
+GATEWAY_OPERATION_AUTHORIZE: GatewayOperation.ValueType  # 1
+"""Authorize the payment (reserve the amount on the card or account)."""
+GATEWAY_OPERATION_CAPTURE: GatewayOperation.ValueType  # 2
+"""Capture an authorization."""
+GATEWAY_OPERATION_VOID: GatewayOperation.ValueType  # 3
+"""Release an authorization."""
+GATEWAY_OPERATION_REFUND: GatewayOperation.ValueType  # 4
+"""Refund captured money."""
+Global___GatewayOperation: _TypeAlias = GatewayOperation  # noqa: Y015
+
+class _GatewayOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _GatewayOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GatewayOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    GATEWAY_OUTCOME_UNSPECIFIED: _GatewayOutcome.ValueType  # 0
+    """Never set."""
+    GATEWAY_OUTCOME_APPROVED: _GatewayOutcome.ValueType  # 1
+    """Done."""
+    GATEWAY_OUTCOME_DECLINED: _GatewayOutcome.ValueType  # 2
+    """Refused by the issuer; `detail` is the decline code."""
+    GATEWAY_OUTCOME_ERROR: _GatewayOutcome.ValueType  # 3
+    """No usable answer (an error, an outage, a timeout); `detail` says which. Routing tries the
+    next gateway.
+    """
+    GATEWAY_OUTCOME_SKIPPED: _GatewayOutcome.ValueType  # 4
+    """Not called: its circuit breaker was open; `detail` says so."""
+
+class GatewayOutcome(_GatewayOutcome, metaclass=_GatewayOutcomeEnumTypeWrapper):
+    """How a gateway answered."""
+
+GATEWAY_OUTCOME_UNSPECIFIED: GatewayOutcome.ValueType  # 0
+"""Never set."""
+GATEWAY_OUTCOME_APPROVED: GatewayOutcome.ValueType  # 1
+"""Done."""
+GATEWAY_OUTCOME_DECLINED: GatewayOutcome.ValueType  # 2
+"""Refused by the issuer; `detail` is the decline code."""
+GATEWAY_OUTCOME_ERROR: GatewayOutcome.ValueType  # 3
+"""No usable answer (an error, an outage, a timeout); `detail` says which. Routing tries the
+next gateway.
+"""
+GATEWAY_OUTCOME_SKIPPED: GatewayOutcome.ValueType  # 4
+"""Not called: its circuit breaker was open; `detail` says so."""
+Global___GatewayOutcome: _TypeAlias = GatewayOutcome  # noqa: Y015
+
+class _RefundStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RefundStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RefundStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    REFUND_STATUS_UNSPECIFIED: _RefundStatus.ValueType  # 0
+    """Never set."""
+    REFUND_STATUS_PENDING: _RefundStatus.ValueType  # 1
+    """Requested; the gateway's answer is awaited."""
+    REFUND_STATUS_SUCCEEDED: _RefundStatus.ValueType  # 2
+    """Refunded: counted in the payment's `refunded_amount_minor`."""
+    REFUND_STATUS_FAILED: _RefundStatus.ValueType  # 3
+    """Not refunded (`failure_reason` says why); the amount is refundable again."""
+
+class RefundStatus(_RefundStatus, metaclass=_RefundStatusEnumTypeWrapper):
+    """Where a refund is."""
+
+REFUND_STATUS_UNSPECIFIED: RefundStatus.ValueType  # 0
+"""Never set."""
+REFUND_STATUS_PENDING: RefundStatus.ValueType  # 1
+"""Requested; the gateway's answer is awaited."""
+REFUND_STATUS_SUCCEEDED: RefundStatus.ValueType  # 2
+"""Refunded: counted in the payment's `refunded_amount_minor`."""
+REFUND_STATUS_FAILED: RefundStatus.ValueType  # 3
+"""Not refunded (`failure_reason` says why); the amount is refundable again."""
+Global___RefundStatus: _TypeAlias = RefundStatus  # noqa: Y015
+
 class _ThreeDSChallengeStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -353,10 +449,10 @@ class GatewayAttempt(_message.Message):
     DETAIL_FIELD_NUMBER: _builtins.int
     gateway: _builtins.str
     """The gateway that was called, e.g. "simulator"."""
-    operation: _builtins.str
-    """authorize, capture, void or refund."""
-    outcome: _builtins.str
-    """approved, declined or error."""
+    operation: Global___GatewayOperation.ValueType
+    """What it was asked to do."""
+    outcome: Global___GatewayOutcome.ValueType
+    """How it answered."""
     reference: _builtins.str
     """The gateway's own reference for the operation."""
     latency_ms: _builtins.int
@@ -371,8 +467,8 @@ class GatewayAttempt(_message.Message):
         self,
         *,
         gateway: _builtins.str = ...,
-        operation: _builtins.str = ...,
-        outcome: _builtins.str = ...,
+        operation: Global___GatewayOperation.ValueType = ...,
+        outcome: Global___GatewayOutcome.ValueType = ...,
         reference: _builtins.str = ...,
         latency_ms: _builtins.int = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
@@ -408,8 +504,8 @@ class Refund(_message.Message):
     """Amount in minor units of the payment's currency."""
     currency_code: _builtins.str
     """ISO 4217 code (the payment's)."""
-    status: _builtins.str
-    """pending, succeeded or failed."""
+    status: Global___RefundStatus.ValueType
+    """Where the refund is."""
     reason: _builtins.str
     """Free text from the merchant."""
     failure_reason: _builtins.str
@@ -425,7 +521,7 @@ class Refund(_message.Message):
         payment_id: _builtins.str = ...,
         amount_minor: _builtins.int = ...,
         currency_code: _builtins.str = ...,
-        status: _builtins.str = ...,
+        status: Global___RefundStatus.ValueType = ...,
         reason: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
@@ -1156,21 +1252,29 @@ Global___RefundPaymentResponse: _TypeAlias = RefundPaymentResponse  # noqa: Y015
 
 @_typing.final
 class ListRefundsRequest(_message.Message):
-    """A payment's refunds."""
+    """A payment's refunds, page by page."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     payment_id: _builtins.str
     """`pay_…`"""
+    page_size: _builtins.int
+    """At most this many refunds (default 50, capped at 500)."""
+    page_token: _builtins.str
+    """The `next_page_token` of the previous page; empty for the first page."""
     def __init__(
         self,
         *,
         payment_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["payment_id", b"payment_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "payment_id", b"payment_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1178,11 +1282,14 @@ Global___ListRefundsRequest: _TypeAlias = ListRefundsRequest  # noqa: Y015
 
 @_typing.final
 class ListRefundsResponse(_message.Message):
-    """The refunds."""
+    """One page of refunds."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     REFUNDS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass as `page_token` for the next page; empty on the last page."""
     @_builtins.property
     def refunds(self) -> _containers.RepeatedCompositeFieldContainer[Global___Refund]:
         """Oldest first."""
@@ -1191,10 +1298,11 @@ class ListRefundsResponse(_message.Message):
         self,
         *,
         refunds: _abc.Iterable[Global___Refund] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["refunds", b"refunds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "refunds", b"refunds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1232,54 +1340,775 @@ Global___ListPaymentEventsRequest: _TypeAlias = ListPaymentEventsRequest  # noqa
 
 @_typing.final
 class PaymentEvent(_message.Message):
-    """An immutable fact about a payment."""
+    """An immutable fact about a payment: what ListPaymentEvents lists and SubscribePaymentEvents
+    streams, the same message in both.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     ID_FIELD_NUMBER: _builtins.int
-    PAYMENT_ID_FIELD_NUMBER: _builtins.int
-    VERSION_FIELD_NUMBER: _builtins.int
-    SEQUENCE_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
-    DATA_JSON_FIELD_NUMBER: _builtins.int
-    TIME_FIELD_NUMBER: _builtins.int
+    PAYMENT_ID_FIELD_NUMBER: _builtins.int
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    PAYMENT_VERSION_FIELD_NUMBER: _builtins.int
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    PAYMENT_CREATED_FIELD_NUMBER: _builtins.int
+    PAYMENT_AUTHORIZED_FIELD_NUMBER: _builtins.int
+    PAYMENT_DECLINED_FIELD_NUMBER: _builtins.int
+    PAYMENT_FAILED_FIELD_NUMBER: _builtins.int
+    PAYMENT_ATTEMPT_FAILED_FIELD_NUMBER: _builtins.int
+    PAYMENT_CAPTURE_REQUESTED_FIELD_NUMBER: _builtins.int
+    PAYMENT_CAPTURED_FIELD_NUMBER: _builtins.int
+    PAYMENT_CAPTURE_FAILED_FIELD_NUMBER: _builtins.int
+    PAYMENT_VOID_REQUESTED_FIELD_NUMBER: _builtins.int
+    PAYMENT_VOIDED_FIELD_NUMBER: _builtins.int
+    PAYMENT_VOID_FAILED_FIELD_NUMBER: _builtins.int
+    REFUND_REQUESTED_FIELD_NUMBER: _builtins.int
+    REFUND_SUCCEEDED_FIELD_NUMBER: _builtins.int
+    REFUND_FAILED_FIELD_NUMBER: _builtins.int
+    PAYMENT_THREE_DS_CHALLENGE_REQUIRED_FIELD_NUMBER: _builtins.int
+    PAYMENT_THREE_DS_AUTHENTICATED_FIELD_NUMBER: _builtins.int
+    PAYMENT_THREE_DS_NOT_SUPPORTED_FIELD_NUMBER: _builtins.int
+    PAYMENT_THREE_DS_FAILED_FIELD_NUMBER: _builtins.int
+    PAYMENT_THREE_DS_CHALLENGE_EXPIRED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
-    """Opaque id, prefix `evt_`."""
+    """Opaque id, prefix `evt_`; the same wherever the event appears (webhooks included)."""
+    type: _builtins.str
+    """The event's type, e.g. "payment.created", "payment.captured", "refund.succeeded": one of
+      payment.created  payment.authorized  payment.declined  payment.failed
+      payment.attempt_failed  payment.capture_requested  payment.captured
+      payment.capture_failed  payment.void_requested  payment.voided  payment.void_failed
+      refund.requested  refund.succeeded  refund.failed
+      payment.three_ds_challenge_required  payment.three_ds_authenticated
+      payment.three_ds_not_supported  payment.three_ds_failed
+      payment.three_ds_challenge_expired
+    New types may appear in a later release: clients should ignore types they do not know.
+    """
     payment_id: _builtins.str
     """The payment (`pay_…`)."""
-    version: _builtins.int
+    merchant_id: _builtins.str
+    """The payment's merchant (`mer_…`)."""
+    payment_version: _builtins.int
     """The payment's version after this event (1 for the first)."""
     sequence: _builtins.int
     """Global, strictly increasing position: the cursor of event streams."""
-    type: _builtins.str
-    """e.g. "payment.created", "payment.three_ds_challenge_required",
-    "payment.three_ds_authenticated", "payment.authorized", "payment.captured",
-    "refund.succeeded".
-    """
-    data_json: _builtins.str
-    """The event's data as JSON (never card numbers or CVCs)."""
     @_builtins.property
-    def time(self) -> _timestamp_pb2.Timestamp:
+    def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened."""
+
+    @_builtins.property
+    def payment_created(self) -> Global___PaymentCreated:
+        """payment.created"""
+
+    @_builtins.property
+    def payment_authorized(self) -> Global___PaymentAuthorized:
+        """payment.authorized"""
+
+    @_builtins.property
+    def payment_declined(self) -> Global___PaymentDeclined:
+        """payment.declined"""
+
+    @_builtins.property
+    def payment_failed(self) -> Global___PaymentFailed:
+        """payment.failed"""
+
+    @_builtins.property
+    def payment_attempt_failed(self) -> Global___PaymentAttemptFailed:
+        """payment.attempt_failed"""
+
+    @_builtins.property
+    def payment_capture_requested(self) -> Global___PaymentCaptureRequested:
+        """payment.capture_requested"""
+
+    @_builtins.property
+    def payment_captured(self) -> Global___PaymentCaptured:
+        """payment.captured"""
+
+    @_builtins.property
+    def payment_capture_failed(self) -> Global___PaymentCaptureFailed:
+        """payment.capture_failed"""
+
+    @_builtins.property
+    def payment_void_requested(self) -> Global___PaymentVoidRequested:
+        """payment.void_requested"""
+
+    @_builtins.property
+    def payment_voided(self) -> Global___PaymentVoided:
+        """payment.voided"""
+
+    @_builtins.property
+    def payment_void_failed(self) -> Global___PaymentVoidFailed:
+        """payment.void_failed"""
+
+    @_builtins.property
+    def refund_requested(self) -> Global___RefundRequested:
+        """refund.requested"""
+
+    @_builtins.property
+    def refund_succeeded(self) -> Global___RefundSucceeded:
+        """refund.succeeded"""
+
+    @_builtins.property
+    def refund_failed(self) -> Global___RefundFailed:
+        """refund.failed"""
+
+    @_builtins.property
+    def payment_three_ds_challenge_required(self) -> Global___PaymentThreeDSChallengeRequired:
+        """payment.three_ds_challenge_required"""
+
+    @_builtins.property
+    def payment_three_ds_authenticated(self) -> Global___PaymentThreeDSAuthenticated:
+        """payment.three_ds_authenticated"""
+
+    @_builtins.property
+    def payment_three_ds_not_supported(self) -> Global___PaymentThreeDSNotSupported:
+        """payment.three_ds_not_supported"""
+
+    @_builtins.property
+    def payment_three_ds_failed(self) -> Global___PaymentThreeDSFailed:
+        """payment.three_ds_failed"""
+
+    @_builtins.property
+    def payment_three_ds_challenge_expired(self) -> Global___PaymentThreeDSChallengeExpired:
+        """payment.three_ds_challenge_expired"""
 
     def __init__(
         self,
         *,
         id: _builtins.str = ...,
-        payment_id: _builtins.str = ...,
-        version: _builtins.int = ...,
-        sequence: _builtins.int = ...,
         type: _builtins.str = ...,
-        data_json: _builtins.str = ...,
-        time: _timestamp_pb2.Timestamp | None = ...,
+        payment_id: _builtins.str = ...,
+        merchant_id: _builtins.str = ...,
+        payment_version: _builtins.int = ...,
+        sequence: _builtins.int = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        payment_created: Global___PaymentCreated | None = ...,
+        payment_authorized: Global___PaymentAuthorized | None = ...,
+        payment_declined: Global___PaymentDeclined | None = ...,
+        payment_failed: Global___PaymentFailed | None = ...,
+        payment_attempt_failed: Global___PaymentAttemptFailed | None = ...,
+        payment_capture_requested: Global___PaymentCaptureRequested | None = ...,
+        payment_captured: Global___PaymentCaptured | None = ...,
+        payment_capture_failed: Global___PaymentCaptureFailed | None = ...,
+        payment_void_requested: Global___PaymentVoidRequested | None = ...,
+        payment_voided: Global___PaymentVoided | None = ...,
+        payment_void_failed: Global___PaymentVoidFailed | None = ...,
+        refund_requested: Global___RefundRequested | None = ...,
+        refund_succeeded: Global___RefundSucceeded | None = ...,
+        refund_failed: Global___RefundFailed | None = ...,
+        payment_three_ds_challenge_required: Global___PaymentThreeDSChallengeRequired | None = ...,
+        payment_three_ds_authenticated: Global___PaymentThreeDSAuthenticated | None = ...,
+        payment_three_ds_not_supported: Global___PaymentThreeDSNotSupported | None = ...,
+        payment_three_ds_failed: Global___PaymentThreeDSFailed | None = ...,
+        payment_three_ds_challenge_expired: Global___PaymentThreeDSChallengeExpired | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_json", b"data_json", "id", b"id", "payment_id", b"payment_id", "sequence", b"sequence", "time", b"time", "type", b"type", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired"]  # noqa: Y015
+    _WhichOneofArgType_data: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_data) -> _WhichOneofReturnType_data | None: ...
+
+Global___PaymentEvent: _TypeAlias = PaymentEvent  # noqa: Y015
+
+@_typing.final
+class PaymentCreated(_message.Message):
+    """payment.created: the payment was accepted, with what it was created with."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class MetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    CUSTOMER_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_CODE_FIELD_NUMBER: _builtins.int
+    CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
+    METHOD_TYPE_FIELD_NUMBER: _builtins.int
+    CARD_FIELD_NUMBER: _builtins.int
+    METHOD_ACCOUNT_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    METADATA_FIELD_NUMBER: _builtins.int
+    FEE_PERCENT_BPS_FIELD_NUMBER: _builtins.int
+    FEE_FIXED_MINOR_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant that is paid."""
+    customer_id: _builtins.str
+    """The merchant's customer, if one was given (`cus_…`)."""
+    amount_minor: _builtins.int
+    """Amount requested, in minor units of `currency_code`."""
+    currency_code: _builtins.str
+    """ISO 4217 code."""
+    capture_method: Global___CaptureMethod.ValueType
+    """When it is captured."""
+    method_type: Global___PaymentMethodType.ValueType
+    """How it is paid."""
+    method_account: _builtins.str
+    """For UPI the virtual payment address, for a PayPal wallet the payer's email."""
+    description: _builtins.str
+    """The merchant's description."""
+    fee_percent_bps: _builtins.int
+    """The merchant's fee in force for this payment: basis points of the captured amount…"""
+    fee_fixed_minor: _builtins.int
+    """…plus this, in minor units of the payment's currency."""
+    @_builtins.property
+    def card(self) -> Global___CardDetails:
+        """What paysim keeps of the card (for cards)."""
+
+    @_builtins.property
+    def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """The merchant's key/value pairs."""
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        customer_id: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        currency_code: _builtins.str = ...,
+        capture_method: Global___CaptureMethod.ValueType = ...,
+        method_type: Global___PaymentMethodType.ValueType = ...,
+        card: Global___CardDetails | None = ...,
+        method_account: _builtins.str = ...,
+        description: _builtins.str = ...,
+        metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        fee_percent_bps: _builtins.int = ...,
+        fee_fixed_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "capture_method", b"capture_method", "card", b"card", "currency_code", b"currency_code", "customer_id", b"customer_id", "description", b"description", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___PaymentEvent: _TypeAlias = PaymentEvent  # noqa: Y015
+Global___PaymentCreated: _TypeAlias = PaymentCreated  # noqa: Y015
+
+@_typing.final
+class PaymentAuthorized(_message.Message):
+    """payment.authorized: the issuer authorized the amount."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    amount_minor: _builtins.int
+    """The amount authorized."""
+    reference: _builtins.str
+    """The gateway's reference for the authorization."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that authorized it."""
+
+    def __init__(
+        self,
+        *,
+        amount_minor: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempt", b"attempt", "reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentAuthorized: _TypeAlias = PaymentAuthorized  # noqa: Y015
+
+@_typing.final
+class PaymentDeclined(_message.Message):
+    """payment.declined: the issuer declined; the payment is DECLINED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECLINE_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def decline(self) -> Global___Decline:
+        """Why."""
+
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that was declined."""
+
+    def __init__(
+        self,
+        *,
+        decline: Global___Decline | None = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "decline", b"decline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "decline", b"decline"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentDeclined: _TypeAlias = PaymentDeclined  # noqa: Y015
+
+@_typing.final
+class PaymentFailed(_message.Message):
+    """payment.failed: the payment could not be completed; it is FAILED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why, e.g. "no_gateway_available", "processing_interrupted" or the gateway's error."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that failed it, when one did."""
+
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentFailed: _TypeAlias = PaymentFailed  # noqa: Y015
+
+@_typing.final
+class PaymentAttemptFailed(_message.Message):
+    """payment.attempt_failed: a gateway gave no answer (an error, a timeout, an open breaker);
+    routing went on to the next gateway and the payment's status did not change.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The call."""
+
+    def __init__(
+        self,
+        *,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentAttemptFailed: _TypeAlias = PaymentAttemptFailed  # noqa: Y015
+
+@_typing.final
+class PaymentCaptureRequested(_message.Message):
+    """payment.capture_requested: a capture was accepted and is on its way to the gateway."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    amount_minor: _builtins.int
+    """The amount to capture."""
+    def __init__(
+        self,
+        *,
+        amount_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentCaptureRequested: _TypeAlias = PaymentCaptureRequested  # noqa: Y015
+
+@_typing.final
+class PaymentCaptured(_message.Message):
+    """payment.captured: money moved; the payment is CAPTURED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    FEE_AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    amount_minor: _builtins.int
+    """The amount captured."""
+    fee_amount_minor: _builtins.int
+    """The processing fee on it."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that captured it; unset when the authorization captured it at once."""
+
+    def __init__(
+        self,
+        *,
+        amount_minor: _builtins.int = ...,
+        fee_amount_minor: _builtins.int = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempt", b"attempt", "fee_amount_minor", b"fee_amount_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentCaptured: _TypeAlias = PaymentCaptured  # noqa: Y015
+
+@_typing.final
+class PaymentCaptureFailed(_message.Message):
+    """payment.capture_failed: the capture did not happen; the payment is still AUTHORIZED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call, when there was one."""
+
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentCaptureFailed: _TypeAlias = PaymentCaptureFailed  # noqa: Y015
+
+@_typing.final
+class PaymentVoidRequested(_message.Message):
+    """payment.void_requested: a void was accepted and is on its way to the gateway."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentVoidRequested: _TypeAlias = PaymentVoidRequested  # noqa: Y015
+
+@_typing.final
+class PaymentVoided(_message.Message):
+    """payment.voided: the authorization was released; the payment is VOIDED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that released it."""
+
+    def __init__(
+        self,
+        *,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentVoided: _TypeAlias = PaymentVoided  # noqa: Y015
+
+@_typing.final
+class PaymentVoidFailed(_message.Message):
+    """payment.void_failed: the void did not happen; the payment is still AUTHORIZED."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call, when there was one."""
+
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentVoidFailed: _TypeAlias = PaymentVoidFailed  # noqa: Y015
+
+@_typing.final
+class RefundRequested(_message.Message):
+    """refund.requested: a refund was accepted and is on its way to the gateway."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    refund_id: _builtins.str
+    """The refund (`re_…`)."""
+    amount_minor: _builtins.int
+    """Its amount."""
+    reason: _builtins.str
+    """The merchant's free text."""
+    def __init__(
+        self,
+        *,
+        refund_id: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "reason", b"reason", "refund_id", b"refund_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefundRequested: _TypeAlias = RefundRequested  # noqa: Y015
+
+@_typing.final
+class RefundSucceeded(_message.Message):
+    """refund.succeeded: the refund went through."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    refund_id: _builtins.str
+    """The refund (`re_…`)."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that refunded it."""
+
+    def __init__(
+        self,
+        *,
+        refund_id: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "refund_id", b"refund_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefundSucceeded: _TypeAlias = RefundSucceeded  # noqa: Y015
+
+@_typing.final
+class RefundFailed(_message.Message):
+    """refund.failed: the refund did not happen; its amount is refundable again."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    refund_id: _builtins.str
+    """The refund (`re_…`)."""
+    reason: _builtins.str
+    """Why."""
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call, when there was one."""
+
+    def __init__(
+        self,
+        *,
+        refund_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "reason", b"reason", "refund_id", b"refund_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefundFailed: _TypeAlias = RefundFailed  # noqa: Y015
+
+@_typing.final
+class PaymentThreeDSChallengeRequired(_message.Message):
+    """payment.three_ds_challenge_required: the cardholder must complete a 3-D Secure challenge;
+    the payment is REQUIRES_ACTION.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    CHALLENGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def authentication(self) -> Global___ThreeDSAuthentication:
+        """The authentication as it stands (pending)."""
+
+    @_builtins.property
+    def challenge(self) -> Global___ThreeDSChallenge:
+        """The challenge."""
+
+    def __init__(
+        self,
+        *,
+        authentication: Global___ThreeDSAuthentication | None = ...,
+        challenge: Global___ThreeDSChallenge | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication", "challenge", b"challenge"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication", "challenge", b"challenge"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentThreeDSChallengeRequired: _TypeAlias = PaymentThreeDSChallengeRequired  # noqa: Y015
+
+@_typing.final
+class PaymentThreeDSAuthenticated(_message.Message):
+    """payment.three_ds_authenticated: 3-D Secure authenticated the cardholder (or recorded the
+    attempt); the payment goes on to the gateway.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def authentication(self) -> Global___ThreeDSAuthentication:
+        """The result."""
+
+    def __init__(
+        self,
+        *,
+        authentication: Global___ThreeDSAuthentication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentThreeDSAuthenticated: _TypeAlias = PaymentThreeDSAuthenticated  # noqa: Y015
+
+@_typing.final
+class PaymentThreeDSNotSupported(_message.Message):
+    """payment.three_ds_not_supported: the card does not take part in 3-D Secure; the payment goes
+    on to the gateway without it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def authentication(self) -> Global___ThreeDSAuthentication:
+        """The result."""
+
+    def __init__(
+        self,
+        *,
+        authentication: Global___ThreeDSAuthentication | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentThreeDSNotSupported: _TypeAlias = PaymentThreeDSNotSupported  # noqa: Y015
+
+@_typing.final
+class PaymentThreeDSFailed(_message.Message):
+    """payment.three_ds_failed: 3-D Secure refused the cardholder; the payment is FAILED, or
+    DECLINED when the lookup failed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECLINE_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why it failed, when it failed."""
+    @_builtins.property
+    def authentication(self) -> Global___ThreeDSAuthentication:
+        """The result."""
+
+    @_builtins.property
+    def decline(self) -> Global___Decline:
+        """The decline, when it was declined."""
+
+    def __init__(
+        self,
+        *,
+        authentication: Global___ThreeDSAuthentication | None = ...,
+        reason: _builtins.str = ...,
+        decline: Global___Decline | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication", "decline", b"decline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication", "decline", b"decline", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentThreeDSFailed: _TypeAlias = PaymentThreeDSFailed  # noqa: Y015
+
+@_typing.final
+class PaymentThreeDSChallengeExpired(_message.Message):
+    """payment.three_ds_challenge_expired: the challenge was not completed in time; the payment is
+    FAILED.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHENTICATION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why: "three_ds_challenge_expired"."""
+    @_builtins.property
+    def authentication(self) -> Global___ThreeDSAuthentication:
+        """The result."""
+
+    def __init__(
+        self,
+        *,
+        authentication: Global___ThreeDSAuthentication | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authentication", b"authentication", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentThreeDSChallengeExpired: _TypeAlias = PaymentThreeDSChallengeExpired  # noqa: Y015
 
 @_typing.final
 class ListPaymentEventsResponse(_message.Message):

@@ -157,7 +157,7 @@ class PaymentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListRefunds(self, request, context):
-        """A payment's refunds, oldest first.
+        """A payment's refunds, oldest first, page by page.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

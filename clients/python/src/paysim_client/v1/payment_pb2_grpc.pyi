@@ -73,7 +73,7 @@ class PaymentServiceStub:
     payment is not captured or the amount exceeds what is still refundable.
     """
     ListRefunds: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]
-    """A payment's refunds, oldest first."""
+    """A payment's refunds, oldest first, page by page."""
     ListPaymentEvents: _grpc.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentEventsRequest, _payment_pb2.ListPaymentEventsResponse]
     """A payment's events (its full history), in order, page by page."""
 
@@ -122,7 +122,7 @@ class PaymentServiceAsyncStub(PaymentServiceStub):
     payment is not captured or the amount exceeds what is still refundable.
     """
     ListRefunds: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListRefundsRequest, _payment_pb2.ListRefundsResponse]  # type: ignore[assignment]
-    """A payment's refunds, oldest first."""
+    """A payment's refunds, oldest first, page by page."""
     ListPaymentEvents: _aio.UnaryUnaryMultiCallable[_payment_pb2.ListPaymentEventsRequest, _payment_pb2.ListPaymentEventsResponse]  # type: ignore[assignment]
     """A payment's events (its full history), in order, page by page."""
 
@@ -210,7 +210,7 @@ class PaymentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _payment_pb2.ListRefundsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_payment_pb2.ListRefundsResponse, _abc.Awaitable[_payment_pb2.ListRefundsResponse]]:
-        """A payment's refunds, oldest first."""
+        """A payment's refunds, oldest first, page by page."""
 
     @_abc_1.abstractmethod
     def ListPaymentEvents(

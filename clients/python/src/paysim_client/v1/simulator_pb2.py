@@ -22,63 +22,91 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from paysim_client.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paysim/v1/simulator.proto\x12\tpaysim.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"U\n\x0fScriptedOutcome\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.paysim.v1.ScriptedOutcomeKind\x12\x14\n\x0c\x64\x65\x63line_code\x18\x02 \x01(\t\"\xb9\x01\n\rGatewayFaults\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12*\n\x0boutage_mode\x18\x03 \x01(\x0e\x32\x15.paysim.v1.OutageMode\x12\x30\n\x0coutage_until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06script\x18\x05 \x03(\x0b\x32\x1a.paysim.v1.ScriptedOutcome\"\xa8\x01\n\x17SetGatewayOutageRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x0f\n\x07gateway\x18\x03 \x01(\t\x12#\n\x04mode\x18\x04 \x01(\x0e\x32\x15.paysim.v1.OutageMode\x12+\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"D\n\x18SetGatewayOutageResponse\x12(\n\x06\x66\x61ults\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayFaults\"\x99\x01\n\x1cScriptGatewayOutcomesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x0f\n\x07gateway\x18\x03 \x01(\t\x12,\n\x08outcomes\x18\x04 \x03(\x0b\x32\x1a.paysim.v1.ScriptedOutcome\x12\x0e\n\x06\x61ppend\x18\x05 \x01(\x08\"I\n\x1dScriptGatewayOutcomesResponse\x12(\n\x06\x66\x61ults\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayFaults\"X\n\x19\x43learGatewayFaultsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x0f\n\x07gateway\x18\x03 \x01(\t\"-\n\x1a\x43learGatewayFaultsResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x05\"F\n\x18ListGatewayFaultsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\"E\n\x19ListGatewayFaultsResponse\x12(\n\x06\x66\x61ults\x18\x01 \x03(\x0b\x32\x18.paysim.v1.GatewayFaults\"\xba\x01\n\x0f\x42reakerSettings\x12\x19\n\x11\x66\x61ilure_threshold\x18\x01 \x01(\x05\x12)\n\x06window\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\tcool_down\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x18\n\x10half_open_probes\x18\x04 \x01(\x05\x12\x19\n\x11success_threshold\x18\x05 \x01(\x05\"\xca\x03\n\x0e\x43ircuitBreaker\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.paysim.v1.BreakerState\x12\x30\n\x0c\x63hanged_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bopened_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creopens_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x66\x61ilures_in_window\x18\x06 \x01(\x05\x12\x1b\n\x13half_open_successes\x18\x07 \x01(\x05\x12\r\n\x05\x63\x61lls\x18\x08 \x01(\x03\x12\x11\n\tsuccesses\x18\t \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\n \x01(\x03\x12\x12\n\nrejections\x18\x0b \x01(\x03\x12\x15\n\rstate_changes\x18\x0c \x01(\x03\x12\x35\n\x11last_failure_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13last_failure_reason\x18\x0e \x01(\t\"1\n\x1aListCircuitBreakersRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"x\n\x1bListCircuitBreakersResponse\x12+\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x19.paysim.v1.CircuitBreaker\x12,\n\x08settings\x18\x02 \x01(\x0b\x32\x1a.paysim.v1.BreakerSettings\"B\n\x1aResetCircuitBreakerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x0f\n\x07gateway\x18\x02 \x01(\t\"I\n\x1bResetCircuitBreakerResponse\x12*\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x19.paysim.v1.CircuitBreaker\"\x7f\n\x08Scenario\x12+\n\x07trigger\x18\x01 \x01(\x0e\x32\x1a.paysim.v1.ScenarioTrigger\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x65\x63line_code\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"C\n\x14ListScenariosRequest\x12+\n\x07trigger\x18\x01 \x01(\x0e\x32\x1a.paysim.v1.ScenarioTrigger\"?\n\x15ListScenariosResponse\x12&\n\tscenarios\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Scenario*Y\n\nOutageMode\x12\x1b\n\x17OUTAGE_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11OUTAGE_MODE_ERROR\x10\x01\x12\x17\n\x13OUTAGE_MODE_TIMEOUT\x10\x02*\xc6\x01\n\x13ScriptedOutcomeKind\x12%\n!SCRIPTED_OUTCOME_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSCRIPTED_OUTCOME_KIND_APPROVE\x10\x01\x12!\n\x1dSCRIPTED_OUTCOME_KIND_DECLINE\x10\x02\x12\x1f\n\x1bSCRIPTED_OUTCOME_KIND_ERROR\x10\x03\x12!\n\x1dSCRIPTED_OUTCOME_KIND_TIMEOUT\x10\x04*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03*\xab\x01\n\x0fScenarioTrigger\x12 \n\x1cSCENARIO_TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n\x15SCENARIO_TRIGGER_CARD\x10\x01\x12\x1b\n\x17SCENARIO_TRIGGER_AMOUNT\x10\x02\x12 \n\x1cSCENARIO_TRIGGER_HOLDER_NAME\x10\x03\x12\x1c\n\x18SCENARIO_TRIGGER_DEFAULT\x10\x04\x32\xbe\x05\n\x10SimulatorService\x12R\n\rListScenarios\x12\x1f.paysim.v1.ListScenariosRequest\x1a .paysim.v1.ListScenariosResponse\x12[\n\x10SetGatewayOutage\x12\".paysim.v1.SetGatewayOutageRequest\x1a#.paysim.v1.SetGatewayOutageResponse\x12j\n\x15ScriptGatewayOutcomes\x12\'.paysim.v1.ScriptGatewayOutcomesRequest\x1a(.paysim.v1.ScriptGatewayOutcomesResponse\x12\x61\n\x12\x43learGatewayFaults\x12$.paysim.v1.ClearGatewayFaultsRequest\x1a%.paysim.v1.ClearGatewayFaultsResponse\x12^\n\x11ListGatewayFaults\x12#.paysim.v1.ListGatewayFaultsRequest\x1a$.paysim.v1.ListGatewayFaultsResponse\x12\x64\n\x13ListCircuitBreakers\x12%.paysim.v1.ListCircuitBreakersRequest\x1a&.paysim.v1.ListCircuitBreakersResponse\x12\x64\n\x13ResetCircuitBreaker\x12%.paysim.v1.ResetCircuitBreakerRequest\x1a&.paysim.v1.ResetCircuitBreakerResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19paysim/v1/simulator.proto\x12\tpaysim.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\"U\n\x0fScriptedOutcome\x12,\n\x04kind\x18\x01 \x01(\x0e\x32\x1e.paysim.v1.ScriptedOutcomeKind\x12\x14\n\x0c\x64\x65\x63line_code\x18\x02 \x01(\t\"\xb9\x01\n\rGatewayFaults\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12\r\n\x05scope\x18\x02 \x01(\t\x12*\n\x0boutage_mode\x18\x03 \x01(\x0e\x32\x15.paysim.v1.OutageMode\x12\x30\n\x0coutage_until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06script\x18\x05 \x03(\x0b\x32\x1a.paysim.v1.ScriptedOutcome\"\xb4\x01\n\x17SetGatewayOutageRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x15\n\x07gateway\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12)\n\x04mode\x18\x04 \x01(\x0e\x32\x15.paysim.v1.OutageModeB\x04\xe2\x41\x01\x02\x12+\n\x08\x64uration\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\"D\n\x18SetGatewayOutageResponse\x12(\n\x06\x66\x61ults\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayFaults\"\xa5\x01\n\x1cScriptGatewayOutcomesRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x15\n\x07gateway\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x08outcomes\x18\x04 \x03(\x0b\x32\x1a.paysim.v1.ScriptedOutcomeB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x61ppend\x18\x05 \x01(\x08\"I\n\x1dScriptGatewayOutcomesResponse\x12(\n\x06\x66\x61ults\x18\x01 \x01(\x0b\x32\x18.paysim.v1.GatewayFaults\"X\n\x19\x43learGatewayFaultsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\x12\x0f\n\x07gateway\x18\x03 \x01(\t\"-\n\x1a\x43learGatewayFaultsResponse\x12\x0f\n\x07\x63leared\x18\x01 \x01(\x05\"F\n\x18ListGatewayFaultsRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x15\n\rplatform_wide\x18\x02 \x01(\x08\"E\n\x19ListGatewayFaultsResponse\x12(\n\x06\x66\x61ults\x18\x01 \x03(\x0b\x32\x18.paysim.v1.GatewayFaults\"\xba\x01\n\x0f\x42reakerSettings\x12\x19\n\x11\x66\x61ilure_threshold\x18\x01 \x01(\x05\x12)\n\x06window\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12,\n\tcool_down\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x18\n\x10half_open_probes\x18\x04 \x01(\x05\x12\x19\n\x11success_threshold\x18\x05 \x01(\x05\"\xca\x03\n\x0e\x43ircuitBreaker\x12\x0f\n\x07gateway\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.paysim.v1.BreakerState\x12\x30\n\x0c\x63hanged_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bopened_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0creopens_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12\x66\x61ilures_in_window\x18\x06 \x01(\x05\x12\x1b\n\x13half_open_successes\x18\x07 \x01(\x05\x12\r\n\x05\x63\x61lls\x18\x08 \x01(\x03\x12\x11\n\tsuccesses\x18\t \x01(\x03\x12\x10\n\x08\x66\x61ilures\x18\n \x01(\x03\x12\x12\n\nrejections\x18\x0b \x01(\x03\x12\x15\n\rstate_changes\x18\x0c \x01(\x03\x12\x35\n\x11last_failure_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13last_failure_reason\x18\x0e \x01(\t\"1\n\x1aListCircuitBreakersRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"x\n\x1bListCircuitBreakersResponse\x12+\n\x08\x62reakers\x18\x01 \x03(\x0b\x32\x19.paysim.v1.CircuitBreaker\x12,\n\x08settings\x18\x02 \x01(\x0b\x32\x1a.paysim.v1.BreakerSettings\"N\n\x1aResetCircuitBreakerRequest\x12\x19\n\x0bmerchant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07gateway\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"I\n\x1bResetCircuitBreakerResponse\x12*\n\x07\x62reaker\x18\x01 \x01(\x0b\x32\x19.paysim.v1.CircuitBreaker\"\x7f\n\x08Scenario\x12+\n\x07trigger\x18\x01 \x01(\x0e\x32\x1a.paysim.v1.ScenarioTrigger\x12\r\n\x05value\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x14\n\x0c\x64\x65\x63line_code\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\"C\n\x14ListScenariosRequest\x12+\n\x07trigger\x18\x01 \x01(\x0e\x32\x1a.paysim.v1.ScenarioTrigger\"?\n\x15ListScenariosResponse\x12&\n\tscenarios\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Scenario*Y\n\nOutageMode\x12\x1b\n\x17OUTAGE_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11OUTAGE_MODE_ERROR\x10\x01\x12\x17\n\x13OUTAGE_MODE_TIMEOUT\x10\x02*\xc6\x01\n\x13ScriptedOutcomeKind\x12%\n!SCRIPTED_OUTCOME_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSCRIPTED_OUTCOME_KIND_APPROVE\x10\x01\x12!\n\x1dSCRIPTED_OUTCOME_KIND_DECLINE\x10\x02\x12\x1f\n\x1bSCRIPTED_OUTCOME_KIND_ERROR\x10\x03\x12!\n\x1dSCRIPTED_OUTCOME_KIND_TIMEOUT\x10\x04*|\n\x0c\x42reakerState\x12\x1d\n\x19\x42REAKER_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42REAKER_STATE_CLOSED\x10\x01\x12\x16\n\x12\x42REAKER_STATE_OPEN\x10\x02\x12\x1b\n\x17\x42REAKER_STATE_HALF_OPEN\x10\x03*\xab\x01\n\x0fScenarioTrigger\x12 \n\x1cSCENARIO_TRIGGER_UNSPECIFIED\x10\x00\x12\x19\n\x15SCENARIO_TRIGGER_CARD\x10\x01\x12\x1b\n\x17SCENARIO_TRIGGER_AMOUNT\x10\x02\x12 \n\x1cSCENARIO_TRIGGER_HOLDER_NAME\x10\x03\x12\x1c\n\x18SCENARIO_TRIGGER_DEFAULT\x10\x04\x32\x95\x06\n\x10SimulatorService\x12]\n\rListScenarios\x12\x1f.paysim.v1.ListScenariosRequest\x1a .paysim.v1.ListScenariosResponse\"\t\x90\x02\x01\xca\xf3\x18\x02\x10\x01\x12h\n\x10SetGatewayOutage\x12\".paysim.v1.SetGatewayOutageRequest\x1a#.paysim.v1.SetGatewayOutageResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x0b(\x01\x12w\n\x15ScriptGatewayOutcomes\x12\'.paysim.v1.ScriptGatewayOutcomesRequest\x1a(.paysim.v1.ScriptGatewayOutcomesResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x0b(\x01\x12n\n\x12\x43learGatewayFaults\x12$.paysim.v1.ClearGatewayFaultsRequest\x1a%.paysim.v1.ClearGatewayFaultsResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x0b(\x01\x12k\n\x11ListGatewayFaults\x12#.paysim.v1.ListGatewayFaultsRequest\x1a$.paysim.v1.ListGatewayFaultsResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x0b(\x01\x12q\n\x13ListCircuitBreakers\x12%.paysim.v1.ListCircuitBreakersRequest\x1a&.paysim.v1.ListCircuitBreakersResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x0b(\x01\x12o\n\x13ResetCircuitBreaker\x12%.paysim.v1.ResetCircuitBreakerRequest\x1a&.paysim.v1.ResetCircuitBreakerResponse\"\t\x90\x02\x02\xca\xf3\x18\x02 \x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.simulator_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OUTAGEMODE']._serialized_start=2361
-  _globals['_OUTAGEMODE']._serialized_end=2450
-  _globals['_SCRIPTEDOUTCOMEKIND']._serialized_start=2453
-  _globals['_SCRIPTEDOUTCOMEKIND']._serialized_end=2651
-  _globals['_BREAKERSTATE']._serialized_start=2653
-  _globals['_BREAKERSTATE']._serialized_end=2777
-  _globals['_SCENARIOTRIGGER']._serialized_start=2780
-  _globals['_SCENARIOTRIGGER']._serialized_end=2951
-  _globals['_SCRIPTEDOUTCOME']._serialized_start=105
-  _globals['_SCRIPTEDOUTCOME']._serialized_end=190
-  _globals['_GATEWAYFAULTS']._serialized_start=193
-  _globals['_GATEWAYFAULTS']._serialized_end=378
-  _globals['_SETGATEWAYOUTAGEREQUEST']._serialized_start=381
-  _globals['_SETGATEWAYOUTAGEREQUEST']._serialized_end=549
-  _globals['_SETGATEWAYOUTAGERESPONSE']._serialized_start=551
-  _globals['_SETGATEWAYOUTAGERESPONSE']._serialized_end=619
-  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST']._serialized_start=622
-  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST']._serialized_end=775
-  _globals['_SCRIPTGATEWAYOUTCOMESRESPONSE']._serialized_start=777
-  _globals['_SCRIPTGATEWAYOUTCOMESRESPONSE']._serialized_end=850
-  _globals['_CLEARGATEWAYFAULTSREQUEST']._serialized_start=852
-  _globals['_CLEARGATEWAYFAULTSREQUEST']._serialized_end=940
-  _globals['_CLEARGATEWAYFAULTSRESPONSE']._serialized_start=942
-  _globals['_CLEARGATEWAYFAULTSRESPONSE']._serialized_end=987
-  _globals['_LISTGATEWAYFAULTSREQUEST']._serialized_start=989
-  _globals['_LISTGATEWAYFAULTSREQUEST']._serialized_end=1059
-  _globals['_LISTGATEWAYFAULTSRESPONSE']._serialized_start=1061
-  _globals['_LISTGATEWAYFAULTSRESPONSE']._serialized_end=1130
-  _globals['_BREAKERSETTINGS']._serialized_start=1133
-  _globals['_BREAKERSETTINGS']._serialized_end=1319
-  _globals['_CIRCUITBREAKER']._serialized_start=1322
-  _globals['_CIRCUITBREAKER']._serialized_end=1780
-  _globals['_LISTCIRCUITBREAKERSREQUEST']._serialized_start=1782
-  _globals['_LISTCIRCUITBREAKERSREQUEST']._serialized_end=1831
-  _globals['_LISTCIRCUITBREAKERSRESPONSE']._serialized_start=1833
-  _globals['_LISTCIRCUITBREAKERSRESPONSE']._serialized_end=1953
-  _globals['_RESETCIRCUITBREAKERREQUEST']._serialized_start=1955
-  _globals['_RESETCIRCUITBREAKERREQUEST']._serialized_end=2021
-  _globals['_RESETCIRCUITBREAKERRESPONSE']._serialized_start=2023
-  _globals['_RESETCIRCUITBREAKERRESPONSE']._serialized_end=2096
-  _globals['_SCENARIO']._serialized_start=2098
-  _globals['_SCENARIO']._serialized_end=2225
-  _globals['_LISTSCENARIOSREQUEST']._serialized_start=2227
-  _globals['_LISTSCENARIOSREQUEST']._serialized_end=2294
-  _globals['_LISTSCENARIOSRESPONSE']._serialized_start=2296
-  _globals['_LISTSCENARIOSRESPONSE']._serialized_end=2359
-  _globals['_SIMULATORSERVICE']._serialized_start=2954
-  _globals['_SIMULATORSERVICE']._serialized_end=3656
+  _globals['_SETGATEWAYOUTAGEREQUEST'].fields_by_name['gateway']._loaded_options = None
+  _globals['_SETGATEWAYOUTAGEREQUEST'].fields_by_name['gateway']._serialized_options = b'\342A\001\002'
+  _globals['_SETGATEWAYOUTAGEREQUEST'].fields_by_name['mode']._loaded_options = None
+  _globals['_SETGATEWAYOUTAGEREQUEST'].fields_by_name['mode']._serialized_options = b'\342A\001\002'
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST'].fields_by_name['gateway']._loaded_options = None
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST'].fields_by_name['gateway']._serialized_options = b'\342A\001\002'
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST'].fields_by_name['outcomes']._loaded_options = None
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST'].fields_by_name['outcomes']._serialized_options = b'\342A\001\002'
+  _globals['_RESETCIRCUITBREAKERREQUEST'].fields_by_name['merchant_id']._loaded_options = None
+  _globals['_RESETCIRCUITBREAKERREQUEST'].fields_by_name['merchant_id']._serialized_options = b'\342A\001\002'
+  _globals['_RESETCIRCUITBREAKERREQUEST'].fields_by_name['gateway']._loaded_options = None
+  _globals['_RESETCIRCUITBREAKERREQUEST'].fields_by_name['gateway']._serialized_options = b'\342A\001\002'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListScenarios']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListScenarios']._serialized_options = b'\220\002\001\312\363\030\002\020\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['SetGatewayOutage']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['SetGatewayOutage']._serialized_options = b'\220\002\002\312\363\030\004\030\013(\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ScriptGatewayOutcomes']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ScriptGatewayOutcomes']._serialized_options = b'\220\002\000\312\363\030\004\030\013(\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ClearGatewayFaults']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ClearGatewayFaults']._serialized_options = b'\220\002\002\312\363\030\004\030\013(\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListGatewayFaults']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListGatewayFaults']._serialized_options = b'\220\002\001\312\363\030\004\030\013(\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListCircuitBreakers']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ListCircuitBreakers']._serialized_options = b'\220\002\001\312\363\030\004\030\013(\001'
+  _globals['_SIMULATORSERVICE'].methods_by_name['ResetCircuitBreaker']._loaded_options = None
+  _globals['_SIMULATORSERVICE'].methods_by_name['ResetCircuitBreaker']._serialized_options = b'\220\002\002\312\363\030\002 \001'
+  _globals['_OUTAGEMODE']._serialized_start=2455
+  _globals['_OUTAGEMODE']._serialized_end=2544
+  _globals['_SCRIPTEDOUTCOMEKIND']._serialized_start=2547
+  _globals['_SCRIPTEDOUTCOMEKIND']._serialized_end=2745
+  _globals['_BREAKERSTATE']._serialized_start=2747
+  _globals['_BREAKERSTATE']._serialized_end=2871
+  _globals['_SCENARIOTRIGGER']._serialized_start=2874
+  _globals['_SCENARIOTRIGGER']._serialized_end=3045
+  _globals['_SCRIPTEDOUTCOME']._serialized_start=163
+  _globals['_SCRIPTEDOUTCOME']._serialized_end=248
+  _globals['_GATEWAYFAULTS']._serialized_start=251
+  _globals['_GATEWAYFAULTS']._serialized_end=436
+  _globals['_SETGATEWAYOUTAGEREQUEST']._serialized_start=439
+  _globals['_SETGATEWAYOUTAGEREQUEST']._serialized_end=619
+  _globals['_SETGATEWAYOUTAGERESPONSE']._serialized_start=621
+  _globals['_SETGATEWAYOUTAGERESPONSE']._serialized_end=689
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST']._serialized_start=692
+  _globals['_SCRIPTGATEWAYOUTCOMESREQUEST']._serialized_end=857
+  _globals['_SCRIPTGATEWAYOUTCOMESRESPONSE']._serialized_start=859
+  _globals['_SCRIPTGATEWAYOUTCOMESRESPONSE']._serialized_end=932
+  _globals['_CLEARGATEWAYFAULTSREQUEST']._serialized_start=934
+  _globals['_CLEARGATEWAYFAULTSREQUEST']._serialized_end=1022
+  _globals['_CLEARGATEWAYFAULTSRESPONSE']._serialized_start=1024
+  _globals['_CLEARGATEWAYFAULTSRESPONSE']._serialized_end=1069
+  _globals['_LISTGATEWAYFAULTSREQUEST']._serialized_start=1071
+  _globals['_LISTGATEWAYFAULTSREQUEST']._serialized_end=1141
+  _globals['_LISTGATEWAYFAULTSRESPONSE']._serialized_start=1143
+  _globals['_LISTGATEWAYFAULTSRESPONSE']._serialized_end=1212
+  _globals['_BREAKERSETTINGS']._serialized_start=1215
+  _globals['_BREAKERSETTINGS']._serialized_end=1401
+  _globals['_CIRCUITBREAKER']._serialized_start=1404
+  _globals['_CIRCUITBREAKER']._serialized_end=1862
+  _globals['_LISTCIRCUITBREAKERSREQUEST']._serialized_start=1864
+  _globals['_LISTCIRCUITBREAKERSREQUEST']._serialized_end=1913
+  _globals['_LISTCIRCUITBREAKERSRESPONSE']._serialized_start=1915
+  _globals['_LISTCIRCUITBREAKERSRESPONSE']._serialized_end=2035
+  _globals['_RESETCIRCUITBREAKERREQUEST']._serialized_start=2037
+  _globals['_RESETCIRCUITBREAKERREQUEST']._serialized_end=2115
+  _globals['_RESETCIRCUITBREAKERRESPONSE']._serialized_start=2117
+  _globals['_RESETCIRCUITBREAKERRESPONSE']._serialized_end=2190
+  _globals['_SCENARIO']._serialized_start=2192
+  _globals['_SCENARIO']._serialized_end=2319
+  _globals['_LISTSCENARIOSREQUEST']._serialized_start=2321
+  _globals['_LISTSCENARIOSREQUEST']._serialized_end=2388
+  _globals['_LISTSCENARIOSRESPONSE']._serialized_start=2390
+  _globals['_LISTSCENARIOSRESPONSE']._serialized_end=2453
+  _globals['_SIMULATORSERVICE']._serialized_start=3048
+  _globals['_SIMULATORSERVICE']._serialized_end=3837
 # @@protoc_insertion_point(module_scope)

@@ -110,6 +110,9 @@ class SimulatorServiceServicer:
     def ScriptGatewayOutcomes(self, request, context):
         """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
         takes the next one, in order, exactly once across every server process.
+
+        Never repeated: a repeat could append the steps twice, or replace a script a payment
+        already started using.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

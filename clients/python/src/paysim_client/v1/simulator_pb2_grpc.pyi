@@ -53,6 +53,9 @@ class SimulatorServiceStub:
     ScriptGatewayOutcomes: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ScriptGatewayOutcomesRequest, _simulator_pb2.ScriptGatewayOutcomesResponse]
     """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
     takes the next one, in order, exactly once across every server process.
+
+    Never repeated: a repeat could append the steps twice, or replace a script a payment
+    already started using.
     """
     ClearGatewayFaults: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ClearGatewayFaultsRequest, _simulator_pb2.ClearGatewayFaultsResponse]
     """End the outage and drop the remaining script of one gateway, or of every gateway."""
@@ -90,6 +93,9 @@ class SimulatorServiceAsyncStub(SimulatorServiceStub):
     ScriptGatewayOutcomes: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ScriptGatewayOutcomesRequest, _simulator_pb2.ScriptGatewayOutcomesResponse]  # type: ignore[assignment]
     """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
     takes the next one, in order, exactly once across every server process.
+
+    Never repeated: a repeat could append the steps twice, or replace a script a payment
+    already started using.
     """
     ClearGatewayFaults: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ClearGatewayFaultsRequest, _simulator_pb2.ClearGatewayFaultsResponse]  # type: ignore[assignment]
     """End the outage and drop the remaining script of one gateway, or of every gateway."""
@@ -142,6 +148,9 @@ class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_simulator_pb2.ScriptGatewayOutcomesResponse, _abc.Awaitable[_simulator_pb2.ScriptGatewayOutcomesResponse]]:
         """Script the next outcomes of a gateway: each call to it (authorize, capture, void or refund)
         takes the next one, in order, exactly once across every server process.
+
+        Never repeated: a repeat could append the steps twice, or replace a script a payment
+        already started using.
         """
 
     @_abc_1.abstractmethod

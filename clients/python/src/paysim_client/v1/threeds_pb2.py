@@ -22,45 +22,77 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from paysim_client.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
 from paysim_client.v1 import payment_pb2 as paysim_dot_v1_dot_payment__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paysim/v1/threeds.proto\x12\tpaysim.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/payment.proto\"?\n\x10ThreeDSThreshold\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\"\xb2\x01\n\rThreeDSPolicy\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12*\n\x04mode\x18\x02 \x01(\x0e\x32\x1c.paysim.v1.ThreeDSPolicyMode\x12/\n\nthresholds\x18\x03 \x03(\x0b\x32\x1b.paysim.v1.ThreeDSThreshold\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\")\n\x13GetChallengeRequest\x12\x12\n\npayment_id\x18\x01 \x01(\t\"z\n\x14GetChallengeResponse\x12.\n\tchallenge\x18\x01 \x01(\x0b\x32\x1b.paysim.v1.ThreeDSChallenge\x12\x32\n\x08three_ds\x18\x02 \x01(\x0b\x32 .paysim.v1.ThreeDSAuthentication\"i\n\x12SimulateAcsRequest\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x19\n\x11\x63hallenge_request\x18\x02 \x01(\t\x12$\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x14.paysim.v1.AcsAction\"U\n\x13SimulateAcsResponse\x12\x12\n\nacs_result\x18\x01 \x01(\t\x12\x14\n\x0c\x63hallenge_id\x18\x02 \x01(\t\x12\x14\n\x0ctrans_status\x18\x03 \x01(\t\"X\n\x18\x43ompleteChallengeRequest\x12\x12\n\npayment_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63hallenge_id\x18\x02 \x01(\t\x12\x12\n\nacs_result\x18\x03 \x01(\t\"@\n\x19\x43ompleteChallengeResponse\x12#\n\x07payment\x18\x01 \x01(\x0b\x32\x12.paysim.v1.Payment\"\x8b\x01\n\x17SetThreeDSPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12*\n\x04mode\x18\x02 \x01(\x0e\x32\x1c.paysim.v1.ThreeDSPolicyMode\x12/\n\nthresholds\x18\x03 \x03(\x0b\x32\x1b.paysim.v1.ThreeDSThreshold\"D\n\x18SetThreeDSPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.paysim.v1.ThreeDSPolicy\".\n\x17GetThreeDSPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"D\n\x18GetThreeDSPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.paysim.v1.ThreeDSPolicy*o\n\tAcsAction\x12\x1a\n\x16\x41\x43S_ACTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41\x43S_ACTION_APPROVE\x10\x01\x12\x13\n\x0f\x41\x43S_ACTION_DENY\x10\x02\x12\x19\n\x15\x41\x43S_ACTION_WRONG_CODE\x10\x03*\xa1\x01\n\x11ThreeDSPolicyMode\x12$\n THREE_DS_POLICY_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTHREE_DS_POLICY_MODE_NEVER\x10\x01\x12\x1f\n\x1bTHREE_DS_POLICY_MODE_ALWAYS\x10\x02\x12%\n!THREE_DS_POLICY_MODE_ABOVE_AMOUNT\x10\x03\x32\xc9\x03\n\x0eThreeDSService\x12O\n\x0cGetChallenge\x12\x1e.paysim.v1.GetChallengeRequest\x1a\x1f.paysim.v1.GetChallengeResponse\x12L\n\x0bSimulateAcs\x12\x1d.paysim.v1.SimulateAcsRequest\x1a\x1e.paysim.v1.SimulateAcsResponse\x12^\n\x11\x43ompleteChallenge\x12#.paysim.v1.CompleteChallengeRequest\x1a$.paysim.v1.CompleteChallengeResponse\x12[\n\x10SetThreeDSPolicy\x12\".paysim.v1.SetThreeDSPolicyRequest\x1a#.paysim.v1.SetThreeDSPolicyResponse\x12[\n\x10GetThreeDSPolicy\x12\".paysim.v1.GetThreeDSPolicyRequest\x1a#.paysim.v1.GetThreeDSPolicyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17paysim/v1/threeds.proto\x12\tpaysim.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\x1a\x17paysim/v1/payment.proto\"?\n\x10ThreeDSThreshold\x12\x15\n\rcurrency_code\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\"\xbe\x01\n\rThreeDSPolicy\x12\x19\n\x0bmerchant_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12*\n\x04mode\x18\x02 \x01(\x0e\x32\x1c.paysim.v1.ThreeDSPolicyMode\x12/\n\nthresholds\x18\x03 \x03(\x0b\x32\x1b.paysim.v1.ThreeDSThreshold\x12\x35\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"/\n\x13GetChallengeRequest\x12\x18\n\npayment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"z\n\x14GetChallengeResponse\x12.\n\tchallenge\x18\x01 \x01(\x0b\x32\x1b.paysim.v1.ThreeDSChallenge\x12\x32\n\x08three_ds\x18\x02 \x01(\x0b\x32 .paysim.v1.ThreeDSAuthentication\"{\n\x12SimulateAcsRequest\x12\x18\n\npayment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x11\x63hallenge_request\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12*\n\x06\x61\x63tion\x18\x03 \x01(\x0e\x32\x14.paysim.v1.AcsActionB\x04\xe2\x41\x01\x02\"U\n\x13SimulateAcsResponse\x12\x12\n\nacs_result\x18\x01 \x01(\t\x12\x14\n\x0c\x63hallenge_id\x18\x02 \x01(\t\x12\x14\n\x0ctrans_status\x18\x03 \x01(\t\"j\n\x18\x43ompleteChallengeRequest\x12\x18\n\npayment_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63hallenge_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\nacs_result\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\"@\n\x19\x43ompleteChallengeResponse\x12#\n\x07payment\x18\x01 \x01(\x0b\x32\x12.paysim.v1.Payment\"\x91\x01\n\x17SetThreeDSPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x30\n\x04mode\x18\x02 \x01(\x0e\x32\x1c.paysim.v1.ThreeDSPolicyModeB\x04\xe2\x41\x01\x02\x12/\n\nthresholds\x18\x03 \x03(\x0b\x32\x1b.paysim.v1.ThreeDSThreshold\"D\n\x18SetThreeDSPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.paysim.v1.ThreeDSPolicy\".\n\x17GetThreeDSPolicyRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\"D\n\x18GetThreeDSPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.paysim.v1.ThreeDSPolicy*o\n\tAcsAction\x12\x1a\n\x16\x41\x43S_ACTION_UNSPECIFIED\x10\x00\x12\x16\n\x12\x41\x43S_ACTION_APPROVE\x10\x01\x12\x13\n\x0f\x41\x43S_ACTION_DENY\x10\x02\x12\x19\n\x15\x41\x43S_ACTION_WRONG_CODE\x10\x03*\xa1\x01\n\x11ThreeDSPolicyMode\x12$\n THREE_DS_POLICY_MODE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aTHREE_DS_POLICY_MODE_NEVER\x10\x01\x12\x1f\n\x1bTHREE_DS_POLICY_MODE_ALWAYS\x10\x02\x12%\n!THREE_DS_POLICY_MODE_ABOVE_AMOUNT\x10\x03\x32\x8b\x04\n\x0eThreeDSService\x12\\\n\x0cGetChallenge\x12\x1e.paysim.v1.GetChallengeRequest\x1a\x1f.paysim.v1.GetChallengeResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\t(\x01\x12Y\n\x0bSimulateAcs\x12\x1d.paysim.v1.SimulateAcsRequest\x1a\x1e.paysim.v1.SimulateAcsResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\t(\x01\x12l\n\x11\x43ompleteChallenge\x12#.paysim.v1.CompleteChallengeRequest\x1a$.paysim.v1.CompleteChallengeResponse\"\x0c\xca\xf3\x18\x04\x18\n(\x01\xd0\xf3\x18\x01\x12h\n\x10SetThreeDSPolicy\x12\".paysim.v1.SetThreeDSPolicyRequest\x1a#.paysim.v1.SetThreeDSPolicyResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x04(\x01\x12h\n\x10GetThreeDSPolicy\x12\".paysim.v1.GetThreeDSPolicyRequest\x1a#.paysim.v1.GetThreeDSPolicyResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x03(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'paysim.v1.threeds_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ACSACTION']._serialized_start=1189
-  _globals['_ACSACTION']._serialized_end=1300
-  _globals['_THREEDSPOLICYMODE']._serialized_start=1303
-  _globals['_THREEDSPOLICYMODE']._serialized_end=1464
-  _globals['_THREEDSTHRESHOLD']._serialized_start=96
-  _globals['_THREEDSTHRESHOLD']._serialized_end=159
-  _globals['_THREEDSPOLICY']._serialized_start=162
-  _globals['_THREEDSPOLICY']._serialized_end=340
-  _globals['_GETCHALLENGEREQUEST']._serialized_start=342
-  _globals['_GETCHALLENGEREQUEST']._serialized_end=383
-  _globals['_GETCHALLENGERESPONSE']._serialized_start=385
-  _globals['_GETCHALLENGERESPONSE']._serialized_end=507
-  _globals['_SIMULATEACSREQUEST']._serialized_start=509
-  _globals['_SIMULATEACSREQUEST']._serialized_end=614
-  _globals['_SIMULATEACSRESPONSE']._serialized_start=616
-  _globals['_SIMULATEACSRESPONSE']._serialized_end=701
-  _globals['_COMPLETECHALLENGEREQUEST']._serialized_start=703
-  _globals['_COMPLETECHALLENGEREQUEST']._serialized_end=791
-  _globals['_COMPLETECHALLENGERESPONSE']._serialized_start=793
-  _globals['_COMPLETECHALLENGERESPONSE']._serialized_end=857
-  _globals['_SETTHREEDSPOLICYREQUEST']._serialized_start=860
-  _globals['_SETTHREEDSPOLICYREQUEST']._serialized_end=999
-  _globals['_SETTHREEDSPOLICYRESPONSE']._serialized_start=1001
-  _globals['_SETTHREEDSPOLICYRESPONSE']._serialized_end=1069
-  _globals['_GETTHREEDSPOLICYREQUEST']._serialized_start=1071
-  _globals['_GETTHREEDSPOLICYREQUEST']._serialized_end=1117
-  _globals['_GETTHREEDSPOLICYRESPONSE']._serialized_start=1119
-  _globals['_GETTHREEDSPOLICYRESPONSE']._serialized_end=1187
-  _globals['_THREEDSSERVICE']._serialized_start=1467
-  _globals['_THREEDSSERVICE']._serialized_end=1924
+  _globals['_THREEDSPOLICY'].fields_by_name['merchant_id']._loaded_options = None
+  _globals['_THREEDSPOLICY'].fields_by_name['merchant_id']._serialized_options = b'\342A\001\003'
+  _globals['_THREEDSPOLICY'].fields_by_name['update_time']._loaded_options = None
+  _globals['_THREEDSPOLICY'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_GETCHALLENGEREQUEST'].fields_by_name['payment_id']._loaded_options = None
+  _globals['_GETCHALLENGEREQUEST'].fields_by_name['payment_id']._serialized_options = b'\342A\001\002'
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['payment_id']._loaded_options = None
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['payment_id']._serialized_options = b'\342A\001\002'
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['challenge_request']._loaded_options = None
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['challenge_request']._serialized_options = b'\342A\001\002'
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_SIMULATEACSREQUEST'].fields_by_name['action']._serialized_options = b'\342A\001\002'
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['payment_id']._loaded_options = None
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['payment_id']._serialized_options = b'\342A\001\002'
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['challenge_id']._loaded_options = None
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['challenge_id']._serialized_options = b'\342A\001\002'
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['acs_result']._loaded_options = None
+  _globals['_COMPLETECHALLENGEREQUEST'].fields_by_name['acs_result']._serialized_options = b'\342A\001\002'
+  _globals['_SETTHREEDSPOLICYREQUEST'].fields_by_name['mode']._loaded_options = None
+  _globals['_SETTHREEDSPOLICYREQUEST'].fields_by_name['mode']._serialized_options = b'\342A\001\002'
+  _globals['_THREEDSSERVICE'].methods_by_name['GetChallenge']._loaded_options = None
+  _globals['_THREEDSSERVICE'].methods_by_name['GetChallenge']._serialized_options = b'\220\002\001\312\363\030\004\030\t(\001'
+  _globals['_THREEDSSERVICE'].methods_by_name['SimulateAcs']._loaded_options = None
+  _globals['_THREEDSSERVICE'].methods_by_name['SimulateAcs']._serialized_options = b'\220\002\002\312\363\030\004\030\t(\001'
+  _globals['_THREEDSSERVICE'].methods_by_name['CompleteChallenge']._loaded_options = None
+  _globals['_THREEDSSERVICE'].methods_by_name['CompleteChallenge']._serialized_options = b'\312\363\030\004\030\n(\001\320\363\030\001'
+  _globals['_THREEDSSERVICE'].methods_by_name['SetThreeDSPolicy']._loaded_options = None
+  _globals['_THREEDSSERVICE'].methods_by_name['SetThreeDSPolicy']._serialized_options = b'\220\002\002\312\363\030\004\030\004(\001'
+  _globals['_THREEDSSERVICE'].methods_by_name['GetThreeDSPolicy']._loaded_options = None
+  _globals['_THREEDSSERVICE'].methods_by_name['GetThreeDSPolicy']._serialized_options = b'\220\002\001\312\363\030\004\030\003(\001'
+  _globals['_ACSACTION']._serialized_start=1307
+  _globals['_ACSACTION']._serialized_end=1418
+  _globals['_THREEDSPOLICYMODE']._serialized_start=1421
+  _globals['_THREEDSPOLICYMODE']._serialized_end=1582
+  _globals['_THREEDSTHRESHOLD']._serialized_start=154
+  _globals['_THREEDSTHRESHOLD']._serialized_end=217
+  _globals['_THREEDSPOLICY']._serialized_start=220
+  _globals['_THREEDSPOLICY']._serialized_end=410
+  _globals['_GETCHALLENGEREQUEST']._serialized_start=412
+  _globals['_GETCHALLENGEREQUEST']._serialized_end=459
+  _globals['_GETCHALLENGERESPONSE']._serialized_start=461
+  _globals['_GETCHALLENGERESPONSE']._serialized_end=583
+  _globals['_SIMULATEACSREQUEST']._serialized_start=585
+  _globals['_SIMULATEACSREQUEST']._serialized_end=708
+  _globals['_SIMULATEACSRESPONSE']._serialized_start=710
+  _globals['_SIMULATEACSRESPONSE']._serialized_end=795
+  _globals['_COMPLETECHALLENGEREQUEST']._serialized_start=797
+  _globals['_COMPLETECHALLENGEREQUEST']._serialized_end=903
+  _globals['_COMPLETECHALLENGERESPONSE']._serialized_start=905
+  _globals['_COMPLETECHALLENGERESPONSE']._serialized_end=969
+  _globals['_SETTHREEDSPOLICYREQUEST']._serialized_start=972
+  _globals['_SETTHREEDSPOLICYREQUEST']._serialized_end=1117
+  _globals['_SETTHREEDSPOLICYRESPONSE']._serialized_start=1119
+  _globals['_SETTHREEDSPOLICYRESPONSE']._serialized_end=1187
+  _globals['_GETTHREEDSPOLICYREQUEST']._serialized_start=1189
+  _globals['_GETTHREEDSPOLICYREQUEST']._serialized_end=1235
+  _globals['_GETTHREEDSPOLICYRESPONSE']._serialized_start=1237
+  _globals['_GETTHREEDSPOLICYRESPONSE']._serialized_end=1305
+  _globals['_THREEDSSERVICE']._serialized_start=1585
+  _globals['_THREEDSSERVICE']._serialized_end=2108
 # @@protoc_insertion_point(module_scope)

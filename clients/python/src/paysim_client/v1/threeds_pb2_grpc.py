@@ -98,6 +98,8 @@ class ThreeDSServiceServicer:
         already completed (THREE_DS_CHALLENGE_COMPLETED) or expired
         (THREE_DS_CHALLENGE_EXPIRED). The payment's merchant, its customer or an admin
         may call it.
+
+        Retried after a broken connection: it signs an answer and changes nothing by itself.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -54,6 +54,8 @@ class ThreeDSServiceStub:
     already completed (THREE_DS_CHALLENGE_COMPLETED) or expired
     (THREE_DS_CHALLENGE_EXPIRED). The payment's merchant, its customer or an admin
     may call it.
+
+    Retried after a broken connection: it signs an answer and changes nothing by itself.
     """
     CompleteChallenge: _grpc.UnaryUnaryMultiCallable[_threeds_pb2.CompleteChallengeRequest, _threeds_pb2.CompleteChallengeResponse]
     """Completes a payment's challenge with the ACS's signed result and returns the
@@ -97,6 +99,8 @@ class ThreeDSServiceAsyncStub(ThreeDSServiceStub):
     already completed (THREE_DS_CHALLENGE_COMPLETED) or expired
     (THREE_DS_CHALLENGE_EXPIRED). The payment's merchant, its customer or an admin
     may call it.
+
+    Retried after a broken connection: it signs an answer and changes nothing by itself.
     """
     CompleteChallenge: _aio.UnaryUnaryMultiCallable[_threeds_pb2.CompleteChallengeRequest, _threeds_pb2.CompleteChallengeResponse]  # type: ignore[assignment]
     """Completes a payment's challenge with the ACS's signed result and returns the
@@ -149,6 +153,8 @@ class ThreeDSServiceServicer(metaclass=_abc_1.ABCMeta):
         already completed (THREE_DS_CHALLENGE_COMPLETED) or expired
         (THREE_DS_CHALLENGE_EXPIRED). The payment's merchant, its customer or an admin
         may call it.
+
+        Retried after a broken connection: it signs an answer and changes nothing by itself.
         """
 
     @_abc_1.abstractmethod

@@ -111,6 +111,8 @@ class WebhookServiceServicer:
         http or https and must not resolve to a private, loopback, link-local,
         multicast or reserved address unless the server's settings allow it
         (INVALID_ARGUMENT, reason TARGET_NOT_ALLOWED).
+
+        Never repeated: a repeat would create a second endpoint with a secret nobody saw.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,6 +152,9 @@ class WebhookServiceServicer:
         """Replaces the signing secret; the new one is in this response only. The old
         one keeps signing alongside it (two `v1=` signatures in the header) until
         the overlap ends, so receivers can switch without missing an event.
+
+        Never repeated: a repeat would rotate again, so the secret the lost answer carried would
+        become the old one and the secret the receiver still uses would stop signing at once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,6 +172,8 @@ class WebhookServiceServicer:
         """Sends a delivery's event again as a new delivery (same event id, new
         delivery id), whatever the first one's state. FAILED_PRECONDITION (reason
         WEBHOOK_ENDPOINT_DISABLED) while its endpoint is disabled.
+
+        Never repeated: a repeat sends the event once more, as another delivery.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -52,6 +52,8 @@ class WebhookServiceStub:
     http or https and must not resolve to a private, loopback, link-local,
     multicast or reserved address unless the server's settings allow it
     (INVALID_ARGUMENT, reason TARGET_NOT_ALLOWED).
+
+    Never repeated: a repeat would create a second endpoint with a secret nobody saw.
     """
     GetWebhookEndpoint: _grpc.UnaryUnaryMultiCallable[_webhook_pb2.GetWebhookEndpointRequest, _webhook_pb2.GetWebhookEndpointResponse]
     """Returns one endpoint (never its secret)."""
@@ -68,6 +70,9 @@ class WebhookServiceStub:
     """Replaces the signing secret; the new one is in this response only. The old
     one keeps signing alongside it (two `v1=` signatures in the header) until
     the overlap ends, so receivers can switch without missing an event.
+
+    Never repeated: a repeat would rotate again, so the secret the lost answer carried would
+    become the old one and the secret the receiver still uses would stop signing at once.
     """
     ListWebhookDeliveries: _grpc.UnaryUnaryMultiCallable[_webhook_pb2.ListWebhookDeliveriesRequest, _webhook_pb2.ListWebhookDeliveriesResponse]
     """The merchant's deliveries, newest first, page by page, each with every
@@ -77,6 +82,8 @@ class WebhookServiceStub:
     """Sends a delivery's event again as a new delivery (same event id, new
     delivery id), whatever the first one's state. FAILED_PRECONDITION (reason
     WEBHOOK_ENDPOINT_DISABLED) while its endpoint is disabled.
+
+    Never repeated: a repeat sends the event once more, as another delivery.
     """
 
 @_typing.type_check_only
@@ -103,6 +110,8 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     http or https and must not resolve to a private, loopback, link-local,
     multicast or reserved address unless the server's settings allow it
     (INVALID_ARGUMENT, reason TARGET_NOT_ALLOWED).
+
+    Never repeated: a repeat would create a second endpoint with a secret nobody saw.
     """
     GetWebhookEndpoint: _aio.UnaryUnaryMultiCallable[_webhook_pb2.GetWebhookEndpointRequest, _webhook_pb2.GetWebhookEndpointResponse]  # type: ignore[assignment]
     """Returns one endpoint (never its secret)."""
@@ -119,6 +128,9 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     """Replaces the signing secret; the new one is in this response only. The old
     one keeps signing alongside it (two `v1=` signatures in the header) until
     the overlap ends, so receivers can switch without missing an event.
+
+    Never repeated: a repeat would rotate again, so the secret the lost answer carried would
+    become the old one and the secret the receiver still uses would stop signing at once.
     """
     ListWebhookDeliveries: _aio.UnaryUnaryMultiCallable[_webhook_pb2.ListWebhookDeliveriesRequest, _webhook_pb2.ListWebhookDeliveriesResponse]  # type: ignore[assignment]
     """The merchant's deliveries, newest first, page by page, each with every
@@ -128,6 +140,8 @@ class WebhookServiceAsyncStub(WebhookServiceStub):
     """Sends a delivery's event again as a new delivery (same event id, new
     delivery id), whatever the first one's state. FAILED_PRECONDITION (reason
     WEBHOOK_ENDPOINT_DISABLED) while its endpoint is disabled.
+
+    Never repeated: a repeat sends the event once more, as another delivery.
     """
 
 class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -157,6 +171,8 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
         http or https and must not resolve to a private, loopback, link-local,
         multicast or reserved address unless the server's settings allow it
         (INVALID_ARGUMENT, reason TARGET_NOT_ALLOWED).
+
+        Never repeated: a repeat would create a second endpoint with a secret nobody saw.
         """
 
     @_abc_1.abstractmethod
@@ -203,6 +219,9 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
         """Replaces the signing secret; the new one is in this response only. The old
         one keeps signing alongside it (two `v1=` signatures in the header) until
         the overlap ends, so receivers can switch without missing an event.
+
+        Never repeated: a repeat would rotate again, so the secret the lost answer carried would
+        become the old one and the secret the receiver still uses would stop signing at once.
         """
 
     @_abc_1.abstractmethod
@@ -224,6 +243,8 @@ class WebhookServiceServicer(metaclass=_abc_1.ABCMeta):
         """Sends a delivery's event again as a new delivery (same event id, new
         delivery id), whatever the first one's state. FAILED_PRECONDITION (reason
         WEBHOOK_ENDPOINT_DISABLED) while its endpoint is disabled.
+
+        Never repeated: a repeat sends the event once more, as another delivery.
         """
 
 def add_WebhookServiceServicer_to_server(servicer: WebhookServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
