@@ -76,12 +76,12 @@ def test_grpcurl_lists_every_service_and_both_reflection_versions(server: Server
         (
             "paysim.v1.PaymentService.CreatePayment",
             "a method",
-            "rpc CreatePayment ( .paysim.v1.CreatePaymentRequest ) returns ( .paysim.v1.CreatePaymentResponse );",
+            "rpc CreatePayment ( .paysim.v1.CreatePaymentRequest ) returns ( .paysim.v1.CreatePaymentResponse ) {",
         ),
         (
             "paysim.v1.EventService.SubscribePaymentEvents",
             "a method",
-            "returns ( stream .paysim.v1.SubscribePaymentEventsResponse );",
+            "returns ( stream .paysim.v1.SubscribePaymentEventsResponse ) {",
         ),
         ("paysim.v1.PaymentService", "a service", "rpc RefundPayment ( .paysim.v1.RefundPaymentRequest )"),
         ("paysim.v1.CreatePaymentRequest", "a message", "int64 amount_minor = "),

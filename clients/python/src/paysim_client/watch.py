@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# How long closing a watcher waits for its cancelled call to finish.
+_CLOSE_SECONDS = 1.0
 # RESOURCE_EXHAUSTED reasons that a later stream from the same cursor gets past.
 RESUMABLE_REASONS = frozenset({"SUBSCRIBER_TOO_SLOW", "TOO_MANY_STREAMS", "RATE_LIMITED"})
 
@@ -273,6 +275,10 @@ class AsyncWatcher:
         call, self._call = self._call, None
         if call is not None:
             call.cancel()
+            # Let the call's own tasks see the cancellation through: a loop closed right after
+            # (the blocking client's, a command that exits) must not find them still pending.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(call.code(), _CLOSE_SECONDS)
 
     async def __aenter__(self) -> AsyncWatcher:
         await self.open()
