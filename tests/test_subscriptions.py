@@ -326,7 +326,7 @@ class HeldEvent:
         import psycopg
 
         from paysim.domain import ids
-        from paysim.store.pg_unit_of_work import conninfo
+        from paysim.store.pg_connection import conninfo
 
         self.payment_id = ids.new_id("pay")
         self.conn = psycopg.connect(conninfo(database_url))

@@ -41,6 +41,7 @@ from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, SecurityInterceptor
 from paysim.app.maintenance import Maintenance
+from paysim.store.probe import database_probe
 
 log = logging.getLogger("paysim.server")
 
@@ -84,7 +85,12 @@ def server_options(app: App) -> list[tuple[str, int]]:
 class PaysimServer:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.health = HealthReporter(app.engine, PAYSIM_SERVICES, app.settings.health_probe_seconds)
+        settings = app.settings
+        self.health = HealthReporter(
+            database_probe(settings.effective_database_url, settings.health_probe_timeout_seconds),
+            PAYSIM_SERVICES,
+            settings.health_probe_seconds,
+        )
         self.calls = CallsInFlight()
         self.maintenance = Maintenance(
             app.accounts, app.payments, app.settings.maintenance_interval_seconds, three_ds=app.three_ds
