@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,11 +34,12 @@ class Outcomes:
     refused: Counter[tuple[str, str]] = field(default_factory=Counter)
     refused_without_retry_info: int = 0
     failed: list[str] = field(default_factory=list)
+    health: list[int] = field(default_factory=list)  # every status health reported meanwhile
 
 
 async def _burst(target: str, api_key: str, count: int) -> Outcomes:
     """Open ``count`` streams at once; each waits for its first message (the stream is open) or
-    its error; then all are cancelled together."""
+    its error; then all are cancelled together. A health Watch runs throughout."""
     options = [("grpc.use_local_subchannel_pool", 1)]
     channels = [
         grpc.aio.insecure_channel(target, options=options) for _ in range(-(-count // STREAMS_PER_CONNECTION) + 1)
@@ -68,9 +68,18 @@ async def _burst(target: str, api_key: str, count: int) -> Outcomes:
             decided.set()
             call.cancel()
 
+    async def watch_health(first: asyncio.Event) -> None:
+        async for reply in health_pb2_grpc.HealthStub(channels[-1]).Watch(health_pb2.HealthCheckRequest()):
+            outcomes.health.append(reply.status)
+            first.set()
+
+    watching: asyncio.Task[None] | None = None
     try:
         for channel in channels:
             await asyncio.wait_for(channel.channel_ready(), 30)
+        first_status = asyncio.Event()
+        watching = asyncio.create_task(watch_health(first_status))
+        await asyncio.wait_for(first_status.wait(), 30)
         stubs = [events_pb2_grpc.EventServiceStub(channel) for channel in channels]
         decided = [asyncio.Event() for _ in range(count)]
         tasks = [
@@ -81,37 +90,12 @@ async def _burst(target: str, api_key: str, count: int) -> Outcomes:
         release.set()
         await asyncio.gather(*tasks)
     finally:
+        if watching is not None:
+            watching.cancel()
+            await asyncio.gather(watching, return_exceptions=True)
         for channel in channels:
             await channel.close(None)
     return outcomes
-
-
-class HealthWatch:
-    """Every status the server's overall health reports, from a Watch stream on its own thread."""
-
-    def __init__(self, server: ServerHandle) -> None:
-        self.seen: list[int] = []
-        self._changed = threading.Condition()
-        self._call = health_pb2_grpc.HealthStub(server.channel()).Watch(health_pb2.HealthCheckRequest())
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        try:
-            for message in self._call:
-                with self._changed:
-                    self.seen.append(message.status)
-                    self._changed.notify_all()
-        except grpc.RpcError:
-            pass
-
-    def wait_first(self, timeout: float = 30) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: self.seen, timeout), "no health status arrived"
-
-    def close(self) -> None:
-        self._call.cancel()
-        self._thread.join(10)
 
 
 @pytest.fixture
@@ -139,18 +123,13 @@ def test_a_burst_of_subscriptions_exhausting_the_pool_is_no_outage(
     endpoint = api.webhooks.CreateWebhookEndpoint(
         W.CreateWebhookEndpointRequest(url=receiver.url, event_types=["payment.captured"])
     )
-    health = HealthWatch(server)
-    try:
-        health.wait_first()
-        outcomes = asyncio.run(_burst(server.target, account.api_key, BURST))
-        assert not outcomes.failed, Counter(outcomes.failed).most_common(5)
-        assert outcomes.refused_without_retry_info == 0, outcomes.refused
-        assert outcomes.opened + sum(outcomes.refused.values()) == BURST
-        assert outcomes.opened > 0, outcomes.refused
-        # A saturated pool is not an unreachable database.
-        assert health.seen and set(health.seen) == {health_pb2.HealthCheckResponse.SERVING}, health.seen
-    finally:
-        health.close()
+    outcomes = asyncio.run(_burst(server.target, account.api_key, BURST))
+    assert not outcomes.failed, Counter(outcomes.failed).most_common(5)
+    assert outcomes.refused_without_retry_info == 0, outcomes.refused
+    assert outcomes.opened + sum(outcomes.refused.values()) == BURST
+    assert outcomes.opened > 0, outcomes.refused
+    # A saturated pool is not an unreachable database.
+    assert outcomes.health and set(outcomes.health) == {health_pb2.HealthCheckResponse.SERVING}, outcomes.health
     unhealthy = [r.getMessage() for r in caplog.records if r.name == "paysim.health"]
     assert not unhealthy, unhealthy
 
