@@ -125,7 +125,7 @@ def test_health_probe_reports_an_unreachable_database(tmp_path: Path) -> None:
         reporter = HealthReporter(probe, ["paysim.v1.AuthService"], probe_seconds=0.1)
         ok = await reporter.probe_once()
         status = reporter.servicer._server_status["paysim.v1.AuthService"]
-        await reporter.shutdown()
+        await reporter.close()
         return ok, status
 
     ok, status = asyncio.run(scenario())

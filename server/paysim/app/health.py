@@ -80,13 +80,18 @@ class HealthReporter:
             await self.probe_once()
 
     async def shutdown(self) -> None:
+        """NOT_SERVING for good, at once; no more probes."""
         await self.servicer.enter_graceful_shutdown()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+
+    async def close(self) -> None:
+        """Close the probe's connection, after a probe still running on its thread (bounded by
+        its deadline)."""
+        await self.shutdown()
         if not self._closed:
             self._closed = True
-            # After a probe still running on the thread, if any (its deadline bounds it).
             await asyncio.get_running_loop().run_in_executor(self._thread, self._probe.close)
             self._thread.shutdown(wait=False)

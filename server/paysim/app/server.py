@@ -167,6 +167,7 @@ class PaysimServer:
             if not await self.calls.wait_idle(grace):
                 await self.calls.cancel_all()
         await background
+        await self.health.close()
         log.info("stopped")
 
     async def wait_for_termination(self) -> None:
