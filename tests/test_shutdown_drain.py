@@ -26,6 +26,7 @@ from tests.support.streams import wait_for
 
 CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 IN_FLIGHT = "in flight at shutdown"
+GRACE = 2.0
 
 
 @contextmanager
@@ -92,7 +93,8 @@ def test_work_in_flight_at_shutdown_is_finished_before_the_database_is_closed(ba
                 timeout=120,
             )
             wait_for(server_waits, what="the payment to wait for the lock")
-            stopping = threading.Thread(target=first.stop, name="stop-first-server")
+            # The call outlives the grace period; its work is then given as long again to end.
+            stopping = threading.Thread(target=first.stop, args=(GRACE,), name="stop-first-server")
             stopping.start()
             # The grace period ends with the call still waiting: gRPC gives up on it.
             with pytest.raises(grpc.RpcError) as refused:
