@@ -25,10 +25,11 @@ from typing import IO, Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import auth_pb2, auth_pb2_grpc, merchant_pb2, merchant_pb2_grpc
+from paysim_client.v1 import auth_pb2, auth_pb2_grpc, merchant_pb2, merchant_pb2_grpc, payment_pb2, payment_pb2_grpc
 
 from tests.support import backends
-from tests.support.factories import PASSWORD, unique, unique_email
+from tests.support.client import Stubs, expect_error
+from tests.support.factories import PASSWORD, register_merchant, unique, unique_email
 
 BIN_DIR = Path(sys.executable).parent
 PAYSIM = BIN_DIR / "paysim"
@@ -39,6 +40,7 @@ GRACE_SECONDS = 10.0
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 PAYSIM_SERVICES = ("paysim.v1.AuthService", "paysim.v1.MerchantService", "paysim.v1.CustomerService")
+_CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 
 pytestmark = pytest.mark.skipif(not PAYSIM.exists(), reason=f"console script {PAYSIM} is not installed")
 
@@ -442,6 +444,50 @@ def test_sigterm_drains_in_flight_call_then_exits_zero(servers: Servers) -> None
     output = server.output()
     assert '"msg":"shutdown requested"' in output
     assert '"msg":"stopped"' in output
+
+
+def test_after_sigterm_health_answers_not_serving_until_the_calls_in_flight_are_done(
+    target: Target, spawn_many: Callable[..., ServerProcess]
+) -> None:
+    """Probes get an answer, NOT_SERVING, for as long as the drain lasts (not a refused call);
+    new calls are refused with a status that says why; the call in flight completes."""
+    server = spawn_many(target)
+    server.wait_serving()
+    stubs = Stubs(server.channel)
+    api = stubs.as_(register_merchant(stubs).api_key)
+    # The gateway takes 6 s: the payment is in flight through the first seconds of the drain.
+    slow = payment_pb2_grpc.PaymentServiceStub(server.channel).CreatePayment.future(
+        payment_pb2.CreatePaymentRequest(amount_minor=700, card=_CARD),
+        metadata=[("authorization", f"Bearer {api.credential}"), ("paysim-latency-ms", "6000")],
+        timeout=60,
+    )
+    deadline = Deadline(20)
+    while not api.payments.ListPayments(payment_pb2.ListPaymentsRequest()).payments:
+        assert not deadline.expired(), "the payment never started"
+        threading.Event().wait(0.02)  # polling an RPC with a deadline: there is nothing to wait on
+    server.proc.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+
+    def check() -> int:
+        status: int = server.health.Check(health_pb2.HealthCheckRequest(), timeout=5).status
+        return status
+
+    while check() != NOT_SERVING:  # until the process has handled the signal
+        assert time.monotonic() - signalled < 10, "health never turned NOT_SERVING"
+    refused = expect_error(api.merchants.GetMerchant, merchant_pb2.GetMerchantRequest())
+    assert (refused.code, refused.reason) == (grpc.StatusCode.UNAVAILABLE, "SERVER_SHUTTING_DOWN"), refused
+    assert refused.retry_delay_seconds is not None
+    answered: list[tuple[float, int]] = []
+    try:
+        while not slow.done():
+            answered.append((time.monotonic() - signalled, check()))
+    except grpc.RpcError:
+        pass  # the payment finished and the process stopped before its answer reached us
+    assert {status for _, status in answered} <= {NOT_SERVING}, answered
+    # Seconds of NOT_SERVING answers, not a refused call: the payment still had about 5 s to go.
+    assert answered and answered[-1][0] > 2.0, answered[-3:]
+    assert slow.result().payment.status == payment_pb2.PAYMENT_STATUS_CAPTURED
+    assert server.proc.wait(GRACE_SECONDS + 5) == 0, server.output()
 
 
 # (d) ------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from paysim_client.v1 import auth_pb2, merchant_pb2
 from paysim.app.health import HealthReporter
 from paysim.store import migrate
 from paysim.store.database import create_engine
+from paysim.store.probe import database_probe
 from paysim.store.schema import metadata
 from tests.support.backends import Backend
 from tests.support.client import Stubs, expect_error, rich_error
@@ -120,11 +121,11 @@ def test_health_serves_every_service_and_goes_not_serving_on_shutdown(
 
 def test_health_probe_reports_an_unreachable_database(tmp_path: Path) -> None:
     async def scenario() -> tuple[bool, int]:
-        engine = create_engine("postgresql://nobody@127.0.0.1:9/none")
-        reporter = HealthReporter(engine, ["paysim.v1.AuthService"], probe_seconds=0.1)
+        probe = database_probe("postgresql://nobody@127.0.0.1:9/none", timeout_seconds=1.0)
+        reporter = HealthReporter(probe, ["paysim.v1.AuthService"], probe_seconds=0.1)
         ok = await reporter.probe_once()
         status = reporter.servicer._server_status["paysim.v1.AuthService"]
-        await engine.dispose()
+        await reporter.close()
         return ok, status
 
     ok, status = asyncio.run(scenario())

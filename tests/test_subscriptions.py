@@ -333,7 +333,7 @@ class HeldEvent:
 
         from paysim.domain import ids
         from paysim.domain import payment as agg
-        from paysim.store.pg_unit_of_work import conninfo
+        from paysim.store.pg_connection import conninfo
 
         card = agg.Card("visa", "424242", "4242", 12, 2030, "f" * 32, "")
         new = agg.NewPayment(merchant_id, 1, "USD", "", card, "", "", {}, agg.CaptureMethod.AUTOMATIC)

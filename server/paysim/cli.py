@@ -42,10 +42,11 @@ def _serve(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
+    from paysim.app.bootstrap import database_limits
     from paysim.store import migrate
     from paysim.store.database import create_engine
 
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, limits=database_limits(settings))
     try:
         await migrate.upgrade(engine)
         print(f"database at revision {await migrate.current_revision(engine)}")
@@ -55,11 +56,12 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _verify(settings: Settings) -> int:
+    from paysim.app.bootstrap import database_limits
     from paysim.services.verification import verify_all
     from paysim.store.database import create_engine
     from paysim.store.unit_of_work import UnitOfWork
 
-    engine = create_engine(settings.effective_database_url)
+    engine = create_engine(settings.effective_database_url, limits=database_limits(settings))
     try:
         report = await verify_all(lambda: UnitOfWork(engine))
     finally:

@@ -93,6 +93,7 @@ class Settings:
     keepalive_timeout_seconds: int = 10
     grace_seconds: float = 10.0
     health_probe_seconds: float = 2.0
+    health_probe_timeout_seconds: float = 2.0  # a probe query unanswered by then: NOT_SERVING
     maintenance_interval_seconds: float = 30.0
     recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
     idempotency_ttl_hours: float = 24.0
@@ -104,6 +105,11 @@ class Settings:
     breaker_success_threshold: int = 2  # probe successes that close it again
     gateway_timeout_ms: int = 10_000  # a gateway call with no answer by then is a timeout (fails over)
     db_pool_size: int = 20
+    # Every wait for the database is bounded (store/pg_connection.py): a database that stops
+    # answering costs a call seconds and an UNAVAILABLE, not a hang.
+    db_connect_timeout_seconds: int = 5
+    db_statement_timeout_seconds: float = 5.0
+    db_pool_timeout_seconds: float = 5.0  # for a free pooled connection; then DATABASE_BUSY
     # Webhooks: delivery from the outbox, its retry schedule (scaled), and where it may connect.
     webhook_dispatch: bool = True  # false: this process writes the outbox but sends nothing
     webhook_timeout_seconds: float = 10.0  # one attempt with no full answer by then failed
@@ -190,6 +196,9 @@ class Settings:
             ),
             grace_seconds=_float(e, "PAYSIM_GRACE_SECONDS", d.grace_seconds),
             health_probe_seconds=_float(e, "PAYSIM_HEALTH_PROBE_SECONDS", d.health_probe_seconds, minimum=0.05),
+            health_probe_timeout_seconds=_float(
+                e, "PAYSIM_HEALTH_PROBE_TIMEOUT_SECONDS", d.health_probe_timeout_seconds, minimum=0.05
+            ),
             maintenance_interval_seconds=_float(
                 e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds, minimum=1.0
             ),
@@ -208,6 +217,15 @@ class Settings:
             ),
             gateway_timeout_ms=_int(e, "PAYSIM_GATEWAY_TIMEOUT_MS", d.gateway_timeout_ms, minimum=1),
             db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
+            db_connect_timeout_seconds=_int(
+                e, "PAYSIM_DB_CONNECT_TIMEOUT_SECONDS", d.db_connect_timeout_seconds, minimum=2
+            ),
+            db_statement_timeout_seconds=_float(
+                e, "PAYSIM_DB_STATEMENT_TIMEOUT_SECONDS", d.db_statement_timeout_seconds, minimum=0.1
+            ),
+            db_pool_timeout_seconds=_float(
+                e, "PAYSIM_DB_POOL_TIMEOUT_SECONDS", d.db_pool_timeout_seconds, minimum=0.01
+            ),
             webhook_dispatch=_bool(e, "PAYSIM_WEBHOOK_DISPATCH", d.webhook_dispatch),
             webhook_timeout_seconds=_float(
                 e, "PAYSIM_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds, minimum=0.01

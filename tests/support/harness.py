@@ -93,11 +93,11 @@ class ServerHandle:
     async def health_shutdown(self) -> None:
         await self.server.health.shutdown()
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 0.5) -> None:
         for channel in self._channels:
             channel.close()
         try:
-            self.run(self.server.stop(0.5))
+            self.run(self.server.stop(grace))
             self.run(self.app.close())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)

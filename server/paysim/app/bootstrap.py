@@ -47,6 +47,7 @@ from paysim.services.webhooks import WebhookService
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.event_log import EventLog
+from paysim.store.pg_connection import DatabaseLimits
 from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
 from paysim.store.unit_of_work import UnitOfWork
 
@@ -157,10 +158,18 @@ def _dispatch_config(settings: Settings) -> DispatchConfig:
     )
 
 
-def _event_bus(url: str) -> EventBus:
+def database_limits(settings: Settings) -> DatabaseLimits:
+    return DatabaseLimits(
+        connect_seconds=settings.db_connect_timeout_seconds,
+        statement_seconds=settings.db_statement_timeout_seconds,
+        pool_seconds=settings.db_pool_timeout_seconds,
+    )
+
+
+def _event_bus(url: str, limits: DatabaseLimits) -> EventBus:
     # SQLite serves one process: its commits announce themselves in-process. On PostgreSQL
     # they are also announced to every other process (services/event_bus.py says how and why).
-    return InProcessBus() if is_sqlite(url) else PostgresBus(url)
+    return InProcessBus() if is_sqlite(url) else PostgresBus(url, limits)
 
 
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
@@ -169,14 +178,15 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
     # sends them at once instead of at its next poll.
     outbox_doorbell = asyncio.Event()
-    bus = _event_bus(url)
+    limits = database_limits(settings)
+    bus = _event_bus(url, limits)
     if is_sqlite(url):
-        engine = create_engine(url, pool_size=settings.db_pool_size)
+        engine = create_engine(url, pool_size=settings.db_pool_size, limits=limits)
     else:
         # Payments take their connections from a psycopg pool of their own; everything else
         # shares a smaller SQLAlchemy pool.
-        engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2))
-        hot_pool = create_pool(url, settings.db_pool_size)
+        engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2), limits=limits)
+        hot_pool = create_pool(url, settings.db_pool_size, limits)
     if run_migrations:
         await migrate.upgrade(engine)
     if hot_pool is not None:

@@ -1,7 +1,9 @@
 """grpc.health.v1: overall and per-service status, driven by a database probe.
 
-NOT_SERVING while the database is unreachable, SERVING again when it answers, and NOT_SERVING
-for good from the moment shutdown starts.
+NOT_SERVING while the database does not answer the probe's query within its deadline, SERVING
+again when it answers, and NOT_SERVING for good from the moment shutdown starts. The probe has a
+connection and a thread of its own (store/probe.py): a server whose pooled connections are all
+busy, or whose event loop is swamped, is not one whose database is unreachable.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer  # the aio servicer; grpc_health exports it as health.aio
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from paysim.store.probe import DatabaseProbe
 
 log = logging.getLogger("paysim.health")
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -37,13 +40,15 @@ class _HealthServicer(HealthServicer):  # type: ignore[misc]
 
 
 class HealthReporter:
-    def __init__(self, engine: AsyncEngine, services: Sequence[str], probe_seconds: float) -> None:
+    def __init__(self, probe: DatabaseProbe, services: Sequence[str], probe_seconds: float) -> None:
         self.servicer = _HealthServicer()
-        self._engine = engine
+        self._probe = probe
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paysim-health-probe")
         self._services = ["", *services]
         self._probe_seconds = probe_seconds
         self._task: asyncio.Task[None] | None = None
         self._healthy: bool | None = None
+        self._closed = False
 
     async def _set_all(self, status: int) -> None:
         for name in self._services:
@@ -51,9 +56,7 @@ class HealthReporter:
 
     async def database_ok(self) -> bool:
         try:
-            async with asyncio.timeout(max(self._probe_seconds, 1.0)):
-                async with self._engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._probe.check)
             return True
         except Exception:  # any failure to answer means "not healthy", whatever its type
             return False
@@ -77,7 +80,18 @@ class HealthReporter:
             await self.probe_once()
 
     async def shutdown(self) -> None:
+        """NOT_SERVING for good, at once; no more probes."""
         await self.servicer.enter_graceful_shutdown()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def close(self) -> None:
+        """Close the probe's connection, after a probe still running on its thread (bounded by
+        its deadline)."""
+        await self.shutdown()
+        if not self._closed:
+            self._closed = True
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._probe.close)
+            self._thread.shutdown(wait=False)

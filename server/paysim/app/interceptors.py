@@ -1,7 +1,8 @@
 """The three server interceptors.
 
-``ObservabilityInterceptor`` (outermost): request id, one JSON access-log line per call, and the
-mapping of every error beneath it to a deliberate gRPC status.
+``ObservabilityInterceptor`` (outermost): request id, one JSON access-log line per call, the
+mapping of every error beneath it to a deliberate gRPC status, and the count of calls in flight
+that a shutdown drains.
 ``SecurityInterceptor``: authentication (JWT or API key), authorization against the policy
 table, and the per-caller rate limit.
 ``RequestValidationInterceptor`` (innermost): refuses request values no handler can use.
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from paysim.app import call_context
+from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
 from paysim.app.handler_wrapping import check_decoded, client_gave_up_code, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
@@ -99,6 +101,10 @@ class _WrappingInterceptor(_ServerInterceptor):
 
 
 class ObservabilityInterceptor(_WrappingInterceptor):
+    def __init__(self, calls: CallsInFlight) -> None:
+        super().__init__()
+        self._calls = calls
+
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
         async def scope(context: Context) -> AsyncIterator[None]:
@@ -112,7 +118,8 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             code = "OK"
             handler_cancelled = False
             try:
-                yield
+                with self._calls.call(method):
+                    yield
             except DomainError as error:
                 code = error.code_name
                 status = to_grpc_status(to_status_proto(error, rid))

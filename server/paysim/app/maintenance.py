@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from paysim.domain.errors import Unavailable
 from paysim.services.accounts import AccountService
 from paysim.services.payments import PaymentService
 from paysim.services.threeds import ThreeDSService
@@ -49,6 +50,8 @@ class Maintenance:
                 removed = await self.run_once()
                 if removed:
                     log.info("expired refresh tokens removed", extra={"fields": {"count": removed}})
+            except Unavailable as error:  # the database is away or busy: try again next round
+                log.warning("maintenance round failed", extra={"fields": {"reason": error.reason}})
             except Exception:  # housekeeping must never take the server down; try again next round
                 log.exception("maintenance round failed")
             await asyncio.sleep(self._interval)

@@ -37,11 +37,13 @@ from paysim.api.simulator import SimulatorServicer
 from paysim.api.threeds import ThreeDSServicer
 from paysim.api.webhook import WebhookServicer
 from paysim.app.bootstrap import App
+from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
 from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
+from paysim.store.probe import database_probe
 
 log = logging.getLogger("paysim.server")
 
@@ -82,13 +84,19 @@ def server_options(app: App) -> list[tuple[str, int]]:
 class PaysimServer:
     def __init__(self, app: App) -> None:
         self.app = app
-        self.health = HealthReporter(app.engine, PAYSIM_SERVICES, app.settings.health_probe_seconds)
+        settings = app.settings
+        self.health = HealthReporter(
+            database_probe(settings.effective_database_url, settings.health_probe_timeout_seconds),
+            PAYSIM_SERVICES,
+            settings.health_probe_seconds,
+        )
+        self.calls = CallsInFlight()
         self.maintenance = Maintenance(
             app.accounts, app.payments, app.settings.maintenance_interval_seconds, three_ds=app.three_ds
         )
         self._server = grpc.aio.server(
             interceptors=[
-                ObservabilityInterceptor(),
+                ObservabilityInterceptor(self.calls),
                 SecurityInterceptor(app.authenticator, app.limiter),
                 RequestValidationInterceptor(),
             ],
@@ -152,14 +160,32 @@ class PaysimServer:
         return port
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health goes NOT_SERVING at once; event streams end at once with UNAVAILABLE (reason
-        SERVER_SHUTTING_DOWN, resume from your cursor); other calls in flight get ``grace``
-        seconds to finish."""
+        """Health goes NOT_SERVING at once and keeps answering so while the calls in flight get
+        ``grace`` seconds to finish; new calls are refused with UNAVAILABLE (reason
+        SERVER_SHUTTING_DOWN) and event streams end at once with it (resume from your cursor).
+
+        When this returns no work of the server's is left running: the database can be closed."""
+        grace = self.app.settings.grace_seconds if grace is None else grace
         await self.health.shutdown()
+        self.calls.refuse_new()
         self.app.subscriptions.shutdown()
-        await self.maintenance.stop()
-        await self.app.dispatcher.stop()
-        await self._server.stop(self.app.settings.grace_seconds if grace is None else grace)
+        # Side by side with the drain: a housekeeping task cancelled while it waits for the
+        # database (SQLite's write lock) ends only once that wait is over, and must not eat into
+        # the calls' grace period.
+        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop())
+        # gRPC's own stop refuses every new call at once, health checks included: it comes only
+        # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
+        drained = await self.calls.wait_idle(grace)
+        await self._server.stop(0)
+        if not drained:
+            # gRPC cancelled the calls that outlived the grace period, but a unary call's work goes
+            # on until it is done (bounded by the database's and the gateways' own time limits):
+            # the transaction it is in must end before the database is closed.
+            log.warning("calls still in flight after the grace period", extra={"fields": {"calls": self.calls.count}})
+            if not await self.calls.wait_idle(grace):
+                await self.calls.cancel_all()
+        await background
+        await self.health.close()
         log.info("stopped")
 
     async def wait_for_termination(self) -> None:

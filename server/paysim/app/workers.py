@@ -45,7 +45,9 @@ def check_port_free(listen: str) -> None:
 
 
 async def _prepare(settings: Settings) -> None:
-    engine = create_engine(settings.effective_database_url, pool_size=1)
+    from paysim.app.bootstrap import database_limits
+
+    engine = create_engine(settings.effective_database_url, pool_size=1, limits=database_limits(settings))
     try:
         await migrate.upgrade(engine)
     finally:

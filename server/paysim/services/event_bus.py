@@ -27,13 +27,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Protocol
 
-import psycopg
 from psycopg import sql
 
+from paysim.store import pg_connection
 from paysim.store.event_channel import CHANNEL_SQL, NOTIFY_SQL
-from paysim.store.pg_unit_of_work import conninfo
+from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, conninfo
 
 log = logging.getLogger("paysim.events")
 
@@ -73,8 +73,9 @@ class InProcessBus:
 class PostgresBus:
     """LISTEN on one connection, NOTIFY from another; both re-established after any failure."""
 
-    def __init__(self, database_url: str, *, retry_seconds: float = 1.0) -> None:
+    def __init__(self, database_url: str, limits: DatabaseLimits, *, retry_seconds: float = 1.0) -> None:
         self._conninfo = conninfo(database_url)
+        self._limits = limits
         self._retry_seconds = retry_seconds
         self._listeners: list[Wake] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,14 +95,12 @@ class PostgresBus:
         for wake in self._listeners:
             wake()
 
-    async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        # TCP keepalives: a silently dropped connection is noticed and replaced.
-        return await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, connect_timeout=5, keepalives=1, keepalives_idle=30
-        )
+    async def _connect(self) -> BoundedAsyncConnection:
+        # Bounded waits, and TCP keepalives: a silently dropped connection is noticed and replaced.
+        return await pg_connection.connect(self._conninfo, self._limits, autocommit=True)
 
     @staticmethod
-    async def _channel(conn: psycopg.AsyncConnection[Any]) -> str:
+    async def _channel(conn: BoundedAsyncConnection) -> str:
         row = await (await conn.execute(CHANNEL_SQL)).fetchone()
         assert row is not None
         return str(row[0])
@@ -137,6 +136,9 @@ class PostgresBus:
     async def _listen_once(self) -> None:
         async with await self._connect() as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(await self._channel(conn))))
+            # From here on it waits for notifications, for as long as none come: a peer that died
+            # is noticed by the keepalives, and the feed's periodic read covers the meantime.
+            conn.answer_seconds = None
             self.listening.set()
             try:
                 # Anything committed while nobody listened is read now.

@@ -24,6 +24,13 @@ log = logging.getLogger("paysim.events")
 READ_BATCH = 500
 # How soon a gap is looked at again when no announcement comes (its writer rolled back).
 GAP_RECHECK_SECONDS = 0.02
+# How soon a failed read is tried again, announcement or not.
+RETRY_SECONDS = 0.5
+
+
+def _describe(error: Exception) -> str:
+    reason = getattr(error, "reason", None)
+    return f"{type(error).__name__} {reason}" if reason else type(error).__name__
 
 
 class FeedListener(Protocol):
@@ -91,6 +98,7 @@ class EventFeed:
         return newest
 
     async def _run(self) -> None:
+        failing = False
         while True:
             try:
                 if not self.ready.is_set():
@@ -100,10 +108,18 @@ class EventFeed:
                 await self._read_all()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("event feed read failed", exc_info=True)
-                await asyncio.sleep(self._poll_seconds)
+            except Exception as error:
+                # The database is away or every pooled connection busy: every stream depends on
+                # this reader, so it tries again soon (a commit's announcement sooner still).
+                if not failing:
+                    log.warning("event feed read failed", extra={"fields": {"error": _describe(error)}})
+                failing = True
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(self._poll_seconds, RETRY_SECONDS))
                 continue
+            if failing:
+                log.info("event feed reading again")
+                failing = False
             timeout = GAP_RECHECK_SECONDS if self._horizon.waiting else self._poll_seconds
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from paysim.domain import payment as agg
+from paysim.domain.errors import Unavailable
 from paysim.domain.webhooks import (
     DELIVERY_ID_HEADER,
     ENDPOINT_GONE,
@@ -116,7 +117,9 @@ class WebhookDispatcher:
             wait = self.config.poll_seconds
             try:
                 wait = await self._claim_and_send()
-            except Exception:  # the database may be away: never let the dispatcher die of it
+            except Unavailable as error:  # the database is away or busy: the next round retries
+                log.warning("webhook dispatch round failed", extra={"fields": {"reason": error.reason}})
+            except Exception:  # never let the dispatcher die of it
                 log.exception("webhook dispatch round failed")
             if wait > 0:
                 try:

@@ -10,6 +10,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from paysim.security.private_files import private_sqlite_database
+from paysim.store import pg_connection
+from paysim.store.pg_connection import DatabaseLimits, conninfo
+
+DEFAULT_LIMITS = DatabaseLimits()
 
 # Execution options of a connection that only reads: on SQLite it begins without taking the
 # write lock, so long-lived readers (event streams) never queue behind or ahead of writers.
@@ -31,26 +35,41 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    limits: DatabaseLimits = DEFAULT_LIMITS,
+    connect_args: dict[str, Any] | None = None,
+) -> AsyncEngine:
+    """An engine whose waits are all bounded by ``limits`` (store/pg_connection.py says how);
+    a pool with no connection free for ``limits.pool_seconds`` raises SQLAlchemy's TimeoutError."""
     target = async_url(url)
     if is_sqlite(target):
         database = make_url(target).database
         if database and database != ":memory:":
             private_sqlite_database(Path(database))
-        engine = create_async_engine(target, connect_args={"timeout": 30, **(connect_args or {})})
+        engine = create_async_engine(
+            target, pool_timeout=limits.pool_seconds, connect_args={"timeout": 30, **(connect_args or {})}
+        )
         _configure_sqlite(engine)
         return engine
+    dsn = conninfo(url)
+
+    async def connect() -> Any:
+        return await pg_connection.connect(dsn, limits, **(connect_args or {}))
+
     # A pool as large as the concurrency it serves: connections beyond it are opened and closed
     # per checkout, which costs far more than the transaction. No pre-ping round trip per
     # checkout either: a connection found dead invalidates the pool, and the caller gets
     # UNAVAILABLE with RetryInfo.
     return create_async_engine(
         target,
+        async_creator=connect,
         pool_size=pool_size,
         max_overflow=max(4, pool_size // 2),
         pool_recycle=1800,
-        pool_timeout=10,
-        connect_args={"connect_timeout": 5, **(connect_args or {})},
+        pool_timeout=limits.pool_seconds,
     )
 
 

@@ -16,11 +16,10 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paysim.domain.errors import Unavailable
 from paysim.store.database import READ_ONLY
 from paysim.store.event_horizon import Snapshot
 from paysim.store.schema import payment_events, payments
-from paysim.store.unit_of_work import is_connectivity_error
+from paysim.store.unit_of_work import is_connectivity_error, unavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,10 +88,6 @@ def _event(row: Any) -> LoggedEvent:
     )  # fmt: skip
 
 
-def _unavailable(error: Exception) -> Unavailable:
-    return Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE")
-
-
 # Rows after a position with the snapshot they were read in, in one statement (see
 # event_horizon: the two must agree). The LEFT JOIN returns the snapshot even when no row is new.
 _PG_READ_NEW = text(
@@ -127,9 +122,10 @@ class EventLog:
                 rows = (await conn.execute(statement, params or {})).all()
                 await conn.rollback()
                 return rows
-        except (sa_exc.DBAPIError, OSError) as error:
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError) as error:
+            # TimeoutError: no pooled connection came free in time, which is not a bug either.
             if is_connectivity_error(error):
-                raise _unavailable(error) from error
+                raise unavailable(error) from error
             raise
 
     async def newest(self) -> tuple[int, Snapshot | None]:

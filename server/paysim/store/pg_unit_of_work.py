@@ -13,47 +13,58 @@ from typing import Any
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy.engine import make_url
 
 from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
+from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, connect_kwargs, conninfo
 from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
 from paysim.store.repositories.routing_state import RoutingStateRepository
-from paysim.store.unit_of_work import announce_events, announce_outbox, end_transaction
+from paysim.store.unit_of_work import (
+    announce_events,
+    announce_outbox,
+    database_busy,
+    database_unavailable,
+    end_transaction,
+)
 
 
-def conninfo(database_url: str) -> str:
-    """The libpq URI of a SQLAlchemy database URL (query options such as search_path kept)."""
-    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+def create_pool(database_url: str, size: int, limits: DatabaseLimits) -> AsyncConnectionPool[BoundedAsyncConnection]:
+    async def bound(conn: BoundedAsyncConnection) -> None:
+        conn.answer_seconds = limits.answer_seconds
 
-
-def create_pool(database_url: str, size: int) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+    dsn = conninfo(database_url)
     return AsyncConnectionPool(
-        conninfo(database_url),
+        dsn,
+        connection_class=BoundedAsyncConnection,
+        configure=bound,
         min_size=1,
         max_size=size,
-        timeout=10,
+        timeout=limits.pool_seconds,
         open=False,
         name="paysim-hot-path",
-        kwargs={"connect_timeout": 5},
+        kwargs=connect_kwargs(dsn, limits),
     )
 
 
-def _unavailable() -> Unavailable:
-    return Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE")
+def _no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
+    """Why the pool had no connection to give: all of them in use (busy), or it could not open
+    one (the database does not answer)."""
+    stats = pool.get_stats()
+    all_in_use = stats.get("pool_size", 0) >= pool.max_size and not stats.get("pool_available", 0)
+    return database_busy() if all_in_use else database_unavailable()
 
 
 class PgUnitOfWork:
     def __init__(
         self,
-        pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]],
+        pool: AsyncConnectionPool[BoundedAsyncConnection],
         *,
         outbox_written: Callable[[], None] | None = None,
         events_committed: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._outbox_written = outbox_written
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._conn: BoundedAsyncConnection | None = None
         self._committed = False
         # Called after a commit that appended payment events (the event bus).
         self._events_committed = events_committed
@@ -61,8 +72,10 @@ class PgUnitOfWork:
     async def __aenter__(self) -> PgUnitOfWork:
         try:
             conn = await self._pool.getconn()
-        except (PoolTimeout, psycopg.OperationalError) as error:
-            raise _unavailable() from error
+        except PoolTimeout as error:
+            raise _no_connection(self._pool) from error
+        except psycopg.OperationalError as error:
+            raise database_unavailable() from error
         self._conn = conn
         self._batch = PgWriteBatch()
         self.payments = PaymentRepository(None, conn, self._batch)

@@ -6,7 +6,9 @@
         await uow.commit()
 
 Leaving the block without ``commit()`` rolls back. Database outages surface as the domain's
-``Unavailable`` so clients get UNAVAILABLE with RetryInfo rather than INTERNAL.
+``Unavailable`` so clients get UNAVAILABLE with RetryInfo rather than INTERNAL: reason
+DATABASE_UNAVAILABLE when the database does not answer, DATABASE_BUSY when no pooled connection
+came free in time.
 """
 
 from __future__ import annotations
@@ -54,6 +56,21 @@ def transaction_conflict() -> Aborted:
     )
 
 
+def database_unavailable() -> Unavailable:
+    return Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE")
+
+
+def database_busy() -> Unavailable:
+    """Every pooled connection stayed in use for as long as a call may wait for one: the server
+    is overloaded, the database is fine (health stays SERVING)."""
+    return Unavailable("every database connection of this server is in use; retry shortly", reason="DATABASE_BUSY")
+
+
+def unavailable(error: BaseException) -> Unavailable:
+    """The domain's error for a connectivity error (``is_connectivity_error``)."""
+    return database_busy() if isinstance(error, sa_exc.TimeoutError) else database_unavailable()
+
+
 def is_connectivity_error(error: BaseException) -> bool:
     if is_transaction_conflict(error):
         return False
@@ -93,7 +110,7 @@ class UnitOfWork:
                 await asyncio.shield(conn.invalidate())
                 await asyncio.shield(conn.close())
             if isinstance(error, Exception) and is_connectivity_error(error):
-                raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from error
+                raise unavailable(error) from error
             raise
         conn = self._conn
         self.merchants = MerchantRepository(conn)
@@ -156,14 +173,14 @@ async def end_transaction(
         # Report the original error if there is one.
         if exc is None:
             if is_connectivity_error(cleanup_error):
-                raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from None
+                raise unavailable(cleanup_error) from None
             raise
     finally:
         await asyncio.shield(release())
     if exc is not None and is_transaction_conflict(exc):
         raise transaction_conflict() from exc
     if exc is not None and is_connectivity_error(exc):
-        raise Unavailable("the database is unreachable", reason="DATABASE_UNAVAILABLE") from exc
+        raise unavailable(exc) from exc
 
 
 def announce_outbox(payments: PaymentRepository, outbox_written: Callable[[], None] | None) -> None:

@@ -391,6 +391,14 @@ class DatabaseUnavailable(status.Unavailable):
     REASON: ClassVar[str] = "DATABASE_UNAVAILABLE"
 
 
+class DatabaseBusy(status.Unavailable):
+    """The database answers, but every connection this server process may use is busy (a burst of
+    calls); nothing was done. Retry after the `RetryInfo` delay.
+    """
+
+    REASON: ClassVar[str] = "DATABASE_BUSY"
+
+
 class ServerShuttingDown(status.Unavailable, status.WithLastSeq):
     """The server is stopping and ended the event stream. Resume from the last `seq` received, on
     this server once it is back or on another process; `metadata.last_seq` is the server's last
@@ -473,6 +481,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "GATEWAY_UNAVAILABLE": GatewayUnavailable,
     "CIRCUIT_OPEN": CircuitOpen,
     "DATABASE_UNAVAILABLE": DatabaseUnavailable,
+    "DATABASE_BUSY": DatabaseBusy,
     "SERVER_SHUTTING_DOWN": ServerShuttingDown,
     "PASSWORD_CHECKS_BUSY": PasswordChecksBusy,
     "RATE_LIMITER_UNAVAILABLE": RateLimiterUnavailable,
@@ -492,6 +501,7 @@ __all__ = [
     "ConcurrentModification",
     "CredentialsMissing",
     "CustomerNotFound",
+    "DatabaseBusy",
     "DatabaseUnavailable",
     "EmailTaken",
     "GatewayConfigNotFound",

@@ -222,6 +222,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """
     ERROR_REASON_DATABASE_UNAVAILABLE: _ErrorReason.ValueType  # 52
     """The database does not answer or refuses connections. Retry after the `RetryInfo` delay."""
+    ERROR_REASON_DATABASE_BUSY: _ErrorReason.ValueType  # 58
+    """The database answers, but every connection this server process may use is busy (a burst of
+    calls); nothing was done. Retry after the `RetryInfo` delay.
+    """
     ERROR_REASON_SERVER_SHUTTING_DOWN: _ErrorReason.ValueType  # 53
     """The server is stopping and ended the event stream. Resume from the last `seq` received, on
     this server once it is back or on another process; `metadata.last_seq` is the server's last
@@ -459,6 +463,10 @@ the `RetryInfo` delay says when the first one lets calls through again.
 """
 ERROR_REASON_DATABASE_UNAVAILABLE: ErrorReason.ValueType  # 52
 """The database does not answer or refuses connections. Retry after the `RetryInfo` delay."""
+ERROR_REASON_DATABASE_BUSY: ErrorReason.ValueType  # 58
+"""The database answers, but every connection this server process may use is busy (a burst of
+calls); nothing was done. Retry after the `RetryInfo` delay.
+"""
 ERROR_REASON_SERVER_SHUTTING_DOWN: ErrorReason.ValueType  # 53
 """The server is stopping and ended the event stream. Resume from the last `seq` received, on
 this server once it is back or on another process; `metadata.last_seq` is the server's last
