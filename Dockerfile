@@ -3,20 +3,21 @@
 #   docker build -t paysim .
 #   docker run --rm -p 50051:50051 -v paysim-data:/data paysim
 
-# --- builder: wheels for the client, the server and every dependency -----------------------------
+# --- builder: wheels for the contract, the client, the server and every dependency -----------------------------
 FROM python:3.11-slim AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 
 WORKDIR /src
+COPY proto/python/ proto/python/
 COPY clients/python/ clients/python/
 COPY pyproject.toml README.md ./
 COPY server/paysim/ server/paysim/
 
-# Both local projects in one command, so the server's "paysim-client" requirement is satisfied by
-# the client built here, never by a package of that name from an index.
-RUN pip wheel --wheel-dir /wheels ./clients/python .
+# The three local projects in one command, so the "paysim-proto" and "paysim-client" requirements
+# are satisfied by the ones built here, never by packages of those names from an index.
+RUN pip wheel --wheel-dir /wheels ./proto/python ./clients/python .
 
 # --- runtime: the wheels installed offline, run as an unprivileged user ---------------------------
 FROM python:3.11-slim AS runtime

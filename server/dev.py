@@ -24,8 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".paysim-dev-stamp"
 # Files whose change means "reinstall". The install command is part of the hash too.
-INSTALL_INPUTS = (ROOT / "pyproject.toml", ROOT / "clients" / "python" / "pyproject.toml")
-INSTALL_ARGS = ("-e", "clients/python", "-e", ".[dev]")
+INSTALL_INPUTS = (
+    ROOT / "pyproject.toml",
+    ROOT / "clients" / "python" / "pyproject.toml",
+    ROOT / "proto" / "python" / "pyproject.toml",
+)
+INSTALL_ARGS = ("-e", "proto/python", "-e", "clients/python", "-e", ".[dev]")
 MIN_PYTHON = (3, 11)
 # Images of the released contract (`buf build --exclude-source-info -o proto/releases/v1-<n>.binpb`);
 # `buf breaking` compares the working contract with the newest one.
@@ -188,8 +192,8 @@ def test(args: Sequence[str]) -> int:
             [str(_venv_tool("buf")), "breaking", "--against", str(release.relative_to(ROOT))],
         ),
         (
-            "generated client code is fresh (gen_protos.py --check)",
-            [python, "clients/python/scripts/gen_protos.py", "--check"],
+            "generated code is fresh (gen_protos.py --check)",
+            [python, "proto/scripts/gen_protos.py", "--check"],
         ),
         ("ruff check .", [str(_venv_tool("ruff")), "check", "."]),
         ("ruff format --check .", [str(_venv_tool("ruff")), "format", "--check", "."]),

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import events_pb2, events_pb2_grpc, payment_pb2, payment_pb2_grpc
+from paysim_proto.v1 import events_pb2, events_pb2_grpc, payment_pb2, payment_pb2_grpc
 
 from tests.support.client import Stubs
 from tests.support.factories import register_merchant, unique

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from paysim_client.v1 import auth_pb2, payment_pb2, threeds_pb2
+from paysim_proto.v1 import auth_pb2, payment_pb2, threeds_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import MerchantAccount, register_customer_user, register_merchant

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from paysim_client.v1 import customer_pb2
+from paysim_proto.v1 import customer_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import create_customer, register_customer_user, register_merchant, unique_email

@@ -11,7 +11,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from paysim_client.v1 import merchant_pb2, merchant_pb2_grpc
+from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 
 from tests.support.factories import PASSWORD, unique, unique_email
 from tests.support.streams import wait_for

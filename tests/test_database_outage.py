@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import merchant_pb2, payment_pb2
+from paysim_proto.v1 import merchant_pb2, payment_pb2
 from sqlalchemy.engine import make_url
 
 from tests.support.backends import Backend

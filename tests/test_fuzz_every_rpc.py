@@ -36,7 +36,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paysim_client.v1 import merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
 
 from paysim.app.bootstrap import ensure_admin
 from paysim.app.policy import POLICIES

@@ -25,7 +25,7 @@ import pytest
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, customer_pb2, merchant_pb2
 
 from paysim.app.bootstrap import ensure_admin
 from paysim.app.policy import POLICIES

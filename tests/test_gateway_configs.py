@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from paysim_client.v1 import merchant_pb2
+from paysim_proto.v1 import merchant_pb2
 
 from paysim.domain import ids
 from paysim.domain.errors import InvalidArgument, NotFound

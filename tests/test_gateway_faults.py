@@ -10,8 +10,8 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import simulator_pb2 as S
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import simulator_pb2 as S
 
 from paysim.app.bootstrap import ensure_admin
 from tests.support.client import Stubs, expect_error, operation, outcome

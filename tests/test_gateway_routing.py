@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import grpc
 import pytest
-from paysim_client.v1 import merchant_pb2 as M
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import simulator_pb2 as S
+from paysim_proto.v1 import merchant_pb2 as M
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import simulator_pb2 as S
 
 from paysim.services.verification import verify_all
 from tests.support.client import Stubs, expect_error, operation, outcome

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from paysim_client.v1 import auth_pb2, common_pb2
+from paysim_proto.v1 import auth_pb2, common_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import PASSWORD, login, register_customer_user, register_merchant, unique_email

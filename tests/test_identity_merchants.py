@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from paysim_client.v1 import auth_pb2, common_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, common_pb2, merchant_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import PASSWORD, login, register_merchant, unique, unique_email

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from paysim_client.v1 import auth_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, merchant_pb2
 
 from paysim.security.signing_key import KEY_FILE
 from tests.support.client import RichError, Stubs, expect_error, rich_error

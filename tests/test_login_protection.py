@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
-from paysim_client.v1 import auth_pb2, auth_pb2_grpc
+from paysim_proto.v1 import auth_pb2, auth_pb2_grpc
 
 from paysim.config import Settings
 from tests.support.client import RichError, Stubs, expect_error, rich_error

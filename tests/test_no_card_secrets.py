@@ -27,7 +27,7 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf import json_format
-from paysim_client.v1 import payment_pb2 as S
+from paysim_proto.v1 import payment_pb2 as S
 from sqlalchemy import inspect, select, table, text
 from sqlalchemy.engine import make_url
 

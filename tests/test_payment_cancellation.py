@@ -4,7 +4,7 @@ broken connection in the pool for the next request."""
 from __future__ import annotations
 
 import grpc
-from paysim_client.v1 import payment_pb2 as P
+from paysim_proto.v1 import payment_pb2 as P
 
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from paysim_client.v1 import merchant_pb2 as M
-from paysim_client.v1 import payment_pb2 as P
+from paysim_proto.v1 import merchant_pb2 as M
+from paysim_proto.v1 import payment_pb2 as P
 
 from paysim.gateways.razorpay_like import FAILURE_VPA_DECLINE
 from tests.support.client import Stubs, expect_error, operation, outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from paysim_client.v1 import payment_pb2 as P
+from paysim_proto.v1 import payment_pb2 as P
 
 from tests.support.client import Stubs, expect_error, outcome
 from tests.support.factories import register_merchant

@@ -26,7 +26,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 from sqlalchemy import func, select
 
 from paysim.domain import payment as agg

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from paysim_client.v1 import payment_pb2 as P
+from paysim_proto.v1 import payment_pb2 as P
 from sqlalchemy import update
 
 from paysim.gateways.base import AuthorizationRequest, GatewayResult

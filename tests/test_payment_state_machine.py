@@ -29,7 +29,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, precondition, rule, run_state_machine_as_test
-from paysim_client.v1 import merchant_pb2, payment_pb2
+from paysim_proto.v1 import merchant_pb2, payment_pb2
 
 from paysim.domain import ids
 from paysim.domain import payment as agg

@@ -7,7 +7,7 @@ import itertools
 
 import grpc
 import pytest
-from paysim_client.v1 import customer_pb2, merchant_pb2, payment_pb2
+from paysim_proto.v1 import customer_pb2, merchant_pb2, payment_pb2
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import paysim_client.v1
+import paysim_proto.v1
 import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from paysim_client.v1 import merchant_pb2
+from paysim_proto.v1 import merchant_pb2
 
 from paysim.app import policy as policy_module
 from paysim.app.policy import POLICIES, Policy
@@ -42,10 +42,10 @@ DOMAIN = "paysim.v1"
 def _paysim_services() -> list[ServiceDescriptor]:
     """Every service of every generated module of the paysim.v1 contract."""
     services: list[ServiceDescriptor] = []
-    for info in pkgutil.iter_modules(paysim_client.v1.__path__):
+    for info in pkgutil.iter_modules(paysim_proto.v1.__path__):
         if not info.name.endswith("_pb2"):
             continue
-        module = importlib.import_module(f"paysim_client.v1.{info.name}")
+        module = importlib.import_module(f"paysim_proto.v1.{info.name}")
         services.extend(module.DESCRIPTOR.services_by_name.values())
     return sorted(services, key=lambda s: s.full_name)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import grpc
 import pytest
-from paysim_client.v1 import merchant_pb2
+from paysim_proto.v1 import merchant_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
-from paysim_client.v1 import events_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import events_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
 
 from tests.support.client import RichError, Stubs, expect_error, rich_error
 from tests.support.factories import register_merchant

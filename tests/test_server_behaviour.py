@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import auth_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, merchant_pb2
 
 from paysim.app.health import HealthReporter
 from paysim.store import migrate

@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import psycopg
 import pytest
-from paysim_client.v1 import payment_pb2, payment_pb2_grpc
+from paysim_proto.v1 import payment_pb2, payment_pb2_grpc
 from sqlalchemy.engine import make_url
 
 from tests.support import backends

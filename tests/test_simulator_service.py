@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from paysim_client.v1 import payment_pb2, simulator_pb2, simulator_pb2_grpc
+from paysim_proto.v1 import payment_pb2, simulator_pb2, simulator_pb2_grpc
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS

@@ -1,4 +1,4 @@
-from paysim_client.v1 import auth_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, merchant_pb2
 
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant

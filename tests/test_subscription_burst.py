@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import events_pb2, events_pb2_grpc, payment_pb2
-from paysim_client.v1 import webhook_pb2 as W
+from paysim_proto.v1 import events_pb2, events_pb2_grpc, payment_pb2
+from paysim_proto.v1 import webhook_pb2 as W
 
 from tests.support.client import rich_error
 from tests.support.factories import register_merchant

@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import events_pb2, payment_pb2
+from paysim_proto.v1 import events_pb2, payment_pb2
 
 from tests.support.client import Stubs, rich_error
 from tests.support.factories import MerchantAccount, create_customer, register_customer_user, register_merchant

@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 import pytest
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import auth_pb2, customer_pb2, merchant_pb2, threeds_pb2, webhook_pb2
 
 from paysim.app.policy import POLICIES
 from paysim.domain import ids

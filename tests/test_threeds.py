@@ -16,10 +16,10 @@ from datetime import timedelta
 
 import grpc
 import pytest
-from paysim_client.v1 import merchant_pb2 as M
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import simulator_pb2 as S
-from paysim_client.v1 import threeds_pb2 as T
+from paysim_proto.v1 import merchant_pb2 as M
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import simulator_pb2 as S
+from paysim_proto.v1 import threeds_pb2 as T
 
 from paysim.services.verification import verify_all
 from paysim.store.schema import payment_events, payments

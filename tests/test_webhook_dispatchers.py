@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import webhook_pb2 as W
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import webhook_pb2 as W
 
 from paysim.app.bootstrap import App, bootstrap
 from tests.support import backends

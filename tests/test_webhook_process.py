@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import webhook_pb2 as W
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import webhook_pb2 as W
 
 from tests.support import backends
 from tests.support.client import Stubs

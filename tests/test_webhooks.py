@@ -15,8 +15,8 @@ import pytest
 import stripe
 from google.protobuf import json_format
 from paysim_client import webhooks as sdk_webhooks
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import webhook_pb2 as W
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import webhook_pb2 as W
 
 from tests.support import backends
 from tests.support.backends import Backend

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from paysim_client.v1 import events_pb2, merchant_pb2, merchant_pb2_grpc, payment_pb2
+from paysim_proto.v1 import events_pb2, merchant_pb2, merchant_pb2_grpc, payment_pb2
 
 from tests.support import backends
 from tests.support.client import Stubs

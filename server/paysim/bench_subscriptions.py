@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 import grpc
-from paysim_client.v1 import (
+from paysim_proto.v1 import (
     auth_pb2,
     auth_pb2_grpc,
     events_pb2,

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from paysim_client.types import PaymentStatus
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from tests.cli.conftest import PAYSIM, Cli, at_a_terminal_prompt, started
 from tests.sdk.conftest import wait_for

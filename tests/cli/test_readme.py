@@ -5,7 +5,7 @@ example, the grpcurl tour, and every snippet of ``clients/python/README.md``.
 Only what a shared test server cannot take literally is swapped for this run's: the target
 (``localhost:50051``), merchant names and emails (which must be unique), and ids and secrets the
 server printed earlier. Blocks that start servers or the whole suite (``dev.py serve``,
-``dev.py test``, the PostgreSQL setup, ``pip install ./clients/python``) are run by CI itself and by
+``dev.py test``, the PostgreSQL setup, ``pip install ./proto/python ./clients/python``) are run by CI itself and by
 ``clients/python/scripts/check_dist.py``.
 """
 
@@ -25,7 +25,7 @@ from types import ModuleType
 
 import pytest
 from paysim_client.types import CardInput
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from tests.cli.conftest import Cli, clean_env
 from tests.support.factories import register_merchant, unique, unique_email

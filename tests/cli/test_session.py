@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 from paysim_cli.config import tokens_to_json
-from paysim_client.v1 import auth_pb2
+from paysim_proto.v1 import auth_pb2
 
 from tests.cli.conftest import Cli, clean_env
 from tests.support.factories import PASSWORD, MerchantAccount, login, register_merchant

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from paysim_client.types import CardInput
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from tests.cli.conftest import PAYSIM, Cli, started
 from tests.sdk.conftest import wait_for

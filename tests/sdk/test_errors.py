@@ -16,7 +16,7 @@ import pytest
 from paysim_client import AsyncClient, Client, RetryPolicy, SimulationOverride, _status_errors, errors
 from paysim_client._rpc import Rpc, Safety
 from paysim_client.types import CaptureMethod, CardInput, PaymentStatus, UpiInput
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from tests.sdk.conftest import VISA, wait_for
 from tests.support.factories import MerchantAccount, register_merchant

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from paysim_client import Client, RetryPolicy, SimulationOverride, errors
 from paysim_client.types import CaptureMethod, PaymentStatus
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from tests.sdk.conftest import VISA, wait_for
 from tests.support.client import operation, outcome

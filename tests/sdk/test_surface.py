@@ -102,7 +102,7 @@ def test_the_rpc_table_names_each_rpc_once() -> None:
 
 
 def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
-    from paysim_client.v1 import (
+    from paysim_proto.v1 import (
         auth_pb2,
         customer_pb2,
         events_pb2,

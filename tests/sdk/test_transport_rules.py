@@ -16,7 +16,7 @@ from grpc_status import rpc_status
 from paysim_client import RetryPolicy, errors
 from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
-from paysim_client.v1 import customer_pb2, payment_pb2
+from paysim_proto.v1 import customer_pb2, payment_pb2
 
 
 def _error(code: grpc.StatusCode, reason: str = "") -> grpc.aio.AioRpcError:
@@ -124,7 +124,7 @@ def test_unauthenticated_renews_the_credentials_once_then_gives_up() -> None:
 
 
 def test_anonymous_rpcs_never_carry_credentials() -> None:
-    from paysim_client.v1 import auth_pb2
+    from paysim_proto.v1 import auth_pb2
 
     channel = FakeChannel([auth_pb2.RefreshTokenResponse()])
     transport, _ = _transport(channel)

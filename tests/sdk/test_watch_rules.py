@@ -16,9 +16,9 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from paysim_client import ReconnectPolicy, RetryPolicy, errors
 from paysim_client._transport import Transport
-from paysim_client.v1 import events_pb2 as E
-from paysim_client.v1 import payment_pb2 as P
 from paysim_client.watch import AsyncWatcher, may_resume
+from paysim_proto.v1 import events_pb2 as E
+from paysim_proto.v1 import payment_pb2 as P
 
 NOW = ReconnectPolicy(initial_backoff=0.0, max_backoff=0.0)
 BLOCK = object()  # the stream stays open with nothing to say

@@ -8,7 +8,7 @@ from typing import Any
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-from paysim_client.v1 import (
+from paysim_proto.v1 import (
     auth_pb2_grpc,
     customer_pb2_grpc,
     events_pb2_grpc,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from paysim_client.v1 import auth_pb2, customer_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, customer_pb2, merchant_pb2
 
 from tests.support.client import Stubs
 

@@ -8,7 +8,7 @@ import pkgutil
 from typing import Any
 
 import grpc
-import paysim_client.v1
+import paysim_proto.v1
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 
@@ -22,10 +22,10 @@ def all_methods() -> dict[str, MethodDescriptor]:
     """``/package.Service/Method`` of every RPC of every service in the generated package: a new
     proto file, service or RPC is in it with no edit."""
     found: dict[str, MethodDescriptor] = {}
-    for module_info in pkgutil.iter_modules(paysim_client.v1.__path__):
+    for module_info in pkgutil.iter_modules(paysim_proto.v1.__path__):
         if not module_info.name.endswith("_pb2"):
             continue
-        module = importlib.import_module(f"{paysim_client.v1.__name__}.{module_info.name}")
+        module = importlib.import_module(f"{paysim_proto.v1.__name__}.{module_info.name}")
         for service in module.DESCRIPTOR.services_by_name.values():
             for method in service.methods:
                 found[f"/{service.full_name}/{method.name}"] = method

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
-from paysim_client.v1 import events_pb2
+from paysim_proto.v1 import events_pb2
 
 from tests.support.client import RichError, Stubs, rich_error
 

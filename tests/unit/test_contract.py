@@ -20,7 +20,7 @@ from google.rpc import code_pb2
 from paysim_client import errors
 from paysim_client._generated import reasons, rpcs
 from paysim_client._rpc import Safety
-from paysim_client.v1 import error_reason_pb2, options_pb2
+from paysim_proto.v1 import error_reason_pb2, options_pb2
 
 from paysim.app import policy as policy_module
 from paysim.app.policy import POLICIES, ContractError, contract_services, method_path, policy_from_options
@@ -227,7 +227,7 @@ def test_the_server_refuses_a_contract_with_an_rpc_without_options() -> None:
 
 
 def test_a_foreign_service_without_a_rule_is_refused() -> None:
-    from paysim_client.v1 import payment_pb2
+    from paysim_proto.v1 import payment_pb2
 
     foreign = payment_pb2.DESCRIPTOR.services_by_name["PaymentService"]
     with pytest.raises(ContractError, match="neither paysim's nor infrastructure"):
@@ -260,9 +260,7 @@ def test_the_client_table_says_what_the_options_say() -> None:
 
 
 def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "gen_protos", ROOT / "clients" / "python" / "scripts" / "gen_protos.py"
-    )
+    spec = importlib.util.spec_from_file_location("gen_protos", ROOT / "proto" / "scripts" / "gen_protos.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -303,7 +301,7 @@ def test_the_generator_refuses_an_rpc_without_its_options(tmp_path: Path, remove
 
 
 def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
-    from paysim_client.v1 import payment_pb2
+    from paysim_proto.v1 import payment_pb2
 
     from paysim.api import payment_convert
     from paysim.gateways.base import Outcome
@@ -321,7 +319,7 @@ def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
 
 
 def test_every_event_type_has_its_data_message() -> None:
-    from paysim_client.v1 import payment_pb2
+    from paysim_proto.v1 import payment_pb2
 
     from paysim.api import event_convert
     from paysim.domain.payment import EventType

@@ -1,10 +1,11 @@
 """Check the client distribution the way a user gets it: built and installed alone.
 
-Creates a throwaway virtual environment, installs ``clients/python`` into it (no server, no dev
-tools), checks that the public surface imports there, that nothing of the server came along and
-that the command line (``python -m paysim_cli``) runs,
-then type-checks a small usage file against the installed package with ``mypy --strict`` (mypy
-from the calling environment, pointed at the throwaway one's interpreter).
+Creates a throwaway virtual environment, installs ``clients/python`` into it with the contract's
+Python distribution it depends on (``proto/python``; no server, no dev tools), checks that the
+public surface imports there, that nothing of the server came along and that the command line
+(``python -m paysim_cli``) runs, then type-checks a small usage file against the installed package
+with ``mypy --strict`` (mypy from the calling environment, pointed at the throwaway one's
+interpreter).
 
     python clients/python/scripts/check_dist.py
 """
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 CLIENT = Path(__file__).resolve().parents[1]
+PROTO = CLIENT.parents[1] / "proto" / "python"
 USAGE = CLIENT / "typecheck" / "usage.py"
 # Packages only the server needs: none may be installed with the client.
 SERVER_ONLY = ("paysim", "sqlalchemy", "alembic", "psycopg", "aiosqlite", "bcrypt", "jwt", "redis")
@@ -27,7 +29,7 @@ IMPORT_CHECK = f"""
 import importlib.util, sys
 import paysim_client
 from paysim_client import AsyncClient, Client, RetryPolicy, TLSConfig, connect, errors, types, webhooks
-from paysim_client.v1 import payment_pb2_grpc
+from paysim_proto.v1 import payment_pb2_grpc
 import paysim_cli
 from paysim_cli import main
 assert paysim_client.__version__
@@ -52,11 +54,15 @@ def main() -> int:
         python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         # This environment's pip installs into the new interpreter; a copy of the sources keeps
         # the build's by-products out of the repository.
-        source = tmp / "src"
-        shutil.copytree(CLIENT, source, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
+        ignore = shutil.ignore_patterns("*.egg-info", "build", "__pycache__")
+        client, proto = tmp / "client", tmp / "proto"
+        shutil.copytree(CLIENT, client, ignore=ignore)
+        shutil.copytree(PROTO, proto, ignore=ignore)
         env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
+        # Both in one command, so the client's "paysim-proto" requirement is met by the one here,
+        # never by a package of that name from an index.
         _run(
-            [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(source)],
+            [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(proto), str(client)],
             env=env,
         )
         _run([str(python), "-c", IMPORT_CHECK], cwd=tmp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from paysim_client.v1 import auth_pb2, auth_pb2_grpc
+from paysim_proto.v1 import auth_pb2, auth_pb2_grpc
 
 from paysim.api import convert
 from paysim.app.call_context import require_principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from paysim_client.v1 import auth_pb2, common_pb2, customer_pb2, merchant_pb2
+from paysim_proto.v1 import auth_pb2, common_pb2, customer_pb2, merchant_pb2
 
 from paysim.domain.models import ApiKey, Customer, GatewayConfig, Merchant, User
 from paysim.domain.principal import CredentialKind

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from paysim.api import payment_convert as pc
 from paysim.api.convert import timestamp

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from paysim_client.v1 import events_pb2, events_pb2_grpc
+from paysim_proto.v1 import events_pb2, events_pb2_grpc
 
 from paysim.api.convert import timestamp
 from paysim.api.event_convert import payment_event

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from paysim_client.v1 import merchant_pb2, merchant_pb2_grpc
+from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 
 from paysim.api import convert
 from paysim.api.pages import next_token, read_page_request

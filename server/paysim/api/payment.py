@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from paysim_client.v1 import payment_pb2, payment_pb2_grpc
+from paysim_proto.v1 import payment_pb2, payment_pb2_grpc
 
 from paysim.api import payment_convert as pc
 from paysim.api.event_convert import payment_event

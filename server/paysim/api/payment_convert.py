@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from paysim_client.v1 import payment_pb2
+from paysim_proto.v1 import payment_pb2
 
 from paysim.api.convert import timestamp
 from paysim.domain import payment as agg

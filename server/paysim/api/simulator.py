@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.duration_pb2 import Duration
-from paysim_client.v1 import simulator_pb2, simulator_pb2_grpc
+from paysim_proto.v1 import simulator_pb2, simulator_pb2_grpc
 
 from paysim.api.convert import timestamp
 from paysim.app.call_context import require_principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from paysim_client.v1 import threeds_pb2, threeds_pb2_grpc
+from paysim_proto.v1 import threeds_pb2, threeds_pb2_grpc
 
 from paysim.api import payment_convert as pc
 from paysim.api.convert import timestamp

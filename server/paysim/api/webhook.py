@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import grpc
-from paysim_client.v1 import webhook_pb2, webhook_pb2_grpc
+from paysim_proto.v1 import webhook_pb2, webhook_pb2_grpc
 
 from paysim.api import webhook_convert as convert
 from paysim.api.pages import next_token, read_page_request

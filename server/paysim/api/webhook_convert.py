@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import json_format
-from paysim_client.v1 import webhook_pb2
+from paysim_proto.v1 import webhook_pb2
 
 from paysim.api.convert import timestamp
 from paysim.api.payment_convert import payment

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import paysim_client.v1
+import paysim_proto.v1
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.descriptor_pb2 import MethodOptions
 from grpc_health.v1 import health_pb2
-from paysim_client.v1 import options_pb2
+from paysim_proto.v1 import options_pb2
 
 from paysim.app.reflection import V1_SERVICE, V1ALPHA_SERVICE
 from paysim.domain.roles import Permission
@@ -94,9 +94,9 @@ def infrastructure_policy(service: ServiceDescriptor) -> Policy | None:
 
 def contract_services() -> Iterator[ServiceDescriptor]:
     """Every service of every generated module of the paysim.v1 contract."""
-    for info in pkgutil.iter_modules(paysim_client.v1.__path__):
+    for info in pkgutil.iter_modules(paysim_proto.v1.__path__):
         if info.name.endswith("_pb2"):
-            module: Any = importlib.import_module(f"{paysim_client.v1.__name__}.{info.name}")
+            module: Any = importlib.import_module(f"{paysim_proto.v1.__name__}.{info.name}")
             if module.DESCRIPTOR.package == CONTRACT_PACKAGE:
                 yield from module.DESCRIPTOR.services_by_name.values()
 

@@ -8,7 +8,7 @@ import signal
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from paysim_client.v1 import (
+from paysim_proto.v1 import (
     auth_pb2,
     auth_pb2_grpc,
     customer_pb2,

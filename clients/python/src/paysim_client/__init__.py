@@ -11,7 +11,7 @@
 
 :class:`Client` is the blocking twin (``with paysim_client.Client.connect(...) as client``).
 Errors are :mod:`paysim_client.errors` exceptions; the returned objects are the contract's
-messages (:mod:`paysim_client.types`); the generated stubs live in :mod:`paysim_client.v1`.
+messages (:mod:`paysim_client.types`); the generated stubs live in :mod:`paysim_proto.v1`.
 ``client.payments.watch()`` streams payment events and resumes by itself after a restart
 (:class:`AsyncWatcher`, :class:`Watcher`).
 """

@@ -19,12 +19,13 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 
+from paysim_proto.v1 import auth_pb2
+
 from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.errors import RpcError, Unauthenticated
 from paysim_client.token_store import TokenStore
-from paysim_client.v1 import auth_pb2
 
 # Reasons after which a renewed access token can succeed where the old one failed.
 RENEWABLE_REASONS = frozenset({"TOKEN_EXPIRED", "INVALID_TOKEN"})

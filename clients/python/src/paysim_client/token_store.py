@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from paysim_client.v1.auth_pb2 import TokenPair
+from paysim_proto.v1.auth_pb2 import TokenPair
 
 
 class TokenStore(Protocol):

@@ -6,18 +6,18 @@ every field the server adds is there without a client release, and the field com
 ``PaymentStatus.PAYMENT_STATUS_DECLINED``; ``PaymentStatus.Name(payment.status)`` gives the name.
 """
 
-from paysim_client.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
-from paysim_client.v1.common_pb2 import Role
-from paysim_client.v1.customer_pb2 import Customer
-from paysim_client.v1.events_pb2 import StreamStart
-from paysim_client.v1.merchant_pb2 import (
+from paysim_proto.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
+from paysim_proto.v1.common_pb2 import Role
+from paysim_proto.v1.customer_pb2 import Customer
+from paysim_proto.v1.events_pb2 import StreamStart
+from paysim_proto.v1.merchant_pb2 import (
     ApiKey,
     CreateApiKeyResponse,
     GatewayConfig,
     Merchant,
     RegisterMerchantResponse,
 )
-from paysim_client.v1.payment_pb2 import (
+from paysim_proto.v1.payment_pb2 import (
     CaptureMethod,
     CardDetails,
     CardInput,
@@ -40,7 +40,7 @@ from paysim_client.v1.payment_pb2 import (
     ThreeDSChallengeStatus,
     UpiInput,
 )
-from paysim_client.v1.simulator_pb2 import (
+from paysim_proto.v1.simulator_pb2 import (
     BreakerSettings,
     BreakerState,
     CircuitBreaker,
@@ -52,7 +52,7 @@ from paysim_client.v1.simulator_pb2 import (
     ScriptedOutcome,
     ScriptedOutcomeKind,
 )
-from paysim_client.v1.threeds_pb2 import (
+from paysim_proto.v1.threeds_pb2 import (
     AcsAction,
     GetChallengeResponse,
     SimulateAcsResponse,
@@ -60,7 +60,7 @@ from paysim_client.v1.threeds_pb2 import (
     ThreeDSPolicyMode,
     ThreeDSThreshold,
 )
-from paysim_client.v1.webhook_pb2 import (
+from paysim_proto.v1.webhook_pb2 import (
     CreateWebhookEndpointResponse,
     RotateWebhookSecretResponse,
     WebhookAttempt,

@@ -27,6 +27,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import grpc
+from paysim_proto.v1 import events_pb2 as E
+from paysim_proto.v1.payment_pb2 import PaymentEvent
 
 from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
@@ -39,8 +41,6 @@ from paysim_client.errors import (
     Unavailable,
     from_grpc_error,
 )
-from paysim_client.v1 import events_pb2 as E
-from paysim_client.v1.payment_pb2 import PaymentEvent
 
 if TYPE_CHECKING:
     from paysim_client._blocking import LoopThread

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paysim_client.types import ApiKey
-from paysim_client.v1.merchant_pb2 import ListApiKeysResponse
+from paysim_proto.v1.merchant_pb2 import ListApiKeysResponse
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, more

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paysim_client.types import GatewayConfig
-from paysim_client.v1.merchant_pb2 import ListGatewayConfigsResponse
+from paysim_proto.v1.merchant_pb2 import ListGatewayConfigsResponse
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, key_values

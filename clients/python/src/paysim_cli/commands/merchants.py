@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paysim_client.types import Merchant, RegisterMerchantResponse
-from paysim_client.v1.merchant_pb2 import ListMerchantsResponse
+from paysim_proto.v1.merchant_pb2 import ListMerchantsResponse
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, collect, more, read_password

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from paysim_client import SimulationOverride
 from paysim_client.types import CaptureMethod, CardInput, PaymentStatus, PayPalWalletInput, UpiInput
-from paysim_client.v1.payment_pb2 import ListPaymentEventsResponse, ListPaymentsResponse, ListRefundsResponse
+from paysim_proto.v1.payment_pb2 import ListPaymentEventsResponse, ListPaymentsResponse, ListRefundsResponse
 
 from paysim_cli import views
 from paysim_cli.app import Registrar

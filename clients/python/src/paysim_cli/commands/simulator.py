@@ -9,7 +9,7 @@ import argparse
 
 from google.protobuf.duration_pb2 import Duration
 from paysim_client.types import BreakerState, GatewayFaults, OutageMode, ScenarioTrigger, ScriptedOutcomeKind
-from paysim_client.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
+from paysim_proto.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, duration

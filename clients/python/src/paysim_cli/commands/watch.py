@@ -15,7 +15,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 from paysim_client import errors
-from paysim_client.v1.payment_pb2 import PaymentEvent
+from paysim_proto.v1.payment_pb2 import PaymentEvent
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paysim_client.types import WebhookDelivery, WebhookDeliveryState, WebhookEndpoint
-from paysim_client.v1.webhook_pb2 import ListWebhookDeliveriesResponse, ListWebhookEndpointsResponse
+from paysim_proto.v1.webhook_pb2 import ListWebhookDeliveriesResponse, ListWebhookEndpointsResponse
 
 from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, duration, more

@@ -8,13 +8,14 @@ themselves: they do not change this client's credentials.
 
 from __future__ import annotations
 
+from paysim_proto.v1 import auth_pb2 as A
+
 from paysim_client._auth import Session
 from paysim_client._blocking import blocking
 from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource
-from paysim_client.v1 import auth_pb2 as A
 
 
 class AsyncAuth(AsyncResource):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from paysim_proto.v1 import merchant_pb2 as M
+
 from paysim_client._blocking import LoopThread, blocking, blocking_pager
 from paysim_client._generated import rpcs
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource, string_map
-from paysim_client.v1 import merchant_pb2 as M
 
 
 class AsyncApiKeys(AsyncResource):

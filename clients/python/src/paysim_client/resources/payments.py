@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from paysim_proto.v1 import events_pb2 as E
+from paysim_proto.v1 import payment_pb2 as P
+
 from paysim_client._blocking import blocking, blocking_pager, blocking_watch
 from paysim_client._generated import rpcs
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy, RetryPolicy, SimulationOverride
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource, timestamp
-from paysim_client.v1 import events_pb2 as E
-from paysim_client.v1 import payment_pb2 as P
 from paysim_client.watch import AsyncWatcher
 
 

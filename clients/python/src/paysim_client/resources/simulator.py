@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from paysim_proto.v1 import simulator_pb2 as S
+
 from paysim_client._blocking import blocking
 from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource, duration
-from paysim_client.v1 import simulator_pb2 as S
 
 _KINDS = {
     "approve": S.SCRIPTED_OUTCOME_KIND_APPROVE,

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import threeds_pb2 as T
+
 from paysim_client._blocking import blocking
 from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource
-from paysim_client.v1 import payment_pb2 as P
-from paysim_client.v1 import threeds_pb2 as T
 
 
 class AsyncThreeDS(AsyncResource):

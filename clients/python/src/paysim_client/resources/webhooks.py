@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from paysim_proto.v1 import webhook_pb2 as W
+
 from paysim_client._blocking import blocking, blocking_pager
 from paysim_client._generated import rpcs
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
 from paysim_client.resources._base import AsyncResource, BlockingResource
-from paysim_client.v1 import webhook_pb2 as W
 
 
 def _event_types(value: Sequence[str]) -> Sequence[str]:
