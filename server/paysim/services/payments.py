@@ -26,6 +26,18 @@ from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, Precondi
 from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
+from paysim.domain.payment_events import (
+    PaymentAttemptFailed,
+    PaymentAuthorized,
+    PaymentCaptureFailed,
+    PaymentDeclined,
+    PaymentEvent,
+    PaymentFailed,
+    PaymentVoided,
+    PaymentVoidFailed,
+    RefundFailed,
+    RefundSucceeded,
+)
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
@@ -119,11 +131,11 @@ def _call_attempt(call: Call, operation: str) -> agg.Attempt:
     return _attempt(call.gateway, operation, call.result, call.at)
 
 
-def _failed_attempts(routed: Routed, operation: str) -> list[agg.Event]:
+def _failed_attempts(routed: Routed, operation: str) -> list[PaymentEvent]:
     """An event per attempt that gave no answer (all of them when none did)."""
     answered = 0 if routed.failed else 1
     calls = routed.calls[: len(routed.calls) - answered]
-    return [agg.attempt_event(agg.EventType.ATTEMPT_FAILED, _call_attempt(c, operation)) for c in calls]
+    return [PaymentAttemptFailed(at=c.at, attempt=_call_attempt(c, operation)) for c in calls]
 
 
 def _decline_info(code: str) -> agg.DeclineInfo:
@@ -160,7 +172,7 @@ class PaymentStore(Protocol):
 class CardAuthentication(Protocol):
     """What runs between a create's transaction 1 and its gateway call (3-D Secure)."""
 
-    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[agg.Event], bool]:
+    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
         """The events to append first, and whether the payment stops with them (it waits for its
         customer, or authentication failed) instead of going on to the gateway."""
         ...
@@ -299,7 +311,7 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        make_events: Callable[[agg.PaymentState], list[agg.Event]],
+        make_events: Callable[[agg.PaymentState], list[PaymentEvent]],
         refund_id: str = "",
         known: agg.PaymentState | None = None,
     ) -> PaymentResult:
@@ -439,7 +451,7 @@ class PaymentService:
             await uow.commit()
 
         capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
-        authentication: list[agg.Event] = []
+        authentication: list[PaymentEvent] = []
         if cmd.method_type is not MethodType.CARD:
             method = Upi(cmd.method_account) if cmd.method_type is MethodType.UPI else PayPalWallet(cmd.method_account)
             request = AuthorizationRequest(
@@ -474,7 +486,7 @@ class PaymentService:
         idem: IdempotencyKey | None,
         state: agg.PaymentState,
         request: AuthorizationRequest,
-        first: Sequence[agg.Event] = (),
+        first: Sequence[PaymentEvent] = (),
         *,
         method: Upi | PayPalWallet | None = None,
         routing: RoutingState | None = None,
@@ -487,7 +499,7 @@ class PaymentService:
             # No gateway answered: the payment fails for good, the key is released so that a retry
             # (with the same key) starts a new payment once a gateway is back.
             at = self._clock()
-            ended = [*first, *failed, agg.Event(agg.EventType.FAILED, {"reason": NO_GATEWAY_AVAILABLE}, at)]
+            ended = [*first, *failed, PaymentFailed(at=at, reason=NO_GATEWAY_AVAILABLE)]
             await self._finish(principal, None, state.id, lambda s: ended, known=state)
             raise await self._no_gateway(principal, idem, "authorize", routed, state.id)
         answer, gateway = routed.result, routed.gateway
@@ -503,7 +515,7 @@ class PaymentService:
         self,
         principal: Principal,
         payment_id: str,
-        answer: Callable[[agg.PaymentState], agg.Event],
+        answer: Callable[[agg.PaymentState], PaymentEvent],
         idem: IdempotencyKey | None,
         override: Override | None = None,
     ) -> PaymentResult:
@@ -546,26 +558,18 @@ class PaymentService:
 
     def _authorization_events(
         self, state: agg.PaymentState, result: GatewayResult, capture: bool, gateway: str
-    ) -> list[agg.Event]:
+    ) -> list[PaymentEvent]:
         attempt = _attempt(gateway, "authorize", result, self._clock())
         if result.outcome is Outcome.APPROVED:
-            events = [
-                agg.attempt_event(agg.EventType.AUTHORIZED, attempt, amount=state.amount, reference=result.reference)
-            ]
+            authorized = PaymentAuthorized(
+                at=attempt.at, amount=state.amount, reference=result.reference, attempt=attempt
+            )
             if capture:
-                fee = agg.fee_for(state.amount, state.fee_percent_bps, state.fee_fixed)
-                events.append(agg.Event(agg.EventType.CAPTURED, {"amount": state.amount, "fee": fee}, attempt.at))
-            return events
+                return [authorized, agg.captured_event(state, state.amount, None, attempt.at)]
+            return [authorized]
         if result.outcome is Outcome.DECLINED:
-            info = _decline_info(result.decline_code)
-            decline = {
-                "code": info.code,
-                "error_code": info.error_code,
-                "message": info.message,
-                "retryable": info.retryable,
-            }
-            return [agg.attempt_event(agg.EventType.DECLINED, attempt, decline=decline)]
-        return [agg.attempt_event(agg.EventType.FAILED, attempt, reason=result.message or "gateway_error")]
+            return [PaymentDeclined(at=attempt.at, decline=_decline_info(result.decline_code), attempt=attempt)]
+        return [PaymentFailed(at=attempt.at, reason=result.message or "gateway_error", attempt=attempt)]
 
     # --- capture / void / refund --------------------------------------------------------------
 
@@ -574,7 +578,7 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[agg.PaymentState], agg.Event],
+        decide: Callable[[agg.PaymentState], PaymentEvent],
         recovery_point: str = "",
     ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
         """Transaction 1 of an operation on an existing payment: claim, lock, decide, append; and
@@ -593,7 +597,7 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[agg.PaymentState], agg.Event],
+        decide: Callable[[agg.PaymentState], PaymentEvent],
         recovery_point: str,
     ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
         async with self._hot() as uow:
@@ -663,11 +667,15 @@ class PaymentService:
                 principal,
                 None,
                 payment_id,
-                lambda s: [agg.attempt_event(agg.EventType.CAPTURE_FAILED, attempt, reason=reason)],
+                lambda s: [PaymentCaptureFailed(at=attempt.at, reason=reason, attempt=attempt)],
             )
             raise await self._no_gateway(principal, idem, "capture", routed, payment_id)
         return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.captured_event(s, capture_amount, attempt)], known=state
+            principal,
+            idem,
+            payment_id,
+            lambda s: [agg.captured_event(s, capture_amount, attempt, attempt.at)],
+            known=state,
         )
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
@@ -688,11 +696,11 @@ class PaymentService:
                 principal,
                 None,
                 payment_id,
-                lambda s: [agg.attempt_event(agg.EventType.VOID_FAILED, attempt, reason=reason)],
+                lambda s: [PaymentVoidFailed(at=attempt.at, reason=reason, attempt=attempt)],
             )
             raise await self._no_gateway(principal, idem, "void", routed, payment_id)
         return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.attempt_event(agg.EventType.VOIDED, attempt)], known=state
+            principal, idem, payment_id, lambda s: [PaymentVoided(at=attempt.at, attempt=attempt)], known=state
         )
 
     async def refund(
@@ -721,24 +729,16 @@ class PaymentService:
         if routed.failed:
             # The gateway gave no answer: the refund is recorded as failed, and the caller is told
             # to retry (the key is released, so the retry asks again).
-            failure = {"refund_id": refund_id, "reason": last.result.message}
-            await self._finish(
-                principal,
-                None,
-                payment_id,
-                lambda s: [agg.attempt_event(agg.EventType.REFUND_FAILED, attempt, **failure)],
-            )
+            failure = RefundFailed(at=attempt.at, refund_id=refund_id, reason=last.result.message, attempt=attempt)
+            await self._finish(principal, None, payment_id, lambda s: [failure])
             raise await self._no_gateway(principal, idem, "refund", routed, payment_id)
+        answer: PaymentEvent
         if last.result.outcome is Outcome.APPROVED:
-            kind, data = agg.EventType.REFUND_SUCCEEDED, {"refund_id": refund_id}
+            answer = RefundSucceeded(at=attempt.at, refund_id=refund_id, attempt=attempt)
         else:
-            kind, data = (
-                agg.EventType.REFUND_FAILED,
-                {"refund_id": refund_id, "reason": last.result.message or last.result.decline_code},
-            )
-        return await self._finish(
-            principal, idem, payment_id, lambda s: [agg.attempt_event(kind, attempt, **data)], refund_id, known=state
-        )
+            reason = last.result.message or last.result.decline_code
+            answer = RefundFailed(at=attempt.at, refund_id=refund_id, reason=reason, attempt=attempt)
+        return await self._finish(principal, idem, payment_id, lambda s: [answer], refund_id, known=state)
 
     # --- recovery ---------------------------------------------------------------------------
 
@@ -760,14 +760,14 @@ class PaymentService:
             state = await uow.payments.get(payment_id)
         if state is None or not state.in_progress:
             return False
-        events: list[agg.Event] = []
+        events: list[PaymentEvent] = []
         failed_ops: set[str] = set()
         if state.status is agg.Status.PROCESSING:
             gateway, found = await self._router.status(f"{payment_id}:authorize")
             capture = state.capture_method is agg.CaptureMethod.AUTOMATIC
             if found is None or found.outcome is Outcome.ERROR:
                 at = self._clock()
-                events = [agg.Event(agg.EventType.FAILED, {"reason": "processing_interrupted"}, at)]
+                events = [PaymentFailed(at=at, reason="processing_interrupted")]
             else:
                 events = self._authorization_events(state, found, capture, gateway)
         elif state.pending_operation:
@@ -776,26 +776,24 @@ class PaymentService:
             if found is not None and found.outcome is Outcome.APPROVED:
                 attempt = _attempt(gateway, op, found, self._clock())
                 events = [
-                    agg.captured_event(state, state.pending_capture_amount, attempt)
+                    agg.captured_event(state, state.pending_capture_amount, attempt, attempt.at)
                     if op == "capture"
-                    else agg.attempt_event(agg.EventType.VOIDED, attempt)
+                    else PaymentVoided(at=attempt.at, attempt=attempt)
                 ]
             else:
                 failed_ops.add(op)
-                kind = agg.EventType.CAPTURE_FAILED if op == "capture" else agg.EventType.VOID_FAILED
-                events = [agg.Event(kind, {"reason": f"{op}_interrupted"}, self._clock())]
+                failure = PaymentCaptureFailed if op == "capture" else PaymentVoidFailed
+                events = [failure(at=self._clock(), reason=f"{op}_interrupted")]
         for refund in state.refunds:
             if refund.status != "pending":
                 continue
             gateway, found = await self._router.status(f"{payment_id}:{refund.id}", self._gateway_of(state))
             if found is not None and found.outcome is Outcome.APPROVED:
                 attempt = _attempt(gateway, "refund", found, self._clock())
-                events.append(agg.attempt_event(agg.EventType.REFUND_SUCCEEDED, attempt, refund_id=refund.id))
+                events.append(RefundSucceeded(at=attempt.at, refund_id=refund.id, attempt=attempt))
             else:
                 reason = "refund_interrupted" if found is None else (found.message or found.decline_code)
-                events.append(
-                    agg.Event(agg.EventType.REFUND_FAILED, {"refund_id": refund.id, "reason": reason}, self._clock())
-                )
+                events.append(RefundFailed(at=self._clock(), refund_id=refund.id, reason=reason))
         async with self._uow() as uow:
             current = await uow.payments.get(payment_id, for_update=True)
             if current is None or current.version != state.version:
