@@ -12,10 +12,10 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from paysim.api.webhook_convert import payment_json
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.app.redis_guard import GuardedRedis, connect
 from paysim.config import Settings
+from paysim.contract.webhook_messages import payment_json
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.roles import Role
 from paysim.domain.webhooks import TargetRules

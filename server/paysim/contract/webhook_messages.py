@@ -7,8 +7,8 @@ from typing import Any
 from google.protobuf import json_format
 from paysim_proto.v1 import webhook_pb2
 
-from paysim.api.convert import timestamp
-from paysim.api.payment_convert import payment
+from paysim.contract.payment_messages import payment
+from paysim.contract.timestamps import timestamp
 from paysim.domain import payment as agg
 from paysim.domain.webhooks import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
