@@ -8,26 +8,32 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS, ScenarioKind
-from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
-from paysim.gateways.flavoured import (
+from paysim.gateways.base import (
     METHOD_NOT_SUPPORTED,
     UNKNOWN_REFERENCE,
+    AuthorizationRequest,
     Card,
+    Gateway,
+    GatewayResult,
+    MethodKind,
+    Outcome,
+    PaymentMethod,
+    PayPalWallet,
+    Upi,
+)
+from paysim.gateways.flavoured import (
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
-    PaymentMethod,
     PaymentRequest,
-    PayPalWallet,
-    Upi,
 )
 from paysim.gateways.paypal_like import PAYPAL_DECLINES, PAYPAL_RESPONSE_CODES, WALLET_RESTRICTED, PayPalLikeGateway
 from paysim.gateways.razorpay_like import INVALID_VPA, RAZORPAY_DECLINES, RazorpayLikeGateway
@@ -384,6 +390,23 @@ def test_methods_each_gateway_takes() -> None:
     assert StripeLikeGateway.methods == {MethodKind.CARD}
     assert PayPalLikeGateway.methods == {MethodKind.CARD, MethodKind.PAYPAL_WALLET}
     assert RazorpayLikeGateway.methods == {MethodKind.CARD, MethodKind.UPI}
+
+
+def test_every_gateway_answers_supports_and_takes_its_methods_through_authorize() -> None:
+    """One protocol: a router asks ``supports`` and calls ``authorize`` whatever the gateway."""
+    gateways: dict[str, Gateway] = dict(build_gateways())
+    takes = {name: {kind for kind in MethodKind if g.supports(kind)} for name, g in gateways.items()}
+    assert takes == {
+        "simulator": {MethodKind.CARD},
+        "stripe": {MethodKind.CARD},
+        "paypal": {MethodKind.CARD, MethodKind.PAYPAL_WALLET},
+        "razorpay": {MethodKind.CARD, MethodKind.UPI},
+    }
+    upi = replace(card_request(pan=""), method=Upi("success@razorpay"))
+    assert run(gateways["razorpay"].authorize(upi)).outcome is Outcome.APPROVED
+    refused = run(gateways["simulator"].authorize(upi))
+    assert (refused.outcome, refused.error_reason) == (Outcome.ERROR, METHOD_NOT_SUPPORTED)
+    assert run(gateways["simulator"].status(upi.downstream_key)) is None  # refused: nothing remembered
 
 
 # -- latency -------------------------------------------------------------------------------------------

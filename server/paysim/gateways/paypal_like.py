@@ -28,19 +28,16 @@ import string
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from paysim.gateways.base import Outcome
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, MethodKind, Outcome, PayPalWallet
 from paysim.gateways.engine import Decision, amount_decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,
-    PayPalWallet,
 )
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits

@@ -23,20 +23,16 @@ import re
 
 from paysim.domain import ids
 from paysim.domain.declines import DECLINES
-from paysim.gateways.base import Outcome
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, Card, MethodKind, Outcome, Upi
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
-    Card,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,
-    Upi,
 )
 
 ID_BODY = 14

@@ -20,14 +20,13 @@ import re
 
 from paysim.domain import ids
 from paysim.domain.declines import DECLINES
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, MethodKind
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,

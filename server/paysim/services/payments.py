@@ -42,9 +42,8 @@ from paysim.domain.payment_methods import MethodType, check_payer_email, check_v
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
-from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
+from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome, PayPalWallet, Upi
 from paysim.gateways.engine import CatalogueCards
-from paysim.gateways.flavoured import PayPalWallet, Upi
 from paysim.services.clock import Clock
 from paysim.services.idempotency import (
     FAILED_PRECONDITION_CODE,
@@ -461,8 +460,9 @@ class PaymentService:
                 pan="",
                 capture=capture,
                 override=cmd.override,
+                method=method,
             )
-            return await self._authorize(principal, idem, state, request, method=method, routing=routing)
+            return await self._authorize(principal, idem, state, request, routing=routing)
         if self._three_ds is not None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
             if stop:  # a challenge for the customer, or a failed authentication: no gateway call
@@ -488,12 +488,10 @@ class PaymentService:
         request: AuthorizationRequest,
         first: Sequence[PaymentEvent] = (),
         *,
-        method: Upi | PayPalWallet | None = None,
         routing: RoutingState | None = None,
     ) -> PaymentResult:
-        """The routed gateway call of a processing payment, then transaction 2 (after ``first``).
-        ``method``: a payment method other than the request's card."""
-        routed = await self._router.authorize(state.merchant_id, request, method, routing)
+        """The routed gateway call of a processing payment, then transaction 2 (after ``first``)."""
+        routed = await self._router.authorize(state.merchant_id, request, routing)
         failed = _failed_attempts(routed, "authorize")
         if routed.result is None:
             # No gateway answered: the payment fails for good, the key is released so that a retry
