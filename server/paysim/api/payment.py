@@ -18,7 +18,8 @@ from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
 from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
-from paysim.services.payments import CardInput, CreatePayment, PaymentResult, PaymentService
+from paysim.services.payment_commands import CardInput, CreatePayment, PaymentResult
+from paysim.services.payments import PaymentService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _SERVICE = "/paysim.v1.PaymentService/"

@@ -36,7 +36,8 @@ from paysim.domain.threeds import AcsAction, Plan, Policy, TransStatus
 from paysim.domain.validation import Violations, check_id
 from paysim.services.clock import Clock
 from paysim.services.idempotency import IdempotencyKey
-from paysim.services.payments import PAYMENT, PaymentResult, PaymentService
+from paysim.services.payment_commands import PAYMENT, PaymentResult
+from paysim.services.payments import PaymentService
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
