@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paysim.domain import cards, threeds
+from paysim.domain import cards, payment_rules, threeds
 from paysim.domain import payment as agg
 from paysim.domain.errors import FailedPrecondition, NotFound
 from paysim.domain.payment_events import (
@@ -259,7 +259,7 @@ def test_rules_of_an_open_challenge() -> None:
 
 
 def _created() -> PaymentCreated:
-    new = agg.NewPayment(
+    new = payment_rules.NewPayment(
         merchant_id="mer_1",
         amount=1_000,
         currency="USD",
@@ -270,7 +270,7 @@ def _created() -> PaymentCreated:
         metadata={},
         capture_method=agg.CaptureMethod.AUTOMATIC,
     )
-    return agg.created_event(new, 290, 30, NOW)
+    return payment_rules.created_event(new, 290, 30, NOW)
 
 
 def test_three_ds_events_replay_to_the_same_state_and_round_trip() -> None:

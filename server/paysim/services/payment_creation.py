@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from paysim.domain import cards
+from paysim.domain import cards, payment_rules
 from paysim.domain import payment as agg
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
@@ -57,7 +57,7 @@ def validate_create(
 
 def new_payment(
     cmd: CreatePayment, merchant_id: str, default_currency: str, summary: cards.CardSummary | None, pan: str
-) -> agg.NewPayment:
+) -> payment_rules.NewPayment:
     card = agg.NO_CARD
     if summary is not None:
         card = agg.Card(
@@ -69,7 +69,7 @@ def new_payment(
             summary.fingerprint,
             cmd.card.holder_name.strip(),
         )
-    return agg.NewPayment(
+    return payment_rules.NewPayment(
         merchant_id=merchant_id,
         amount=cmd.amount,
         currency=cmd.currency or default_currency,
@@ -84,7 +84,7 @@ def new_payment(
     )
 
 
-def first_authorization(payment_id: str, new: agg.NewPayment, cmd: CreatePayment) -> AuthorizationRequest:
+def first_authorization(payment_id: str, new: payment_rules.NewPayment, cmd: CreatePayment) -> AuthorizationRequest:
     """The gateway request of a new payment: its card, or the account of its other method."""
     capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
     if cmd.method_type is MethodType.CARD:

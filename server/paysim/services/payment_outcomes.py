@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from paysim.domain import payment as agg
+from paysim.domain import payment_rules
 from paysim.domain.declines import DECLINES
 from paysim.domain.payment_events import (
     PaymentAttemptFailed,
@@ -53,7 +54,7 @@ def authorization_events(
     if result.outcome is Outcome.APPROVED:
         authorized = PaymentAuthorized(at=at, amount=state.amount, reference=result.reference, attempt=attempt)
         if capture:
-            return [authorized, agg.captured_event(state, state.amount, None, at)]
+            return [authorized, payment_rules.captured_event(state, state.amount, None, at)]
         return [authorized]
     if result.outcome is Outcome.DECLINED:
         return [PaymentDeclined(at=at, decline=decline_info(result.decline_code), attempt=attempt)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from paysim.domain import payment as agg
+from paysim.domain import payment_rules
 from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, RefundSucceeded
 from paysim.gateways.base import Outcome
@@ -86,7 +87,7 @@ class PaymentRecovery:
             return [interrupted(operation, self._clock())], True
         attempt = attempt_of(gateway, operation, found, self._clock())
         if operation == "capture":
-            return [agg.captured_event(state, state.pending_capture_amount, attempt, attempt.at)], False
+            return [payment_rules.captured_event(state, state.pending_capture_amount, attempt, attempt.at)], False
         return [PaymentVoided(at=attempt.at, attempt=attempt)], False
 
     async def _refund_outcomes(self, state: agg.PaymentState) -> list[PaymentEvent]:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from paysim.domain import cards, ids
+from paysim.domain import cards, ids, payment_rules
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
 from paysim.domain.models import Merchant
@@ -192,7 +192,7 @@ class PaymentService:
                 if customer is None or customer.merchant_id != merchant_id:
                     raise NotFound("customer", cmd.customer_id)
             new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan)
-            created = agg.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
+            created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = agg.create(created, payment_id)
             await uow.payments.save(None, state, [created])
             routing = await uow.routing.load(merchant_id)
@@ -351,9 +351,9 @@ class PaymentService:
             idem,
             payment_id,
             "capture",
-            lambda s: agg.request_capture(s, amount, now),
+            lambda s: payment_rules.request_capture(s, amount, now),
             lambda s: lambda g: g.capture(f"{payment_id}:capture", s.gateway_reference, s.pending_capture_amount),
-            lambda s, attempt: agg.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
+            lambda s, attempt: payment_rules.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
         )
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
@@ -363,7 +363,7 @@ class PaymentService:
             idem,
             payment_id,
             "void",
-            lambda s: agg.request_void(s, now),
+            lambda s: payment_rules.request_void(s, now),
             lambda s: lambda g: g.void(f"{payment_id}:void", s.gateway_reference),
             lambda s, attempt: PaymentVoided(at=attempt.at, attempt=attempt),
         )
@@ -402,7 +402,11 @@ class PaymentService:
         now = self._clock()
         refund_id = ids.new_id(REFUND)
         state, replayed, routing = await self._begin(
-            principal, idem, payment_id, lambda s: agg.request_refund(s, refund_id, amount, reason, now), refund_id
+            principal,
+            idem,
+            payment_id,
+            lambda s: payment_rules.request_refund(s, refund_id, amount, reason, now),
+            refund_id,
         )
         if replayed is not None:
             return replayed
