@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from paysim.domain import payment_events as ev
-from paysim.domain import threeds
+from paysim.domain import payment_events, threeds
 from paysim.domain.payment_events import EventType, PaymentEvent
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, DeclineInfo
 
@@ -100,7 +99,7 @@ def _with_attempt(attempt: Attempt | None, **data: Any) -> dict[str, Any]:
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _created_data(e: ev.PaymentCreated) -> dict[str, Any]:
+def _created_data(e: payment_events.PaymentCreated) -> dict[str, Any]:
     data: dict[str, Any] = {
         "merchant_id": e.merchant_id,
         "customer_id": e.customer_id,
@@ -118,42 +117,44 @@ def _created_data(e: ev.PaymentCreated) -> dict[str, Any]:
     return data
 
 
-def _three_ds_failed_data(e: ev.ThreeDSFailed) -> dict[str, Any]:
+def _three_ds_failed_data(e: payment_events.ThreeDSFailed) -> dict[str, Any]:
     outcome = {"decline": decline_data(e.decline)} if e.decline is not None else {"reason": e.reason}
     return {**outcome, "authentication": e.authentication.to_dict()}
 
 
 def _fields(e: PaymentEvent) -> dict[str, Any]:
     match e:
-        case ev.PaymentCreated():
+        case payment_events.PaymentCreated():
             return _created_data(e)
-        case ev.PaymentAuthorized():
+        case payment_events.PaymentAuthorized():
             return _with_attempt(e.attempt, amount=e.amount, reference=e.reference)
-        case ev.PaymentDeclined():
+        case payment_events.PaymentDeclined():
             return _with_attempt(e.attempt, decline=decline_data(e.decline))
-        case ev.PaymentFailed() | ev.PaymentCaptureFailed() | ev.PaymentVoidFailed():
+        case (
+            payment_events.PaymentFailed() | payment_events.PaymentCaptureFailed() | payment_events.PaymentVoidFailed()
+        ):
             return _with_attempt(e.attempt, reason=e.reason)
-        case ev.PaymentAttemptFailed() | ev.PaymentVoided():
+        case payment_events.PaymentAttemptFailed() | payment_events.PaymentVoided():
             return _with_attempt(e.attempt)
-        case ev.PaymentCaptureRequested():
+        case payment_events.PaymentCaptureRequested():
             return {"amount": e.amount}
-        case ev.PaymentCaptured():
+        case payment_events.PaymentCaptured():
             return _with_attempt(e.attempt, amount=e.amount, fee=e.fee)
-        case ev.PaymentVoidRequested():
+        case payment_events.PaymentVoidRequested():
             return {}
-        case ev.RefundRequested():
+        case payment_events.RefundRequested():
             return {"refund_id": e.refund_id, "amount": e.amount, "reason": e.reason}
-        case ev.RefundSucceeded():
+        case payment_events.RefundSucceeded():
             return _with_attempt(e.attempt, refund_id=e.refund_id)
-        case ev.RefundFailed():
+        case payment_events.RefundFailed():
             return _with_attempt(e.attempt, refund_id=e.refund_id, reason=e.reason)
-        case ev.ThreeDSChallengeRequired():
+        case payment_events.ThreeDSChallengeRequired():
             return {"challenge": e.challenge.to_dict(), "authentication": e.authentication.to_dict()}
-        case ev.ThreeDSAuthenticated() | ev.ThreeDSNotSupported():
+        case payment_events.ThreeDSAuthenticated() | payment_events.ThreeDSNotSupported():
             return {"authentication": e.authentication.to_dict()}
-        case ev.ThreeDSFailed():
+        case payment_events.ThreeDSFailed():
             return _three_ds_failed_data(e)
-        case ev.ThreeDSChallengeExpired():
+        case payment_events.ThreeDSChallengeExpired():
             return {"reason": e.reason, "authentication": e.authentication.to_dict()}
 
 
@@ -165,9 +166,9 @@ def to_data(event: PaymentEvent) -> dict[str, Any]:
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _created(d: Data, at: datetime) -> ev.PaymentCreated:
+def _created(d: Data, at: datetime) -> payment_events.PaymentCreated:
     method = d.get("method") or {}
-    return ev.PaymentCreated(
+    return payment_events.PaymentCreated(
         at=at,
         merchant_id=d["merchant_id"],
         customer_id=d.get("customer_id", ""),
@@ -188,49 +189,57 @@ def _authentication(d: Data) -> threeds.Authentication:
     return threeds.authentication_from(d["authentication"])
 
 
-def _three_ds_failed(d: Data, at: datetime) -> ev.ThreeDSFailed:
+def _three_ds_failed(d: Data, at: datetime) -> payment_events.ThreeDSFailed:
     decline = decline_from(d["decline"]) if d.get("decline") else None
-    return ev.ThreeDSFailed(at=at, authentication=_authentication(d), reason=d.get("reason", ""), decline=decline)
+    return payment_events.ThreeDSFailed(
+        at=at, authentication=_authentication(d), reason=d.get("reason", ""), decline=decline
+    )
 
 
 _READERS: dict[EventType, Callable[[Data, datetime], PaymentEvent]] = {
     EventType.CREATED: _created,
-    EventType.AUTHORIZED: lambda d, at: ev.PaymentAuthorized(
+    EventType.AUTHORIZED: lambda d, at: payment_events.PaymentAuthorized(
         at=at, amount=int(d["amount"]), reference=d.get("reference", ""), attempt=_optional_attempt(d)
     ),
-    EventType.DECLINED: lambda d, at: ev.PaymentDeclined(
+    EventType.DECLINED: lambda d, at: payment_events.PaymentDeclined(
         at=at, decline=decline_from(d["decline"]), attempt=_optional_attempt(d)
     ),
-    EventType.FAILED: lambda d, at: ev.PaymentFailed(at=at, reason=d["reason"], attempt=_optional_attempt(d)),
-    EventType.ATTEMPT_FAILED: lambda d, at: ev.PaymentAttemptFailed(at=at, attempt=_optional_attempt(d)),
-    EventType.CAPTURE_REQUESTED: lambda d, at: ev.PaymentCaptureRequested(at=at, amount=int(d["amount"])),
-    EventType.CAPTURED: lambda d, at: ev.PaymentCaptured(
+    EventType.FAILED: lambda d, at: payment_events.PaymentFailed(
+        at=at, reason=d["reason"], attempt=_optional_attempt(d)
+    ),
+    EventType.ATTEMPT_FAILED: lambda d, at: payment_events.PaymentAttemptFailed(at=at, attempt=_optional_attempt(d)),
+    EventType.CAPTURE_REQUESTED: lambda d, at: payment_events.PaymentCaptureRequested(at=at, amount=int(d["amount"])),
+    EventType.CAPTURED: lambda d, at: payment_events.PaymentCaptured(
         at=at, amount=int(d["amount"]), fee=int(d["fee"]), attempt=_optional_attempt(d)
     ),
-    EventType.CAPTURE_FAILED: lambda d, at: ev.PaymentCaptureFailed(
+    EventType.CAPTURE_FAILED: lambda d, at: payment_events.PaymentCaptureFailed(
         at=at, reason=d.get("reason", ""), attempt=_optional_attempt(d)
     ),
-    EventType.VOID_REQUESTED: lambda d, at: ev.PaymentVoidRequested(at=at),
-    EventType.VOIDED: lambda d, at: ev.PaymentVoided(at=at, attempt=_optional_attempt(d)),
-    EventType.VOID_FAILED: lambda d, at: ev.PaymentVoidFailed(
+    EventType.VOID_REQUESTED: lambda d, at: payment_events.PaymentVoidRequested(at=at),
+    EventType.VOIDED: lambda d, at: payment_events.PaymentVoided(at=at, attempt=_optional_attempt(d)),
+    EventType.VOID_FAILED: lambda d, at: payment_events.PaymentVoidFailed(
         at=at, reason=d.get("reason", ""), attempt=_optional_attempt(d)
     ),
-    EventType.REFUND_REQUESTED: lambda d, at: ev.RefundRequested(
+    EventType.REFUND_REQUESTED: lambda d, at: payment_events.RefundRequested(
         at=at, refund_id=d["refund_id"], amount=int(d["amount"]), reason=d.get("reason", "")
     ),
-    EventType.REFUND_SUCCEEDED: lambda d, at: ev.RefundSucceeded(
+    EventType.REFUND_SUCCEEDED: lambda d, at: payment_events.RefundSucceeded(
         at=at, refund_id=d["refund_id"], attempt=_optional_attempt(d)
     ),
-    EventType.REFUND_FAILED: lambda d, at: ev.RefundFailed(
+    EventType.REFUND_FAILED: lambda d, at: payment_events.RefundFailed(
         at=at, refund_id=d["refund_id"], reason=d.get("reason", ""), attempt=_optional_attempt(d)
     ),
-    EventType.THREE_DS_CHALLENGE_REQUIRED: lambda d, at: ev.ThreeDSChallengeRequired(
+    EventType.THREE_DS_CHALLENGE_REQUIRED: lambda d, at: payment_events.ThreeDSChallengeRequired(
         at=at, authentication=_authentication(d), challenge=threeds.challenge_from(d["challenge"])
     ),
-    EventType.THREE_DS_AUTHENTICATED: lambda d, at: ev.ThreeDSAuthenticated(at=at, authentication=_authentication(d)),
-    EventType.THREE_DS_NOT_SUPPORTED: lambda d, at: ev.ThreeDSNotSupported(at=at, authentication=_authentication(d)),
+    EventType.THREE_DS_AUTHENTICATED: lambda d, at: payment_events.ThreeDSAuthenticated(
+        at=at, authentication=_authentication(d)
+    ),
+    EventType.THREE_DS_NOT_SUPPORTED: lambda d, at: payment_events.ThreeDSNotSupported(
+        at=at, authentication=_authentication(d)
+    ),
     EventType.THREE_DS_FAILED: _three_ds_failed,
-    EventType.THREE_DS_CHALLENGE_EXPIRED: lambda d, at: ev.ThreeDSChallengeExpired(
+    EventType.THREE_DS_CHALLENGE_EXPIRED: lambda d, at: payment_events.ThreeDSChallengeExpired(
         at=at, authentication=_authentication(d), reason=d.get("reason", "")
     ),
 }

@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from paysim.domain import payment_events as ev
-from paysim.domain import threeds
+from paysim.domain import payment_events, threeds
 from paysim.domain.event_codec import attempt_data, attempt_from, card_data, card_from, decline_data, decline_from
 
 # The aggregate is the face of its values and events: callers name them ``payment.Status`` …
@@ -88,7 +87,7 @@ class PaymentState:
 # --- applying events -------------------------------------------------------------------------
 
 
-def create(event: ev.PaymentCreated, payment_id: str) -> PaymentState:
+def create(event: payment_events.PaymentCreated, payment_id: str) -> PaymentState:
     return PaymentState(
         id=payment_id,
         merchant_id=event.merchant_id,
@@ -134,9 +133,9 @@ def _challenge_now(state: PaymentState, status: threeds.ChallengeStatus) -> thre
     return None if state.challenge is None else replace(state.challenge, status=status)
 
 
-def _apply_authorization(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
+def _apply_authorization(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
     match e:
-        case ev.PaymentAuthorized():
+        case payment_events.PaymentAuthorized():
             return replace(
                 s,
                 status=Status.AUTHORIZED,
@@ -145,7 +144,7 @@ def _apply_authorization(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
                 gateway=_gateway_of(s, e.attempt),
                 attempts=_attempted(s, e.attempt),
             )
-        case ev.PaymentDeclined():
+        case payment_events.PaymentDeclined():
             return replace(
                 s,
                 status=Status.DECLINED,
@@ -153,19 +152,19 @@ def _apply_authorization(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
                 gateway=_gateway_of(s, e.attempt),
                 attempts=_attempted(s, e.attempt),
             )
-        case ev.PaymentAttemptFailed():
+        case payment_events.PaymentAttemptFailed():
             return replace(s, attempts=_attempted(s, e.attempt))
-        case ev.PaymentFailed():
+        case payment_events.PaymentFailed():
             return replace(s, status=Status.FAILED, failure_reason=e.reason, attempts=_attempted(s, e.attempt))
     raise ValueError(f"{e.type} is not an authorization event")
 
 
-def _apply_operation(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
+def _apply_operation(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
     """Capture and void: requested, then answered."""
     match e:
-        case ev.PaymentCaptureRequested():
+        case payment_events.PaymentCaptureRequested():
             return replace(s, pending_operation="capture", pending_capture_amount=e.amount)
-        case ev.PaymentCaptured():
+        case payment_events.PaymentCaptured():
             return replace(
                 s,
                 status=Status.CAPTURED,
@@ -175,23 +174,23 @@ def _apply_operation(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
                 pending_capture_amount=0,
                 attempts=_attempted(s, e.attempt),
             )
-        case ev.PaymentCaptureFailed() | ev.PaymentVoidFailed():
+        case payment_events.PaymentCaptureFailed() | payment_events.PaymentVoidFailed():
             return replace(s, pending_operation="", pending_capture_amount=0, attempts=_attempted(s, e.attempt))
-        case ev.PaymentVoidRequested():
+        case payment_events.PaymentVoidRequested():
             return replace(s, pending_operation="void")
-        case ev.PaymentVoided():
+        case payment_events.PaymentVoided():
             return replace(s, status=Status.VOIDED, pending_operation="", attempts=_attempted(s, e.attempt))
     raise ValueError(f"{e.type} is not a capture or void event")
 
 
-def _apply_refund(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
+def _apply_refund(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
     match e:
-        case ev.RefundRequested():
+        case payment_events.RefundRequested():
             refund = RefundState(id=e.refund_id, amount=e.amount, status="pending", reason=e.reason, created_at=e.at)
             return replace(
                 s, refunds=(*s.refunds, refund), pending_refund_amount=s.pending_refund_amount + refund.amount
             )
-        case ev.RefundSucceeded():
+        case payment_events.RefundSucceeded():
             refund = s.refund(e.refund_id)
             s = replace(
                 s,
@@ -201,7 +200,7 @@ def _apply_refund(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
                 attempts=_attempted(s, e.attempt),
             )
             return replace(s, status=_after_refunds(s))
-        case ev.RefundFailed():
+        case payment_events.RefundFailed():
             refund = s.refund(e.refund_id)
             return replace(
                 s,
@@ -212,23 +211,23 @@ def _apply_refund(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
     raise ValueError(f"{e.type} is not a refund event")
 
 
-def _apply_three_ds(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
+def _apply_three_ds(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
     match e:
-        case ev.ThreeDSChallengeRequired():
+        case payment_events.ThreeDSChallengeRequired():
             return replace(s, authentication=e.authentication, status=Status.REQUIRES_ACTION, challenge=e.challenge)
-        case ev.ThreeDSAuthenticated():
+        case payment_events.ThreeDSAuthenticated():
             challenge = _challenge_now(s, threeds.ChallengeStatus.COMPLETED)
             return replace(s, authentication=e.authentication, status=Status.PROCESSING, challenge=challenge)
-        case ev.ThreeDSNotSupported():
+        case payment_events.ThreeDSNotSupported():
             return replace(s, authentication=e.authentication)
-        case ev.ThreeDSFailed():
+        case payment_events.ThreeDSFailed():
             s = replace(
                 s, authentication=e.authentication, challenge=_challenge_now(s, threeds.ChallengeStatus.COMPLETED)
             )
             if e.decline is not None:
                 return replace(s, status=Status.DECLINED, decline=e.decline)
             return replace(s, status=Status.FAILED, failure_reason=e.reason)
-        case ev.ThreeDSChallengeExpired():
+        case payment_events.ThreeDSChallengeExpired():
             challenge = _challenge_now(s, threeds.ChallengeStatus.EXPIRED)
             return replace(
                 s, authentication=e.authentication, status=Status.FAILED, failure_reason=e.reason, challenge=challenge
@@ -236,36 +235,46 @@ def _apply_three_ds(s: PaymentState, e: ev.PaymentEvent) -> PaymentState:
     raise ValueError(f"{e.type} is not a 3-D Secure event")
 
 
-_APPLIERS: dict[type[ev.PaymentEvent], Callable[[PaymentState, ev.PaymentEvent], PaymentState]] = {
+_APPLIERS: dict[
+    type[payment_events.PaymentEvent], Callable[[PaymentState, payment_events.PaymentEvent], PaymentState]
+] = {
     **dict.fromkeys(
-        (ev.PaymentAuthorized, ev.PaymentDeclined, ev.PaymentAttemptFailed, ev.PaymentFailed), _apply_authorization
+        (
+            payment_events.PaymentAuthorized,
+            payment_events.PaymentDeclined,
+            payment_events.PaymentAttemptFailed,
+            payment_events.PaymentFailed,
+        ),
+        _apply_authorization,
     ),
     **dict.fromkeys(
         (
-            ev.PaymentCaptureRequested,
-            ev.PaymentCaptured,
-            ev.PaymentCaptureFailed,
-            ev.PaymentVoidRequested,
-            ev.PaymentVoided,
-            ev.PaymentVoidFailed,
+            payment_events.PaymentCaptureRequested,
+            payment_events.PaymentCaptured,
+            payment_events.PaymentCaptureFailed,
+            payment_events.PaymentVoidRequested,
+            payment_events.PaymentVoided,
+            payment_events.PaymentVoidFailed,
         ),
         _apply_operation,
     ),
-    **dict.fromkeys((ev.RefundRequested, ev.RefundSucceeded, ev.RefundFailed), _apply_refund),
+    **dict.fromkeys(
+        (payment_events.RefundRequested, payment_events.RefundSucceeded, payment_events.RefundFailed), _apply_refund
+    ),
     **dict.fromkeys(
         (
-            ev.ThreeDSChallengeRequired,
-            ev.ThreeDSAuthenticated,
-            ev.ThreeDSNotSupported,
-            ev.ThreeDSFailed,
-            ev.ThreeDSChallengeExpired,
+            payment_events.ThreeDSChallengeRequired,
+            payment_events.ThreeDSAuthenticated,
+            payment_events.ThreeDSNotSupported,
+            payment_events.ThreeDSFailed,
+            payment_events.ThreeDSChallengeExpired,
         ),
         _apply_three_ds,
     ),
 }
 
 
-def apply(state: PaymentState, event: ev.PaymentEvent) -> PaymentState:
+def apply(state: PaymentState, event: payment_events.PaymentEvent) -> PaymentState:
     """The state after ``event``. Pure: the same events always give the same state."""
     applier = _APPLIERS.get(type(event))
     if applier is None:
@@ -273,12 +282,14 @@ def apply(state: PaymentState, event: ev.PaymentEvent) -> PaymentState:
     return applier(replace(state, version=state.version + 1, updated_at=event.at), event)
 
 
-def replay(payment_id: str, events: Iterable[ev.PaymentEvent], start: PaymentState | None = None) -> PaymentState:
+def replay(
+    payment_id: str, events: Iterable[payment_events.PaymentEvent], start: PaymentState | None = None
+) -> PaymentState:
     """Fold events into state, from nothing or from a snapshot (``start``)."""
     state = start
     for event in events:
         if state is None:
-            if not isinstance(event, ev.PaymentCreated):
+            if not isinstance(event, payment_events.PaymentCreated):
                 raise ValueError("a payment's history must start with payment.created")
             state = create(event, payment_id)
         else:

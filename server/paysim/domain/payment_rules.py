@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from paysim.domain import payment_events as ev
+from paysim.domain import payment_events
 from paysim.domain.errors import Aborted, FailedPrecondition, PreconditionViolation
 from paysim.domain.payment import PaymentState
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, Status
@@ -38,7 +38,7 @@ def _busy(state: PaymentState) -> Aborted:
     )
 
 
-def request_capture(state: PaymentState, amount: int, at: datetime) -> ev.PaymentCaptureRequested:
+def request_capture(state: PaymentState, amount: int, at: datetime) -> payment_events.PaymentCaptureRequested:
     """``amount`` 0 means the whole authorized amount."""
     if state.pending_operation:
         raise _busy(state)
@@ -51,18 +51,20 @@ def request_capture(state: PaymentState, amount: int, at: datetime) -> ev.Paymen
             reason="AMOUNT_EXCEEDS_AUTHORIZED",
             metadata={"payment_id": state.id, "authorized_amount_minor": str(state.authorized_amount)},
         )
-    return ev.PaymentCaptureRequested(at=at, amount=amount)
+    return payment_events.PaymentCaptureRequested(at=at, amount=amount)
 
 
-def request_void(state: PaymentState, at: datetime) -> ev.PaymentVoidRequested:
+def request_void(state: PaymentState, at: datetime) -> payment_events.PaymentVoidRequested:
     if state.pending_operation:
         raise _busy(state)
     if state.status is not Status.AUTHORIZED:
         raise _wrong_state(state, "voided", "PAYMENT_NOT_VOIDABLE")
-    return ev.PaymentVoidRequested(at=at)
+    return payment_events.PaymentVoidRequested(at=at)
 
 
-def request_refund(state: PaymentState, refund_id: str, amount: int, reason: str, at: datetime) -> ev.RefundRequested:
+def request_refund(
+    state: PaymentState, refund_id: str, amount: int, reason: str, at: datetime
+) -> payment_events.RefundRequested:
     """``amount`` 0 means everything still refundable."""
     if state.status not in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
         raise _wrong_state(state, "refunded", "PAYMENT_NOT_REFUNDABLE")
@@ -74,13 +76,15 @@ def request_refund(state: PaymentState, refund_id: str, amount: int, reason: str
             reason="AMOUNT_EXCEEDS_REFUNDABLE",
             metadata={"payment_id": state.id, "refundable_amount_minor": str(refundable)},
         )
-    return ev.RefundRequested(at=at, refund_id=refund_id, amount=amount, reason=reason)
+    return payment_events.RefundRequested(at=at, refund_id=refund_id, amount=amount, reason=reason)
 
 
-def captured_event(state: PaymentState, amount: int, attempt: Attempt | None, at: datetime) -> ev.PaymentCaptured:
+def captured_event(
+    state: PaymentState, amount: int, attempt: Attempt | None, at: datetime
+) -> payment_events.PaymentCaptured:
     """The capture of ``amount``, with the merchant's fee on it."""
     fee = fee_for(amount, state.fee_percent_bps, state.fee_fixed)
-    return ev.PaymentCaptured(at=at, amount=amount, fee=fee, attempt=attempt)
+    return payment_events.PaymentCaptured(at=at, amount=amount, fee=fee, attempt=attempt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +106,8 @@ class NewPayment:
     method_account: str = ""
 
 
-def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: datetime) -> ev.PaymentCreated:
-    return ev.PaymentCreated(
+def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: datetime) -> payment_events.PaymentCreated:
+    return payment_events.PaymentCreated(
         at=at,
         merchant_id=new.merchant_id,
         customer_id=new.customer_id,

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from paysim.domain import cards
-from paysim.domain import payment as agg
 from paysim.domain.overrides import Override
+from paysim.domain.payment import PaymentState, RefundState, from_dict, to_dict
 from paysim.domain.payment_methods import MethodType
+from paysim.domain.payment_values import CaptureMethod
 from paysim.domain.validation import Violations
 
 MAX_AMOUNT = 10**12
@@ -40,7 +41,7 @@ class CreatePayment:
     customer_id: str
     description: str
     metadata: dict[str, str]
-    capture_method: agg.CaptureMethod
+    capture_method: CaptureMethod
     override: Override | None = None
     # Without a card: the method and its account (a UPI address, a PayPal payer's email).
     method_type: MethodType = MethodType.CARD
@@ -49,22 +50,22 @@ class CreatePayment:
 
 @dataclass(frozen=True, slots=True)
 class PaymentResult:
-    payment: agg.PaymentState
+    payment: PaymentState
     refund_id: str = ""
     replayed: bool = False
 
     @property
-    def refund(self) -> agg.RefundState | None:
+    def refund(self) -> RefundState | None:
         return self.payment.refund(self.refund_id) if self.refund_id else None
 
 
 def result_payload(result: PaymentResult) -> dict[str, Any]:
     """The stored form of a result, replayed for a repeated idempotency key."""
-    return {"payment": agg.to_dict(result.payment), "refund_id": result.refund_id}
+    return {"payment": to_dict(result.payment), "refund_id": result.refund_id}
 
 
 def replayed_result(stored: dict[str, Any]) -> PaymentResult:
-    return PaymentResult(agg.from_dict(stored["payment"]), stored.get("refund_id", ""), replayed=True)
+    return PaymentResult(from_dict(stored["payment"]), stored.get("refund_id", ""), replayed=True)
 
 
 def check_amount(field: str, amount: int) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from paysim.domain import cards, payment_rules
-from paysim.domain import payment as agg
+from paysim.domain import cards, payment, payment_rules
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
@@ -58,9 +57,9 @@ def validate_create(
 def new_payment(
     cmd: CreatePayment, merchant_id: str, default_currency: str, summary: cards.CardSummary | None, pan: str
 ) -> payment_rules.NewPayment:
-    card = agg.NO_CARD
+    card = payment.NO_CARD
     if summary is not None:
-        card = agg.Card(
+        card = payment.Card(
             summary.brand.value,
             summary.bin,
             summary.last4,
@@ -86,7 +85,7 @@ def new_payment(
 
 def first_authorization(payment_id: str, new: payment_rules.NewPayment, cmd: CreatePayment) -> AuthorizationRequest:
     """The gateway request of a new payment: its card, or the account of its other method."""
-    capture = new.capture_method is agg.CaptureMethod.AUTOMATIC
+    capture = new.capture_method is payment.CaptureMethod.AUTOMATIC
     if cmd.method_type is MethodType.CARD:
         return AuthorizationRequest(
             downstream_key=f"{payment_id}:authorize",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from paysim.domain import payment as agg
-from paysim.domain import payment_rules
+from paysim.domain import payment, payment_rules
 from paysim.domain.declines import DECLINES
 from paysim.domain.payment_events import (
     PaymentAttemptFailed,
@@ -22,14 +21,14 @@ from paysim.services.routing import SKIPPED, Call, Routed
 NO_GATEWAY_AVAILABLE = "no_gateway_available"
 
 
-def attempt_of(gateway: str, operation: str, result: GatewayResult, at: datetime) -> agg.Attempt:
+def attempt_of(gateway: str, operation: str, result: GatewayResult, at: datetime) -> payment.Attempt:
     detail = result.decline_code or (result.message if result.outcome is Outcome.ERROR else "")
-    return agg.Attempt(gateway, operation, result.outcome.value, result.reference, result.latency_ms, at, detail)
+    return payment.Attempt(gateway, operation, result.outcome.value, result.reference, result.latency_ms, at, detail)
 
 
-def call_attempt(call: Call, operation: str) -> agg.Attempt:
+def call_attempt(call: Call, operation: str) -> payment.Attempt:
     if call.skipped:
-        return agg.Attempt(call.gateway, operation, SKIPPED, "", 0, call.at, call.result.message)
+        return payment.Attempt(call.gateway, operation, SKIPPED, "", 0, call.at, call.result.message)
     return attempt_of(call.gateway, operation, call.result, call.at)
 
 
@@ -40,13 +39,13 @@ def failed_attempts(routed: Routed, operation: str) -> list[PaymentEvent]:
     return [PaymentAttemptFailed(at=c.at, attempt=call_attempt(c, operation)) for c in calls]
 
 
-def decline_info(code: str) -> agg.DeclineInfo:
+def decline_info(code: str) -> payment.DeclineInfo:
     d = DECLINES.get(code) or DECLINES["generic_decline"]
-    return agg.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
+    return payment.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
 
 
 def authorization_events(
-    state: agg.PaymentState, result: GatewayResult, capture: bool, gateway: str, at: datetime
+    state: payment.PaymentState, result: GatewayResult, capture: bool, gateway: str, at: datetime
 ) -> list[PaymentEvent]:
     """What a gateway's answer to an authorization makes of the payment (with ``capture``, an
     approval captures the whole amount at once)."""

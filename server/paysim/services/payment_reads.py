@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from paysim.domain import payment as agg
+from paysim.domain import payment
 from paysim.domain.errors import NotFound
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
@@ -19,8 +19,8 @@ from paysim.store.unit_of_work import UnitOfWorkFactory
 
 
 async def visible(
-    uow: PaymentStore, principal: Principal, state: agg.PaymentState | None, payment_id: str
-) -> agg.PaymentState:
+    uow: PaymentStore, principal: Principal, state: payment.PaymentState | None, payment_id: str
+) -> payment.PaymentState:
     """``state`` if the caller may see it; NotFound otherwise (never telling that it exists)."""
     if state is None:
         raise NotFound("payment", payment_id)
@@ -47,14 +47,14 @@ class PaymentReads:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def get(self, principal: Principal, payment_id: str) -> agg.PaymentState:
+    async def get(self, principal: Principal, payment_id: str) -> payment.PaymentState:
         check_payment_id(payment_id)
         async with self._uow() as uow:
             return await visible(uow, principal, await uow.payments.get(payment_id), payment_id)
 
     async def refunds(
         self, principal: Principal, payment_id: str, after: int, limit: int
-    ) -> tuple[agg.PaymentState, list[agg.RefundState], bool]:
+    ) -> tuple[payment.PaymentState, list[payment.RefundState], bool]:
         """The payment, up to ``limit`` of its refunds after the first ``after``, and whether more follow."""
         state = await self.get(principal, payment_id)
         page = list(state.refunds[after : after + limit])
@@ -62,7 +62,7 @@ class PaymentReads:
 
     async def events(
         self, principal: Principal, payment_id: str, after_version: int, limit: int
-    ) -> tuple[agg.PaymentState, list[StoredEvent], bool]:
+    ) -> tuple[payment.PaymentState, list[StoredEvent], bool]:
         """The payment, up to ``limit`` of its events after ``after_version``, and whether more follow."""
         async with self._uow() as uow:
             check_payment_id(payment_id)
@@ -72,7 +72,7 @@ class PaymentReads:
 
     async def list_page(
         self, principal: Principal, requested_merchant: str, f: PaymentFilter, cursor: Any, limit: int
-    ) -> tuple[list[agg.PaymentState], bool]:
+    ) -> tuple[list[payment.PaymentState], bool]:
         v = Violations()
         check_id(v, "merchant_id", requested_merchant, "mer", required=False)
         check_id(v, "customer_id", f.customer_id or "", "cus", required=False)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from paysim.domain import payment as agg
-from paysim.domain import payment_rules
+from paysim.domain import payment, payment_rules
 from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, RefundSucceeded
 from paysim.gateways.base import Outcome
@@ -19,7 +18,7 @@ from paysim.services.routing import GatewayRouter
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 
-def gateway_of(state: agg.PaymentState) -> str:
+def gateway_of(state: payment.PaymentState) -> str:
     """Where capture, void and refund go: the gateway that authorized the payment."""
     return state.gateway or DEFAULT_GATEWAY
 
@@ -54,7 +53,7 @@ class PaymentRecovery:
             current = await uow.payments.get(payment_id, for_update=True)
             if current is None or current.version != state.version:
                 return False  # finished by its own request meanwhile
-            after = agg.replay(payment_id, events, start=current)
+            after = payment.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
             for scope, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
                 stored = await uow.idempotency.get(scope, key)
@@ -70,14 +69,14 @@ class PaymentRecovery:
             await uow.commit()
         return True
 
-    async def _operation_outcome(self, state: agg.PaymentState) -> tuple[list[PaymentEvent], bool]:
+    async def _operation_outcome(self, state: payment.PaymentState) -> tuple[list[PaymentEvent], bool]:
         """The events of an outstanding authorization, capture or void, and whether a capture or
         void failed."""
-        if state.status is agg.Status.PROCESSING:
+        if state.status is payment.Status.PROCESSING:
             gateway, found = await self._router.status(f"{state.id}:authorize")
             if found is None or found.outcome is Outcome.ERROR:
                 return [PaymentFailed(at=self._clock(), reason="processing_interrupted")], False
-            capture = state.capture_method is agg.CaptureMethod.AUTOMATIC
+            capture = state.capture_method is payment.CaptureMethod.AUTOMATIC
             return authorization_events(state, found, capture, gateway, self._clock()), False
         operation = state.pending_operation
         if not operation:
@@ -90,7 +89,7 @@ class PaymentRecovery:
             return [payment_rules.captured_event(state, state.pending_capture_amount, attempt, attempt.at)], False
         return [PaymentVoided(at=attempt.at, attempt=attempt)], False
 
-    async def _refund_outcomes(self, state: agg.PaymentState) -> list[PaymentEvent]:
+    async def _refund_outcomes(self, state: payment.PaymentState) -> list[PaymentEvent]:
         events: list[PaymentEvent] = []
         for refund in state.refunds:
             if refund.status != "pending":

@@ -19,8 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, Protocol
 
-from paysim.domain import cards, ids, payment_rules
-from paysim.domain import payment as agg
+from paysim.domain import cards, ids, payment, payment_rules
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
@@ -67,7 +66,7 @@ GatewayCall = Callable[[Gateway], Awaitable[GatewayResult]]
 class CardAuthentication(Protocol):
     """What runs between a create's transaction 1 and its gateway call (3-D Secure)."""
 
-    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
+    async def before_authorization(self, state: payment.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
         """The events to append first, and whether the payment stops with them (it waits for its
         customer, or authentication failed) instead of going on to the gateway."""
         ...
@@ -113,9 +112,9 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        make_events: Callable[[agg.PaymentState], list[PaymentEvent]],
+        make_events: Callable[[payment.PaymentState], list[PaymentEvent]],
         refund_id: str = "",
-        known: agg.PaymentState | None = None,
+        known: payment.PaymentState | None = None,
     ) -> PaymentResult:
         """Transaction 2: outcome events on the current state, projection, stored result.
 
@@ -130,7 +129,7 @@ class PaymentService:
                         current = await uow.payments.get(payment_id, for_update=True)
                     assert current is not None
                     events = make_events(current)
-                    after = agg.replay(payment_id, events, start=current)
+                    after = payment.replay(payment_id, events, start=current)
                     await uow.payments.save(current, after, events)
                     result = PaymentResult(after, refund_id)
                     await self._keys.complete(uow, principal, idem, result)
@@ -193,7 +192,7 @@ class PaymentService:
                     raise NotFound("customer", cmd.customer_id)
             new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
-            state = agg.create(created, payment_id)
+            state = payment.create(created, payment_id)
             await uow.payments.save(None, state, [created])
             routing = await uow.routing.load(merchant_id)
             await uow.commit()
@@ -210,7 +209,7 @@ class PaymentService:
         self,
         principal: Principal,
         idem: IdempotencyKey | None,
-        state: agg.PaymentState,
+        state: payment.PaymentState,
         request: AuthorizationRequest,
         first: Sequence[PaymentEvent] = (),
         *,
@@ -239,7 +238,7 @@ class PaymentService:
         self,
         principal: Principal,
         payment_id: str,
-        answer: Callable[[agg.PaymentState], PaymentEvent],
+        answer: Callable[[payment.PaymentState], PaymentEvent],
         idem: IdempotencyKey | None,
         override: Override | None = None,
     ) -> PaymentResult:
@@ -260,7 +259,7 @@ class PaymentService:
             exp_month=state.card.exp_month,
             exp_year=state.card.exp_year,
             holder_name=state.card.holder_name,
-            capture=state.capture_method is agg.CaptureMethod.AUTOMATIC,
+            capture=state.capture_method is payment.CaptureMethod.AUTOMATIC,
             override=override,
             test_card=self._test_cards.scenario(state.card.fingerprint),
         )
@@ -285,9 +284,9 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[agg.PaymentState], PaymentEvent],
+        decide: Callable[[payment.PaymentState], PaymentEvent],
         recovery_point: str = "",
-    ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
+    ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         """Transaction 1 of an operation on an existing payment: claim, lock, decide, append; and
         read what routing needs to know (None for a replay)."""
         check_payment_id(payment_id)
@@ -302,9 +301,9 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[agg.PaymentState], PaymentEvent],
+        decide: Callable[[payment.PaymentState], PaymentEvent],
         recovery_point: str,
-    ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
+    ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         async with self._hot() as uow:
             if (replayed := await self._keys.claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed, None
@@ -314,7 +313,7 @@ class PaymentService:
             except FailedPrecondition as refusal:
                 await self._keys.store_refusal(uow, principal, idem, refusal)
                 raise
-            after = agg.apply(state, event)
+            after = payment.apply(state, event)
             await uow.payments.save(state, after, [event])
             if not after.in_progress:  # nothing left for a gateway: the request ends with this commit
                 await self._keys.complete(uow, principal, idem, PaymentResult(after))
@@ -374,9 +373,9 @@ class PaymentService:
         idem: IdempotencyKey | None,
         payment_id: str,
         operation: str,
-        request: Callable[[agg.PaymentState], PaymentEvent],
-        gateway_call: Callable[[agg.PaymentState], GatewayCall],
-        approved: Callable[[agg.PaymentState, agg.Attempt], PaymentEvent],
+        request: Callable[[payment.PaymentState], PaymentEvent],
+        gateway_call: Callable[[payment.PaymentState], GatewayCall],
+        approved: Callable[[payment.PaymentState, payment.Attempt], PaymentEvent],
     ) -> PaymentResult:
         """A capture or a void: requested in transaction 1, carried out by the gateway that holds the
         authorization, its answer recorded in transaction 2. Without an approval the operation is
@@ -447,20 +446,20 @@ class PaymentService:
     async def prune_idempotency_keys(self) -> int:
         return await self._keys.prune()
 
-    async def get(self, principal: Principal, payment_id: str) -> agg.PaymentState:
+    async def get(self, principal: Principal, payment_id: str) -> payment.PaymentState:
         return await self._reads.get(principal, payment_id)
 
     async def refunds(
         self, principal: Principal, payment_id: str, after: int, limit: int
-    ) -> tuple[agg.PaymentState, list[agg.RefundState], bool]:
+    ) -> tuple[payment.PaymentState, list[payment.RefundState], bool]:
         return await self._reads.refunds(principal, payment_id, after, limit)
 
     async def events(
         self, principal: Principal, payment_id: str, after_version: int, limit: int
-    ) -> tuple[agg.PaymentState, list[StoredEvent], bool]:
+    ) -> tuple[payment.PaymentState, list[StoredEvent], bool]:
         return await self._reads.events(principal, payment_id, after_version, limit)
 
     async def list_page(
         self, principal: Principal, requested_merchant: str, f: PaymentFilter, cursor: Any, limit: int
-    ) -> tuple[list[agg.PaymentState], bool]:
+    ) -> tuple[list[payment.PaymentState], bool]:
         return await self._reads.list_page(principal, requested_merchant, f, cursor, limit)
