@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from paysim.contract import event_messages
 from paysim.domain import event_codec, threeds
 from paysim.domain import payment as agg
 from paysim.domain.payment_events import EVENT_CLASSES, EventType, PaymentCreated, PaymentVoided
@@ -134,3 +135,22 @@ def test_stored_events_replay_through_the_aggregate() -> None:
     )
     assert state.gateway == "stripe_like" and len(state.attempts) == 3 and state.version == 6
     assert agg.from_dict(agg.to_dict(state)) == state
+
+
+@pytest.mark.parametrize(("kind", "data"), STORED, ids=[f"{k.value}-{i}" for i, (k, _) in enumerate(STORED)])
+def test_every_stored_event_renders_as_its_wire_message(kind: EventType, data: dict[str, Any]) -> None:
+    event = event_codec.from_stored(kind.value, data, AT)
+    message = event_messages.payment_event(
+        event_id="evt_1",
+        payment_id="pay_1",
+        merchant_id="mer_1",
+        payment_version=2,
+        sequence=9,
+        created_at=AT,
+        event=event,
+    )
+    assert message.type == kind.value and message.WhichOneof("data") == event_messages.data_field(kind)
+    assert message.create_time.ToDatetime(tzinfo=UTC) == AT
+    if kind is EventType.CREATED:
+        created = message.payment_created
+        assert created.HasField("card") == ("method" not in data) and created.amount_minor == 1_000
