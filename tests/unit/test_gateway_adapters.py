@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 
 from paysim.domain.declines import DECLINES
+from paysim.domain.payment_methods import MethodType
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS, ScenarioKind
 from paysim.gateways.base import (
     METHOD_NOT_SUPPORTED,
@@ -22,7 +23,6 @@ from paysim.gateways.base import (
     Card,
     Gateway,
     GatewayResult,
-    MethodKind,
     Outcome,
     PaymentMethod,
     PayPalWallet,
@@ -387,20 +387,20 @@ def test_a_method_the_gateway_does_not_take(gateway_name: str, method: PaymentMe
 
 
 def test_methods_each_gateway_takes() -> None:
-    assert StripeLikeGateway.methods == {MethodKind.CARD}
-    assert PayPalLikeGateway.methods == {MethodKind.CARD, MethodKind.PAYPAL_WALLET}
-    assert RazorpayLikeGateway.methods == {MethodKind.CARD, MethodKind.UPI}
+    assert StripeLikeGateway.methods == {MethodType.CARD}
+    assert PayPalLikeGateway.methods == {MethodType.CARD, MethodType.PAYPAL_WALLET}
+    assert RazorpayLikeGateway.methods == {MethodType.CARD, MethodType.UPI}
 
 
 def test_every_gateway_answers_supports_and_takes_its_methods_through_authorize() -> None:
     """One protocol: a router asks ``supports`` and calls ``authorize`` whatever the gateway."""
     gateways: dict[str, Gateway] = dict(build_gateways())
-    takes = {name: {kind for kind in MethodKind if g.supports(kind)} for name, g in gateways.items()}
+    takes = {name: {kind for kind in MethodType if g.supports(kind)} for name, g in gateways.items()}
     assert takes == {
-        "simulator": {MethodKind.CARD},
-        "stripe": {MethodKind.CARD},
-        "paypal": {MethodKind.CARD, MethodKind.PAYPAL_WALLET},
-        "razorpay": {MethodKind.CARD, MethodKind.UPI},
+        "simulator": {MethodType.CARD},
+        "stripe": {MethodType.CARD},
+        "paypal": {MethodType.CARD, MethodType.PAYPAL_WALLET},
+        "razorpay": {MethodType.CARD, MethodType.UPI},
     }
     upi = replace(card_request(pan=""), method=Upi("success@razorpay"))
     assert run(gateways["razorpay"].authorize(upi)).outcome is Outcome.APPROVED

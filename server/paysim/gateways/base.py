@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from paysim.domain.overrides import Override
+from paysim.domain.payment_methods import MethodType
 from paysim.domain.scenarios import Scenario
 
 METHOD_NOT_SUPPORTED = "method_not_supported"
@@ -28,12 +29,6 @@ class Outcome(enum.StrEnum):
     ERROR = "error"
 
 
-class MethodKind(enum.StrEnum):
-    CARD = "card"
-    UPI = "upi"
-    PAYPAL_WALLET = "paypal_wallet"
-
-
 @dataclass(frozen=True, slots=True)
 class Card:
     pan: str = field(repr=False)
@@ -43,8 +38,8 @@ class Card:
     test_card: Scenario | None = None  # for a card given without its number (AuthorizationRequest)
 
     @property
-    def kind(self) -> MethodKind:
-        return MethodKind.CARD
+    def kind(self) -> MethodType:
+        return MethodType.CARD
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +49,8 @@ class Upi:
     vpa: str
 
     @property
-    def kind(self) -> MethodKind:
-        return MethodKind.UPI
+    def kind(self) -> MethodType:
+        return MethodType.UPI
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +60,8 @@ class PayPalWallet:
     email: str
 
     @property
-    def kind(self) -> MethodKind:
-        return MethodKind.PAYPAL_WALLET
+    def kind(self) -> MethodType:
+        return MethodType.PAYPAL_WALLET
 
 
 PaymentMethod = Card | Upi | PayPalWallet
@@ -92,8 +87,8 @@ class AuthorizationRequest:
     method: Upi | PayPalWallet | None = None
 
     @property
-    def method_kind(self) -> MethodKind:
-        return MethodKind.CARD if self.method is None else self.method.kind
+    def method_type(self) -> MethodType:
+        return MethodType.CARD if self.method is None else self.method.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +106,7 @@ class GatewayResult:
 class Gateway(Protocol):
     name: str
 
-    def supports(self, method: MethodKind) -> bool:
+    def supports(self, method: MethodType) -> bool:
         """Whether the gateway takes payments of this kind (a router asks before it routes)."""
         ...
 

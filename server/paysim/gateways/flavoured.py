@@ -41,13 +41,13 @@ from types import MappingProxyType
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.overrides import Forced, Override
+from paysim.domain.payment_methods import MethodType
 from paysim.gateways.base import (
     METHOD_NOT_SUPPORTED,
     UNKNOWN_REFERENCE,
     AuthorizationRequest,
     Card,
     GatewayResult,
-    MethodKind,
     Outcome,
     PaymentMethod,
 )
@@ -161,7 +161,7 @@ class FlavouredGateway(abc.ABC):
     (ids, native vocabulary, methods)."""
 
     name: str
-    methods: frozenset[MethodKind] = frozenset({MethodKind.CARD})
+    methods: frozenset[MethodType] = frozenset({MethodType.CARD})
     declines: DeclineTable
     reference_pattern: re.Pattern[str]  # the authorization reference this gateway issues
 
@@ -198,8 +198,8 @@ class FlavouredGateway(abc.ABC):
 
     # -- beyond the protocol -------------------------------------------------------------------------
 
-    def supports(self, method: PaymentMethod | MethodKind) -> bool:
-        kind = method if isinstance(method, MethodKind) else method.kind
+    def supports(self, method: PaymentMethod | MethodType) -> bool:
+        kind = method if isinstance(method, MethodType) else method.kind
         return kind in self.methods
 
     @property
@@ -288,7 +288,7 @@ class FlavouredGateway(abc.ABC):
     def _authorization_of(self, reference: str) -> FlavouredResult | None:
         return self._authorizations.get(reference)
 
-    def _method_not_supported(self, kind: MethodKind) -> FlavouredResult:
+    def _method_not_supported(self, kind: MethodType) -> FlavouredResult:
         return self._error(METHOD_NOT_SUPPORTED, f"{self.name} does not take {kind.value} payments")
 
     def _error(self, error_reason: str, text: str) -> FlavouredResult:

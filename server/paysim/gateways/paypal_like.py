@@ -28,7 +28,8 @@ import string
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from paysim.gateways.base import METHOD_NOT_SUPPORTED, MethodKind, Outcome, PayPalWallet
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, Outcome, PayPalWallet
 from paysim.gateways.engine import Decision, amount_decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
@@ -129,7 +130,7 @@ def _object_id() -> str:
 
 class PayPalLikeGateway(FlavouredGateway):
     name = "paypal"
-    methods = frozenset({MethodKind.CARD, MethodKind.PAYPAL_WALLET})
+    methods = frozenset({MethodType.CARD, MethodType.PAYPAL_WALLET})
     declines = PAYPAL_DECLINES
     reference_pattern = re.compile(rf"PAYID-[A-Z0-9]{{{ORDER_BODY}}}")
 

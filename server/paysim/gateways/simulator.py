@@ -8,7 +8,8 @@ import time
 
 from paysim.domain import ids
 from paysim.domain.overrides import Forced
-from paysim.gateways.base import METHOD_NOT_SUPPORTED, AuthorizationRequest, GatewayResult, MethodKind, Outcome
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, AuthorizationRequest, GatewayResult, Outcome
 from paysim.gateways.engine import LEDGER_SIZE, Ledger, card_decision
 
 
@@ -23,8 +24,8 @@ class SimulatorGateway:
     def _reference(self) -> str:
         return ids.new_id("sim")
 
-    def supports(self, method: MethodKind) -> bool:
-        return method is MethodKind.CARD
+    def supports(self, method: MethodType) -> bool:
+        return method is MethodType.CARD
 
     async def authorize(self, request: AuthorizationRequest) -> GatewayResult:
         if request.method is not None:

@@ -30,7 +30,6 @@ from paysim.gateways.base import (
     AuthorizationRequest,
     Gateway,
     GatewayResult,
-    MethodKind,
     Outcome,
 )
 from paysim.services.circuit_breakers import Admission, CircuitBreakers
@@ -46,11 +45,6 @@ TIMEOUT = "timeout"
 # Outcome of an attempt that was never made (its breaker was open).
 SKIPPED = "skipped"
 _NOT_FAILURES = frozenset({METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE})
-_METHOD_KINDS = {
-    MethodType.CARD: MethodKind.CARD,
-    MethodType.UPI: MethodKind.UPI,
-    MethodType.PAYPAL_WALLET: MethodKind.PAYPAL_WALLET,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +121,13 @@ class GatewayRouter:
                 known = await uow.routing.load(merchant_id)
         return known.breakers, self._faults.by_gateway(known.faults)
 
-    def _takes(self, gateway: str, method: MethodKind) -> bool:
+    def _takes(self, gateway: str, method: MethodType) -> bool:
         found = self.gateways.get(gateway)
         return found is not None and found.supports(method)
 
     async def takes(self, merchant_id: str, method: MethodType) -> bool:
         """Whether any of the merchant's enabled gateways takes ``method``."""
-        return any(self._takes(r.gateway, _METHOD_KINDS[method]) for r in await self.routes(merchant_id))
+        return any(self._takes(r.gateway, method) for r in await self.routes(merchant_id))
 
     async def authorize(
         self,
@@ -143,7 +137,7 @@ class GatewayRouter:
     ) -> Routed:
         """Try the merchant's gateways that take the request's payment method, in order, until one
         answers (approves or declines)."""
-        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, request.method_kind)]
+        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, request.method_type)]
         breakers, faults = await self._routing_state(merchant_id, known)
         calls: list[Call] = []
         retry_after: float | None = None
