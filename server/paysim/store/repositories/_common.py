@@ -1,8 +1,9 @@
-"""Helpers shared by the repositories: keyset pages and unique-violation detection."""
+"""Helpers shared by the repositories: keyset pages and unique violations as domain exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql as pg_insert
 from sqlalchemy.dialects import sqlite as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.duplicates import Duplicate
 from paysim.domain.paging import Cursor
 from paysim.store.pg_batch import PgWriteBatch
 
@@ -42,9 +44,24 @@ def split_page(rows: Sequence[T], limit: int) -> tuple[list[T], bool]:
 
 
 def unique_violation_on(error: sa_exc.IntegrityError, *names: str) -> bool:
-    """Whether ``error`` is a unique violation of one of the named constraints or columns."""
+    """Whether ``error`` is a unique violation of one of the named constraints or columns.
+
+    PostgreSQL names the constraint, SQLite the columns, so callers give both."""
     text = str(error.orig).lower()
     return any(name.lower() in text for name in names)
+
+
+@contextmanager
+def unique_values(*rules: tuple[type[Duplicate], tuple[str, ...]]) -> Iterator[None]:
+    """Raise the rule's domain exception when a statement inside breaks the unique constraint
+    that one of ``rules`` names (by constraint or by columns, as ``unique_violation_on``)."""
+    try:
+        yield
+    except sa_exc.IntegrityError as error:
+        for duplicate, names in rules:
+            if unique_violation_on(error, *names):
+                raise duplicate() from None
+        raise
 
 
 def dialect_insert(dialect_name: str, table: Table) -> pg_insert.Insert | sqlite_insert.Insert:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.duplicates import DuplicateEmail, MerchantNameTaken
 from paysim.domain.models import Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.roles import Role
-from paysim.store.repositories._common import DualRepository, after, page_query, split_page
+from paysim.store.repositories._common import DualRepository, after, page_query, split_page, unique_values
 from paysim.store.schema import merchants, users
 
 
@@ -48,6 +49,10 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
+# PostgreSQL reports the constraint, SQLite the columns.
+NAME_TAKEN = (MerchantNameTaken, ("uq_merchants_name_key", "merchants.name_key"))
+EMAIL_TAKEN = (DuplicateEmail, ("uq_users_email", "users.email"))
+
 _MERCHANT_SQL = (
     "SELECT id, name, support_email, default_currency, active, created_at, updated_at,"
     " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
@@ -56,20 +61,22 @@ _MERCHANT_SQL = (
 
 class MerchantRepository(DualRepository):
     async def add(self, merchant: Merchant) -> None:
-        await self._db.execute(
-            insert(merchants).values(
-                id=merchant.id,
-                name=merchant.name,
-                name_key=name_key(merchant.name),
-                support_email=merchant.support_email,
-                default_currency=merchant.default_currency,
-                active=merchant.active,
-                created_at=merchant.created_at,
-                updated_at=merchant.updated_at,
-                fee_percent_bps=merchant.fee_percent_bps,
-                fee_fixed_minor=merchant.fee_fixed,
+        """Raises ``MerchantNameTaken`` when another merchant has the name."""
+        with unique_values(NAME_TAKEN):
+            await self._db.execute(
+                insert(merchants).values(
+                    id=merchant.id,
+                    name=merchant.name,
+                    name_key=name_key(merchant.name),
+                    support_email=merchant.support_email,
+                    default_currency=merchant.default_currency,
+                    active=merchant.active,
+                    created_at=merchant.created_at,
+                    updated_at=merchant.updated_at,
+                    fee_percent_bps=merchant.fee_percent_bps,
+                    fee_fixed_minor=merchant.fee_fixed,
+                )
             )
-        )
 
     async def get(self, merchant_id: str) -> Merchant | None:
         if self._pg is not None:  # the payment hot path reads the merchant on every payment
@@ -89,20 +96,22 @@ class MerchantRepository(DualRepository):
         return bool(value)
 
     async def update(self, merchant: Merchant) -> None:
-        await self._db.execute(
-            update(merchants)
-            .where(merchants.c.id == merchant.id)
-            .values(
-                name=merchant.name,
-                name_key=name_key(merchant.name),
-                support_email=merchant.support_email,
-                default_currency=merchant.default_currency,
-                active=merchant.active,
-                updated_at=merchant.updated_at,
-                fee_percent_bps=merchant.fee_percent_bps,
-                fee_fixed_minor=merchant.fee_fixed,
+        """Raises ``MerchantNameTaken`` when another merchant has the new name."""
+        with unique_values(NAME_TAKEN):
+            await self._db.execute(
+                update(merchants)
+                .where(merchants.c.id == merchant.id)
+                .values(
+                    name=merchant.name,
+                    name_key=name_key(merchant.name),
+                    support_email=merchant.support_email,
+                    default_currency=merchant.default_currency,
+                    active=merchant.active,
+                    updated_at=merchant.updated_at,
+                    fee_percent_bps=merchant.fee_percent_bps,
+                    fee_fixed_minor=merchant.fee_fixed,
+                )
             )
-        )
 
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:
         query = select(merchants).where(after(merchants.c.created_at, merchants.c.id, cursor))
@@ -117,19 +126,21 @@ class UserRepository:
         self._conn = conn
 
     async def add(self, user: User) -> None:
-        await self._conn.execute(
-            insert(users).values(
-                id=user.id,
-                email=user.email,
-                password_hash=user.password_hash,
-                full_name=user.full_name,
-                role=user.role.value,
-                active=user.active,
-                merchant_id=user.merchant_id,
-                created_at=user.created_at,
-                updated_at=user.updated_at,
+        """Raises ``DuplicateEmail`` when another account has the email."""
+        with unique_values(EMAIL_TAKEN):
+            await self._conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    email=user.email,
+                    password_hash=user.password_hash,
+                    full_name=user.full_name,
+                    role=user.role.value,
+                    active=user.active,
+                    merchant_id=user.merchant_id,
+                    created_at=user.created_at,
+                    updated_at=user.updated_at,
+                )
             )
-        )
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
@@ -143,7 +154,3 @@ class UserRepository:
         await self._conn.execute(
             update(users).where(users.c.id == user_id).values(password_hash=password_hash, updated_at=now)
         )
-
-    async def count_admins(self) -> int:
-        value = await self._conn.scalar(select(func.count()).select_from(users).where(users.c.role == "admin"))
-        return int(value or 0)
