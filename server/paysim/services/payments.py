@@ -16,7 +16,6 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from paysim.domain import cards, ids
@@ -46,9 +45,9 @@ from paysim.services.routing import SKIPPED, Call, GatewayRouter, Routed
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
-from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
+from paysim.store.ports import PaymentStore
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
-from paysim.store.repositories.routing_state import RoutingState, RoutingStateRepository
+from paysim.store.repositories.routing_state import RoutingState
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
@@ -137,24 +136,6 @@ class _StaleClaim(Exception):
     def __init__(self, payment_id: str) -> None:
         super().__init__(payment_id)
         self.payment_id = payment_id
-
-
-class PaymentStore(Protocol):
-    """What the payment hot path needs of a unit of work (both kinds provide it)."""
-
-    payments: PaymentRepository
-    idempotency: IdempotencyRepository
-    merchants: MerchantRepository
-    customers: CustomerRepository
-    routing: RoutingStateRepository
-
-    async def commit(self) -> None: ...
-
-    async def __aenter__(self) -> PaymentStore: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
 
 
 class CardAuthentication(Protocol):

@@ -2,7 +2,8 @@
 
 SQLAlchemy's connection checkout, begin, commit and close cost about as much CPU as the
 statements of a payment themselves (DESIGN.md §8); this unit of work skips them. It offers only
-what the payment use cases touch, with the same repository classes, in their psycopg mode.
+what the payment use cases touch (``ports.PaymentStore``), with the psycopg adapters of
+``repositories/pg``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, connect_kwargs, conninfo
-from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
-from paysim.store.repositories.routing_state import RoutingStateRepository
+from paysim.store.repositories.pg.accounts import PgCustomerRepository, PgMerchantRepository
+from paysim.store.repositories.pg.idempotency import PgIdempotencyRepository
+from paysim.store.repositories.pg.payments import PgPaymentRepository
+from paysim.store.repositories.pg.routing_state import PgRoutingStateRepository
 from paysim.store.unit_of_work import (
     announce_events,
     announce_outbox,
@@ -78,11 +81,11 @@ class PgUnitOfWork:
             raise database_unavailable() from error
         self._conn = conn
         self._batch = PgWriteBatch()
-        self.payments = PaymentRepository(None, conn, self._batch)
-        self.idempotency = IdempotencyRepository(None, conn, self._batch)
-        self.merchants = MerchantRepository(None, conn)
-        self.customers = CustomerRepository(None, conn)
-        self.routing = RoutingStateRepository(None, conn)
+        self.payments = PgPaymentRepository(conn, self._batch)
+        self.idempotency = PgIdempotencyRepository(conn, self._batch)
+        self.merchants = PgMerchantRepository(conn)
+        self.customers = PgCustomerRepository(conn)
+        self.routing = PgRoutingStateRepository(conn)
         return self
 
     async def commit(self) -> None:

@@ -6,7 +6,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import psycopg
 from sqlalchemy import ColumnElement, Select, Table, and_, or_
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_insert
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paysim.domain.duplicates import Duplicate
 from paysim.domain.paging import Cursor
-from paysim.store.pg_batch import PgWriteBatch
 
 T = TypeVar("T")
 
@@ -71,22 +69,8 @@ def dialect_insert(dialect_name: str, table: Table) -> pg_insert.Insert | sqlite
     return sqlite_insert.insert(table)
 
 
-class DualRepository:
-    """A repository that serves both units of work: SQLAlchemy (``conn``) everywhere, and on the
-    PostgreSQL payment hot path psycopg directly (``pg``, writes queued in ``batch`` for the commit)."""
+class SqlRepository:
+    """A repository over one SQLAlchemy connection, which serves SQLite and PostgreSQL alike."""
 
-    def __init__(
-        self,
-        conn: AsyncConnection | None,
-        pg: psycopg.AsyncConnection[Any] | None = None,
-        batch: PgWriteBatch | None = None,
-    ) -> None:
+    def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._pg = pg
-        self._batch = batch
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn

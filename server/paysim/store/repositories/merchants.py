@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
@@ -12,7 +12,7 @@ from paysim.domain.duplicates import DuplicateEmail, MerchantNameTaken
 from paysim.domain.models import Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.roles import Role
-from paysim.store.repositories._common import DualRepository, after, page_query, split_page, unique_values
+from paysim.store.repositories._common import SqlRepository, after, page_query, split_page, unique_values
 from paysim.store.schema import merchants, users
 
 
@@ -53,17 +53,12 @@ def name_key(name: str) -> str:
 NAME_TAKEN = (MerchantNameTaken, ("uq_merchants_name_key", "merchants.name_key"))
 EMAIL_TAKEN = (DuplicateEmail, ("uq_users_email", "users.email"))
 
-_MERCHANT_SQL = (
-    "SELECT id, name, support_email, default_currency, active, created_at, updated_at,"
-    " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
-)
 
-
-class MerchantRepository(DualRepository):
+class MerchantRepository(SqlRepository):
     async def add(self, merchant: Merchant) -> None:
         """Raises ``MerchantNameTaken`` when another merchant has the name."""
         with unique_values(NAME_TAKEN):
-            await self._db.execute(
+            await self._conn.execute(
                 insert(merchants).values(
                     id=merchant.id,
                     name=merchant.name,
@@ -79,26 +74,17 @@ class MerchantRepository(DualRepository):
             )
 
     async def get(self, merchant_id: str) -> Merchant | None:
-        if self._pg is not None:  # the payment hot path reads the merchant on every payment
-            cur = await self._pg.execute(_MERCHANT_SQL, (merchant_id,))
-            found = await cur.fetchone()
-            if found is None:
-                return None
-            mid, name, support, currency, active, created, updated, bps, fixed = found
-            return Merchant(
-                mid, name, support, currency, active, created.astimezone(UTC), updated.astimezone(UTC), bps, fixed
-            )
-        row = (await self._db.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+        row = (await self._conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
         return _merchant(row) if row else None
 
     async def is_active(self, merchant_id: str) -> bool:
-        value = await self._db.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
+        value = await self._conn.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
         return bool(value)
 
     async def update(self, merchant: Merchant) -> None:
         """Raises ``MerchantNameTaken`` when another merchant has the new name."""
         with unique_values(NAME_TAKEN):
-            await self._db.execute(
+            await self._conn.execute(
                 update(merchants)
                 .where(merchants.c.id == merchant.id)
                 .values(
@@ -116,7 +102,7 @@ class MerchantRepository(DualRepository):
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:
         query = select(merchants).where(after(merchants.c.created_at, merchants.c.id, cursor))
         query = query.order_by(merchants.c.created_at, merchants.c.id)
-        rows = (await self._db.execute(page_query(query, limit))).all()
+        rows = (await self._conn.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_merchant(r) for r in page], more
 
