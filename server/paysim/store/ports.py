@@ -35,7 +35,7 @@ class PaymentPort(Protocol):
 class IdempotencyPort(Protocol):
     async def claim(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -48,7 +48,7 @@ class IdempotencyPort(Protocol):
 
     async def reserve(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -58,9 +58,9 @@ class IdempotencyPort(Protocol):
         payment_id: str = "",
     ) -> StoredKey | None: ...
 
-    async def get(self, merchant_id: str, key: str) -> StoredKey | None: ...
+    async def get(self, owner: str, key: str) -> StoredKey | None: ...
 
-    async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None: ...
+    async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None: ...
 
 
 class MerchantPort(Protocol):

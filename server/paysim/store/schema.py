@@ -206,7 +206,8 @@ payment_snapshots = Table(
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("merchant_id", ID, primary_key=True),
+    # Whose key it is: the merchant's id, or "adm:<user id>" for an administrator's requests.
+    Column("owner", ID, primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("method", String(120), nullable=False),
     Column("fingerprint", String(64), nullable=False),

@@ -18,7 +18,7 @@ COMPLETED = "completed"
 
 # The columns a claim writes, in the order of ``KeyClaims._insert_if_absent``'s row.
 CLAIM_COLUMNS = (
-    "merchant_id",
+    "owner",
     "key",
     "method",
     "fingerprint",
@@ -51,7 +51,7 @@ class KeyClaims(ABC):
 
     async def claim(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -66,15 +66,15 @@ class KeyClaims(ABC):
         On PostgreSQL a concurrent uncommitted claim makes this INSERT wait for that transaction,
         so exactly one claimant wins and the others then read its row.
         """
-        row = (merchant_id, key, method, fingerprint, IN_FLIGHT, payment_id or None, recovery_point or None)
+        row = (owner, key, method, fingerprint, IN_FLIGHT, payment_id or None, recovery_point or None)
         if await self._insert_if_absent((*row, now, now, expires_at)):
             return None
-        existing = await self.get(merchant_id, key)
+        existing = await self.get(owner, key)
         if existing is None or existing.expires_at > now:
             return existing
-        await self._delete(merchant_id, key)
+        await self._delete(owner, key)
         return await self.claim(
-            merchant_id,
+            owner,
             key,
             method,
             fingerprint,
@@ -85,14 +85,14 @@ class KeyClaims(ABC):
         )
 
     @abstractmethod
-    async def get(self, merchant_id: str, key: str) -> StoredKey | None: ...
+    async def get(self, owner: str, key: str) -> StoredKey | None: ...
 
     @abstractmethod
     async def _insert_if_absent(self, row: tuple[Any, ...]) -> bool:
         """Insert ``row`` (values of ``CLAIM_COLUMNS``) unless the key exists; whether it did."""
 
     @abstractmethod
-    async def _delete(self, merchant_id: str, key: str) -> None: ...
+    async def _delete(self, owner: str, key: str) -> None: ...
 
 
 class IdempotencyRepository(KeyClaims):
@@ -103,19 +103,19 @@ class IdempotencyRepository(KeyClaims):
         stmt = (
             dialect_insert(self._conn.dialect.name, idempotency_keys)
             .values(dict(zip(CLAIM_COLUMNS, row, strict=True)))
-            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.merchant_id, idempotency_keys.c.key])
+            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.owner, idempotency_keys.c.key])
             .returning(idempotency_keys.c.key)
         )
         return (await self._conn.execute(stmt)).first() is not None
 
-    async def _delete(self, merchant_id: str, key: str) -> None:
+    async def _delete(self, owner: str, key: str) -> None:
         await self._conn.execute(
-            delete(idempotency_keys).where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+            delete(idempotency_keys).where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
         )
 
     async def reserve(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -126,14 +126,12 @@ class IdempotencyRepository(KeyClaims):
     ) -> StoredKey | None:
         """``claim``: this engine runs each write at once, so there is nothing to save by deferring it
         (the PostgreSQL payment unit of work's adapter does, pg/idempotency.py)."""
-        return await self.claim(merchant_id, key, method, fingerprint, now, expires_at, payment_id=payment_id)
+        return await self.claim(owner, key, method, fingerprint, now, expires_at, payment_id=payment_id)
 
-    async def get(self, merchant_id: str, key: str) -> StoredKey | None:
+    async def get(self, owner: str, key: str) -> StoredKey | None:
         row = (
             await self._conn.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
-                )
+                select(idempotency_keys).where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
             )
         ).first()
         if row is None:
@@ -151,31 +149,31 @@ class IdempotencyRepository(KeyClaims):
             row.expires_at,
         )
 
-    async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
+    async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None:
         await self._conn.execute(
             update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+            .where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
             .values(state=COMPLETED, response_code=code, response_blob=blob, updated_at=now)
         )
 
-    async def release(self, merchant_id: str, key: str) -> None:
+    async def release(self, owner: str, key: str) -> None:
         """Forget a claim whose request did not execute, so a retry runs it afresh."""
         await self._conn.execute(
             delete(idempotency_keys).where(
-                idempotency_keys.c.merchant_id == merchant_id,
+                idempotency_keys.c.owner == owner,
                 idempotency_keys.c.key == key,
                 idempotency_keys.c.state == IN_FLIGHT,
             )
         )
 
     async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str, str]]:
-        """(scope, key, recovery point) of the keys still in flight for a payment."""
+        """(owner, key, recovery point) of the keys still in flight for a payment."""
         rows = await self._conn.execute(
-            select(idempotency_keys.c.merchant_id, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
+            select(idempotency_keys.c.owner, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
                 idempotency_keys.c.payment_id == payment_id, idempotency_keys.c.state == IN_FLIGHT
             )
         )
-        return [(r.merchant_id, r.key, r.recovery_point or "") for r in rows]
+        return [(r.owner, r.key, r.recovery_point or "") for r in rows]
 
     async def prune(self, now: datetime) -> int:
         result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))

@@ -13,22 +13,22 @@ from paysim.store.repositories.idempotency import COMPLETED, IN_FLIGHT, KeyClaim
 
 # The columns of ``CLAIM_COLUMNS``, in that order.
 _CLAIM = (
-    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id, recovery_point,"
+    "INSERT INTO idempotency_keys (owner, key, method, fingerprint, state, payment_id, recovery_point,"
     " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING key"
+    " ON CONFLICT (owner, key) DO NOTHING RETURNING key"
 )
 _RESERVE = (
-    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id,"
+    "INSERT INTO idempotency_keys (owner, key, method, fingerprint, state, payment_id,"
     " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _GET = (
     "SELECT method, fingerprint, state, payment_id, recovery_point, response_code, response_blob, created_at,"
-    " updated_at, expires_at FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
+    " updated_at, expires_at FROM idempotency_keys WHERE owner = %s AND key = %s"
 )
-_DELETE = "DELETE FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
+_DELETE = "DELETE FROM idempotency_keys WHERE owner = %s AND key = %s"
 _COMPLETE = (
     "UPDATE idempotency_keys SET state = %s, response_code = %s, response_blob = %s, updated_at = %s"
-    " WHERE merchant_id = %s AND key = %s"
+    " WHERE owner = %s AND key = %s"
 )
 
 
@@ -41,12 +41,12 @@ class PgIdempotencyRepository(KeyClaims):
         cur = await self._conn.execute(_CLAIM, row)
         return await cur.fetchone() is not None
 
-    async def _delete(self, merchant_id: str, key: str) -> None:
-        await self._conn.execute(_DELETE, (merchant_id, key))
+    async def _delete(self, owner: str, key: str) -> None:
+        await self._conn.execute(_DELETE, (owner, key))
 
     async def reserve(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -59,12 +59,12 @@ class PgIdempotencyRepository(KeyClaims):
         existing key surfaces at commit as ``KeyAlreadyClaimed`` (then the caller takes the
         ``claim`` path). Saves a round trip for the common, first-time key."""
         self._batch.add(
-            _RESERVE, (merchant_id, key, method, fingerprint, IN_FLIGHT, payment_id or None, now, now, expires_at)
+            _RESERVE, (owner, key, method, fingerprint, IN_FLIGHT, payment_id or None, now, now, expires_at)
         )
         return None
 
-    async def get(self, merchant_id: str, key: str) -> StoredKey | None:
-        cur = await self._conn.execute(_GET, (merchant_id, key))
+    async def get(self, owner: str, key: str) -> StoredKey | None:
+        cur = await self._conn.execute(_GET, (owner, key))
         found = await cur.fetchone()
         if found is None:
             return None
@@ -82,6 +82,6 @@ class PgIdempotencyRepository(KeyClaims):
             expires.astimezone(UTC),
         )
 
-    async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
+    async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None:
         # Written with the commit, atomically with the outcome.
-        self._batch.add(_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
+        self._batch.add(_COMPLETE, (COMPLETED, code, blob, now, owner, key))
