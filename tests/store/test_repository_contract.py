@@ -26,7 +26,7 @@ from paysim.store.database import create_engine
 from paysim.store.migrate import upgrade
 from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.pg_connection import DatabaseLimits
-from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
+from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork, create_pool
 from paysim.store.ports import PaymentStore
 from paysim.store.repositories.idempotency import COMPLETED, IN_FLIGHT
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
@@ -108,7 +108,7 @@ async def _units(
         pool = create_pool(database_url, 2, LIMITS)
         await pool.open()
         try:
-            yield (lambda: PgUnitOfWork(pool)), (lambda: UnitOfWork(engine))
+            yield (lambda: PgPaymentUnitOfWork(pool)), (lambda: UnitOfWork(engine))
         finally:
             await pool.close()
     finally:

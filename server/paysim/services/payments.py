@@ -157,13 +157,13 @@ class PaymentService:
         *,
         idempotency_ttl: timedelta = timedelta(hours=24),
         recover_after: timedelta = timedelta(seconds=30),
-        hot_uow: Callable[[], PaymentStore] | None = None,
+        payment_uow: Callable[[], PaymentStore] | None = None,
         merchant_cache_seconds: float = 5.0,
         three_ds: CardAuthentication | None = None,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
-        self._hot: Callable[[], PaymentStore] = hot_uow or uow
+        self._payment_uow: Callable[[], PaymentStore] = payment_uow or uow
         self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
         self._router = router
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
@@ -291,7 +291,7 @@ class PaymentService:
         """
         for attempt in range(_FINISH_ATTEMPTS):
             try:
-                async with self._hot() as uow:
+                async with self._payment_uow() as uow:
                     current = known if known is not None and attempt == 0 else None
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
@@ -382,7 +382,7 @@ class PaymentService:
     ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, optimistic=optimistic)) is not None:
                 return replayed
             merchant = await self._merchant(uow, merchant_id)
@@ -577,7 +577,7 @@ class PaymentService:
         decide: Callable[[agg.PaymentState], agg.Event],
         recovery_point: str,
     ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed, None
             state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)

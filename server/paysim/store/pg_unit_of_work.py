@@ -1,4 +1,4 @@
-"""The payment hot path's unit of work on PostgreSQL: psycopg straight from its own pool.
+"""The unit of work of the payment use cases on PostgreSQL: psycopg straight from its own pool.
 
 SQLAlchemy's connection checkout, begin, commit and close cost about as much CPU as the
 statements of a payment themselves (DESIGN.md §8); this unit of work skips them. It offers only
@@ -44,7 +44,7 @@ def create_pool(database_url: str, size: int, limits: DatabaseLimits) -> AsyncCo
         max_size=size,
         timeout=limits.pool_seconds,
         open=False,
-        name="paysim-hot-path",
+        name="paysim-payments",
         kwargs=connect_kwargs(dsn, limits),
     )
 
@@ -57,7 +57,7 @@ def _no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
     return database_busy() if all_in_use else database_unavailable()
 
 
-class PgUnitOfWork:
+class PgPaymentUnitOfWork:
     def __init__(
         self,
         pool: AsyncConnectionPool[BoundedAsyncConnection],
@@ -72,7 +72,7 @@ class PgUnitOfWork:
         # Called after a commit that appended payment events (the event bus).
         self._events_committed = events_committed
 
-    async def __aenter__(self) -> PgUnitOfWork:
+    async def __aenter__(self) -> PgPaymentUnitOfWork:
         try:
             conn = await self._pool.getconn()
         except PoolTimeout as error:

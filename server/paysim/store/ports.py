@@ -1,7 +1,7 @@
 """What the payment use cases need of the store, whatever the engine behind it.
 
 Two units of work provide it: ``UnitOfWork`` (SQLAlchemy, on SQLite and PostgreSQL) with the
-repositories of ``store/repositories``, and on PostgreSQL ``PgUnitOfWork`` (psycopg straight,
+repositories of ``store/repositories``, and on PostgreSQL ``PgPaymentUnitOfWork`` (psycopg straight,
 writes sent with the commit) with those of ``store/repositories/pg``. Both kinds of adapter pass
 the same contract tests (tests/store/test_repository_contract.py).
 """

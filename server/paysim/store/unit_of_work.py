@@ -79,7 +79,7 @@ def is_connectivity_error(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return not isinstance(error, sa_exc.IntegrityError)
-    # Raised by psycopg itself on the hot path, where SQLAlchemy does not wrap them.
+    # Raised by psycopg itself in the PostgreSQL payment unit of work, where SQLAlchemy does not wrap them.
     return isinstance(error, ConnectionError | psycopg.OperationalError | psycopg.InterfaceError)
 
 
