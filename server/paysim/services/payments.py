@@ -181,7 +181,7 @@ class PaymentService:
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _key_scope(self, principal: Principal) -> str:
+    def _key_owner(self, principal: Principal) -> str:
         return principal.merchant_id or f"adm:{principal.user_id or principal.subject}"
 
     async def _claim(
@@ -204,7 +204,7 @@ class PaymentService:
         if optimistic:
             return await self._reserved(uow, principal, idem, payment_id, now)
         existing = await uow.idempotency.claim(
-            self._key_scope(principal),
+            self._key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -228,7 +228,7 @@ class PaymentService:
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey, payment_id: str, now: datetime
     ) -> PaymentResult | None:
         existing = await uow.idempotency.reserve(
-            self._key_scope(principal),
+            self._key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -246,7 +246,7 @@ class PaymentService:
     ) -> None:
         if idem is not None:
             blob = encode_result(_result_payload(result))
-            await uow.idempotency.complete(self._key_scope(principal), idem.key, OK_CODE, blob, self._clock())
+            await uow.idempotency.complete(self._key_owner(principal), idem.key, OK_CODE, blob, self._clock())
 
     async def _store_refusal(
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
@@ -254,7 +254,7 @@ class PaymentService:
         """A request that executed and was refused by the payment's rules replays that refusal."""
         if idem is not None:
             await uow.idempotency.complete(
-                self._key_scope(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
+                self._key_owner(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
             )
             await uow.commit()
 
@@ -597,7 +597,7 @@ class PaymentService:
     async def _release(self, principal: Principal, idem: IdempotencyKey | None) -> None:
         if idem is not None:
             async with self._uow() as uow:
-                await uow.idempotency.release(self._key_scope(principal), idem.key)
+                await uow.idempotency.release(self._key_owner(principal), idem.key)
                 await uow.commit()
 
     async def _no_gateway(
@@ -783,13 +783,13 @@ class PaymentService:
                 return False  # finished by its own request meanwhile
             after = agg.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
-            for scope, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
-                stored = await uow.idempotency.get(scope, key)
+            for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
+                stored = await uow.idempotency.get(owner, key)
                 if stored is not None and stored.method.endswith(("CapturePayment", "VoidPayment")) and failed_ops:
-                    await uow.idempotency.release(scope, key)  # the request failed: a retry may run it again
+                    await uow.idempotency.release(owner, key)  # the request failed: a retry may run it again
                     continue
                 payload = _result_payload(PaymentResult(after, point if point.startswith(REFUND + "_") else ""))
-                await uow.idempotency.complete(scope, key, OK_CODE, encode_result(payload), self._clock())
+                await uow.idempotency.complete(owner, key, OK_CODE, encode_result(payload), self._clock())
             await uow.commit()
         return True
 

@@ -201,7 +201,7 @@ payment_snapshots = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# Durable idempotency keys, scoped per merchant. The primary key is the race guard: a claim is
+# Durable idempotency keys, each unique within its owner. The primary key is the race guard: a claim is
 # an INSERT, never a check-then-set.
 idempotency_keys = Table(
     "idempotency_keys",
