@@ -14,22 +14,27 @@ from sqlalchemy import create_engine
 from paysim.store.migrate import MIGRATIONS
 
 
-def _upgrade(url: str, revision: str) -> None:
+def _migrate(url: str, revision: str, *, down: bool = False) -> None:
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
             cfg = Config()
             cfg.set_main_option("script_location", str(MIGRATIONS))
             cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
+            (command.downgrade if down else command.upgrade)(cfg, revision)
     finally:
         engine.dispose()
+
+
+def _columns(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[1] for row in db.execute("PRAGMA table_info(idempotency_keys)")]
 
 
 def test_idempotency_keys_keep_their_rows_when_merchant_id_becomes_owner(tmp_path: Path) -> None:
     path = tmp_path / "paysim.db"
     url = f"sqlite:///{path}"
-    _upgrade(url, "0007_webhooks")
+    _migrate(url, "0007_webhooks")
     at = datetime(2026, 1, 2, tzinfo=UTC).isoformat()
     with sqlite3.connect(path) as db:
         db.execute(
@@ -37,11 +42,19 @@ def test_idempotency_keys_keep_their_rows_when_merchant_id_becomes_owner(tmp_pat
             " created_at, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ("adm:usr_1", "k1", "Create", "fp", "completed", "pay_1", at, at, at),
         )
-    _upgrade(url, "head")
+    _migrate(url, "head")
+    columns = _columns(path)
     with sqlite3.connect(path) as db:
-        columns = [row[1] for row in db.execute("PRAGMA table_info(idempotency_keys)")]
         rows = db.execute("SELECT owner, key, fingerprint, payment_id FROM idempotency_keys").fetchall()
         primary_key = [row[1] for row in db.execute("PRAGMA table_info(idempotency_keys)") if row[5]]
     assert "owner" in columns and "merchant_id" not in columns
     assert rows == [("adm:usr_1", "k1", "fp", "pay_1")]
     assert primary_key == ["owner", "key"]
+
+
+def test_the_owner_rename_is_undone_by_its_downgrade(tmp_path: Path) -> None:
+    path = tmp_path / "paysim.db"
+    url = f"sqlite:///{path}"
+    _migrate(url, "head")
+    _migrate(url, "0007_webhooks", down=True)
+    assert "merchant_id" in _columns(path) and "owner" not in _columns(path)
