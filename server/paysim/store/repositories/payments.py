@@ -16,7 +16,13 @@ from paysim.domain import ids
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
-from paysim.store.repositories._common import SqlRepository, dialect_insert, page_query, split_page
+from paysim.store.repositories._common import (
+    SqlRepository,
+    dialect_insert,
+    page_query,
+    split_page,
+    unique_violation_on,
+)
 from paysim.store.repositories.webhook_outbox import enqueue_statement
 from paysim.store.schema import payment_events, payment_snapshots, payments
 
@@ -189,7 +195,8 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
             self._outbox_written((await self._conn.execute(outbox)).rowcount)
             return [replace(d, sequence=seq) for d, seq in zip(drafts, sequences, strict=True)]
         except sa_exc.IntegrityError as error:
-            if "payment_events" in str(error.orig) or "uq_payment_events" in str(error.orig):
+            # Another writer appended these versions first (its constraint or its table named).
+            if unique_violation_on(error, "payment_events"):
                 raise concurrency_conflict(after.id) from None
             raise
 
