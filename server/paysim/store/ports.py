@@ -29,7 +29,10 @@ class PaymentPort(Protocol):
 
     async def save(
         self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.Event]
-    ) -> list[StoredEvent]: ...
+    ) -> list[StoredEvent]:
+        """Append ``events`` and write the projection. A writer that lost the race since ``before``
+        gets ``Aborted`` (CONCURRENT_MODIFICATION), from this call or at the latest from the commit."""
+        ...
 
 
 class IdempotencyPort(Protocol):
@@ -56,7 +59,10 @@ class IdempotencyPort(Protocol):
         expires_at: datetime,
         *,
         payment_id: str = "",
-    ) -> StoredKey | None: ...
+    ) -> StoredKey | None:
+        """``claim``, or a claim sent with the commit: then a taken key surfaces as the commit's
+        ``KeyAlreadyClaimed`` (store/pg_batch.py) instead of being returned here."""
+        ...
 
     async def get(self, owner: str, key: str) -> StoredKey | None: ...
 
