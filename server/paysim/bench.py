@@ -6,7 +6,7 @@ JSON document and a table: throughput, p50/p95/p99 latency and error counts per 
 yardsticks run first with the same client settings: a bare ``grpc.aio`` echo server that the bench
 starts as a process of its own (:mod:`paysim.bench_echo`), and paysim's health check. Every scenario
 is also printed as a fraction of the echo, and, when the server runs on this machine, with the
-server's own CPU time per operation (from ``/proc``: :mod:`paysim.bench_process_cpu`).
+server's own CPU time per operation (from ``/proc``: :mod:`paysim.bench_process_stats`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paysim_proto.v1 import auth_pb2, auth_pb2_grpc, merchant_pb2, merchant_pb2_grpc, payment_pb2, payment_pb2_grpc
 
 from paysim import bench_echo
-from paysim.bench_process_cpu import cpu_seconds, listening_pids
+from paysim.bench_process_stats import cpu_seconds, listening_pids, local_port
 
 CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2035, cvc="123", holder_name="Bench")
 
@@ -145,10 +145,8 @@ def server_pids(args: argparse.Namespace) -> list[int]:
     target's port when the target is this machine."""
     if args.server_pid:
         return list(args.server_pid)
-    host, _, port = args.target.rpartition(":")
-    if host.strip("[]") not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"} or not port.isdigit():  # noqa: S104
-        return []
-    return listening_pids(int(port))
+    port = local_port(args.target)
+    return listening_pids(port) if port is not None else []
 
 
 class EchoServer:

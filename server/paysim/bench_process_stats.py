@@ -1,9 +1,9 @@
-"""CPU time of the server processes a bench drives, read from ``/proc`` (Linux).
+"""CPU time and memory of the server processes a bench drives, read from ``/proc`` (Linux).
 
 The bench runs beside the server on one machine: it finds the processes that listen on the
 target's port (every worker of ``serve --workers N`` has a socket of its own) and reads their
-user + system time before and after a scenario. Elsewhere, or for a server on another machine,
-there are no figures rather than wrong ones.
+user + system time, or their resident memory, before and after a scenario. Elsewhere, or for a
+server on another machine, there are no figures rather than wrong ones.
 """
 
 from __future__ import annotations
@@ -60,3 +60,26 @@ def cpu_seconds(pids: list[int]) -> float | None:
         fields = stat[stat.rindex(")") + 2 :].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / ticks
+
+
+def resident_bytes(pids: list[int]) -> int | None:
+    """Resident memory (VmRSS) of ``pids`` together; None if one cannot be read."""
+    total = 0
+    for pid in pids:
+        try:
+            status = (PROC / str(pid) / "status").read_text()
+        except OSError:
+            return None
+        rss = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), None)
+        if rss is None:
+            return None
+        total += int(rss) * 1024
+    return total
+
+
+def local_port(target: str) -> int | None:
+    """The port of ``target`` when it is this machine, else None."""
+    host, _, port = target.rpartition(":")
+    if host.strip("[]") not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"} or not port.isdigit():  # noqa: S104
+        return None
+    return int(port)
