@@ -197,7 +197,7 @@ async def _one_event(
         run.last.append((max(received) - committed) * 1000)
         run.first.append((min(received) - committed) * 1000)
         run.fan_out_seconds += max(received) - min(received)
-    return len(received) == args.subscribers
+    return bool(len(received) == args.subscribers)
 
 
 class Streams:
