@@ -48,7 +48,7 @@ from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.event_log import EventLog
 from paysim.store.pg_connection import DatabaseLimits
-from paysim.store.pg_unit_of_work import PgUnitOfWork, create_pool
+from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork, create_pool
 from paysim.store.unit_of_work import UnitOfWork
 
 log = logging.getLogger("paysim.bootstrap")
@@ -75,7 +75,7 @@ class App:
     webhook_sender: WebhookSender
     subscriptions: SubscriptionService
     clock: Clock = field(default=system_clock)
-    hot_pool: AsyncConnectionPool[Any] | None = None
+    payment_pool: AsyncConnectionPool[Any] | None = None
     redis: GuardedRedis | None = None  # the rate limiters' shared counters, when configured
 
     def unit_of_work(self) -> UnitOfWork:
@@ -93,8 +93,8 @@ class App:
         if self.redis is not None:
             await self.redis.close()
         self.hasher.close()
-        if self.hot_pool is not None:
-            await self.hot_pool.close()
+        if self.payment_pool is not None:
+            await self.payment_pool.close()
         await self.engine.dispose()
 
 
@@ -174,7 +174,7 @@ def _event_bus(url: str, limits: DatabaseLimits) -> EventBus:
 
 async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migrations: bool = True) -> App:
     url = settings.effective_database_url
-    hot_pool = None
+    payment_pool = None
     # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
     # sends them at once instead of at its next poll.
     outbox_doorbell = asyncio.Event()
@@ -186,14 +186,14 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         # Payments take their connections from a psycopg pool of their own; everything else
         # shares a smaller SQLAlchemy pool.
         engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2), limits=limits)
-        hot_pool = create_pool(url, settings.db_pool_size, limits)
+        payment_pool = create_pool(url, settings.db_pool_size, limits)
     if run_migrations:
         await migrate.upgrade(engine)
-    if hot_pool is not None:
-        await hot_pool.open(wait=False)
+    if payment_pool is not None:
+        await payment_pool.open(wait=False)
 
-        def hot_uow() -> PgUnitOfWork:
-            return PgUnitOfWork(hot_pool, outbox_written=outbox_doorbell.set, events_committed=bus.committed)
+        def payment_uow() -> PgPaymentUnitOfWork:
+            return PgPaymentUnitOfWork(payment_pool, outbox_written=outbox_doorbell.set, events_committed=bus.committed)
 
     def uow() -> UnitOfWork:
         return UnitOfWork(engine, outbox_written=outbox_doorbell.set, events_committed=bus.committed)
@@ -232,7 +232,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
         idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
         recover_after=timedelta(seconds=settings.recover_after_seconds),
-        hot_uow=hot_uow if hot_pool is not None else None,
+        payment_uow=payment_uow if payment_pool is not None else None,
         merchant_cache_seconds=settings.auth_cache_seconds,
         three_ds=three_ds,
     )
@@ -303,7 +303,7 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
         webhook_sender=webhook_sender,
         subscriptions=subscriptions,
         clock=clock,
-        hot_pool=hot_pool,
+        payment_pool=payment_pool,
         redis=redis,
     )
     if settings.bootstrap_admin_email and settings.bootstrap_admin_password:

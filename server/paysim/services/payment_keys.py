@@ -10,8 +10,6 @@ first, then the request runs again.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Protocol
 
 from paysim.domain.errors import FailedPrecondition
 from paysim.domain.principal import Principal
@@ -26,27 +24,8 @@ from paysim.services.idempotency import (
 )
 from paysim.services.payment_commands import PaymentResult, replayed_result, result_payload
 from paysim.store.pg_batch import KeyAlreadyClaimed
-from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
-from paysim.store.repositories.routing_state import RoutingStateRepository
+from paysim.store.ports import PaymentStore
 from paysim.store.unit_of_work import UnitOfWorkFactory
-
-
-class PaymentStore(Protocol):
-    """What the payment hot path needs of a unit of work (both kinds provide it)."""
-
-    payments: PaymentRepository
-    idempotency: IdempotencyRepository
-    merchants: MerchantRepository
-    customers: CustomerRepository
-    routing: RoutingStateRepository
-
-    async def commit(self) -> None: ...
-
-    async def __aenter__(self) -> PaymentStore: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
 
 
 class StaleClaim(Exception):
@@ -57,7 +36,8 @@ class StaleClaim(Exception):
         self.payment_id = payment_id
 
 
-def key_scope(principal: Principal) -> str:
+def key_owner(principal: Principal) -> str:
+    """Whose key it is: the merchant, or the administrator (``adm:<user id>``)."""
     return principal.merchant_id or f"adm:{principal.user_id or principal.subject}"
 
 
@@ -89,7 +69,7 @@ class PaymentKeys:
         if optimistic:
             return await self._reserve(uow, principal, idem, payment_id, now)
         existing = await uow.idempotency.claim(
-            key_scope(principal),
+            key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -113,7 +93,7 @@ class PaymentKeys:
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey, payment_id: str, now: datetime
     ) -> PaymentResult | None:
         existing = await uow.idempotency.reserve(
-            key_scope(principal),
+            key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -131,7 +111,7 @@ class PaymentKeys:
     ) -> None:
         if idem is not None:
             blob = encode_result(result_payload(result))
-            await uow.idempotency.complete(key_scope(principal), idem.key, OK_CODE, blob, self._clock())
+            await uow.idempotency.complete(key_owner(principal), idem.key, OK_CODE, blob, self._clock())
 
     async def store_refusal(
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
@@ -139,14 +119,14 @@ class PaymentKeys:
         """A request that executed and was refused by the payment's rules replays that refusal."""
         if idem is not None:
             await uow.idempotency.complete(
-                key_scope(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
+                key_owner(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
             )
             await uow.commit()
 
     async def release(self, principal: Principal, idem: IdempotencyKey | None) -> None:
         if idem is not None:
             async with self._uow() as uow:
-                await uow.idempotency.release(key_scope(principal), idem.key)
+                await uow.idempotency.release(key_owner(principal), idem.key)
                 await uow.commit()
 
     async def prune(self) -> int:

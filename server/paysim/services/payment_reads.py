@@ -12,8 +12,8 @@ from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_id
 from paysim.services.payment_commands import PAYMENT
-from paysim.services.payment_keys import PaymentStore
 from paysim.services.scope import merchant_scope
+from paysim.store.ports import PaymentStore
 from paysim.store.repositories.payments import PaymentFilter, StoredEvent
 from paysim.store.unit_of_work import UnitOfWorkFactory
 

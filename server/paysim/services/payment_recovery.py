@@ -55,17 +55,17 @@ class PaymentRecovery:
                 return False  # finished by its own request meanwhile
             after = payment.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
-            for scope, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
-                stored = await uow.idempotency.get(scope, key)
+            for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
+                stored = await uow.idempotency.get(owner, key)
                 if (
                     stored is not None
                     and stored.method.endswith(("CapturePayment", "VoidPayment"))
                     and operation_failed
                 ):
-                    await uow.idempotency.release(scope, key)  # the request failed: a retry may run it again
+                    await uow.idempotency.release(owner, key)  # the request failed: a retry may run it again
                     continue
                 payload = result_payload(PaymentResult(after, point if point.startswith(REFUND + "_") else ""))
-                await uow.idempotency.complete(scope, key, OK_CODE, encode_result(payload), self._clock())
+                await uow.idempotency.complete(owner, key, OK_CODE, encode_result(payload), self._clock())
             await uow.commit()
         return True
 

@@ -40,7 +40,7 @@ from paysim.services.payment_commands import (
     check_amount,
 )
 from paysim.services.payment_creation import first_authorization, new_payment, validate_create
-from paysim.services.payment_keys import PaymentKeys, PaymentStore, StaleClaim
+from paysim.services.payment_keys import PaymentKeys, StaleClaim
 from paysim.services.payment_outcomes import (
     NO_GATEWAY_AVAILABLE,
     authorization_events,
@@ -53,6 +53,7 @@ from paysim.services.payment_recovery import PaymentRecovery, gateway_of
 from paysim.services.routing import GatewayRouter, Routed
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
+from paysim.store.ports import PaymentStore
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
 from paysim.store.repositories.routing_state import RoutingState
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
@@ -82,13 +83,13 @@ class PaymentService:
         *,
         idempotency_ttl: timedelta = timedelta(hours=24),
         recover_after: timedelta = timedelta(seconds=30),
-        hot_uow: Callable[[], PaymentStore] | None = None,
+        payment_uow: Callable[[], PaymentStore] | None = None,
         merchant_cache_seconds: float = 5.0,
         three_ds: CardAuthentication | None = None,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
-        self._hot: Callable[[], PaymentStore] = hot_uow or uow
+        self._payment_uow: Callable[[], PaymentStore] = payment_uow or uow
         self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
         self._router = router
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
@@ -123,7 +124,7 @@ class PaymentService:
         """
         for attempt in range(_FINISH_ATTEMPTS):
             try:
-                async with self._hot() as uow:
+                async with self._payment_uow() as uow:
                     current = known if known is not None and attempt == 0 else None
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
@@ -180,7 +181,7 @@ class PaymentService:
     ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (
                 replayed := await self._keys.claim(uow, principal, idem, payment_id, optimistic=optimistic)
             ) is not None:
@@ -304,7 +305,7 @@ class PaymentService:
         decide: Callable[[payment.PaymentState], PaymentEvent],
         recovery_point: str,
     ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (replayed := await self._keys.claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed, None
             state = await visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
