@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 
 from paysim_client._auth import ApiKeyCredentials, Session
-from paysim_client._blocking import LoopThread
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client._version import __version__
 from paysim_client.config import DEFAULT_RETRY, DEFAULT_TARGET, DEFAULT_TIMEOUT_SECONDS, RetryPolicy, TLSConfig

@@ -24,13 +24,14 @@ import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from paysim_proto.v1 import events_pb2 as E
 from paysim_proto.v1.payment_pb2 import PaymentEvent
 
 from paysim_client._generated import rpcs
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy
 from paysim_client.errors import (
@@ -41,9 +42,6 @@ from paysim_client.errors import (
     Unavailable,
     from_grpc_error,
 )
-
-if TYPE_CHECKING:
-    from paysim_client._blocking import LoopThread
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import argparse
 from paysim_client.types import ApiKey
 from paysim_proto.v1.merchant_pb2 import ListApiKeysResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, more
 from paysim_cli.context import Context
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 
 def register(r: Registrar) -> None:

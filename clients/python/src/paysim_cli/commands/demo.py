@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from paysim_client import Client
 from paysim_client.types import AcsAction, CaptureMethod, CardInput, Payment, PaymentStatus
 
-from paysim_cli.app import Registrar
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import exponent
 from paysim_cli.output import enum_label, table
 from paysim_cli.progress import Progress
+from paysim_cli.registrar import Registrar
 
 Story = Callable[[Client, int, str], Payment]
 

@@ -7,10 +7,10 @@ import argparse
 from paysim_client.types import GatewayConfig
 from paysim_proto.v1.merchant_pb2 import ListGatewayConfigsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, key_values
 from paysim_cli.context import Context
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 GATEWAYS = ("stripe", "paypal", "razorpay", "simulator")
 

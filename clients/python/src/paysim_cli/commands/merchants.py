@@ -7,12 +7,12 @@ import argparse
 from paysim_client.types import Merchant, RegisterMerchantResponse
 from paysim_proto.v1.merchant_pb2 import ListMerchantsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, collect, more, read_password
 from paysim_cli.commands.session import remember
 from paysim_cli.context import Context
 from paysim_cli.money import format_minor
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 
 def register(r: Registrar) -> None:

@@ -10,7 +10,6 @@ from paysim_client.types import CaptureMethod, CardInput, PaymentStatus, PayPalW
 from paysim_proto.v1.payment_pb2 import ListPaymentEventsResponse, ListPaymentsResponse, ListRefundsResponse
 
 from paysim_cli import views
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import (
     add_amount_options,
     add_list_options,
@@ -24,6 +23,7 @@ from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import format_minor
 from paysim_cli.output import enum_choices, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 AMEX_PREFIXES = ("34", "37")
 

@@ -8,12 +8,12 @@ from typing import Any
 from paysim_client import errors
 from paysim_client.types import CredentialKind, GetCurrentUserResponse, Role
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import read_password
 from paysim_cli.config import set_entry
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.output import enum_label, fields
+from paysim_cli.registrar import Registrar
 
 
 def register(r: Registrar) -> None:

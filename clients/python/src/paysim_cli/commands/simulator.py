@@ -11,10 +11,10 @@ from google.protobuf.duration_pb2 import Duration
 from paysim_client.types import BreakerState, GatewayFaults, OutageMode, ScenarioTrigger, ScriptedOutcomeKind
 from paysim_proto.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, duration
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 
 def register(r: Registrar) -> None:

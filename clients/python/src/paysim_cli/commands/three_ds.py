@@ -7,12 +7,12 @@ import argparse
 from paysim_client.types import AcsAction, ThreeDSPolicy, ThreeDSPolicyMode
 
 from paysim_cli import views
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, key_values
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import AmountError, format_minor, parse_amount
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, when
+from paysim_cli.registrar import Registrar
 
 ACTIONS = {
     "approve": (AcsAction.ACS_ACTION_APPROVE, "the cardholder approves: the payment is authorized"),

@@ -17,12 +17,12 @@ from google.protobuf.message import Message
 from paysim_client import errors
 from paysim_proto.v1.payment_pb2 import PaymentEvent
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option
 from paysim_cli.context import Context
 from paysim_cli.failures import Interrupted
 from paysim_cli.money import format_minor
 from paysim_cli.output import to_json_value, when
+from paysim_cli.registrar import Registrar
 
 # Remember the currency of this many payments (from their creation event or a lookup) for their amounts.
 CURRENCY_MEMORY = 10_000

@@ -7,10 +7,10 @@ import argparse
 from paysim_client.types import WebhookDelivery, WebhookDeliveryState, WebhookEndpoint
 from paysim_proto.v1.webhook_pb2 import ListWebhookDeliveriesResponse, ListWebhookEndpointsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, duration, more
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 
 def register(r: Registrar) -> None:

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from paysim_client._blocking import LoopThread
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 
 A = TypeVar("A")

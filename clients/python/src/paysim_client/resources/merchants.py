@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 
 from paysim_proto.v1 import merchant_pb2 as M
 
-from paysim_client._blocking import LoopThread, blocking, blocking_pager
+from paysim_client._blocking import blocking, blocking_pager
 from paysim_client._generated import rpcs
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
