@@ -54,14 +54,16 @@ class AsyncCustomers(AsyncResource):
     ) -> AsyncPager[C.Customer]:
         """The merchant's customers (only those with ``email``, if given), page after page."""
 
-        async def fetch(token: str) -> Page[C.Customer]:
-            request = C.ListCustomersRequest(
+        return self._listing(
+            rpcs.LIST_CUSTOMERS,
+            lambda token: C.ListCustomersRequest(
                 merchant_id=merchant_id, page_size=page_size, page_token=token, email=email
-            )
-            reply = await self._transport.call(rpcs.LIST_CUSTOMERS, request, timeout=timeout, retry=retry)
-            return Page(reply.customers, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+            ),
+            lambda reply: Page(reply.customers, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def update(
         self,

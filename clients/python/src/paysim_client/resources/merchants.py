@@ -40,12 +40,14 @@ class AsyncApiKeys(AsyncResource):
     ) -> AsyncPager[M.ApiKey]:
         """The merchant's keys (prefixes only, never secrets), page after page."""
 
-        async def fetch(token: str) -> Page[M.ApiKey]:
-            request = M.ListApiKeysRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_API_KEYS, request, timeout=timeout, retry=retry)
-            return Page(reply.api_keys, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_API_KEYS,
+            lambda token: M.ListApiKeysRequest(merchant_id=merchant_id, page_size=page_size, page_token=token),
+            lambda reply: Page(reply.api_keys, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def revoke(
         self, api_key_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
@@ -172,12 +174,14 @@ class AsyncMerchants(AsyncResource):
     ) -> AsyncPager[M.Merchant]:
         """Every merchant, page after page (admins only)."""
 
-        async def fetch(token: str) -> Page[M.Merchant]:
-            request = M.ListMerchantsRequest(page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_MERCHANTS, request, timeout=timeout, retry=retry)
-            return Page(reply.merchants, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_MERCHANTS,
+            lambda token: M.ListMerchantsRequest(page_size=page_size, page_token=token),
+            lambda reply: Page(reply.merchants, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def activate(
         self, merchant_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None

@@ -107,26 +107,25 @@ class AsyncPayments(AsyncResource):
         ``page_size`` is per request (0: the server's default of 50, at most 500); ``timeout`` and
         ``retry`` apply to each page's request.
         """
-        base = P.ListPaymentsRequest(
-            merchant_id=merchant_id,
-            page_size=page_size,
-            statuses=statuses,
-            customer_id=customer_id,
-            min_amount_minor=min_amount_minor,
-            max_amount_minor=max_amount_minor,
-            created_after=timestamp(created_after),
-            created_before=timestamp(created_before),
-            card_last4=card_last4,
+        return self._listing(
+            rpcs.LIST_PAYMENTS,
+            lambda token: P.ListPaymentsRequest(
+                merchant_id=merchant_id,
+                page_size=page_size,
+                statuses=statuses,
+                customer_id=customer_id,
+                min_amount_minor=min_amount_minor,
+                max_amount_minor=max_amount_minor,
+                created_after=timestamp(created_after),
+                created_before=timestamp(created_before),
+                card_last4=card_last4,
+                page_token=token,
+            ),
+            lambda reply: Page(reply.payments, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
         )
-
-        async def fetch(token: str) -> Page[P.Payment]:
-            request = P.ListPaymentsRequest()
-            request.CopyFrom(base)
-            request.page_token = token
-            reply = await self._transport.call(rpcs.LIST_PAYMENTS, request, timeout=timeout, retry=retry)
-            return Page(reply.payments, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
 
     async def capture(
         self,
@@ -205,12 +204,14 @@ class AsyncPayments(AsyncResource):
     ) -> AsyncPager[P.Refund]:
         """The payment's refunds, oldest first, page after page."""
 
-        async def fetch(token: str) -> Page[P.Refund]:
-            request = P.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_REFUNDS, request, timeout=timeout, retry=retry)
-            return Page(reply.refunds, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_REFUNDS,
+            lambda token: P.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token),
+            lambda reply: Page(reply.refunds, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     def events(
         self,
@@ -223,12 +224,14 @@ class AsyncPayments(AsyncResource):
     ) -> AsyncPager[P.PaymentEvent]:
         """The payment's events (its whole history) in version order, page after page."""
 
-        async def fetch(token: str) -> Page[P.PaymentEvent]:
-            request = P.ListPaymentEventsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_PAYMENT_EVENTS, request, timeout=timeout, retry=retry)
-            return Page(reply.events, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_PAYMENT_EVENTS,
+            lambda token: P.ListPaymentEventsRequest(payment_id=payment_id, page_size=page_size, page_token=token),
+            lambda reply: Page(reply.events, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     def watch(
         self,

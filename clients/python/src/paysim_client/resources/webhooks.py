@@ -75,12 +75,14 @@ class AsyncWebhooks(AsyncResource):
     ) -> AsyncPager[W.WebhookEndpoint]:
         """The merchant's endpoints, newest first, page after page."""
 
-        async def fetch(token: str) -> Page[W.WebhookEndpoint]:
-            request = W.ListWebhookEndpointsRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_WEBHOOK_ENDPOINTS, request, timeout=timeout, retry=retry)
-            return Page(reply.webhook_endpoints, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_WEBHOOK_ENDPOINTS,
+            lambda token: W.ListWebhookEndpointsRequest(merchant_id=merchant_id, page_size=page_size, page_token=token),
+            lambda reply: Page(reply.webhook_endpoints, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def update(
         self,
@@ -146,22 +148,21 @@ class AsyncWebhooks(AsyncResource):
         """The merchant's deliveries, newest first, each with its attempts (time, HTTP status or
         error, duration); filtered by endpoint, event (``evt_…``) and ``state``
         (``WEBHOOK_DELIVERY_STATE_PENDING``, ``…_DELIVERED``, ``…_DEAD``)."""
-        base = W.ListWebhookDeliveriesRequest(
-            merchant_id=merchant_id,
-            webhook_endpoint_id=webhook_endpoint_id,
-            event_id=event_id,
-            state=state,
-            page_size=page_size,
+        return self._listing(
+            rpcs.LIST_WEBHOOK_DELIVERIES,
+            lambda token: W.ListWebhookDeliveriesRequest(
+                merchant_id=merchant_id,
+                webhook_endpoint_id=webhook_endpoint_id,
+                event_id=event_id,
+                state=state,
+                page_size=page_size,
+                page_token=token,
+            ),
+            lambda reply: Page(reply.webhook_deliveries, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
         )
-
-        async def fetch(token: str) -> Page[W.WebhookDelivery]:
-            request = W.ListWebhookDeliveriesRequest()
-            request.CopyFrom(base)
-            request.page_token = token
-            reply = await self._transport.call(rpcs.LIST_WEBHOOK_DELIVERIES, request, timeout=timeout, retry=retry)
-            return Page(reply.webhook_deliveries, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
 
     async def redeliver(
         self, webhook_delivery_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
