@@ -15,11 +15,11 @@ from paysim_cli.registrar import Registrar
 GATEWAYS = ("stripe", "paypal", "razorpay", "simulator")
 
 
-def register(r: Registrar) -> None:
-    group = r.group("gateways", "configure the gateways a merchant's payments are routed to")
-    p = group.command("list", "the configurations in routing order (none: simulator alone)", list_configs)
-    add_merchant_option(p)
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("gateways", "configure the gateways a merchant's payments are routed to")
+    parser = group.command("list", "the configurations in routing order (none: simulator alone)", list_configs)
+    add_merchant_option(parser)
+    parser = group.command(
         "set",
         "create or replace one gateway's configuration",
         set_config,
@@ -30,14 +30,14 @@ def register(r: Registrar) -> None:
             "  paysim gateways set simulator --priority 2 --disabled"
         ),
     )
-    p.add_argument("gateway", metavar="GATEWAY", help=", ".join(GATEWAYS))
-    p.add_argument("--priority", type=int, required=True, help="1 to 100, 1 tried first")
-    p.add_argument("--disabled", action="store_true", help="keep the configuration but skip the gateway")
-    p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="timeout_ms, latency_ms (repeatable)")
-    add_merchant_option(p)
-    p = group.command("delete", "delete one gateway's configuration", delete)
-    p.add_argument("gateway", metavar="GATEWAY")
-    add_merchant_option(p)
+    parser.add_argument("gateway", metavar="GATEWAY", help=", ".join(GATEWAYS))
+    parser.add_argument("--priority", type=int, required=True, help="1 to 100, 1 tried first")
+    parser.add_argument("--disabled", action="store_true", help="keep the configuration but skip the gateway")
+    parser.add_argument("--setting", action="append", metavar="KEY=VALUE", help="timeout_ms, latency_ms (repeatable)")
+    add_merchant_option(parser)
+    parser = group.command("delete", "delete one gateway's configuration", delete)
+    parser.add_argument("gateway", metavar="GATEWAY")
+    add_merchant_option(parser)
 
 
 def _settings(config: GatewayConfig) -> str:
