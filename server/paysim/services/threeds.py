@@ -17,8 +17,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from paysim.domain import payment as agg
-from paysim.domain import threeds
+from paysim.domain import payment, threeds
 from paysim.domain.declines import DECLINES
 from paysim.domain.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from paysim.domain.overrides import Override
@@ -48,9 +47,9 @@ _EXPIRE_ATTEMPTS = 5
 _EXPIRED = "THREE_DS_CHALLENGE_EXPIRED"
 
 
-def _decline(code: str) -> agg.DeclineInfo:
+def _decline(code: str) -> payment.DeclineInfo:
     d = DECLINES.get(code) or DECLINES["processing_error"]
-    return agg.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
+    return payment.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
 
 
 def _invalid(field: str, description: str, reason: str) -> InvalidArgument:
@@ -86,7 +85,7 @@ class ThreeDSAuthenticator:
         processes notice within the cache's lifetime)."""
         self._policies.discard(merchant_id)
 
-    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
+    async def before_authorization(self, state: payment.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
         # The payment's scenario, levers included: a forced decline (holder name, magic amount)
         # replaces the card's own behaviour, 3DS included, as it replaces everything else.
         scenario = scenario_for(pan, state.amount, state.card.holder_name)
@@ -204,7 +203,7 @@ class ThreeDSService:
                 "acs_result", "is not a result the ACS signed (altered, or not one at all)", "INVALID_ACS_RESULT"
             )
 
-        def decide(state: agg.PaymentState) -> PaymentEvent:
+        def decide(state: payment.PaymentState) -> PaymentEvent:
             now = self._clock()
             challenge = threeds.open_challenge(state.challenge, state.id, challenge_id, now)
             if answer.challenge_id != challenge.id or answer.payment_id != state.id:
@@ -257,7 +256,7 @@ class ThreeDSService:
                     now = self._clock()
                     if (
                         state is None
-                        or state.status is not agg.Status.REQUIRES_ACTION
+                        or state.status is not payment.Status.REQUIRES_ACTION
                         or not threeds.due_to_expire(state.challenge, now)
                     ):
                         return False
@@ -271,7 +270,7 @@ class ThreeDSService:
                         challenged=True,
                     )
                     event = ThreeDSChallengeExpired(at=now, authentication=result, reason=threeds.EXPIRED_REASON)
-                    after = agg.apply(state, event)
+                    after = payment.apply(state, event)
                     await uow.payments.save(state, after, [event])
                     await uow.commit()
                 return True
