@@ -7,10 +7,10 @@ named after the type (``payment.captured`` → ``payment_captured``), amounts as
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from google.protobuf.message import Message
 from paysim_proto.v1 import payment_pb2
 
 from paysim.contract import payment_messages
@@ -19,6 +19,14 @@ from paysim.domain import payment_events as events
 from paysim.domain.payment_events import EventType, PaymentEvent
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.payment_values import Attempt
+
+ThreeDSEvent = (
+    events.ThreeDSChallengeRequired
+    | events.ThreeDSAuthenticated
+    | events.ThreeDSNotSupported
+    | events.ThreeDSFailed
+    | events.ThreeDSChallengeExpired
+)
 
 
 def data_field(event_type: EventType) -> str:
@@ -56,49 +64,67 @@ def _three_ds_failed(event: events.ThreeDSFailed) -> payment_pb2.PaymentThreeDSF
     )
 
 
-# What each event class becomes on the wire. A class missing here fails the test that walks EventType.
-_DATA: dict[type[Any], Callable[[Any], Any]] = {
-    events.PaymentCreated: _created,
-    events.PaymentAuthorized: lambda e: payment_pb2.PaymentAuthorized(
-        amount_minor=e.amount, reference=e.reference, attempt=_attempt(e.attempt)
-    ),
-    events.PaymentDeclined: lambda e: payment_pb2.PaymentDeclined(
-        decline=payment_messages.decline(e.decline), attempt=_attempt(e.attempt)
-    ),
-    events.PaymentFailed: lambda e: payment_pb2.PaymentFailed(reason=e.reason, attempt=_attempt(e.attempt)),
-    events.PaymentAttemptFailed: lambda e: payment_pb2.PaymentAttemptFailed(attempt=_attempt(e.attempt)),
-    events.PaymentCaptureRequested: lambda e: payment_pb2.PaymentCaptureRequested(amount_minor=e.amount),
-    events.PaymentCaptured: lambda e: payment_pb2.PaymentCaptured(
-        amount_minor=e.amount, fee_amount_minor=e.fee, attempt=_attempt(e.attempt)
-    ),
-    events.PaymentCaptureFailed: lambda e: payment_pb2.PaymentCaptureFailed(
-        reason=e.reason, attempt=_attempt(e.attempt)
-    ),
-    events.PaymentVoidRequested: lambda e: payment_pb2.PaymentVoidRequested(),
-    events.PaymentVoided: lambda e: payment_pb2.PaymentVoided(attempt=_attempt(e.attempt)),
-    events.PaymentVoidFailed: lambda e: payment_pb2.PaymentVoidFailed(reason=e.reason, attempt=_attempt(e.attempt)),
-    events.RefundRequested: lambda e: payment_pb2.RefundRequested(
-        refund_id=e.refund_id, amount_minor=e.amount, reason=e.reason
-    ),
-    events.RefundSucceeded: lambda e: payment_pb2.RefundSucceeded(refund_id=e.refund_id, attempt=_attempt(e.attempt)),
-    events.RefundFailed: lambda e: payment_pb2.RefundFailed(
-        refund_id=e.refund_id, reason=e.reason, attempt=_attempt(e.attempt)
-    ),
-    events.ThreeDSChallengeRequired: lambda e: payment_pb2.PaymentThreeDSChallengeRequired(
-        authentication=payment_messages.authentication(e.authentication),
-        challenge=payment_messages.challenge(e.challenge),
-    ),
-    events.ThreeDSAuthenticated: lambda e: payment_pb2.PaymentThreeDSAuthenticated(
-        authentication=payment_messages.authentication(e.authentication)
-    ),
-    events.ThreeDSNotSupported: lambda e: payment_pb2.PaymentThreeDSNotSupported(
-        authentication=payment_messages.authentication(e.authentication)
-    ),
-    events.ThreeDSFailed: _three_ds_failed,
-    events.ThreeDSChallengeExpired: lambda e: payment_pb2.PaymentThreeDSChallengeExpired(
-        authentication=payment_messages.authentication(e.authentication), reason=e.reason
-    ),
-}
+def _three_ds_data(event: ThreeDSEvent) -> Message:
+    authentication = payment_messages.authentication(event.authentication)
+    match event:
+        case events.ThreeDSChallengeRequired():
+            challenge = payment_messages.challenge(event.challenge)
+            return payment_pb2.PaymentThreeDSChallengeRequired(authentication=authentication, challenge=challenge)
+        case events.ThreeDSAuthenticated():
+            return payment_pb2.PaymentThreeDSAuthenticated(authentication=authentication)
+        case events.ThreeDSNotSupported():
+            return payment_pb2.PaymentThreeDSNotSupported(authentication=authentication)
+        case events.ThreeDSFailed():
+            return _three_ds_failed(event)
+        case events.ThreeDSChallengeExpired():
+            return payment_pb2.PaymentThreeDSChallengeExpired(authentication=authentication, reason=event.reason)
+
+
+def _data(event: PaymentEvent) -> Message:
+    """What an event becomes on the wire. Exhaustive: mypy refuses an event class left out."""
+    match event:
+        case events.PaymentCreated():
+            return _created(event)
+        case events.PaymentAuthorized():
+            attempt = _attempt(event.attempt)
+            return payment_pb2.PaymentAuthorized(amount_minor=event.amount, reference=event.reference, attempt=attempt)
+        case events.PaymentDeclined():
+            decline = payment_messages.decline(event.decline)
+            return payment_pb2.PaymentDeclined(decline=decline, attempt=_attempt(event.attempt))
+        case events.PaymentFailed():
+            return payment_pb2.PaymentFailed(reason=event.reason, attempt=_attempt(event.attempt))
+        case events.PaymentAttemptFailed():
+            return payment_pb2.PaymentAttemptFailed(attempt=_attempt(event.attempt))
+        case events.PaymentCaptureRequested():
+            return payment_pb2.PaymentCaptureRequested(amount_minor=event.amount)
+        case events.PaymentCaptured():
+            attempt = _attempt(event.attempt)
+            return payment_pb2.PaymentCaptured(amount_minor=event.amount, fee_amount_minor=event.fee, attempt=attempt)
+        case events.PaymentCaptureFailed():
+            return payment_pb2.PaymentCaptureFailed(reason=event.reason, attempt=_attempt(event.attempt))
+        case events.PaymentVoidRequested():
+            return payment_pb2.PaymentVoidRequested()
+        case events.PaymentVoided():
+            return payment_pb2.PaymentVoided(attempt=_attempt(event.attempt))
+        case events.PaymentVoidFailed():
+            return payment_pb2.PaymentVoidFailed(reason=event.reason, attempt=_attempt(event.attempt))
+        case events.RefundRequested():
+            return payment_pb2.RefundRequested(
+                refund_id=event.refund_id, amount_minor=event.amount, reason=event.reason
+            )
+        case events.RefundSucceeded():
+            return payment_pb2.RefundSucceeded(refund_id=event.refund_id, attempt=_attempt(event.attempt))
+        case events.RefundFailed():
+            attempt = _attempt(event.attempt)
+            return payment_pb2.RefundFailed(refund_id=event.refund_id, reason=event.reason, attempt=attempt)
+        case (
+            events.ThreeDSChallengeRequired()
+            | events.ThreeDSAuthenticated()
+            | events.ThreeDSNotSupported()
+            | events.ThreeDSFailed()
+            | events.ThreeDSChallengeExpired()
+        ):
+            return _three_ds_data(event)
 
 
 def payment_event(
@@ -111,6 +137,8 @@ def payment_event(
     created_at: datetime,
     event: PaymentEvent,
 ) -> payment_pb2.PaymentEvent:
+    # The oneof member is named at run time; its message is checked above, in _data.
+    data: dict[str, Any] = {data_field(event.type): _data(event)}
     return payment_pb2.PaymentEvent(
         id=event_id,
         type=event.type.value,
@@ -119,5 +147,5 @@ def payment_event(
         payment_version=payment_version,
         sequence=sequence,
         create_time=timestamp(created_at),
-        **{data_field(event.type): _DATA[type(event)](event)},
+        **data,
     )
