@@ -103,7 +103,7 @@ async def _subscriber(
     opened: asyncio.Event,
     refused: list[int],
 ) -> None:
-    """One stream; a refused subscribe is retried with jitter, as clients should (DESIGN §7)."""
+    """One stream; a refused subscribe is retried with jitter, as clients should (README, "Errors": RetryInfo)."""
     request = events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW, event_types=[CAPTURED])
     while True:
         call = stub.SubscribePaymentEvents(request, metadata=_auth(key))

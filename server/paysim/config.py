@@ -82,7 +82,7 @@ class Settings:
     auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
     max_message_bytes: int = 1024 * 1024
     max_concurrent_streams: int = 1000
-    # Calls accepted but not yet started; a burst of subscribes past it is refused (DESIGN §7).
+    # Calls accepted but not yet started; a burst of subscribes past it is refused (server.py).
     max_pending_requests: int = 20_000
     subscriptions_per_principal: int = 20  # open event streams per caller, per process
     subscriptions_per_process: int = 5000
