@@ -53,7 +53,7 @@ def _serve(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from paysim.app.bootstrap import database_limits
+    from paysim.app.adapters import database_limits
     from paysim.store import migrate
     from paysim.store.database import create_engine
 
@@ -67,7 +67,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _verify(settings: Settings) -> int:
-    from paysim.app.bootstrap import database_limits
+    from paysim.app.adapters import database_limits
     from paysim.services.verification import verify_all
     from paysim.store.database import create_engine
     from paysim.store.unit_of_work import UnitOfWork
@@ -136,8 +136,8 @@ def _admin_create(settings: Settings, args: argparse.Namespace) -> int:
     from paysim_cli.commands._common import read_password
     from paysim_cli.failures import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, UsageError
 
-    from paysim.app.bootstrap import check_admin
     from paysim.domain.errors import DomainError, InvalidArgument
+    from paysim.services.first_admin import check_admin
 
     honour_ctrl_c()
     try:

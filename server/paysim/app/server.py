@@ -36,8 +36,8 @@ from paysim.api.payment import PaymentServicer
 from paysim.api.simulator import SimulatorServicer
 from paysim.api.threeds import ThreeDSServicer
 from paysim.api.webhook import WebhookServicer
-from paysim.app.bootstrap import App
 from paysim.app.calls_in_flight import CallsInFlight
+from paysim.app.container import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
