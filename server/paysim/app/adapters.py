@@ -39,15 +39,15 @@ class Adapters:
     gateways: Mapping[str, Gateway]
     keys: Keys
     clock: Clock = field(default=system_clock)
-    # PostgreSQL only: the payment hot path's own psycopg pool (opened by the composition root).
-    hot_pool: AsyncConnectionPool[Any] | None = None
+    # PostgreSQL only: the payment use cases' own psycopg pool (opened by the composition root).
+    payment_pool: AsyncConnectionPool[Any] | None = None
     redis: GuardedRedis | None = None  # the rate limiters' shared counters, when configured
 
     async def close(self) -> None:
         if self.redis is not None:
             await self.redis.close()
-        if self.hot_pool is not None:
-            await self.hot_pool.close()
+        if self.payment_pool is not None:
+            await self.payment_pool.close()
         await self.engine.dispose()
 
 
@@ -56,19 +56,19 @@ def open_adapters(settings: Settings, clock: Clock = system_clock) -> Adapters:
     url = settings.effective_database_url
     limits = database_limits(settings)
     if is_sqlite(url):
-        engine, hot_pool = create_engine(url, pool_size=settings.db_pool_size, limits=limits), None
+        engine, payment_pool = create_engine(url, pool_size=settings.db_pool_size, limits=limits), None
     else:
         # Payments take their connections from a psycopg pool of their own; everything else
         # shares a smaller SQLAlchemy pool.
         engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2), limits=limits)
-        hot_pool = create_pool(url, settings.db_pool_size, limits)
+        payment_pool = create_pool(url, settings.db_pool_size, limits)
     return Adapters(
         engine=engine,
         bus=_event_bus(url, limits),
         gateways=build_gateways(),
         keys=load_keys(settings),
         clock=clock,
-        hot_pool=hot_pool,
+        payment_pool=payment_pool,
         redis=_redis(settings),
     )
 

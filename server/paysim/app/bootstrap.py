@@ -18,8 +18,8 @@ async def bootstrap(settings: Settings, *, clock: Clock = system_clock, run_migr
     adapters = open_adapters(settings, clock)
     if run_migrations:
         await migrate.upgrade(adapters.engine)
-    if adapters.hot_pool is not None:
-        await adapters.hot_pool.open(wait=False)
+    if adapters.payment_pool is not None:
+        await adapters.payment_pool.open(wait=False)
     app = build_app(settings, adapters)
     if settings.bootstrap_admin_email and settings.bootstrap_admin_password:
         await ensure_admin(app, settings.bootstrap_admin_email, settings.bootstrap_admin_password)

@@ -68,8 +68,8 @@ class App:
         return self.adapters.clock
 
     @property
-    def hot_pool(self) -> AsyncConnectionPool[Any] | None:
-        return self.adapters.hot_pool
+    def payment_pool(self) -> AsyncConnectionPool[Any] | None:
+        return self.adapters.payment_pool
 
     @property
     def redis(self) -> GuardedRedis | None:

@@ -41,7 +41,7 @@ from paysim.services.webhook_sender import WebhookSender
 from paysim.services.webhook_targets import TargetGuard
 from paysim.services.webhooks import WebhookService
 from paysim.store.event_log import EventLog
-from paysim.store.pg_unit_of_work import PgUnitOfWork
+from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -173,23 +173,25 @@ def _payments(
         # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
         idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
         recover_after=timedelta(seconds=settings.recover_after_seconds),
-        hot_uow=_hot_units_of_work(adapters, outbox_doorbell),
+        payment_uow=_payment_units_of_work(adapters, outbox_doorbell),
         merchant_cache_seconds=settings.auth_cache_seconds,
         three_ds=three_ds,
     )
     return _Payments(three_ds, breakers, faults, routes, router, payments)
 
 
-def _hot_units_of_work(adapters: Adapters, outbox_doorbell: asyncio.Event) -> Callable[[], PgUnitOfWork] | None:
-    """The payment hot path's units of work, on PostgreSQL; None on SQLite (the ordinary ones)."""
-    pool = adapters.hot_pool
+def _payment_units_of_work(
+    adapters: Adapters, outbox_doorbell: asyncio.Event
+) -> Callable[[], PgPaymentUnitOfWork] | None:
+    """The payment use cases' units of work, on PostgreSQL; None on SQLite (the ordinary ones)."""
+    pool = adapters.payment_pool
     if pool is None:
         return None
 
-    def hot_uow() -> PgUnitOfWork:
-        return PgUnitOfWork(pool, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
+    def payment_uow() -> PgPaymentUnitOfWork:
+        return PgPaymentUnitOfWork(pool, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
 
-    return hot_uow
+    return payment_uow
 
 
 def _breaker_config(settings: Settings) -> BreakerConfig:
