@@ -7,8 +7,8 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import auth_pb2, auth_pb2_grpc
 
-from paysim.app.call_context import require_principal
-from paysim.app.request_metadata import client_address
+from paysim.api.call_context import require_principal
+from paysim.api.request_metadata import client_address
 from paysim.contract import identity_messages
 from paysim.contract.timestamps import timestamp
 from paysim.services.accounts import AccountService, Tokens

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import events_pb2, events_pb2_grpc
 
-from paysim.app.call_context import require_principal
+from paysim.api.call_context import require_principal
 from paysim.contract.event_messages import payment_event
 from paysim.contract.timestamps import timestamp
 from paysim.domain import event_codec

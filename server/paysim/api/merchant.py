@@ -7,8 +7,8 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 
+from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
 from paysim.contract import identity_messages
 from paysim.services.merchants import MerchantService
 

@@ -8,10 +8,9 @@ import grpc
 from paysim_proto.v1 import payment_pb2, payment_pb2_grpc
 
 from paysim.api import payment_requests
+from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
-from paysim.app.interceptors import REPLAYED_TRAILER
-from paysim.app.request_metadata import single_metadata
+from paysim.api.request_metadata import REPLAYED_TRAILER, single_metadata
 from paysim.contract import payment_messages
 from paysim.contract.event_messages import payment_event
 from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override

@@ -7,8 +7,8 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import threeds_pb2, threeds_pb2_grpc
 
+from paysim.api.call_context import require_principal
 from paysim.api.payment import idempotency_key, mark_replay, override_metadata
-from paysim.app.call_context import require_principal
 from paysim.contract import payment_messages
 from paysim.contract.timestamps import timestamp
 from paysim.domain.overrides import parse_override
