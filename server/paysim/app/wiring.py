@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from paysim.api.webhook_convert import payment_json
 from paysim.app.adapters import Adapters
 from paysim.app.container import App
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.config import Settings
+from paysim.contract.webhook_messages import payment_json
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.webhooks import TargetRules
 from paysim.security.access_tokens import AccessTokenCodec
