@@ -14,6 +14,8 @@ Three outputs, each rewritten whole, never edited by hand:
 - ``clients/python/src/paysim_client/_generated``: what the client derives from the contract's options
   (``proto/paysim/v1/options.proto``): the table of RPCs with the retry safety of each
   (``rpcs.py``), and one exception class per value of the ``ErrorReason`` enum (``reasons.py``).
+- ``clients/typescript/src/gen`` and ``src/derived``: the TypeScript client's rendering of the
+  contract (``buf generate`` with ``buf.gen.yaml``) and its reason classes (``gen_typescript.py``).
 
 The contract's rules are checked first: an RPC of paysim.v1 without an access policy or without an
 idempotency classification, or an error reason without a status code, is refused, and nothing is
@@ -38,6 +40,8 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
+import gen_typescript as ts
+
 ROOT = Path(__file__).resolve().parents[2]
 PROTO_ROOT = ROOT / "proto"
 # The contract's Python rendering, its own small distribution (paysim-proto) that both the server
@@ -50,7 +54,13 @@ IMPORT_RE = re.compile(r"^(from|import) paysim\.v1\b", re.MULTILINE)
 STUBS_INIT = '"""Generated protobuf messages and gRPC stubs of the paysim.v1 contract."""\n'
 # The googleapis protos the contract imports, vendored from the installed googleapis-common-protos
 # (buf's registry is out of reach here; buf.yaml leaves them out of lint and breaking).
-VENDORED = ("google/api/field_behavior.proto", "google/rpc/code.proto")
+# status.proto and error_details.proto are for the TypeScript client, which decodes the details.
+VENDORED = (
+    "google/api/field_behavior.proto",
+    "google/rpc/code.proto",
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
+)
 
 # --- the Python face of the error reasons ------------------------------------------------------
 # A reason's class is the CamelCase of the reason (PAYMENT_BUSY -> PaymentBusy), subclassing the
@@ -412,7 +422,8 @@ def _contract_protos(proto_root: Path) -> list[str]:
     return sorted(p.relative_to(proto_root).as_posix() for p in (proto_root / "paysim").rglob("*.proto"))
 
 
-def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path) -> None:
+def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path, ts_dir: Path) -> None:
+    """Every output into scratch directories: Python stubs, Python and TypeScript derived code."""
     with tempfile.TemporaryDirectory() as raw:
         descriptor_set = Path(raw) / "contract.binpb"
         cmd = [
@@ -448,15 +459,33 @@ def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path) -> None:
     )
     (derived_dir / "rpcs.py").write_text(render_rpcs(contract))
     (derived_dir / "reasons.py").write_text(render_reasons(contract))
+    reasons = [(r.name, r.code, r.doc) for r in contract.reasons]
+    ts.generate(_bin("buf"), ts_dir / "gen", ts_dir / "derived", ts.render_reasons(reasons, _class_name))
+
+
+def _outputs(scratch: Path) -> list[tuple[Path, Path]]:
+    """(where ``generate`` wrote it under ``scratch``, where it is checked in) for every output."""
+    return [
+        (scratch / "v1", STUBS),
+        (scratch / "_generated", DERIVED),
+        (scratch / "ts" / "gen", ts.TS_GEN),
+        (scratch / "ts" / "derived", ts.TS_DERIVED),
+    ]
 
 
 def _differences(fresh: Path, current: Path) -> Iterable[str]:
+    """The files that differ between two trees, subdirectories included."""
     if not current.exists():
-        return [f"{current.name}/ (missing)"]
-    comparison = filecmp.dircmp(fresh, current, ignore=["__pycache__"])
-    return [
-        f"{current.name}/{name}" for name in (*comparison.left_only, *comparison.right_only, *comparison.diff_files)
-    ]
+        return [f"{current.relative_to(ROOT)}/ (missing)"]
+    found: list[str] = []
+    pending = [filecmp.dircmp(fresh, current, ignore=["__pycache__"])]
+    while pending:
+        comparison = pending.pop()
+        where = Path(comparison.right).relative_to(ROOT)
+        names = (*comparison.left_only, *comparison.right_only, *comparison.diff_files)
+        found += [f"{where / name}" for name in names]
+        pending += comparison.subdirs.values()
+    return found
 
 
 def main() -> int:
@@ -468,18 +497,18 @@ def main() -> int:
             vendor(PROTO_ROOT)
             with tempfile.TemporaryDirectory() as tmp:
                 # Into a scratch directory first: a contract that breaks the rules changes nothing.
-                generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated")
-                for fresh, target in ((Path(tmp) / "v1", STUBS), (Path(tmp) / "_generated", DERIVED)):
+                generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated", Path(tmp) / "ts")
+                for fresh, target in _outputs(Path(tmp)):
                     shutil.rmtree(target, ignore_errors=True)
                     shutil.copytree(fresh, target)
-            print(f"generated {STUBS.relative_to(ROOT)} and {DERIVED.relative_to(ROOT)}")
+            print("generated", ", ".join(str(target.relative_to(ROOT)) for _, target in _outputs(ROOT)))
             return 0
         stale = [f"proto/{relative}" for relative in stale_vendored(PROTO_ROOT)]
         with tempfile.TemporaryDirectory() as tmp:
-            generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated")
-            stale += _differences(Path(tmp) / "v1", STUBS)
-            stale += _differences(Path(tmp) / "_generated", DERIVED)
-    except ContractError as error:
+            generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated", Path(tmp) / "ts")
+            for fresh, target in _outputs(Path(tmp)):
+                stale += _differences(fresh, target)
+    except (ContractError, ts.PluginMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if stale:
