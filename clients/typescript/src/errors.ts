@@ -16,7 +16,16 @@ import {
   RequestInfoSchema,
   RetryInfoSchema,
 } from "./gen/google/rpc/error_details_pb.js";
-import { BY_CODE, Cancelled, DeadlineExceeded, RpcError, Unknown } from "./status-errors.js";
+import {
+  BY_CODE,
+  Cancelled,
+  DeadlineExceeded,
+  RpcError,
+  type RpcErrorFields,
+  StatusCode,
+  Unavailable,
+  Unknown,
+} from "./status-errors.js";
 
 export * from "./status-errors.js";
 export * from "./derived/reasons.js";
@@ -30,7 +39,7 @@ function durationMs(seconds: bigint, nanos: number): number {
   return Number(seconds) * 1000 + nanos / 1e6;
 }
 
-function decode(error: ConnectError): ConstructorParameters<typeof RpcError>[1] {
+function decode(error: ConnectError): RpcErrorFields {
   const info = error.findDetails(ErrorInfoSchema)[0];
   const retry = error.findDetails(RetryInfoSchema)[0]?.retryDelay;
   const requestInfo = error.findDetails(RequestInfoSchema)[0];
@@ -54,12 +63,41 @@ function decode(error: ConnectError): ConstructorParameters<typeof RpcError>[1] 
   };
 }
 
+/**
+ * Node's codes for a connection that broke or never formed. Connect reports some of them as
+ * ABORTED; gRPC calls them UNAVAILABLE (the call may or may not have reached the server), which is
+ * what the retry rules and watch() act on.
+ */
+const CONNECTION_FAILURES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_INVALID_SESSION",
+  "ERR_HTTP2_SESSION_ERROR",
+]);
+
+function connectionFailed(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === "string" && CONNECTION_FAILURES.has(code)) return true;
+  }
+  return false;
+}
+
 /** The typed error for anything a call threw (a ConnectError, an abort, a socket error). */
 export function toRpcError(thrown: unknown): RpcError {
   if (thrown instanceof RpcError) return thrown;
   const error = ConnectError.from(thrown);
   const fields = decode(error);
-  const byReason = fields?.domain === PAYSIM_DOMAIN ? BY_REASON[fields.reason ?? ""] : undefined;
+  if (!fields.reason && connectionFailed(error.cause)) {
+    return new Unavailable(error.rawMessage, { ...fields, code: StatusCode.UNAVAILABLE });
+  }
+  const byReason = fields.domain === PAYSIM_DOMAIN ? BY_REASON[fields.reason ?? ""] : undefined;
   const cls = byReason ?? BY_CODE.get(error.code) ?? Unknown;
   return new cls(error.rawMessage, fields);
 }

@@ -6,6 +6,8 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #server: Server | undefined;
   port = 0;
+  /** How many client connections the proxy has accepted. */
+  connections = 0;
   /** Called with the bytes of each chunk the client sends; a test cuts the connection from it. */
   onClientData: ((chunk: Buffer, cut: () => void) => void) | undefined;
 
@@ -13,6 +15,7 @@ export class TcpProxy {
 
   async start(): Promise<void> {
     this.#server = createServer((client) => {
+      this.connections++;
       const upstream = connect(this.upstreamPort, "127.0.0.1");
       this.#sockets.add(client).add(upstream);
       const cut = (): void => this.cutAll();
