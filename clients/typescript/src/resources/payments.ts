@@ -11,7 +11,7 @@ import { PaymentService } from "../gen/paysim/v1/payment_pb.js";
 import type { Pager } from "../pager.js";
 import type { CallOptions } from "../transport.js";
 import { Watcher, type WatchOptions } from "../watch.js";
-import { Resource, type ReplyOf, type RequestOf } from "./base.js";
+import { Resource, type RequestOf } from "./base.js";
 
 const M = PaymentService.method;
 
@@ -64,12 +64,13 @@ export class Payments extends Resource {
     return required((await this.call(M.voidPayment, { paymentId }, options)).payment, "payment");
   }
 
-  /** Refund a captured payment (all that is left unless `amountMinor` says less). */
+  /** Refund a captured payment (all that is left unless `amountMinor` says less): the refund and the payment after it. */
   async refund(
     request: RequestOf<typeof M.refundPayment>,
     options?: CallOptions,
-  ): Promise<ReplyOf<typeof M.refundPayment>> {
-    return this.call(M.refundPayment, request, options);
+  ): Promise<{ refund: Refund; payment: Payment }> {
+    const reply = await this.call(M.refundPayment, request, options);
+    return { refund: required(reply.refund, "refund"), payment: required(reply.payment, "payment") };
   }
 
   refunds(paymentId: string, options?: CallOptions): Pager<Refund> {
