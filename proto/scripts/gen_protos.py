@@ -36,12 +36,24 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
-import gen_typescript as ts
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module beside this script, loaded by path: the script is also loaded by path (tests)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ts = _sibling("gen_typescript")  # the TypeScript outputs
 PROTO_ROOT = ROOT / "proto"
 # The contract's Python rendering, its own small distribution (paysim-proto) that both the server
 # and the client depend on; what only the client derives from the contract stays in the client.
@@ -421,8 +433,9 @@ def _contract_protos(proto_root: Path) -> list[str]:
     return sorted(p.relative_to(proto_root).as_posix() for p in (proto_root / "paysim").rglob("*.proto"))
 
 
-def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path, ts_dir: Path) -> None:
-    """Every output into scratch directories: Python stubs, Python and TypeScript derived code."""
+def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path, ts_dir: Path | None = None) -> None:
+    """Every output into scratch directories: the Python stubs and derived code, and with ``ts_dir``
+    the TypeScript code (``buf generate`` reads the repository's proto/, not ``proto_root``)."""
     with tempfile.TemporaryDirectory() as raw:
         descriptor_set = Path(raw) / "contract.binpb"
         cmd = [
@@ -458,6 +471,8 @@ def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path, ts_dir: Path)
     )
     (derived_dir / "rpcs.py").write_text(render_rpcs(contract))
     (derived_dir / "reasons.py").write_text(render_reasons(contract))
+    if ts_dir is None:
+        return
     reasons = [(r.name, r.code, r.doc) for r in contract.reasons]
     ts.generate(_bin("buf"), ts_dir / "gen", ts_dir / "derived", ts.render_reasons(reasons, _class_name))
 
