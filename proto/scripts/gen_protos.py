@@ -25,7 +25,6 @@ generated.
 from __future__ import annotations
 
 import argparse
-import filecmp
 import importlib.util
 import re
 import shutil
@@ -33,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -54,6 +53,7 @@ def _sibling(name: str) -> ModuleType:
 
 
 ts = _sibling("gen_typescript")  # the TypeScript outputs
+freshness = _sibling("freshness")
 PROTO_ROOT = ROOT / "proto"
 # The contract's Python rendering, its own small distribution (paysim-proto) that both the server
 # and the client depend on; what only the client derives from the contract stays in the client.
@@ -482,24 +482,8 @@ def _outputs(scratch: Path) -> list[tuple[Path, Path]]:
     return [
         (scratch / "v1", STUBS),
         (scratch / "_generated", DERIVED),
-        (scratch / "ts" / "gen", ts.TS_GEN),
-        (scratch / "ts" / "derived", ts.TS_DERIVED),
+        *ts.outputs(scratch / "ts"),
     ]
-
-
-def _differences(fresh: Path, current: Path) -> Iterable[str]:
-    """The files that differ between two trees, subdirectories included."""
-    if not current.exists():
-        return [f"{current.relative_to(ROOT)}/ (missing)"]
-    found: list[str] = []
-    pending = [filecmp.dircmp(fresh, current, ignore=["__pycache__"])]
-    while pending:
-        comparison = pending.pop()
-        where = Path(comparison.right).relative_to(ROOT)
-        names = (*comparison.left_only, *comparison.right_only, *comparison.diff_files)
-        found += [f"{where / name}" for name in names]
-        pending += comparison.subdirs.values()
-    return found
 
 
 def main() -> int:
@@ -521,7 +505,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated", Path(tmp) / "ts")
             for fresh, target in _outputs(Path(tmp)):
-                stale += _differences(fresh, target)
+                stale += freshness.differences(fresh, target, ROOT)
     except (ContractError, ts.PluginMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

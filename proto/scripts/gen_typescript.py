@@ -105,3 +105,8 @@ def generate(buf: str, out_gen: Path, out_derived: Path, reasons_ts: str) -> Non
     buf_generate(buf, out_gen)
     out_derived.mkdir(parents=True, exist_ok=True)
     (out_derived / "reasons.ts").write_text(reasons_ts)
+
+
+def outputs(scratch: Path) -> list[tuple[Path, Path]]:
+    """(where ``generate`` writes it under ``scratch``, where it is checked in) for each output."""
+    return [(scratch / "gen", TS_GEN), (scratch / "derived", TS_DERIVED)]
