@@ -25,7 +25,6 @@ import { Transport } from "./transport.js";
 
 export const DEFAULT_TARGET = "localhost:50051";
 export const DEFAULT_TIMEOUT_MS = 30_000;
-export const USER_AGENT = "paysim-typescript/0.1.0";
 
 export interface ClientOptions {
   /** `host:port` of the server (default localhost:50051), or a full `http://`/`https://` URL. */
@@ -102,7 +101,7 @@ export async function createClient(options: ClientOptions = {}): Promise<PaysimC
   const transport = new Transport(connect, {
     timeoutMs: "timeoutMs" in options ? options.timeoutMs : DEFAULT_TIMEOUT_MS,
     retry: options.retry ?? DEFAULT_RETRY,
-    headers: { "x-user-agent": USER_AGENT, ...options.headers },
+    headers: { ...options.headers },
   });
   let session: Session | undefined;
   if (options.apiKey !== undefined) {

@@ -122,6 +122,7 @@ export class Transport {
     request: MessageInitShape<I>,
     signal: AbortSignal,
   ): Promise<{ messages: AsyncIterable<MessageShape<O>>; used: string | undefined }> {
+    if (this.closed) throw new Error("the client is closed");
     const sent = this.#headers({});
     const used = rpcFacts(method).anonymous ? undefined : await this.credentials.authorization();
     if (used !== undefined) sent.set(AUTHORIZATION_HEADER, `Bearer ${used}`);

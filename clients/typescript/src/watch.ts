@@ -137,7 +137,7 @@ export class Watcher implements AsyncIterable<PaymentEvent> {
         }
         throw new Unavailable("the server ended the stream");
       } catch (thrown) {
-        if (this.#stop.signal.aborted) return;
+        if (this.#stop.signal.aborted || this.transport.closed) return; // closed: not a failure
         const error = toRpcError(thrown);
         this.lastError = error;
         if (error instanceof Unauthenticated && !renewed) {

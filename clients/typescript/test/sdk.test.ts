@@ -202,3 +202,22 @@ describe("webhooks", () => {
     }
   });
 });
+
+describe("watch", () => {
+  test("hands out new events from now, and ends when the client closes", async () => {
+    const own = await registerShop(server.target);
+    const client = await createClient({ target: server.target, apiKey: own.apiKey });
+    const watcher = client.events.watch();
+    const types: string[] = [];
+    const reading = (async () => {
+      for await (const event of watcher) types.push(event.type);
+    })();
+    await new Promise((done) => setTimeout(done, 500)); // the stream is open
+    await client.payments.create({ amountMinor: 900n, paymentMethod: card("4242424242424242") });
+    while (!types.includes("payment.captured")) await new Promise((done) => setTimeout(done, 50));
+    client.close();
+    await reading; // ends, without an error
+    assert.ok(types.includes("payment.created") || types.includes("payment.authorized"), types.join());
+    assert.ok(watcher.cursor !== undefined && watcher.cursor > 0n);
+  });
+});
