@@ -46,7 +46,8 @@ test("the README's TypeScript example takes a payment from npm install to refund
   const shop = await registerShop(server.target);
   const app = mkdtempSync(join(tmpdir(), "paysim-app-"));
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-  await run("npm", ["install", "--no-audit", "--no-fund", join(ROOT, "clients", "typescript")], { cwd: app });
+  // --offline: a folder install fetches nothing (the SDK brings its own node_modules).
+  await run("npm", ["install", "--offline", "--no-audit", "--no-fund", join(ROOT, "clients", "typescript")], { cwd: app });
   const example = block(text, "typescript")
     .replace('"localhost:50051"', JSON.stringify(server.target))
     .replace('"owner@acme.test"', JSON.stringify(shop.email));
