@@ -69,7 +69,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 async function typescriptScenario(target: string, apiKey: string): Promise<Outcome> {

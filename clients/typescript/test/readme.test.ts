@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -37,7 +37,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 test("the README's TypeScript example takes a payment from npm install to refunded", async () => {
@@ -52,7 +52,9 @@ test("the README's TypeScript example takes a payment from npm install to refund
     .replace('"localhost:50051"', JSON.stringify(server.target))
     .replace('"owner@acme.test"', JSON.stringify(shop.email));
   writeFileSync(join(app, "quickstart.mjs"), example);
-  const { stdout } = await run("node", ["quickstart.mjs"], { cwd: app });
+  const { stdout } = await run("node", ["quickstart.mjs"], { cwd: app }).finally(() =>
+    rmSync(app, { recursive: true, force: true }),
+  );
   const documented = [...example.matchAll(/console\.log\(.*\/\/ (.*)$/gm)].map((m) => m[1]?.replace("pay_…", "pay_\\w+"));
   const printed = stdout.trim().split("\n");
   assert.equal(printed.length, documented.length, stdout);

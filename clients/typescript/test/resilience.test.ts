@@ -24,7 +24,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 test("a payment whose connection is cut mid-call is retried with its key and made exactly once", async () => {

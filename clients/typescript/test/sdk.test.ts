@@ -43,7 +43,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 describe("the five-minute path", () => {

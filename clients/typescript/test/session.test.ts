@@ -17,7 +17,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.stop();
+  await server?.close();
 });
 
 test("the access token is refreshed before it expires", async () => {

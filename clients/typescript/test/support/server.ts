@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, closeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -90,6 +90,12 @@ export class PaysimServer {
     const timer = setTimeout(() => proc.kill("SIGKILL"), 15_000);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Stop for good and remove the data directory. */
+  async close(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
 
