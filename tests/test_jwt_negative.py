@@ -1,4 +1,4 @@
-"""Forged, malformed and misused access tokens are UNAUTHENTICATED (DESIGN.md §5).
+"""Forged, malformed and misused access tokens are UNAUTHENTICATED (README, "Errors").
 
 Every negative case is built by the same claim builder and signer as the positive controls,
 with one thing changed, so a case that fails proves the server refused it for that one reason

@@ -1,5 +1,5 @@
 """The full card number and the CVC never reach storage, events, responses, errors or logs
-(DESIGN.md §5: "Never the full PAN, never the CVV, anywhere").
+(README, "Architecture": card numbers are never stored; nor is the CVV, anywhere).
 
 Payments are made with sentinel cards (catalogue cards, a random Luhn-valid Visa and a random
 card of unknown brand that nobody else uses) and sentinel CVCs, through every path: approved,

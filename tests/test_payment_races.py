@@ -1,7 +1,7 @@
 """Payments under real concurrency: many client threads released together by a barrier, each with
 its own gRPC channel, against a real server and database.
 
-What must hold whatever the interleaving (DESIGN.md §2, payment.proto):
+What must hold whatever the interleaving (README "Payments" and "Idempotency", payment.proto):
 - one idempotency key → one payment, and every answer is the first answer, byte for byte;
 - a payment is captured once, and a void and a capture never both win;
 - concurrent refunds reserve their amount, so together they never exceed what was captured;
@@ -75,7 +75,7 @@ def call_retrying(
 ) -> Outcome:
     """Call ``method``; on ABORTED wait as RetryInfo says (plus jitter) and try again, within a deadline.
 
-    ABORTED without RetryInfo is a server bug (DESIGN.md §4) and is returned, not retried.
+    ABORTED without RetryInfo is a server bug (README, "Errors") and is returned, not retried.
     """
     aborted: list[str] = []
     give_up = time.monotonic() + deadline_seconds

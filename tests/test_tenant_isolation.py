@@ -1,5 +1,5 @@
 """Tenants are isolated: another tenant's object is NOT_FOUND, exactly like one that does not
-exist (DESIGN.md §4, §5), and nothing a foreign caller tries changes it."""
+exist (README, "Errors"), and nothing a foreign caller tries changes it."""
 
 from __future__ import annotations
 

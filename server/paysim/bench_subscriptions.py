@@ -3,13 +3,17 @@
 It starts no server. It registers a throw-away merchant with enough API keys for the streams
 (each key may hold ``--streams-per-key``; the server's PAYSIM_SUBSCRIPTIONS_PER_PRINCIPAL), opens
 ``--subscribers`` streams of that merchant's ``payment.captured`` events over ``--connections``
-client connections, then creates ``--events`` payments one after another. For each, it waits
-until every subscriber has the event, and measures from the event's timestamp (taken by the
-server just before the transaction that commits it) to the first and to the last subscriber
-receiving it. It prints one JSON document and a table with p50/p99/max.
+client connections, all at once, then creates ``--events`` payments one after another. For each,
+it waits until every subscriber has the event, and measures from the event's timestamp (taken by
+the server just before the transaction that commits it) to the first and to the last subscriber
+receiving it. Halfway through, ``--reconnects`` streams are cut and reopened from their cursor:
+every subscriber must still get every event exactly once (the report counts gaps and duplicates).
+It prints one JSON document and a table.
 
 The subscribers run in this one client process, on the same machine as the server: the figures
-include the client's own time to receive a thousand messages, so they are an upper bound.
+include the client's own time to receive every message, so they are an upper bound. When the
+server runs on this machine, its resident memory before and after the streams opened gives the
+memory per subscriber.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import random
 import secrets
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import grpc
@@ -36,6 +41,7 @@ from paysim_proto.v1 import (
 )
 
 from paysim.bench import CARD
+from paysim.bench_process_stats import listening_pids, local_port, resident_bytes
 
 CAPTURED = "payment.captured"
 _RETRYABLE = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
@@ -43,9 +49,10 @@ _RETRYABLE = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
 
 @dataclass
 class Arrivals:
-    """Per event seq: when each subscriber received it (seconds since the epoch)."""
+    """Per event seq: when each subscriber first received it (seconds since the epoch)."""
 
     times: dict[int, list[float]] = field(default_factory=dict)
+    duplicates: int = 0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, seq: int, at: float) -> None:
@@ -54,10 +61,32 @@ class Arrivals:
 
 
 @dataclass
+class Subscriber:
+    """One stream's state, kept across the reconnects the bench forces."""
+
+    key: str
+    stub: events_pb2_grpc.EventServiceAsyncStub
+    cursor: int = 0
+    seen: set[int] = field(default_factory=set)
+    opened: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def request(self) -> events_pb2.SubscribePaymentEventsRequest:
+        if not self.cursor:
+            return events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW, event_types=[CAPTURED])
+        return events_pb2.SubscribePaymentEventsRequest(
+            start=events_pb2.STREAM_START_AFTER_SEQ, after_seq=self.cursor, event_types=[CAPTURED]
+        )
+
+
+@dataclass
 class Report:
     subscribers: int
+    opened: int
     events: int
     delivered_to_all: int
+    gaps: int
+    duplicates: int
+    reconnects: int
     last_p50_ms: float
     last_p99_ms: float
     last_max_ms: float
@@ -65,8 +94,25 @@ class Report:
     first_p99_ms: float
     messages_per_second: float
     open_seconds: float
+    opened_per_second: float
     refused_subscribes: int
+    failed_subscribes: dict[str, int]
+    server_kb_per_subscriber: float | None
+    problem: str = ""
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """What the bench has seen so far: a timeout reports this rather than a bare error."""
+
+    arrivals: Arrivals = field(default_factory=Arrivals)
+    refused: int = 0
+    failed: Counter[str] = field(default_factory=Counter)
+    last: list[float] = field(default_factory=list)
+    first: list[float] = field(default_factory=list)
+    captured: list[int] = field(default_factory=list)
+    fan_out_seconds: float = 0.0
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -96,134 +142,218 @@ async def _keys(channel: grpc.aio.Channel, count: int) -> list[str]:
     return keys
 
 
-async def _subscriber(
-    stub: events_pb2_grpc.EventServiceAsyncStub,
-    key: str,
-    arrivals: Arrivals,
-    opened: asyncio.Event,
-    refused: list[int],
-) -> None:
-    """One stream; a refused subscribe is retried with jitter, as clients should (DESIGN §7)."""
-    request = events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW, event_types=[CAPTURED])
+async def _stream(subscriber: Subscriber, run: Run) -> None:
+    """One stream from the subscriber's cursor; a refused subscribe is retried with jitter, as
+    clients should (README, Subscriptions)."""
     while True:
-        call = stub.SubscribePaymentEvents(request, metadata=_auth(key))
+        call = subscriber.stub.SubscribePaymentEvents(subscriber.request(), metadata=_auth(subscriber.key))
         try:
             async for message in call:
-                if message.WhichOneof("kind") == "event":
-                    arrivals.record(message.seq, time.time())
+                subscriber.cursor = message.seq
+                if message.WhichOneof("kind") != "event":
+                    subscriber.opened.set()
+                elif message.seq in subscriber.seen:
+                    run.arrivals.duplicates += 1
                 else:
-                    opened.set()
+                    subscriber.seen.add(message.seq)
+                    run.arrivals.record(message.seq, time.time())
             return
         except grpc.aio.AioRpcError as error:
-            if error.code() not in _RETRYABLE or opened.is_set():
+            if error.code() not in _RETRYABLE:
+                run.failed[error.code().name] += 1
                 raise
-            refused[0] += 1
+            run.refused += 1
             await asyncio.sleep(random.uniform(0.05, 0.5))
+
+
+async def _wait_for_everyone(run: Run, seq: int, subscribers: int, seconds: float) -> list[float]:
+    deadline = time.monotonic() + seconds
+    while len(run.arrivals.times.get(seq, ())) < subscribers:
+        run.arrivals.changed.clear()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        try:
+            await asyncio.wait_for(run.arrivals.changed.wait(), remaining)
+        except TimeoutError:
+            break
+    return run.arrivals.times.get(seq, [])
+
+
+async def _one_event(
+    payments: payment_pb2_grpc.PaymentServiceAsyncStub, key: str, n: int, run: Run, args: argparse.Namespace
+) -> bool:
+    reply = await payments.CreatePayment(
+        payment_pb2.CreatePaymentRequest(amount_minor=1000 + n, currency_code="USD", card=CARD), metadata=_auth(key)
+    )
+    events = await payments.ListPaymentEvents(
+        payment_pb2.ListPaymentEventsRequest(payment_id=reply.payment.id), metadata=_auth(key)
+    )
+    captured = next(e for e in events.events if e.type == CAPTURED)
+    run.captured.append(captured.sequence)
+    committed = captured.create_time.seconds + captured.create_time.nanos / 1e9
+    received = await _wait_for_everyone(run, captured.sequence, args.subscribers, args.timeout)
+    if received:
+        run.last.append((max(received) - committed) * 1000)
+        run.first.append((min(received) - committed) * 1000)
+        run.fan_out_seconds += max(received) - min(received)
+    return bool(len(received) == args.subscribers)
+
+
+class Streams:
+    """The subscribers' tasks: opened all at once, some cut and reopened from their cursor."""
+
+    def __init__(self, subscribers: list[Subscriber], run: Run) -> None:
+        self.subscribers = subscribers
+        self.run = run
+        self.tasks = [asyncio.create_task(_stream(s, run)) for s in subscribers]
+        self.reconnected = 0
+
+    async def opened(self, seconds: float) -> int:
+        waits = [asyncio.create_task(s.opened.wait()) for s in self.subscribers]
+        await asyncio.wait(waits, timeout=seconds)
+        for wait in waits:
+            wait.cancel()
+        return sum(s.opened.is_set() for s in self.subscribers)
+
+    async def reconnect(self, count: int) -> None:
+        for index in random.sample(range(len(self.subscribers)), min(count, len(self.subscribers))):
+            self.tasks[index].cancel()
+            await asyncio.gather(self.tasks[index], return_exceptions=True)
+            self.tasks[index] = asyncio.create_task(_stream(self.subscribers[index], self.run))
+            self.reconnected += 1
+
+    async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _server_memory(target: str) -> int | None:
+    port = local_port(target)
+    pids = listening_pids(port) if port is not None else []
+    return resident_bytes(pids) if pids else None
 
 
 async def bench(args: argparse.Namespace) -> Report:
     options = [("grpc.use_local_subchannel_pool", 1)]
     channels = [grpc.aio.insecure_channel(args.target, options=options) for _ in range(max(1, args.connections))]
-    tasks: list[asyncio.Task[None]] = []
+    streams: Streams | None = None
     try:
         for channel in channels:
             await asyncio.wait_for(channel.channel_ready(), 10)
         keys = await _keys(channels[0], -(-args.subscribers // args.streams_per_key))
-        arrivals = Arrivals()
-        refused = [0]
-        opened_events = [asyncio.Event() for _ in range(args.subscribers)]
         stubs = [events_pb2_grpc.EventServiceStub(c) for c in channels]
+        subscribers = [
+            Subscriber(keys[i // args.streams_per_key], stubs[i % len(stubs)]) for i in range(args.subscribers)
+        ]
+        run, memory_before = Run(), _server_memory(args.target)
         started = time.perf_counter()
-        for i in range(args.subscribers):
-            stub = stubs[i % len(stubs)]
-            tasks.append(
-                asyncio.create_task(
-                    _subscriber(stub, keys[i // args.streams_per_key], arrivals, opened_events[i], refused)
-                )
-            )
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in opened_events)), args.timeout)
+        streams = Streams(subscribers, run)
+        opened = await streams.opened(args.timeout)
         open_seconds = time.perf_counter() - started
-
+        memory_after = _server_memory(args.target)
+        if opened < args.subscribers:
+            return _report(args, run, streams, opened, open_seconds, 0, None, problem=_not_opened(args, opened, run))
         payments = payment_pb2_grpc.PaymentServiceStub(channels[0])
-        last: list[float] = []
-        first: list[float] = []
         complete = 0
-        measured_seconds = 0.0
         for n in range(args.events):
-            reply = await payments.CreatePayment(
-                payment_pb2.CreatePaymentRequest(amount_minor=1000 + n, currency_code="USD", card=CARD),
-                metadata=_auth(keys[0]),
-            )
-            events = await payments.ListPaymentEvents(
-                payment_pb2.ListPaymentEventsRequest(payment_id=reply.payment.id), metadata=_auth(keys[0])
-            )
-            captured = next(e for e in events.events if e.type == CAPTURED)
-            committed = captured.create_time.seconds + captured.create_time.nanos / 1e9
-            deadline = time.monotonic() + args.timeout
-            while len(arrivals.times.get(captured.sequence, ())) < args.subscribers:
-                arrivals.changed.clear()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    await asyncio.wait_for(arrivals.changed.wait(), remaining)
-                except TimeoutError:
-                    break
-            received = arrivals.times.get(captured.sequence, [])
-            if len(received) == args.subscribers:
-                complete += 1
-            if received:
-                last.append((max(received) - committed) * 1000)
-                first.append((min(received) - committed) * 1000)
-                measured_seconds += max(received) - min(received)
+            if args.reconnects and n == args.events // 2:
+                await streams.reconnect(args.reconnects)
+            complete += await _one_event(payments, keys[0], n, run, args)
             if args.pause:
                 await asyncio.sleep(args.pause)
-        messages = sum(len(v) for v in arrivals.times.values())
-        return Report(
-            subscribers=args.subscribers,
-            events=args.events,
-            delivered_to_all=complete,
-            last_p50_ms=_percentile(last, 0.5),
-            last_p99_ms=_percentile(last, 0.99),
-            last_max_ms=round(max(last, default=0.0), 2),
-            first_p50_ms=_percentile(first, 0.5),
-            first_p99_ms=_percentile(first, 0.99),
-            messages_per_second=round(messages / measured_seconds, 1) if measured_seconds else 0.0,
-            open_seconds=round(open_seconds, 2),
-            refused_subscribes=refused[0],
-            notes=[
-                "latency: from the event's timestamp (taken just before its commit) to receipt",
-                "messages_per_second: while one event fans out, first to last subscriber",
-            ],
-        )
+        per_subscriber = None
+        if memory_before is not None and memory_after is not None:
+            per_subscriber = round((memory_after - memory_before) / 1024 / args.subscribers, 1)
+        return _report(args, run, streams, opened, open_seconds, complete, per_subscriber)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if streams is not None:
+            await streams.close()
         for channel in channels:
             await channel.close(None)
 
 
-def _table(r: Report) -> str:
-    return "\n".join(
-        [
-            f"{r.subscribers} subscribers, {r.events} events, {r.delivered_to_all} delivered to every subscriber",
-            f"{'commit → last subscriber':<28} p50 {r.last_p50_ms:>8.2f} ms   p99 {r.last_p99_ms:>8.2f} ms"
-            f"   max {r.last_max_ms:>8.2f} ms",
-            f"{'commit → first subscriber':<28} p50 {r.first_p50_ms:>8.2f} ms   p99 {r.first_p99_ms:>8.2f} ms",
-            f"fan-out {r.messages_per_second:.0f} messages/s; {r.subscribers} streams opened in {r.open_seconds} s"
-            f" ({r.refused_subscribes} refused and retried)",
-        ]
+def _not_opened(args: argparse.Namespace, opened: int, run: Run) -> str:
+    failed = ", ".join(f"{code}={n}" for code, n in sorted(run.failed.items())) or "none"
+    return (
+        f"only {opened} of {args.subscribers} streams opened within {args.timeout:.0f}s "
+        f"({run.refused} subscribes refused and retried; failed: {failed}); no events were sent"
     )
+
+
+def _report(
+    args: argparse.Namespace,
+    run: Run,
+    streams: Streams,
+    opened: int,
+    open_seconds: float,
+    complete: int,
+    kb_per_subscriber: float | None,
+    problem: str = "",
+) -> Report:
+    gaps = sum(seq not in s.seen for seq in run.captured for s in streams.subscribers)
+    messages = sum(len(v) for v in run.arrivals.times.values())
+    if not problem and complete < len(run.captured):
+        problem = (
+            f"{len(run.captured) - complete} of {len(run.captured)} events did not reach every subscriber "
+            f"within {args.timeout:.0f}s ({gaps} missing deliveries)"
+        )
+    return Report(
+        subscribers=args.subscribers,
+        opened=opened,
+        events=len(run.captured),
+        delivered_to_all=complete,
+        gaps=gaps,
+        duplicates=run.arrivals.duplicates,
+        reconnects=streams.reconnected,
+        last_p50_ms=_percentile(run.last, 0.5),
+        last_p99_ms=_percentile(run.last, 0.99),
+        last_max_ms=round(max(run.last, default=0.0), 2),
+        first_p50_ms=_percentile(run.first, 0.5),
+        first_p99_ms=_percentile(run.first, 0.99),
+        messages_per_second=round(messages / run.fan_out_seconds, 1) if run.fan_out_seconds else 0.0,
+        open_seconds=round(open_seconds, 2),
+        opened_per_second=round(opened / open_seconds, 1) if open_seconds else 0.0,
+        refused_subscribes=run.refused,
+        failed_subscribes=dict(run.failed),
+        server_kb_per_subscriber=kb_per_subscriber,
+        problem=problem,
+        notes=[
+            "latency: from the event's timestamp (taken just before its commit) to receipt",
+            "messages_per_second: while one event fans out, first to last subscriber",
+            "server_kb_per_subscriber: the server's resident memory after the streams opened minus before",
+        ],
+    )
+
+
+def _table(r: Report) -> str:
+    memory = "-" if r.server_kb_per_subscriber is None else f"{r.server_kb_per_subscriber:.1f}"
+    lines = [
+        f"{r.subscribers} subscribers, {r.events} events, {r.delivered_to_all} delivered to every subscriber",
+        f"{'commit → last subscriber':<28} p50 {r.last_p50_ms:>8.2f} ms   p99 {r.last_p99_ms:>8.2f} ms"
+        f"   max {r.last_max_ms:>8.2f} ms",
+        f"{'commit → first subscriber':<28} p50 {r.first_p50_ms:>8.2f} ms   p99 {r.first_p99_ms:>8.2f} ms",
+        f"fan-out {r.messages_per_second:.0f} messages/s; {r.opened} streams opened in {r.open_seconds} s"
+        f" ({r.refused_subscribes} refused and retried)",
+        f"{r.opened_per_second:.0f} subscribes/s; server memory {memory} KB per subscriber",
+        f"{r.reconnects} streams cut and reopened from their cursor: {r.gaps} gaps, {r.duplicates} duplicates",
+    ]
+    if r.problem:
+        lines.append(f"problem: {r.problem}")
+    return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", default="127.0.0.1:50051", help="HOST:PORT of a running paysim server")
-    parser.add_argument("--subscribers", type=int, default=1000, help="streams to open")
+    parser.add_argument("--subscribers", type=int, default=1000, help="streams to open, all at once")
     parser.add_argument("--events", type=int, default=200, help="payments created, one at a time")
     parser.add_argument("--connections", type=int, default=10, help="client connections the streams spread over")
     parser.add_argument(
         "--streams-per-key", type=int, default=20, help="streams per API key (the server's per-caller limit)"
+    )
+    parser.add_argument(
+        "--reconnects", type=int, default=100, help="streams cut and reopened from their cursor halfway through"
     )
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between one event's delivery and the next")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for streams and deliveries")
@@ -233,7 +363,8 @@ def main(args: argparse.Namespace) -> int:
     report = asyncio.run(bench(args))
     print(json.dumps(asdict(report), indent=2))
     print(_table(report))
-    return 0 if report.delivered_to_all == report.events else 1
+    everything = report.opened == report.subscribers and report.delivered_to_all == report.events == args.events
+    return 0 if everything and not report.duplicates and not report.gaps else 1
 
 
 if __name__ == "__main__":

@@ -11,20 +11,31 @@ from pathlib import Path
 
 from paysim import __version__
 from paysim.config import ConfigError, Settings
+from paysim.config_values import Declared, declared
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_for(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with the flags given on the command line taking precedence."""
     settings = Settings.from_env()
-    changes: dict[str, object] = {}
-    if getattr(args, "listen", None):
-        changes["listen"] = args.listen
-    if getattr(args, "data_dir", None):
-        changes["data_dir"] = Path(args.data_dir)
-    if getattr(args, "database_url", None):
-        changes["database_url"] = args.database_url
-    if getattr(args, "workers", None):
-        changes["workers"] = args.workers
+    changes = {d.name: getattr(args, d.name) for d in _flagged() if getattr(args, d.name, None)}
     return settings.with_overrides(**changes) if changes else settings
+
+
+def _flagged() -> list[Declared]:
+    return [d for d in declared(Settings) if d.spec.flag is not None]
+
+
+def _add_setting_flag(parser: argparse.ArgumentParser, name: str) -> None:
+    """The flag that overrides setting ``name``, as its declaration in config.py describes it."""
+    d = next(d for d in _flagged() if d.name == name)
+    assert d.spec.flag is not None  # _flagged() holds flagged settings only
+    default = f", default {d.default}" if d.default != "" else ""
+    parser.add_argument(
+        d.spec.flag.name,
+        dest=d.name,
+        type=d.kind,
+        help=f"{d.spec.flag.help} ({d.env}{default})",
+    )
 
 
 def _serve(settings: Settings) -> int:
@@ -42,7 +53,7 @@ def _serve(settings: Settings) -> int:
 
 
 async def _migrate(settings: Settings) -> int:
-    from paysim.app.bootstrap import database_limits
+    from paysim.app.adapters import database_limits
     from paysim.store import migrate
     from paysim.store.database import create_engine
 
@@ -56,7 +67,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _verify(settings: Settings) -> int:
-    from paysim.app.bootstrap import database_limits
+    from paysim.app.adapters import database_limits
     from paysim.services.verification import verify_all
     from paysim.store.database import create_engine
     from paysim.store.unit_of_work import UnitOfWork
@@ -125,8 +136,8 @@ def _admin_create(settings: Settings, args: argparse.Namespace) -> int:
     from paysim_cli.commands._common import read_password
     from paysim_cli.failures import EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_USAGE, UsageError
 
-    from paysim.app.bootstrap import check_admin
     from paysim.domain.errors import DomainError, InvalidArgument
+    from paysim.services.first_admin import check_admin
 
     honour_ctrl_c()
     try:
@@ -158,14 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data-dir", help="where the SQLite file and development keys live (PAYSIM_DATA_DIR)")
-        p.add_argument("--database-url", help="postgresql://… or sqlite:///… (PAYSIM_DATABASE_URL)")
+        _add_setting_flag(p, "data_dir")
+        _add_setting_flag(p, "database_url")
 
     serve = sub.add_parser("serve", help="run the gRPC server")
-    serve.add_argument("--listen", help="HOST:PORT to listen on (PAYSIM_LISTEN, default 127.0.0.1:50051)")
-    serve.add_argument(
-        "--workers", type=int, help="server processes sharing the port (PAYSIM_WORKERS, default 1; needs PostgreSQL)"
-    )
+    _add_setting_flag(serve, "listen")
+    _add_setting_flag(serve, "workers")
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -212,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         # A client command: it talks to a server, so nothing of the server's settings applies.
         return paysim_cli.run(args)
     try:
-        settings = _settings(args)
+        settings = settings_for(args)
     except ConfigError as error:
         print(f"paysim: {error}", file=sys.stderr)
         return 2

@@ -1,131 +1,368 @@
 """The one Settings object, built once from ``PAYSIM_*`` environment variables.
 
-Defaults serve out of the box: SQLite in a data directory, in-process fallbacks for Redis.
+Each setting is declared once, below: its field's name gives its variable, its annotation the
+type, its default the default, and ``setting()`` what README's settings table says of it, its
+bounds and its command-line flag (config_values.py derives the rest). Defaults serve out of the
+box: SQLite in a data directory, in-process fallbacks for Redis.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from paysim.config_values import ConfigError, Flag, setting, values_from_env
+
+__all__ = ["FAILURE_MODES", "ConfigError", "Settings"]
 
 # What the rate limits do while Redis is unavailable: let calls through, or refuse them.
 FAILURE_MODES = ("open", "closed")
 
 
-class ConfigError(ValueError):
-    """A setting has a value paysim cannot use."""
-
-
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not value >= minimum:  # also refuses NaN
-        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if raw.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
 @dataclass(frozen=True, slots=True)
 class Settings:
-    listen: str = "127.0.0.1:50051"
-    workers: int = 1
-    data_dir: Path = field(default_factory=lambda: Path(".paysim"))
-    database_url: str = ""  # empty: SQLite file in data_dir
-    redis_url: str = ""  # empty: in-process fallbacks
-    redis_timeout_seconds: float = 0.25  # one Redis operation (connect, command) gives up after this
-    redis_retry_seconds: float = 5.0  # once Redis has failed a few times, it is left alone this long
-    jwt_secret: str = ""  # empty: a development key generated and kept in data_dir
-    fingerprint_secret: str = ""  # keys card and request fingerprints; empty: generated like jwt_secret
-    jwt_issuer: str = "paysim"
-    jwt_audience: str = "paysim-api"
-    access_token_ttl_seconds: int = 15 * 60
-    refresh_token_ttl_seconds: int = 7 * 24 * 3600
-    bcrypt_rounds: int = 12
-    password_hash_concurrency: int = 2  # bcrypt hashes at a time, per process
-    password_hash_wait_seconds: float = 1.0  # a caller that gets no turn by then is told to retry
-    login_max_failures: int = 10
-    login_lockout_seconds: int = 30 * 60
-    login_limit_per_email_per_minute: int = 20  # 0 disables
-    login_limit_per_address_per_minute: int = 60  # 0 disables
-    rate_limit_per_minute: int = 0  # per principal; 0 disables
-    rate_limit_failure_mode: str = "open"  # while Redis is unavailable: "open" lets calls through, "closed" refuses
-    auth_cache_seconds: float = 5.0  # how long another process may still accept a revoked key
-    max_message_bytes: int = 1024 * 1024
-    max_concurrent_streams: int = 1000
-    # Calls accepted but not yet started; a burst of subscribes past it is refused (DESIGN §7).
-    max_pending_requests: int = 20_000
-    subscriptions_per_principal: int = 20  # open event streams per caller, per process
-    subscriptions_per_process: int = 5000
-    subscription_buffer_events: int = 1000  # undelivered events a stream may hold before it is ended
-    subscription_heartbeat_seconds: float = 15.0  # an idle stream sends a heartbeat this often
-    event_poll_seconds: float = 1.0  # the event feed reads the store at least this often
-    keepalive_time_seconds: int = 30
-    keepalive_timeout_seconds: int = 10
-    grace_seconds: float = 10.0
-    health_probe_seconds: float = 2.0
-    health_probe_timeout_seconds: float = 2.0  # a probe query unanswered by then: NOT_SERVING
-    maintenance_interval_seconds: float = 30.0
-    recover_after_seconds: float = 30.0  # a payment silent this long after its gateway call is recovered
-    idempotency_ttl_hours: float = 24.0
-    # Circuit breakers per (merchant, gateway): CLOSED → OPEN after this many failures in the window.
-    breaker_failure_threshold: int = 5
-    breaker_window_seconds: float = 60.0
-    breaker_cool_down_seconds: float = 30.0  # OPEN rejects at once this long, then HALF_OPEN
-    breaker_half_open_probes: int = 1  # calls let through at a time while HALF_OPEN
-    breaker_success_threshold: int = 2  # probe successes that close it again
-    gateway_timeout_ms: int = 10_000  # a gateway call with no answer by then is a timeout (fails over)
-    db_pool_size: int = 20
-    # Every wait for the database is bounded (store/pg_connection.py): a database that stops
-    # answering costs a call seconds and an UNAVAILABLE, not a hang.
-    db_connect_timeout_seconds: int = 5
-    db_statement_timeout_seconds: float = 5.0
-    db_pool_timeout_seconds: float = 5.0  # for a free pooled connection; then DATABASE_BUSY
-    # Webhooks: delivery from the outbox, its retry schedule (scaled), and where it may connect.
-    webhook_dispatch: bool = True  # false: this process writes the outbox but sends nothing
-    webhook_timeout_seconds: float = 10.0  # one attempt with no full answer by then failed
-    webhook_lease_seconds: float = 60.0  # a claimed attempt not recorded by then is taken again
-    webhook_backoff_scale: float = 1.0  # multiplies the retry schedule (tests compress it)
-    webhook_max_attempts: int = 8
-    webhook_poll_seconds: float = 1.0  # the fallback when no commit of this process woke it
-    webhook_concurrency: int = 16  # attempts in flight per process
-    webhook_secret_overlap_hours: float = 24.0  # a rotated secret keeps signing this long
-    webhook_allow_loopback: bool = True
-    webhook_allow_private: bool = False
-    webhook_allow_link_local: bool = False
-    webhook_secret_key: str = ""  # seals endpoint secrets at rest; empty: generated like jwt_secret
-    log_level: str = "INFO"
-    bootstrap_admin_email: str = ""
-    bootstrap_admin_password: str = ""
+    listen: str = setting(
+        "127.0.0.1:50051",
+        "`HOST:PORT` to serve on (`0.0.0.0:50051` for every interface, `[::1]:50051` for an IPv6 address). A name is "
+        "served on all its addresses, each of which must be free.",
+        flag=Flag("--listen", "HOST:PORT to listen on"),
+    )
+    workers: int = setting(
+        1,
+        "Server processes sharing the port (`paysim serve --workers N`). More than one needs PostgreSQL: the embedded"
+        " SQLite database serves a single process. The parent checks the port, applies migrations and generates "
+        "development keys once, then starts the workers. Workers never outlive the parent: when it dies, even by "
+        "SIGKILL, they drain and exit as on SIGTERM.",
+        minimum=1,
+        flag=Flag("--workers", "server processes sharing the port; more than one needs PostgreSQL"),
+    )
+    data_dir: Path = setting(  # noqa: RUF009 (setting() is dataclasses.field, the default a Path)
+        Path(".paysim"),
+        "Directory for the SQLite database and the generated development keys. Relative to the working directory. "
+        "Created 0700, its files 0600.",
+        flag=Flag("--data-dir", "where the SQLite file and development keys live"),
+    )
+    database_url: str = setting(
+        "",
+        "`postgresql://user:password@host:5432/dbname` or `sqlite:///path/to/file.db`.",
+        shown="empty: `sqlite:///<data dir>/paysim.db`",
+        flag=Flag("--database-url", "postgresql://… or sqlite:///…"),
+    )
+    redis_url: str = setting(
+        "",
+        "`redis://host:6379/0`. Shares the rate-limit counters between the server processes of one deployment (those "
+        "on the same database; deployments on other databases sharing the Redis keep separate counters).",
+        shown="empty: in-process",
+    )
+    redis_timeout_seconds: float = setting(
+        0.25,
+        "How long one Redis operation (connecting, counting a call) may take before it counts as failed.",
+        minimum=0.001,
+    )
+    redis_retry_seconds: float = setting(
+        5.0,
+        "After 3 Redis failures within 30 seconds, calls leave Redis alone this long, then one call tries it again: a"
+        " Redis that hangs costs the first few calls the timeout, the rest nothing.",
+        minimum=0.01,
+    )
+    jwt_secret: str = setting(
+        "",
+        "Key that signs access tokens (HS256), at least 32 bytes. Set it when several processes serve one database.",
+        shown="empty: generated into `<data dir>/jwt-signing.key`",
+    )
+    require_jwt_secret: bool = setting(
+        False,
+        "`true` refuses to start without `PAYSIM_JWT_SECRET` (no generated key by accident).",
+    )
+    fingerprint_secret: str = setting(
+        "",
+        "Key for card and request fingerprints, at least 32 bytes. Set it when several processes serve one database.",
+        shown="empty: generated into `<data dir>/fingerprint.key`",
+    )
+    jwt_issuer: str = setting(
+        "paysim",
+        "`iss` claim of access tokens, checked on every call.",
+    )
+    jwt_audience: str = setting(
+        "paysim-api",
+        "`aud` claim of access tokens, checked on every call.",
+    )
+    access_token_ttl_seconds: int = setting(
+        900,
+        "Lifetime of an access token (15 minutes).",
+        minimum=1,
+    )
+    refresh_token_ttl_seconds: int = setting(
+        604800,
+        "Lifetime of a refresh token (7 days); each use rotates it.",
+        minimum=1,
+    )
+    bcrypt_rounds: int = setting(
+        12,
+        "bcrypt cost for passwords (minimum 4). Lower it only to speed up tests.",
+        minimum=4,
+    )
+    password_hash_concurrency: int = setting(
+        2,
+        "Passwords one process hashes or checks at a time; a login takes one of them, and one email never more than "
+        "one.",
+        minimum=1,
+    )
+    password_hash_wait_seconds: float = setting(
+        1.0,
+        "How long a call may wait for its turn to hash or check a password; then it is answered `UNAVAILABLE`, reason"
+        " `PASSWORD_CHECKS_BUSY`, with `RetryInfo`.",
+        minimum=0.01,
+    )
+    login_max_failures: int = setting(
+        10,
+        "Failed logins for one email (or wrong current passwords in `ChangePassword`) before it is locked. An attempt"
+        " counts as failed from the moment it arrives until its password proves right, so guesses sent at once (to "
+        "one process or several) cannot get past the limit; a successful login forgives the failures counted before "
+        "it.",
+        minimum=1,
+    )
+    login_lockout_seconds: int = setting(
+        1800,
+        "How long such a lock lasts.",
+        minimum=1,
+    )
+    login_limit_per_email_per_minute: int = setting(
+        20,
+        "Login attempts per minute for one email, right or wrong (then `RESOURCE_EXHAUSTED`, reason `RATE_LIMITED`); "
+        "`0` turns the limit off. Counted in Redis when `PAYSIM_REDIS_URL` is set, else by each process.",
+    )
+    login_limit_per_address_per_minute: int = setting(
+        60,
+        "Login attempts per minute from one client address (behind a proxy, every client has the proxy's address); "
+        "`0` turns the limit off. Counted like the one above.",
+    )
+    rate_limit_per_minute: int = setting(
+        0,
+        "Calls per minute per caller (user or API key; without credentials: per client address).",
+        shown="`0` (off)",
+    )
+    rate_limit_failure_mode: str = setting(
+        "open",
+        "What the rate limits (per caller, and the login limits) do while a configured Redis is unavailable: `open` "
+        "lets calls through uncounted, `closed` refuses them (`UNAVAILABLE`, reason `RATE_LIMITER_UNAVAILABLE`, with "
+        "`RetryInfo`). Redis becoming unavailable, and available again, is logged once each (logger `paysim.redis`).",
+        choices=FAILURE_MODES,
+        case="lower",
+    )
+    auth_cache_seconds: float = setting(
+        5.0,
+        "How long a process reuses a successful authentication of a key or token. Revocation applies at once in the "
+        "process that revoked; other processes notice within this time. `0` disables the cache.",
+    )
+    max_message_bytes: int = setting(
+        1048576,
+        "Largest request or response message (minimum 1024).",
+        minimum=1024,
+    )
+    max_concurrent_streams: int = setting(
+        1000,
+        "Concurrent calls per client connection (HTTP/2 streams).",
+        minimum=1,
+    )
+    max_pending_requests: int = setting(
+        20000,
+        "Calls the server accepts before a handler picks them up (twice as many as a hard limit); raised from gRPC's "
+        "1000 so thousands of event streams can (re)connect at once.",
+        minimum=1,
+    )
+    subscriptions_per_principal: int = setting(
+        20,
+        "Open event streams per caller (user or API key) on one process.",
+        minimum=1,
+    )
+    subscriptions_per_process: int = setting(
+        5000,
+        "Open event streams on one process.",
+        minimum=1,
+    )
+    subscription_buffer_events: int = setting(
+        1000,
+        "Events waiting for one slow stream before it is ended (`RESOURCE_EXHAUSTED`, `SUBSCRIBER_TOO_SLOW`).",
+        minimum=1,
+    )
+    subscription_heartbeat_seconds: float = setting(
+        15.0,
+        "An idle event stream sends a heartbeat this often.",
+        minimum=0.01,
+    )
+    event_poll_seconds: float = setting(
+        1.0,
+        "The event feed reads the store at least this often, notification or not.",
+        minimum=0.01,
+    )
+    keepalive_time_seconds: int = setting(
+        30,
+        "Interval of the server's HTTP/2 keepalive pings.",
+        minimum=1,
+    )
+    keepalive_timeout_seconds: int = setting(
+        10,
+        "How long a keepalive ping may go unanswered before the connection is closed.",
+        minimum=1,
+    )
+    grace_seconds: float = setting(
+        10.0,
+        "On SIGTERM/SIGINT, how long calls in flight may take to finish while health answers `NOT_SERVING` (event "
+        "streams end at once, asking clients to resume). Work a call started that outlives it is given as long again "
+        "to end before it is cancelled.",
+    )
+    health_probe_seconds: float = setting(
+        2.0,
+        "How often health checks the database.",
+        minimum=0.05,
+    )
+    health_probe_timeout_seconds: float = setting(
+        2.0,
+        "How long health's query may go unanswered before the server reports `NOT_SERVING`. The probe has a "
+        "connection of its own, outside the pool.",
+        minimum=0.05,
+    )
+    maintenance_interval_seconds: float = setting(
+        30.0,
+        "How often housekeeping runs: expired refresh tokens and login counters, idempotency keys past their "
+        "lifetime, recovery of stuck payments.",
+        minimum=1.0,
+    )
+    recover_after_seconds: float = setting(
+        30.0,
+        "A payment still `PROCESSING` this long after its gateway call (e.g. the process died mid-call) is finished "
+        "by housekeeping, which asks the gateway for the outcome.",
+    )
+    idempotency_ttl_hours: float = setting(
+        24.0,
+        "How long `idempotency-key`s are remembered (never less than 24).",
+        minimum=24.0,
+    )
+    breaker_failure_threshold: int = setting(
+        5,
+        "Gateway failures within the window that open a merchant's circuit breaker for that gateway.",
+        minimum=1,
+    )
+    breaker_window_seconds: float = setting(
+        60.0,
+        "The window those failures are counted in.",
+        minimum=0.001,
+    )
+    breaker_cool_down_seconds: float = setting(
+        30.0,
+        "How long an open breaker rejects calls before it half-opens.",
+        minimum=0.001,
+    )
+    breaker_half_open_probes: int = setting(
+        1,
+        "Calls let through at a time while half-open.",
+        minimum=1,
+    )
+    breaker_success_threshold: int = setting(
+        2,
+        "Probe successes that close a half-open breaker.",
+        minimum=1,
+    )
+    gateway_timeout_ms: int = setting(
+        10000,
+        "How long a gateway call may take before it counts as a timeout (the payment fails over); a gateway "
+        "configuration's `timeout_ms` overrides it per merchant.",
+        minimum=1,
+    )
+    db_pool_size: int = setting(
+        20,
+        "PostgreSQL connections kept per process (half as many again on bursts).",
+        minimum=1,
+    )
+    db_connect_timeout_seconds: int = setting(
+        5,
+        "How long opening a PostgreSQL connection may take (at least 2).",
+        minimum=2,
+    )
+    db_statement_timeout_seconds: float = setting(
+        5.0,
+        "How long one PostgreSQL statement may take: PostgreSQL cancels it then (`statement_timeout`), and the server"
+        " gives up waiting for an answer a second later, so a database that stops answering costs a call seconds and "
+        "an `UNAVAILABLE` (reason `DATABASE_UNAVAILABLE`), not a hang. Migrations are exempt.",
+        minimum=0.1,
+    )
+    db_pool_timeout_seconds: float = setting(
+        5.0,
+        "How long a call waits for a free pooled connection before it is answered `UNAVAILABLE` (reason "
+        "`DATABASE_BUSY`).",
+        minimum=0.01,
+    )
+    webhook_dispatch: bool = setting(
+        True,
+        "Whether this process sends webhooks. Every process writes the outbox either way.",
+    )
+    webhook_timeout_seconds: float = setting(
+        10.0,
+        "How long one delivery attempt may take, connection to answer, before it fails (`timeout`).",
+        minimum=0.01,
+    )
+    webhook_lease_seconds: float = setting(
+        60.0,
+        "How long a claimed attempt is held before any dispatcher may make it again (a process died). Must be longer "
+        "than the timeout.",
+        minimum=0.02,
+    )
+    webhook_backoff_scale: float = setting(
+        1.0,
+        "Multiplies the retry schedule (1 min, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h); `0.001` for tests.",
+    )
+    webhook_max_attempts: int = setting(
+        8,
+        "Attempts before a delivery is `DEAD` (past the schedule's end, each waits its last delay).",
+        minimum=1,
+    )
+    webhook_poll_seconds: float = setting(
+        1.0,
+        "Longest a dispatcher goes without looking for due deliveries (its own process's commits wake it at once).",
+        minimum=0.01,
+    )
+    webhook_concurrency: int = setting(
+        16,
+        "Attempts in flight per process.",
+        minimum=1,
+    )
+    webhook_secret_overlap_hours: float = setting(
+        24.0,
+        "How long a rotated-out secret keeps signing, unless `RotateWebhookSecret` says otherwise.",
+    )
+    webhook_allow_loopback: bool = setting(
+        True,
+        "Endpoints may point at loopback addresses (a receiver on this machine).",
+    )
+    webhook_allow_private: bool = setting(
+        False,
+        "Endpoints may point at private-network addresses.",
+    )
+    webhook_allow_link_local: bool = setting(
+        False,
+        "Endpoints may point at link-local addresses (including cloud metadata services).",
+    )
+    webhook_secret_key: str = setting(
+        "",
+        "Seals webhook signing secrets at rest, at least 32 bytes. Set it when several processes serve one database.",
+        shown="empty: generated into `<data dir>/webhook-secrets.key`",
+    )
+    log_level: str = setting(
+        "INFO",
+        "`DEBUG`, `INFO`, `WARNING` or `ERROR`.",
+        case="upper",
+    )
+    bootstrap_admin_email: str = setting(
+        "",
+        "With the password below: the admin to create on start if missing.",
+    )
+    bootstrap_admin_password: str = setting(
+        "",
+        "That admin's password.",
+    )
 
     @property
     def effective_database_url(self) -> str:
@@ -138,127 +375,21 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        e = os.environ if env is None else env
-        d = cls()
-        settings = cls(
-            listen=e.get("PAYSIM_LISTEN") or d.listen,
-            workers=_int(e, "PAYSIM_WORKERS", d.workers, minimum=1),
-            data_dir=Path(e.get("PAYSIM_DATA_DIR") or d.data_dir),
-            database_url=e.get("PAYSIM_DATABASE_URL", ""),
-            redis_url=e.get("PAYSIM_REDIS_URL", ""),
-            redis_timeout_seconds=_float(e, "PAYSIM_REDIS_TIMEOUT_SECONDS", d.redis_timeout_seconds, minimum=0.001),
-            redis_retry_seconds=_float(e, "PAYSIM_REDIS_RETRY_SECONDS", d.redis_retry_seconds, minimum=0.01),
-            jwt_secret=e.get("PAYSIM_JWT_SECRET", ""),
-            fingerprint_secret=e.get("PAYSIM_FINGERPRINT_SECRET", ""),
-            jwt_issuer=e.get("PAYSIM_JWT_ISSUER") or d.jwt_issuer,
-            jwt_audience=e.get("PAYSIM_JWT_AUDIENCE") or d.jwt_audience,
-            access_token_ttl_seconds=_int(e, "PAYSIM_ACCESS_TOKEN_TTL_SECONDS", d.access_token_ttl_seconds, minimum=1),
-            refresh_token_ttl_seconds=_int(
-                e, "PAYSIM_REFRESH_TOKEN_TTL_SECONDS", d.refresh_token_ttl_seconds, minimum=1
-            ),
-            bcrypt_rounds=_int(e, "PAYSIM_BCRYPT_ROUNDS", d.bcrypt_rounds, minimum=4),
-            password_hash_concurrency=_int(
-                e, "PAYSIM_PASSWORD_HASH_CONCURRENCY", d.password_hash_concurrency, minimum=1
-            ),
-            password_hash_wait_seconds=_float(
-                e, "PAYSIM_PASSWORD_HASH_WAIT_SECONDS", d.password_hash_wait_seconds, minimum=0.01
-            ),
-            login_max_failures=_int(e, "PAYSIM_LOGIN_MAX_FAILURES", d.login_max_failures, minimum=1),
-            login_lockout_seconds=_int(e, "PAYSIM_LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds, minimum=1),
-            login_limit_per_email_per_minute=_int(
-                e, "PAYSIM_LOGIN_LIMIT_PER_EMAIL_PER_MINUTE", d.login_limit_per_email_per_minute
-            ),
-            login_limit_per_address_per_minute=_int(
-                e, "PAYSIM_LOGIN_LIMIT_PER_ADDRESS_PER_MINUTE", d.login_limit_per_address_per_minute
-            ),
-            rate_limit_per_minute=_int(e, "PAYSIM_RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute),
-            rate_limit_failure_mode=(e.get("PAYSIM_RATE_LIMIT_FAILURE_MODE") or d.rate_limit_failure_mode).lower(),
-            auth_cache_seconds=_float(e, "PAYSIM_AUTH_CACHE_SECONDS", d.auth_cache_seconds),
-            max_message_bytes=_int(e, "PAYSIM_MAX_MESSAGE_BYTES", d.max_message_bytes, minimum=1024),
-            max_concurrent_streams=_int(e, "PAYSIM_MAX_CONCURRENT_STREAMS", d.max_concurrent_streams, minimum=1),
-            max_pending_requests=_int(e, "PAYSIM_MAX_PENDING_REQUESTS", d.max_pending_requests, minimum=1),
-            subscriptions_per_principal=_int(
-                e, "PAYSIM_SUBSCRIPTIONS_PER_PRINCIPAL", d.subscriptions_per_principal, minimum=1
-            ),
-            subscriptions_per_process=_int(
-                e, "PAYSIM_SUBSCRIPTIONS_PER_PROCESS", d.subscriptions_per_process, minimum=1
-            ),
-            subscription_buffer_events=_int(
-                e, "PAYSIM_SUBSCRIPTION_BUFFER_EVENTS", d.subscription_buffer_events, minimum=1
-            ),
-            subscription_heartbeat_seconds=_float(
-                e, "PAYSIM_SUBSCRIPTION_HEARTBEAT_SECONDS", d.subscription_heartbeat_seconds, minimum=0.01
-            ),
-            event_poll_seconds=_float(e, "PAYSIM_EVENT_POLL_SECONDS", d.event_poll_seconds, minimum=0.01),
-            keepalive_time_seconds=_int(e, "PAYSIM_KEEPALIVE_TIME_SECONDS", d.keepalive_time_seconds, minimum=1),
-            keepalive_timeout_seconds=_int(
-                e, "PAYSIM_KEEPALIVE_TIMEOUT_SECONDS", d.keepalive_timeout_seconds, minimum=1
-            ),
-            grace_seconds=_float(e, "PAYSIM_GRACE_SECONDS", d.grace_seconds),
-            health_probe_seconds=_float(e, "PAYSIM_HEALTH_PROBE_SECONDS", d.health_probe_seconds, minimum=0.05),
-            health_probe_timeout_seconds=_float(
-                e, "PAYSIM_HEALTH_PROBE_TIMEOUT_SECONDS", d.health_probe_timeout_seconds, minimum=0.05
-            ),
-            maintenance_interval_seconds=_float(
-                e, "PAYSIM_MAINTENANCE_INTERVAL_SECONDS", d.maintenance_interval_seconds, minimum=1.0
-            ),
-            recover_after_seconds=_float(e, "PAYSIM_RECOVER_AFTER_SECONDS", d.recover_after_seconds),
-            idempotency_ttl_hours=_float(e, "PAYSIM_IDEMPOTENCY_TTL_HOURS", d.idempotency_ttl_hours, minimum=24.0),
-            breaker_failure_threshold=_int(
-                e, "PAYSIM_BREAKER_FAILURE_THRESHOLD", d.breaker_failure_threshold, minimum=1
-            ),
-            breaker_window_seconds=_float(e, "PAYSIM_BREAKER_WINDOW_SECONDS", d.breaker_window_seconds, minimum=0.001),
-            breaker_cool_down_seconds=_float(
-                e, "PAYSIM_BREAKER_COOL_DOWN_SECONDS", d.breaker_cool_down_seconds, minimum=0.001
-            ),
-            breaker_half_open_probes=_int(e, "PAYSIM_BREAKER_HALF_OPEN_PROBES", d.breaker_half_open_probes, minimum=1),
-            breaker_success_threshold=_int(
-                e, "PAYSIM_BREAKER_SUCCESS_THRESHOLD", d.breaker_success_threshold, minimum=1
-            ),
-            gateway_timeout_ms=_int(e, "PAYSIM_GATEWAY_TIMEOUT_MS", d.gateway_timeout_ms, minimum=1),
-            db_pool_size=_int(e, "PAYSIM_DB_POOL_SIZE", d.db_pool_size, minimum=1),
-            db_connect_timeout_seconds=_int(
-                e, "PAYSIM_DB_CONNECT_TIMEOUT_SECONDS", d.db_connect_timeout_seconds, minimum=2
-            ),
-            db_statement_timeout_seconds=_float(
-                e, "PAYSIM_DB_STATEMENT_TIMEOUT_SECONDS", d.db_statement_timeout_seconds, minimum=0.1
-            ),
-            db_pool_timeout_seconds=_float(
-                e, "PAYSIM_DB_POOL_TIMEOUT_SECONDS", d.db_pool_timeout_seconds, minimum=0.01
-            ),
-            webhook_dispatch=_bool(e, "PAYSIM_WEBHOOK_DISPATCH", d.webhook_dispatch),
-            webhook_timeout_seconds=_float(
-                e, "PAYSIM_WEBHOOK_TIMEOUT_SECONDS", d.webhook_timeout_seconds, minimum=0.01
-            ),
-            webhook_lease_seconds=_float(e, "PAYSIM_WEBHOOK_LEASE_SECONDS", d.webhook_lease_seconds, minimum=0.02),
-            webhook_backoff_scale=_float(e, "PAYSIM_WEBHOOK_BACKOFF_SCALE", d.webhook_backoff_scale),
-            webhook_max_attempts=_int(e, "PAYSIM_WEBHOOK_MAX_ATTEMPTS", d.webhook_max_attempts, minimum=1),
-            webhook_poll_seconds=_float(e, "PAYSIM_WEBHOOK_POLL_SECONDS", d.webhook_poll_seconds, minimum=0.01),
-            webhook_concurrency=_int(e, "PAYSIM_WEBHOOK_CONCURRENCY", d.webhook_concurrency, minimum=1),
-            webhook_secret_overlap_hours=_float(
-                e, "PAYSIM_WEBHOOK_SECRET_OVERLAP_HOURS", d.webhook_secret_overlap_hours
-            ),
-            webhook_allow_loopback=_bool(e, "PAYSIM_WEBHOOK_ALLOW_LOOPBACK", d.webhook_allow_loopback),
-            webhook_allow_private=_bool(e, "PAYSIM_WEBHOOK_ALLOW_PRIVATE", d.webhook_allow_private),
-            webhook_allow_link_local=_bool(e, "PAYSIM_WEBHOOK_ALLOW_LINK_LOCAL", d.webhook_allow_link_local),
-            webhook_secret_key=e.get("PAYSIM_WEBHOOK_SECRET_KEY", ""),
-            log_level=(e.get("PAYSIM_LOG_LEVEL") or d.log_level).upper(),
-            bootstrap_admin_email=e.get("PAYSIM_BOOTSTRAP_ADMIN_EMAIL", ""),
-            bootstrap_admin_password=e.get("PAYSIM_BOOTSTRAP_ADMIN_PASSWORD", ""),
-        )
-        if _bool(e, "PAYSIM_REQUIRE_JWT_SECRET", False) and not settings.jwt_secret:
-            raise ConfigError("PAYSIM_REQUIRE_JWT_SECRET is set but PAYSIM_JWT_SECRET is empty")
-        if settings.jwt_secret and len(settings.jwt_secret.encode()) < 32:
-            raise ConfigError("PAYSIM_JWT_SECRET must be at least 32 bytes")
-        if settings.fingerprint_secret and len(settings.fingerprint_secret.encode()) < 32:
-            raise ConfigError("PAYSIM_FINGERPRINT_SECRET must be at least 32 bytes")
-        if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
-            # Otherwise an attempt still waiting for its answer could be taken and sent again.
-            raise ConfigError("PAYSIM_WEBHOOK_LEASE_SECONDS must be longer than PAYSIM_WEBHOOK_TIMEOUT_SECONDS")
-        if settings.rate_limit_failure_mode not in FAILURE_MODES:
-            raise ConfigError(
-                f"PAYSIM_RATE_LIMIT_FAILURE_MODE must be open or closed, got {settings.rate_limit_failure_mode!r}"
-            )
-        if settings.webhook_secret_key and len(settings.webhook_secret_key.encode()) < 32:
-            raise ConfigError("PAYSIM_WEBHOOK_SECRET_KEY must be at least 32 bytes")
+        settings = cls(**values_from_env(cls, os.environ if env is None else env))
+        _check_together(settings)
         return settings
+
+
+def _check_together(settings: Settings) -> None:
+    """What one setting's own bounds cannot say: secrets' lengths, settings that depend on another."""
+    if settings.require_jwt_secret and not settings.jwt_secret:
+        raise ConfigError("PAYSIM_REQUIRE_JWT_SECRET is set but PAYSIM_JWT_SECRET is empty")
+    if settings.jwt_secret and len(settings.jwt_secret.encode()) < 32:
+        raise ConfigError("PAYSIM_JWT_SECRET must be at least 32 bytes")
+    if settings.fingerprint_secret and len(settings.fingerprint_secret.encode()) < 32:
+        raise ConfigError("PAYSIM_FINGERPRINT_SECRET must be at least 32 bytes")
+    if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
+        # Otherwise an attempt still waiting for its answer could be taken and sent again.
+        raise ConfigError("PAYSIM_WEBHOOK_LEASE_SECONDS must be longer than PAYSIM_WEBHOOK_TIMEOUT_SECONDS")
+    if settings.webhook_secret_key and len(settings.webhook_secret_key.encode()) < 32:
+        raise ConfigError("PAYSIM_WEBHOOK_SECRET_KEY must be at least 32 bytes")

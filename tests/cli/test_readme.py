@@ -4,9 +4,7 @@ example, the grpcurl tour, and every snippet of ``clients/python/README.md``.
 
 Only what a shared test server cannot take literally is swapped for this run's: the target
 (``localhost:50051``), merchant names and emails (which must be unique), and ids and secrets the
-server printed earlier. Blocks that start servers or the whole suite (``dev.py serve``,
-``dev.py test``, the PostgreSQL setup, ``pip install ./proto/python ./clients/python``) are run by CI itself and by
-``clients/python/scripts/check_dist.py``.
+server printed earlier. Every other block, and which test runs it, is in ``test_readme_blocks.py``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from paysim.domain import currency
 
 
 def test_the_clients_currency_table_is_the_servers() -> None:
-    assert money.EXPONENTS == currency.EXPONENTS
+    assert money.EXPONENTS is currency.EXPONENTS
 
 
 @pytest.mark.parametrize(

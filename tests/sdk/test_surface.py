@@ -42,7 +42,7 @@ def test_each_blocking_namespace_has_the_async_ones_methods_with_the_same_parame
 
 
 def test_both_clients_expose_the_same_namespaces() -> None:
-    from paysim_client._blocking import LoopThread
+    from paysim_client._loop_thread import LoopThread
     from paysim_client._transport import Transport
 
     transport = Transport(object(), timeout=None, retry=paysim_client.RetryPolicy())  # type: ignore[arg-type]

@@ -17,8 +17,7 @@ from grpc_status import rpc_status
 from paysim_client import ReconnectPolicy, RetryPolicy, errors
 from paysim_client._transport import Transport
 from paysim_client.watch import AsyncWatcher, may_resume
-from paysim_proto.v1 import events_pb2 as E
-from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import events_pb2, payment_pb2
 
 NOW = ReconnectPolicy(initial_backoff=0.0, max_backoff=0.0)
 BLOCK = object()  # the stream stays open with nothing to say
@@ -34,13 +33,14 @@ def _error(code: grpc.StatusCode, reason: str = "") -> grpc.aio.AioRpcError:
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), trailers, "scripted")
 
 
-def heartbeat(seq: int) -> E.SubscribePaymentEventsResponse:
-    return E.SubscribePaymentEventsResponse(seq=seq, heartbeat=E.StreamHeartbeat())
+def heartbeat(seq: int) -> events_pb2.SubscribePaymentEventsResponse:
+    return events_pb2.SubscribePaymentEventsResponse(seq=seq, heartbeat=events_pb2.StreamHeartbeat())
 
 
-def event(seq: int) -> E.SubscribePaymentEventsResponse:
-    return E.SubscribePaymentEventsResponse(
-        seq=seq, event=P.PaymentEvent(id=f"evt_{seq}", type="payment.created", payment_id="pay_1", sequence=seq)
+def event(seq: int) -> events_pb2.SubscribePaymentEventsResponse:
+    return events_pb2.SubscribePaymentEventsResponse(
+        seq=seq,
+        event=payment_pb2.PaymentEvent(id=f"evt_{seq}", type="payment.created", payment_id="pay_1", sequence=seq),
     )
 
 
@@ -77,12 +77,14 @@ class FakeChannel:
     """Each stream opened plays the next script."""
 
     scripts: list[list[Any]]
-    opened: list[tuple[E.SubscribePaymentEventsRequest, dict[str, str]]] = field(default_factory=list)
+    opened: list[tuple[events_pb2.SubscribePaymentEventsRequest, dict[str, str]]] = field(default_factory=list)
 
     def unary_stream(self, path: str, request_serializer: Any, response_deserializer: Any) -> Any:
         assert path == "/paysim.v1.EventService/SubscribePaymentEvents"
 
-        def invoke(request: E.SubscribePaymentEventsRequest, *, metadata: Sequence[tuple[str, str]]) -> FakeCall:
+        def invoke(
+            request: events_pb2.SubscribePaymentEventsRequest, *, metadata: Sequence[tuple[str, str]]
+        ) -> FakeCall:
             self.opened.append((request, dict(metadata)))
             return FakeCall(self.scripts.pop(0))
 
@@ -146,9 +148,9 @@ def test_each_reconnection_resumes_from_the_cursor_and_nothing_is_handed_out_twi
     assert asyncio.run(scenario()) == [6, 7, 8, 11]
     requests = [request for request, _ in channel.opened]
     assert [(r.start, r.after_seq) for r in requests] == [
-        (E.STREAM_START_NOW, 0),
-        (E.STREAM_START_AFTER_SEQ, 7),
-        (E.STREAM_START_AFTER_SEQ, 10),
+        (events_pb2.STREAM_START_NOW, 0),
+        (events_pb2.STREAM_START_AFTER_SEQ, 7),
+        (events_pb2.STREAM_START_AFTER_SEQ, 10),
     ]
     assert all(list(r.event_types) == ["payment.created"] and r.payment_id == "pay_1" for r in requests)
     ids = {metadata["x-request-id"] for _, metadata in channel.opened}
@@ -288,14 +290,14 @@ def test_aclose_ends_an_iteration_that_waits_and_cancels_the_stream() -> None:
 def test_the_arguments_are_checked_before_anything_is_sent() -> None:
     channel = FakeChannel([])
     with pytest.raises(ValueError, match="after_seq"):
-        _watcher(channel, start=E.STREAM_START_NOW, after_seq=3)
+        _watcher(channel, start=events_pb2.STREAM_START_NOW, after_seq=3)
     with pytest.raises(ValueError, match="negative"):
         _watcher(channel, after_seq=-1)
     with pytest.raises(ValueError, match="stall_timeout"):
         _watcher(channel, stall_timeout=0)
     with pytest.raises(TypeError):
         _watcher(channel, event_types="payment.created")
-    assert _watcher(channel, start=E.STREAM_START_AFTER_SEQ).cursor == 0
+    assert _watcher(channel, start=events_pb2.STREAM_START_AFTER_SEQ).cursor == 0
     assert _watcher(channel).cursor is None
     assert channel.opened == []
 

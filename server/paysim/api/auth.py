@@ -8,8 +8,8 @@ import grpc
 from paysim_proto.v1 import auth_pb2, auth_pb2_grpc
 
 from paysim.api import convert
-from paysim.app.call_context import require_principal
-from paysim.app.request_metadata import client_address
+from paysim.api.call_context import require_principal
+from paysim.api.request_metadata import client_address
 from paysim.services.accounts import AccountService, Tokens
 
 Context = grpc.aio.ServicerContext[Any, Any]

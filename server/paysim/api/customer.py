@@ -8,8 +8,8 @@ import grpc
 from paysim_proto.v1 import customer_pb2, customer_pb2_grpc
 
 from paysim.api import convert
+from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
 from paysim.services.customers import CustomerService
 
 Context = grpc.aio.ServicerContext[Any, Any]

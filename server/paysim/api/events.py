@@ -11,9 +11,9 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import events_pb2, events_pb2_grpc
 
+from paysim.api.call_context import require_principal
 from paysim.api.convert import timestamp
 from paysim.api.event_convert import payment_event
-from paysim.app.call_context import require_principal
 from paysim.domain.validation import Violations
 from paysim.services.subscriptions import Heartbeat, Item, Start, SubscribeRequest, Subscription, SubscriptionService
 from paysim.store.event_log import LoggedEvent

@@ -8,8 +8,8 @@ import grpc
 from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 
 from paysim.api import convert
+from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
 from paysim.services.merchants import MerchantService
 
 Context = grpc.aio.ServicerContext[Any, Any]

@@ -8,11 +8,10 @@ import grpc
 from paysim_proto.v1 import payment_pb2, payment_pb2_grpc
 
 from paysim.api import payment_convert as pc
+from paysim.api.call_context import require_principal
 from paysim.api.event_convert import payment_event
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
-from paysim.app.interceptors import REPLAYED_TRAILER
-from paysim.app.request_metadata import single_metadata
+from paysim.api.request_metadata import REPLAYED_TRAILER, single_metadata
 from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations

@@ -8,9 +8,9 @@ import grpc
 from paysim_proto.v1 import threeds_pb2, threeds_pb2_grpc
 
 from paysim.api import payment_convert as pc
+from paysim.api.call_context import require_principal
 from paysim.api.convert import timestamp
 from paysim.api.payment import idempotency_key, mark_replay, override_metadata
-from paysim.app.call_context import require_principal
 from paysim.domain.overrides import parse_override
 from paysim.domain.threeds import AcsAction, Policy, PolicyMode, Threshold
 from paysim.services.payments import PaymentService

@@ -9,8 +9,8 @@ import grpc
 from paysim_proto.v1 import webhook_pb2, webhook_pb2_grpc
 
 from paysim.api import webhook_convert as convert
+from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
-from paysim.app.call_context import require_principal
 from paysim.domain.errors import FieldViolation, InvalidArgument
 from paysim.services.webhooks import WebhookService
 

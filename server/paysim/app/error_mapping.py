@@ -1,4 +1,4 @@
-"""Domain errors → ``google.rpc.Status`` with rich details (DESIGN.md §4).
+"""Domain errors → ``google.rpc.Status`` with rich details (README, "Errors").
 
 Every status carries ``ErrorInfo`` (reason, domain ``paysim.v1``, metadata) and ``RequestInfo``
 (the request id); field errors add ``BadRequest``, throttling and transient failures add

@@ -17,8 +17,8 @@ from typing import Any
 
 import grpc
 
-from paysim.app import call_context
-from paysim.app.call_context import ClientWait
+from paysim.api import call_context
+from paysim.api.call_context import ClientWait
 from paysim.domain.errors import FieldViolation, InvalidArgument
 
 ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from paysim.app import call_context
+from paysim.api import call_context
+from paysim.api.request_metadata import REPLAYED_TRAILER, client_address, metadata_values
 from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
 from paysim.app.handler_wrapping import check_decoded, client_gave_up_code, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
-from paysim.app.request_metadata import client_address, metadata_values
 from paysim.app.request_validation import request_violations
 from paysim.domain.errors import DomainError, InvalidArgument, PermissionDenied, ResourceExhausted, Unauthenticated
 from paysim.domain.principal import Principal
@@ -37,7 +37,6 @@ access_log = logging.getLogger("paysim.access")
 error_log = logging.getLogger("paysim.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
-REPLAYED_TRAILER = "idempotent-replayed"
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 Continuation = Callable[[grpc.HandlerCallDetails], Awaitable["grpc.RpcMethodHandler[Any, Any]"]]

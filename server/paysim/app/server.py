@@ -36,8 +36,8 @@ from paysim.api.payment import PaymentServicer
 from paysim.api.simulator import SimulatorServicer
 from paysim.api.threeds import ThreeDSServicer
 from paysim.api.webhook import WebhookServicer
-from paysim.app.bootstrap import App
 from paysim.app.calls_in_flight import CallsInFlight
+from paysim.app.container import App
 from paysim.app.health import HealthReporter
 from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
@@ -70,7 +70,7 @@ def server_options(app: App) -> list[tuple[str, int]]:
         ("grpc.max_send_message_length", s.max_message_bytes),
         ("grpc.max_concurrent_streams", s.max_concurrent_streams),
         # Thousands of event streams may (re)connect at once, e.g. after a restart; past these
-        # limits gRPC refuses calls before any handler runs (DESIGN.md §7).
+        # limits gRPC refuses calls before any handler runs (README, PAYSIM_MAX_PENDING_REQUESTS).
         ("grpc.server.max_pending_requests", s.max_pending_requests),
         ("grpc.server.max_pending_requests_hard_limit", s.max_pending_requests * 2),
         ("grpc.keepalive_time_ms", s.keepalive_time_seconds * 1000),

@@ -45,7 +45,7 @@ def check_port_free(listen: str) -> None:
 
 
 async def _prepare(settings: Settings) -> None:
-    from paysim.app.bootstrap import database_limits
+    from paysim.app.adapters import database_limits
 
     engine = create_engine(settings.effective_database_url, pool_size=1, limits=database_limits(settings))
     try:

@@ -6,9 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exc as sa_exc
-
 from paysim.domain import ids
+from paysim.domain.duplicates import DuplicateEmail
 from paysim.domain.errors import (
     AlreadyExists,
     FieldViolation,
@@ -32,7 +31,6 @@ from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.services.clock import Clock
 from paysim.services.login_limits import LoginLimits
-from paysim.store.repositories._common import unique_violation_on
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 INVALID_CREDENTIALS = "the email or password is not correct"
@@ -72,8 +70,8 @@ def _locked(retry_after: timedelta) -> ResourceExhausted:
     )
 
 
-def duplicate_email(error: sa_exc.IntegrityError) -> bool:
-    return unique_violation_on(error, "uq_users_email", "users.email")
+def email_taken() -> AlreadyExists:
+    return AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN")
 
 
 class AccountService:
@@ -120,10 +118,8 @@ class AccountService:
             async with self._uow() as uow:
                 await uow.users.add(user)
                 await uow.commit()
-        except sa_exc.IntegrityError as error:
-            if duplicate_email(error):
-                raise AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN") from None
-            raise
+        except DuplicateEmail:
+            raise email_taken() from None
         return user
 
     async def login(self, email: str, password: str, *, client_address: str) -> tuple[User, Tokens]:

@@ -12,6 +12,7 @@ from paysim.domain.roles import Role
 from paysim.security import secrets
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.services.clock import Clock
+from paysim.services.single_flight import SingleFlight
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
@@ -73,11 +74,16 @@ class Authenticator:
         self._access = access_tokens
         self._clock = clock
         self._cache = cache
+        # Calls that arrive together with one credential (a burst of streams) share one lookup.
+        self._lookups: SingleFlight[str, Principal] = SingleFlight()
 
     async def authenticate(self, credential: str) -> Principal:
         cached = self._cache.get(credential)
         if cached is not None:
             return cached
+        return await self._lookups.run(secrets.digest(credential), lambda: self._look_up(credential))
+
+    async def _look_up(self, credential: str) -> Principal:
         if credential.startswith(secrets.API_KEY_PREFIX):
             principal = await self._api_key(credential)
             self._cache.put(credential, principal)

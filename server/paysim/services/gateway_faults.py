@@ -45,9 +45,6 @@ class GatewayFaultService:
     async def set_outage(self, scope: str, gateway: str, mode: FaultMode, until: datetime | None) -> GatewayFaults:
         return await self._change(scope, gateway, lambda f: with_outage(f, mode, until))
 
-    async def clear_outage(self, scope: str, gateway: str) -> GatewayFaults:
-        return await self._change(scope, gateway, without_outage)
-
     async def script(self, scope: str, gateway: str, steps: Sequence[ScriptStep], *, append: bool) -> GatewayFaults:
         return await self._change(scope, gateway, lambda f: with_script(f, steps, append=append))
 

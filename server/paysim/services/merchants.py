@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from sqlalchemy import exc as sa_exc
-
 from paysim.domain import ids
+from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNameTaken
 from paysim.domain.errors import AlreadyExists, NotFound
 from paysim.domain.gateway_settings import check_gateway, check_priority, check_settings
 from paysim.domain.models import ApiKey, GatewayConfig, Merchant, User
@@ -27,17 +26,16 @@ from paysim.domain.validation import (
 from paysim.gateways.registry import GATEWAY_NAMES
 from paysim.security import secrets
 from paysim.security.passwords import PasswordHasher
-from paysim.services.accounts import duplicate_email
+from paysim.services.accounts import email_taken
 from paysim.services.clock import Clock
 from paysim.services.scope import merchant_scope, visible_merchant
-from paysim.store.repositories._common import unique_violation_on
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 MAX_KEY_NAME_CHARS = 100
 
 
-def _duplicate_merchant_name(error: sa_exc.IntegrityError) -> bool:
-    return unique_violation_on(error, "uq_merchants_name_key", "merchants.name_key")
+def _merchant_name_taken() -> AlreadyExists:
+    return AlreadyExists("a merchant with this name exists", reason="MERCHANT_NAME_TAKEN")
 
 
 def _check_merchant_name(v: Violations, name: str) -> None:
@@ -109,12 +107,10 @@ class MerchantService:
                 await uow.merchants.add(merchant)
                 await uow.users.add(owner)
                 await uow.commit()
-        except sa_exc.IntegrityError as error:
-            if _duplicate_merchant_name(error):
-                raise AlreadyExists("a merchant with this name exists", reason="MERCHANT_NAME_TAKEN") from None
-            if duplicate_email(error):
-                raise AlreadyExists("an account with this email exists", reason="EMAIL_TAKEN") from None
-            raise
+        except MerchantNameTaken:
+            raise _merchant_name_taken() from None
+        except DuplicateEmail:
+            raise email_taken() from None
         return merchant, owner
 
     async def get(self, principal: Principal, merchant_id: str) -> Merchant:
@@ -170,10 +166,8 @@ class MerchantService:
                 )
                 await uow.merchants.update(merchant)
                 await uow.commit()
-        except sa_exc.IntegrityError as error:
-            if _duplicate_merchant_name(error):
-                raise AlreadyExists("a merchant with this name exists", reason="MERCHANT_NAME_TAKEN") from None
-            raise
+        except MerchantNameTaken:
+            raise _merchant_name_taken() from None
         self._credentials_changed()
         return merchant
 
@@ -218,10 +212,8 @@ class MerchantService:
                     raise NotFound("merchant", target)
                 await uow.api_keys.add(key)
                 await uow.commit()
-        except sa_exc.IntegrityError as error:
-            if unique_violation_on(error, "uq_api_keys_merchant_id_name", "api_keys.merchant_id, api_keys.name"):
-                raise AlreadyExists("an API key with this name exists", reason="API_KEY_NAME_TAKEN") from None
-            raise
+        except ApiKeyNameTaken:
+            raise AlreadyExists("an API key with this name exists", reason="API_KEY_NAME_TAKEN") from None
         return key, secret
 
     async def list_api_keys(

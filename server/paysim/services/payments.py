@@ -16,7 +16,6 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any, Protocol
 
 from paysim.domain import cards, ids
@@ -46,9 +45,9 @@ from paysim.services.routing import SKIPPED, Call, GatewayRouter, Routed
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
-from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
+from paysim.store.ports import PaymentStore
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION, PaymentFilter, StoredEvent
-from paysim.store.repositories.routing_state import RoutingState, RoutingStateRepository
+from paysim.store.repositories.routing_state import RoutingState
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 MAX_AMOUNT = 10**12
@@ -139,24 +138,6 @@ class _StaleClaim(Exception):
         self.payment_id = payment_id
 
 
-class PaymentStore(Protocol):
-    """What the payment hot path needs of a unit of work (both kinds provide it)."""
-
-    payments: PaymentRepository
-    idempotency: IdempotencyRepository
-    merchants: MerchantRepository
-    customers: CustomerRepository
-    routing: RoutingStateRepository
-
-    async def commit(self) -> None: ...
-
-    async def __aenter__(self) -> PaymentStore: ...
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
-
-
 class CardAuthentication(Protocol):
     """What runs between a create's transaction 1 and its gateway call (3-D Secure)."""
 
@@ -176,13 +157,13 @@ class PaymentService:
         *,
         idempotency_ttl: timedelta = timedelta(hours=24),
         recover_after: timedelta = timedelta(seconds=30),
-        hot_uow: Callable[[], PaymentStore] | None = None,
+        payment_uow: Callable[[], PaymentStore] | None = None,
         merchant_cache_seconds: float = 5.0,
         three_ds: CardAuthentication | None = None,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
-        self._hot: Callable[[], PaymentStore] = hot_uow or uow
+        self._payment_uow: Callable[[], PaymentStore] = payment_uow or uow
         self._merchants: TtlCache[Merchant] = TtlCache(merchant_cache_seconds)
         self._router = router
         self._card_key = hmac.new(fingerprint_key, b"card-fingerprint", "sha256").digest()
@@ -200,7 +181,7 @@ class PaymentService:
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _key_scope(self, principal: Principal) -> str:
+    def _key_owner(self, principal: Principal) -> str:
         return principal.merchant_id or f"adm:{principal.user_id or principal.subject}"
 
     async def _claim(
@@ -223,7 +204,7 @@ class PaymentService:
         if optimistic:
             return await self._reserved(uow, principal, idem, payment_id, now)
         existing = await uow.idempotency.claim(
-            self._key_scope(principal),
+            self._key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -247,7 +228,7 @@ class PaymentService:
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey, payment_id: str, now: datetime
     ) -> PaymentResult | None:
         existing = await uow.idempotency.reserve(
-            self._key_scope(principal),
+            self._key_owner(principal),
             idem.key,
             idem.method,
             idem.fingerprint,
@@ -265,7 +246,7 @@ class PaymentService:
     ) -> None:
         if idem is not None:
             blob = encode_result(_result_payload(result))
-            await uow.idempotency.complete(self._key_scope(principal), idem.key, OK_CODE, blob, self._clock())
+            await uow.idempotency.complete(self._key_owner(principal), idem.key, OK_CODE, blob, self._clock())
 
     async def _store_refusal(
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, error: FailedPrecondition
@@ -273,7 +254,7 @@ class PaymentService:
         """A request that executed and was refused by the payment's rules replays that refusal."""
         if idem is not None:
             await uow.idempotency.complete(
-                self._key_scope(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
+                self._key_owner(principal), idem.key, FAILED_PRECONDITION_CODE, encode_error(error), self._clock()
             )
             await uow.commit()
 
@@ -310,7 +291,7 @@ class PaymentService:
         """
         for attempt in range(_FINISH_ATTEMPTS):
             try:
-                async with self._hot() as uow:
+                async with self._payment_uow() as uow:
                     current = known if known is not None and attempt == 0 else None
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
@@ -401,7 +382,7 @@ class PaymentService:
     ) -> PaymentResult:
         now = self._clock()
         payment_id = ids.new_id(PAYMENT)
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, optimistic=optimistic)) is not None:
                 return replayed
             merchant = await self._merchant(uow, merchant_id)
@@ -596,7 +577,7 @@ class PaymentService:
         decide: Callable[[agg.PaymentState], agg.Event],
         recovery_point: str,
     ) -> tuple[agg.PaymentState, PaymentResult | None, RoutingState | None]:
-        async with self._hot() as uow:
+        async with self._payment_uow() as uow:
             if (replayed := await self._claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed, None
             state = await self._visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
@@ -616,7 +597,7 @@ class PaymentService:
     async def _release(self, principal: Principal, idem: IdempotencyKey | None) -> None:
         if idem is not None:
             async with self._uow() as uow:
-                await uow.idempotency.release(self._key_scope(principal), idem.key)
+                await uow.idempotency.release(self._key_owner(principal), idem.key)
                 await uow.commit()
 
     async def _no_gateway(
@@ -802,13 +783,13 @@ class PaymentService:
                 return False  # finished by its own request meanwhile
             after = agg.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
-            for scope, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
-                stored = await uow.idempotency.get(scope, key)
+            for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):
+                stored = await uow.idempotency.get(owner, key)
                 if stored is not None and stored.method.endswith(("CapturePayment", "VoidPayment")) and failed_ops:
-                    await uow.idempotency.release(scope, key)  # the request failed: a retry may run it again
+                    await uow.idempotency.release(owner, key)  # the request failed: a retry may run it again
                     continue
                 payload = _result_payload(PaymentResult(after, point if point.startswith(REFUND + "_") else ""))
-                await uow.idempotency.complete(scope, key, OK_CODE, encode_result(payload), self._clock())
+                await uow.idempotency.complete(owner, key, OK_CODE, encode_result(payload), self._clock())
             await uow.commit()
         return True
 

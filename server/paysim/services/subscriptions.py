@@ -218,6 +218,8 @@ class SubscriptionService:
         self._open: dict[Subscription, str] = {}
         self._per_principal: Counter[str] = Counter()
         self._stopping = False
+        self._now_read: asyncio.Future[tuple[int, frozenset[int]]] | None = None
+        self._now_reads: set[asyncio.Future[None]] = set()
 
     @property
     def open_streams(self) -> int:
@@ -264,9 +266,35 @@ class SubscriptionService:
     async def _now(self) -> tuple[int, frozenset[int]]:
         """Where a stream "from now" starts: the feed's position, which may trail the store by
         the events committed in the last moments, minus those events. A later commit with a
-        lower seq (PostgreSQL) is after "now" and still arrives."""
+        lower seq (PostgreSQL) is after "now" and still arrives.
+
+        Streams that open together share one read: a caller joins the read that has not started
+        yet (so it misses no commit from before its own call), and a burst of ten thousand
+        streams costs a few queries, not ten thousand."""
+        if self._now_read is None:
+            self._now_read = asyncio.get_running_loop().create_future()
+            self._now_read.add_done_callback(lambda read: read.cancelled() or read.exception())
+            asyncio.get_running_loop().call_soon(self._start_now_read, self._now_read)
+        return await asyncio.shield(self._now_read)
+
+    def _start_now_read(self, read: asyncio.Future[tuple[int, frozenset[int]]]) -> None:
+        self._now_read = None  # who calls from here on waits for the next read
         position = self.feed.position
-        return position, frozenset(await self._log.seqs_after(position, _NOW_CATCH_UP))
+
+        async def seqs_after() -> None:
+            try:
+                seqs = await self._log.seqs_after(position, _NOW_CATCH_UP)
+            except asyncio.CancelledError:
+                read.cancel()
+                raise
+            except Exception as error:  # every waiter gets it (DATABASE_BUSY, …)
+                read.set_exception(error)
+                return
+            read.set_result((position, frozenset(seqs)))
+
+        task = asyncio.ensure_future(seqs_after())
+        self._now_reads.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._now_reads.discard)
 
     async def _check_cursor(self, after_seq: int) -> int:
         if after_seq > self.feed.position:

@@ -1,5 +1,5 @@
 """Where a webhook may be sent: the URL's host resolved now, every address checked against the
-rules (DESIGN.md §5, SSRF). Run when an endpoint is created or changed, and again before every
+rules (README, "Where deliveries may go (SSRF)"). Run when an endpoint is created or changed, and again before every
 attempt, since what a name resolves to can change in between."""
 
 from __future__ import annotations

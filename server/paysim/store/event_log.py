@@ -111,10 +111,6 @@ class EventLog:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
 
-    @property
-    def has_snapshots(self) -> bool:
-        return self._postgres
-
     async def _rows(self, statement: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
         try:
             async with self._engine.connect() as conn:

@@ -1,8 +1,9 @@
-"""The payment hot path's unit of work on PostgreSQL: psycopg straight from its own pool.
+"""The unit of work of the payment use cases on PostgreSQL: psycopg straight from its own pool.
 
 SQLAlchemy's connection checkout, begin, commit and close cost about as much CPU as the
-statements of a payment themselves (DESIGN.md §8); this unit of work skips them. It offers only
-what the payment use cases touch, with the same repository classes, in their psycopg mode.
+statements of a payment themselves (measured with `paysim bench`); this unit of work skips them. It
+offers only what the payment use cases touch (``ports.PaymentStore``), with the psycopg adapters of
+``repositories/pg``.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from paysim.domain.errors import Unavailable
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, connect_kwargs, conninfo
-from paysim.store.repositories import CustomerRepository, IdempotencyRepository, MerchantRepository, PaymentRepository
-from paysim.store.repositories.routing_state import RoutingStateRepository
+from paysim.store.repositories.pg.accounts import PgCustomerRepository, PgMerchantRepository
+from paysim.store.repositories.pg.idempotency import PgIdempotencyRepository
+from paysim.store.repositories.pg.payments import PgPaymentRepository
+from paysim.store.repositories.pg.routing_state import PgRoutingStateRepository
 from paysim.store.unit_of_work import (
     announce_events,
     announce_outbox,
@@ -41,7 +44,7 @@ def create_pool(database_url: str, size: int, limits: DatabaseLimits) -> AsyncCo
         max_size=size,
         timeout=limits.pool_seconds,
         open=False,
-        name="paysim-hot-path",
+        name="paysim-payments",
         kwargs=connect_kwargs(dsn, limits),
     )
 
@@ -54,7 +57,7 @@ def _no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
     return database_busy() if all_in_use else database_unavailable()
 
 
-class PgUnitOfWork:
+class PgPaymentUnitOfWork:
     def __init__(
         self,
         pool: AsyncConnectionPool[BoundedAsyncConnection],
@@ -69,7 +72,7 @@ class PgUnitOfWork:
         # Called after a commit that appended payment events (the event bus).
         self._events_committed = events_committed
 
-    async def __aenter__(self) -> PgUnitOfWork:
+    async def __aenter__(self) -> PgPaymentUnitOfWork:
         try:
             conn = await self._pool.getconn()
         except PoolTimeout as error:
@@ -78,11 +81,11 @@ class PgUnitOfWork:
             raise database_unavailable() from error
         self._conn = conn
         self._batch = PgWriteBatch()
-        self.payments = PaymentRepository(None, conn, self._batch)
-        self.idempotency = IdempotencyRepository(None, conn, self._batch)
-        self.merchants = MerchantRepository(None, conn)
-        self.customers = CustomerRepository(None, conn)
-        self.routing = RoutingStateRepository(None, conn)
+        self.payments = PgPaymentRepository(conn, self._batch)
+        self.idempotency = PgIdempotencyRepository(conn, self._batch)
+        self.merchants = PgMerchantRepository(conn)
+        self.customers = PgCustomerRepository(conn)
+        self.routing = PgRoutingStateRepository(conn)
         return self
 
     async def commit(self) -> None:

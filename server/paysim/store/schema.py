@@ -201,12 +201,13 @@ payment_snapshots = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# Durable idempotency keys, scoped per merchant. The primary key is the race guard: a claim is
+# Durable idempotency keys, each unique within its owner. The primary key is the race guard: a claim is
 # an INSERT, never a check-then-set.
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,
-    Column("merchant_id", ID, primary_key=True),
+    # Whose key it is: the merchant's id, or "adm:<user id>" for an administrator's requests.
+    Column("owner", ID, primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("method", String(120), nullable=False),
     Column("fingerprint", String(64), nullable=False),

@@ -38,6 +38,7 @@ from paysim.store.repositories import (
     WebhookDeliveryRepository,
     WebhookEndpointRepository,
 )
+from paysim.store.repositories.payments import PaymentEventStore
 from paysim.store.repositories.routing_state import RoutingStateRepository
 
 TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
@@ -78,7 +79,7 @@ def is_connectivity_error(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return not isinstance(error, sa_exc.IntegrityError)
-    # Raised by psycopg itself on the hot path, where SQLAlchemy does not wrap them.
+    # Raised by psycopg itself in the PostgreSQL payment unit of work, where SQLAlchemy does not wrap them.
     return isinstance(error, ConnectionError | psycopg.OperationalError | psycopg.InterfaceError)
 
 
@@ -183,14 +184,14 @@ async def end_transaction(
         raise unavailable(exc) from exc
 
 
-def announce_outbox(payments: PaymentRepository, outbox_written: Callable[[], None] | None) -> None:
+def announce_outbox(payments: PaymentEventStore, outbox_written: Callable[[], None] | None) -> None:
     """After a commit: tell the dispatcher if the transaction wrote webhook deliveries."""
     if payments.outbox_rows and outbox_written is not None:
         payments.outbox_rows = 0
         outbox_written()
 
 
-def announce_events(payments: PaymentRepository, events_committed: Callable[[], None] | None) -> None:
+def announce_events(payments: PaymentEventStore, events_committed: Callable[[], None] | None) -> None:
     """After a commit: tell event streams if the transaction appended payment events."""
     if payments.wrote_events and events_committed is not None:
         payments.wrote_events = False

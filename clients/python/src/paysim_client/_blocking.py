@@ -7,55 +7,18 @@ same code, and the blocking client works from any thread, even one running its o
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import threading
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future
 from typing import Any, Concatenate, Generic, ParamSpec, Protocol, TypeVar, overload
 
+from paysim_client._loop_thread import LoopThread
 from paysim_client.pagers import AsyncPager, Pager
 from paysim_client.watch import AsyncWatcher, Watcher
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class LoopThread:
-    """An event loop running in a daemon thread until :meth:`close`."""
-
-    def __init__(self, name: str = "paysim-client") -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
-        self._thread.start()
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` on the loop and wait for its result (or exception)."""
-        if self._closed:
-            coro.close()
-            raise RuntimeError("the client is closed")
-        if threading.current_thread() is self._thread:
-            coro.close()
-            raise RuntimeError("a blocking client method was called from the client's own loop")
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # e.g. KeyboardInterrupt while waiting: stop the call too
-            raise
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join()
-        self._loop.close()
+R = TypeVar("R")  # what the async method returns
+W = TypeVar("W")  # what its blocking twin returns
 
 
 class BlockingResource(Protocol):
@@ -67,86 +30,54 @@ class BlockingResource(Protocol):
     def _async(self) -> Any: ...
 
 
-# Lower-case: used like a function in class bodies (``get = blocking(AsyncX.get)``).
-class blocking(Generic[P, T]):
+class BlockingTwin(Generic[P, R, W]):
+    """A descriptor: ``method`` of the async namespace, its result handed to ``wrap`` with the
+    loop thread (run to completion, or wrapped in the blocking pager or watcher)."""
+
+    def __init__(self, method: Callable[Concatenate[Any, P], R], wrap: Callable[[LoopThread, R], W]) -> None:
+        self._method = method
+        self._wrap = wrap
+        self._name = method.__name__
+        self.__doc__ = method.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> BlockingTwin[P, R, W]: ...
+    @overload
+    def __get__(self, obj: BlockingResource, owner: type) -> Callable[P, W]: ...
+    def __get__(self, obj: BlockingResource | None, owner: type) -> BlockingTwin[P, R, W] | Callable[P, W]:
+        if obj is None:
+            return self
+        bound: Callable[P, R] = getattr(obj._async, self._name)
+        runner = obj._runner
+        wrap = self._wrap
+
+        @functools.wraps(self._method)
+        def call(*args: P.args, **kwargs: P.kwargs) -> W:
+            return wrap(runner, bound(*args, **kwargs))
+
+        return call
+
+
+def _run(runner: LoopThread, coro: Coroutine[Any, Any, T]) -> T:
+    return runner.run(coro)
+
+
+# Lower-case: used like functions in class bodies (``get = blocking(AsyncX.get)``).
+def blocking(
+    method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]],
+) -> BlockingTwin[P, Coroutine[Any, Any, T], T]:
     """``method = blocking(AsyncResource.method)``: the blocking twin of an async method."""
-
-    def __init__(self, method: Callable[Concatenate[Any, P], Coroutine[Any, Any, T]]) -> None:
-        self._method = method
-        self._name = method.__name__
-        self.__doc__ = method.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> blocking[P, T]: ...
-    @overload
-    def __get__(self, obj: BlockingResource, owner: type) -> Callable[P, T]: ...
-    def __get__(self, obj: BlockingResource | None, owner: type) -> blocking[P, T] | Callable[P, T]:
-        if obj is None:
-            return self
-        bound: Callable[P, Coroutine[Any, Any, T]] = getattr(obj._async, self._name)
-        runner = obj._runner
-
-        @functools.wraps(self._method)
-        def call(*args: P.args, **kwargs: P.kwargs) -> T:
-            return runner.run(bound(*args, **kwargs))
-
-        return call
+    return BlockingTwin(method, _run)
 
 
-class blocking_pager(Generic[P, T]):
+def blocking_pager(method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> BlockingTwin[P, AsyncPager[T], Pager[T]]:
     """``list = blocking_pager(AsyncResource.list)``: a :class:`Pager` for an :class:`AsyncPager`."""
-
-    def __init__(self, method: Callable[Concatenate[Any, P], AsyncPager[T]]) -> None:
-        self._method = method
-        self._name = method.__name__
-        self.__doc__ = method.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> blocking_pager[P, T]: ...
-    @overload
-    def __get__(self, obj: BlockingResource, owner: type) -> Callable[P, Pager[T]]: ...
-    def __get__(self, obj: BlockingResource | None, owner: type) -> blocking_pager[P, T] | Callable[P, Pager[T]]:
-        if obj is None:
-            return self
-        bound: Callable[P, AsyncPager[T]] = getattr(obj._async, self._name)
-        runner = obj._runner
-
-        @functools.wraps(self._method)
-        def call(*args: P.args, **kwargs: P.kwargs) -> Pager[T]:
-            return Pager(runner, bound(*args, **kwargs))
-
-        return call
+    return BlockingTwin(method, Pager)
 
 
-class blocking_watch(Generic[P]):
+def blocking_watch(method: Callable[Concatenate[Any, P], AsyncWatcher]) -> BlockingTwin[P, AsyncWatcher, Watcher]:
     """``watch = blocking_watch(AsyncResource.watch)``: a :class:`Watcher` for an :class:`AsyncWatcher`."""
-
-    def __init__(self, method: Callable[Concatenate[Any, P], AsyncWatcher]) -> None:
-        self._method = method
-        self._name = method.__name__
-        self.__doc__ = method.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> blocking_watch[P]: ...
-    @overload
-    def __get__(self, obj: BlockingResource, owner: type) -> Callable[P, Watcher]: ...
-    def __get__(self, obj: BlockingResource | None, owner: type) -> blocking_watch[P] | Callable[P, Watcher]:
-        if obj is None:
-            return self
-        bound: Callable[P, AsyncWatcher] = getattr(obj._async, self._name)
-        runner = obj._runner
-
-        @functools.wraps(self._method)
-        def call(*args: P.args, **kwargs: P.kwargs) -> Watcher:
-            return Watcher(runner, bound(*args, **kwargs))
-
-        return call
+    return BlockingTwin(method, Watcher)

@@ -80,10 +80,18 @@ class Transport:
         self._callables: dict[str, Any] = {}
         self.closed = False
 
+    def _with_request_id(self, metadata: Metadata) -> list[tuple[str, str]]:
+        """The client's and the call's metadata, with a request id unless the caller gave one."""
+        sent = [*self._metadata, *metadata]
+        if not any(name == REQUEST_ID_HEADER for name, _ in sent):
+            sent.append((REQUEST_ID_HEADER, new_request_id()))
+        return sent
+
     def _callable(self, rpc: Rpc[Any, Any]) -> Any:
         found = self._callables.get(rpc.path)
         if found is None:
-            found = self.channel.unary_unary(
+            open_call = self.channel.unary_stream if rpc.streaming else self.channel.unary_unary
+            found = open_call(
                 rpc.path,
                 request_serializer=rpc.request.SerializeToString,
                 response_deserializer=rpc.response.FromString,
@@ -112,9 +120,7 @@ class Transport:
         policy = retry or self.default_retry
         budget = timeout if timeout is not None else self.default_timeout
         deadline = None if budget is None else time.monotonic() + budget
-        fixed = [*self._metadata, *metadata]
-        if not any(name == REQUEST_ID_HEADER for name, _ in fixed):
-            fixed.append((REQUEST_ID_HEADER, new_request_id()))
+        fixed = self._with_request_id(metadata)
         if rpc.safety is Safety.KEYED:
             fixed.append((IDEMPOTENCY_HEADER, idempotency_key or new_idempotency_key()))
         invoke = self._callable(rpc)
@@ -158,17 +164,8 @@ class Transport:
             raise RuntimeError("the client is closed")
         if not rpc.streaming:
             raise TypeError(f"{rpc.path} is not a server stream")
-        found = self._callables.get(rpc.path)
-        if found is None:
-            found = self.channel.unary_stream(
-                rpc.path,
-                request_serializer=rpc.request.SerializeToString,
-                response_deserializer=rpc.response.FromString,
-            )
-            self._callables[rpc.path] = found
-        sent = [*self._metadata, *metadata]
-        if not any(name == REQUEST_ID_HEADER for name, _ in sent):
-            sent.append((REQUEST_ID_HEADER, new_request_id()))
+        found = self._callable(rpc)
+        sent = self._with_request_id(metadata)
         used = None if rpc.anonymous else await self.credentials.authorization()
         if used is not None:
             sent.append((AUTHORIZATION_HEADER, f"Bearer {used}"))

@@ -13,14 +13,16 @@ For blocking code::
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+import inspect
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, ParamSpec
 
 import grpc
 
 from paysim_client._auth import ApiKeyCredentials, Session
-from paysim_client._blocking import LoopThread
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client._version import __version__
 from paysim_client.config import DEFAULT_RETRY, DEFAULT_TARGET, DEFAULT_TIMEOUT_SECONDS, RetryPolicy, TLSConfig
@@ -32,6 +34,8 @@ from paysim_client.resources.simulator import AsyncSimulator, Simulator
 from paysim_client.resources.three_ds import AsyncThreeDS, ThreeDS
 from paysim_client.resources.webhooks import AsyncWebhooks, Webhooks
 from paysim_client.token_store import TokenStore
+
+P = ParamSpec("P")
 
 USER_AGENT = f"paysim-python/{__version__}"
 
@@ -137,58 +141,45 @@ class AsyncClient:
         await self.close()
 
 
+@dataclass(kw_only=True, repr=False, eq=False)
 class Connecting:
     """What :func:`connect` returns: await it for the client, or ``async with`` it."""
 
-    def __init__(
-        self,
-        *,
-        target: str,
-        api_key: str | None,
-        email: str | None,
-        password: str | None,
-        token_store: TokenStore | None,
-        tls: bool | TLSConfig,
-        timeout: float | None,
-        retry: RetryPolicy,
-        metadata: tuple[tuple[str, str], ...],
-        channel_options: tuple[tuple[str, Any], ...],
-    ) -> None:
-        self._target = target
-        self._api_key = api_key
-        self._email = email
-        self._password = password
-        self._token_store = token_store
-        self._tls = tls
-        self._timeout = timeout
-        self._retry = retry
-        self._metadata = metadata
-        self._channel_options = channel_options
-        self._client: AsyncClient | None = None
+    target: str
+    api_key: str | None
+    email: str | None
+    password: str | None
+    token_store: TokenStore | None
+    tls: bool | TLSConfig
+    timeout: float | None
+    retry: RetryPolicy
+    metadata: tuple[tuple[str, str], ...]
+    channel_options: tuple[tuple[str, Any], ...]
+    _client: AsyncClient | None = field(default=None, init=False)
 
     def __repr__(self) -> str:
-        return f"Connecting(target={self._target!r})"
+        return f"Connecting(target={self.target!r})"
 
     async def _open(self) -> AsyncClient:
         # The channel is made here, inside the running loop that will use it.
-        channel = _channel(self._target, self._tls, self._channel_options)
-        transport = Transport(channel, timeout=self._timeout, retry=self._retry, metadata=self._metadata)
+        channel = _channel(self.target, self.tls, self.channel_options)
+        transport = Transport(channel, timeout=self.timeout, retry=self.retry, metadata=self.metadata)
         session: Session | None = None
         try:
-            if self._api_key is not None:
-                transport.credentials = ApiKeyCredentials(self._api_key)
-            elif self._email is not None and self._password is not None:
-                session = Session(transport, self._email, self._password, store=self._token_store)
+            if self.api_key is not None:
+                transport.credentials = ApiKeyCredentials(self.api_key)
+            elif self.email is not None and self.password is not None:
+                session = Session(transport, self.email, self.password, store=self.token_store)
                 await session.login()
                 transport.credentials = session
-            elif self._token_store is not None:
-                session = Session(transport, None, None, store=self._token_store)
+            elif self.token_store is not None:
+                session = Session(transport, None, None, store=self.token_store)
                 session.resume()
                 transport.credentials = session
         except BaseException:
             await transport.close()
             raise
-        return AsyncClient(transport, self._target, session)
+        return AsyncClient(transport, self.target, session)
 
     def __await__(self) -> Generator[Any, None, AsyncClient]:
         return self._open().__await__()
@@ -204,32 +195,36 @@ class Connecting:
             await self._client.close()
 
 
-def connect(
-    target: str = DEFAULT_TARGET,
-    *,
-    api_key: str | None = None,
-    email: str | None = None,
-    password: str | None = None,
-    token_store: TokenStore | None = None,
-    tls: bool | TLSConfig = False,
-    timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
-    retry: RetryPolicy = DEFAULT_RETRY,
-    metadata: Sequence[tuple[str, str]] = (),
-    channel_options: Sequence[tuple[str, Any]] = (),
-) -> Connecting:
-    """Connect an :class:`AsyncClient`; see :meth:`AsyncClient.connect` for the options."""
-    return AsyncClient.connect(
-        target,
-        api_key=api_key,
-        email=email,
-        password=password,
-        token_store=token_store,
-        tls=tls,
-        timeout=timeout,
-        retry=retry,
-        metadata=metadata,
-        channel_options=channel_options,
-    )
+# One function, two names: ``paysim_client.connect(...)`` and ``AsyncClient.connect(...)``.
+connect = AsyncClient.connect
+
+
+class _BlockingConnect(Generic[P]):
+    """``Client.connect``: :meth:`AsyncClient.connect`'s options, the connection opened on a
+    private loop thread, a :class:`Client` returned."""
+
+    def __init__(self, connect: Callable[P, Connecting]) -> None:
+        self._connect = connect
+        self.__doc__ = "Connect to the paysim server at ``target``; the options are :meth:`AsyncClient.connect`'s."
+
+    def __get__(self, obj: Client | None, owner: type[Client]) -> Callable[P, Client]:
+        async_connect = self._connect
+
+        def connect(*args: P.args, **kwargs: P.kwargs) -> Client:
+            connecting = async_connect(*args, **kwargs)
+            runner = LoopThread()
+            try:
+                client = runner.run(connecting._open())
+            except BaseException:
+                runner.close()
+                raise
+            return owner(runner, client)
+
+        connect.__doc__ = self.__doc__
+        # help() and inspect show the options rather than ``*args, **kwargs``.
+        connect.__signature__ = inspect.signature(async_connect).replace(return_annotation="Client")  # type: ignore[attr-defined]
+        connect.__qualname__ = f"{owner.__qualname__}.connect"
+        return connect
 
 
 class Client:
@@ -252,41 +247,7 @@ class Client:
         self.three_ds = ThreeDS(runner, client.three_ds)
         self.webhooks = Webhooks(runner, client.webhooks)
 
-    @classmethod
-    def connect(
-        cls,
-        target: str = DEFAULT_TARGET,
-        *,
-        api_key: str | None = None,
-        email: str | None = None,
-        password: str | None = None,
-        token_store: TokenStore | None = None,
-        tls: bool | TLSConfig = False,
-        timeout: float | None = DEFAULT_TIMEOUT_SECONDS,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        metadata: Sequence[tuple[str, str]] = (),
-        channel_options: Sequence[tuple[str, Any]] = (),
-    ) -> Client:
-        """Connect to the paysim server at ``target``; the options are :meth:`AsyncClient.connect`'s."""
-        connecting = AsyncClient.connect(
-            target,
-            api_key=api_key,
-            email=email,
-            password=password,
-            token_store=token_store,
-            tls=tls,
-            timeout=timeout,
-            retry=retry,
-            metadata=metadata,
-            channel_options=channel_options,
-        )
-        runner = LoopThread()
-        try:
-            client = runner.run(connecting._open())
-        except BaseException:
-            runner.close()
-            raise
-        return cls(runner, client)
+    connect = _BlockingConnect(AsyncClient.connect)
 
     def close(self) -> None:
         """Close the channel and stop the client's loop thread."""

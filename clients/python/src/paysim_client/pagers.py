@@ -11,10 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
-if TYPE_CHECKING:
-    from paysim_client._blocking import LoopThread
+from paysim_client._loop_thread import LoopThread
 
 T = TypeVar("T")
 U = TypeVar("U")

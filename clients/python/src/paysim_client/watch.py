@@ -24,13 +24,14 @@ import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
-from paysim_proto.v1 import events_pb2 as E
+from paysim_proto.v1 import events_pb2
 from paysim_proto.v1.payment_pb2 import PaymentEvent
 
 from paysim_client._generated import rpcs
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client.config import DEFAULT_RECONNECT, ReconnectPolicy
 from paysim_client.errors import (
@@ -41,9 +42,6 @@ from paysim_client.errors import (
     Unavailable,
     from_grpc_error,
 )
-
-if TYPE_CHECKING:
-    from paysim_client._blocking import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +89,14 @@ class AsyncWatcher:
         merchant_id: str = "",
         event_types: Sequence[str] = (),
         after_seq: int | None = None,
-        start: E.StreamStart.ValueType = E.STREAM_START_UNSPECIFIED,
+        start: events_pb2.StreamStart.ValueType = events_pb2.STREAM_START_UNSPECIFIED,
         reconnect: ReconnectPolicy = DEFAULT_RECONNECT,
         stall_timeout: float | None = None,
         random_source: Callable[[], float] = random.random,
     ) -> None:
-        if start == E.STREAM_START_NOW and after_seq is not None:
+        if start == events_pb2.STREAM_START_NOW and after_seq is not None:
             raise ValueError("after_seq goes with STREAM_START_AFTER_SEQ, not STREAM_START_NOW")
-        if start == E.STREAM_START_AFTER_SEQ and after_seq is None:
+        if start == events_pb2.STREAM_START_AFTER_SEQ and after_seq is None:
             after_seq = 0
         if after_seq is not None and after_seq < 0:
             raise ValueError("after_seq must not be negative")
@@ -145,14 +143,14 @@ class AsyncWatcher:
     def closed(self) -> bool:
         return self._closed
 
-    def _request(self) -> E.SubscribePaymentEventsRequest:
-        request = E.SubscribePaymentEventsRequest(
+    def _request(self) -> events_pb2.SubscribePaymentEventsRequest:
+        request = events_pb2.SubscribePaymentEventsRequest(
             payment_id=self._payment_id, merchant_id=self._merchant_id, event_types=self._event_types
         )
         if self._cursor is None:
-            request.start = E.STREAM_START_NOW
+            request.start = events_pb2.STREAM_START_NOW
         else:
-            request.start = E.STREAM_START_AFTER_SEQ
+            request.start = events_pb2.STREAM_START_AFTER_SEQ
             request.after_seq = self._cursor
         return request
 
@@ -184,7 +182,7 @@ class AsyncWatcher:
         # The server's first message is a heartbeat; an event first would be kept, not lost.
         self._held = self._accept(first)
 
-    async def _read(self, *, opening: bool = False) -> E.SubscribePaymentEventsResponse | None:
+    async def _read(self, *, opening: bool = False) -> events_pb2.SubscribePaymentEventsResponse | None:
         """The open stream's next message; None if it ended (then it is closed, and the policy's
         wait is over or the error raised)."""
         call = self._call
@@ -204,7 +202,7 @@ class AsyncWatcher:
         except grpc.aio.AioRpcError as raw:
             error = from_grpc_error(raw)
         else:
-            if isinstance(message, E.SubscribePaymentEventsResponse):
+            if isinstance(message, events_pb2.SubscribePaymentEventsResponse):
                 return message
             error = Unavailable("the server ended the stream")  # grpc.aio.EOF: ended with OK
         self._call = None
@@ -239,7 +237,7 @@ class AsyncWatcher:
         with contextlib.suppress(TimeoutError):  # the wait is over, or aclose() cut it short
             await asyncio.wait_for(self._closing.wait(), delay)
 
-    def _accept(self, message: E.SubscribePaymentEventsResponse) -> PaymentEvent | None:
+    def _accept(self, message: events_pb2.SubscribePaymentEventsResponse) -> PaymentEvent | None:
         """Move the cursor for ``message``; the event to hand out, if it is a new one."""
         if message.WhichOneof("kind") == "event":
             if self._cursor is not None and message.seq <= self._cursor:

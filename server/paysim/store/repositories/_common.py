@@ -1,19 +1,19 @@
-"""Helpers shared by the repositories: keyset pages and unique-violation detection."""
+"""Helpers shared by the repositories: keyset pages and unique violations as domain exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import psycopg
 from sqlalchemy import ColumnElement, Select, Table, and_, or_
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql as pg_insert
 from sqlalchemy.dialects import sqlite as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.duplicates import Duplicate
 from paysim.domain.paging import Cursor
-from paysim.store.pg_batch import PgWriteBatch
 
 T = TypeVar("T")
 
@@ -42,9 +42,24 @@ def split_page(rows: Sequence[T], limit: int) -> tuple[list[T], bool]:
 
 
 def unique_violation_on(error: sa_exc.IntegrityError, *names: str) -> bool:
-    """Whether ``error`` is a unique violation of one of the named constraints or columns."""
+    """Whether ``error`` is a unique violation of one of the named constraints or columns.
+
+    PostgreSQL names the constraint, SQLite the columns, so callers give both."""
     text = str(error.orig).lower()
     return any(name.lower() in text for name in names)
+
+
+@contextmanager
+def unique_values(*rules: tuple[type[Duplicate], tuple[str, ...]]) -> Iterator[None]:
+    """Raise the rule's domain exception when a statement inside breaks the unique constraint
+    that one of ``rules`` names (by constraint or by columns, as ``unique_violation_on``)."""
+    try:
+        yield
+    except sa_exc.IntegrityError as error:
+        for duplicate, names in rules:
+            if unique_violation_on(error, *names):
+                raise duplicate() from None
+        raise
 
 
 def dialect_insert(dialect_name: str, table: Table) -> pg_insert.Insert | sqlite_insert.Insert:
@@ -54,22 +69,8 @@ def dialect_insert(dialect_name: str, table: Table) -> pg_insert.Insert | sqlite
     return sqlite_insert.insert(table)
 
 
-class DualRepository:
-    """A repository that serves both units of work: SQLAlchemy (``conn``) everywhere, and on the
-    PostgreSQL payment hot path psycopg directly (``pg``, writes queued in ``batch`` for the commit)."""
+class SqlRepository:
+    """A repository over one SQLAlchemy connection, which serves SQLite and PostgreSQL alike."""
 
-    def __init__(
-        self,
-        conn: AsyncConnection | None,
-        pg: psycopg.AsyncConnection[Any] | None = None,
-        batch: PgWriteBatch | None = None,
-    ) -> None:
+    def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-        self._pg = pg
-        self._batch = batch
-
-    @property
-    def _db(self) -> AsyncConnection:
-        """The SQLAlchemy connection; the payment hot path's PostgreSQL unit of work has none."""
-        assert self._conn is not None, "this query runs only in the SQLAlchemy unit of work"
-        return self._conn

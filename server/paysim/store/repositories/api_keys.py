@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import Row, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.duplicates import ApiKeyNameTaken
 from paysim.domain.models import ApiKey
 from paysim.domain.paging import Cursor
-from paysim.store.repositories._common import before, page_query, split_page
+from paysim.store.repositories._common import before, page_query, split_page, unique_values
 from paysim.store.schema import api_keys
 
 
@@ -27,23 +28,29 @@ def _key(row: Row[Any]) -> ApiKey:
     )
 
 
+# PostgreSQL reports the constraint, SQLite the columns.
+KEY_NAME_TAKEN = (ApiKeyNameTaken, ("uq_api_keys_merchant_id_name", "api_keys.merchant_id, api_keys.name"))
+
+
 class ApiKeyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def add(self, key: ApiKey) -> None:
-        await self._conn.execute(
-            insert(api_keys).values(
-                id=key.id,
-                merchant_id=key.merchant_id,
-                name=key.name,
-                prefix=key.prefix,
-                secret_hash=key.secret_hash,
-                created_at=key.created_at,
-                last_used_at=None,
-                revoked_at=None,
+        """Raises ``ApiKeyNameTaken`` when the merchant has a key of this name."""
+        with unique_values(KEY_NAME_TAKEN):
+            await self._conn.execute(
+                insert(api_keys).values(
+                    id=key.id,
+                    merchant_id=key.merchant_id,
+                    name=key.name,
+                    prefix=key.prefix,
+                    secret_hash=key.secret_hash,
+                    created_at=key.created_at,
+                    last_used_at=None,
+                    revoked_at=None,
+                )
             )
-        )
 
     async def get(self, key_id: str) -> ApiKey | None:
         row = (await self._conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()

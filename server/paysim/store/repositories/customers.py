@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, delete, insert, select, update
 
 from paysim.domain.models import Customer
 from paysim.domain.paging import Cursor
-from paysim.store.repositories._common import DualRepository, after, page_query, split_page
+from paysim.store.repositories._common import SqlRepository, after, page_query, split_page
 from paysim.store.schema import customers
 
 
@@ -39,44 +38,21 @@ def _values(c: Customer) -> dict[str, Any]:
     }
 
 
-_PG_GET = (
-    "SELECT id, merchant_id, email, name, phone, metadata_json, user_id, created_at, updated_at"
-    " FROM customers WHERE id = %s"
-)
-
-
-class CustomerRepository(DualRepository):
+class CustomerRepository(SqlRepository):
     async def add(self, c: Customer) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             insert(customers).values(id=c.id, merchant_id=c.merchant_id, created_at=c.created_at, **_values(c))
         )
 
     async def get(self, customer_id: str) -> Customer | None:
-        if self._pg is not None:
-            cur = await self._pg.execute(_PG_GET, (customer_id,))
-            found = await cur.fetchone()
-            if found is None:
-                return None
-            cid, merchant_id, email, name, phone, meta, user_id, created, updated = found
-            return Customer(
-                cid,
-                merchant_id,
-                email,
-                name,
-                phone,
-                json.loads(meta),
-                user_id,
-                created.astimezone(UTC),
-                updated.astimezone(UTC),
-            )
-        row = (await self._db.execute(select(customers).where(customers.c.id == customer_id))).first()
+        row = (await self._conn.execute(select(customers).where(customers.c.id == customer_id))).first()
         return _customer(row) if row else None
 
     async def update(self, c: Customer) -> None:
-        await self._db.execute(update(customers).where(customers.c.id == c.id).values(**_values(c)))
+        await self._conn.execute(update(customers).where(customers.c.id == c.id).values(**_values(c)))
 
     async def delete(self, customer_id: str) -> None:
-        await self._db.execute(delete(customers).where(customers.c.id == customer_id))
+        await self._conn.execute(delete(customers).where(customers.c.id == customer_id))
 
     async def list_page(
         self,
@@ -95,6 +71,6 @@ class CustomerRepository(DualRepository):
         if email:
             conditions.append(customers.c.email == email.lower())
         query = select(customers).where(*conditions).order_by(customers.c.created_at, customers.c.id)
-        rows = (await self._db.execute(page_query(query, limit))).all()
+        rows = (await self._conn.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_customer(r) for r in page], more

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Row, delete, select
 
 from paysim.domain.models import GatewayConfig
-from paysim.store.repositories._common import DualRepository, dialect_insert
+from paysim.store.repositories._common import SqlRepository, dialect_insert
 from paysim.store.schema import merchant_gateways
 
 _c = merchant_gateways.c
@@ -30,14 +30,14 @@ def _key(merchant_id: str, gateway: str) -> Any:
     return (_c.merchant_id == merchant_id) & (_c.gateway == gateway)
 
 
-class GatewayConfigRepository(DualRepository):
+class GatewayConfigRepository(SqlRepository):
     async def list_for_merchant(self, merchant_id: str) -> list[GatewayConfig]:
         """Every configuration of the merchant, disabled ones included, by priority then gateway."""
         query = select(merchant_gateways).where(_c.merchant_id == merchant_id).order_by(_c.priority, _c.gateway)
-        return [_config(row) for row in await self._db.execute(query)]
+        return [_config(row) for row in await self._conn.execute(query)]
 
     async def get(self, merchant_id: str, gateway: str) -> GatewayConfig | None:
-        row = (await self._db.execute(select(merchant_gateways).where(_key(merchant_id, gateway)))).first()
+        row = (await self._conn.execute(select(merchant_gateways).where(_key(merchant_id, gateway)))).first()
         return _config(row) if row else None
 
     async def upsert(self, config: GatewayConfig) -> GatewayConfig:
@@ -50,14 +50,14 @@ class GatewayConfigRepository(DualRepository):
             "updated_at": config.updated_at,
         }
         statement = (
-            dialect_insert(self._db.dialect.name, merchant_gateways)
+            dialect_insert(self._conn.dialect.name, merchant_gateways)
             .values(merchant_id=config.merchant_id, gateway=config.gateway, created_at=config.created_at, **changes)
             .on_conflict_do_update(index_elements=[_c.merchant_id, _c.gateway], set_=changes)
             .returning(*merchant_gateways.c)
         )
-        return _config((await self._db.execute(statement)).one())
+        return _config((await self._conn.execute(statement)).one())
 
     async def delete(self, merchant_id: str, gateway: str) -> bool:
         """Whether there was a row to delete."""
-        result = await self._db.execute(delete(merchant_gateways).where(_key(merchant_id, gateway)))
+        result = await self._conn.execute(delete(merchant_gateways).where(_key(merchant_id, gateway)))
         return bool(result.rowcount == 1)

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from paysim.store.repositories._common import DualRepository, dialect_insert
+from paysim.store.repositories._common import dialect_insert
 from paysim.store.schema import idempotency_keys
 
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
+
+# The columns a claim writes, in the order of ``KeyClaims._insert_if_absent``'s row.
+CLAIM_COLUMNS = (
+    "owner",
+    "key",
+    "method",
+    "fingerprint",
+    "state",
+    "payment_id",
+    "recovery_point",
+    "created_at",
+    "updated_at",
+    "expires_at",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,30 +45,13 @@ class StoredKey:
     expires_at: datetime
 
 
-_PG_CLAIM = (
-    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id, recovery_point,"
-    " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    " ON CONFLICT (merchant_id, key) DO NOTHING RETURNING key"
-)
-_PG_RESERVE = (
-    "INSERT INTO idempotency_keys (merchant_id, key, method, fingerprint, state, payment_id,"
-    " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-_PG_GET = (
-    "SELECT method, fingerprint, state, payment_id, recovery_point, response_code, response_blob, created_at,"
-    " updated_at, expires_at FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
-)
-_PG_DELETE = "DELETE FROM idempotency_keys WHERE merchant_id = %s AND key = %s"
-_PG_COMPLETE = (
-    "UPDATE idempotency_keys SET state = %s, response_code = %s, response_blob = %s, updated_at = %s"
-    " WHERE merchant_id = %s AND key = %s"
-)
+class KeyClaims(ABC):
+    """How a key is claimed, the same on every engine: insert it unless it exists; a key past its
+    lifetime that was not pruned yet is free again."""
 
-
-class IdempotencyRepository(DualRepository):
     async def claim(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -66,51 +66,56 @@ class IdempotencyRepository(DualRepository):
         On PostgreSQL a concurrent uncommitted claim makes this INSERT wait for that transaction,
         so exactly one claimant wins and the others then read its row.
         """
-        if self._pg is not None:
-            cur = await self._pg.execute(
-                _PG_CLAIM,
-                (
-                    merchant_id,
-                    key,
-                    method,
-                    fingerprint,
-                    IN_FLIGHT,
-                    payment_id or None,
-                    recovery_point or None,
-                    now,
-                    now,
-                    expires_at,
-                ),
-            )
-            if await cur.fetchone() is not None:
-                return None
-            return await self._existing(
-                merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point
-            )
+        row = (owner, key, method, fingerprint, IN_FLIGHT, payment_id or None, recovery_point or None)
+        if await self._insert_if_absent((*row, now, now, expires_at)):
+            return None
+        existing = await self.get(owner, key)
+        if existing is None or existing.expires_at > now:
+            return existing
+        await self._delete(owner, key)
+        return await self.claim(
+            owner,
+            key,
+            method,
+            fingerprint,
+            now,
+            expires_at,
+            payment_id=payment_id,
+            recovery_point=recovery_point,
+        )
+
+    @abstractmethod
+    async def get(self, owner: str, key: str) -> StoredKey | None: ...
+
+    @abstractmethod
+    async def _insert_if_absent(self, row: tuple[Any, ...]) -> bool:
+        """Insert ``row`` (values of ``CLAIM_COLUMNS``) unless the key exists; whether it did."""
+
+    @abstractmethod
+    async def _delete(self, owner: str, key: str) -> None: ...
+
+
+class IdempotencyRepository(KeyClaims):
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def _insert_if_absent(self, row: tuple[Any, ...]) -> bool:
         stmt = (
-            dialect_insert(self._db.dialect.name, idempotency_keys)
-            .values(
-                merchant_id=merchant_id,
-                key=key,
-                method=method,
-                fingerprint=fingerprint,
-                state=IN_FLIGHT,
-                payment_id=payment_id or None,
-                recovery_point=recovery_point or None,
-                created_at=now,
-                updated_at=now,
-                expires_at=expires_at,
-            )
-            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.merchant_id, idempotency_keys.c.key])
+            dialect_insert(self._conn.dialect.name, idempotency_keys)
+            .values(dict(zip(CLAIM_COLUMNS, row, strict=True)))
+            .on_conflict_do_nothing(index_elements=[idempotency_keys.c.owner, idempotency_keys.c.key])
             .returning(idempotency_keys.c.key)
         )
-        if (await self._db.execute(stmt)).first() is not None:
-            return None
-        return await self._existing(merchant_id, key, method, fingerprint, now, expires_at, payment_id, recovery_point)
+        return (await self._conn.execute(stmt)).first() is not None
+
+    async def _delete(self, owner: str, key: str) -> None:
+        await self._conn.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
+        )
 
     async def reserve(
         self,
-        merchant_id: str,
+        owner: str,
         key: str,
         method: str,
         fingerprint: str,
@@ -119,83 +124,14 @@ class IdempotencyRepository(DualRepository):
         *,
         payment_id: str = "",
     ) -> StoredKey | None:
-        """Like ``claim``, optimistically where the writes wait for the commit: the key is inserted
-        with them, and an existing key surfaces at commit as ``KeyAlreadyClaimed`` (then the
-        caller takes the ``claim`` path). Saves a round trip for the common, first-time key."""
-        if self._batch is None:
-            return await self.claim(merchant_id, key, method, fingerprint, now, expires_at, payment_id=payment_id)
-        self._batch.add(
-            _PG_RESERVE, (merchant_id, key, method, fingerprint, IN_FLIGHT, payment_id or None, now, now, expires_at)
-        )
-        return None
+        """``claim``: this engine runs each write at once, so there is nothing to save by deferring it
+        (the PostgreSQL payment unit of work's adapter does, pg/idempotency.py)."""
+        return await self.claim(owner, key, method, fingerprint, now, expires_at, payment_id=payment_id)
 
-    async def _existing(
-        self,
-        merchant_id: str,
-        key: str,
-        method: str,
-        fingerprint: str,
-        now: datetime,
-        expires_at: datetime,
-        payment_id: str,
-        recovery_point: str,
-    ) -> StoredKey | None:
-        existing = await self.get(merchant_id, key)
-        if existing is not None and existing.expires_at <= now:
-            # Past its lifetime and not yet pruned: the key is free again.
-            if self._pg is not None:
-                await self._pg.execute(_PG_DELETE, (merchant_id, key))
-                return await self.claim(
-                    merchant_id,
-                    key,
-                    method,
-                    fingerprint,
-                    now,
-                    expires_at,
-                    payment_id=payment_id,
-                    recovery_point=recovery_point,
-                )
-            await self._db.execute(
-                delete(idempotency_keys).where(
-                    idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
-                )
-            )
-            return await self.claim(
-                merchant_id,
-                key,
-                method,
-                fingerprint,
-                now,
-                expires_at,
-                payment_id=payment_id,
-                recovery_point=recovery_point,
-            )
-        return existing
-
-    async def get(self, merchant_id: str, key: str) -> StoredKey | None:
-        if self._pg is not None:
-            cur = await self._pg.execute(_PG_GET, (merchant_id, key))
-            found = await cur.fetchone()
-            if found is None:
-                return None
-            method, fingerprint, state, payment_id, point, code, blob, created, updated, expires = found
-            return StoredKey(
-                method,
-                fingerprint,
-                state,
-                payment_id,
-                point,
-                code,
-                bytes(blob) if blob is not None else None,
-                created.astimezone(UTC),
-                updated.astimezone(UTC),
-                expires.astimezone(UTC),
-            )
+    async def get(self, owner: str, key: str) -> StoredKey | None:
         row = (
-            await self._db.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key
-                )
+            await self._conn.execute(
+                select(idempotency_keys).where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
             )
         ).first()
         if row is None:
@@ -213,35 +149,32 @@ class IdempotencyRepository(DualRepository):
             row.expires_at,
         )
 
-    async def complete(self, merchant_id: str, key: str, code: int, blob: bytes, now: datetime) -> None:
-        if self._batch is not None:  # written with the commit, atomically with the outcome
-            self._batch.add(_PG_COMPLETE, (COMPLETED, code, blob, now, merchant_id, key))
-            return
-        await self._db.execute(
+    async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None:
+        await self._conn.execute(
             update(idempotency_keys)
-            .where(idempotency_keys.c.merchant_id == merchant_id, idempotency_keys.c.key == key)
+            .where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
             .values(state=COMPLETED, response_code=code, response_blob=blob, updated_at=now)
         )
 
-    async def release(self, merchant_id: str, key: str) -> None:
+    async def release(self, owner: str, key: str) -> None:
         """Forget a claim whose request did not execute, so a retry runs it afresh."""
-        await self._db.execute(
+        await self._conn.execute(
             delete(idempotency_keys).where(
-                idempotency_keys.c.merchant_id == merchant_id,
+                idempotency_keys.c.owner == owner,
                 idempotency_keys.c.key == key,
                 idempotency_keys.c.state == IN_FLIGHT,
             )
         )
 
     async def in_flight_for_payment(self, payment_id: str) -> list[tuple[str, str, str]]:
-        """(scope, key, recovery point) of the keys still in flight for a payment."""
-        rows = await self._db.execute(
-            select(idempotency_keys.c.merchant_id, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
+        """(owner, key, recovery point) of the keys still in flight for a payment."""
+        rows = await self._conn.execute(
+            select(idempotency_keys.c.owner, idempotency_keys.c.key, idempotency_keys.c.recovery_point).where(
                 idempotency_keys.c.payment_id == payment_id, idempotency_keys.c.state == IN_FLIGHT
             )
         )
-        return [(r.merchant_id, r.key, r.recovery_point or "") for r in rows]
+        return [(r.owner, r.key, r.recovery_point or "") for r in rows]
 
     async def prune(self, now: datetime) -> int:
-        result = await self._db.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
+        result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
         return int(result.rowcount or 0)

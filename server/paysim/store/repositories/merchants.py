@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.duplicates import DuplicateEmail, MerchantNameTaken
 from paysim.domain.models import Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.roles import Role
-from paysim.store.repositories._common import DualRepository, after, page_query, split_page
+from paysim.store.repositories._common import SqlRepository, after, page_query, split_page, unique_values
 from paysim.store.schema import merchants, users
 
 
@@ -48,66 +49,60 @@ def name_key(name: str) -> str:
     return name.strip().casefold()
 
 
-_MERCHANT_SQL = (
-    "SELECT id, name, support_email, default_currency, active, created_at, updated_at,"
-    " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
-)
+# PostgreSQL reports the constraint, SQLite the columns.
+NAME_TAKEN = (MerchantNameTaken, ("uq_merchants_name_key", "merchants.name_key"))
+EMAIL_TAKEN = (DuplicateEmail, ("uq_users_email", "users.email"))
 
 
-class MerchantRepository(DualRepository):
+class MerchantRepository(SqlRepository):
     async def add(self, merchant: Merchant) -> None:
-        await self._db.execute(
-            insert(merchants).values(
-                id=merchant.id,
-                name=merchant.name,
-                name_key=name_key(merchant.name),
-                support_email=merchant.support_email,
-                default_currency=merchant.default_currency,
-                active=merchant.active,
-                created_at=merchant.created_at,
-                updated_at=merchant.updated_at,
-                fee_percent_bps=merchant.fee_percent_bps,
-                fee_fixed_minor=merchant.fee_fixed,
+        """Raises ``MerchantNameTaken`` when another merchant has the name."""
+        with unique_values(NAME_TAKEN):
+            await self._conn.execute(
+                insert(merchants).values(
+                    id=merchant.id,
+                    name=merchant.name,
+                    name_key=name_key(merchant.name),
+                    support_email=merchant.support_email,
+                    default_currency=merchant.default_currency,
+                    active=merchant.active,
+                    created_at=merchant.created_at,
+                    updated_at=merchant.updated_at,
+                    fee_percent_bps=merchant.fee_percent_bps,
+                    fee_fixed_minor=merchant.fee_fixed,
+                )
             )
-        )
 
     async def get(self, merchant_id: str) -> Merchant | None:
-        if self._pg is not None:  # the payment hot path reads the merchant on every payment
-            cur = await self._pg.execute(_MERCHANT_SQL, (merchant_id,))
-            found = await cur.fetchone()
-            if found is None:
-                return None
-            mid, name, support, currency, active, created, updated, bps, fixed = found
-            return Merchant(
-                mid, name, support, currency, active, created.astimezone(UTC), updated.astimezone(UTC), bps, fixed
-            )
-        row = (await self._db.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
+        row = (await self._conn.execute(select(merchants).where(merchants.c.id == merchant_id))).first()
         return _merchant(row) if row else None
 
     async def is_active(self, merchant_id: str) -> bool:
-        value = await self._db.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
+        value = await self._conn.scalar(select(merchants.c.active).where(merchants.c.id == merchant_id))
         return bool(value)
 
     async def update(self, merchant: Merchant) -> None:
-        await self._db.execute(
-            update(merchants)
-            .where(merchants.c.id == merchant.id)
-            .values(
-                name=merchant.name,
-                name_key=name_key(merchant.name),
-                support_email=merchant.support_email,
-                default_currency=merchant.default_currency,
-                active=merchant.active,
-                updated_at=merchant.updated_at,
-                fee_percent_bps=merchant.fee_percent_bps,
-                fee_fixed_minor=merchant.fee_fixed,
+        """Raises ``MerchantNameTaken`` when another merchant has the new name."""
+        with unique_values(NAME_TAKEN):
+            await self._conn.execute(
+                update(merchants)
+                .where(merchants.c.id == merchant.id)
+                .values(
+                    name=merchant.name,
+                    name_key=name_key(merchant.name),
+                    support_email=merchant.support_email,
+                    default_currency=merchant.default_currency,
+                    active=merchant.active,
+                    updated_at=merchant.updated_at,
+                    fee_percent_bps=merchant.fee_percent_bps,
+                    fee_fixed_minor=merchant.fee_fixed,
+                )
             )
-        )
 
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:
         query = select(merchants).where(after(merchants.c.created_at, merchants.c.id, cursor))
         query = query.order_by(merchants.c.created_at, merchants.c.id)
-        rows = (await self._db.execute(page_query(query, limit))).all()
+        rows = (await self._conn.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_merchant(r) for r in page], more
 
@@ -117,19 +112,21 @@ class UserRepository:
         self._conn = conn
 
     async def add(self, user: User) -> None:
-        await self._conn.execute(
-            insert(users).values(
-                id=user.id,
-                email=user.email,
-                password_hash=user.password_hash,
-                full_name=user.full_name,
-                role=user.role.value,
-                active=user.active,
-                merchant_id=user.merchant_id,
-                created_at=user.created_at,
-                updated_at=user.updated_at,
+        """Raises ``DuplicateEmail`` when another account has the email."""
+        with unique_values(EMAIL_TAKEN):
+            await self._conn.execute(
+                insert(users).values(
+                    id=user.id,
+                    email=user.email,
+                    password_hash=user.password_hash,
+                    full_name=user.full_name,
+                    role=user.role.value,
+                    active=user.active,
+                    merchant_id=user.merchant_id,
+                    created_at=user.created_at,
+                    updated_at=user.updated_at,
+                )
             )
-        )
 
     async def get(self, user_id: str) -> User | None:
         row = (await self._conn.execute(select(users).where(users.c.id == user_id))).first()
@@ -143,7 +140,3 @@ class UserRepository:
         await self._conn.execute(
             update(users).where(users.c.id == user_id).values(password_hash=password_hash, updated_at=now)
         )
-
-    async def count_admins(self) -> int:
-        value = await self._conn.scalar(select(func.count()).select_from(users).where(users.c.role == "admin"))
-        return int(value or 0)

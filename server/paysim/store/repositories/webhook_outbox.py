@@ -4,7 +4,7 @@ The statement joins the events just appended with the merchant's enabled endpoin
 type, inside the transaction that appends them, so an event and its deliveries commit together or
 not at all, and an endpoint created a moment ago by another process is seen without any cache.
 When the merchant has no endpoint, the cost is one indexed lookup that finds nothing, pipelined
-with the other writes on the PostgreSQL hot path (no extra round trip).
+with the other writes of the PostgreSQL payment unit of work (no extra round trip).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from paysim.domain.webhooks import (
     decode_event_types,
     encode_event_types,
 )
-from paysim.store.repositories._common import DualRepository, before, page_query, split_page
+from paysim.store.repositories._common import SqlRepository, before, page_query, split_page
 from paysim.store.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
 
 _e = webhook_endpoints.c
@@ -102,9 +102,9 @@ def _attempt(row: Row[Any]) -> WebhookAttempt:
     )
 
 
-class WebhookEndpointRepository(DualRepository):
+class WebhookEndpointRepository(SqlRepository):
     async def add(self, endpoint: WebhookEndpoint, sealed_secret: str) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             insert(webhook_endpoints).values(
                 id=endpoint.id,
                 merchant_id=endpoint.merchant_id,
@@ -125,15 +125,15 @@ class WebhookEndpointRepository(DualRepository):
         query = select(webhook_endpoints).where(_e.id == endpoint_id)
         if for_update:
             query = query.with_for_update()
-        row = (await self._db.execute(query)).first()
+        row = (await self._conn.execute(query)).first()
         return _endpoint(row) if row is not None else None
 
     async def secrets(self, endpoint_id: str) -> SealedSecrets | None:
-        row = (await self._db.execute(select(webhook_endpoints).where(_e.id == endpoint_id))).first()
+        row = (await self._conn.execute(select(webhook_endpoints).where(_e.id == endpoint_id))).first()
         return _secrets(row) if row is not None else None
 
     async def count_for_merchant(self, merchant_id: str) -> int:
-        count = await self._db.scalar(select(func.count()).where(_e.merchant_id == merchant_id))
+        count = await self._conn.scalar(select(func.count()).where(_e.merchant_id == merchant_id))
         return int(count or 0)
 
     async def list_page(
@@ -144,12 +144,12 @@ class WebhookEndpointRepository(DualRepository):
             .where(_e.merchant_id == merchant_id, before(_e.created_at, _e.id, cursor))
             .order_by(_e.created_at.desc(), _e.id.desc())
         )
-        rows = (await self._db.execute(page_query(query, limit))).all()
+        rows = (await self._conn.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         return [_endpoint(r) for r in page], more
 
     async def update(self, endpoint: WebhookEndpoint) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             update(webhook_endpoints)
             .where(_e.id == endpoint.id)
             .values(
@@ -170,7 +170,7 @@ class WebhookEndpointRepository(DualRepository):
         previous_until: datetime | None,
         now: datetime,
     ) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             update(webhook_endpoints)
             .where(_e.id == endpoint_id)
             .values(
@@ -182,7 +182,7 @@ class WebhookEndpointRepository(DualRepository):
         )
 
     async def disable(self, endpoint_id: str, reason: str, now: datetime) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             update(webhook_endpoints)
             .where(_e.id == endpoint_id)
             .values(enabled=False, disabled_reason=reason, updated_at=now)
@@ -191,12 +191,12 @@ class WebhookEndpointRepository(DualRepository):
     async def delete(self, endpoint_id: str) -> None:
         """The endpoint with its deliveries and their attempts."""
         deliveries = select(_d.id).where(_d.endpoint_id == endpoint_id)
-        await self._db.execute(delete(webhook_attempts).where(_a.delivery_id.in_(deliveries)))
-        await self._db.execute(delete(webhook_deliveries).where(_d.endpoint_id == endpoint_id))
-        await self._db.execute(delete(webhook_endpoints).where(_e.id == endpoint_id))
+        await self._conn.execute(delete(webhook_attempts).where(_a.delivery_id.in_(deliveries)))
+        await self._conn.execute(delete(webhook_deliveries).where(_d.endpoint_id == endpoint_id))
+        await self._conn.execute(delete(webhook_endpoints).where(_e.id == endpoint_id))
 
 
-class WebhookDeliveryRepository(DualRepository):
+class WebhookDeliveryRepository(SqlRepository):
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
         return [_d.state == DeliveryState.PENDING.value, _d.next_attempt_at <= now, _e.enabled.is_(True)]
 
@@ -214,10 +214,10 @@ class WebhookDeliveryRepository(DualRepository):
             .order_by(_d.next_attempt_at)
             .limit(limit)
         )
-        if self._db.dialect.name == "postgresql":
+        if self._conn.dialect.name == "postgresql":
             due = due.with_for_update(of=webhook_deliveries, skip_locked=True)
         claimed = (
-            await self._db.execute(
+            await self._conn.execute(
                 update(webhook_deliveries)
                 .where(_d.id.in_(due.scalar_subquery()))
                 .values(attempt_count=_d.attempt_count + 1, next_attempt_at=lease_until, updated_at=now)
@@ -228,7 +228,7 @@ class WebhookDeliveryRepository(DualRepository):
             return []
         endpoints = {
             row.id: row
-            for row in await self._db.execute(
+            for row in await self._conn.execute(
                 select(webhook_endpoints).where(_e.id.in_({row.endpoint_id for row in claimed}))
             )
         }
@@ -244,7 +244,7 @@ class WebhookDeliveryRepository(DualRepository):
             .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
             .where(_d.state == DeliveryState.PENDING.value, _e.enabled.is_(True))
         )
-        found: datetime | None = await self._db.scalar(query)
+        found: datetime | None = await self._conn.scalar(query)
         return found
 
     async def finish_attempt(
@@ -253,7 +253,7 @@ class WebhookDeliveryRepository(DualRepository):
         """Record ``attempt`` and move the delivery on, unless it is no longer this attempt's (its
         lease ran out and another dispatcher took it, or it was deleted). Every attempt of a
         delivery that still exists is recorded. True if the delivery moved on."""
-        moved = await self._db.execute(
+        moved = await self._conn.execute(
             update(webhook_deliveries)
             .where(
                 _d.id == delivery_id,
@@ -262,9 +262,9 @@ class WebhookDeliveryRepository(DualRepository):
             )
             .values(state=state.value, next_attempt_at=next_attempt_at, updated_at=now)
         )
-        exists = moved.rowcount == 1 or (await self._db.scalar(select(_d.id).where(_d.id == delivery_id))) is not None
+        exists = moved.rowcount == 1 or (await self._conn.scalar(select(_d.id).where(_d.id == delivery_id))) is not None
         if exists:
-            await self._db.execute(
+            await self._conn.execute(
                 insert(webhook_attempts).values(
                     delivery_id=delivery_id,
                     number=attempt.number,
@@ -277,7 +277,7 @@ class WebhookDeliveryRepository(DualRepository):
         return bool(moved.rowcount == 1)
 
     async def add(self, delivery: WebhookDelivery) -> None:
-        await self._db.execute(
+        await self._conn.execute(
             insert(webhook_deliveries).values(
                 id=delivery.id,
                 endpoint_id=delivery.endpoint_id,
@@ -297,7 +297,7 @@ class WebhookDeliveryRepository(DualRepository):
         )
 
     async def get(self, delivery_id: str) -> WebhookDelivery | None:
-        row = (await self._db.execute(select(webhook_deliveries).where(_d.id == delivery_id))).first()
+        row = (await self._conn.execute(select(webhook_deliveries).where(_d.id == delivery_id))).first()
         if row is None:
             return None
         return _delivery(row, (await self._attempts([delivery_id])).get(delivery_id, ()))
@@ -313,7 +313,7 @@ class WebhookDeliveryRepository(DualRepository):
         if f.state is not None:
             conditions.append(_d.state == f.state.value)
         query = select(webhook_deliveries).where(*conditions).order_by(_d.created_at.desc(), _d.id.desc())
-        rows = (await self._db.execute(page_query(query, limit))).all()
+        rows = (await self._conn.execute(page_query(query, limit))).all()
         page, more = split_page(rows, limit)
         attempts = await self._attempts([r.id for r in page])
         return [_delivery(r, attempts.get(r.id, ())) for r in page], more
@@ -322,7 +322,7 @@ class WebhookDeliveryRepository(DualRepository):
         found: dict[str, list[WebhookAttempt]] = {}
         if not delivery_ids:
             return found
-        rows = await self._db.execute(
+        rows = await self._conn.execute(
             select(webhook_attempts).where(_a.delivery_id.in_(delivery_ids)).order_by(_a.delivery_id, _a.number)
         )
         for row in rows:

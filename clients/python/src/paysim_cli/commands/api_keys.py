@@ -7,22 +7,22 @@ import argparse
 from paysim_client.types import ApiKey
 from paysim_proto.v1.merchant_pb2 import ListApiKeysResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, more
 from paysim_cli.context import Context
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    group = r.group("api-keys", "create, list and revoke API keys (a logged-in merchant user or an admin)")
-    p = group.command("create", "create an API key; its secret is printed this once", create)
-    p.add_argument("name", metavar="NAME", help="what the key is for, e.g. 'local tests' (unique)")
-    add_merchant_option(p)
-    p = group.command("list", "the merchant's keys (prefixes only)", list_keys)
-    add_merchant_option(p)
-    add_list_options(p)
-    p = group.command("revoke", "revoke a key at once", revoke)
-    p.add_argument("api_key_id", metavar="API_KEY_ID", help="key_…")
+def register(registrar: Registrar) -> None:
+    group = registrar.group("api-keys", "create, list and revoke API keys (a logged-in merchant user or an admin)")
+    parser = group.command("create", "create an API key; its secret is printed this once", create)
+    parser.add_argument("name", metavar="NAME", help="what the key is for, e.g. 'local tests' (unique)")
+    add_merchant_option(parser)
+    parser = group.command("list", "the merchant's keys (prefixes only)", list_keys)
+    add_merchant_option(parser)
+    add_list_options(parser)
+    parser = group.command("revoke", "revoke a key at once", revoke)
+    parser.add_argument("api_key_id", metavar="API_KEY_ID", help="key_…")
 
 
 def _state(key: ApiKey) -> str:

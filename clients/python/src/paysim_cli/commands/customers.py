@@ -7,29 +7,29 @@ import argparse
 from paysim_client.types import Customer
 from paysim_proto.v1.customer_pb2 import ListCustomersResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, key_values, more
 from paysim_cli.context import Context
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    group = r.group("customers", "create, show, list, change and delete customers")
-    p = group.command("create", "create a customer", create)
-    _customer_options(p)
-    add_merchant_option(p)
-    p = group.command("get", "show a customer", get)
-    p.add_argument("customer_id", metavar="CUSTOMER_ID")
-    p = group.command("list", "the merchant's customers", list_customers)
-    p.add_argument("--email", default="", help="only the customers with this email")
-    add_merchant_option(p)
-    add_list_options(p)
-    p = group.command("update", "change the fields given (an empty value clears one)", update)
-    p.add_argument("customer_id", metavar="CUSTOMER_ID")
-    _customer_options(p, defaults=None)
-    p.add_argument("--clear-metadata", action="store_true", help="remove all metadata (before any --metadata)")
-    p = group.command("delete", "delete a customer", delete)
-    p.add_argument("customer_id", metavar="CUSTOMER_ID")
+def register(registrar: Registrar) -> None:
+    group = registrar.group("customers", "create, show, list, change and delete customers")
+    parser = group.command("create", "create a customer", create)
+    _customer_options(parser)
+    add_merchant_option(parser)
+    parser = group.command("get", "show a customer", get)
+    parser.add_argument("customer_id", metavar="CUSTOMER_ID")
+    parser = group.command("list", "the merchant's customers", list_customers)
+    parser.add_argument("--email", default="", help="only the customers with this email")
+    add_merchant_option(parser)
+    add_list_options(parser)
+    parser = group.command("update", "change the fields given (an empty value clears one)", update)
+    parser.add_argument("customer_id", metavar="CUSTOMER_ID")
+    _customer_options(parser, defaults=None)
+    parser.add_argument("--clear-metadata", action="store_true", help="remove all metadata (before any --metadata)")
+    parser = group.command("delete", "delete a customer", delete)
+    parser.add_argument("customer_id", metavar="CUSTOMER_ID")
 
 
 def _customer_options(p: argparse.ArgumentParser, defaults: str | None = "") -> None:

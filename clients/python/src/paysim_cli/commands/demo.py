@@ -18,19 +18,19 @@ from datetime import UTC, datetime
 from paysim_client import Client
 from paysim_client.types import AcsAction, CaptureMethod, CardInput, Payment, PaymentStatus
 
-from paysim_cli.app import Registrar
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import exponent
 from paysim_cli.output import enum_label, table
 from paysim_cli.progress import Progress
+from paysim_cli.registrar import Registrar
 
 Story = Callable[[Client, int, str], Payment]
 
 
-def register(r: Registrar) -> None:
-    group = r.group("demo", "demo data")
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("demo", "demo data")
+    parser = group.command(
         "seed",
         "create demo merchants and payments (with a progress bar)",
         seed,
@@ -41,12 +41,12 @@ def register(r: Registrar) -> None:
             "  paysim demo seed --merchants 3 --payments 20      # three new merchants, 20 payments each"
         ),
     )
-    p.add_argument(
+    parser.add_argument(
         "--merchants", type=int, default=0, help="register this many new merchants (default: none, use yours)"
     )
-    p.add_argument("--payments", type=int, default=20, help="payments per merchant (default 20)")
-    p.add_argument("--currency", default="USD", help="currency of the payments (default USD)")
-    p.add_argument("--seed", type=int, help="random seed, to tell the same stories again")
+    parser.add_argument("--payments", type=int, default=20, help="payments per merchant (default 20)")
+    parser.add_argument("--currency", default="USD", help="currency of the payments (default USD)")
+    parser.add_argument("--seed", type=int, help="random seed, to tell the same stories again")
 
 
 def _card(number: str) -> CardInput:

@@ -7,19 +7,19 @@ import argparse
 from paysim_client.types import GatewayConfig
 from paysim_proto.v1.merchant_pb2 import ListGatewayConfigsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, key_values
 from paysim_cli.context import Context
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 GATEWAYS = ("stripe", "paypal", "razorpay", "simulator")
 
 
-def register(r: Registrar) -> None:
-    group = r.group("gateways", "configure the gateways a merchant's payments are routed to")
-    p = group.command("list", "the configurations in routing order (none: simulator alone)", list_configs)
-    add_merchant_option(p)
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("gateways", "configure the gateways a merchant's payments are routed to")
+    parser = group.command("list", "the configurations in routing order (none: simulator alone)", list_configs)
+    add_merchant_option(parser)
+    parser = group.command(
         "set",
         "create or replace one gateway's configuration",
         set_config,
@@ -30,14 +30,14 @@ def register(r: Registrar) -> None:
             "  paysim gateways set simulator --priority 2 --disabled"
         ),
     )
-    p.add_argument("gateway", metavar="GATEWAY", help=", ".join(GATEWAYS))
-    p.add_argument("--priority", type=int, required=True, help="1 to 100, 1 tried first")
-    p.add_argument("--disabled", action="store_true", help="keep the configuration but skip the gateway")
-    p.add_argument("--setting", action="append", metavar="KEY=VALUE", help="timeout_ms, latency_ms (repeatable)")
-    add_merchant_option(p)
-    p = group.command("delete", "delete one gateway's configuration", delete)
-    p.add_argument("gateway", metavar="GATEWAY")
-    add_merchant_option(p)
+    parser.add_argument("gateway", metavar="GATEWAY", help=", ".join(GATEWAYS))
+    parser.add_argument("--priority", type=int, required=True, help="1 to 100, 1 tried first")
+    parser.add_argument("--disabled", action="store_true", help="keep the configuration but skip the gateway")
+    parser.add_argument("--setting", action="append", metavar="KEY=VALUE", help="timeout_ms, latency_ms (repeatable)")
+    add_merchant_option(parser)
+    parser = group.command("delete", "delete one gateway's configuration", delete)
+    parser.add_argument("gateway", metavar="GATEWAY")
+    add_merchant_option(parser)
 
 
 def _settings(config: GatewayConfig) -> str:

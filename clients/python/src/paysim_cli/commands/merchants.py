@@ -7,17 +7,17 @@ import argparse
 from paysim_client.types import Merchant, RegisterMerchantResponse
 from paysim_proto.v1.merchant_pb2 import ListMerchantsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, collect, more, read_password
 from paysim_cli.commands.session import remember
 from paysim_cli.context import Context
 from paysim_cli.money import format_minor
 from paysim_cli.output import fields, table, when
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    group = r.group("merchants", "register a merchant, show and change it (admins: list, activate, deactivate)")
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("merchants", "register a merchant, show and change it (admins: list, activate, deactivate)")
+    parser = group.command(
         "register",
         "register a merchant and its owner account (no credentials needed)",
         register_merchant,
@@ -26,27 +26,27 @@ def register(r: Registrar) -> None:
             "  paysim merchants register --name 'Acme Books' --email owner@acme.test --login"
         ),
     )
-    p.add_argument("--name", required=True, help="the merchant's name (unique)")
-    p.add_argument("--email", required=True, help="the owner's email: the login")
-    p.add_argument("--full-name", default="", help="the owner's name")
-    p.add_argument("--currency", default="", help="the default currency (default USD)")
-    p.add_argument("--support-email", default="")
-    p.add_argument("--password-stdin", action="store_true", help="read the owner's password from standard input")
-    p.add_argument("--login", action="store_true", help="log in as the owner right away and remember the session")
+    parser.add_argument("--name", required=True, help="the merchant's name (unique)")
+    parser.add_argument("--email", required=True, help="the owner's email: the login")
+    parser.add_argument("--full-name", default="", help="the owner's name")
+    parser.add_argument("--currency", default="", help="the default currency (default USD)")
+    parser.add_argument("--support-email", default="")
+    parser.add_argument("--password-stdin", action="store_true", help="read the owner's password from standard input")
+    parser.add_argument("--login", action="store_true", help="log in as the owner right away and remember the session")
 
-    p = group.command("get", "show a merchant (your own; admins name one)", get)
-    p.add_argument("merchant_id", nargs="?", default="", metavar="MERCHANT_ID")
+    parser = group.command("get", "show a merchant (your own; admins name one)", get)
+    parser.add_argument("merchant_id", nargs="?", default="", metavar="MERCHANT_ID")
 
-    p = group.command("update", "change a merchant's name, support email, currency or fees", update)
-    p.add_argument("merchant_id", nargs="?", default="", metavar="MERCHANT_ID")
-    p.add_argument("--name")
-    p.add_argument("--support-email")
-    p.add_argument("--currency", help="the default currency")
-    p.add_argument("--fee-bps", type=int, help="the fee's percentage in basis points (290 = 2.90 %%)")
-    p.add_argument("--fee-fixed-minor", type=int, help="the fee's fixed part in minor units")
+    parser = group.command("update", "change a merchant's name, support email, currency or fees", update)
+    parser.add_argument("merchant_id", nargs="?", default="", metavar="MERCHANT_ID")
+    parser.add_argument("--name")
+    parser.add_argument("--support-email")
+    parser.add_argument("--currency", help="the default currency")
+    parser.add_argument("--fee-bps", type=int, help="the fee's percentage in basis points (290 = 2.90 %%)")
+    parser.add_argument("--fee-fixed-minor", type=int, help="the fee's fixed part in minor units")
 
-    p = group.command("list", "every merchant (admins)", list_merchants)
-    add_list_options(p)
+    parser = group.command("list", "every merchant (admins)", list_merchants)
+    add_list_options(parser)
 
     for name, handler, what in (
         ("activate", activate, "let a deactivated merchant's credentials in again (admins)"),

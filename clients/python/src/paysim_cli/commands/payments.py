@@ -10,7 +10,6 @@ from paysim_client.types import CaptureMethod, CardInput, PaymentStatus, PayPalW
 from paysim_proto.v1.payment_pb2 import ListPaymentEventsResponse, ListPaymentsResponse, ListRefundsResponse
 
 from paysim_cli import views
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import (
     add_amount_options,
     add_list_options,
@@ -24,13 +23,14 @@ from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import format_minor
 from paysim_cli.output import enum_choices, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 AMEX_PREFIXES = ("34", "37")
 
 
-def register(r: Registrar) -> None:
-    group = r.group("payments", "create, show, list, capture, void and refund payments")
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("payments", "create, show, list, capture, void and refund payments")
+    parser = group.command(
         "create",
         "create a payment (authorized and, unless --manual, captured)",
         create,
@@ -48,66 +48,68 @@ def register(r: Registrar) -> None:
             "  paysim payments create --amount 500 --currency INR --upi success@razorpay"
         ),
     )
-    add_amount_options(p, "the amount", required=True)
-    p.add_argument("--currency", default="", help="ISO 4217 code (default: the merchant's)")
-    method = p.add_mutually_exclusive_group(required=True)
+    add_amount_options(parser, "the amount", required=True)
+    parser.add_argument("--currency", default="", help="ISO 4217 code (default: the merchant's)")
+    method = parser.add_mutually_exclusive_group(required=True)
     method.add_argument("--card", metavar="NUMBER", help="a card number (test cards: `paysim simulator scenarios`)")
     method.add_argument("--upi", metavar="VPA", help="a UPI address, e.g. success@razorpay (razorpay gateway)")
     method.add_argument("--paypal", metavar="EMAIL", help="a PayPal wallet's email (paypal gateway)")
-    p.add_argument("--exp", metavar="MM/YY", help="the card's expiry (default: December, three years ahead)")
-    p.add_argument("--cvc", help="the card's CVC (default 123, 1234 for American Express)")
-    p.add_argument("--holder", default="", help="the name on the card")
-    p.add_argument("--manual", action="store_true", help="authorize only; capture later with `payments capture`")
-    p.add_argument("--customer", default="", metavar="CUSTOMER_ID")
-    p.add_argument("--description", default="")
-    p.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="repeatable")
-    p.add_argument("--idempotency-key", help="send this key: repeating the command then never pays twice")
-    p.add_argument("--outcome", help="force the outcome: approve, decline, decline:<code>, error")
-    p.add_argument("--latency-ms", type=int, help="make the gateway take this long to answer")
-    add_merchant_option(p)
+    parser.add_argument("--exp", metavar="MM/YY", help="the card's expiry (default: December, three years ahead)")
+    parser.add_argument("--cvc", help="the card's CVC (default 123, 1234 for American Express)")
+    parser.add_argument("--holder", default="", help="the name on the card")
+    parser.add_argument("--manual", action="store_true", help="authorize only; capture later with `payments capture`")
+    parser.add_argument("--customer", default="", metavar="CUSTOMER_ID")
+    parser.add_argument("--description", default="")
+    parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="repeatable")
+    parser.add_argument("--idempotency-key", help="send this key: repeating the command then never pays twice")
+    parser.add_argument("--outcome", help="force the outcome: approve, decline, decline:<code>, error")
+    parser.add_argument("--latency-ms", type=int, help="make the gateway take this long to answer")
+    add_merchant_option(parser)
 
-    p = group.command("get", "show a payment", get)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
+    parser = group.command("get", "show a payment", get)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
 
-    p = group.command("list", "the merchant's payments, newest first", list_payments)
-    p.add_argument(
+    parser = group.command("list", "the merchant's payments, newest first", list_payments)
+    parser.add_argument(
         "--status",
         action="append",
         type=_status,
         metavar="STATUS",
         help=f"only these (repeatable): {', '.join(enum_choices(PaymentStatus))}",
     )
-    p.add_argument("--customer", default="", metavar="CUSTOMER_ID")
-    p.add_argument("--card-last4", default="", metavar="NNNN")
-    p.add_argument("--min-amount-minor", type=int, metavar="N")
-    p.add_argument("--max-amount-minor", type=int, metavar="N")
-    p.add_argument("--since", type=_moment, metavar="TIME", help="created at or after, e.g. 2026-11-27T09:00 (UTC)")
-    p.add_argument("--until", type=_moment, metavar="TIME", help="created before")
-    add_merchant_option(p)
-    add_list_options(p)
+    parser.add_argument("--customer", default="", metavar="CUSTOMER_ID")
+    parser.add_argument("--card-last4", default="", metavar="NNNN")
+    parser.add_argument("--min-amount-minor", type=int, metavar="N")
+    parser.add_argument("--max-amount-minor", type=int, metavar="N")
+    parser.add_argument(
+        "--since", type=_moment, metavar="TIME", help="created at or after, e.g. 2026-11-27T09:00 (UTC)"
+    )
+    parser.add_argument("--until", type=_moment, metavar="TIME", help="created before")
+    add_merchant_option(parser)
+    add_list_options(parser)
 
-    p = group.command("capture", "capture an authorized payment (all of it, or --amount)", capture)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_amount_options(p, "the amount to capture (default: all)")
-    p.add_argument("--idempotency-key")
+    parser = group.command("capture", "capture an authorized payment (all of it, or --amount)", capture)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_amount_options(parser, "the amount to capture (default: all)")
+    parser.add_argument("--idempotency-key")
 
-    p = group.command("void", "release an authorized payment without capturing it", void)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
-    p.add_argument("--idempotency-key")
+    parser = group.command("void", "release an authorized payment without capturing it", void)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    parser.add_argument("--idempotency-key")
 
-    p = group.command("refund", "refund a captured payment (all that is left, or --amount)", refund)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_amount_options(p, "the amount to refund (default: all that is left)")
-    p.add_argument("--reason", default="", help="why, in words")
-    p.add_argument("--idempotency-key")
+    parser = group.command("refund", "refund a captured payment (all that is left, or --amount)", refund)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_amount_options(parser, "the amount to refund (default: all that is left)")
+    parser.add_argument("--reason", default="", help="why, in words")
+    parser.add_argument("--idempotency-key")
 
-    p = group.command("refunds", "a payment's refunds, oldest first", refunds)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_list_options(p, default_limit=0)
+    parser = group.command("refunds", "a payment's refunds, oldest first", refunds)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_list_options(parser, default_limit=0)
 
-    p = group.command("events", "a payment's history: its events in order", events)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_list_options(p, default_limit=0)
+    parser = group.command("events", "a payment's history: its events in order", events)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_list_options(parser, default_limit=0)
 
 
 def _status(text: str) -> int:

@@ -8,16 +8,16 @@ from typing import Any
 from paysim_client import errors
 from paysim_client.types import CredentialKind, GetCurrentUserResponse, Role
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import read_password
 from paysim_cli.config import set_entry
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.output import enum_label, fields
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    login_parser = r.command(
+def register(registrar: Registrar) -> None:
+    login_parser = registrar.command(
         "login",
         "log in to a paysim server and remember it (with --email, or an API key)",
         login,
@@ -32,8 +32,10 @@ def register(r: Registrar) -> None:
     )
     login_parser.add_argument("--email", help="log in as this user (the password is asked for)")
     login_parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    r.command("logout", "end the saved session on the server and forget it (or forget the saved API key)", logout)
-    r.command("whoami", "who the credentials in use belong to", whoami)
+    registrar.command(
+        "logout", "end the saved session on the server and forget it (or forget the saved API key)", logout
+    )
+    registrar.command("whoami", "who the credentials in use belong to", whoami)
 
 
 def _describe(me: GetCurrentUserResponse) -> str:

@@ -11,18 +11,18 @@ from google.protobuf.duration_pb2 import Duration
 from paysim_client.types import BreakerState, GatewayFaults, OutageMode, ScenarioTrigger, ScriptedOutcomeKind
 from paysim_proto.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, duration
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    group = r.group("simulator", "test scenarios, gateway outages, scripted outcomes, circuit breakers")
-    p = group.command("scenarios", "the test cards, magic amounts and holder names, and what they do", scenarios)
-    p.add_argument("--trigger", choices=enum_choices(ScenarioTrigger), help="only scenarios of this kind")
+def register(registrar: Registrar) -> None:
+    group = registrar.group("simulator", "test scenarios, gateway outages, scripted outcomes, circuit breakers")
+    parser = group.command("scenarios", "the test cards, magic amounts and holder names, and what they do", scenarios)
+    parser.add_argument("--trigger", choices=enum_choices(ScenarioTrigger), help="only scenarios of this kind")
 
-    p = group.command(
+    parser = group.command(
         "outage",
         "put a gateway into an outage (every call fails, or never answers)",
         outage,
@@ -33,12 +33,12 @@ def register(r: Registrar) -> None:
             "  paysim simulator outage simulator --mode timeout"
         ),
     )
-    p.add_argument("gateway", metavar="GATEWAY")
-    p.add_argument("--mode", choices=enum_choices(OutageMode), default="error", help="error (default) or timeout")
-    p.add_argument("--duration", type=duration, metavar="TIME", help="e.g. 90s, 5m, 1h (at most a day)")
-    _scope(p)
+    parser.add_argument("gateway", metavar="GATEWAY")
+    parser.add_argument("--mode", choices=enum_choices(OutageMode), default="error", help="error (default) or timeout")
+    parser.add_argument("--duration", type=duration, metavar="TIME", help="e.g. 90s, 5m, 1h (at most a day)")
+    _scope(parser)
 
-    p = group.command(
+    parser = group.command(
         "script",
         "script a gateway's next outcomes, one call each, in order",
         script,
@@ -49,24 +49,28 @@ def register(r: Registrar) -> None:
             "  paysim simulator script simulator decline:insufficient_funds --append"
         ),
     )
-    p.add_argument("gateway", metavar="GATEWAY")
-    p.add_argument("outcomes", nargs="+", metavar="OUTCOME")
-    p.add_argument("--append", action="store_true", help="after the outcomes still waiting, instead of replacing them")
-    _scope(p)
+    parser.add_argument("gateway", metavar="GATEWAY")
+    parser.add_argument("outcomes", nargs="+", metavar="OUTCOME")
+    parser.add_argument(
+        "--append", action="store_true", help="after the outcomes still waiting, instead of replacing them"
+    )
+    _scope(parser)
 
-    p = group.command("clear", "end outages and drop scripts (of one gateway, or all)", clear)
-    p.add_argument("gateway", nargs="?", default="", metavar="GATEWAY")
-    _scope(p)
+    parser = group.command("clear", "end outages and drop scripts (of one gateway, or all)", clear)
+    parser.add_argument("gateway", nargs="?", default="", metavar="GATEWAY")
+    _scope(parser)
 
-    p = group.command("faults", "the outages and scripts in force", faults)
-    _scope(p)
+    parser = group.command("faults", "the outages and scripts in force", faults)
+    _scope(parser)
 
-    p = group.command("breakers", "the merchant's circuit breakers and their statistics", breakers)
-    add_merchant_option(p)
+    parser = group.command("breakers", "the merchant's circuit breakers and their statistics", breakers)
+    add_merchant_option(parser)
 
-    p = group.command("reset-breaker", "close a merchant's breaker and clear its statistics (admins)", reset_breaker)
-    p.add_argument("gateway", metavar="GATEWAY")
-    p.add_argument("--merchant", required=True, metavar="MERCHANT_ID")
+    parser = group.command(
+        "reset-breaker", "close a merchant's breaker and clear its statistics (admins)", reset_breaker
+    )
+    parser.add_argument("gateway", metavar="GATEWAY")
+    parser.add_argument("--merchant", required=True, metavar="MERCHANT_ID")
 
 
 def _scope(p: argparse.ArgumentParser) -> None:

@@ -7,12 +7,12 @@ import argparse
 from paysim_client.types import AcsAction, ThreeDSPolicy, ThreeDSPolicyMode
 
 from paysim_cli import views
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option, key_values
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
 from paysim_cli.money import AmountError, format_minor, parse_amount
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, when
+from paysim_cli.registrar import Registrar
 
 ACTIONS = {
     "approve": (AcsAction.ACS_ACTION_APPROVE, "the cardholder approves: the payment is authorized"),
@@ -21,18 +21,18 @@ ACTIONS = {
 }
 
 
-def register(r: Registrar) -> None:
-    group = r.group("3ds", "walk a payment's 3-D Secure challenge; the merchant's 3-D Secure policy")
-    p = group.command("show", "a payment's challenge and authentication", show)
-    p.add_argument("payment_id", metavar="PAYMENT_ID")
+def register(registrar: Registrar) -> None:
+    group = registrar.group("3ds", "walk a payment's 3-D Secure challenge; the merchant's 3-D Secure policy")
+    parser = group.command("show", "a payment's challenge and authentication", show)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
     for name, (_, what) in ACTIONS.items():
-        p = group.command(name, f"answer the challenge at the simulated ACS and complete it: {what}", answer)
-        p.add_argument("payment_id", metavar="PAYMENT_ID")
-        p.set_defaults(acs_action=name)
+        parser = group.command(name, f"answer the challenge at the simulated ACS and complete it: {what}", answer)
+        parser.add_argument("payment_id", metavar="PAYMENT_ID")
+        parser.set_defaults(acs_action=name)
     policy = group.group("policy", "when the merchant asks for 3-D Secure itself")
-    p = policy.command("show", "the merchant's policy", show_policy)
-    add_merchant_option(p)
-    p = policy.command(
+    parser = policy.command("show", "the merchant's policy", show_policy)
+    add_merchant_option(parser)
+    parser = policy.command(
         "set",
         "replace the merchant's policy",
         set_policy,
@@ -42,9 +42,11 @@ def register(r: Registrar) -> None:
             "  paysim 3ds policy set above-amount --threshold USD=100 --threshold EUR=90"
         ),
     )
-    p.add_argument("mode", choices=enum_choices(ThreeDSPolicyMode), metavar="MODE", help="never, always, above-amount")
-    p.add_argument("--threshold", action="append", metavar="CURRENCY=AMOUNT", help="for above-amount (repeatable)")
-    add_merchant_option(p)
+    parser.add_argument(
+        "mode", choices=enum_choices(ThreeDSPolicyMode), metavar="MODE", help="never, always, above-amount"
+    )
+    parser.add_argument("--threshold", action="append", metavar="CURRENCY=AMOUNT", help="for above-amount (repeatable)")
+    add_merchant_option(parser)
 
 
 def show(ctx: Context, args: argparse.Namespace) -> None:

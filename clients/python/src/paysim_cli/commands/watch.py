@@ -17,12 +17,12 @@ from google.protobuf.message import Message
 from paysim_client import errors
 from paysim_proto.v1.payment_pb2 import PaymentEvent
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_merchant_option
 from paysim_cli.context import Context
 from paysim_cli.failures import Interrupted
 from paysim_cli.money import format_minor
 from paysim_cli.output import to_json_value, when
+from paysim_cli.registrar import Registrar
 
 # Remember the currency of this many payments (from their creation event or a lookup) for their amounts.
 CURRENCY_MEMORY = 10_000
@@ -31,8 +31,8 @@ STALL_SECONDS = 45.0
 COLUMNS = "{seq:>8}  {time:<20}  {type:<36}  {payment:<26}  {detail}"
 
 
-def register(r: Registrar) -> None:
-    p = r.command(
+def register(registrar: Registrar) -> None:
+    parser = registrar.command(
         "watch",
         "payment events live as they happen (resumes by itself after a reconnect)",
         watch,
@@ -46,13 +46,13 @@ def register(r: Registrar) -> None:
             "  paysim watch --after 1042          # first everything after sequence number 1042"
         ),
     )
-    p.add_argument("--payment", default="", metavar="PAYMENT_ID", help="only this payment's events")
-    p.add_argument("--event", action="append", metavar="TYPE", help="only events of this type (repeatable)")
-    start = p.add_mutually_exclusive_group()
+    parser.add_argument("--payment", default="", metavar="PAYMENT_ID", help="only this payment's events")
+    parser.add_argument("--event", action="append", metavar="TYPE", help="only events of this type (repeatable)")
+    start = parser.add_mutually_exclusive_group()
     start.add_argument("--after", type=int, metavar="SEQ", help="replay the events after this cursor first")
     start.add_argument("--from-start", action="store_true", help="replay the whole history first")
-    p.add_argument("--count", type=int, metavar="N", help="stop after N events")
-    add_merchant_option(p)
+    parser.add_argument("--count", type=int, metavar="N", help="stop after N events")
+    add_merchant_option(parser)
 
 
 class Lines:

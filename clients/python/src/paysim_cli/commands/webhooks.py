@@ -7,15 +7,15 @@ import argparse
 from paysim_client.types import WebhookDelivery, WebhookDeliveryState, WebhookEndpoint
 from paysim_proto.v1.webhook_pb2 import ListWebhookDeliveriesResponse, ListWebhookEndpointsResponse
 
-from paysim_cli.app import Registrar
 from paysim_cli.commands._common import add_list_options, add_merchant_option, collect, duration, more
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
+from paysim_cli.registrar import Registrar
 
 
-def register(r: Registrar) -> None:
-    group = r.group("webhooks", "endpoints that receive signed payment events; their deliveries")
-    p = group.command(
+def register(registrar: Registrar) -> None:
+    group = registrar.group("webhooks", "endpoints that receive signed payment events; their deliveries")
+    parser = group.command(
         "create",
         "create an endpoint; its signing secret is printed this once",
         create,
@@ -27,46 +27,48 @@ def register(r: Registrar) -> None:
             "  paysim webhooks create --url http://localhost:8000/hooks     # every event type"
         ),
     )
-    p.add_argument("--url", required=True, help="http or https URL to POST events to")
-    p.add_argument("--event", action="append", metavar="TYPE", help="an event type to send (repeatable; default *)")
-    p.add_argument("--description", default="")
-    p.add_argument("--disabled", action="store_true", help="create it without sending anything yet")
-    add_merchant_option(p)
+    parser.add_argument("--url", required=True, help="http or https URL to POST events to")
+    parser.add_argument(
+        "--event", action="append", metavar="TYPE", help="an event type to send (repeatable; default *)"
+    )
+    parser.add_argument("--description", default="")
+    parser.add_argument("--disabled", action="store_true", help="create it without sending anything yet")
+    add_merchant_option(parser)
 
-    p = group.command("list", "the merchant's endpoints, newest first", list_endpoints)
-    add_merchant_option(p)
-    add_list_options(p)
+    parser = group.command("list", "the merchant's endpoints, newest first", list_endpoints)
+    add_merchant_option(parser)
+    add_list_options(parser)
 
-    p = group.command("get", "show an endpoint", get)
-    p.add_argument("endpoint_id", metavar="ENDPOINT_ID", help="whe_…")
+    parser = group.command("get", "show an endpoint", get)
+    parser.add_argument("endpoint_id", metavar="ENDPOINT_ID", help="whe_…")
 
-    p = group.command("update", "change an endpoint's URL, event types, description, or enable/disable it", update)
-    p.add_argument("endpoint_id", metavar="ENDPOINT_ID")
-    p.add_argument("--url")
-    p.add_argument("--event", action="append", metavar="TYPE", help="replaces the event types (repeatable)")
-    p.add_argument("--description")
-    state = p.add_mutually_exclusive_group()
+    parser = group.command("update", "change an endpoint's URL, event types, description, or enable/disable it", update)
+    parser.add_argument("endpoint_id", metavar="ENDPOINT_ID")
+    parser.add_argument("--url")
+    parser.add_argument("--event", action="append", metavar="TYPE", help="replaces the event types (repeatable)")
+    parser.add_argument("--description")
+    state = parser.add_mutually_exclusive_group()
     state.add_argument("--enable", dest="enabled", action="store_const", const=True, default=None)
     state.add_argument("--disable", dest="enabled", action="store_const", const=False)
 
-    p = group.command("delete", "delete an endpoint with its deliveries", delete)
-    p.add_argument("endpoint_id", metavar="ENDPOINT_ID")
+    parser = group.command("delete", "delete an endpoint with its deliveries", delete)
+    parser.add_argument("endpoint_id", metavar="ENDPOINT_ID")
 
-    p = group.command("rotate-secret", "replace the signing secret; the new one is printed this once", rotate)
-    p.add_argument("endpoint_id", metavar="ENDPOINT_ID")
-    p.add_argument(
+    parser = group.command("rotate-secret", "replace the signing secret; the new one is printed this once", rotate)
+    parser.add_argument("endpoint_id", metavar="ENDPOINT_ID")
+    parser.add_argument(
         "--overlap", type=duration, metavar="TIME", help="how long the old secret keeps signing (default: the server's)"
     )
 
-    p = group.command("deliveries", "the deliveries, newest first, with their attempts", deliveries)
-    p.add_argument("--endpoint", default="", metavar="ENDPOINT_ID")
-    p.add_argument("--event-id", default="", metavar="EVENT_ID")
-    p.add_argument("--state", choices=enum_choices(WebhookDeliveryState), help="pending, delivered or dead")
-    add_merchant_option(p)
-    add_list_options(p)
+    parser = group.command("deliveries", "the deliveries, newest first, with their attempts", deliveries)
+    parser.add_argument("--endpoint", default="", metavar="ENDPOINT_ID")
+    parser.add_argument("--event-id", default="", metavar="EVENT_ID")
+    parser.add_argument("--state", choices=enum_choices(WebhookDeliveryState), help="pending, delivered or dead")
+    add_merchant_option(parser)
+    add_list_options(parser)
 
-    p = group.command("redeliver", "send a delivery's event again (same event id, new delivery)", redeliver)
-    p.add_argument("delivery_id", metavar="DELIVERY_ID", help="whd_…")
+    parser = group.command("redeliver", "send a delivery's event again (same event id, new delivery)", redeliver)
+    parser.add_argument("delivery_id", metavar="DELIVERY_ID", help="whd_…")
 
 
 def endpoint_lines(e: WebhookEndpoint, secret: str = "") -> list[str]:

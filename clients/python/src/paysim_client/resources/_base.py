@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf.message import Message
 
-from paysim_client._blocking import LoopThread
+from paysim_client._loop_thread import LoopThread
+from paysim_client._rpc import Rpc
 from paysim_client._transport import Transport
+from paysim_client.config import RetryPolicy
+from paysim_client.pagers import AsyncPager, Page
 
 A = TypeVar("A")
+T = TypeVar("T")
+Req = TypeVar("Req", bound=Message)
+
+Resp = TypeVar("Resp", bound=Message)
 
 
 class AsyncResource:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
+
+    def _listing(
+        self,
+        rpc: Rpc[Req, Resp],
+        request: Callable[[str], Req],
+        page: Callable[[Resp], Page[T]],
+        *,
+        page_token: str,
+        timeout: float | None,
+        retry: RetryPolicy | None,
+    ) -> AsyncPager[T]:
+        """A pager over a list RPC: ``request(token)`` asks for a page, ``page(reply)`` reads it."""
+
+        async def fetch(token: str) -> Page[T]:
+            return page(await self._transport.call(rpc, request(token), timeout=timeout, retry=retry))
+
+        return AsyncPager(fetch, page_token)
 
 
 class BlockingResource(Generic[A]):

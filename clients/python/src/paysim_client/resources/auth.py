@@ -8,7 +8,7 @@ themselves: they do not change this client's credentials.
 
 from __future__ import annotations
 
-from paysim_proto.v1 import auth_pb2 as A
+from paysim_proto.v1 import auth_pb2
 
 from paysim_client._auth import Session
 from paysim_client._blocking import blocking
@@ -26,7 +26,7 @@ class AsyncAuth(AsyncResource):
         self._session = session
 
     @property
-    def tokens(self) -> A.TokenPair | None:
+    def tokens(self) -> auth_pb2.TokenPair | None:
         """The session's current token pair; None for an API key or an anonymous client."""
         return self._session.tokens if self._session is not None else None
 
@@ -38,28 +38,28 @@ class AsyncAuth(AsyncResource):
         full_name: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> A.User:
+    ) -> auth_pb2.User:
         """Create a customer account (merchants register with ``merchants.register``)."""
-        request = A.RegisterRequest(email=email, password=password, full_name=full_name)
+        request = auth_pb2.RegisterRequest(email=email, password=password, full_name=full_name)
         reply = await self._transport.call(rpcs.REGISTER, request, timeout=timeout, retry=retry)
         return reply.user
 
     async def login(
         self, email: str, password: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> A.LoginResponse:
+    ) -> auth_pb2.LoginResponse:
         """Log in and return the token pair and the user, without changing this client's credentials.
 
         Raises :class:`~paysim_client.errors.InvalidCredentials` for a wrong email or password and
         :class:`~paysim_client.errors.LoginLocked` after too many of them.
         """
-        request = A.LoginRequest(email=email, password=password)
+        request = auth_pb2.LoginRequest(email=email, password=password)
         return await self._transport.call(rpcs.LOGIN, request, timeout=timeout, retry=retry)
 
     async def refresh(
         self, refresh_token: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> A.TokenPair:
+    ) -> auth_pb2.TokenPair:
         """Trade a refresh token for a new pair (the old refresh token is spent)."""
-        request = A.RefreshTokenRequest(refresh_token=refresh_token)
+        request = auth_pb2.RefreshTokenRequest(refresh_token=refresh_token)
         reply = await self._transport.call(rpcs.REFRESH_TOKEN, request, timeout=timeout, retry=retry)
         return reply.tokens
 
@@ -71,15 +71,17 @@ class AsyncAuth(AsyncResource):
         After its session ends the client calls without credentials.
         """
         if refresh_token is not None:
-            request = A.LogoutRequest(refresh_token=refresh_token)
+            request = auth_pb2.LogoutRequest(refresh_token=refresh_token)
             await self._transport.call(rpcs.LOGOUT, request, timeout=timeout, retry=retry)
         elif self._session is not None:
             await self._session.logout()
 
-    async def me(self, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> A.GetCurrentUserResponse:
+    async def me(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> auth_pb2.GetCurrentUserResponse:
         """Who the credentials belong to: the user (none for an API key), role, merchant, kind."""
         return await self._transport.call(
-            rpcs.GET_CURRENT_USER, A.GetCurrentUserRequest(), timeout=timeout, retry=retry
+            rpcs.GET_CURRENT_USER, auth_pb2.GetCurrentUserRequest(), timeout=timeout, retry=retry
         )
 
     async def change_password(
@@ -91,7 +93,7 @@ class AsyncAuth(AsyncResource):
         retry: RetryPolicy | None = None,
     ) -> None:
         """Change the logged-in user's password (an access token is needed, not an API key)."""
-        request = A.ChangePasswordRequest(current_password=current_password, new_password=new_password)
+        request = auth_pb2.ChangePasswordRequest(current_password=current_password, new_password=new_password)
         await self._transport.call(rpcs.CHANGE_PASSWORD, request, timeout=timeout, retry=retry)
 
 
@@ -99,7 +101,7 @@ class Auth(BlockingResource[AsyncAuth]):
     """Accounts and sessions (blocking); see :class:`AsyncAuth`."""
 
     @property
-    def tokens(self) -> A.TokenPair | None:
+    def tokens(self) -> auth_pb2.TokenPair | None:
         """The session's current token pair; None for an API key or an anonymous client."""
         return self._async.tokens
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paysim_proto.v1 import customer_pb2 as C
+from paysim_proto.v1 import customer_pb2
 
 from paysim_client._blocking import blocking, blocking_pager
 from paysim_client._generated import rpcs
@@ -26,9 +26,9 @@ class AsyncCustomers(AsyncResource):
         merchant_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> C.Customer:
+    ) -> customer_pb2.Customer:
         """Create a customer."""
-        request = C.CreateCustomerRequest(
+        request = customer_pb2.CreateCustomerRequest(
             merchant_id=merchant_id, email=email, name=name, phone=phone, metadata=dict(metadata or {})
         )
         reply = await self._transport.call(rpcs.CREATE_CUSTOMER, request, timeout=timeout, retry=retry)
@@ -36,9 +36,9 @@ class AsyncCustomers(AsyncResource):
 
     async def get(
         self, customer_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> C.Customer:
+    ) -> customer_pb2.Customer:
         """One customer (``NotFound`` for another merchant's)."""
-        request = C.GetCustomerRequest(customer_id=customer_id)
+        request = customer_pb2.GetCustomerRequest(customer_id=customer_id)
         reply = await self._transport.call(rpcs.GET_CUSTOMER, request, timeout=timeout, retry=retry)
         return reply.customer
 
@@ -51,17 +51,19 @@ class AsyncCustomers(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[C.Customer]:
+    ) -> AsyncPager[customer_pb2.Customer]:
         """The merchant's customers (only those with ``email``, if given), page after page."""
 
-        async def fetch(token: str) -> Page[C.Customer]:
-            request = C.ListCustomersRequest(
+        return self._listing(
+            rpcs.LIST_CUSTOMERS,
+            lambda token: customer_pb2.ListCustomersRequest(
                 merchant_id=merchant_id, page_size=page_size, page_token=token, email=email
-            )
-            reply = await self._transport.call(rpcs.LIST_CUSTOMERS, request, timeout=timeout, retry=retry)
-            return Page(reply.customers, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+            ),
+            lambda reply: Page(reply.customers, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def update(
         self,
@@ -73,10 +75,10 @@ class AsyncCustomers(AsyncResource):
         metadata: Mapping[str, str] | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> C.Customer:
+    ) -> customer_pb2.Customer:
         """Change the fields given (an empty string clears one); ``metadata``, if given, replaces
         the stored metadata entirely (``{}`` clears it)."""
-        request = C.UpdateCustomerRequest(
+        request = customer_pb2.UpdateCustomerRequest(
             customer_id=customer_id,
             email=email,
             name=name,
@@ -89,7 +91,7 @@ class AsyncCustomers(AsyncResource):
 
     async def delete(self, customer_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None) -> None:
         """Delete a customer."""
-        request = C.DeleteCustomerRequest(customer_id=customer_id)
+        request = customer_pb2.DeleteCustomerRequest(customer_id=customer_id)
         await self._transport.call(rpcs.DELETE_CUSTOMER, request, timeout=timeout, retry=retry)
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from paysim_proto.v1 import merchant_pb2 as M
+from paysim_proto.v1 import merchant_pb2
 
-from paysim_client._blocking import LoopThread, blocking, blocking_pager
+from paysim_client._blocking import blocking, blocking_pager
 from paysim_client._generated import rpcs
+from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client.config import RetryPolicy
 from paysim_client.pagers import AsyncPager, Page
@@ -23,9 +24,9 @@ class AsyncApiKeys(AsyncResource):
 
     async def create(
         self, name: str, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.CreateApiKeyResponse:
+    ) -> merchant_pb2.CreateApiKeyResponse:
         """Create a key; the answer's ``secret`` is the only time the full key is shown."""
-        request = M.CreateApiKeyRequest(merchant_id=merchant_id, name=name)
+        request = merchant_pb2.CreateApiKeyRequest(merchant_id=merchant_id, name=name)
         return await self._transport.call(rpcs.CREATE_API_KEY, request, timeout=timeout, retry=retry)
 
     def list(
@@ -36,21 +37,25 @@ class AsyncApiKeys(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[M.ApiKey]:
+    ) -> AsyncPager[merchant_pb2.ApiKey]:
         """The merchant's keys (prefixes only, never secrets), page after page."""
 
-        async def fetch(token: str) -> Page[M.ApiKey]:
-            request = M.ListApiKeysRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_API_KEYS, request, timeout=timeout, retry=retry)
-            return Page(reply.api_keys, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_API_KEYS,
+            lambda token: merchant_pb2.ListApiKeysRequest(
+                merchant_id=merchant_id, page_size=page_size, page_token=token
+            ),
+            lambda reply: Page(reply.api_keys, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def revoke(
         self, api_key_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.ApiKey:
+    ) -> merchant_pb2.ApiKey:
         """Revoke a key at once; calls with it are refused from then on."""
-        request = M.RevokeApiKeyRequest(api_key_id=api_key_id)
+        request = merchant_pb2.RevokeApiKeyRequest(api_key_id=api_key_id)
         reply = await self._transport.call(rpcs.REVOKE_API_KEY, request, timeout=timeout, retry=retry)
         return reply.api_key
 
@@ -68,14 +73,14 @@ class AsyncGatewayConfigs(AsyncResource):
         merchant_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> M.GatewayConfig:
+    ) -> merchant_pb2.GatewayConfig:
         """Create or replace one gateway's configuration (all of it: a setting left out is reset).
 
         ``gateway``: ``stripe``, ``paypal``, ``razorpay`` or ``simulator``; ``priority`` 1 to 100,
         1 tried first; ``enabled`` defaults to true; ``settings`` such as ``{"timeout_ms": 2000,
         "latency_ms": 150}``.
         """
-        request = M.SetGatewayConfigRequest(
+        request = merchant_pb2.SetGatewayConfigRequest(
             merchant_id=merchant_id, gateway=gateway, enabled=enabled, priority=priority, settings=string_map(settings)
         )
         reply = await self._transport.call(rpcs.SET_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
@@ -83,17 +88,17 @@ class AsyncGatewayConfigs(AsyncResource):
 
     async def list(
         self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> Sequence[M.GatewayConfig]:
+    ) -> Sequence[merchant_pb2.GatewayConfig]:
         """The merchant's configurations in routing order, disabled ones included."""
-        request = M.ListGatewayConfigsRequest(merchant_id=merchant_id)
+        request = merchant_pb2.ListGatewayConfigsRequest(merchant_id=merchant_id)
         reply = await self._transport.call(rpcs.LIST_GATEWAY_CONFIGS, request, timeout=timeout, retry=retry)
         return reply.gateway_configs
 
     async def delete(
         self, gateway: str, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.GatewayConfig:
+    ) -> merchant_pb2.GatewayConfig:
         """Delete one configuration and return it as it was (``NotFound`` if there is none)."""
-        request = M.DeleteGatewayConfigRequest(merchant_id=merchant_id, gateway=gateway)
+        request = merchant_pb2.DeleteGatewayConfigRequest(merchant_id=merchant_id, gateway=gateway)
         reply = await self._transport.call(rpcs.DELETE_GATEWAY_CONFIG, request, timeout=timeout, retry=retry)
         return reply.gateway_config
 
@@ -117,9 +122,9 @@ class AsyncMerchants(AsyncResource):
         default_currency_code: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> M.RegisterMerchantResponse:
+    ) -> merchant_pb2.RegisterMerchantResponse:
         """Register a merchant and its owner account (no credentials needed); returns both."""
-        request = M.RegisterMerchantRequest(
+        request = merchant_pb2.RegisterMerchantRequest(
             name=name,
             owner_email=owner_email,
             owner_password=owner_password,
@@ -131,9 +136,9 @@ class AsyncMerchants(AsyncResource):
 
     async def get(
         self, merchant_id: str = "", *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.Merchant:
+    ) -> merchant_pb2.Merchant:
         """The caller's merchant, or (admins) the one named."""
-        request = M.GetMerchantRequest(merchant_id=merchant_id)
+        request = merchant_pb2.GetMerchantRequest(merchant_id=merchant_id)
         reply = await self._transport.call(rpcs.GET_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
@@ -148,9 +153,9 @@ class AsyncMerchants(AsyncResource):
         fee_fixed_minor: int | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> M.Merchant:
+    ) -> merchant_pb2.Merchant:
         """Change the fields given (the others stay as they are) and return the merchant."""
-        request = M.UpdateMerchantRequest(
+        request = merchant_pb2.UpdateMerchantRequest(
             merchant_id=merchant_id,
             name=name,
             support_email=support_email,
@@ -168,29 +173,31 @@ class AsyncMerchants(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[M.Merchant]:
+    ) -> AsyncPager[merchant_pb2.Merchant]:
         """Every merchant, page after page (admins only)."""
 
-        async def fetch(token: str) -> Page[M.Merchant]:
-            request = M.ListMerchantsRequest(page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_MERCHANTS, request, timeout=timeout, retry=retry)
-            return Page(reply.merchants, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_MERCHANTS,
+            lambda token: merchant_pb2.ListMerchantsRequest(page_size=page_size, page_token=token),
+            lambda reply: Page(reply.merchants, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def activate(
         self, merchant_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.Merchant:
+    ) -> merchant_pb2.Merchant:
         """Let a deactivated merchant's credentials in again (admins only)."""
-        request = M.ActivateMerchantRequest(merchant_id=merchant_id)
+        request = merchant_pb2.ActivateMerchantRequest(merchant_id=merchant_id)
         reply = await self._transport.call(rpcs.ACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 
     async def deactivate(
         self, merchant_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> M.Merchant:
+    ) -> merchant_pb2.Merchant:
         """Refuse the merchant's credentials (``MerchantInactive``) until activated (admins only)."""
-        request = M.DeactivateMerchantRequest(merchant_id=merchant_id)
+        request = merchant_pb2.DeactivateMerchantRequest(merchant_id=merchant_id)
         reply = await self._transport.call(rpcs.DEACTIVATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant
 

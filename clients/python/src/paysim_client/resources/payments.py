@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from paysim_proto.v1 import events_pb2 as E
-from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import events_pb2, payment_pb2
 
 from paysim_client._blocking import blocking, blocking_pager, blocking_watch
 from paysim_client._generated import rpcs
@@ -29,11 +28,11 @@ class AsyncPayments(AsyncResource):
         self,
         *,
         amount_minor: int,
-        card: P.CardInput | None = None,
-        upi: P.UpiInput | None = None,
-        paypal_wallet: P.PayPalWalletInput | None = None,
+        card: payment_pb2.CardInput | None = None,
+        upi: payment_pb2.UpiInput | None = None,
+        paypal_wallet: payment_pb2.PayPalWalletInput | None = None,
         currency_code: str = "",
-        capture_method: P.CaptureMethod.ValueType = P.CAPTURE_METHOD_UNSPECIFIED,
+        capture_method: payment_pb2.CaptureMethod.ValueType = payment_pb2.CAPTURE_METHOD_UNSPECIFIED,
         customer_id: str = "",
         description: str = "",
         metadata: Mapping[str, str] | None = None,
@@ -42,7 +41,7 @@ class AsyncPayments(AsyncResource):
         simulate: SimulationOverride | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """Create a payment and authorize it; with automatic capture (the default) capture it too.
 
         Pay with exactly one of ``card``, ``upi`` (razorpay) or ``paypal_wallet`` (paypal).
@@ -55,7 +54,7 @@ class AsyncPayments(AsyncResource):
         """
         if sum(method is not None for method in (card, upi, paypal_wallet)) > 1:
             raise ValueError("pay with one of card, upi or paypal_wallet")
-        request = P.CreatePaymentRequest(
+        request = payment_pb2.CreatePaymentRequest(
             merchant_id=merchant_id,
             amount_minor=amount_minor,
             currency_code=currency_code,
@@ -79,17 +78,17 @@ class AsyncPayments(AsyncResource):
 
     async def get(
         self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """The payment as it is now."""
         reply = await self._transport.call(
-            rpcs.GET_PAYMENT, P.GetPaymentRequest(payment_id=payment_id), timeout=timeout, retry=retry
+            rpcs.GET_PAYMENT, payment_pb2.GetPaymentRequest(payment_id=payment_id), timeout=timeout, retry=retry
         )
         return reply.payment
 
     def list(
         self,
         *,
-        statuses: Sequence[P.PaymentStatus.ValueType] = (),
+        statuses: Sequence[payment_pb2.PaymentStatus.ValueType] = (),
         customer_id: str = "",
         min_amount_minor: int | None = None,
         max_amount_minor: int | None = None,
@@ -101,32 +100,31 @@ class AsyncPayments(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[P.Payment]:
+    ) -> AsyncPager[payment_pb2.Payment]:
         """The caller's payments, newest first, filtered; ``async for`` fetches page after page.
 
         ``page_size`` is per request (0: the server's default of 50, at most 500); ``timeout`` and
         ``retry`` apply to each page's request.
         """
-        base = P.ListPaymentsRequest(
-            merchant_id=merchant_id,
-            page_size=page_size,
-            statuses=statuses,
-            customer_id=customer_id,
-            min_amount_minor=min_amount_minor,
-            max_amount_minor=max_amount_minor,
-            created_after=timestamp(created_after),
-            created_before=timestamp(created_before),
-            card_last4=card_last4,
+        return self._listing(
+            rpcs.LIST_PAYMENTS,
+            lambda token: payment_pb2.ListPaymentsRequest(
+                merchant_id=merchant_id,
+                page_size=page_size,
+                statuses=statuses,
+                customer_id=customer_id,
+                min_amount_minor=min_amount_minor,
+                max_amount_minor=max_amount_minor,
+                created_after=timestamp(created_after),
+                created_before=timestamp(created_before),
+                card_last4=card_last4,
+                page_token=token,
+            ),
+            lambda reply: Page(reply.payments, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
         )
-
-        async def fetch(token: str) -> Page[P.Payment]:
-            request = P.ListPaymentsRequest()
-            request.CopyFrom(base)
-            request.page_token = token
-            reply = await self._transport.call(rpcs.LIST_PAYMENTS, request, timeout=timeout, retry=retry)
-            return Page(reply.payments, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
 
     async def capture(
         self,
@@ -136,7 +134,7 @@ class AsyncPayments(AsyncResource):
         idempotency_key: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """Capture an ``AUTHORIZED`` payment: ``amount_minor`` of it (0: all), once.
 
         Raises :class:`~paysim_client.errors.PaymentNotCapturable` or
@@ -144,7 +142,7 @@ class AsyncPayments(AsyncResource):
         """
         reply = await self._transport.call(
             rpcs.CAPTURE_PAYMENT,
-            P.CapturePaymentRequest(payment_id=payment_id, amount_minor=amount_minor),
+            payment_pb2.CapturePaymentRequest(payment_id=payment_id, amount_minor=amount_minor),
             idempotency_key=idempotency_key,
             timeout=timeout,
             retry=retry,
@@ -158,11 +156,11 @@ class AsyncPayments(AsyncResource):
         idempotency_key: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """Release an ``AUTHORIZED`` payment without capturing it (``PaymentNotVoidable`` otherwise)."""
         reply = await self._transport.call(
             rpcs.VOID_PAYMENT,
-            P.VoidPaymentRequest(payment_id=payment_id),
+            payment_pb2.VoidPaymentRequest(payment_id=payment_id),
             idempotency_key=idempotency_key,
             timeout=timeout,
             retry=retry,
@@ -178,7 +176,7 @@ class AsyncPayments(AsyncResource):
         idempotency_key: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.RefundPaymentResponse:
+    ) -> payment_pb2.RefundPaymentResponse:
         """Refund ``amount_minor`` (0: all that is left) of a captured payment.
 
         Returns the new refund (``refund``; its ``status`` is ``REFUND_STATUS_FAILED`` if the
@@ -188,7 +186,7 @@ class AsyncPayments(AsyncResource):
         """
         return await self._transport.call(
             rpcs.REFUND_PAYMENT,
-            P.RefundPaymentRequest(payment_id=payment_id, amount_minor=amount_minor, reason=reason),
+            payment_pb2.RefundPaymentRequest(payment_id=payment_id, amount_minor=amount_minor, reason=reason),
             idempotency_key=idempotency_key,
             timeout=timeout,
             retry=retry,
@@ -202,15 +200,17 @@ class AsyncPayments(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[P.Refund]:
+    ) -> AsyncPager[payment_pb2.Refund]:
         """The payment's refunds, oldest first, page after page."""
 
-        async def fetch(token: str) -> Page[P.Refund]:
-            request = P.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_REFUNDS, request, timeout=timeout, retry=retry)
-            return Page(reply.refunds, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_REFUNDS,
+            lambda token: payment_pb2.ListRefundsRequest(payment_id=payment_id, page_size=page_size, page_token=token),
+            lambda reply: Page(reply.refunds, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     def events(
         self,
@@ -220,15 +220,19 @@ class AsyncPayments(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[P.PaymentEvent]:
+    ) -> AsyncPager[payment_pb2.PaymentEvent]:
         """The payment's events (its whole history) in version order, page after page."""
 
-        async def fetch(token: str) -> Page[P.PaymentEvent]:
-            request = P.ListPaymentEventsRequest(payment_id=payment_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_PAYMENT_EVENTS, request, timeout=timeout, retry=retry)
-            return Page(reply.events, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_PAYMENT_EVENTS,
+            lambda token: payment_pb2.ListPaymentEventsRequest(
+                payment_id=payment_id, page_size=page_size, page_token=token
+            ),
+            lambda reply: Page(reply.events, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     def watch(
         self,
@@ -237,7 +241,7 @@ class AsyncPayments(AsyncResource):
         merchant_id: str = "",
         event_types: Sequence[str] = (),
         after_seq: int | None = None,
-        start: E.StreamStart.ValueType = E.STREAM_START_UNSPECIFIED,
+        start: events_pb2.StreamStart.ValueType = events_pb2.STREAM_START_UNSPECIFIED,
         reconnect: ReconnectPolicy = DEFAULT_RECONNECT,
         stall_timeout: float | None = None,
     ) -> AsyncWatcher:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from paysim_proto.v1 import simulator_pb2 as S
+from paysim_proto.v1 import simulator_pb2
 
 from paysim_client._blocking import blocking
 from paysim_client._generated import rpcs
@@ -17,22 +17,22 @@ from paysim_client.config import RetryPolicy
 from paysim_client.resources._base import AsyncResource, BlockingResource, duration
 
 _KINDS = {
-    "approve": S.SCRIPTED_OUTCOME_KIND_APPROVE,
-    "decline": S.SCRIPTED_OUTCOME_KIND_DECLINE,
-    "error": S.SCRIPTED_OUTCOME_KIND_ERROR,
-    "timeout": S.SCRIPTED_OUTCOME_KIND_TIMEOUT,
+    "approve": simulator_pb2.SCRIPTED_OUTCOME_KIND_APPROVE,
+    "decline": simulator_pb2.SCRIPTED_OUTCOME_KIND_DECLINE,
+    "error": simulator_pb2.SCRIPTED_OUTCOME_KIND_ERROR,
+    "timeout": simulator_pb2.SCRIPTED_OUTCOME_KIND_TIMEOUT,
 }
 
 
-def scripted_outcome(spec: str | S.ScriptedOutcome) -> S.ScriptedOutcome:
+def scripted_outcome(spec: str | simulator_pb2.ScriptedOutcome) -> simulator_pb2.ScriptedOutcome:
     """``"approve"``, ``"decline"``, ``"decline:<code>"``, ``"error"`` or ``"timeout"`` as a
     ``ScriptedOutcome`` (a ``ScriptedOutcome`` is returned as it is)."""
-    if isinstance(spec, S.ScriptedOutcome):
+    if isinstance(spec, simulator_pb2.ScriptedOutcome):
         return spec
     kind, _, code = spec.strip().lower().partition(":")
     if kind not in _KINDS or (code and kind != "decline"):
         raise ValueError(f"unknown scripted outcome {spec!r}: use approve, decline[:<code>], error or timeout")
-    return S.ScriptedOutcome(kind=_KINDS[kind], decline_code=code)
+    return simulator_pb2.ScriptedOutcome(kind=_KINDS[kind], decline_code=code)
 
 
 class AsyncSimulator(AsyncResource):
@@ -40,13 +40,13 @@ class AsyncSimulator(AsyncResource):
 
     async def scenarios(
         self,
-        trigger: S.ScenarioTrigger.ValueType = S.SCENARIO_TRIGGER_UNSPECIFIED,
+        trigger: simulator_pb2.ScenarioTrigger.ValueType = simulator_pb2.SCENARIO_TRIGGER_UNSPECIFIED,
         *,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> Sequence[S.Scenario]:
+    ) -> Sequence[simulator_pb2.Scenario]:
         """The test cards, magic amounts and holder names, and what each one does."""
-        request = S.ListScenariosRequest(trigger=trigger)
+        request = simulator_pb2.ListScenariosRequest(trigger=trigger)
         reply = await self._transport.call(rpcs.LIST_SCENARIOS, request, timeout=timeout, retry=retry)
         return reply.scenarios
 
@@ -54,16 +54,16 @@ class AsyncSimulator(AsyncResource):
         self,
         gateway: str,
         *,
-        mode: S.OutageMode.ValueType = S.OUTAGE_MODE_ERROR,
+        mode: simulator_pb2.OutageMode.ValueType = simulator_pb2.OUTAGE_MODE_ERROR,
         duration_seconds: float | timedelta | None = None,
         merchant_id: str = "",
         platform_wide: bool = False,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> S.GatewayFaults:
+    ) -> simulator_pb2.GatewayFaults:
         """Put a gateway into an outage: every call fails (``OUTAGE_MODE_ERROR``) or never answers
         (``OUTAGE_MODE_TIMEOUT``), for ``duration_seconds`` (up to a day) or until cleared."""
-        request = S.SetGatewayOutageRequest(
+        request = simulator_pb2.SetGatewayOutageRequest(
             merchant_id=merchant_id,
             platform_wide=platform_wide,
             gateway=gateway,
@@ -76,20 +76,20 @@ class AsyncSimulator(AsyncResource):
     async def script_outcomes(
         self,
         gateway: str,
-        outcomes: Sequence[str | S.ScriptedOutcome],
+        outcomes: Sequence[str | simulator_pb2.ScriptedOutcome],
         *,
         append: bool = False,
         merchant_id: str = "",
         platform_wide: bool = False,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> S.GatewayFaults:
+    ) -> simulator_pb2.GatewayFaults:
         """Script the gateway's next outcomes, each taken by exactly one call, in order.
 
         ``outcomes`` such as ``["error", "decline:insufficient_funds", "approve"]``; ``append``
         adds them after the steps still waiting instead of replacing those.
         """
-        request = S.ScriptGatewayOutcomesRequest(
+        request = simulator_pb2.ScriptGatewayOutcomesRequest(
             merchant_id=merchant_id,
             platform_wide=platform_wide,
             gateway=gateway,
@@ -109,7 +109,9 @@ class AsyncSimulator(AsyncResource):
         retry: RetryPolicy | None = None,
     ) -> int:
         """End outages and drop scripts (of one gateway, or all); returns how many were cleared."""
-        request = S.ClearGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide, gateway=gateway)
+        request = simulator_pb2.ClearGatewayFaultsRequest(
+            merchant_id=merchant_id, platform_wide=platform_wide, gateway=gateway
+        )
         reply = await self._transport.call(rpcs.CLEAR_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
         return reply.cleared
 
@@ -120,17 +122,17 @@ class AsyncSimulator(AsyncResource):
         platform_wide: bool = False,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> Sequence[S.GatewayFaults]:
+    ) -> Sequence[simulator_pb2.GatewayFaults]:
         """The outages and scripts in force."""
-        request = S.ListGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide)
+        request = simulator_pb2.ListGatewayFaultsRequest(merchant_id=merchant_id, platform_wide=platform_wide)
         reply = await self._transport.call(rpcs.LIST_GATEWAY_FAULTS, request, timeout=timeout, retry=retry)
         return reply.faults
 
     async def list_breakers(
         self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> S.ListCircuitBreakersResponse:
+    ) -> simulator_pb2.ListCircuitBreakersResponse:
         """The merchant's circuit breakers with their statistics, and the breaker settings."""
-        request = S.ListCircuitBreakersRequest(merchant_id=merchant_id)
+        request = simulator_pb2.ListCircuitBreakersRequest(merchant_id=merchant_id)
         return await self._transport.call(rpcs.LIST_CIRCUIT_BREAKERS, request, timeout=timeout, retry=retry)
 
     async def reset_breaker(
@@ -140,9 +142,9 @@ class AsyncSimulator(AsyncResource):
         merchant_id: str,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> S.CircuitBreaker:
+    ) -> simulator_pb2.CircuitBreaker:
         """Close a merchant's breaker for a gateway and clear its statistics (admins only)."""
-        request = S.ResetCircuitBreakerRequest(merchant_id=merchant_id, gateway=gateway)
+        request = simulator_pb2.ResetCircuitBreakerRequest(merchant_id=merchant_id, gateway=gateway)
         reply = await self._transport.call(rpcs.RESET_CIRCUIT_BREAKER, request, timeout=timeout, retry=retry)
         return reply.breaker
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from paysim_proto.v1 import payment_pb2 as P
-from paysim_proto.v1 import threeds_pb2 as T
+from paysim_proto.v1 import payment_pb2, threeds_pb2
 
 from paysim_client._blocking import blocking
 from paysim_client._generated import rpcs
@@ -24,23 +23,25 @@ class AsyncThreeDS(AsyncResource):
 
     async def get_challenge(
         self, payment_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> T.GetChallengeResponse:
+    ) -> threeds_pb2.GetChallengeResponse:
         """The payment's challenge (pending, completed or expired) and its authentication."""
-        request = T.GetChallengeRequest(payment_id=payment_id)
+        request = threeds_pb2.GetChallengeRequest(payment_id=payment_id)
         return await self._transport.call(rpcs.GET_CHALLENGE, request, timeout=timeout, retry=retry)
 
     async def simulate_acs(
         self,
         payment_id: str,
         challenge_request: str,
-        action: T.AcsAction.ValueType = T.ACS_ACTION_APPROVE,
+        action: threeds_pb2.AcsAction.ValueType = threeds_pb2.ACS_ACTION_APPROVE,
         *,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> T.SimulateAcsResponse:
+    ) -> threeds_pb2.SimulateAcsResponse:
         """Play the cardholder at the ACS: approve, deny or enter a wrong code. Returns the ACS's
         signed ``acs_result`` for :meth:`complete_challenge`; changes nothing by itself."""
-        request = T.SimulateAcsRequest(payment_id=payment_id, challenge_request=challenge_request, action=action)
+        request = threeds_pb2.SimulateAcsRequest(
+            payment_id=payment_id, challenge_request=challenge_request, action=action
+        )
         return await self._transport.call(rpcs.SIMULATE_ACS, request, timeout=timeout, retry=retry)
 
     async def complete_challenge(
@@ -52,14 +53,16 @@ class AsyncThreeDS(AsyncResource):
         idempotency_key: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """Complete the challenge with the ACS's result and return the payment: authorized (and
         captured, with automatic capture) or declined when authenticated, failed otherwise.
 
         A challenge is completed once (:class:`~paysim_client.errors.ThreeDSChallengeCompleted`
         afterwards, unless the same idempotency key replays the first answer).
         """
-        request = T.CompleteChallengeRequest(payment_id=payment_id, challenge_id=challenge_id, acs_result=acs_result)
+        request = threeds_pb2.CompleteChallengeRequest(
+            payment_id=payment_id, challenge_id=challenge_id, acs_result=acs_result
+        )
         reply = await self._transport.call(
             rpcs.COMPLETE_CHALLENGE, request, idempotency_key=idempotency_key, timeout=timeout, retry=retry
         )
@@ -67,13 +70,13 @@ class AsyncThreeDS(AsyncResource):
 
     async def answer_challenge(
         self,
-        payment: P.Payment,
-        action: T.AcsAction.ValueType = T.ACS_ACTION_APPROVE,
+        payment: payment_pb2.Payment,
+        action: threeds_pb2.AcsAction.ValueType = threeds_pb2.ACS_ACTION_APPROVE,
         *,
         idempotency_key: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> P.Payment:
+    ) -> payment_pb2.Payment:
         """Answer a ``REQUIRES_ACTION`` payment's challenge as the cardholder would (``action``)
         and complete it: :meth:`simulate_acs` then :meth:`complete_challenge`."""
         if not payment.next_action.HasField("three_ds_challenge"):
@@ -91,21 +94,21 @@ class AsyncThreeDS(AsyncResource):
 
     async def set_policy(
         self,
-        mode: T.ThreeDSPolicyMode.ValueType,
+        mode: threeds_pb2.ThreeDSPolicyMode.ValueType,
         *,
         thresholds: Mapping[str, int] | None = None,
         merchant_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> T.ThreeDSPolicy:
+    ) -> threeds_pb2.ThreeDSPolicy:
         """Replace the merchant's policy: ``THREE_DS_POLICY_MODE_NEVER``, ``…_ALWAYS``, or
         ``…_ABOVE_AMOUNT`` with ``thresholds`` such as ``{"USD": 10000, "EUR": 9000}`` (payments of
         more than that many minor units are authenticated)."""
-        request = T.SetThreeDSPolicyRequest(
+        request = threeds_pb2.SetThreeDSPolicyRequest(
             merchant_id=merchant_id,
             mode=mode,
             thresholds=[
-                T.ThreeDSThreshold(currency_code=currency, amount_minor=amount)
+                threeds_pb2.ThreeDSThreshold(currency_code=currency, amount_minor=amount)
                 for currency, amount in (thresholds or {}).items()
             ],
         )
@@ -114,9 +117,9 @@ class AsyncThreeDS(AsyncResource):
 
     async def get_policy(
         self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> T.ThreeDSPolicy:
+    ) -> threeds_pb2.ThreeDSPolicy:
         """The merchant's policy (``THREE_DS_POLICY_MODE_NEVER`` if never set)."""
-        request = T.GetThreeDSPolicyRequest(merchant_id=merchant_id)
+        request = threeds_pb2.GetThreeDSPolicyRequest(merchant_id=merchant_id)
         reply = await self._transport.call(rpcs.GET_THREE_DS_POLICY, request, timeout=timeout, retry=retry)
         return reply.policy
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paysim_proto.v1 import webhook_pb2 as W
+from paysim_proto.v1 import webhook_pb2
 
 from paysim_client._blocking import blocking, blocking_pager
 from paysim_client._generated import rpcs
@@ -39,7 +39,7 @@ class AsyncWebhooks(AsyncResource):
         merchant_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> W.CreateWebhookEndpointResponse:
+    ) -> webhook_pb2.CreateWebhookEndpointResponse:
         """Register ``url`` (http or https) for ``event_types`` (such as ``"payment.captured"``, or
         ``["*"]`` for every type); ``enabled`` defaults to true. The answer's ``secret`` is the only
         time the signing secret is shown. A URL whose host resolves to an address the server does
@@ -47,7 +47,7 @@ class AsyncWebhooks(AsyncResource):
         ``HOST_UNRESOLVABLE``); past the endpoints a merchant may have,
         :class:`~paysim_client.errors.WebhookEndpointLimit`. Never retried after ``UNAVAILABLE``
         (a repeat would make a second endpoint): list the endpoints to see whether it was made."""
-        request = W.CreateWebhookEndpointRequest(
+        request = webhook_pb2.CreateWebhookEndpointRequest(
             merchant_id=merchant_id,
             url=url,
             event_types=_event_types(event_types),
@@ -58,9 +58,9 @@ class AsyncWebhooks(AsyncResource):
 
     async def get(
         self, webhook_endpoint_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> W.WebhookEndpoint:
+    ) -> webhook_pb2.WebhookEndpoint:
         """One endpoint (never its secret); ``NotFound`` for another merchant's."""
-        request = W.GetWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
+        request = webhook_pb2.GetWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
         reply = await self._transport.call(rpcs.GET_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
         return reply.webhook_endpoint
 
@@ -72,15 +72,19 @@ class AsyncWebhooks(AsyncResource):
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[W.WebhookEndpoint]:
+    ) -> AsyncPager[webhook_pb2.WebhookEndpoint]:
         """The merchant's endpoints, newest first, page after page."""
 
-        async def fetch(token: str) -> Page[W.WebhookEndpoint]:
-            request = W.ListWebhookEndpointsRequest(merchant_id=merchant_id, page_size=page_size, page_token=token)
-            reply = await self._transport.call(rpcs.LIST_WEBHOOK_ENDPOINTS, request, timeout=timeout, retry=retry)
-            return Page(reply.webhook_endpoints, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
+        return self._listing(
+            rpcs.LIST_WEBHOOK_ENDPOINTS,
+            lambda token: webhook_pb2.ListWebhookEndpointsRequest(
+                merchant_id=merchant_id, page_size=page_size, page_token=token
+            ),
+            lambda reply: Page(reply.webhook_endpoints, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
+        )
 
     async def update(
         self,
@@ -92,12 +96,12 @@ class AsyncWebhooks(AsyncResource):
         description: str | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> W.WebhookEndpoint:
+    ) -> webhook_pb2.WebhookEndpoint:
         """Change the fields given (the others stay as they are) and return the endpoint.
 
         ``event_types`` replaces the whole list. ``enabled=True`` on an endpoint paysim disabled
         after a 410 answer clears ``disabled_reason`` and sends its pending deliveries."""
-        request = W.UpdateWebhookEndpointRequest(
+        request = webhook_pb2.UpdateWebhookEndpointRequest(
             webhook_endpoint_id=webhook_endpoint_id,
             url=url,
             event_types=_event_types(event_types or ()),
@@ -110,9 +114,9 @@ class AsyncWebhooks(AsyncResource):
 
     async def delete(
         self, webhook_endpoint_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> W.WebhookEndpoint:
+    ) -> webhook_pb2.WebhookEndpoint:
         """Delete an endpoint with its deliveries; returns it as it was."""
-        request = W.DeleteWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
+        request = webhook_pb2.DeleteWebhookEndpointRequest(webhook_endpoint_id=webhook_endpoint_id)
         reply = await self._transport.call(rpcs.DELETE_WEBHOOK_ENDPOINT, request, timeout=timeout, retry=retry)
         return reply.webhook_endpoint
 
@@ -123,12 +127,14 @@ class AsyncWebhooks(AsyncResource):
         overlap_seconds: int | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> W.RotateWebhookSecretResponse:
+    ) -> webhook_pb2.RotateWebhookSecretResponse:
         """A new signing secret, in the answer's ``secret`` only. The old one keeps signing beside
         it (two ``v1=`` in the header) for ``overlap_seconds`` (None: the server's default of 24 h;
         0 retires it at once; at most 7 days), so receivers switch without missing an event.
         Never retried after ``UNAVAILABLE``: a repeat would retire the secret you still use."""
-        request = W.RotateWebhookSecretRequest(webhook_endpoint_id=webhook_endpoint_id, overlap_seconds=overlap_seconds)
+        request = webhook_pb2.RotateWebhookSecretRequest(
+            webhook_endpoint_id=webhook_endpoint_id, overlap_seconds=overlap_seconds
+        )
         return await self._transport.call(rpcs.ROTATE_WEBHOOK_SECRET, request, timeout=timeout, retry=retry)
 
     def list_deliveries(
@@ -136,40 +142,39 @@ class AsyncWebhooks(AsyncResource):
         *,
         webhook_endpoint_id: str = "",
         event_id: str = "",
-        state: W.WebhookDeliveryState.ValueType = W.WEBHOOK_DELIVERY_STATE_UNSPECIFIED,
+        state: webhook_pb2.WebhookDeliveryState.ValueType = webhook_pb2.WEBHOOK_DELIVERY_STATE_UNSPECIFIED,
         merchant_id: str = "",
         page_size: int = 0,
         page_token: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
-    ) -> AsyncPager[W.WebhookDelivery]:
+    ) -> AsyncPager[webhook_pb2.WebhookDelivery]:
         """The merchant's deliveries, newest first, each with its attempts (time, HTTP status or
         error, duration); filtered by endpoint, event (``evt_…``) and ``state``
         (``WEBHOOK_DELIVERY_STATE_PENDING``, ``…_DELIVERED``, ``…_DEAD``)."""
-        base = W.ListWebhookDeliveriesRequest(
-            merchant_id=merchant_id,
-            webhook_endpoint_id=webhook_endpoint_id,
-            event_id=event_id,
-            state=state,
-            page_size=page_size,
+        return self._listing(
+            rpcs.LIST_WEBHOOK_DELIVERIES,
+            lambda token: webhook_pb2.ListWebhookDeliveriesRequest(
+                merchant_id=merchant_id,
+                webhook_endpoint_id=webhook_endpoint_id,
+                event_id=event_id,
+                state=state,
+                page_size=page_size,
+                page_token=token,
+            ),
+            lambda reply: Page(reply.webhook_deliveries, reply.next_page_token),
+            page_token=page_token,
+            timeout=timeout,
+            retry=retry,
         )
-
-        async def fetch(token: str) -> Page[W.WebhookDelivery]:
-            request = W.ListWebhookDeliveriesRequest()
-            request.CopyFrom(base)
-            request.page_token = token
-            reply = await self._transport.call(rpcs.LIST_WEBHOOK_DELIVERIES, request, timeout=timeout, retry=retry)
-            return Page(reply.webhook_deliveries, reply.next_page_token)
-
-        return AsyncPager(fetch, page_token)
 
     async def redeliver(
         self, webhook_delivery_id: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
-    ) -> W.WebhookDelivery:
+    ) -> webhook_pb2.WebhookDelivery:
         """Send a delivery's event again, as a new delivery (same event id, ``redelivery_of`` set),
         whatever the first one's state; :class:`~paysim_client.errors.WebhookEndpointDisabled`
         while its endpoint is disabled."""
-        request = W.RedeliverWebhookRequest(webhook_delivery_id=webhook_delivery_id)
+        request = webhook_pb2.RedeliverWebhookRequest(webhook_delivery_id=webhook_delivery_id)
         reply = await self._transport.call(rpcs.REDELIVER_WEBHOOK, request, timeout=timeout, retry=retry)
         return reply.webhook_delivery
 

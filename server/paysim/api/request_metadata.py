@@ -14,6 +14,10 @@ from paysim.domain.errors import FieldViolation, InvalidArgument
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
+# Trailer of an answer that repeats a stored one (an idempotency key seen before): set by the
+# interceptor for unary calls and by the payment servicer for the ones it replays itself.
+REPLAYED_TRAILER = "idempotent-replayed"
+
 
 def client_address(context: Context) -> str:
     """The client's address without its port (``ipv4:10.0.0.7``): one client, however many

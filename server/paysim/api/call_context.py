@@ -1,4 +1,7 @@
-"""Per-call state shared between interceptors and servicers through context variables."""
+"""Per-call state shared between interceptors and servicers through context variables.
+
+It lives with the servicers, which read it; the interceptors of app/ set it and import it from here,
+so imports run from app/ down to api/ and never back up."""
 
 from __future__ import annotations
 

@@ -1,0 +1,260 @@
+"""The composition root: every service built once from Settings and the adapters it is handed.
+
+One function per group of services; each receives what it depends on, so a test can hand
+``build_app`` fake adapters (a clock, gateways, an event bus) and get the real services over them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from paysim.api.webhook_convert import payment_json
+from paysim.app.adapters import Adapters
+from paysim.app.container import App
+from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
+from paysim.config import Settings
+from paysim.domain.circuit_breaker import BreakerConfig
+from paysim.domain.webhooks import TargetRules
+from paysim.security.access_tokens import AccessTokenCodec
+from paysim.security.passwords import PasswordHasher
+from paysim.security.webhook_secrets import SecretBox
+from paysim.services.accounts import AccountPolicy, AccountService
+from paysim.services.authentication import Authenticator, PrincipalCache
+from paysim.services.circuit_breakers import CircuitBreakers
+from paysim.services.customers import CustomerService
+from paysim.services.event_feed import EventFeed
+from paysim.services.gateway_faults import GatewayFaultService
+from paysim.services.gateway_routes import ConfiguredRoutes
+from paysim.services.login_limits import LoginLimits
+from paysim.services.merchants import MerchantService
+from paysim.services.payments import PaymentService
+from paysim.services.routing import GatewayRouter
+from paysim.services.simulator_control import SimulatorControl
+from paysim.services.subscriptions import Limits, SubscriptionService
+from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
+from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
+from paysim.services.webhook_sender import WebhookSender
+from paysim.services.webhook_targets import TargetGuard
+from paysim.services.webhooks import WebhookService
+from paysim.store.event_log import EventLog
+from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
+from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+def build_app(settings: Settings, adapters: Adapters) -> App:
+    # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
+    # sends them at once instead of at its next poll.
+    outbox_doorbell = asyncio.Event()
+    uow = _units_of_work(adapters, outbox_doorbell)
+    identity = _identity(settings, adapters, uow)
+    payments = _payments(settings, adapters, uow, outbox_doorbell)
+    webhooks = _webhooks(settings, adapters, uow, outbox_doorbell)
+    clock = adapters.clock
+
+    def merchants_changed() -> None:
+        identity.principals.clear()
+        payments.payments.merchants_changed()
+
+    return App(
+        settings=settings,
+        adapters=adapters,
+        accounts=identity.accounts,
+        merchants=MerchantService(
+            uow, identity.hasher, clock, merchants_changed, gateway_configs_changed=payments.routes.changed
+        ),
+        customers=CustomerService(uow, clock),
+        payments=payments.payments,
+        three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
+        simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock),
+        webhooks=webhooks.service,
+        subscriptions=_subscriptions(settings, adapters, uow, payments.payments),
+        authenticator=identity.authenticator,
+        limiter=_counter(settings, adapters, settings.rate_limit_per_minute, "rl"),
+        dispatcher=webhooks.dispatcher,
+        webhook_sender=webhooks.sender,
+        breakers=payments.breakers,
+        hasher=identity.hasher,
+        router=payments.router,
+        faults=payments.faults,
+    )
+
+
+def _units_of_work(adapters: Adapters, outbox_doorbell: asyncio.Event) -> UnitOfWorkFactory:
+    def uow() -> UnitOfWork:
+        return UnitOfWork(adapters.engine, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
+
+    return uow
+
+
+@dataclass(frozen=True, slots=True)
+class _Identity:
+    hasher: PasswordHasher
+    principals: PrincipalCache
+    accounts: AccountService
+    authenticator: Authenticator
+
+
+def _identity(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory) -> _Identity:
+    access = AccessTokenCodec(
+        adapters.keys.signing,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl=timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    hasher = PasswordHasher(
+        settings.bcrypt_rounds,
+        concurrency=settings.password_hash_concurrency,
+        wait_seconds=settings.password_hash_wait_seconds,
+    )
+    principals = PrincipalCache(settings.auth_cache_seconds)
+    policy = AccountPolicy(
+        refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(seconds=settings.login_lockout_seconds),
+    )
+    login_limits = LoginLimits(
+        per_address=_counter(settings, adapters, settings.login_limit_per_address_per_minute, "login"),
+        per_email=_counter(settings, adapters, settings.login_limit_per_email_per_minute, "login"),
+    )
+    return _Identity(
+        hasher=hasher,
+        principals=principals,
+        accounts=AccountService(uow, hasher, access, policy, adapters.clock, login_limits),
+        authenticator=Authenticator(uow, access, adapters.clock, principals),
+    )
+
+
+def _counter(settings: Settings, adapters: Adapters, per_minute: int, namespace: str) -> RateLimiter:
+    if per_minute <= 0:
+        return NoLimit()
+    if adapters.redis is not None:
+        # Counters are shared by the processes of one deployment (one database), never by two
+        # deployments that happen to share a Redis.
+        database = hashlib.sha256(settings.effective_database_url.encode()).hexdigest()[:16]
+        return RedisLimiter(
+            adapters.redis,
+            per_minute,
+            namespace=f"paysim:{namespace}:{database}",
+            fail_open=settings.rate_limit_failure_mode == "open",
+        )
+    return InProcessLimiter(per_minute)
+
+
+@dataclass(frozen=True, slots=True)
+class _Payments:
+    three_ds: ThreeDSAuthenticator
+    breakers: CircuitBreakers
+    faults: GatewayFaultService
+    routes: ConfiguredRoutes
+    router: GatewayRouter
+    payments: PaymentService
+
+
+def _payments(
+    settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, outbox_doorbell: asyncio.Event
+) -> _Payments:
+    clock = adapters.clock
+    # paysim is its merchants' 3DS server: challenge messages are signed with keys derived from the
+    # server secret, so every process (and a restart) verifies what another signed.
+    three_ds = ThreeDSAuthenticator(uow, adapters.keys.signing, clock, policy_cache_seconds=settings.auth_cache_seconds)
+    breakers = CircuitBreakers(uow, clock, _breaker_config(settings))
+    faults = GatewayFaultService(uow, clock)
+    routes = ConfiguredRoutes(uow, settings.gateway_timeout_ms, settings.auth_cache_seconds)
+    router = GatewayRouter(adapters.gateways, breakers, faults, routes, uow, clock)
+    payments = PaymentService(
+        uow,
+        router,
+        adapters.keys.fingerprint,
+        clock,
+        # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
+        idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
+        recover_after=timedelta(seconds=settings.recover_after_seconds),
+        payment_uow=_payment_units_of_work(adapters, outbox_doorbell),
+        merchant_cache_seconds=settings.auth_cache_seconds,
+        three_ds=three_ds,
+    )
+    return _Payments(three_ds, breakers, faults, routes, router, payments)
+
+
+def _payment_units_of_work(
+    adapters: Adapters, outbox_doorbell: asyncio.Event
+) -> Callable[[], PgPaymentUnitOfWork] | None:
+    """The payment use cases' units of work, on PostgreSQL; None on SQLite (the ordinary ones)."""
+    pool = adapters.payment_pool
+    if pool is None:
+        return None
+
+    def payment_uow() -> PgPaymentUnitOfWork:
+        return PgPaymentUnitOfWork(pool, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
+
+    return payment_uow
+
+
+def _breaker_config(settings: Settings) -> BreakerConfig:
+    return BreakerConfig(
+        failure_threshold=settings.breaker_failure_threshold,
+        window=timedelta(seconds=settings.breaker_window_seconds),
+        cool_down=timedelta(seconds=settings.breaker_cool_down_seconds),
+        max_probes=settings.breaker_half_open_probes,
+        success_threshold=settings.breaker_success_threshold,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Webhooks:
+    sender: WebhookSender
+    dispatcher: WebhookDispatcher
+    service: WebhookService
+
+
+def _webhooks(
+    settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, outbox_doorbell: asyncio.Event
+) -> _Webhooks:
+    box = SecretBox(adapters.keys.webhook)
+    guard = TargetGuard(
+        TargetRules(
+            allow_loopback=settings.webhook_allow_loopback,
+            allow_private=settings.webhook_allow_private,
+            allow_link_local=settings.webhook_allow_link_local,
+        )
+    )
+    sender = WebhookSender(guard, settings.webhook_timeout_seconds)
+    dispatch = DispatchConfig(
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        backoff_scale=settings.webhook_backoff_scale,
+        max_attempts=settings.webhook_max_attempts,
+        poll_seconds=settings.webhook_poll_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
+    dispatcher = WebhookDispatcher(uow, sender, box, payment_json, adapters.clock, dispatch, outbox_doorbell)
+    service = WebhookService(
+        uow,
+        box,
+        guard,
+        adapters.clock,
+        default_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
+        deliveries_due=dispatcher.wake,
+    )
+    return _Webhooks(sender, dispatcher, service)
+
+
+def _subscriptions(
+    settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, payments: PaymentService
+) -> SubscriptionService:
+    events = EventLog(adapters.engine)
+    return SubscriptionService(
+        uow,
+        events,
+        EventFeed(events, adapters.bus, poll_seconds=settings.event_poll_seconds),
+        payments.get,
+        Limits(
+            per_principal=settings.subscriptions_per_principal,
+            per_process=settings.subscriptions_per_process,
+            buffer_events=settings.subscription_buffer_events,
+            heartbeat_seconds=settings.subscription_heartbeat_seconds,
+        ),
+    )

@@ -1,0 +1,28 @@
+"""``paysim bench-subscriptions`` in CI: a burst of 1,500 streams opened at once against a real
+server, 100 of them cut and reopened from their cursor halfway: every stream opens and every
+event reaches every subscriber exactly once. Figures are printed, never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.harness import ServerHandle
+
+PAYSIM = str(Path(sys.executable).with_name("paysim"))
+
+
+def test_a_burst_of_streams_all_open_and_get_every_event_once(server: ServerHandle) -> None:
+    done = subprocess.run(
+        [PAYSIM, "bench-subscriptions", "--target", server.target, "--subscribers", "1500", "--events", "6",
+         "--reconnects", "100", "--timeout", "120"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    report, table_at = json.JSONDecoder().raw_decode(done.stdout)
+    print(done.stdout[table_at:])
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert report["opened"] == 1500 and report["failed_subscribes"] == {}
+    assert report["events"] == report["delivered_to_all"] == 6
+    assert report["gaps"] == 0 and report["duplicates"] == 0 and report["reconnects"] == 100
