@@ -87,7 +87,6 @@ class PaysimServer:
         self.app = app
         settings = app.settings
         self.tls = server_credentials(settings)  # None: plaintext
-        self._credentials = self.tls.credentials() if self.tls else None
         self.health = HealthReporter(
             database_probe(settings.effective_database_url, settings.health_probe_timeout_seconds),
             PAYSIM_SERVICES,
@@ -155,10 +154,10 @@ class PaysimServer:
                 endpoint = endpoint.with_port(port)
                 check_free(address, endpoint, reuse_port=reuse_port)
             try:
-                if self._credentials is None:
+                if self.tls is None:
                     port = self._server.add_insecure_port(str(endpoint))
                 else:
-                    port = self._server.add_secure_port(str(endpoint), self._credentials)
+                    port = self._server.add_secure_port(str(endpoint), self.tls.credentials())
             except RuntimeError:
                 port = 0
             if port == 0:  # taken since the check, or refused for a reason gRPC has logged

@@ -65,9 +65,24 @@ def _read(path: Path, what: str) -> bytes:
         raise TransportError(f"cannot read the TLS {what} {path}: {error.strerror}") from None
 
 
-def load(files: TlsFiles) -> grpc.ServerCertificateConfiguration:
-    """The files' certificate configuration, checked: PEM that parses, a key that matches the
-    certificate. Raise TransportError with a sentence otherwise."""
+@dataclass(frozen=True, slots=True)
+class Material:
+    """What the files held when last read, checked."""
+
+    cert_pem: bytes
+    key_pem: bytes
+    client_ca_pem: bytes | None
+
+    def configuration(self) -> grpc.ServerCertificateConfiguration:
+        # A fresh one each time: gRPC takes ownership of a configuration it is given.
+        return grpc.ssl_server_certificate_configuration(
+            [(self.key_pem, self.cert_pem)], root_certificates=self.client_ca_pem
+        )
+
+
+def load(files: TlsFiles) -> Material:
+    """The files' material, checked: PEM that parses, a key that matches the certificate. Raise
+    TransportError with a sentence otherwise."""
     cert_pem, key_pem = _read(files.cert, "certificate"), _read(files.key, "key")
     try:
         chain = x509.load_pem_x509_certificates(cert_pem)
@@ -86,7 +101,7 @@ def load(files: TlsFiles) -> grpc.ServerCertificateConfiguration:
             x509.load_pem_x509_certificates(ca_pem)
         except ValueError:
             raise TransportError(f"the TLS client CA {files.client_ca} holds no PEM certificate") from None
-    return grpc.ssl_server_certificate_configuration([(key_pem, cert_pem)], root_certificates=ca_pem)
+    return Material(cert_pem, key_pem, ca_pem)
 
 
 def _stamp(files: TlsFiles) -> tuple[tuple[int, int], ...]:
@@ -105,20 +120,37 @@ def _stamp(files: TlsFiles) -> tuple[tuple[int, int], ...]:
 
 class CertificateReloader:
     """The server's TLS credentials, with the certificate re-read when its files change or on
-    :meth:`reload` (SIGHUP)."""
+    :meth:`reload` (SIGHUP).
+
+    Each listening address has credentials of its own, each asking on its own; a generation
+    number tells each one whether what it serves is still the newest material."""
 
     def __init__(self, files: TlsFiles) -> None:
         self.files = files
-        self._lock = threading.Lock()  # fetch runs on gRPC's threads, reload on the event loop
+        self._lock = threading.Lock()  # fetches run on gRPC's threads, reload on the event loop
         self._stamp = _stamp(files)
-        self._initial = load(files)
-        self._pending: grpc.ServerCertificateConfiguration | None = None
+        self._material = load(files)
+        self._generation = 0
 
     def credentials(self) -> grpc.ServerCredentials:
+        """Credentials for one listening address."""
+        with self._lock:
+            served = [self._generation]
+            initial = self._material.configuration()
+
+        def fetch() -> grpc.ServerCertificateConfiguration | None:
+            """gRPC's question at each handshake: a new configuration, or None for "unchanged"."""
+            self.reload_if_changed()
+            with self._lock:
+                if served[0] == self._generation:
+                    return None
+                served[0] = self._generation
+                return self._material.configuration()
+
         # grpc-stubs says the fetcher never returns None; gRPC documents None as "unchanged".
-        fetch = cast("Callable[[], grpc.ServerCertificateConfiguration]", self.fetch)
+        fetcher = cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch)
         return grpc.dynamic_ssl_server_credentials(
-            self._initial, fetch, require_client_authentication=self.files.client_ca is not None
+            initial, fetcher, require_client_authentication=self.files.client_ca is not None
         )
 
     def reload(self) -> bool:
@@ -127,20 +159,18 @@ class CertificateReloader:
         with self._lock:
             self._stamp = _stamp(self.files)
             try:
-                self._pending = load(self.files)
+                material = load(self.files)
             except TransportError as error:
                 log.warning("TLS certificate not reloaded", extra={"fields": {"reason": str(error)}})
                 return False
+            self._material = material
+            self._generation += 1
         log.info("TLS certificate reloaded", extra={"fields": {"cert": str(self.files.cert)}})
         return True
 
-    def fetch(self) -> grpc.ServerCertificateConfiguration | None:
-        """gRPC's question at each handshake: a new configuration, or None for "unchanged"."""
+    def reload_if_changed(self) -> None:
         if _stamp(self.files) != self._stamp:
             self.reload()
-        with self._lock:
-            pending, self._pending = self._pending, None
-        return pending
 
 
 def server_credentials(settings: Settings) -> CertificateReloader | None:
