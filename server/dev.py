@@ -202,6 +202,11 @@ def test(args: Sequence[str]) -> int:
             "client distribution installs alone and type-checks (check_dist.py)",
             [python, "clients/python/scripts/check_dist.py"],
         ),
+        ("hadolint Dockerfile", [str(_venv_tool("hadolint")), "Dockerfile"]),
+        (
+            "the image's steps, command and health check without Docker (check_image.py)",
+            [python, "server/check_image.py"],
+        ),
         ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
     ]
     env = _tool_env()
@@ -231,7 +236,8 @@ USAGE = """usage: python3 server/dev.py serve  [paysim serve args...]
 serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
 paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
 test    buf lint, buf format, buf breaking against the last released contract, generated-code
-        freshness, ruff, ruff format, mypy, the client distribution in a fresh venv, then pytest
+        freshness, ruff, ruff format, mypy, the client distribution in a fresh venv, hadolint and
+        the Dockerfile's steps (check_image.py), then pytest
 
 All create .venv in the repository root on first use and keep it installed."""
 
