@@ -7,7 +7,10 @@ could connect.
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import time
@@ -24,6 +27,7 @@ from tests.support import backends
 from tests.support.certificates import CertificateAuthority, Issued
 from tests.support.factories import PASSWORD, unique, unique_email
 from tests.test_serve_process import (
+    BIN_DIR,
     GRACE_SECONDS,
     GRPCURL,
     PAYSIM,
@@ -74,15 +78,18 @@ def health_status(channel: grpc.Channel) -> int:
 class TlsServer:
     """``paysim serve --listen localhost:<free port> ARGS…`` with its output in a file."""
 
-    def __init__(self, data_dir: Path, *args: str, target: Target = SQLITE) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, target: Target = SQLITE, cwd: Path | None = None, port: int = 0
+    ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.target = f"localhost:{self.port}"
         self.log_path = data_dir / "server.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [str(PAYSIM), "serve", "--listen", self.target, *args],
             env=paysim_env(target, data_dir),
+            cwd=cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -362,3 +369,59 @@ def test_workers_serve_tls_and_each_reloads_on_sighup(postgres: Target, pki: Pki
                 assert health_status(channel) == SERVING
     finally:
         server.stop()
+
+
+# --- the README's TLS section, as written ---------------------------------------------------------
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+DOCUMENTED_TARGET = "localhost:50051"
+
+
+def readme_tls_blocks() -> list[str]:
+    text = README.read_text()
+    section = text[text.index("\n## TLS\n") : text.index("\n## PostgreSQL and Redis\n")]
+    return re.findall(r"^```sh\n(.*?)^```$", section, re.M | re.S)
+
+
+def _run_documented_steps(block: str, target: str, cwd: Path) -> None:
+    """Each ``$ `` command of ``block`` against ``target``; its output is the JSON shown under it."""
+    env = {**os.environ, "PATH": f"{BIN_DIR}{os.pathsep}{os.environ['PATH']}"}
+    for step in re.split(r"^\$ ", block, flags=re.M)[1:]:
+        command, _, documented = step.partition("\n")
+        done = subprocess.run(
+            shlex.split(command.replace(DOCUMENTED_TARGET, target)),
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0, f"{command}\n{done.stderr}"
+        assert json.loads(done.stdout) == json.loads(documented), (command, done.stdout)
+
+
+def test_the_readme_tls_section(tmp_path: Path) -> None:
+    """The serve commands run as written (a free port for 50051) in a directory holding ca.crt,
+    server.crt/.key and client.crt/.key; each client block runs against the server before it."""
+    pki = Pki(tmp_path / "pki")
+    pki.client("client")
+    blocks = readme_tls_blocks()
+    assert len(blocks) == 4
+    server: TlsServer | None = None
+    try:
+        for number, block in enumerate(blocks):
+            if block.startswith("paysim serve"):
+                if server is not None:
+                    server.stop()
+                port = free_port()
+                args = [arg.replace(":50051", f":{port}") for arg in shlex.split(block)[2:]]
+                server = TlsServer(tmp_path / f"serve{number}", *args, cwd=pki.directory, port=port)
+                client = pki.ca.issue_client("probe") if "--tls-client-ca" in args else None
+                server.wait_serving(pki.ca.cert_pem, client)
+            else:
+                assert server is not None, "a client block before any serve block"
+                _run_documented_steps(block, server.target, pki.directory)
+    finally:
+        if server is not None:
+            server.stop()

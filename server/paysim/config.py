@@ -26,7 +26,8 @@ class Settings:
     listen: str = setting(
         "127.0.0.1:50051",
         "`HOST:PORT` to serve on (`0.0.0.0:50051` for every interface, `[::1]:50051` for an IPv6 address). A name is "
-        "served on all its addresses, each of which must be free.",
+        "served on all its addresses, each of which must be free. Plaintext on an address other than loopback needs "
+        "`PAYSIM_INSECURE` (or TLS, below).",
         flag=Flag("--listen", "HOST:PORT to listen on"),
     )
     workers: int = setting(
