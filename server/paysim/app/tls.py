@@ -118,6 +118,9 @@ def _stamp(files: TlsFiles) -> tuple[tuple[int, int], ...]:
     return tuple(stamps)
 
 
+Fetch = Callable[[], grpc.ServerCertificateConfiguration | None]
+
+
 class CertificateReloader:
     """The server's TLS credentials, with the certificate re-read when its files change or on
     :meth:`reload` (SIGHUP).
@@ -134,12 +137,21 @@ class CertificateReloader:
 
     def credentials(self) -> grpc.ServerCredentials:
         """Credentials for one listening address."""
+        initial, fetch = self.fetcher()
+        # grpc-stubs says the fetcher never returns None; gRPC documents None as "unchanged".
+        fetcher = cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch)
+        return grpc.dynamic_ssl_server_credentials(
+            initial, fetcher, require_client_authentication=self.files.client_ca is not None
+        )
+
+    def fetcher(self) -> tuple[grpc.ServerCertificateConfiguration, Fetch]:
+        """One listening address's first configuration, and gRPC's question at each of its
+        handshakes: a newer configuration, or None for "unchanged"."""
         with self._lock:
             served = [self._generation]
             initial = self._material.configuration()
 
         def fetch() -> grpc.ServerCertificateConfiguration | None:
-            """gRPC's question at each handshake: a new configuration, or None for "unchanged"."""
             self.reload_if_changed()
             with self._lock:
                 if served[0] == self._generation:
@@ -147,11 +159,7 @@ class CertificateReloader:
                 served[0] = self._generation
                 return self._material.configuration()
 
-        # grpc-stubs says the fetcher never returns None; gRPC documents None as "unchanged".
-        fetcher = cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch)
-        return grpc.dynamic_ssl_server_credentials(
-            initial, fetcher, require_client_authentication=self.files.client_ca is not None
-        )
+        return initial, fetch
 
     def reload(self) -> bool:
         """Read the files now; the next connection gets what they hold. False (and the previous
@@ -168,9 +176,9 @@ class CertificateReloader:
         log.info("TLS certificate reloaded", extra={"fields": {"cert": str(self.files.cert)}})
         return True
 
-    def reload_if_changed(self) -> None:
-        if _stamp(self.files) != self._stamp:
-            self.reload()
+    def reload_if_changed(self) -> bool:
+        """Reload when the files changed since last read; whether the new material was taken."""
+        return _stamp(self.files) != self._stamp and self.reload()
 
 
 def server_credentials(settings: Settings) -> CertificateReloader | None:
