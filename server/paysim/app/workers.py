@@ -95,7 +95,8 @@ def run_workers(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, reload_certificates)
+    if settings.tls_cert:  # without TLS, SIGHUP keeps its default meaning
+        signal.signal(signal.SIGHUP, reload_certificates)
     for index in range(settings.workers):
         started = context.Process(target=_worker_main, args=(settings, lifeline), name=f"paysim-worker-{index}")
         started.start()
