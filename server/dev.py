@@ -208,6 +208,11 @@ def test(args: Sequence[str]) -> int:
             "client distribution installs alone and type-checks (check_dist.py)",
             [python, "clients/python/scripts/check_dist.py"],
         ),
+        ("hadolint Dockerfile", [str(_venv_tool("hadolint")), "Dockerfile"]),
+        (
+            "the image's steps, command and health check without Docker (check_image.py)",
+            [python, "server/check_image.py"],
+        ),
         ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
         ("TypeScript client: tsc, then node --test", [npm, "test", "--prefix", str(TS_CLIENT)]),
     ]
@@ -239,7 +244,8 @@ serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository'
 paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
 test    npm ci for the TypeScript client, buf lint, buf format, buf breaking against the last
         released contract, generated-code freshness (Python and TypeScript), ruff, ruff format,
-        mypy, the client distribution in a fresh venv, pytest, then the TypeScript build and tests
+        mypy, the client distribution in a fresh venv, hadolint and the Dockerfile's steps
+        (check_image.py), pytest, then the TypeScript build and tests
 
 All create .venv in the repository root on first use and keep it installed."""
 

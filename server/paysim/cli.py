@@ -29,6 +29,11 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str) -> None:
     """The flag that overrides setting ``name``, as its declaration in config.py describes it."""
     d = next(d for d in _flagged() if d.name == name)
     assert d.spec.flag is not None  # _flagged() holds flagged settings only
+    if d.kind is bool:  # a switch: given, it turns the setting on
+        parser.add_argument(
+            d.spec.flag.name, dest=d.name, action="store_true", default=None, help=f"{d.spec.flag.help} ({d.env})"
+        )
+        return
     default = f", default {d.default}" if d.default != "" else ""
     parser.add_argument(
         d.spec.flag.name,
@@ -39,6 +44,13 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def _serve(settings: Settings) -> int:
+    from paysim.app.tls import TransportError, server_credentials
+
+    try:
+        server_credentials(settings)  # checked once here, so that every worker can rely on it
+    except TransportError as error:
+        print(f"paysim: {error}.", file=sys.stderr)
+        return 2
     if settings.workers > 1:
         from paysim.app.workers import WorkersError, run_workers
 
@@ -175,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gRPC server")
     _add_setting_flag(serve, "listen")
     _add_setting_flag(serve, "workers")
+    for name in ("tls_cert", "tls_key", "tls_client_ca", "insecure"):
+        _add_setting_flag(serve, name)
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")

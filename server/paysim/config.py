@@ -26,7 +26,8 @@ class Settings:
     listen: str = setting(
         "127.0.0.1:50051",
         "`HOST:PORT` to serve on (`0.0.0.0:50051` for every interface, `[::1]:50051` for an IPv6 address). A name is "
-        "served on all its addresses, each of which must be free.",
+        "served on all its addresses, each of which must be free. Plaintext on an address other than loopback needs "
+        "`PAYSIM_INSECURE` (or TLS, below).",
         flag=Flag("--listen", "HOST:PORT to listen on"),
     )
     workers: int = setting(
@@ -37,6 +38,30 @@ class Settings:
         "SIGKILL, they drain and exit as on SIGTERM.",
         minimum=1,
         flag=Flag("--workers", "server processes sharing the port; more than one needs PostgreSQL"),
+    )
+    tls_cert: str = setting(
+        "",
+        "PEM certificate chain to serve TLS with (with `PAYSIM_TLS_KEY`). Re-read on SIGHUP and whenever the files "
+        "change: new connections get the new certificate, open ones keep theirs.",
+        shown="empty: plaintext",
+        flag=Flag("--tls-cert", "PEM certificate chain to serve TLS with"),
+    )
+    tls_key: str = setting(
+        "",
+        "PEM private key of that certificate (unencrypted).",
+        flag=Flag("--tls-key", "PEM private key of --tls-cert"),
+    )
+    tls_client_ca: str = setting(
+        "",
+        "PEM CA certificates: with it, every client must present a certificate they signed (mutual TLS).",
+        shown="empty: no client certificates",
+        flag=Flag("--tls-client-ca", "require client certificates signed by these CAs (mTLS)"),
+    )
+    insecure: bool = setting(
+        False,
+        "Serve plaintext on an address other than loopback (e.g. behind a proxy that terminates TLS); without it "
+        "`paysim serve` refuses to.",
+        flag=Flag("--insecure", "allow plaintext on a non-loopback address"),
     )
     data_dir: Path = setting(  # noqa: RUF009 (setting() is dataclasses.field, the default a Path)
         Path(".paysim"),

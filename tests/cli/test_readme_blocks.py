@@ -76,7 +76,15 @@ RUN_ELSEWHERE = {
     "$ paysim bench-subscriptions": "test_readme_blocks.py::test_the_subscription_bench",
     # The README shows what a damaged database looks like; that test damages one.
     "MISMATCH pay_": "test_payment_recovery.py::test_paysim_verify_command",
-    "docker build -t paysim .": "nothing: no Docker engine runs on CI machines (the Dockerfile's own checks do)",
+    # No Docker engine or cluster runs on CI machines: the image's steps are performed by
+    # server/check_image.py (a step of server/dev.py test), the files checked by test_deploy.py.
+    "docker build -t paysim .": "server/check_image.py (server/dev.py test)",
+    "docker compose -f deploy/compose.yaml up --build": "test_deploy.py::test_the_compose_file_builds_this_image",
+    "kubectl apply -f deploy/kubernetes.yaml": "test_deploy.py::test_the_kubernetes_example_probes_and_runs",
+    "--tls-cert server.crt --tls-key server.key\n": "test_tls.py::test_the_readme_tls_section",
+    "--tls-client-ca ca.crt\n": "test_tls.py::test_the_readme_tls_section",
+    "$ grpcurl -cacert ca.crt localhost:50051": "test_tls.py::test_the_readme_tls_section",
+    "$ grpcurl -cacert ca.crt -cert client.crt": "test_tls.py::test_the_readme_tls_section",
     ".venv/bin/buf format -w": "server/dev.py test (buf format --diff, buf lint, gen_protos.py --check)",
     "pip install ./proto/python ./clients/python": "clients/python/scripts/check_dist.py",
 }

@@ -7,6 +7,7 @@ import sys
 from paysim.app.bootstrap import bootstrap
 from paysim.app.listen_address import AddressInUse, ListenError
 from paysim.app.server import PaysimServer, serve_until_signalled
+from paysim.app.tls import TransportError
 from paysim.config import Settings
 
 
@@ -20,6 +21,9 @@ async def serve(settings: Settings, *, run_migrations: bool = True, parent_lifel
         reason = str(error).rstrip(". ")
         hint = " Is another server running? Choose another with --listen." if isinstance(error, AddressInUse) else ""
         print(f"paysim: {reason}.{hint}", file=sys.stderr)
+        return 2
+    except TransportError as error:
+        print(f"paysim: {error}.", file=sys.stderr)
         return 2
     finally:
         await app.close()

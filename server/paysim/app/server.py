@@ -43,6 +43,7 @@ from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationI
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
 from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
+from paysim.app.tls import server_credentials
 from paysim.store.probe import database_probe
 
 log = logging.getLogger("paysim.server")
@@ -85,6 +86,7 @@ class PaysimServer:
     def __init__(self, app: App) -> None:
         self.app = app
         settings = app.settings
+        self.tls = server_credentials(settings)  # None: plaintext
         self.health = HealthReporter(
             database_probe(settings.effective_database_url, settings.health_probe_timeout_seconds),
             PAYSIM_SERVICES,
@@ -138,7 +140,8 @@ class PaysimServer:
         self.maintenance.start()
         if self.app.settings.webhook_dispatch:  # every process writes the outbox either way
             self.app.dispatcher.start()
-        log.info("serving", extra={"fields": {"address": address, "port": port, "addresses": self.addresses}})
+        fields = {"address": address, "port": port, "addresses": self.addresses, "tls": self.tls is not None}
+        log.info("serving", extra={"fields": fields})
         return port
 
     def _bind(self, address: str) -> int:
@@ -151,7 +154,10 @@ class PaysimServer:
                 endpoint = endpoint.with_port(port)
                 check_free(address, endpoint, reuse_port=reuse_port)
             try:
-                port = self._server.add_insecure_port(str(endpoint))
+                if self.tls is None:
+                    port = self._server.add_insecure_port(str(endpoint))
+                else:
+                    port = self._server.add_secure_port(str(endpoint), self.tls.credentials())
             except RuntimeError:
                 port = 0
             if port == 0:  # taken since the check, or refused for a reason gRPC has logged
@@ -199,6 +205,8 @@ async def serve_until_signalled(server: PaysimServer, *, parent_lifeline: int | 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if server.tls is not None:
+        loop.add_signal_handler(signal.SIGHUP, server.tls.reload)
     if parent_lifeline is not None:
         lifeline = parent_lifeline
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import signal
 import sys
 from multiprocessing.connection import Connection
@@ -87,8 +88,15 @@ def run_workers(settings: Settings) -> int:
             if worker.is_alive():
                 worker.terminate()  # SIGTERM: the worker drains within its grace period
 
+    def reload_certificates(signum: int, _frame: FrameType | None) -> None:
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGHUP)  # each worker re-reads its TLS files
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if settings.tls_cert:  # without TLS, SIGHUP keeps its default meaning
+        signal.signal(signal.SIGHUP, reload_certificates)
     for index in range(settings.workers):
         started = context.Process(target=_worker_main, args=(settings, lifeline), name=f"paysim-worker-{index}")
         started.start()

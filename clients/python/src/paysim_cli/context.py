@@ -12,9 +12,10 @@ import argparse
 import os
 from dataclasses import dataclass, field
 
-from paysim_client import Client, RetryPolicy
+from paysim_client import Client, RetryPolicy, TLSConfig
 
 from paysim_cli.config import ConfigFile, FileTokenStore, default_path
+from paysim_cli.failures import UsageError
 from paysim_cli.output import Output
 
 DEFAULT_TARGET = "localhost:50051"
@@ -34,6 +35,7 @@ class Context:
     _clients: list[Client] = field(default_factory=list)
     _default: Client | None = None
     uses_session: bool = False
+    tls: bool | TLSConfig = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Context:
@@ -46,6 +48,7 @@ class Context:
             timeout=getattr(args, "timeout", None) or DEFAULT_TIMEOUT_SECONDS,
             config=config,
             out=Output(json_mode=bool(getattr(args, "json", False))),
+            tls=_tls(args),
         )
 
     def client(self) -> Client:
@@ -92,6 +95,7 @@ class Context:
             token_store=token_store,
             timeout=self.timeout,
             retry=CLI_RETRY,
+            tls=self.tls,
         )
         self._clients.append(client)
         return client
@@ -99,3 +103,25 @@ class Context:
     def close(self) -> None:
         while self._clients:
             self._clients.pop().close()
+
+
+def _read_pem(path: str, flag: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise UsageError(f"{flag} {path}: {error.strerror}") from None
+
+
+def _tls(args: argparse.Namespace) -> bool | TLSConfig:
+    """``--tls-ca`` / ``--tls-cert`` + ``--tls-key`` as the SDK's TLSConfig; False (plaintext) without them."""
+    ca, cert, key = (getattr(args, name, None) for name in ("tls_ca", "tls_cert", "tls_key"))
+    if (cert is None) != (key is None):
+        raise UsageError("--tls-cert and --tls-key go together")
+    if ca is None and cert is None:
+        return False
+    return TLSConfig(
+        root_certificates=_read_pem(ca, "--tls-ca") if ca else None,
+        client_certificate_chain=_read_pem(cert, "--tls-cert") if cert else None,
+        client_private_key=_read_pem(key, "--tls-key") if key else None,
+    )

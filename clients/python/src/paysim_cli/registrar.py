@@ -14,7 +14,7 @@ Subparsers = Any  # argparse's _SubParsersAction is private; its type is not wor
 
 
 def global_options() -> argparse.ArgumentParser:
-    """``--target``, ``--api-key``, ``--json``, ``--timeout``: accepted by every client command at
+    """``--target``, ``--api-key``, ``--tls-*``, ``--json``, ``--timeout``: accepted by every client command at
     every level (``paysim payments --json list`` and ``paysim payments list --json``)."""
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection and output")
@@ -30,6 +30,12 @@ def global_options() -> argparse.ArgumentParser:
         metavar="KEY",
         help="act with this API key (sk_test_…) instead of the saved login ($PAYSIM_API_KEY)",
     )
+    for flag, meaning in (
+        ("--tls-ca", "connect with TLS, trusting the CA certificates in this PEM file"),
+        ("--tls-cert", "connect with TLS, presenting this PEM client certificate (mutual TLS; with --tls-key)"),
+        ("--tls-key", "the PEM private key of --tls-cert"),
+    ):
+        group.add_argument(flag, default=argparse.SUPPRESS, metavar="FILE", help=meaning)
     group.add_argument(
         "--json",
         action="store_true",
