@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the gRPC server")
     _add_setting_flag(serve, "listen")
     _add_setting_flag(serve, "workers")
+    _add_setting_flag(serve, "metrics_listen")
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")

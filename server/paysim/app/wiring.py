@@ -19,6 +19,7 @@ from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisL
 from paysim.config import Settings
 from paysim.domain.circuit_breaker import BreakerConfig
 from paysim.domain.webhooks import TargetRules
+from paysim.observability import metrics, tracing
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.security.webhook_secrets import SecretBox
@@ -87,7 +88,7 @@ def _units_of_work(adapters: Adapters, outbox_doorbell: asyncio.Event) -> UnitOf
     def uow() -> UnitOfWork:
         return UnitOfWork(adapters.engine, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
 
-    return uow
+    return tracing.traced_units_of_work(uow)  # uow itself while tracing is off
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ def _payment_units_of_work(
     def payment_uow() -> PgPaymentUnitOfWork:
         return PgPaymentUnitOfWork(pool, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
 
-    return payment_uow
+    return tracing.traced_units_of_work(metrics.counted_payment_connections(payment_uow))
 
 
 def _breaker_config(settings: Settings) -> BreakerConfig:

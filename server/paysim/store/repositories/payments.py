@@ -16,6 +16,7 @@ from paysim.domain import ids
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
+from paysim.observability import metrics, tracing
 from paysim.store.repositories._common import (
     SqlRepository,
     dialect_insert,
@@ -141,6 +142,8 @@ class PaymentEventStore(ABC):
         ]
         stored = await self._append(before, after, drafts, _event_rows(after, drafts))
         self.wrote_events = True
+        metrics.payment_saved(before, after)
+        tracing.remember_origin(d.id for d in drafts)
         if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
             await self._snapshot(after)
         return stored
