@@ -1,0 +1,116 @@
+"""``paysim serve --metrics HOST:PORT``: a real server process under a small known load through the
+SDK, its Prometheus endpoint scraped, the numbers checked against what was done; and with
+``--workers 2`` (PostgreSQL) one scrape of the parent adds up both workers."""
+
+from __future__ import annotations
+
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from paysim_client import Client, SimulationOverride
+from paysim_client.errors import NotFound
+from paysim_client.types import CardInput
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import backends
+from tests.support.client import Stubs
+from tests.support.factories import register_merchant
+from tests.test_serve_process import GRACE_SECONDS, ServerProcess, Target, _target, free_port
+
+VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
+CREATE = "/paysim.v1.PaymentService/CreatePayment"
+GET = "/paysim.v1.PaymentService/GetPayment"
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module", params=backends.available())
+def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    yield from _target(request.param, tmp_path_factory.mktemp(f"metrics-{request.param}"))
+
+
+def scrape(address: str) -> Samples:
+    with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name``'s samples with these labels (others summed over, as PromQL's sum by)."""
+    wanted = set(labels.items())
+    return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
+
+
+def do_known_load(address: str) -> None:
+    """3 approved payments, 1 declined, 1 answered twice for one idempotency key, 1 NOT_FOUND."""
+    with grpc.insecure_channel(address) as channel:
+        merchant = register_merchant(Stubs(channel))
+    with Client.connect(address, api_key=merchant.api_key) as client:
+        for _ in range(3):
+            client.payments.create(amount_minor=100, card=VISA)
+        client.payments.create(amount_minor=100, card=VISA, simulate=SimulationOverride(outcome="decline:do_not_honor"))
+        key = uuid.uuid4().hex
+        first = client.payments.create(amount_minor=250, card=VISA, idempotency_key=key)
+        again = client.payments.create(amount_minor=250, card=VISA, idempotency_key=key)
+        assert again.id == first.id
+        with pytest.raises(NotFound):
+            client.payments.get("pay_" + "0" * 26)
+
+
+def check_the_load(samples: Samples) -> None:
+    assert value(samples, "paysim_rpc_requests_total", method=CREATE, code="OK") == 6
+    assert value(samples, "paysim_rpc_requests_total", method=GET, code="NOT_FOUND") == 1
+    assert value(samples, "paysim_rpc_duration_seconds_count", method=CREATE) == 6
+    assert value(samples, "paysim_rpc_in_flight", method=CREATE) == 0
+    # Five payments: four captured (one of them created once, then replayed), one declined.
+    assert value(samples, "paysim_payments_total", status="captured") == 4
+    assert value(samples, "paysim_payments_total", status="declined") == 1
+    assert value(samples, "paysim_gateway_attempts_total") == 5
+    assert value(samples, "paysim_gateway_attempts_total", outcome="declined") == 1
+    assert value(samples, "paysim_idempotency_replays_total") == 1
+    assert value(samples, "paysim_subscriptions_open") == 0
+    assert value(samples, "paysim_db_pool_in_use") >= 0
+    assert ("paysim_webhook_queue_depth", frozenset()) in samples
+
+
+def test_the_scrape_agrees_with_a_known_load(target: Target, tmp_path: Path) -> None:
+    metrics_address = f"127.0.0.1:{free_port()}"
+    server = ServerProcess(target, tmp_path, PAYSIM_METRICS_LISTEN=metrics_address)
+    try:
+        server.wait_serving()
+        do_known_load(server.address)
+        check_the_load(scrape(metrics_address))
+    finally:
+        server.stop()
+
+
+def test_one_scrape_adds_up_every_worker(target: Target, tmp_path: Path) -> None:
+    if target.backend == "sqlite":
+        pytest.skip("the embedded SQLite database serves one process")
+    metrics_address = f"127.0.0.1:{free_port()}"
+    server = ServerProcess(target, tmp_path, PAYSIM_WORKERS="2", PAYSIM_METRICS_LISTEN=metrics_address)
+    try:
+        server.wait_serving()
+        # One connection per round: the kernel spreads them over both workers.
+        for _ in range(2):
+            do_known_load(server.address)
+        samples = scrape(metrics_address)
+        assert value(samples, "paysim_rpc_requests_total", method=CREATE, code="OK") == 12
+        assert value(samples, "paysim_payments_total", status="captured") == 8
+        assert value(samples, "paysim_idempotency_replays_total") == 2
+        assert value(samples, "paysim_rpc_in_flight", method=CREATE) == 0
+        # Both workers write beside each other in the directory the parent sums.
+        files = list((tmp_path / "prometheus-multiproc").glob("gauge_livesum_*.db"))
+        assert len({f.stem.rsplit("_", 1)[1] for f in files}) == 2, files
+    finally:
+        server.proc.terminate()
+        assert server.proc.wait(GRACE_SECONDS + 10) == 0
+        server.stop()
