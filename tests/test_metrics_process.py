@@ -4,6 +4,7 @@ SDK, its Prometheus endpoint scraped, the numbers checked against what was done;
 
 from __future__ import annotations
 
+import socket
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support import backends
 from tests.support.client import Stubs
 from tests.support.factories import register_merchant
-from tests.test_serve_process import GRACE_SECONDS, ServerProcess, Target, _target, free_port
+from tests.test_serve_process import GRACE_SECONDS, ServerProcess, Target, _target, free_port, paysim_env, run_paysim
 
 VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 CREATE = "/paysim.v1.PaymentService/CreatePayment"
@@ -114,3 +115,19 @@ def test_one_scrape_adds_up_every_worker(target: Target, tmp_path: Path) -> None
         server.proc.terminate()
         assert server.proc.wait(GRACE_SECONDS + 10) == 0
         server.stop()
+
+
+def test_a_taken_metrics_port_or_an_unknown_exporter_is_refused_in_a_sentence(target: Target, tmp_path: Path) -> None:
+    if target.backend != "sqlite":
+        pytest.skip("refused before any database is opened")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = f"127.0.0.1:{taken.getsockname()[1]}"
+        done = run_paysim(
+            paysim_env(target, tmp_path), "serve", "--listen", f"127.0.0.1:{free_port()}", "--metrics", busy
+        )
+    assert done.returncode == 2 and f"paysim: cannot serve metrics on {busy}" in done.stderr, done.stderr
+    env = paysim_env(target, tmp_path, OTEL_TRACES_EXPORTER="zipkin")
+    done = run_paysim(env, "serve", "--listen", f"127.0.0.1:{free_port()}")
+    assert done.returncode == 2 and "OTEL_TRACES_EXPORTER=zipkin is not an exporter" in done.stderr, done.stderr

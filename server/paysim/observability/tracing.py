@@ -126,15 +126,16 @@ def end_server_span(started: tuple[Span, object] | None, code: str) -> dict[str,
     return {"trace_id": f"{span_context.trace_id:032x}", "span_id": f"{span_context.span_id:016x}"}
 
 
-def traced(name: str, work: Awaitable[T], attributes: Mapping[str, str] | None = None) -> Awaitable[T]:
-    """``work`` in a span of its own, a child of the current one; ``work`` itself while off."""
+def traced(name: str, work: Awaitable[T], **attributes: str) -> Awaitable[T]:
+    """``work`` in a span of its own, a child of the current one, with ``attributes`` named
+    ``paysim.<name>``; ``work`` itself while off."""
     if _tracer is None:
         return work
-    return _in_span(_tracer, name, work, attributes)
+    return _in_span(_tracer, name, work, {f"paysim.{key}": value for key, value in attributes.items()})
 
 
-async def _in_span(tracer: Tracer, name: str, work: Awaitable[T], attributes: Mapping[str, str] | None) -> T:
-    with tracer.start_as_current_span(name, attributes=dict(attributes or {})):
+async def _in_span(tracer: Tracer, name: str, work: Awaitable[T], attributes: dict[str, str]) -> T:
+    with tracer.start_as_current_span(name, attributes=attributes):
         return await work
 
 

@@ -234,7 +234,9 @@ class GatewayRouter:
             metrics.gateway_attempt(route.gateway, "circuit_open")
             return Call(route.gateway, result, self._clock(), skipped=True)
         injection = await self._faults.injection(faults) if faults else None
-        result = await tracing.traced("gateway call", self._invoke(route, injection, call, override), _span(route))
+        result = await tracing.traced(
+            "gateway call", self._invoke(route, injection, call, override), gateway=route.gateway
+        )
         metrics.gateway_attempt(route.gateway, _attempt_outcome(result))
         await self._breakers.record_call(
             merchant_id, route.gateway, admission, not _is_failure(result), result.message[:200]
@@ -293,10 +295,6 @@ class GatewayRouter:
 
 def _soonest(current: float | None, candidate: float) -> float:
     return candidate if current is None else min(current, candidate)
-
-
-def _span(route: Route) -> dict[str, str]:
-    return {"paysim.gateway": route.gateway}
 
 
 def _attempt_outcome(result: GatewayResult) -> str:
