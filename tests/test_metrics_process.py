@@ -5,9 +5,10 @@ SDK, its Prometheus endpoint scraped, the numbers checked against what was done;
 from __future__ import annotations
 
 import socket
+import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -15,11 +16,13 @@ import pytest
 from paysim_client import Client, SimulationOverride
 from paysim_client.errors import NotFound
 from paysim_client.types import CardInput
+from paysim_proto.v1 import webhook_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import backends
 from tests.support.client import Stubs
 from tests.support.factories import register_merchant
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.test_serve_process import GRACE_SECONDS, ServerProcess, Target, _target, free_port, paysim_env, run_paysim
 
 VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
@@ -50,10 +53,14 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, found), v in samples.items() if n == name and wanted <= found)
 
 
-def do_known_load(address: str) -> None:
-    """3 approved payments, 1 declined, 1 answered twice for one idempotency key, 1 NOT_FOUND."""
+def do_known_load(address: str, webhooks_to: str) -> None:
+    """3 approved payments, 1 declined, 1 answered twice for one idempotency key, 1 NOT_FOUND; a
+    webhook for each of the four captured."""
     with grpc.insecure_channel(address) as channel:
         merchant = register_merchant(Stubs(channel))
+        Stubs(channel, merchant.api_key).webhooks.CreateWebhookEndpoint(
+            webhook_pb2.CreateWebhookEndpointRequest(url=webhooks_to, event_types=["payment.captured"])
+        )
     with Client.connect(address, api_key=merchant.api_key) as client:
         for _ in range(3):
             client.payments.create(amount_minor=100, card=VISA)
@@ -79,21 +86,51 @@ def check_the_load(samples: Samples) -> None:
     assert value(samples, "paysim_idempotency_replays_total") == 1
     assert value(samples, "paysim_subscriptions_open") == 0
     assert value(samples, "paysim_db_pool_in_use") >= 0
-    assert ("paysim_webhook_queue_depth", frozenset()) in samples
 
 
-def test_the_scrape_agrees_with_a_known_load(target: Target, tmp_path: Path) -> None:
+def scrape_when(address: str, ready: Callable[[Samples], bool], timeout: float = 20.0) -> Samples:
+    """Scrape until ``ready`` (webhooks are sent after the calls that cause them)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = scrape(address)
+        if ready(samples) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.1)
+
+
+def webhooks_done(delivered: int) -> Callable[[Samples], bool]:
+    def done(samples: Samples) -> bool:
+        return (
+            value(samples, "paysim_webhook_deliveries_total", outcome="delivered") == delivered
+            and value(samples, "paysim_webhook_queue_depth") == 0
+            and value(samples, "paysim_webhook_attempts_in_flight") == 0
+        )
+
+    return done
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver()
+    yield r
+    r.stop()
+
+
+def test_the_scrape_agrees_with_a_known_load(target: Target, tmp_path: Path, receiver: WebhookReceiver) -> None:
     metrics_address = f"127.0.0.1:{free_port()}"
     server = ServerProcess(target, tmp_path, PAYSIM_METRICS_LISTEN=metrics_address)
     try:
         server.wait_serving()
-        do_known_load(server.address)
-        check_the_load(scrape(metrics_address))
+        do_known_load(server.address, receiver.url)
+        samples = scrape_when(metrics_address, webhooks_done(4))
+        check_the_load(samples)
+        assert webhooks_done(4)(samples)
+        assert len(receiver.received) == 4
     finally:
         server.stop()
 
 
-def test_one_scrape_adds_up_every_worker(target: Target, tmp_path: Path) -> None:
+def test_one_scrape_adds_up_every_worker(target: Target, tmp_path: Path, receiver: WebhookReceiver) -> None:
     if target.backend == "sqlite":
         pytest.skip("the embedded SQLite database serves one process")
     metrics_address = f"127.0.0.1:{free_port()}"
@@ -102,8 +139,9 @@ def test_one_scrape_adds_up_every_worker(target: Target, tmp_path: Path) -> None
         server.wait_serving()
         # One connection per round: the kernel spreads them over both workers.
         for _ in range(2):
-            do_known_load(server.address)
-        samples = scrape(metrics_address)
+            do_known_load(server.address, receiver.url)
+        samples = scrape_when(metrics_address, webhooks_done(8))
+        assert webhooks_done(8)(samples)
         assert value(samples, "paysim_rpc_requests_total", method=CREATE, code="OK") == 12
         assert value(samples, "paysim_payments_total", status="captured") == 8
         assert value(samples, "paysim_idempotency_replays_total") == 2

@@ -39,6 +39,7 @@ class _Metrics:
     breaker_state: Gauge
     webhook_deliveries: Counter
     webhook_in_flight: Gauge
+    webhook_queue_depth: Gauge
     subscriptions_open: Gauge
     subscriptions_dropped: Counter
     db_pool_in_use: Gauge
@@ -79,7 +80,11 @@ def enable() -> None:
         ),
         webhook_deliveries=Counter("paysim_webhook_deliveries", "webhook attempts, by outcome", ["outcome"]),
         webhook_in_flight=Gauge(
-            "paysim_webhook_queue_depth", "webhook attempts claimed and not finished", multiprocess_mode="livesum"
+            "paysim_webhook_attempts_in_flight", "webhook attempts being made", multiprocess_mode="livesum"
+        ),
+        # Every worker counts the same shared outbox: the largest recent count, not their sum.
+        webhook_queue_depth=Gauge(
+            "paysim_webhook_queue_depth", "webhook deliveries still to be made", multiprocess_mode="livemax"
         ),
         subscriptions_open=Gauge("paysim_subscriptions_open", "open event streams", multiprocess_mode="livesum"),
         subscriptions_dropped=Counter("paysim_subscriptions_dropped", "event streams ended for falling behind"),
@@ -124,6 +129,11 @@ def breaker_state(gateway: str, state: str) -> None:
 def webhook_attempt_started() -> None:
     if _metrics is not None:
         _metrics.webhook_in_flight.inc()
+
+
+def webhook_queue_depth(pending: int) -> None:
+    if _metrics is not None:
+        _metrics.webhook_queue_depth.set(pending)
 
 
 def webhook_attempt_ended() -> None:

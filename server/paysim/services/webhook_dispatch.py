@@ -138,6 +138,8 @@ class WebhookDispatcher:
         async with self._uow() as uow:
             claimed = await uow.webhook_deliveries.claim(now, now + self.config.lease, free)
             next_due = await uow.webhook_deliveries.next_due() if len(claimed) < free else None
+            if metrics.enabled():  # one count per round, only for the metrics
+                metrics.webhook_queue_depth(await uow.webhook_deliveries.pending_count())
             await uow.commit()
         for item in claimed:
             metrics.webhook_attempt_started()
