@@ -16,12 +16,13 @@ import pytest
 from paysim_client import Client, SimulationOverride
 from paysim_client.errors import NotFound
 from paysim_client.types import CardInput
-from paysim_proto.v1 import webhook_pb2
+from paysim_proto.v1 import events_pb2, webhook_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import backends
 from tests.support.client import Stubs
 from tests.support.factories import register_merchant
+from tests.support.streams import EventStream
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.test_serve_process import GRACE_SECONDS, ServerProcess, Target, _target, free_port, paysim_env, run_paysim
 
@@ -109,6 +110,19 @@ def webhooks_done(delivered: int) -> Callable[[Samples], bool]:
     return done
 
 
+def check_an_open_stream_is_counted(address: str, metrics_address: str) -> None:
+    with grpc.insecure_channel(address) as channel:
+        merchant = register_merchant(Stubs(channel))
+        request = events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW)
+        stream = EventStream(Stubs(channel, merchant.api_key), request)
+        opened = scrape_when(metrics_address, lambda s: value(s, "paysim_subscriptions_open") == 1)
+        assert value(opened, "paysim_subscriptions_open") == 1
+        stream.call.cancel()
+    closed = scrape_when(metrics_address, lambda s: value(s, "paysim_subscriptions_open") == 0)
+    assert value(closed, "paysim_subscriptions_open") == 0
+    assert value(closed, "paysim_subscriptions_dropped_total") == 0
+
+
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver()
@@ -126,6 +140,7 @@ def test_the_scrape_agrees_with_a_known_load(target: Target, tmp_path: Path, rec
         check_the_load(samples)
         assert webhooks_done(4)(samples)
         assert len(receiver.received) == 4
+        check_an_open_stream_is_counted(server.address, metrics_address)
     finally:
         server.stop()
 
