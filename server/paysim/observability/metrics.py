@@ -98,16 +98,34 @@ def enable() -> None:
     )
 
 
+# Every call touches these: the labelled children, looked up once per method (and code) rather
+# than through prometheus-client's locked lookup on each call.
+_in_flight_by_method: dict[str, Any] = {}
+_duration_by_method: dict[str, Any] = {}
+_requests_by_method_code: dict[tuple[str, str], Any] = {}
+
+
 def rpc_started(method: str) -> None:
-    if _metrics is not None:
-        _metrics.rpc_in_flight.labels(method).inc()
+    if _metrics is None:
+        return
+    child = _in_flight_by_method.get(method)
+    if child is None:
+        child = _in_flight_by_method[method] = _metrics.rpc_in_flight.labels(method)
+    child.inc()
 
 
 def rpc_finished(method: str, code: str, seconds: float) -> None:
-    if _metrics is not None:
-        _metrics.rpc_in_flight.labels(method).dec()
-        _metrics.rpc_requests.labels(method, code).inc()
-        _metrics.rpc_duration.labels(method).observe(seconds)
+    if _metrics is None:
+        return
+    _in_flight_by_method[method].dec()
+    requests = _requests_by_method_code.get((method, code))
+    if requests is None:
+        requests = _requests_by_method_code[(method, code)] = _metrics.rpc_requests.labels(method, code)
+    requests.inc()
+    duration = _duration_by_method.get(method)
+    if duration is None:
+        duration = _duration_by_method[method] = _metrics.rpc_duration.labels(method)
+    duration.observe(seconds)
 
 
 def payment_saved(before: Any, after: Any) -> None:
