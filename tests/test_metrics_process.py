@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from paysim_client import Client, SimulationOverride
+from paysim_client import Client, RetryPolicy, SimulationOverride, errors
 from paysim_client.errors import NotFound
 from paysim_client.types import CardInput
 from paysim_proto.v1 import events_pb2, webhook_pb2
@@ -184,3 +184,28 @@ def test_a_taken_metrics_port_or_an_unknown_exporter_is_refused_in_a_sentence(ta
     env = paysim_env(target, tmp_path, OTEL_TRACES_EXPORTER="zipkin")
     done = run_paysim(env, "serve", "--listen", f"127.0.0.1:{free_port()}")
     assert done.returncode == 2 and "OTEL_TRACES_EXPORTER=zipkin is not an exporter" in done.stderr, done.stderr
+
+
+def test_a_gateway_error_and_the_breaker_it_opens(target: Target, tmp_path: Path) -> None:
+    if target.backend != "sqlite":
+        pytest.skip("the same hooks as on SQLite; one backend is enough")
+    metrics_address = f"127.0.0.1:{free_port()}"
+    server = ServerProcess(
+        target, tmp_path, PAYSIM_METRICS_LISTEN=metrics_address, PAYSIM_BREAKER_FAILURE_THRESHOLD="1"
+    )
+    try:
+        server.wait_serving()
+        with grpc.insecure_channel(server.address) as channel:
+            merchant = register_merchant(Stubs(channel))
+        with Client.connect(server.address, api_key=merchant.api_key) as client:
+            client.simulator.script_outcomes("simulator", ["error"])
+            with pytest.raises(errors.GatewayUnavailable):
+                client.payments.create(amount_minor=100, card=VISA, retry=RetryPolicy.disabled())
+            with pytest.raises(errors.CircuitOpen):
+                client.payments.create(amount_minor=100, card=VISA, retry=RetryPolicy.disabled())
+        samples = scrape(metrics_address)
+        assert value(samples, "paysim_gateway_attempts_total", gateway="simulator", outcome="error") == 1
+        assert value(samples, "paysim_gateway_attempts_total", gateway="simulator", outcome="circuit_open") == 1
+        assert value(samples, "paysim_breaker_state", gateway="simulator") == 2  # open
+    finally:
+        server.stop()
