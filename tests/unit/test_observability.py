@@ -4,12 +4,15 @@ refusals of what cannot be served."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from paysim.cli import build_parser, settings_for
 from paysim.config import Settings
 from paysim.observability import metrics, tracing
+from tests.unit.test_event_horizon import FakeFeed, FakeLog, event, subscription
 
 
 def test_both_are_off_by_default() -> None:
@@ -60,3 +63,37 @@ def test_the_console_exporter_turns_tracing_on() -> None:
     finally:
         tracing.disable()
     assert not tracing.enabled()
+
+
+@pytest.fixture
+def registry() -> Iterator[CollectorRegistry]:
+    """Metrics on, in a registry of the test's own, and off again after it."""
+    own = CollectorRegistry()
+    metrics.enable(own)
+    try:
+        yield own
+    finally:
+        metrics.disable()
+
+
+def test_a_subscriber_that_falls_behind_is_counted_as_dropped(registry: CollectorRegistry) -> None:
+    async def scenario() -> None:
+        sub = subscription(FakeFeed(0), FakeLog([]), cursor=0, buffer_events=2)
+        items = sub.items()
+        await items.__anext__()  # the opening heartbeat
+        sub.deliver([event(1), event(2), event(3)], 3)
+
+    asyncio.run(scenario())
+    assert registry.get_sample_value("paysim_subscriptions_dropped_total") == 1
+
+
+def test_rpc_hooks_count_by_method_and_code(registry: CollectorRegistry) -> None:
+    for code in ("OK", "OK", "NOT_FOUND"):
+        metrics.rpc_started("/s/M")
+        assert registry.get_sample_value("paysim_rpc_in_flight", {"method": "/s/M"}) == 1
+        metrics.rpc_finished("/s/M", code, 0.003)
+    assert registry.get_sample_value("paysim_rpc_requests_total", {"method": "/s/M", "code": "OK"}) == 2
+    assert registry.get_sample_value("paysim_rpc_requests_total", {"method": "/s/M", "code": "NOT_FOUND"}) == 1
+    assert registry.get_sample_value("paysim_rpc_duration_seconds_count", {"method": "/s/M"}) == 3
+    assert registry.get_sample_value("paysim_rpc_duration_seconds_bucket", {"method": "/s/M", "le": "0.005"}) == 3
+    assert registry.get_sample_value("paysim_rpc_in_flight", {"method": "/s/M"}) == 0

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 T = TypeVar("T")
 
@@ -53,48 +54,53 @@ def enabled() -> bool:
     return _metrics is not None
 
 
-def enable() -> None:
-    """Build this process's metrics (once). In a worker, ``PROMETHEUS_MULTIPROC_DIR`` is already
-    set by the parent, so the values go to the shared files."""
+def enable(registry: CollectorRegistry | None = None) -> None:
+    """Build this process's metrics (once), in ``registry`` (prometheus-client's default one
+    unless a test passes its own). In a worker, ``PROMETHEUS_MULTIPROC_DIR`` is already set by
+    the parent, so the values go to the shared files."""
     global _metrics
     if _metrics is not None:
         return
-    from prometheus_client import Counter, Gauge, Histogram
+    from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+
+    registry = REGISTRY if registry is None else registry
+    counter, gauge = partial(Counter, registry=registry), partial(Gauge, registry=registry)
+    histogram = partial(Histogram, registry=registry)
 
     _metrics = _Metrics(
-        rpc_requests=Counter("paysim_rpc_requests", "gRPC calls finished, by method and code", ["method", "code"]),
-        rpc_duration=Histogram(
+        rpc_requests=counter("paysim_rpc_requests", "gRPC calls finished, by method and code", ["method", "code"]),
+        rpc_duration=histogram(
             "paysim_rpc_duration_seconds",
             "gRPC call latency, by method",
             ["method"],
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         ),
-        rpc_in_flight=Gauge("paysim_rpc_in_flight", "gRPC calls being served", ["method"], multiprocess_mode="livesum"),
-        payments=Counter("paysim_payments", "payments that reached a status (new or changed)", ["status"]),
-        gateway_attempts=Counter("paysim_gateway_attempts", "calls to a gateway, by outcome", ["gateway", "outcome"]),
-        breaker_state=Gauge(
+        rpc_in_flight=gauge("paysim_rpc_in_flight", "gRPC calls being served", ["method"], multiprocess_mode="livesum"),
+        payments=counter("paysim_payments", "payments that reached a status (new or changed)", ["status"]),
+        gateway_attempts=counter("paysim_gateway_attempts", "calls to a gateway, by outcome", ["gateway", "outcome"]),
+        breaker_state=gauge(
             "paysim_breaker_state",
             "a gateway's circuit breaker as last seen: 0 closed, 1 half-open, 2 open",
             ["gateway"],
             multiprocess_mode="livemax",
         ),
-        webhook_deliveries=Counter("paysim_webhook_deliveries", "webhook attempts, by outcome", ["outcome"]),
-        webhook_in_flight=Gauge(
+        webhook_deliveries=counter("paysim_webhook_deliveries", "webhook attempts, by outcome", ["outcome"]),
+        webhook_in_flight=gauge(
             "paysim_webhook_attempts_in_flight", "webhook attempts being made", multiprocess_mode="livesum"
         ),
         # Every worker counts the same shared outbox: the largest recent count, not their sum.
-        webhook_queue_depth=Gauge(
+        webhook_queue_depth=gauge(
             "paysim_webhook_queue_depth", "webhook deliveries still to be made", multiprocess_mode="livemax"
         ),
-        subscriptions_open=Gauge("paysim_subscriptions_open", "open event streams", multiprocess_mode="livesum"),
-        subscriptions_dropped=Counter("paysim_subscriptions_dropped", "event streams ended for falling behind"),
-        db_pool_in_use=Gauge(
+        subscriptions_open=gauge("paysim_subscriptions_open", "open event streams", multiprocess_mode="livesum"),
+        subscriptions_dropped=counter("paysim_subscriptions_dropped", "event streams ended for falling behind"),
+        db_pool_in_use=gauge(
             "paysim_db_pool_in_use",
             "database connections checked out, by pool (main, payments)",
             ["pool"],
             multiprocess_mode="livesum",
         ),
-        idempotency_replays=Counter("paysim_idempotency_replays", "calls answered from a stored idempotent result"),
+        idempotency_replays=counter("paysim_idempotency_replays", "calls answered from a stored idempotent result"),
     )
 
 
@@ -103,6 +109,15 @@ def enable() -> None:
 _in_flight_by_method: dict[str, Any] = {}
 _duration_by_method: dict[str, Any] = {}
 _requests_by_method_code: dict[tuple[str, str], Any] = {}
+
+
+def disable() -> None:
+    """Stop counting (tests; the metrics stay in the registry they were built in)."""
+    global _metrics
+    _metrics = None
+    _in_flight_by_method.clear()
+    _duration_by_method.clear()
+    _requests_by_method_code.clear()
 
 
 def rpc_started(method: str) -> None:
