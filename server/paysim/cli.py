@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting_flag(serve, "workers")
     for name in ("tls_cert", "tls_key", "tls_client_ca", "insecure"):
         _add_setting_flag(serve, name)
+    _add_setting_flag(serve, "metrics_listen")
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")

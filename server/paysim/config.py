@@ -375,6 +375,13 @@ class Settings:
         "Seals webhook signing secrets at rest, at least 32 bytes. Set it when several processes serve one database.",
         shown="empty: generated into `<data dir>/webhook-secrets.key`",
     )
+    metrics_listen: str = setting(
+        "",
+        "`HOST:PORT` to serve Prometheus metrics on (`GET /metrics`), e.g. `127.0.0.1:9464`. With `--workers N` "
+        "the parent process serves the sum of every worker's (README, Metrics).",
+        shown="empty: off",
+        flag=Flag("--metrics", "HOST:PORT to serve Prometheus metrics on"),
+    )
     log_level: str = setting(
         "INFO",
         "`DEBUG`, `INFO`, `WARNING` or `ERROR`.",

@@ -87,6 +87,8 @@ RUN_ELSEWHERE = {
     "$ grpcurl -cacert ca.crt -cert client.crt": "test_tls.py::test_the_readme_tls_section",
     ".venv/bin/buf format -w": "server/dev.py test (buf format --diff, buf lint, gen_protos.py --check)",
     "pip install ./proto/python ./clients/python": "clients/python/scripts/check_dist.py",
+    "paysim serve --metrics 127.0.0.1:9464 &": "test_observability_readme.py::test_the_metrics_example",
+    "OTEL_TRACES_EXPORTER=console paysim serve &": "test_observability_readme.py::test_the_tracing_example",
 }
 
 

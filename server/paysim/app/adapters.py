@@ -15,6 +15,7 @@ from paysim.app.redis_guard import GuardedRedis, connect
 from paysim.config import Settings
 from paysim.gateways.base import Gateway
 from paysim.gateways.registry import build_gateways
+from paysim.observability import metrics
 from paysim.security import signing_key
 from paysim.services.clock import Clock, system_clock
 from paysim.services.event_bus import EventBus, InProcessBus, PostgresBus
@@ -62,6 +63,7 @@ def open_adapters(settings: Settings, clock: Clock = system_clock) -> Adapters:
         # shares a smaller SQLAlchemy pool.
         engine = create_engine(url, pool_size=max(4, settings.db_pool_size // 2), limits=limits)
         payment_pool = create_pool(url, settings.db_pool_size, limits)
+    metrics.watch_engine_pool(engine)
     return Adapters(
         engine=engine,
         bus=_event_bus(url, limits),

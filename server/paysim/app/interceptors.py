@@ -31,6 +31,7 @@ from paysim.app.rate_limit import RateLimiter
 from paysim.app.request_validation import request_violations
 from paysim.domain.errors import DomainError, InvalidArgument, PermissionDenied, ResourceExhausted, Unauthenticated
 from paysim.domain.principal import Principal
+from paysim.observability import metrics, tracing
 from paysim.services.authentication import Authenticator, bearer_credential
 
 access_log = logging.getLogger("paysim.access")
@@ -116,6 +117,8 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             started = time.perf_counter()
             code = "OK"
             handler_cancelled = False
+            span = tracing.start_server_span(method, context)  # None while tracing is off
+            metrics.rpc_started(method)
             try:
                 with self._calls.call(method):
                     yield
@@ -142,6 +145,8 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             finally:
                 if code == "OK":
                     code = _status_code_name(context)
+                metrics.rpc_finished(method, code, time.perf_counter() - started)
+                trace_fields = tracing.end_server_span(span, code)
                 principal = call_context.principal.get()
                 access_log.info(
                     "rpc",
@@ -154,6 +159,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                             "principal": principal.subject if principal else None,
                             "role": principal.role.value if principal else None,
                             "peer": context.peer(),
+                            **trace_fields,
                         }
                     },
                 )

@@ -24,6 +24,7 @@ from paysim.domain.messages import (
     WebhookDeliveriesWritten,
 )
 from paysim.domain.webhooks import TargetRules
+from paysim.observability import metrics, tracing
 from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.security.webhook_secrets import SecretBox
@@ -99,7 +100,7 @@ def _units_of_work(adapters: Adapters, bus: MessageBus) -> UnitOfWorkFactory:
     def uow() -> UnitOfWork:
         return UnitOfWork(adapters.engine, publish=bus.publish)
 
-    return uow
+    return tracing.traced_units_of_work(uow)  # uow itself while tracing is off
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +200,7 @@ def _payment_units_of_work(adapters: Adapters, bus: MessageBus) -> Callable[[], 
     def payment_uow() -> PgPaymentUnitOfWork:
         return PgPaymentUnitOfWork(pool, publish=bus.publish)
 
-    return payment_uow
+    return tracing.traced_units_of_work(metrics.counted_payment_connections(payment_uow))
 
 
 def _breaker_config(settings: Settings) -> BreakerConfig:

@@ -22,7 +22,9 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 from paysim.app.listen_address import ListenError, endpoints_to_serve
+from paysim.app.observability_setup import ObservabilityError, start_for_workers
 from paysim.config import Settings
+from paysim.observability import metrics
 from paysim.security import signing_key
 from paysim.store import migrate
 from paysim.store.database import create_engine, is_sqlite
@@ -75,6 +77,10 @@ def run_workers(settings: Settings) -> int:
     signing_key.load_or_create(settings.fingerprint_secret, settings.data_dir, signing_key.FINGERPRINT_KEY_FILE)
     signing_key.load_or_create(settings.webhook_secret_key, settings.data_dir, signing_key.WEBHOOK_KEY_FILE)
 
+    try:
+        start_for_workers(settings)  # before the workers start: they inherit where to write
+    except ObservabilityError as error:
+        raise WorkersError(str(error)) from None
     context = multiprocessing.get_context("spawn")
     # Only this process keeps the write end; each worker gets its own copy of the read end.
     lifeline, keep_alive = context.Pipe(duplex=False)
@@ -107,6 +113,8 @@ def run_workers(settings: Settings) -> int:
     while any(w.is_alive() for w in workers):
         for worker in workers:
             worker.join(timeout=0.5)
+            if not worker.is_alive():
+                metrics.worker_exited(worker.pid)
             if not worker.is_alive() and worker.exitcode not in (0, None) and not stopping:
                 # One worker died on its own: take the rest down rather than serve short-handed.
                 exit_code = 1

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from paysim.domain import circuit_breaker as cb
 from paysim.domain.circuit_breaker import BreakerConfig, BreakerState, BreakerStatus, Decision
 from paysim.domain.errors import Aborted
+from paysim.observability import metrics
 from paysim.services.clock import Clock
 from paysim.store.repositories.circuit_breakers import StoredBreaker
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
@@ -73,6 +74,7 @@ class CircuitBreakers:
                         version = stored.version if stored is not None else 0
                         await uow.circuit_breakers.save(scope, gateway, state, version, now=self._clock())
                         await uow.commit()
+                    metrics.breaker_state(gateway, state.status.value)
                     return state
             except Aborted as error:
                 if not _retryable(error) or attempt + 1 >= self._attempts:

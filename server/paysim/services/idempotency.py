@@ -21,6 +21,7 @@ from paysim.domain.errors import (
     InvalidArgument,
     PreconditionViolation,
 )
+from paysim.observability import metrics
 from paysim.store.repositories.idempotency import COMPLETED, StoredKey
 
 KEY_HEADER = "idempotency-key"
@@ -73,6 +74,7 @@ def refuse_or_replay(existing: StoredKey, idem: IdempotencyKey) -> dict[str, Any
             metadata={"idempotency_key": idem.key},
         )
     stored: dict[str, Any] = json.loads(existing.response_blob)
+    metrics.idempotency_replay()
     if existing.response_code != OK_CODE:
         error: DomainError = FailedPrecondition(
             stored["message"],

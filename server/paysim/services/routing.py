@@ -32,6 +32,7 @@ from paysim.gateways.base import (
     GatewayResult,
     Outcome,
 )
+from paysim.observability import metrics, tracing
 from paysim.services.circuit_breakers import Admission, CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
@@ -206,9 +207,13 @@ class GatewayRouter:
     ) -> Call:
         if not admission.allowed:
             result = GatewayResult(Outcome.ERROR, message=f"{CIRCUIT_OPEN}: the {route.gateway} breaker is open")
+            metrics.gateway_attempt(route.gateway, "circuit_open")
             return Call(route.gateway, result, self._clock(), skipped=True)
         injection = await self._faults.injection(faults) if faults else None
-        result = await self._invoke(route, injection, call, override)
+        result = await tracing.traced(
+            "gateway call", self._invoke(route, injection, call, override), gateway=route.gateway
+        )
+        metrics.gateway_attempt(route.gateway, _attempt_outcome(result))
         await self._breakers.record_call(
             merchant_id, route.gateway, admission, not _is_failure(result), result.message[:200]
         )
@@ -266,3 +271,8 @@ class GatewayRouter:
 
 def _soonest(current: float | None, candidate: float) -> float:
     return candidate if current is None else min(current, candidate)
+
+
+def _attempt_outcome(result: GatewayResult) -> str:
+    """The gateway-attempt metric's outcome: approved, declined, error, or timeout."""
+    return "timeout" if result.message.startswith(TIMEOUT) else result.outcome.value

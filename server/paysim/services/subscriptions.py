@@ -26,6 +26,7 @@ from paysim.domain.errors import DomainError, NotFound, ResourceExhausted, Unava
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_id
+from paysim.observability import metrics
 from paysim.services.event_feed import EventFeed
 from paysim.store.event_log import EventFilter, EventLog, LoggedEvent
 from paysim.store.unit_of_work import UnitOfWorkFactory
@@ -116,6 +117,7 @@ class Subscription:
         self._seen = position
         if len(self._pending) > self._limits.buffer_events:
             self._pending.clear()
+            metrics.subscriber_dropped()
             self.end(_too_slow)
         self._signal.set()
 
@@ -289,6 +291,7 @@ class SubscriptionService:
             self.feed, self._log, event_filter, cursor, self.limits, self._closed, skip, self._replay_slots
         )
         self._open[subscription] = subject
+        metrics.subscription_opened()
         if self._stopping:
             subscription.end(_shutting_down)
         return subscription
@@ -338,6 +341,7 @@ class SubscriptionService:
     def _closed(self, subscription: Subscription) -> None:
         subject = self._open.pop(subscription, None)
         if subject is not None:
+            metrics.subscription_closed()
             self._release(subject)
 
     def _release(self, subject: str) -> None:

@@ -35,6 +35,7 @@ from paysim.domain.webhooks import (
     retry_delay,
     signature_header,
 )
+from paysim.observability import metrics, tracing
 from paysim.security.webhook_secrets import SecretBox
 from paysim.services.clock import Clock
 from paysim.services.webhook_sender import SendResult, WebhookSender
@@ -137,8 +138,11 @@ class WebhookDispatcher:
         async with self._uow() as uow:
             claimed = await uow.webhook_deliveries.claim(now, now + self.config.lease, free)
             next_due = await uow.webhook_deliveries.next_due() if len(claimed) < free else None
+            if metrics.enabled():  # one count per round, only for the metrics
+                metrics.webhook_queue_depth(await uow.webhook_deliveries.pending_count())
             await uow.commit()
         for item in claimed:
+            metrics.webhook_attempt_started()
             task = asyncio.create_task(self._attempt(item), name=f"paysim-webhook-{item.delivery.id}")
             self._in_flight.add(task)
             task.add_done_callback(self._finished)
@@ -151,6 +155,7 @@ class WebhookDispatcher:
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
+        metrics.webhook_attempt_ended()
         self._doorbell.set()
 
     async def _attempt(self, claimed: ClaimedDelivery) -> None:
@@ -167,7 +172,7 @@ class WebhookDispatcher:
                 DELIVERY_ID_HEADER: delivery.id,
                 ATTEMPT_HEADER: str(delivery.attempt_count),
             }
-            result = await self._sender.post(claimed.url, body, headers)
+            result = await tracing.traced_delivery(delivery.event_id, headers, self._sender.post, claimed.url, body)
         except Exception:
             log.exception("webhook attempt could not be made", extra={"fields": {"delivery_id": delivery.id}})
             result = SendResult(0, "internal error", int((self._clock() - started).total_seconds() * 1000))
@@ -205,6 +210,7 @@ class WebhookDispatcher:
             if moved and gone:
                 await uow.webhook_endpoints.disable(delivery.endpoint_id, ENDPOINT_GONE, now)
             await uow.commit()
+        metrics.webhook_attempt_recorded(state.value if moved else "superseded")
         log.info(
             "webhook attempt",
             extra={

@@ -23,6 +23,12 @@ from paysim_client._rpc import Rpc, Safety
 from paysim_client.config import RetryPolicy
 from paysim_client.errors import REQUEST_ID_HEADER, DeadlineExceeded, Unauthenticated, from_grpc_error
 
+_propagate: Any
+try:  # optional: with OpenTelemetry installed, calls carry the caller's trace (W3C traceparent)
+    from opentelemetry import propagate as _propagate
+except ImportError:  # pragma: no cover - exercised where opentelemetry is absent
+    _propagate = None
+
 IDEMPOTENCY_HEADER = "idempotency-key"
 AUTHORIZATION_HEADER = "authorization"
 Metadata = Sequence[tuple[str, str]]
@@ -85,7 +91,7 @@ class Transport:
         sent = [*self._metadata, *metadata]
         if not any(name == REQUEST_ID_HEADER for name, _ in sent):
             sent.append((REQUEST_ID_HEADER, new_request_id()))
-        return sent
+        return _with_trace_context(sent)
 
     def _callable(self, rpc: Rpc[Any, Any]) -> Any:
         found = self._callables.get(rpc.path)
@@ -177,3 +183,16 @@ class Transport:
 
 
 __all__ = ["Credentials", "Metadata", "NoCredentials", "Transport", "new_idempotency_key"]
+
+
+def _with_trace_context(sent: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``sent`` plus the caller's current OpenTelemetry context (``traceparent``, ``tracestate``),
+    unless there is none or the caller set those headers itself. The blocking client runs its
+    calls in the caller's context, so this sees the caller's span either way."""
+    if _propagate is None:
+        return sent
+    carrier: dict[str, str] = {}
+    _propagate.inject(carrier)
+    given = {name for name, _ in sent}
+    sent.extend((name, value) for name, value in carrier.items() if name not in given)
+    return sent

@@ -17,6 +17,7 @@ from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
 from paysim.domain.payment_events import PaymentEvent
+from paysim.observability import metrics, tracing
 from paysim.store.repositories._common import (
     SqlRepository,
     dialect_insert,
@@ -144,6 +145,8 @@ class PaymentEventStore(ABC):
         ]
         stored = await self._append(before, after, drafts, _event_rows(after, drafts))
         self.wrote_events = True
+        metrics.payment_saved(before, after)
+        tracing.remember_origin(d.id for d in drafts)
         if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
             await self._snapshot(after)
         return stored

@@ -247,6 +247,15 @@ class WebhookDeliveryRepository(SqlRepository):
         found: datetime | None = await self._conn.scalar(query)
         return found
 
+    async def pending_count(self) -> int:
+        """Deliveries of enabled endpoints still to be made, due or not (the metrics' queue depth)."""
+        query = (
+            select(func.count())
+            .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
+            .where(_d.state == DeliveryState.PENDING.value, _e.enabled.is_(True))
+        )
+        return int(await self._conn.scalar(query) or 0)
+
     async def finish_attempt(
         self, delivery_id: str, attempt: WebhookAttempt, state: DeliveryState, next_attempt_at: datetime, now: datetime
     ) -> bool:
