@@ -1,0 +1,109 @@
+"""The analytics use cases: who may see which figures, and the checks on what they ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from paysim.domain import analytics_figures as figures
+from paysim.domain.analytics import PLATFORM, PaymentRow
+from paysim.domain.errors import NotFound, PermissionDenied
+from paysim.domain.paging import Cursor
+from paysim.domain.principal import Principal
+from paysim.domain.roles import Role
+from paysim.domain.validation import Violations
+from paysim.store.analytics_reader import AnalyticsReader, BucketTotals, CustomerTotals, GatewayTotals
+
+MAX_TOP_CUSTOMERS = 100
+MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    start: datetime
+    end: datetime
+
+
+def analytics_scope(principal: Principal, requested: str) -> str:
+    """The merchant whose figures a caller reads: admins any (empty: the platform), merchants
+    their own (another's is NOT_FOUND), customer accounts none."""
+    if principal.is_admin:
+        return requested or PLATFORM
+    if principal.role is Role.CUSTOMER:
+        raise PermissionDenied("customer accounts cannot read analytics", reason="PERMISSION_MISSING")
+    if not principal.merchant_id or (requested and requested != principal.merchant_id):
+        raise NotFound("merchant", requested or "(none)")
+    return principal.merchant_id
+
+
+def _check_range(v: Violations, field: str, window: TimeRange | None) -> TimeRange:
+    if window is None:
+        v.add(field, "is required", "REQUIRED")
+        v.raise_if_any()
+        raise AssertionError("unreachable")
+    if window.end <= window.start:
+        v.add(f"{field}.end_time", "must be after start_time")
+    return window
+
+
+class AnalyticsService:
+    def __init__(self, reader: AnalyticsReader) -> None:
+        self._reader = reader
+
+    async def payment_metrics(
+        self, principal: Principal, merchant_id: str, window: TimeRange | None, size: str, dimension: str
+    ) -> list[BucketTotals]:
+        merchant = analytics_scope(principal, merchant_id)
+        v = Violations()
+        window = _check_range(v, "range", window)
+        if size not in figures.BUCKET_WIDTH:
+            v.add("bucket_size", "is required", "REQUIRED")
+        elif (window.end - window.start) / figures.BUCKET_WIDTH[size] > figures.MAX_BUCKETS:
+            v.add("bucket_size", f"the range spans more than {figures.MAX_BUCKETS} buckets of this size")
+        v.raise_if_any()
+        return await self._reader.payment_buckets(merchant, size, dimension, window.start, window.end)
+
+    async def top_customers(
+        self,
+        principal: Principal,
+        merchant_id: str,
+        window: TimeRange | None,
+        *,
+        by_count: bool,
+        limit: int,
+        currency: str,
+    ) -> list[CustomerTotals]:
+        merchant = analytics_scope(principal, merchant_id)
+        v = Violations()
+        window = _check_range(v, "range", window)
+        if not 0 <= limit <= MAX_TOP_CUSTOMERS:
+            v.add("limit", f"must be between 1 and {MAX_TOP_CUSTOMERS}")
+        if currency and (len(currency) != 3 or not currency.isalpha()):
+            v.add("currency", "must be an ISO 4217 code")
+        v.raise_if_any()
+        return await self._reader.top_customers(
+            merchant, window.start, window.end, by_count=by_count, limit=limit or 10, currency=currency.upper()
+        )
+
+    async def gateway_performance(
+        self, principal: Principal, merchant_id: str, window: TimeRange | None
+    ) -> list[GatewayTotals]:
+        merchant = analytics_scope(principal, merchant_id)
+        v = Violations()
+        window = _check_range(v, "range", window)
+        v.raise_if_any()
+        size = figures.widest_aligned_size(window.start, window.end)
+        return await self._reader.gateways(merchant, size, window.start, window.end)
+
+    async def search(
+        self, principal: Principal, merchant_id: str, text: str, cursor: Cursor | None, limit: int
+    ) -> tuple[list[PaymentRow], bool]:
+        merchant = analytics_scope(principal, merchant_id)
+        v = Violations()
+        text = text.strip()
+        if not text:
+            v.add("query", "is required", "REQUIRED")
+        elif len(text) > MAX_QUERY_CHARS:
+            v.add("query", f"must be at most {MAX_QUERY_CHARS} characters")
+        v.raise_if_any()
+        return await self._reader.search(merchant, text, cursor, limit)
