@@ -55,13 +55,21 @@ def _differences(label: str, expected: Mapping[Any, Any], found: Mapping[Any, An
     )
 
 
+def _complete(buckets: Mapping[Any, Mapping[str, int]], names: tuple[str, ...]) -> dict[Any, dict[str, int]]:
+    """Every counter of every bucket, zeros included (as the stored rows have them)."""
+    return {key: {name: counts.get(name, 0) for name in names} for key, counts in buckets.items()}
+
+
 def compare(stored_model: ReadModel, rebuilt: model.Changes) -> list[str]:
+    payment_buckets = _complete(rebuilt.payment_buckets, model.PAYMENT_COUNTERS)
+    gateway_buckets = _complete(rebuilt.gateway_buckets, model.GATEWAY_COUNTERS)
+    maxima = {key: rebuilt.gateway_max_latency.get(key, 0) for key in gateway_buckets}
     rows_expected = {k: row_values(v) for k, v in rebuilt.rows.items()}
     rows_found = {k: row_values(v) for k, v in stored_model.rows.items()}
     return [
-        *_differences("payment bucket", rebuilt.payment_buckets, stored_model.payment_buckets),
-        *_differences("gateway bucket", rebuilt.gateway_buckets, stored_model.gateway_buckets),
-        *_differences("gateway latency maximum", rebuilt.gateway_max_latency, stored_model.gateway_max_latency),
+        *_differences("payment bucket", payment_buckets, stored_model.payment_buckets),
+        *_differences("gateway bucket", gateway_buckets, stored_model.gateway_buckets),
+        *_differences("gateway latency maximum", maxima, stored_model.gateway_max_latency),
         *_differences("payment", rows_expected, rows_found),
     ]
 
