@@ -77,8 +77,8 @@ class PaymentRow:
     created_at: datetime
 
 
-PaymentKey = tuple[str, str, str, str, datetime]  # merchant, size, dimension, value, start
-GatewayKey = tuple[str, str, str, datetime]  # merchant, size, gateway, start
+PaymentKey = tuple[str, str, str, str, int]  # merchant, size, dimension, value, start (epoch seconds)
+GatewayKey = tuple[str, str, str, int]  # merchant, size, gateway, start (epoch seconds)
 
 
 @dataclass
@@ -92,12 +92,13 @@ class Changes:
     rows: dict[str, PaymentRow] = field(default_factory=dict)
 
 
-def bucket_start(at: datetime, size: str) -> datetime:
-    if size == "m":
-        return at.replace(second=0, microsecond=0)
-    if size == "h":
-        return at.replace(minute=0, second=0, microsecond=0)
-    return at.replace(hour=0, minute=0, second=0, microsecond=0)
+BUCKET_SECONDS = {"m": 60, "h": 3600, "d": 86_400}
+
+
+def bucket_start(at: datetime, size: str) -> int:
+    """The start of the bucket holding ``at``, in seconds since the epoch (UTC)."""
+    seconds = int(at.timestamp())
+    return seconds - seconds % BUCKET_SECONDS[size]
 
 
 def latency_bucket(latency_ms: int) -> int:
@@ -208,9 +209,10 @@ def _count_attempt(changes: Changes, event: StoredEvent, attempt: Mapping[str, A
             if detail.startswith("timeout"):
                 counts["timeouts"] = 1
     gateway = str(attempt.get("gateway", ""))
+    starts = [(size, bucket_start(event.at, size)) for size in SIZES]
     for merchant in (event.merchant_id, PLATFORM):
-        for size in SIZES:
-            key = (merchant, size, gateway, bucket_start(event.at, size))
+        for size, start in starts:
+            key = (merchant, size, gateway, start)
             _add(changes.gateway_buckets[key], counts)
             if outcome != "skipped":
                 changes.gateway_max_latency[key] = max(changes.gateway_max_latency.get(key, 0), latency)
@@ -240,10 +242,12 @@ def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
         _count_attempt(changes, event, attempt)
     if not counts and not status:
         return
+    starts = [(size, bucket_start(event.at, size)) for size in SIZES]
+    buckets = changes.payment_buckets
     for merchant in (event.merchant_id, PLATFORM):
         for dimension, value in _dimension_values(row, status, decline_code):
-            for size in SIZES:
-                _add(changes.payment_buckets[(merchant, size, dimension, value, bucket_start(event.at, size))], counts)
+            for size, start in starts:
+                _add(buckets[(merchant, size, dimension, value, start)], counts)
 
 
 def fold_all(events: Iterable[StoredEvent], rows: Mapping[str, PaymentRow] | None = None) -> Changes:

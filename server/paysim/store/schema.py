@@ -368,7 +368,8 @@ analytics_payments = Table(
 
 # Payment totals per (merchant, bucket size, dimension, value, bucket start). ``merchant_id`` ""
 # holds the platform's totals and ``dimension`` "" the unsplit series, so every query is one
-# range scan of the primary key. Sizes: "m" minute, "h" hour, "d" day.
+# range scan of the primary key. Sizes: "m" minute, "h" hour, "d" day. ``start`` is in seconds since
+# the epoch (UTC): a month of hourly buckets reads as plain integers, not as 720 parsed timestamps.
 analytics_payment_buckets = Table(
     "analytics_payment_buckets",
     metadata,
@@ -376,7 +377,7 @@ analytics_payment_buckets = Table(
     Column("size", String(1), primary_key=True),
     Column("dimension", String(16), primary_key=True),
     Column("value", String(40), primary_key=True),
-    Column("start", UtcDateTime, primary_key=True),
+    Column("start", BigInteger, primary_key=True),
     Column("payments", BigInteger, nullable=False),
     Column("volume", BigInteger, nullable=False),
     Column("authorized", BigInteger, nullable=False),
@@ -399,7 +400,7 @@ analytics_gateway_buckets = Table(
     Column("merchant_id", String(40), primary_key=True),
     Column("size", String(1), primary_key=True),
     Column("gateway", String(40), primary_key=True),
-    Column("start", UtcDateTime, primary_key=True),
+    Column("start", BigInteger, primary_key=True),
     Column("attempts", BigInteger, nullable=False),
     Column("approved", BigInteger, nullable=False),
     Column("declined", BigInteger, nullable=False),

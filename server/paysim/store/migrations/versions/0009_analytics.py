@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("size", sa.String(1), nullable=False),
         sa.Column("dimension", sa.String(16), nullable=False),
         sa.Column("value", sa.String(40), nullable=False),
-        sa.Column("start", UtcDateTime(), nullable=False),
+        sa.Column("start", sa.BigInteger(), nullable=False),
         *_counters(_PAYMENT_COUNTERS),
         sa.PrimaryKeyConstraint(
             "merchant_id", "size", "dimension", "value", "start", name="pk_analytics_payment_buckets"
@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("merchant_id", sa.String(40), nullable=False),
         sa.Column("size", sa.String(1), nullable=False),
         sa.Column("gateway", sa.String(40), nullable=False),
-        sa.Column("start", UtcDateTime(), nullable=False),
+        sa.Column("start", sa.BigInteger(), nullable=False),
         *_counters(_GATEWAY_COUNTERS),
         sa.PrimaryKeyConstraint("merchant_id", "size", "gateway", "start", name="pk_analytics_gateway_buckets"),
     )
