@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from paysim_client import Client, SimulationOverride, errors
 from paysim_client.types import CaptureMethod
 
+from paysim.services.analytics_projector import AnalyticsProjector
 from paysim.services.analytics_verification import verify_analytics
+from paysim.services.event_bus import InProcessBus
+from paysim.store.analytics_writer import AnalyticsWriter
+from paysim.store.event_log import EventLog
 from tests.sdk.conftest import VISA
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
@@ -108,3 +113,22 @@ def test_the_read_model_equals_a_recomputation_and_rebuilds(server: ServerHandle
     assert report.events > 0
     server.run(server.app.projector.rebuild())
     assert server.run(verify_analytics(server.app.engine)).ok
+
+
+def test_projectors_racing_count_each_event_once(server: ServerHandle, client: Client) -> None:
+    """Several projectors (as in several server processes) over one database, at once."""
+    app = server.app
+    _make_payments(client)
+    racing = [
+        AnalyticsProjector(EventLog(app.engine), AnalyticsWriter(app.engine), InProcessBus(), app.clock, poll_seconds=1)
+        for _ in range(3)
+    ]
+
+    async def race() -> None:
+        await asyncio.gather(app.projector.catch_up(), *(p.catch_up() for p in racing))
+
+    server.run(race())
+    _make_payments(client)
+    server.run(race())
+    report = server.run(verify_analytics(app.engine))
+    assert report.ok, report.mismatches
