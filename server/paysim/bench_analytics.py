@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import random
 import statistics
 import tempfile
@@ -195,6 +196,8 @@ def _summary(took: list[float]) -> dict[str, float]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # The figures are the output: not a log line per query.
+    logging.getLogger("paysim").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="paysim-bench-analytics-") as scratch:
         report = asyncio.run(run(args, Path(scratch)))
     print(json.dumps(report, indent=2))
