@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from paysim_client import Client, SimulationOverride, errors
@@ -17,6 +21,8 @@ from paysim.store.event_log import EventLog
 from tests.sdk.conftest import VISA
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def _caught_up(server: ServerHandle) -> None:
@@ -132,3 +138,20 @@ def test_projectors_racing_count_each_event_once(server: ServerHandle, client: C
     server.run(race())
     report = server.run(verify_analytics(app.engine))
     assert report.ok, report.mismatches
+
+
+def test_the_readme_example_runs(
+    server: ServerHandle, client: Client, merchant: MerchantAccount, tmp_path: Path
+) -> None:
+    _make_payments(client)
+    _caught_up(server)
+    section = README[README.index("## Analytics\n") :]
+    (example,) = re.findall(r"^```python\n(.*?)^```$", section[: section.index("\n## ", 5)], re.M | re.S)
+    code = example.replace("localhost:50051", server.target).replace("sk_test_…", merchant.api_key)
+    script = tmp_path / "analytics_example.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[0].isdigit() and int(lines[0].split()[0]) >= 3
+    assert any("insufficient_funds" in line for line in lines)
