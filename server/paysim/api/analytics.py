@@ -36,9 +36,11 @@ _DIMENSIONS = {
 
 
 def _range(message: analytics_pb2.TimeRange, present: bool) -> TimeRange | None:
-    if not present or not (message.HasField("start_time") and message.HasField("end_time")):
+    if not present:
         return None
-    return TimeRange(message.start_time.ToDatetime(tzinfo=UTC), message.end_time.ToDatetime(tzinfo=UTC))
+    start = message.start_time.ToDatetime(tzinfo=UTC) if message.HasField("start_time") else None
+    end = message.end_time.ToDatetime(tzinfo=UTC) if message.HasField("end_time") else None
+    return TimeRange(start, end)
 
 
 def metrics(counts: Mapping[str, int]) -> analytics_pb2.PaymentMetrics:

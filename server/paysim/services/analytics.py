@@ -20,6 +20,14 @@ MAX_QUERY_CHARS = 200
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:
+    """``[start, end)`` as asked; a bound left out is None (and refused)."""
+
+    start: datetime | None
+    end: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
     start: datetime
     end: datetime
 
@@ -36,14 +44,20 @@ def analytics_scope(principal: Principal, requested: str) -> str:
     return principal.merchant_id
 
 
-def _check_range(v: Violations, field: str, window: TimeRange | None) -> TimeRange:
+def _check_range(v: Violations, window: TimeRange | None) -> _Window:
+    """The range, or violations (and a placeholder the caller never uses: it raises first)."""
     if window is None:
-        v.add(field, "is required", "REQUIRED")
-        v.raise_if_any()
-        raise AssertionError("unreachable")
+        v.add("range", "is required", "REQUIRED")
+        return _Window(datetime.min, datetime.min)
+    if window.start is None:
+        v.add("range.start_time", "is required", "REQUIRED")
+    if window.end is None:
+        v.add("range.end_time", "is required", "REQUIRED")
+    if window.start is None or window.end is None:
+        return _Window(datetime.min, datetime.min)
     if window.end <= window.start:
-        v.add(f"{field}.end_time", "must be after start_time")
-    return window
+        v.add("range.end_time", "must be after start_time")
+    return _Window(window.start, window.end)
 
 
 class AnalyticsService:
@@ -55,13 +69,13 @@ class AnalyticsService:
     ) -> list[BucketTotals]:
         merchant = analytics_scope(principal, merchant_id)
         v = Violations()
-        window = _check_range(v, "range", window)
+        checked = _check_range(v, window)
         if size not in figures.BUCKET_WIDTH:
             v.add("bucket_size", "is required", "REQUIRED")
-        elif (window.end - window.start) / figures.BUCKET_WIDTH[size] > figures.MAX_BUCKETS:
+        elif (checked.end - checked.start) / figures.BUCKET_WIDTH[size] > figures.MAX_BUCKETS:
             v.add("bucket_size", f"the range spans more than {figures.MAX_BUCKETS} buckets of this size")
         v.raise_if_any()
-        return await self._reader.payment_buckets(merchant, size, dimension, window.start, window.end)
+        return await self._reader.payment_buckets(merchant, size, dimension, checked.start, checked.end)
 
     async def top_customers(
         self,
@@ -75,14 +89,14 @@ class AnalyticsService:
     ) -> list[CustomerTotals]:
         merchant = analytics_scope(principal, merchant_id)
         v = Violations()
-        window = _check_range(v, "range", window)
+        checked = _check_range(v, window)
         if not 0 <= limit <= MAX_TOP_CUSTOMERS:
             v.add("limit", f"must be between 1 and {MAX_TOP_CUSTOMERS}")
         if currency and (len(currency) != 3 or not currency.isalpha()):
             v.add("currency", "must be an ISO 4217 code")
         v.raise_if_any()
         return await self._reader.top_customers(
-            merchant, window.start, window.end, by_count=by_count, limit=limit or 10, currency=currency.upper()
+            merchant, checked.start, checked.end, by_count=by_count, limit=limit or 10, currency=currency.upper()
         )
 
     async def gateway_performance(
@@ -90,10 +104,10 @@ class AnalyticsService:
     ) -> list[GatewayTotals]:
         merchant = analytics_scope(principal, merchant_id)
         v = Violations()
-        window = _check_range(v, "range", window)
+        checked = _check_range(v, window)
         v.raise_if_any()
-        size = figures.widest_aligned_size(window.start, window.end)
-        return await self._reader.gateways(merchant, size, window.start, window.end)
+        size = figures.widest_aligned_size(checked.start, checked.end)
+        return await self._reader.gateways(merchant, size, checked.start, checked.end)
 
     async def search(
         self, principal: Principal, merchant_id: str, text: str, cursor: Cursor | None, limit: int
