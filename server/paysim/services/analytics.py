@@ -11,7 +11,7 @@ from paysim.domain.errors import NotFound, PermissionDenied
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
-from paysim.domain.validation import Violations
+from paysim.domain.validation import Violations, check_id
 from paysim.store.analytics_reader import AnalyticsReader, BucketTotals, CustomerTotals, GatewayTotals
 
 MAX_TOP_CUSTOMERS = 100
@@ -35,6 +35,9 @@ class _Window:
 def analytics_scope(principal: Principal, requested: str) -> str:
     """The merchant whose figures a caller reads: admins any (empty: the platform), merchants
     their own (another's is NOT_FOUND), customer accounts none."""
+    v = Violations()
+    check_id(v, "merchant_id", requested, "mer", required=False)
+    v.raise_if_any()
     if principal.is_admin:
         return requested or PLATFORM
     if principal.role is Role.CUSTOMER:
