@@ -11,7 +11,7 @@ from paysim.domain.errors import NotFound, PermissionDenied
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
-from paysim.domain.validation import Violations, check_id
+from paysim.domain.validation import Violations, check_currency, check_id, check_text
 from paysim.store.analytics_reader import AnalyticsReader, BucketTotals, CustomerTotals, GatewayTotals
 
 MAX_TOP_CUSTOMERS = 100
@@ -95,11 +95,11 @@ class AnalyticsService:
         checked = _check_range(v, window)
         if not 0 <= limit <= MAX_TOP_CUSTOMERS:
             v.add("limit", f"must be between 1 and {MAX_TOP_CUSTOMERS}")
-        if currency and (len(currency) != 3 or not currency.isalpha()):
-            v.add("currency", "must be an ISO 4217 code")
+        if currency:
+            check_currency(v, "currency", currency)
         v.raise_if_any()
         return await self._reader.top_customers(
-            merchant, checked.start, checked.end, by_count=by_count, limit=limit or 10, currency=currency.upper()
+            merchant, checked.start, checked.end, by_count=by_count, limit=limit or 10, currency=currency
         )
 
     async def gateway_performance(
@@ -118,9 +118,6 @@ class AnalyticsService:
         merchant = analytics_scope(principal, merchant_id)
         v = Violations()
         text = text.strip()
-        if not text:
-            v.add("query", "is required", "REQUIRED")
-        elif len(text) > MAX_QUERY_CHARS:
-            v.add("query", f"must be at most {MAX_QUERY_CHARS} characters")
+        check_text(v, "query", text, max_chars=MAX_QUERY_CHARS, required=True)
         v.raise_if_any()
         return await self._reader.search(merchant, text, cursor, limit)
