@@ -109,6 +109,9 @@ def test_requests_are_checked(client: Client, merchant: MerchantAccount) -> None
         client.analytics.payment_metrics(now - timedelta(days=30), now, bucket="minute")
     with pytest.raises(errors.InvalidArgument):
         list(client.analytics.search("  "))
+    with pytest.raises(errors.InvalidArgument):  # split series are kept in hours and days only
+        client.analytics.payment_metrics(now - timedelta(hours=1), now, bucket="minute", group_by="currency")
+    assert client.analytics.payment_metrics(now - timedelta(hours=1), now, bucket="minute").total.payments >= 0
 
 
 def test_the_read_model_equals_a_recomputation_and_rebuilds(server: ServerHandle, client: Client) -> None:

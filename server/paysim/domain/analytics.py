@@ -25,6 +25,9 @@ GATEWAY_COUNTERS = (
     *(f"lat_{i}" for i in range(len(LATENCY_BOUNDS_MS) + 1)),
 )  # fmt: skip
 SIZES = ("m", "h", "d")
+SPLIT_SIZES = ("h", "d")
+"""The sizes kept for every dimension. Minute buckets are kept for the unsplit series only: seven
+dimensions in minutes would be most of the read model's rows and writes, for little use."""
 DIMENSIONS = ("currency", "gateway", "method", "brand", "decline_code", "status")
 PLATFORM = ""
 """The merchant id under which the platform's totals are kept."""
@@ -247,7 +250,8 @@ def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
     for merchant in (event.merchant_id, PLATFORM):
         for dimension, value in _dimension_values(row, status, decline_code):
             for size, start in starts:
-                _add(buckets[(merchant, size, dimension, value, start)], counts)
+                if size != "m" or not dimension:  # minutes: the unsplit series only
+                    _add(buckets[(merchant, size, dimension, value, start)], counts)
 
 
 def fold_all(events: Iterable[StoredEvent], rows: Mapping[str, PaymentRow] | None = None) -> Changes:

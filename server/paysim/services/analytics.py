@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paysim.domain import analytics_figures as figures
-from paysim.domain.analytics import PLATFORM, PaymentRow
+from paysim.domain.analytics import PLATFORM, SPLIT_SIZES, PaymentRow
 from paysim.domain.errors import NotFound, PermissionDenied
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
@@ -75,6 +75,8 @@ class AnalyticsService:
         checked = _check_range(v, window)
         if size not in figures.BUCKET_WIDTH:
             v.add("bucket_size", "is required", "REQUIRED")
+        elif dimension and size not in SPLIT_SIZES:
+            v.add("bucket_size", "split series are kept in hours and days: use BUCKET_SIZE_HOUR or _DAY")
         elif (checked.end - checked.start) / figures.BUCKET_WIDTH[size] > figures.MAX_BUCKETS:
             v.add("bucket_size", f"the range spans more than {figures.MAX_BUCKETS} buckets of this size")
         v.raise_if_any()

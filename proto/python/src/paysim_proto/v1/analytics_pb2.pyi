@@ -142,6 +142,9 @@ class GetPaymentMetricsRequest(_message.Message):
     """Admins: the merchant, or empty for the whole platform. Others: empty or their own."""
     bucket_size: Global___BucketSize.ValueType
     group_by: Global___MetricsDimension.ValueType
+    """Split series are kept in hours and days: with a dimension, minute buckets are refused
+    (INVALID_ARGUMENT).
+    """
     @_builtins.property
     def range(self) -> Global___TimeRange: ...
     def __init__(
