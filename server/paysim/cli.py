@@ -85,17 +85,20 @@ async def _verify(settings: Settings) -> int:
     from paysim.store.unit_of_work import UnitOfWork
 
     engine = create_engine(settings.effective_database_url, limits=database_limits(settings))
+    from paysim.cli_analytics import verify_read_model
+
     try:
         report = await verify_all(lambda: UnitOfWork(engine))
+        for m in report.mismatches:
+            fields = f" ({', '.join(m.fields)})" if m.fields else ""
+            print(f"MISMATCH {m.payment_id}: {m.problem}{fields}")
+        count = len(report.mismatches)
+        verdict = "all projections match their events" if report.ok else f"{count} mismatch{'es' if count != 1 else ''}"
+        print(f"checked {report.checked} payments ({report.snapshots_checked} from snapshots too): {verdict}")
+        read_model_ok = await verify_read_model(engine)
     finally:
         await engine.dispose()
-    for m in report.mismatches:
-        fields = f" ({', '.join(m.fields)})" if m.fields else ""
-        print(f"MISMATCH {m.payment_id}: {m.problem}{fields}")
-    count = len(report.mismatches)
-    verdict = "all projections match their events" if report.ok else f"{count} mismatch{'es' if count != 1 else ''}"
-    print(f"checked {report.checked} payments ({report.snapshots_checked} from snapshots too): {verdict}")
-    return 0 if report.ok else 1
+    return 0 if report.ok and read_model_ok else 1
 
 
 def _database_name(settings: Settings) -> str:
@@ -207,8 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench_subscriptions.add_arguments(bench_events)
 
-    verify = sub.add_parser("verify", help="replay every payment's events and compare with its projection")
+    verify = sub.add_parser(
+        "verify", help="replay every payment's events and compare with its projection and the analytics read model"
+    )
     common(verify)
+
+    from paysim import bench_analytics, cli_analytics
+
+    cli_analytics.add_commands(sub, common)
+    bench_analytics.add_arguments(
+        sub.add_parser("bench-analytics", help="time a 30-day hourly metrics query over many payments' buckets")
+    )
 
     admin = sub.add_parser("admin", help="manage admin accounts")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
@@ -276,6 +288,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     if args.command == "verify":
         return asyncio.run(_verify(settings))
+    if args.command == "analytics":
+        from paysim import cli_analytics
+
+        return asyncio.run(cli_analytics.rebuild(settings))
+    if args.command == "bench-analytics":
+        from paysim import bench_analytics
+
+        return bench_analytics.main(args)
     if args.command == "admin" and args.admin_command == "create":
         return _admin_create(settings, args)
     return 2

@@ -61,6 +61,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
 
         async_names = namespaces(async_client)
         assert set(async_names) == {
+            "analytics",
             "auth",
             "merchants",
             "merchants.api_keys",
@@ -90,7 +91,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 52
+    assert len(paths) == len(set(paths)) == 56
     assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
@@ -103,6 +104,7 @@ def test_the_rpc_table_names_each_rpc_once() -> None:
 
 def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
     from paysim_proto.v1 import (
+        analytics_pb2,
         auth_pb2,
         customer_pb2,
         events_pb2,
@@ -113,7 +115,17 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
         webhook_pb2,
     )
 
-    modules = (auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2)
+    modules = (
+        analytics_pb2,
+        auth_pb2,
+        customer_pb2,
+        events_pb2,
+        merchant_pb2,
+        payment_pb2,
+        simulator_pb2,
+        threeds_pb2,
+        webhook_pb2,
+    )
     contract = {
         f"/{service.full_name}/{method.name}"
         for module in modules

@@ -15,6 +15,8 @@ from paysim.app.redis_guard import GuardedRedis
 from paysim.config import Settings
 from paysim.security.passwords import PasswordHasher
 from paysim.services.accounts import AccountService
+from paysim.services.analytics import AnalyticsService
+from paysim.services.analytics_projector import AnalyticsProjector
 from paysim.services.authentication import Authenticator
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock
@@ -58,6 +60,9 @@ class App:
     # Beneath the simulator's controls: tests reach the gateways and faults through them.
     router: GatewayRouter
     faults: GatewayFaultService
+    # The analytics read model: its queries, and the projector started with the server.
+    analytics: AnalyticsService
+    projector: AnalyticsProjector
 
     @property
     def engine(self) -> AsyncEngine:

@@ -9,6 +9,8 @@ import signal
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paysim_proto.v1 import (
+    analytics_pb2,
+    analytics_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
     customer_pb2,
@@ -28,6 +30,7 @@ from paysim_proto.v1 import (
     webhook_pb2_grpc,
 )
 
+from paysim.api.analytics import AnalyticsServicer
 from paysim.api.auth import AuthServicer
 from paysim.api.customer import CustomerServicer
 from paysim.api.events import EventServicer
@@ -57,6 +60,7 @@ PAYSIM_SERVICE_DESCRIPTORS = (
     threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"],
     webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"],
     events_pb2.DESCRIPTOR.services_by_name["EventService"],
+    analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
 )
 PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
 
@@ -114,6 +118,7 @@ class PaysimServer:
         threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
         webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
+        analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(app.analytics), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection = ReflectionServicer(
             [
@@ -138,6 +143,7 @@ class PaysimServer:
         await self._server.start()
         await self.health.start()
         self.maintenance.start()
+        self.app.projector.start()
         if self.app.settings.webhook_dispatch:  # every process writes the outbox either way
             self.app.dispatcher.start()
         fields = {"address": address, "port": port, "addresses": self.addresses, "tls": self.tls is not None}
@@ -178,7 +184,7 @@ class PaysimServer:
         # Side by side with the drain: a housekeeping task cancelled while it waits for the
         # database (SQLite's write lock) ends only once that wait is over, and must not eat into
         # the calls' grace period.
-        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop())
+        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop(), self.app.projector.stop())
         # gRPC's own stop refuses every new call at once, health checks included: it comes only
         # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
         drained = await self.calls.wait_idle(grace)

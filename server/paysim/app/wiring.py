@@ -29,6 +29,8 @@ from paysim.security.access_tokens import AccessTokenCodec
 from paysim.security.passwords import PasswordHasher
 from paysim.security.webhook_secrets import SecretBox
 from paysim.services.accounts import AccountPolicy, AccountService
+from paysim.services.analytics import AnalyticsService
+from paysim.services.analytics_projector import AnalyticsProjector
 from paysim.services.authentication import Authenticator, PrincipalCache
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.customers import CustomerService
@@ -47,6 +49,8 @@ from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
 from paysim.services.webhook_sender import WebhookSender
 from paysim.services.webhook_targets import TargetGuard
 from paysim.services.webhooks import WebhookService
+from paysim.store.analytics_reader import AnalyticsReader
+from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_log import EventLog
 from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -79,6 +83,14 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         hasher=identity.hasher,
         router=payments.router,
         faults=payments.faults,
+        analytics=AnalyticsService(AnalyticsReader(adapters.engine)),
+        projector=AnalyticsProjector(
+            EventLog(adapters.engine),
+            AnalyticsWriter(adapters.engine),
+            adapters.bus,
+            clock,
+            poll_seconds=settings.event_poll_seconds,
+        ),
     )
 
 

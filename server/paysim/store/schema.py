@@ -326,3 +326,88 @@ webhook_attempts = Table(
     Column("error", String(200), nullable=False),
     Column("duration_ms", Integer, nullable=False),
 )
+
+# --- the analytics read model (services/analytics_projector.py), rebuilt from payment_events ---
+
+# How far the projector has read the event store: every event with seq <= position is counted
+# in the tables below, and none after it. Advanced by compare-and-set in the transaction that
+# adds the events' counts, so two processes never count one event twice.
+analytics_checkpoints = Table(
+    "analytics_checkpoints",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# What the projector needs to know of each payment to attribute its later events, and what the
+# search and top-customer queries read. ``search_text`` is the lowercased searchable text.
+analytics_payments = Table(
+    "analytics_payments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merchant_id", ID, nullable=False),
+    Column("customer_id", String(40), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(24), nullable=False),
+    Column("card_brand", String(24), nullable=False),
+    Column("card_last4", String(4), nullable=False),
+    Column("gateway", String(40), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("captured_amount", BigInteger, nullable=False),
+    # Refunds requested and not yet settled, {refund id: amount}: refund.succeeded names only the id.
+    Column("refunds_json", Text, nullable=False),
+    Column("authorized_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "merchant_id", "created_at", "id"),
+    Index(None, "created_at", "id"),
+)
+
+# Payment totals per (merchant, bucket size, dimension, value, bucket start). ``merchant_id`` ""
+# holds the platform's totals and ``dimension`` "" the unsplit series, so every query is one
+# range scan of the primary key. Sizes: "m" minute, "h" hour, "d" day. ``start`` is in seconds since
+# the epoch (UTC): a month of hourly buckets reads as plain integers, not as 720 parsed timestamps.
+analytics_payment_buckets = Table(
+    "analytics_payment_buckets",
+    metadata,
+    Column("merchant_id", String(40), primary_key=True),
+    Column("size", String(1), primary_key=True),
+    Column("dimension", String(16), primary_key=True),
+    Column("value", String(40), primary_key=True),
+    Column("start", BigInteger, primary_key=True),
+    Column("payments", BigInteger, nullable=False),
+    Column("volume", BigInteger, nullable=False),
+    Column("authorized", BigInteger, nullable=False),
+    Column("authorized_volume", BigInteger, nullable=False),
+    Column("captured", BigInteger, nullable=False),
+    Column("captured_volume", BigInteger, nullable=False),
+    Column("declined", BigInteger, nullable=False),
+    Column("failed", BigInteger, nullable=False),
+    Column("voided", BigInteger, nullable=False),
+    Column("refunds", BigInteger, nullable=False),
+    Column("refunded_volume", BigInteger, nullable=False),
+    Column("capture_latency_ms", BigInteger, nullable=False),
+)
+
+# Gateway call totals per (merchant, bucket size, gateway, bucket start), with a fixed latency
+# histogram (``lat_0`` … ``lat_10``: the bounds in domain/analytics.py) that gives percentiles.
+analytics_gateway_buckets = Table(
+    "analytics_gateway_buckets",
+    metadata,
+    Column("merchant_id", String(40), primary_key=True),
+    Column("size", String(1), primary_key=True),
+    Column("gateway", String(40), primary_key=True),
+    Column("start", BigInteger, primary_key=True),
+    Column("attempts", BigInteger, nullable=False),
+    Column("approved", BigInteger, nullable=False),
+    Column("declined", BigInteger, nullable=False),
+    Column("errors", BigInteger, nullable=False),
+    Column("timeouts", BigInteger, nullable=False),
+    Column("breaker_rejections", BigInteger, nullable=False),
+    Column("latency_ms", BigInteger, nullable=False),
+    Column("latency_max_ms", BigInteger, nullable=False),
+    *(Column(f"lat_{i}", BigInteger, nullable=False) for i in range(11)),
+)

@@ -26,6 +26,7 @@ from paysim_client._loop_thread import LoopThread
 from paysim_client._transport import Transport
 from paysim_client._version import __version__
 from paysim_client.config import DEFAULT_RETRY, DEFAULT_TARGET, DEFAULT_TIMEOUT_SECONDS, RetryPolicy, TLSConfig
+from paysim_client.resources.analytics import Analytics, AsyncAnalytics
 from paysim_client.resources.auth import AsyncAuth, Auth
 from paysim_client.resources.customers import AsyncCustomers, Customers
 from paysim_client.resources.merchants import AsyncMerchants, Merchants
@@ -70,7 +71,7 @@ class AsyncClient:
     Open it with :func:`paysim_client.connect` (or ``AsyncClient.connect``); close it with
     :meth:`close` or ``async with``. The resource namespaces are ``auth``, ``merchants``
     (with ``merchants.api_keys`` and ``merchants.gateway_configs``), ``customers``,
-    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator`` and ``webhooks``.
+    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator``, ``webhooks`` and ``analytics``.
     """
 
     def __init__(self, transport: Transport, target: str, session: Session | None = None) -> None:
@@ -83,6 +84,7 @@ class AsyncClient:
         self.simulator = AsyncSimulator(transport)
         self.three_ds = AsyncThreeDS(transport)
         self.webhooks = AsyncWebhooks(transport)
+        self.analytics = AsyncAnalytics(transport)
 
     @staticmethod
     def connect(
@@ -246,6 +248,7 @@ class Client:
         self.simulator = Simulator(runner, client.simulator)
         self.three_ds = ThreeDS(runner, client.three_ds)
         self.webhooks = Webhooks(runner, client.webhooks)
+        self.analytics = Analytics(runner, client.analytics)
 
     connect = _BlockingConnect(AsyncClient.connect)
 

@@ -11,8 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 from paysim_client._rpc import Rpc, Safety
-from paysim_proto.v1 import auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import analytics_pb2, auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
 
+
+# AnalyticsService
+GET_PAYMENT_METRICS: Rpc[analytics_pb2.GetPaymentMetricsRequest, analytics_pb2.GetPaymentMetricsResponse] = Rpc(
+    "/paysim.v1.AnalyticsService/GetPaymentMetrics",
+    analytics_pb2.GetPaymentMetricsRequest,
+    analytics_pb2.GetPaymentMetricsResponse,
+    Safety.READ,
+)
+LIST_TOP_CUSTOMERS: Rpc[analytics_pb2.ListTopCustomersRequest, analytics_pb2.ListTopCustomersResponse] = Rpc(
+    "/paysim.v1.AnalyticsService/ListTopCustomers",
+    analytics_pb2.ListTopCustomersRequest,
+    analytics_pb2.ListTopCustomersResponse,
+    Safety.READ,
+)
+GET_GATEWAY_PERFORMANCE: Rpc[analytics_pb2.GetGatewayPerformanceRequest, analytics_pb2.GetGatewayPerformanceResponse] = Rpc(
+    "/paysim.v1.AnalyticsService/GetGatewayPerformance",
+    analytics_pb2.GetGatewayPerformanceRequest,
+    analytics_pb2.GetGatewayPerformanceResponse,
+    Safety.READ,
+)
+SEARCH_PAYMENTS: Rpc[analytics_pb2.SearchPaymentsRequest, analytics_pb2.SearchPaymentsResponse] = Rpc(
+    "/paysim.v1.AnalyticsService/SearchPayments",
+    analytics_pb2.SearchPaymentsRequest,
+    analytics_pb2.SearchPaymentsResponse,
+    Safety.READ,
+)
 
 # AuthService
 REGISTER: Rpc[auth_pb2.RegisterRequest, auth_pb2.RegisterResponse] = Rpc(
@@ -349,6 +375,10 @@ REDELIVER_WEBHOOK: Rpc[webhook_pb2.RedeliverWebhookRequest, webhook_pb2.Redelive
 )
 
 ALL: tuple[Rpc[Any, Any], ...] = (
+    GET_PAYMENT_METRICS,
+    LIST_TOP_CUSTOMERS,
+    GET_GATEWAY_PERFORMANCE,
+    SEARCH_PAYMENTS,
     REGISTER,
     LOGIN,
     REFRESH_TOKEN,
