@@ -40,6 +40,7 @@ from paysim_client.types import CardInput
 from paysim_proto.v1 import merchant_pb2, payment_pb2
 
 from tests.cli.conftest import AdminAccount, Cli, clean_env
+from tests.cli.test_readme import _complete, console
 from tests.support.backends import Backend
 from tests.support.factories import PASSWORD, register_merchant
 from tests.support.harness import ServerHandle
@@ -138,16 +139,6 @@ class Step:
     documented: str  # what the README shows under it; empty for a block without `$ ` prompts
 
 
-def _complete(command: str) -> bool:
-    if command.endswith("\\"):
-        return False
-    try:
-        shlex.split(command)
-    except ValueError:
-        return False
-    return True
-
-
 def steps_of(block: Block) -> list[Step]:
     lines = block.text.splitlines()
     if not any(line.startswith("$ ") for line in lines):  # commands alone: each one a step
@@ -158,23 +149,7 @@ def steps_of(block: Block) -> list[Step]:
             elif line.strip() and not line.lstrip().startswith("#"):
                 commands.append(line)
         return [Step(command, "") for command in commands]
-    found: list[Step] = []
-    i = 0
-    while i < len(lines):
-        if not lines[i].startswith("$ "):
-            i += 1
-            continue
-        command = lines[i][2:]
-        while not _complete(command):
-            i += 1
-            command += "\n" + lines[i]
-        i += 1
-        output: list[str] = []
-        while i < len(lines) and not lines[i].startswith("$ "):
-            output.append(lines[i])
-            i += 1
-        found.append(Step(command, "\n".join(output).strip()))
-    return found
+    return [Step(command, output) for command, output in console(block.text)]
 
 
 ID = re.compile(r"\b(mer|usr|key|pay|re|cus|evt|whe|whd|chl|rt|sim|pi|pp|rzp|str)_([A-Za-z0-9]{6,}|…)")
