@@ -1,6 +1,7 @@
 """One contract for every repository adapter of the payment use cases (store/ports.py), run
 against real databases: the SQLAlchemy adapters on SQLite and on PostgreSQL, and the psycopg
-adapters of the PostgreSQL payment unit of work. Also the store's promise to report a taken
+adapters of the PostgreSQL payment unit of work; and against the in-memory fakes of the fast
+service tests (tests/support/fakes.py), which keeps them honest. Also the store's promise to report a taken
 unique value as the domain's exception, on both databases."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pytest
 
@@ -33,6 +34,7 @@ from paysim.store.repositories.idempotency import COMPLETED, IN_FLIGHT
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
 from paysim.store.unit_of_work import UnitOfWork
 from tests.support import backends
+from tests.support.fakes import InMemoryDatabase, unit_of_work_factory
 
 T = TypeVar("T")
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -44,7 +46,7 @@ class Adapter:
     """Which unit of work serves the payment use cases, on which database."""
 
     backend: str
-    engine: str  # "sqlalchemy" or "psycopg"
+    engine: str  # "sqlalchemy", "psycopg" or "fake" (in memory)
     database_url: str = ""
 
     @property
@@ -55,6 +57,7 @@ class Adapter:
 ADAPTERS = [Adapter(name, "sqlalchemy") for name in backends.available()]
 if "postgres" in backends.available():
     ADAPTERS.append(Adapter("postgres", "psycopg"))
+ADAPTERS.append(Adapter("memory", "fake"))
 
 
 def _migrated(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -74,6 +77,9 @@ async def _migrate(database_url: str) -> None:
 @pytest.fixture(scope="module", params=ADAPTERS, ids=lambda a: a.id)
 def adapter(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adapter]:
     chosen: Adapter = request.param
+    if chosen.engine == "fake":
+        yield chosen
+        return
     for url in _migrated(chosen.backend, tmp_path_factory):
         yield replace(chosen, database_url=url)
 
@@ -101,6 +107,10 @@ def run(adapter: Adapter, body: Body[T]) -> T:
 async def _units(
     database_url: str, engine_kind: str
 ) -> AsyncIterator[tuple[Callable[[], PaymentStore], Callable[[], UnitOfWork]]]:
+    if engine_kind == "fake":
+        units = cast(Callable[[], UnitOfWork], unit_of_work_factory(InMemoryDatabase()))
+        yield units, units
+        return
     engine = create_engine(database_url, pool_size=2)
     try:
         if engine_kind == "sqlalchemy":
