@@ -35,6 +35,16 @@ def test_an_automatic_capture_payment_is_captured_at_once_with_its_fee(world: Wo
     assert state.net_amount == 9_680
 
 
+def test_the_percentage_fee_rounds_half_up_to_the_minor_unit(world: World) -> None:
+    state = world.create(1_020, capture=CaptureMethod.AUTOMATIC).payment
+    assert state.fee_amount == 30 + 30  # 2.9 % of 10.20 is 0.2958: 0.30, plus the fixed 0.30
+
+
+def test_the_fee_never_exceeds_the_captured_amount(world: World) -> None:
+    state = world.create(20, capture=CaptureMethod.AUTOMATIC).payment
+    assert (state.fee_amount, state.net_amount) == (20, 0)
+
+
 def test_the_payment_takes_the_merchants_fee_and_default_currency(world: World) -> None:
     state = world.create(1_000).payment
     assert (state.currency, state.fee_percent_bps, state.fee_fixed) == ("EUR", 290, 30)
