@@ -15,8 +15,7 @@ from typing import TypeVar, cast
 
 import pytest
 
-from paysim.domain import ids
-from paysim.domain import payment as agg
+from paysim.domain import ids, payment
 from paysim.domain.circuit_breaker import reset
 from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNameTaken
 from paysim.domain.errors import Aborted
@@ -131,23 +130,23 @@ def _merchant(name: str | None = None) -> Merchant:
     return Merchant(mid, name or f"Shop {mid}", "shop@example.com", "EUR", True, NOW, NOW, 290, 30)
 
 
-def _payment(merchant_id: str) -> agg.PaymentState:
+def _payment(merchant_id: str) -> payment.PaymentState:
     created = PaymentCreated(
         at=NOW,
         merchant_id=merchant_id,
         customer_id="",
         amount=1234,
         currency="EUR",
-        capture_method=agg.CaptureMethod.MANUAL,
-        card=agg.Card("visa", "424242", "4242", 12, 2030, "f", ""),
+        capture_method=payment.CaptureMethod.MANUAL,
+        card=payment.Card("visa", "424242", "4242", 12, 2030, "f", ""),
         description="",
         fee_percent_bps=0,
         fee_fixed=0,
     )
-    return agg.create(created, ids.new_id("pay"))
+    return payment.create(created, ids.new_id("pay"))
 
 
-def _events(count: int) -> list[agg.PaymentEvent]:
+def _events(count: int) -> list[payment.PaymentEvent]:
     return [PaymentAttemptFailed(at=NOW) for _ in range(count)]
 
 
@@ -229,11 +228,11 @@ def test_a_payment_is_snapshotted_every_twenty_versions(adapter: Adapter) -> Non
 def test_nothing_of_an_uncommitted_unit_of_work_is_kept(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
         merchant = await _with_merchant(uow)
-        payment = _payment(merchant.id)
+        uncommitted = _payment(merchant.id)
         async with store() as unit:
-            await unit.payments.save(None, payment, _events(1))
+            await unit.payments.save(None, uncommitted, _events(1))
         async with store() as unit:
-            assert await unit.payments.get(payment.id) is None
+            assert await unit.payments.get(uncommitted.id) is None
 
     run(adapter, body)
 
