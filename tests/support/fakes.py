@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import builtins
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -412,6 +412,8 @@ class ScriptedGateway:
     operations: list[Answer] = field(default_factory=list)
     methods: frozenset[MethodType] = frozenset({MethodType.CARD})
     crash: str = ""  # "", "before" or "after"
+    # Run during the next call, before it answers: another request racing this one.
+    meanwhile: Callable[[], Awaitable[object]] | None = None
     calls: list[str] = field(default_factory=list)
     ledger: dict[str, GatewayResult] = field(default_factory=dict)
 
@@ -422,13 +424,19 @@ class ScriptedGateway:
         return self._answer(request.downstream_key, self.authorizations)
 
     async def capture(self, downstream_key: str, reference: str, amount: int) -> GatewayResult:
-        return self._answer(downstream_key, self.operations)
+        return await self._racing(downstream_key, self.operations)
 
     async def void(self, downstream_key: str, reference: str) -> GatewayResult:
-        return self._answer(downstream_key, self.operations)
+        return await self._racing(downstream_key, self.operations)
 
     async def refund(self, downstream_key: str, reference: str, amount: int) -> GatewayResult:
-        return self._answer(downstream_key, self.operations)
+        return await self._racing(downstream_key, self.operations)
+
+    async def _racing(self, downstream_key: str, script: list[Answer]) -> GatewayResult:
+        if self.meanwhile is not None:
+            racer, self.meanwhile = self.meanwhile, None
+            await racer()
+        return self._answer(downstream_key, script)
 
     def _answer(self, downstream_key: str, script: list[Answer]) -> GatewayResult:
         self.calls.append(downstream_key)
