@@ -242,18 +242,18 @@ def test_nothing_of_an_uncommitted_unit_of_work_is_kept(adapter: Adapter) -> Non
 
 def test_a_key_is_claimed_once_and_completed(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
+        owner, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.claim(scope, key, "Create", "fp", NOW, later, payment_id="pay_1") is None
+            assert await unit.idempotency.claim(owner, key, "Create", "fp", NOW, later, payment_id="pay_1") is None
             await unit.commit()
         async with store() as unit:
-            existing = await unit.idempotency.claim(scope, key, "Create", "other", NOW, later)
+            existing = await unit.idempotency.claim(owner, key, "Create", "other", NOW, later)
             assert existing is not None
             assert (existing.fingerprint, existing.state, existing.payment_id) == ("fp", IN_FLIGHT, "pay_1")
-            await unit.idempotency.complete(scope, key, 0, b"\x00answer", NOW)
+            await unit.idempotency.complete(owner, key, 0, b"\x00answer", NOW)
             await unit.commit()
         async with store() as unit:
-            done = await unit.idempotency.get(scope, key)
+            done = await unit.idempotency.get(owner, key)
         assert done is not None
         assert (done.state, done.response_code, done.response_blob) == (COMPLETED, 0, b"\x00answer")
         assert done.expires_at == later
@@ -263,16 +263,16 @@ def test_a_key_is_claimed_once_and_completed(adapter: Adapter) -> None:
 
 def test_an_expired_key_is_free_again(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key = ids.new_id(ids.MERCHANT), ids.new_id("key")
+        owner, key = ids.new_id(ids.MERCHANT), ids.new_id("key")
         async with store() as unit:
-            await unit.idempotency.claim(scope, key, "Create", "old", NOW, NOW + timedelta(seconds=1))
+            await unit.idempotency.claim(owner, key, "Create", "old", NOW, NOW + timedelta(seconds=1))
             await unit.commit()
         later = NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.claim(scope, key, "Create", "new", later, later + timedelta(hours=1)) is None
+            assert await unit.idempotency.claim(owner, key, "Create", "new", later, later + timedelta(hours=1)) is None
             await unit.commit()
         async with store() as unit:
-            renewed = await unit.idempotency.get(scope, key)
+            renewed = await unit.idempotency.get(owner, key)
         assert renewed is not None and renewed.fingerprint == "new"
 
     run(adapter, body)
@@ -280,13 +280,13 @@ def test_an_expired_key_is_free_again(adapter: Adapter) -> None:
 
 def test_a_reserved_key_is_claimed_and_a_taken_one_is_never_overwritten(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
+        owner, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.reserve(scope, key, "Create", "fp", NOW, later) is None
+            assert await unit.idempotency.reserve(owner, key, "Create", "fp", NOW, later) is None
             await unit.commit()
         try:
             async with store() as unit:
-                existing = await unit.idempotency.reserve(scope, key, "Create", "other", NOW, later)
+                existing = await unit.idempotency.reserve(owner, key, "Create", "other", NOW, later)
                 if existing is None:  # the reservation waits for the commit: the clash surfaces there
                     await unit.commit()
                     pytest.fail("a taken key was reserved again")
@@ -294,7 +294,7 @@ def test_a_reserved_key_is_claimed_and_a_taken_one_is_never_overwritten(adapter:
         except KeyAlreadyClaimed:
             assert adapter.engine == "psycopg"
         async with store() as unit:
-            kept = await unit.idempotency.get(scope, key)
+            kept = await unit.idempotency.get(owner, key)
         assert kept is not None and (kept.fingerprint, kept.state) == ("fp", IN_FLIGHT)
 
     run(adapter, body)

@@ -292,32 +292,32 @@ class FakeCircuitBreakers:
     def __init__(self, breakers: Draft[tuple[str, str], StoredBreaker]) -> None:
         self._breakers = breakers
 
-    async def get(self, owner: str, gateway: str) -> StoredBreaker | None:
-        return self._breakers.get((owner, gateway))
+    async def get(self, scope: str, gateway: str) -> StoredBreaker | None:
+        return self._breakers.get((scope, gateway))
 
-    async def get_for_update(self, owner: str, gateway: str) -> StoredBreaker | None:
-        return self._breakers.get((owner, gateway))
+    async def get_for_update(self, scope: str, gateway: str) -> StoredBreaker | None:
+        return self._breakers.get((scope, gateway))
 
-    async def save(self, owner: str, gateway: str, state: BreakerState, expected_version: int, *, now: datetime) -> int:
-        found = self._breakers.get((owner, gateway))
+    async def save(self, scope: str, gateway: str, state: BreakerState, expected_version: int, *, now: datetime) -> int:
+        found = self._breakers.get((scope, gateway))
         if (found.version if found is not None else 0) != expected_version:
-            raise breaker_conflict(owner, gateway)
-        self._breakers.put((owner, gateway), StoredBreaker(owner, gateway, state, expected_version + 1, now))
+            raise breaker_conflict(scope, gateway)
+        self._breakers.put((scope, gateway), StoredBreaker(scope, gateway, state, expected_version + 1, now))
         return expected_version + 1
 
-    async def list(self, owner: str) -> builtins.list[StoredBreaker]:
-        return sorted((b for (o, _), b in self._breakers.items() if o == owner), key=lambda b: b.gateway)
+    async def list(self, scope: str) -> builtins.list[StoredBreaker]:
+        return sorted((b for (s, _), b in self._breakers.items() if s == scope), key=lambda b: b.gateway)
 
 
 class FakeGatewayFaults:
     def __init__(self, faults: Draft[tuple[str, str], GatewayFaults]) -> None:
         self._faults = faults
 
-    async def for_scopes(self, owners: Sequence[str]) -> builtins.list[GatewayFaults]:
-        return sorted((f for (o, _), f in self._faults.items() if o in owners), key=lambda f: (f.scope, f.gateway))
+    async def for_scopes(self, scopes: Sequence[str]) -> builtins.list[GatewayFaults]:
+        return sorted((f for (s, _), f in self._faults.items() if s in scopes), key=lambda f: (f.scope, f.gateway))
 
-    async def get_for_update(self, owner: str, gateway: str) -> GatewayFaults | None:
-        return self._faults.get((owner, gateway))
+    async def get_for_update(self, scope: str, gateway: str) -> GatewayFaults | None:
+        return self._faults.get((scope, gateway))
 
     async def save(self, faults: GatewayFaults, now: datetime) -> None:
         if faults.is_empty(now):
