@@ -158,7 +158,7 @@ class FakePayments(PaymentEventStore):
     ) -> list[StoredEvent]:
         current = await self.get(after.id)
         expected = 0 if before is None else before.version
-        if (current.version if current is not None else 0) != expected or (before is None and current is not None):
+        if (current.version if current is not None else 0) != expected:
             raise concurrency_conflict(after.id)
         self.expected_versions.setdefault(after.id, expected)
         self._projections.put(after.id, dumps(payment.to_dict(after)))
