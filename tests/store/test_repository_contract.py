@@ -1,6 +1,7 @@
 """One contract for every repository adapter of the payment use cases (store/ports.py), run
 against real databases: the SQLAlchemy adapters on SQLite and on PostgreSQL, and the psycopg
-adapters of the PostgreSQL payment unit of work. Also the store's promise to report a taken
+adapters of the PostgreSQL payment unit of work; and against the in-memory fakes of the fast
+service tests (tests/support/fakes.py), which keeps them honest. Also the store's promise to report a taken
 unique value as the domain's exception, on both databases."""
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pytest
 
-from paysim.domain import ids
-from paysim.domain import payment as agg
+from paysim.domain import ids, payment
 from paysim.domain.circuit_breaker import reset
 from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNameTaken
 from paysim.domain.errors import Aborted
@@ -33,6 +33,7 @@ from paysim.store.repositories.idempotency import COMPLETED, IN_FLIGHT
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
 from paysim.store.unit_of_work import UnitOfWork
 from tests.support import backends
+from tests.support.fakes import InMemoryDatabase, unit_of_work_factory
 
 T = TypeVar("T")
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -44,7 +45,7 @@ class Adapter:
     """Which unit of work serves the payment use cases, on which database."""
 
     backend: str
-    engine: str  # "sqlalchemy" or "psycopg"
+    engine: str  # "sqlalchemy", "psycopg" or "fake" (in memory)
     database_url: str = ""
 
     @property
@@ -55,6 +56,7 @@ class Adapter:
 ADAPTERS = [Adapter(name, "sqlalchemy") for name in backends.available()]
 if "postgres" in backends.available():
     ADAPTERS.append(Adapter("postgres", "psycopg"))
+ADAPTERS.append(Adapter("memory", "fake"))
 
 
 def _migrated(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -74,6 +76,9 @@ async def _migrate(database_url: str) -> None:
 @pytest.fixture(scope="module", params=ADAPTERS, ids=lambda a: a.id)
 def adapter(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adapter]:
     chosen: Adapter = request.param
+    if chosen.engine == "fake":
+        yield chosen
+        return
     for url in _migrated(chosen.backend, tmp_path_factory):
         yield replace(chosen, database_url=url)
 
@@ -101,6 +106,10 @@ def run(adapter: Adapter, body: Body[T]) -> T:
 async def _units(
     database_url: str, engine_kind: str
 ) -> AsyncIterator[tuple[Callable[[], PaymentStore], Callable[[], UnitOfWork]]]:
+    if engine_kind == "fake":
+        units = cast(Callable[[], UnitOfWork], unit_of_work_factory(InMemoryDatabase()))
+        yield units, units
+        return
     engine = create_engine(database_url, pool_size=2)
     try:
         if engine_kind == "sqlalchemy":
@@ -121,23 +130,23 @@ def _merchant(name: str | None = None) -> Merchant:
     return Merchant(mid, name or f"Shop {mid}", "shop@example.com", "EUR", True, NOW, NOW, 290, 30)
 
 
-def _payment(merchant_id: str) -> agg.PaymentState:
+def _payment(merchant_id: str) -> payment.PaymentState:
     created = PaymentCreated(
         at=NOW,
         merchant_id=merchant_id,
         customer_id="",
         amount=1234,
         currency="EUR",
-        capture_method=agg.CaptureMethod.MANUAL,
-        card=agg.Card("visa", "424242", "4242", 12, 2030, "f", ""),
+        capture_method=payment.CaptureMethod.MANUAL,
+        card=payment.Card("visa", "424242", "4242", 12, 2030, "f", ""),
         description="",
         fee_percent_bps=0,
         fee_fixed=0,
     )
-    return agg.create(created, ids.new_id("pay"))
+    return payment.create(created, ids.new_id("pay"))
 
 
-def _events(count: int) -> list[agg.PaymentEvent]:
+def _events(count: int) -> list[payment.PaymentEvent]:
     return [PaymentAttemptFailed(at=NOW) for _ in range(count)]
 
 
@@ -219,11 +228,11 @@ def test_a_payment_is_snapshotted_every_twenty_versions(adapter: Adapter) -> Non
 def test_nothing_of_an_uncommitted_unit_of_work_is_kept(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
         merchant = await _with_merchant(uow)
-        payment = _payment(merchant.id)
+        uncommitted = _payment(merchant.id)
         async with store() as unit:
-            await unit.payments.save(None, payment, _events(1))
+            await unit.payments.save(None, uncommitted, _events(1))
         async with store() as unit:
-            assert await unit.payments.get(payment.id) is None
+            assert await unit.payments.get(uncommitted.id) is None
 
     run(adapter, body)
 
@@ -233,18 +242,18 @@ def test_nothing_of_an_uncommitted_unit_of_work_is_kept(adapter: Adapter) -> Non
 
 def test_a_key_is_claimed_once_and_completed(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
+        owner, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.claim(scope, key, "Create", "fp", NOW, later, payment_id="pay_1") is None
+            assert await unit.idempotency.claim(owner, key, "Create", "fp", NOW, later, payment_id="pay_1") is None
             await unit.commit()
         async with store() as unit:
-            existing = await unit.idempotency.claim(scope, key, "Create", "other", NOW, later)
+            existing = await unit.idempotency.claim(owner, key, "Create", "other", NOW, later)
             assert existing is not None
             assert (existing.fingerprint, existing.state, existing.payment_id) == ("fp", IN_FLIGHT, "pay_1")
-            await unit.idempotency.complete(scope, key, 0, b"\x00answer", NOW)
+            await unit.idempotency.complete(owner, key, 0, b"\x00answer", NOW)
             await unit.commit()
         async with store() as unit:
-            done = await unit.idempotency.get(scope, key)
+            done = await unit.idempotency.get(owner, key)
         assert done is not None
         assert (done.state, done.response_code, done.response_blob) == (COMPLETED, 0, b"\x00answer")
         assert done.expires_at == later
@@ -254,16 +263,16 @@ def test_a_key_is_claimed_once_and_completed(adapter: Adapter) -> None:
 
 def test_an_expired_key_is_free_again(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key = ids.new_id(ids.MERCHANT), ids.new_id("key")
+        owner, key = ids.new_id(ids.MERCHANT), ids.new_id("key")
         async with store() as unit:
-            await unit.idempotency.claim(scope, key, "Create", "old", NOW, NOW + timedelta(seconds=1))
+            await unit.idempotency.claim(owner, key, "Create", "old", NOW, NOW + timedelta(seconds=1))
             await unit.commit()
         later = NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.claim(scope, key, "Create", "new", later, later + timedelta(hours=1)) is None
+            assert await unit.idempotency.claim(owner, key, "Create", "new", later, later + timedelta(hours=1)) is None
             await unit.commit()
         async with store() as unit:
-            renewed = await unit.idempotency.get(scope, key)
+            renewed = await unit.idempotency.get(owner, key)
         assert renewed is not None and renewed.fingerprint == "new"
 
     run(adapter, body)
@@ -271,13 +280,13 @@ def test_an_expired_key_is_free_again(adapter: Adapter) -> None:
 
 def test_a_reserved_key_is_claimed_and_a_taken_one_is_never_overwritten(adapter: Adapter) -> None:
     async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
-        scope, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
+        owner, key, later = ids.new_id(ids.MERCHANT), ids.new_id("key"), NOW + timedelta(hours=1)
         async with store() as unit:
-            assert await unit.idempotency.reserve(scope, key, "Create", "fp", NOW, later) is None
+            assert await unit.idempotency.reserve(owner, key, "Create", "fp", NOW, later) is None
             await unit.commit()
         try:
             async with store() as unit:
-                existing = await unit.idempotency.reserve(scope, key, "Create", "other", NOW, later)
+                existing = await unit.idempotency.reserve(owner, key, "Create", "other", NOW, later)
                 if existing is None:  # the reservation waits for the commit: the clash surfaces there
                     await unit.commit()
                     pytest.fail("a taken key was reserved again")
@@ -285,7 +294,7 @@ def test_a_reserved_key_is_claimed_and_a_taken_one_is_never_overwritten(adapter:
         except KeyAlreadyClaimed:
             assert adapter.engine == "psycopg"
         async with store() as unit:
-            kept = await unit.idempotency.get(scope, key)
+            kept = await unit.idempotency.get(owner, key)
         assert kept is not None and (kept.fingerprint, kept.state) == ("fp", IN_FLIGHT)
 
     run(adapter, body)

@@ -21,14 +21,14 @@ from paysim.api import call_context
 from paysim.api.call_context import ClientWait
 from paysim.domain.errors import FieldViolation, InvalidArgument
 
-ScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
+CallScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
 # Looks at one decoded request message and raises a domain error if the handler must not see it.
 RequestCheck = Callable[[Any], None]
 
 
 class _Undecodable:
     """What a request that is not a valid message decodes to: the handler answers INVALID_ARGUMENT
-    inside its scope (with a request id and rich details) instead of gRPC answering UNKNOWN."""
+    inside its call scope (with a request id and rich details) instead of gRPC answering UNKNOWN."""
 
     __slots__ = ("error",)
 
@@ -81,23 +81,27 @@ def _streamed_requests(check: RequestCheck) -> Prepare:
     return prepare
 
 
-def _wrap_unary_response(behavior: Callable[..., Any], scope: ScopeFactory, prepare: Prepare) -> Callable[..., Any]:
+def _wrap_unary_response(
+    behavior: Callable[..., Any], call_scope: CallScopeFactory, prepare: Prepare
+) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        async with scope(context):
+        async with call_scope(context):
             request = prepare(request)
             return await behavior(request, context)
 
     return wrapped
 
 
-def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory, prepare: Prepare) -> Callable[..., Any]:
+def _wrap_stream_response(
+    behavior: Callable[..., Any], call_scope: CallScopeFactory, prepare: Prepare
+) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
         # Served in the writer form, not as a generator: when the client goes away or the server
         # stops, gRPC cancels this coroutine, the cancellation reaches the handler's generator
         # wherever it waits (a write, its next item), and ``aclosing`` runs its cleanup at once
         # rather than whenever the abandoned generator is collected.
         async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-            async with scope(context):
+            async with call_scope(context):
                 request = prepare(request)
                 async with aclosing(behavior(request, context)) as items:
                     async for item in items:
@@ -111,7 +115,7 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory, pre
         return wrapped_gen
 
     async def wrapped_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        async with scope(context):
+        async with call_scope(context):
             request = prepare(request)
             await behavior(request, context)
 
@@ -119,9 +123,9 @@ def _wrap_stream_response(behavior: Callable[..., Any], scope: ScopeFactory, pre
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler[Any, Any], scope: ScopeFactory, check: RequestCheck = check_decoded
+    handler: grpc.RpcMethodHandler[Any, Any], call_scope: CallScopeFactory, check: RequestCheck = check_decoded
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    """``scope`` is entered around each call; ``check`` then sees each request message (of a
+    """``call_scope`` is entered around each call; ``check`` then sees each request message (of a
     request stream too) before the handler does."""
     if handler is None:  # an unknown method: let gRPC answer UNIMPLEMENTED
         return handler
@@ -129,19 +133,19 @@ def wrap_handler(
     one, each = _unary_request(check), _streamed_requests(check)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary_response(handler.unary_unary, scope, one), _tolerant(req_de), resp_ser
+            _wrap_unary_response(handler.unary_unary, call_scope, one), _tolerant(req_de), resp_ser
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream_response(handler.unary_stream, scope, one), _tolerant(req_de), resp_ser
+            _wrap_stream_response(handler.unary_stream, call_scope, one), _tolerant(req_de), resp_ser
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            _wrap_unary_response(handler.stream_unary, scope, each), req_de, resp_ser
+            _wrap_unary_response(handler.stream_unary, call_scope, each), req_de, resp_ser
         )
     if handler.stream_stream:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream_response(handler.stream_stream, scope, each), req_de, resp_ser
+            _wrap_stream_response(handler.stream_stream, call_scope, each), req_de, resp_ser
         )
     return handler
 

@@ -107,7 +107,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
-        async def scope(context: Context) -> AsyncIterator[None]:
+        async def call_scope(context: Context) -> AsyncIterator[None]:
             # A client's id is used only if it sent exactly one, well formed; else the server
             # makes one (the trailer says which).
             supplied = metadata_values(context, REQUEST_ID_HEADER)
@@ -164,7 +164,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                     },
                 )
 
-        return finish_before_cancel(wrap_handler(handler, scope))
+        return finish_before_cancel(wrap_handler(handler, call_scope))
 
 
 class SecurityInterceptor(_WrappingInterceptor):
@@ -175,14 +175,14 @@ class SecurityInterceptor(_WrappingInterceptor):
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
-        async def scope(context: Context) -> AsyncIterator[None]:
+        async def call_scope(context: Context) -> AsyncIterator[None]:
             # Looked up per call (a dict read): the table is the one source of truth, even for
             # a handler wrapped long ago.
             principal = await self._admit(method, policy_for(method), context)
             call_context.principal.set(principal)
             yield
 
-        return wrap_handler(handler, scope)
+        return wrap_handler(handler, call_scope)
 
     async def _admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
         if policy is None:
@@ -222,7 +222,7 @@ class SecurityInterceptor(_WrappingInterceptor):
 
 
 @asynccontextmanager
-async def _no_scope(context: Context) -> AsyncIterator[None]:
+async def _no_call_scope(context: Context) -> AsyncIterator[None]:
     yield
 
 
@@ -238,4 +238,4 @@ class RequestValidationInterceptor(_WrappingInterceptor):
     not call) and before every handler, for every method: see ``request_validation``."""
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        return wrap_handler(handler, _no_scope, _check_request)
+        return wrap_handler(handler, _no_call_scope, _check_request)

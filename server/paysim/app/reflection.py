@@ -103,11 +103,11 @@ class SymbolIndex:
 
     def _add_enum(self, file: FileDescriptor, enum: EnumDescriptor) -> None:
         self.symbols[enum.full_name] = file
-        scope = enum.full_name.rpartition(".")[0]
+        parent = enum.full_name.rpartition(".")[0]
         for value in enum.values:
             # protobuf scopes a value beside its enum (paysim.v1.PAYMENT_STATUS_CAPTURED); some
             # tools name it under the enum (paysim.v1.PaymentStatus.PAYMENT_STATUS_CAPTURED).
-            self.symbols[f"{scope}.{value.name}" if scope else value.name] = file
+            self.symbols[f"{parent}.{value.name}" if parent else value.name] = file
             self.symbols[f"{enum.full_name}.{value.name}"] = file
 
     def _add_extension(self, file: FileDescriptor, extension: FieldDescriptor) -> None:

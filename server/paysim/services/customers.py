@@ -21,7 +21,7 @@ from paysim.domain.validation import (
     normalize_email,
 )
 from paysim.services.clock import Clock
-from paysim.services.scope import merchant_scope
+from paysim.services.tenancy import target_merchant
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -56,7 +56,7 @@ class CustomerService:
         check_text(v, "phone", phone, max_chars=MAX_PHONE_CHARS)
         check_metadata(v, "metadata", metadata)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         now = self._clock()
         async with self._uow() as uow:
             if await uow.merchants.get(target) is None:
@@ -101,20 +101,20 @@ class CustomerService:
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         check_email(v, "email", email, required=False)
         v.raise_if_any()
-        scope_merchant: str | None
-        scope_user: str | None = None
+        only_merchant: str | None
+        only_user: str | None = None
         if principal.is_admin:
-            scope_merchant = merchant_id or None
+            only_merchant = merchant_id or None
         elif principal.role is Role.CUSTOMER:
             if merchant_id:
                 raise NotFound("merchant", merchant_id)
-            scope_merchant, scope_user = None, principal.user_id or "-"
+            only_merchant, only_user = None, principal.user_id or "-"
         else:
-            scope_merchant = merchant_scope(principal, merchant_id)
+            only_merchant = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.customers.list_page(
-                merchant_id=scope_merchant,
-                user_id=scope_user,
+                merchant_id=only_merchant,
+                user_id=only_user,
                 email=email or None,
                 cursor=cursor,
                 limit=limit,

@@ -29,7 +29,7 @@ from paysim.security import secrets
 from paysim.security.passwords import PasswordHasher
 from paysim.services.accounts import email_taken
 from paysim.services.clock import Clock
-from paysim.services.scope import merchant_scope, visible_merchant
+from paysim.services.tenancy import target_merchant, visible_merchant
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 MAX_KEY_NAME_CHARS = 100
@@ -112,7 +112,7 @@ class MerchantService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             merchant = await uow.merchants.get(target)
         if merchant is None:
@@ -144,7 +144,7 @@ class MerchantService:
         if default_currency is not None:
             check_currency(v, "default_currency_code", default_currency)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         try:
             async with self._uow() as uow:
                 merchant = await uow.merchants.get(target)
@@ -189,7 +189,7 @@ class MerchantService:
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         check_text(v, "name", name, max_chars=MAX_KEY_NAME_CHARS, required=True)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         secret, prefix = secrets.new_api_key()
         key = ApiKey(
             id=ids.new_id(ids.API_KEY),
@@ -217,7 +217,7 @@ class MerchantService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.api_keys.list_page(target, cursor, limit)
 
@@ -255,7 +255,7 @@ class MerchantService:
         check_priority(v, "priority", priority)
         normalized = check_settings(v, "settings", settings)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         now = self._clock()
         async with self._uow() as uow:
             if await uow.merchants.get(target) is None:
@@ -280,7 +280,7 @@ class MerchantService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             if await uow.merchants.get(target) is None:
                 raise NotFound("merchant", target)
@@ -292,7 +292,7 @@ class MerchantService:
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         check_gateway(v, "gateway", gateway, GATEWAY_NAMES)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             if await uow.merchants.get(target) is None:
                 raise NotFound("merchant", target)

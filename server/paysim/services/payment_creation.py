@@ -11,7 +11,7 @@ from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, PayPalWallet, Upi
 from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CreatePayment
-from paysim.services.scope import merchant_scope
+from paysim.services.tenancy import target_merchant
 
 
 def _check_method(v: Violations, cmd: CreatePayment, pan: str, today: date) -> None:
@@ -48,7 +48,7 @@ def validate_create(
     check_text(v, "description", cmd.description, max_chars=MAX_DESCRIPTION_CHARS)
     check_metadata(v, "metadata", cmd.metadata)
     v.raise_if_any()
-    merchant_id = merchant_scope(principal, cmd.merchant_id)
+    merchant_id = target_merchant(principal, cmd.merchant_id)
     if cmd.method_type is not MethodType.CARD:
         return merchant_id, None, pan
     return merchant_id, cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, card_key), pan

@@ -12,7 +12,7 @@ from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_id
 from paysim.services.payment_commands import PAYMENT
-from paysim.services.scope import merchant_scope
+from paysim.services.tenancy import target_merchant
 from paysim.store.ports import PaymentStore
 from paysim.store.repositories.payments import PaymentFilter, StoredEvent
 from paysim.store.unit_of_work import UnitOfWorkFactory
@@ -95,5 +95,5 @@ class PaymentReads:
                     # A customer account is linked to few records; list each one's payments.
                     f = replace(f, customer_ids=tuple(sorted(allowed)))
             else:
-                f = replace(f, merchant_id=merchant_scope(principal, requested_merchant))
+                f = replace(f, merchant_id=target_merchant(principal, requested_merchant))
             return await uow.payments.list_page(f, cursor, limit)

@@ -21,7 +21,7 @@ from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.routing import GatewayRouter
-from paysim.services.scope import merchant_scope
+from paysim.services.tenancy import target_merchant
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 MAX_OUTAGE = timedelta(hours=24)
@@ -57,7 +57,7 @@ class SimulatorControl:
         v = Violations()
         check_id(v, "merchant_id", requested, "mer", required=False)
         v.raise_if_any()
-        merchant_id = merchant_scope(principal, requested)
+        merchant_id = target_merchant(principal, requested)
         if principal.is_admin:
             async with self._uow() as uow:
                 if await uow.merchants.get(merchant_id) is None:

@@ -37,7 +37,7 @@ from paysim.services.clock import Clock
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_commands import PAYMENT, PaymentResult
 from paysim.services.payments import PaymentService
-from paysim.services.scope import merchant_scope
+from paysim.services.tenancy import target_merchant
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
 from paysim.store.repositories.three_ds_policies import StoredPolicy
@@ -287,7 +287,7 @@ class ThreeDSService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, "mer", required=False)
         v.raise_if_any()
-        merchant_id = merchant_scope(principal, merchant_id)
+        merchant_id = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             if await uow.merchants.get(merchant_id) is None:
                 raise NotFound("merchant", merchant_id)
@@ -304,7 +304,7 @@ class ThreeDSService:
             threeds.check_policy(v, policy)
         v.raise_if_any()
         assert policy is not None
-        merchant_id = merchant_scope(principal, merchant_id)
+        merchant_id = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             if await uow.merchants.get(merchant_id) is None:
                 raise NotFound("merchant", merchant_id)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from paysim.domain import payment as agg
+from paysim.domain import payment
 from paysim.domain.errors import Unavailable
 from paysim.domain.webhooks import (
     DELIVERY_ID_HEADER,
@@ -49,7 +49,7 @@ ATTEMPT_HEADER = "Paysim-Attempt"
 GONE = 410
 MIN_WAIT_SECONDS = 0.01
 
-RenderPayment = Callable[[agg.PaymentState], Mapping[str, Any]]
+RenderPayment = Callable[[payment.PaymentState], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +184,7 @@ class WebhookDispatcher:
     async def _body(self, delivery: WebhookDelivery) -> bytes:
         async with self._uow() as uow:
             events = await uow.payments.events(delivery.payment_id, limit=delivery.event_version)
-        state = agg.replay(delivery.payment_id, [e.as_domain() for e in events])
+        state = payment.replay(delivery.payment_id, [e.as_domain() for e in events])
         return event_body(delivery, events[-1].created_at, self._render(state))
 
     def _signing_secrets(self, sealed: SealedSecrets, endpoint_id: str, now: datetime) -> list[str]:

@@ -24,7 +24,7 @@ from paysim.domain.webhooks import (
 )
 from paysim.security.webhook_secrets import SecretBox, new_secret
 from paysim.services.clock import Clock
-from paysim.services.scope import merchant_scope, visible_merchant
+from paysim.services.tenancy import target_merchant, visible_merchant
 from paysim.services.webhook_targets import TargetGuard, TargetRefused
 from paysim.store.repositories.webhooks import DeliveryFilter
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -91,7 +91,7 @@ class WebhookService:
         types = normalize_event_types(v, "event_types", event_types)
         check_text(v, "description", description, max_chars=MAX_DESCRIPTION_CHARS)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         await self._check_target(url)
         now = self._clock()
         endpoint = WebhookEndpoint(
@@ -134,7 +134,7 @@ class WebhookService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.webhook_endpoints.list_page(target, cursor, limit)
 
@@ -227,7 +227,7 @@ class WebhookService:
         check_id(v, "webhook_endpoint_id", endpoint_id, ids.WEBHOOK_ENDPOINT, required=False)
         check_id(v, "event_id", event_id, EVENT_ID_PREFIX, required=False)
         v.raise_if_any()
-        target = merchant_scope(principal, merchant_id)
+        target = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.webhook_deliveries.list_page(
                 DeliveryFilter(target, endpoint_id, event_id, state), cursor, limit

@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol
 
-from paysim.domain import payment as agg
+from paysim.domain import payment
 from paysim.domain.models import Customer, Merchant
 from paysim.store.repositories.idempotency import StoredKey
 from paysim.store.repositories.payments import StoredEvent
@@ -25,10 +25,10 @@ class PaymentPort(Protocol):
     outbox_rows: int
     wrote_events: bool
 
-    async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None: ...
+    async def get(self, payment_id: str, *, for_update: bool = False) -> payment.PaymentState | None: ...
 
     async def save(
-        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.PaymentEvent]
+        self, before: payment.PaymentState | None, after: payment.PaymentState, events: Sequence[payment.PaymentEvent]
     ) -> list[StoredEvent]:
         """Append ``events`` and write the projection. A writer that lost the race since ``before``
         gets ``Aborted`` (CONCURRENT_MODIFICATION), from this call or at the latest from the commit."""

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
-from paysim.domain import event_codec, ids
-from paysim.domain import payment as agg
+from paysim.domain import event_codec, ids, payment
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
 from paysim.domain.payment_events import PaymentEvent
@@ -63,7 +62,7 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def projection_values(state: agg.PaymentState) -> dict[str, Any]:
+def projection_values(state: payment.PaymentState) -> dict[str, Any]:
     return {
         "merchant_id": state.merchant_id,
         "customer_id": state.customer_id,
@@ -75,7 +74,7 @@ def projection_values(state: agg.PaymentState) -> dict[str, Any]:
         "version": state.version,
         "created_at": state.created_at,
         "updated_at": state.updated_at,
-        "state_json": dumps(agg.to_dict(state)),
+        "state_json": dumps(payment.to_dict(state)),
     }
 
 
@@ -91,7 +90,7 @@ def concurrency_conflict(payment_id: str) -> Aborted:
     )
 
 
-def _event_rows(after: agg.PaymentState, drafts: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+def _event_rows(after: payment.PaymentState, drafts: Sequence[StoredEvent]) -> list[dict[str, Any]]:
     return [
         {
             "id": d.id,
@@ -121,10 +120,10 @@ class PaymentEventStore(ABC):
         self.outbox_rows += count
 
     @abstractmethod
-    async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None: ...
+    async def get(self, payment_id: str, *, for_update: bool = False) -> payment.PaymentState | None: ...
 
     async def save(
-        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[PaymentEvent]
+        self, before: payment.PaymentState | None, after: payment.PaymentState, events: Sequence[PaymentEvent]
     ) -> list[StoredEvent]:
         """Append ``events`` (which turned ``before`` into ``after``) and write the projection.
 
@@ -154,8 +153,8 @@ class PaymentEventStore(ABC):
     @abstractmethod
     async def _append(
         self,
-        before: agg.PaymentState | None,
-        after: agg.PaymentState,
+        before: payment.PaymentState | None,
+        after: payment.PaymentState,
         drafts: list[StoredEvent],
         rows: list[dict[str, Any]],
     ) -> list[StoredEvent]:
@@ -163,21 +162,21 @@ class PaymentEventStore(ABC):
         stored (with their sequence numbers where the engine knows them already)."""
 
     @abstractmethod
-    async def _snapshot(self, state: agg.PaymentState) -> None: ...
+    async def _snapshot(self, state: payment.PaymentState) -> None: ...
 
 
 class PaymentRepository(PaymentEventStore, SqlRepository):
-    async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
+    async def get(self, payment_id: str, *, for_update: bool = False) -> payment.PaymentState | None:
         query = select(payments.c.state_json).where(payments.c.id == payment_id)
         if for_update:
             query = query.with_for_update()
         raw = await self._conn.scalar(query)
-        return agg.from_dict(json.loads(raw)) if raw is not None else None
+        return payment.from_dict(json.loads(raw)) if raw is not None else None
 
     async def _append(
         self,
-        before: agg.PaymentState | None,
-        after: agg.PaymentState,
+        before: payment.PaymentState | None,
+        after: payment.PaymentState,
         drafts: list[StoredEvent],
         rows: list[dict[str, Any]],
     ) -> list[StoredEvent]:
@@ -206,11 +205,11 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
                 raise concurrency_conflict(after.id) from None
             raise
 
-    async def _snapshot(self, state: agg.PaymentState) -> None:
+    async def _snapshot(self, state: payment.PaymentState) -> None:
         stmt = dialect_insert(self._conn.dialect.name, payment_snapshots).values(
             aggregate_id=state.id,
             version=state.version,
-            state_json=dumps(agg.to_dict(state)),
+            state_json=dumps(payment.to_dict(state)),
             created_at=state.updated_at,
         )
         stmt = stmt.on_conflict_do_update(
@@ -219,11 +218,11 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         )
         await self._conn.execute(stmt)
 
-    async def snapshot(self, payment_id: str) -> agg.PaymentState | None:
+    async def snapshot(self, payment_id: str) -> payment.PaymentState | None:
         raw = await self._conn.scalar(
             select(payment_snapshots.c.state_json).where(payment_snapshots.c.aggregate_id == payment_id)
         )
-        return agg.from_dict(json.loads(raw)) if raw is not None else None
+        return payment.from_dict(json.loads(raw)) if raw is not None else None
 
     async def events(self, payment_id: str, *, after_version: int = 0, limit: int | None = None) -> list[StoredEvent]:
         query = (
@@ -241,7 +240,7 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
 
     async def list_page(
         self, f: PaymentFilter, cursor: Cursor | None, limit: int
-    ) -> tuple[list[agg.PaymentState], bool]:
+    ) -> tuple[list[payment.PaymentState], bool]:
         c = payments.c
         conditions: list[ColumnElement[bool]] = []
         if cursor is not None:
@@ -269,7 +268,7 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         query = select(c.state_json).where(*conditions).order_by(c.created_at.desc(), c.id.desc())
         rows = (await self._conn.execute(page_query(query, limit))).scalars().all()
         page, more = split_page(rows, limit)
-        return [agg.from_dict(json.loads(raw)) for raw in page], more
+        return [payment.from_dict(json.loads(raw)) for raw in page], more
 
     async def ids_page(self, after_id: str, limit: int) -> list[str]:
         """Every payment id in id order, for full-store verification."""
@@ -282,7 +281,7 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         """Payments that have waited for their customer (``requires_action``) since ``since`` or longer."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.status == agg.Status.REQUIRES_ACTION.value, payments.c.updated_at <= since)
+            .where(payments.c.status == payment.Status.REQUIRES_ACTION.value, payments.c.updated_at <= since)
             .order_by(payments.c.updated_at)
             .limit(limit)
         )

@@ -30,6 +30,38 @@ AMEX_PREFIXES = ("34", "37")
 
 def register(registrar: Registrar) -> None:
     group = registrar.group("payments", "create, show, list, capture, void and refund payments")
+    _register_create(group)
+
+    parser = group.command("get", "show a payment", get)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+
+    _register_list(group)
+
+    parser = group.command("capture", "capture an authorized payment (all of it, or --amount)", capture)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_amount_options(parser, "the amount to capture (default: all)")
+    parser.add_argument("--idempotency-key")
+
+    parser = group.command("void", "release an authorized payment without capturing it", void)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    parser.add_argument("--idempotency-key")
+
+    parser = group.command("refund", "refund a captured payment (all that is left, or --amount)", refund)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_amount_options(parser, "the amount to refund (default: all that is left)")
+    parser.add_argument("--reason", default="", help="why, in words")
+    parser.add_argument("--idempotency-key")
+
+    parser = group.command("refunds", "a payment's refunds, oldest first", refunds)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_list_options(parser, default_limit=0)
+
+    parser = group.command("events", "a payment's history: its events in order", events)
+    parser.add_argument("payment_id", metavar="PAYMENT_ID")
+    add_list_options(parser, default_limit=0)
+
+
+def _register_create(group: Registrar) -> None:
     parser = group.command(
         "create",
         "create a payment (authorized and, unless --manual, captured)",
@@ -66,9 +98,8 @@ def register(registrar: Registrar) -> None:
     parser.add_argument("--latency-ms", type=int, help="make the gateway take this long to answer")
     add_merchant_option(parser)
 
-    parser = group.command("get", "show a payment", get)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
 
+def _register_list(group: Registrar) -> None:
     parser = group.command("list", "the merchant's payments, newest first", list_payments)
     parser.add_argument(
         "--status",
@@ -87,29 +118,6 @@ def register(registrar: Registrar) -> None:
     parser.add_argument("--until", type=_moment, metavar="TIME", help="created before")
     add_merchant_option(parser)
     add_list_options(parser)
-
-    parser = group.command("capture", "capture an authorized payment (all of it, or --amount)", capture)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_amount_options(parser, "the amount to capture (default: all)")
-    parser.add_argument("--idempotency-key")
-
-    parser = group.command("void", "release an authorized payment without capturing it", void)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
-    parser.add_argument("--idempotency-key")
-
-    parser = group.command("refund", "refund a captured payment (all that is left, or --amount)", refund)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_amount_options(parser, "the amount to refund (default: all that is left)")
-    parser.add_argument("--reason", default="", help="why, in words")
-    parser.add_argument("--idempotency-key")
-
-    parser = group.command("refunds", "a payment's refunds, oldest first", refunds)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_list_options(parser, default_limit=0)
-
-    parser = group.command("events", "a payment's history: its events in order", events)
-    parser.add_argument("payment_id", metavar="PAYMENT_ID")
-    add_list_options(parser, default_limit=0)
 
 
 def _status(text: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import psycopg
 
-from paysim.domain import payment as agg
+from paysim.domain import payment
 from paysim.store.pg_batch import VERSION_GUARD, PgWriteBatch
 from paysim.store.repositories.payments import (
     PaymentEventStore,
@@ -64,15 +64,15 @@ class PgPaymentRepository(PaymentEventStore):
         self._conn = conn
         self._batch = batch
 
-    async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None:
+    async def get(self, payment_id: str, *, for_update: bool = False) -> payment.PaymentState | None:
         cur = await self._conn.execute(_GET + (" FOR UPDATE" if for_update else ""), (payment_id,))
         found = await cur.fetchone()
-        return agg.from_dict(json.loads(found[0])) if found is not None else None
+        return payment.from_dict(json.loads(found[0])) if found is not None else None
 
     async def _append(
         self,
-        before: agg.PaymentState | None,
-        after: agg.PaymentState,
+        before: payment.PaymentState | None,
+        after: payment.PaymentState,
         drafts: list[StoredEvent],
         rows: list[dict[str, Any]],
     ) -> list[StoredEvent]:
@@ -92,5 +92,5 @@ class PgPaymentRepository(PaymentEventStore):
         self._batch.conflict = lambda: concurrency_conflict(payment_id)
         return drafts
 
-    async def _snapshot(self, state: agg.PaymentState) -> None:
-        self._batch.add(_SNAPSHOT, (state.id, state.version, dumps(agg.to_dict(state)), state.updated_at))
+    async def _snapshot(self, state: payment.PaymentState) -> None:
+        self._batch.add(_SNAPSHOT, (state.id, state.version, dumps(payment.to_dict(state)), state.updated_at))

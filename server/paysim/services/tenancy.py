@@ -6,7 +6,7 @@ from paysim.domain.errors import FieldViolation, InvalidArgument, NotFound
 from paysim.domain.principal import Principal
 
 
-def merchant_scope(principal: Principal, requested: str, *, field: str = "merchant_id") -> str:
+def target_merchant(principal: Principal, requested: str, *, field: str = "merchant_id") -> str:
     """The merchant a request acts on. Another tenant's id is NOT_FOUND, never FORBIDDEN."""
     if principal.is_admin:
         if not requested:
