@@ -171,6 +171,17 @@ def _pytest_args(args: Sequence[str], cwd: Path) -> list[str]:
     return fixed
 
 
+# Most tests wait on servers, sockets and subprocesses rather than compute, so even two cores
+# run several at once; a file's tests stay together (they share its servers).
+PARALLEL = ["-n", "4", "--dist", "loadfile"]
+
+
+def _parallel(args: Sequence[str]) -> list[str]:
+    """xdist's workers unless the caller chose (``-n``, ``-p no:xdist``) or picked single tests."""
+    chosen = any(a in ("-n", "--numprocesses", "no:xdist") or a.startswith(("-n", "--numprocesses=")) for a in args)
+    return [] if chosen else PARALLEL
+
+
 def _release_number(image: Path) -> int:
     _, _, number = image.stem.rpartition("-")
     return int(number) if number.isdigit() else -1
@@ -213,7 +224,7 @@ def test(args: Sequence[str]) -> int:
             "the image's steps, command and health check without Docker (check_image.py)",
             [python, "server/check_image.py"],
         ),
-        ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
+        ("pytest", [python, "-m", "pytest", *_parallel(args), *_pytest_args(args, Path.cwd().resolve())]),
         ("TypeScript client: tsc, then node --test", [npm, "test", "--prefix", str(TS_CLIENT)]),
     ]
     env = _tool_env()
