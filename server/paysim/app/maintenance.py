@@ -1,6 +1,6 @@
 """Periodic housekeeping: expired refresh tokens and login throttles, idempotency keys past their
-lifetime, payments whose gateway outcome was never recorded, and 3-D Secure challenges nobody
-completed in time."""
+lifetime, payments whose gateway outcome was never recorded, 3-D Secure challenges nobody
+completed in time, and authorizations nobody captured in time."""
 
 from __future__ import annotations
 
@@ -36,8 +36,14 @@ class Maintenance:
         recovered = await self._payments.recover_stuck()
         await self._payments.flush_gateway_statistics()
         expired = await self._three_ds.expire_challenges() if self._three_ds is not None else 0
-        if keys or recovered or expired:
-            counts = {"idempotency_keys_pruned": keys, "payments_recovered": recovered, "challenges_expired": expired}
+        authorizations = await self._payments.expire_authorizations()
+        if keys or recovered or expired or authorizations:
+            counts = {
+                "idempotency_keys_pruned": keys,
+                "payments_recovered": recovered,
+                "challenges_expired": expired,
+                "authorizations_expired": authorizations,
+            }
             log.info("maintenance", extra={"fields": counts})
         return removed
 

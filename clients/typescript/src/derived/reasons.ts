@@ -351,6 +351,15 @@ export class WebhookEndpointDisabled extends status.FailedPrecondition {
 }
 
 /**
+ * Capture of an authorization that was not captured within its validity (7 days after the payment
+ * was created): the hold was released and the payment is VOIDED (`failure_reason`
+ * "authorization_expired"). Create a new payment. `metadata` has `payment_id` and `expire_time`.
+ */
+export class AuthorizationExpired extends status.FailedPrecondition {
+  static override readonly REASON: string = "AUTHORIZATION_EXPIRED";
+}
+
+/**
  * The `idempotency-key` was used before with another method or other parameters
  * (`metadata.idempotency_key` names it). A bug in the caller: a new request needs a new key.
  */
@@ -490,6 +499,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   THREE_DS_CHALLENGE_COMPLETED: ThreeDSChallengeCompleted,
   THREE_DS_CHALLENGE_EXPIRED: ThreeDSChallengeExpired,
   WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
+  AUTHORIZATION_EXPIRED: AuthorizationExpired,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
   IDEMPOTENCY_KEY_IN_USE: IdempotencyKeyInUse,
   CONCURRENT_MODIFICATION: ConcurrentModification,

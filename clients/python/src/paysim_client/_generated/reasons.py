@@ -334,6 +334,16 @@ class WebhookEndpointDisabled(status.FailedPrecondition):
     REASON: ClassVar[str] = "WEBHOOK_ENDPOINT_DISABLED"
 
 
+class AuthorizationExpired(status.FailedPrecondition):
+    """Capture of an authorization that was not captured within its validity (7 days after the
+    payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+    "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+    `expire_time`.
+    """
+
+    REASON: ClassVar[str] = "AUTHORIZATION_EXPIRED"
+
+
 class IdempotencyKeyReused(status.FailedPrecondition):
     """The `idempotency-key` was used before with another method or other parameters
     (`metadata.idempotency_key` names it). A bug in the caller: a new request needs a new key.
@@ -474,6 +484,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "THREE_DS_CHALLENGE_COMPLETED": ThreeDSChallengeCompleted,
     "THREE_DS_CHALLENGE_EXPIRED": ThreeDSChallengeExpired,
     "WEBHOOK_ENDPOINT_DISABLED": WebhookEndpointDisabled,
+    "AUTHORIZATION_EXPIRED": AuthorizationExpired,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
     "CONCURRENT_MODIFICATION": ConcurrentModification,
@@ -497,6 +508,7 @@ __all__ = [
     "ApiKeyNameTaken",
     "ApiKeyNotFound",
     "ApiKeyRevoked",
+    "AuthorizationExpired",
     "CircuitOpen",
     "ConcurrentModification",
     "CredentialsMissing",

@@ -187,6 +187,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """RedeliverWebhook: the delivery's endpoint is disabled (by the merchant, or by paysim after
     a 410 answer); `metadata.webhook_endpoint_id` names it. Enable it first.
     """
+    ERROR_REASON_AUTHORIZATION_EXPIRED: _ErrorReason.ValueType  # 59
+    """Capture of an authorization that was not captured within its validity (7 days after the
+    payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+    "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+    `expire_time`.
+    """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
 
@@ -427,6 +433,12 @@ ERROR_REASON_THREE_DS_CHALLENGE_EXPIRED: ErrorReason.ValueType  # 44
 ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED: ErrorReason.ValueType  # 45
 """RedeliverWebhook: the delivery's endpoint is disabled (by the merchant, or by paysim after
 a 410 answer); `metadata.webhook_endpoint_id` names it. Enable it first.
+"""
+ERROR_REASON_AUTHORIZATION_EXPIRED: ErrorReason.ValueType  # 59
+"""Capture of an authorization that was not captured within its validity (7 days after the
+payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+"authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+`expire_time`.
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------
