@@ -10,7 +10,7 @@ from typing import Any
 import paysim_client
 from paysim_client._generated import rpcs
 from paysim_client._rpc import Safety
-from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds, webhooks
+from paysim_client.resources import auth, customers, merchants, payments, simulator, test_clocks, three_ds, webhooks
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (auth.AsyncAuth, auth.Auth),
@@ -20,6 +20,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (customers.AsyncCustomers, customers.Customers),
     (payments.AsyncPayments, payments.Payments),
     (simulator.AsyncSimulator, simulator.Simulator),
+    (test_clocks.AsyncTestClocks, test_clocks.TestClocks),
     (three_ds.AsyncThreeDS, three_ds.ThreeDS),
     (webhooks.AsyncWebhooks, webhooks.Webhooks),
 ]
@@ -68,6 +69,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
             "customers",
             "payments",
             "simulator",
+            "test_clocks",
             "three_ds",
             "webhooks",
         }
@@ -90,7 +92,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 52
+    assert len(paths) == len(set(paths)) == 57
     assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
@@ -104,6 +106,7 @@ def test_the_rpc_table_names_each_rpc_once() -> None:
 def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
     from paysim_proto.v1 import (
         auth_pb2,
+        clock_pb2,
         customer_pb2,
         events_pb2,
         merchant_pb2,
@@ -113,7 +116,17 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
         webhook_pb2,
     )
 
-    modules = (auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2)
+    modules = (
+        auth_pb2,
+        clock_pb2,
+        customer_pb2,
+        events_pb2,
+        merchant_pb2,
+        payment_pb2,
+        simulator_pb2,
+        threeds_pb2,
+        webhook_pb2,
+    )
     contract = {
         f"/{service.full_name}/{method.name}"
         for module in modules

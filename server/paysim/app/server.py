@@ -11,6 +11,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paysim_proto.v1 import (
     auth_pb2,
     auth_pb2_grpc,
+    clock_pb2,
+    clock_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
     error_reason_pb2,
@@ -29,6 +31,7 @@ from paysim_proto.v1 import (
 )
 
 from paysim.api.auth import AuthServicer
+from paysim.api.clock import ClockServicer
 from paysim.api.customer import CustomerServicer
 from paysim.api.events import EventServicer
 from paysim.api.merchant import MerchantServicer
@@ -56,6 +59,7 @@ PAYSIM_SERVICE_DESCRIPTORS = (
     threeds_pb2.DESCRIPTOR.services_by_name["ThreeDSService"],
     webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"],
     events_pb2.DESCRIPTOR.services_by_name["EventService"],
+    clock_pb2.DESCRIPTOR.services_by_name["ClockService"],
 )
 PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
 
@@ -92,7 +96,11 @@ class PaysimServer:
         )
         self.calls = CallsInFlight()
         self.maintenance = Maintenance(
-            app.accounts, app.payments, app.settings.maintenance_interval_seconds, three_ds=app.three_ds
+            app.accounts,
+            app.payments,
+            app.settings.maintenance_interval_seconds,
+            three_ds=app.three_ds,
+            test_clocks=app.test_clocks,
         )
         self._server = grpc.aio.server(
             interceptors=[
@@ -112,6 +120,7 @@ class PaysimServer:
         threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
         webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
+        clock_pb2_grpc.add_ClockServiceServicer_to_server(ClockServicer(app.test_clocks), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection = ReflectionServicer(
             [
@@ -172,7 +181,7 @@ class PaysimServer:
         # Side by side with the drain: a housekeeping task cancelled while it waits for the
         # database (SQLite's write lock) ends only once that wait is over, and must not eat into
         # the calls' grace period.
-        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop())
+        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop(), self.app.test_clocks.stop())
         # gRPC's own stop refuses every new call at once, health checks included: it comes only
         # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
         drained = await self.calls.wait_idle(grace)

@@ -140,6 +140,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """No such webhook endpoint (or another merchant's)."""
     ERROR_REASON_WEBHOOK_DELIVERY_NOT_FOUND: _ErrorReason.ValueType  # 32
     """No such webhook delivery (or another merchant's)."""
+    ERROR_REASON_TEST_CLOCK_NOT_FOUND: _ErrorReason.ValueType  # 61
+    """No test clock with this id (`clk_…`) for the caller."""
     ERROR_REASON_EMAIL_TAKEN: _ErrorReason.ValueType  # 33
     """--- duplicates ------------------------------------------------------------------------------
 
@@ -192,6 +194,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     payment was created): the hold was released and the payment is VOIDED (`failure_reason`
     "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
     `expire_time`.
+    """
+    ERROR_REASON_TEST_CLOCK_ADVANCING: _ErrorReason.ValueType  # 60
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+    Wait until it reads READY (or repeat the same target, which is idempotent).
     """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
@@ -387,6 +393,8 @@ ERROR_REASON_WEBHOOK_ENDPOINT_NOT_FOUND: ErrorReason.ValueType  # 31
 """No such webhook endpoint (or another merchant's)."""
 ERROR_REASON_WEBHOOK_DELIVERY_NOT_FOUND: ErrorReason.ValueType  # 32
 """No such webhook delivery (or another merchant's)."""
+ERROR_REASON_TEST_CLOCK_NOT_FOUND: ErrorReason.ValueType  # 61
+"""No test clock with this id (`clk_…`) for the caller."""
 ERROR_REASON_EMAIL_TAKEN: ErrorReason.ValueType  # 33
 """--- duplicates ------------------------------------------------------------------------------
 
@@ -439,6 +447,10 @@ ERROR_REASON_AUTHORIZATION_EXPIRED: ErrorReason.ValueType  # 59
 payment was created): the hold was released and the payment is VOIDED (`failure_reason`
 "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
 `expire_time`.
+"""
+ERROR_REASON_TEST_CLOCK_ADVANCING: ErrorReason.ValueType  # 60
+"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+Wait until it reads READY (or repeat the same target, which is idempotent).
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------
