@@ -4,8 +4,12 @@ by its process finished by the housekeeping round."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -18,6 +22,7 @@ from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 READY, ADVANCING = C.TEST_CLOCK_STATUS_READY, C.TEST_CLOCK_STATUS_ADVANCING
 
@@ -116,3 +121,14 @@ async def _leave_advancing(server: ServerHandle, clock_id: str, target: datetime
         assert advancing is not None
         await uow.test_clocks.save(advancing)
         await uow.commit()
+
+
+def test_the_readme_example_runs(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    account = register_merchant(server.stubs())
+    section = README[README.index("## Test clocks") : README.index("## Webhooks")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    code = code.replace('"localhost:50051"', repr(server.target)).replace('"sk_test_…"', repr(account.api_key))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"clk_\w+ 2026-03-09\n", result.stdout)
