@@ -98,6 +98,29 @@ def test_another_target_while_advancing_is_refused_and_the_sweep_finishes_an_orp
     assert (done.status, done.frozen_time.ToDatetime(UTC)) == (READY, target)
 
 
+def test_another_server_process_sees_and_advances_the_same_clock(
+    make_server: Callable[..., ServerHandle], tmp_path: Path
+) -> None:
+    first = make_server()
+    # A second server process on the same database, as `serve --workers 2` runs.
+    second = ServerHandle(first.settings.with_overrides(data_dir=tmp_path / "second"))
+    try:
+        key = register_merchant(first.stubs()).api_key
+        clock = create(first.stubs(key))
+        with Client.connect(second.target, api_key=key) as client:
+            moved = client.test_clocks.advance(clock.id, START + timedelta(days=8))
+        shown = first.stubs(key).clocks.GetTestClock(C.GetTestClockRequest(test_clock_id=clock.id)).test_clock
+        assert shown == moved and shown.frozen_time.ToDatetime(UTC) == START + timedelta(days=8)
+        # An advance the first process started and never finished: the second one's round finishes it.
+        target = START + timedelta(days=9)
+        first.run(_leave_advancing(first, clock.id, target))
+        second.run(second.server.maintenance.run_once())
+        done = first.stubs(key).clocks.GetTestClock(C.GetTestClockRequest(test_clock_id=clock.id)).test_clock
+        assert (done.status, done.frozen_time.ToDatetime(UTC)) == (READY, target)
+    finally:
+        second.stop()
+
+
 def test_clocks_belong_to_their_merchant(make_server: Callable[..., ServerHandle]) -> None:
     server = make_server()
     api = server.stubs(register_merchant(server.stubs()).api_key)
