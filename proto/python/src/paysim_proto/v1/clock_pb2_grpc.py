@@ -103,8 +103,8 @@ class ClockServiceServicer:
     def AdvanceTestClock(self, request, context):
         """Move a clock forward to `frozen_time` (at most 60 days past its current time per call).
         Answers at once with the clock ADVANCING; it reads READY at the new time once every due
-        transition ran. Idempotent by target: the same target again (while advancing or after) changes
-        nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
+        transition ran. Idempotent by target: the same target again (while the clock advances to it
+        or stands at it) changes nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

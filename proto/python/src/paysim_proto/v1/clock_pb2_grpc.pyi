@@ -48,8 +48,8 @@ class ClockServiceStub:
     AdvanceTestClock: _grpc.UnaryUnaryMultiCallable[_clock_pb2.AdvanceTestClockRequest, _clock_pb2.AdvanceTestClockResponse]
     """Move a clock forward to `frozen_time` (at most 60 days past its current time per call).
     Answers at once with the clock ADVANCING; it reads READY at the new time once every due
-    transition ran. Idempotent by target: the same target again (while advancing or after) changes
-    nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
+    transition ran. Idempotent by target: the same target again (while the clock advances to it
+    or stands at it) changes nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
     """
 
 @_typing.type_check_only
@@ -72,8 +72,8 @@ class ClockServiceAsyncStub(ClockServiceStub):
     AdvanceTestClock: _aio.UnaryUnaryMultiCallable[_clock_pb2.AdvanceTestClockRequest, _clock_pb2.AdvanceTestClockResponse]  # type: ignore[assignment]
     """Move a clock forward to `frozen_time` (at most 60 days past its current time per call).
     Answers at once with the clock ADVANCING; it reads READY at the new time once every due
-    transition ran. Idempotent by target: the same target again (while advancing or after) changes
-    nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
+    transition ran. Idempotent by target: the same target again (while the clock advances to it
+    or stands at it) changes nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
     """
 
 class ClockServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -123,8 +123,8 @@ class ClockServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_clock_pb2.AdvanceTestClockResponse, _abc.Awaitable[_clock_pb2.AdvanceTestClockResponse]]:
         """Move a clock forward to `frozen_time` (at most 60 days past its current time per call).
         Answers at once with the clock ADVANCING; it reads READY at the new time once every due
-        transition ran. Idempotent by target: the same target again (while advancing or after) changes
-        nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
+        transition ran. Idempotent by target: the same target again (while the clock advances to it
+        or stands at it) changes nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
         """
 
 def add_ClockServiceServicer_to_server(servicer: ClockServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -390,8 +390,8 @@ export const ClockService: GenService<{
   /**
    * Move a clock forward to `frozen_time` (at most 60 days past its current time per call).
    * Answers at once with the clock ADVANCING; it reads READY at the new time once every due
-   * transition ran. Idempotent by target: the same target again (while advancing or after) changes
-   * nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
+   * transition ran. Idempotent by target: the same target again (while the clock advances to it
+   * or stands at it) changes nothing; another target while ADVANCING is TEST_CLOCK_ADVANCING.
    *
    * @generated from rpc paysim.v1.ClockService.AdvanceTestClock
    */
