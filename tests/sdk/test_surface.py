@@ -10,7 +10,7 @@ from typing import Any
 import paysim_client
 from paysim_client._generated import rpcs
 from paysim_client._rpc import Safety
-from paysim_client.resources import auth, customers, merchants, payments, simulator, three_ds, webhooks
+from paysim_client.resources import auth, customers, merchants, payments, simulator, test_clocks, three_ds, webhooks
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (auth.AsyncAuth, auth.Auth),
@@ -20,6 +20,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (customers.AsyncCustomers, customers.Customers),
     (payments.AsyncPayments, payments.Payments),
     (simulator.AsyncSimulator, simulator.Simulator),
+    (test_clocks.AsyncTestClocks, test_clocks.TestClocks),
     (three_ds.AsyncThreeDS, three_ds.ThreeDS),
     (webhooks.AsyncWebhooks, webhooks.Webhooks),
 ]
@@ -69,6 +70,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
             "customers",
             "payments",
             "simulator",
+            "test_clocks",
             "three_ds",
             "webhooks",
         }
@@ -91,7 +93,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 56
+    assert len(paths) == len(set(paths)) == 61
     assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
@@ -106,6 +108,7 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
     from paysim_proto.v1 import (
         analytics_pb2,
         auth_pb2,
+        clock_pb2,
         customer_pb2,
         events_pb2,
         merchant_pb2,
@@ -118,6 +121,7 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
     modules = (
         analytics_pb2,
         auth_pb2,
+        clock_pb2,
         customer_pb2,
         events_pb2,
         merchant_pb2,

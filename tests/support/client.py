@@ -10,6 +10,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from paysim_proto.v1 import (
     auth_pb2_grpc,
+    clock_pb2_grpc,
     customer_pb2_grpc,
     events_pb2_grpc,
     merchant_pb2_grpc,
@@ -62,6 +63,7 @@ class Stubs:
         self.threeds = _AuthedStub(threeds_pb2_grpc.ThreeDSServiceStub(channel), credential)
         self.webhooks = _AuthedStub(webhook_pb2_grpc.WebhookServiceStub(channel), credential)
         self.events = _AuthedStub(events_pb2_grpc.EventServiceStub(channel), credential)
+        self.clocks = _AuthedStub(clock_pb2_grpc.ClockServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

@@ -77,6 +77,7 @@ STORED: list[tuple[EventType, dict[str, Any]]] = [
     (EventType.THREE_DS_FAILED, {"authentication": AUTHENTICATION, "reason": "wrong_code"}),
     (EventType.THREE_DS_FAILED, {"authentication": AUTHENTICATION, "decline": DECLINE}),
     (EventType.THREE_DS_CHALLENGE_EXPIRED, {"authentication": AUTHENTICATION, "reason": "expired"}),
+    (EventType.AUTHORIZATION_EXPIRED, {"reason": "authorization_expired"}),
 ]
 
 

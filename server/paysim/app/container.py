@@ -27,6 +27,7 @@ from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
 from paysim.services.subscriptions import SubscriptionService
+from paysim.services.test_clocks import TestClockService
 from paysim.services.threeds import ThreeDSService
 from paysim.services.webhook_dispatch import WebhookDispatcher
 from paysim.services.webhook_sender import WebhookSender
@@ -47,6 +48,7 @@ class App:
     payments: PaymentService
     three_ds: ThreeDSService
     simulator: SimulatorControl
+    test_clocks: TestClockService
     webhooks: WebhookService
     subscriptions: SubscriptionService
     # The security interceptor's.

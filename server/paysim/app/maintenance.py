@@ -1,6 +1,7 @@
 """Periodic housekeeping: expired refresh tokens and login throttles, idempotency keys past their
-lifetime, payments whose gateway outcome was never recorded, and 3-D Secure challenges nobody
-completed in time."""
+lifetime, payments whose gateway outcome was never recorded, 3-D Secure challenges nobody
+completed in time, authorizations nobody captured in time, and test clock advances whose process
+stopped midway."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 from paysim.domain.errors import Unavailable
 from paysim.services.accounts import AccountService
 from paysim.services.payments import PaymentService
+from paysim.services.test_clocks import TestClockService
 from paysim.services.threeds import ThreeDSService
 
 log = logging.getLogger("paysim.maintenance")
@@ -22,10 +24,12 @@ class Maintenance:
         payments: PaymentService,
         interval_seconds: float,
         three_ds: ThreeDSService | None = None,
+        test_clocks: TestClockService | None = None,
     ) -> None:
         self._accounts = accounts
         self._payments = payments
         self._three_ds = three_ds
+        self._test_clocks = test_clocks
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -36,8 +40,16 @@ class Maintenance:
         recovered = await self._payments.recover_stuck()
         await self._payments.flush_gateway_statistics()
         expired = await self._three_ds.expire_challenges() if self._three_ds is not None else 0
-        if keys or recovered or expired:
-            counts = {"idempotency_keys_pruned": keys, "payments_recovered": recovered, "challenges_expired": expired}
+        authorizations = await self._payments.expire_authorizations()
+        clocks = await self._test_clocks.finish_advancing() if self._test_clocks is not None else 0
+        if keys or recovered or expired or authorizations or clocks:
+            counts = {
+                "idempotency_keys_pruned": keys,
+                "payments_recovered": recovered,
+                "challenges_expired": expired,
+                "authorizations_expired": authorizations,
+                "clock_advances_finished": clocks,
+            }
             log.info("maintenance", extra={"fields": counts})
         return removed
 

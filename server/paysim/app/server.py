@@ -13,6 +13,8 @@ from paysim_proto.v1 import (
     analytics_pb2_grpc,
     auth_pb2,
     auth_pb2_grpc,
+    clock_pb2,
+    clock_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
     error_reason_pb2,
@@ -32,6 +34,7 @@ from paysim_proto.v1 import (
 
 from paysim.api.analytics import AnalyticsServicer
 from paysim.api.auth import AuthServicer
+from paysim.api.clock import ClockServicer
 from paysim.api.customer import CustomerServicer
 from paysim.api.events import EventServicer
 from paysim.api.merchant import MerchantServicer
@@ -61,6 +64,7 @@ PAYSIM_SERVICE_DESCRIPTORS = (
     webhook_pb2.DESCRIPTOR.services_by_name["WebhookService"],
     events_pb2.DESCRIPTOR.services_by_name["EventService"],
     analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
+    clock_pb2.DESCRIPTOR.services_by_name["ClockService"],
 )
 PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
 
@@ -98,7 +102,11 @@ class PaysimServer:
         )
         self.calls = CallsInFlight()
         self.maintenance = Maintenance(
-            app.accounts, app.payments, app.settings.maintenance_interval_seconds, three_ds=app.three_ds
+            app.accounts,
+            app.payments,
+            app.settings.maintenance_interval_seconds,
+            three_ds=app.three_ds,
+            test_clocks=app.test_clocks,
         )
         self._server = grpc.aio.server(
             interceptors=[
@@ -119,6 +127,7 @@ class PaysimServer:
         webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
         analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(app.analytics), self._server)
+        clock_pb2_grpc.add_ClockServiceServicer_to_server(ClockServicer(app.test_clocks), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection = ReflectionServicer(
             [
@@ -184,7 +193,9 @@ class PaysimServer:
         # Side by side with the drain: a housekeeping task cancelled while it waits for the
         # database (SQLite's write lock) ends only once that wait is over, and must not eat into
         # the calls' grace period.
-        background = asyncio.gather(self.maintenance.stop(), self.app.dispatcher.stop(), self.app.projector.stop())
+        background = asyncio.gather(
+            self.maintenance.stop(), self.app.dispatcher.stop(), self.app.projector.stop(), self.app.test_clocks.stop()
+        )
         # gRPC's own stop refuses every new call at once, health checks included: it comes only
         # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
         drained = await self.calls.wait_idle(grace)

@@ -44,6 +44,7 @@ from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
 from paysim.services.subscriptions import Limits, SubscriptionService
+from paysim.services.test_clocks import TestClockService
 from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
 from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
 from paysim.services.webhook_sender import WebhookSender
@@ -73,6 +74,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         payments=payments.payments,
         three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
         simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock),
+        test_clocks=TestClockService(uow, clock),
         webhooks=webhooks.service,
         subscriptions=_subscriptions(settings, adapters, uow, payments.payments),
         authenticator=identity.authenticator,

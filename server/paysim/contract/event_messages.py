@@ -108,6 +108,8 @@ def _data(event: PaymentEvent) -> Message:
             return payment_pb2.PaymentVoided(attempt=_attempt(event.attempt))
         case events.PaymentVoidFailed():
             return payment_pb2.PaymentVoidFailed(reason=event.reason, attempt=_attempt(event.attempt))
+        case events.PaymentAuthorizationExpired():
+            return payment_pb2.PaymentAuthorizationExpired(reason=event.reason)
         case events.RefundRequested():
             return payment_pb2.RefundRequested(
                 refund_id=event.refund_id, amount_minor=event.amount, reason=event.reason

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -13,3 +13,8 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     ts = Timestamp()
     ts.FromDatetime(value)
     return ts
+
+
+def from_timestamp(value: Timestamp) -> datetime:
+    """A wire time as an aware UTC datetime."""
+    return value.ToDatetime(tzinfo=UTC)

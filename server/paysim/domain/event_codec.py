@@ -156,6 +156,8 @@ def _fields(e: PaymentEvent) -> dict[str, Any]:
             return _three_ds_failed_data(e)
         case payment_events.ThreeDSChallengeExpired():
             return {"reason": e.reason, "authentication": e.authentication.to_dict()}
+        case payment_events.PaymentAuthorizationExpired():
+            return {"reason": e.reason}
 
 
 def to_data(event: PaymentEvent) -> dict[str, Any]:
@@ -241,6 +243,9 @@ _READERS: dict[EventType, Callable[[Data, datetime], PaymentEvent]] = {
     EventType.THREE_DS_FAILED: _three_ds_failed,
     EventType.THREE_DS_CHALLENGE_EXPIRED: lambda d, at: payment_events.ThreeDSChallengeExpired(
         at=at, authentication=_authentication(d), reason=d.get("reason", "")
+    ),
+    EventType.AUTHORIZATION_EXPIRED: lambda d, at: payment_events.PaymentAuthorizationExpired(
+        at=at, reason=d.get("reason", "")
     ),
 }
 

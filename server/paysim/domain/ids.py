@@ -15,6 +15,7 @@ CUSTOMER = "cus"
 REFRESH_FAMILY = "rtf"
 WEBHOOK_ENDPOINT = "whe"
 WEBHOOK_DELIVERY = "whd"
+TEST_CLOCK = "clk"
 
 
 def new_id(prefix: str) -> str:

@@ -180,6 +180,8 @@ def _apply_operation(s: PaymentState, e: payment_events.PaymentEvent) -> Payment
             return replace(s, pending_operation="void")
         case payment_events.PaymentVoided():
             return replace(s, status=Status.VOIDED, pending_operation="", attempts=_attempted(s, e.attempt))
+        case payment_events.PaymentAuthorizationExpired():
+            return replace(s, status=Status.VOIDED, failure_reason=e.reason)
     raise ValueError(f"{e.type} is not a capture or void event")
 
 
@@ -255,6 +257,7 @@ _APPLIERS: dict[
             payment_events.PaymentVoidRequested,
             payment_events.PaymentVoided,
             payment_events.PaymentVoidFailed,
+            payment_events.PaymentAuthorizationExpired,
         ),
         _apply_operation,
     ),

@@ -39,6 +39,9 @@ class EventType(enum.StrEnum):
     THREE_DS_NOT_SUPPORTED = "payment.three_ds_not_supported"  # U: on to the gateway without it
     THREE_DS_FAILED = "payment.three_ds_failed"  # N, R or U: failed (a failed lookup: declined)
     THREE_DS_CHALLENGE_EXPIRED = "payment.three_ds_challenge_expired"  # not answered in time: failed
+    # Not captured within the authorization's validity (payment_rules.AUTHORIZATION_VALIDITY): the
+    # hold is released, the payment voided.
+    AUTHORIZATION_EXPIRED = "payment.authorization_expired"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +207,13 @@ class ThreeDSChallengeExpired:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentAuthorizationExpired:
+    type: ClassVar[EventType] = EventType.AUTHORIZATION_EXPIRED
+    at: datetime
+    reason: str = ""
+
+
 PaymentEvent = (
     PaymentCreated
     | PaymentAuthorized
@@ -224,6 +234,7 @@ PaymentEvent = (
     | ThreeDSNotSupported
     | ThreeDSFailed
     | ThreeDSChallengeExpired
+    | PaymentAuthorizationExpired
 )
 
 EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
@@ -248,6 +259,7 @@ EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
         ThreeDSNotSupported,
         ThreeDSFailed,
         ThreeDSChallengeExpired,
+        PaymentAuthorizationExpired,
     )
 }
 """Each event type's class: a type missing here fails the unit test that walks EventType."""

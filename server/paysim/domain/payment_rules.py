@@ -5,12 +5,40 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from paysim.domain import payment_events
 from paysim.domain.errors import Aborted, FailedPrecondition, PreconditionViolation
 from paysim.domain.payment import PaymentState
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, Status
+
+# How long an uncaptured authorization holds the funds, counted from the payment's creation
+# (Stripe: 7 days for most cards). After it the authorization expires and capture is refused.
+AUTHORIZATION_VALIDITY = timedelta(days=7)
+AUTHORIZATION_EXPIRED_REASON = "authorization_expired"  # the payment's failure_reason
+AUTHORIZATION_EXPIRED = "AUTHORIZATION_EXPIRED"  # the error reason of a capture it refuses
+
+
+def authorization_expires_at(state: PaymentState) -> datetime:
+    return state.created_at + AUTHORIZATION_VALIDITY
+
+
+def _authorization_expired(state: PaymentState) -> FailedPrecondition:
+    expires_at = authorization_expires_at(state)
+    return FailedPrecondition(
+        f"the authorization expired at {expires_at:%Y-%m-%dT%H:%M:%SZ} uncaptured; create a new payment",
+        reason=AUTHORIZATION_EXPIRED,
+        metadata={"payment_id": state.id, "expire_time": expires_at.isoformat()},
+        violations=[PreconditionViolation("AUTHORIZATION_EXPIRY", state.id, "the authorization has expired")],
+    )
+
+
+def expire_authorization(state: PaymentState, now: datetime) -> payment_events.PaymentAuthorizationExpired | None:
+    """The expiry of an authorization past its validity; None when it is not due (or not one).
+    An authorization with a capture or void in flight waits for that call's outcome."""
+    if state.status is not Status.AUTHORIZED or state.pending_operation or now < authorization_expires_at(state):
+        return None
+    return payment_events.PaymentAuthorizationExpired(at=now, reason=AUTHORIZATION_EXPIRED_REASON)
 
 
 def fee_for(captured: int, percent_bps: int, fixed: int) -> int:
@@ -42,6 +70,9 @@ def request_capture(state: PaymentState, amount: int, at: datetime) -> payment_e
     """``amount`` 0 means the whole authorized amount."""
     if state.pending_operation:
         raise _busy(state)
+    expired = state.status is Status.VOIDED and state.failure_reason == AUTHORIZATION_EXPIRED_REASON
+    if expired or (state.status is Status.AUTHORIZED and at >= authorization_expires_at(state)):
+        raise _authorization_expired(state)
     if state.status is not Status.AUTHORIZED:
         raise _wrong_state(state, "captured", "PAYMENT_NOT_CAPTURABLE")
     amount = amount or state.authorized_amount

@@ -29,6 +29,7 @@ from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_text
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
 from paysim.gateways.engine import CatalogueCards
+from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.clock import Clock
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_commands import (
@@ -100,6 +101,7 @@ class PaymentService:
         self._clock = clock
         self._keys = PaymentKeys(uow, clock, idempotency_ttl, recover_after)
         self._recovery = PaymentRecovery(uow, router, clock, recover_after)
+        self._expiry = AuthorizationExpiry(uow, clock)
         self._reads = PaymentReads(uow)
 
     def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
@@ -346,15 +348,20 @@ class PaymentService:
     ) -> PaymentResult:
         check_amount("amount_minor", amount)
         now = self._clock()
-        return await self._settle(
-            principal,
-            idem,
-            payment_id,
-            "capture",
-            lambda s: payment_rules.request_capture(s, amount, now),
-            lambda s: lambda g: g.capture(f"{payment_id}:capture", s.gateway_reference, s.pending_capture_amount),
-            lambda s, attempt: payment_rules.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
-        )
+        try:
+            return await self._settle(
+                principal,
+                idem,
+                payment_id,
+                "capture",
+                lambda s: payment_rules.request_capture(s, amount, now),
+                lambda s: lambda g: g.capture(f"{payment_id}:capture", s.gateway_reference, s.pending_capture_amount),
+                lambda s, attempt: payment_rules.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
+            )
+        except FailedPrecondition as refusal:
+            if refusal.reason == payment_rules.AUTHORIZATION_EXPIRED:  # past its time but not swept yet: expire it now
+                await self._expiry.expire(payment_id)
+            raise
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
         now = self._clock()
@@ -440,6 +447,9 @@ class PaymentService:
 
     async def recover(self, payment_id: str) -> bool:
         return await self._recovery.recover(payment_id)
+
+    async def expire_authorizations(self, limit: int = 100) -> int:
+        return await self._expiry.expire_due(limit)
 
     async def flush_gateway_statistics(self) -> None:
         await self._router.flush_statistics()

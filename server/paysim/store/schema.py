@@ -232,6 +232,21 @@ three_ds_policies = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# Test clocks (domain/test_clocks.py): in the database so every server process sees the same time.
+test_clocks = Table(
+    "test_clocks",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("merchant_id", ID, ForeignKey("merchants.id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("frozen_time", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("advancing_to", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "merchant_id", "created_at", "id"),
+    Index(None, "status"),
+)
+
 # One circuit breaker per (scope, gateway), shared by every server process. ``scope`` is a merchant
 # id, or "platform" for platform-wide breakers. ``version`` guards read-modify-write races.
 circuit_breakers = Table(

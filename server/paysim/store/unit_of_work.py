@@ -41,6 +41,7 @@ from paysim.store.repositories import (
 )
 from paysim.store.repositories.payments import PaymentEventStore
 from paysim.store.repositories.routing_state import RoutingStateRepository
+from paysim.store.repositories.test_clocks import TestClockRepository
 
 TRANSACTION_CONFLICT = "TRANSACTION_CONFLICT"
 
@@ -124,6 +125,7 @@ class UnitOfWork:
         self.routing = RoutingStateRepository(conn)
         self.gateway_configs = GatewayConfigRepository(conn)
         self.three_ds_policies = ThreeDSPolicyRepository(conn)
+        self.test_clocks = TestClockRepository(conn)
         self.webhook_endpoints = WebhookEndpointRepository(conn)
         self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self

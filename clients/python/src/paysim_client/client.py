@@ -32,6 +32,7 @@ from paysim_client.resources.customers import AsyncCustomers, Customers
 from paysim_client.resources.merchants import AsyncMerchants, Merchants
 from paysim_client.resources.payments import AsyncPayments, Payments
 from paysim_client.resources.simulator import AsyncSimulator, Simulator
+from paysim_client.resources.test_clocks import AsyncTestClocks, TestClocks
 from paysim_client.resources.three_ds import AsyncThreeDS, ThreeDS
 from paysim_client.resources.webhooks import AsyncWebhooks, Webhooks
 from paysim_client.token_store import TokenStore
@@ -71,7 +72,8 @@ class AsyncClient:
     Open it with :func:`paysim_client.connect` (or ``AsyncClient.connect``); close it with
     :meth:`close` or ``async with``. The resource namespaces are ``auth``, ``merchants``
     (with ``merchants.api_keys`` and ``merchants.gateway_configs``), ``customers``,
-    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator``, ``webhooks`` and ``analytics``.
+    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator``, ``test_clocks``, ``webhooks`` and
+    ``analytics``.
     """
 
     def __init__(self, transport: Transport, target: str, session: Session | None = None) -> None:
@@ -82,6 +84,7 @@ class AsyncClient:
         self.customers = AsyncCustomers(transport)
         self.payments = AsyncPayments(transport)
         self.simulator = AsyncSimulator(transport)
+        self.test_clocks = AsyncTestClocks(transport)
         self.three_ds = AsyncThreeDS(transport)
         self.webhooks = AsyncWebhooks(transport)
         self.analytics = AsyncAnalytics(transport)
@@ -246,6 +249,7 @@ class Client:
         self.customers = Customers(runner, client.customers)
         self.payments = Payments(runner, client.payments)
         self.simulator = Simulator(runner, client.simulator)
+        self.test_clocks = TestClocks(runner, client.test_clocks)
         self.three_ds = ThreeDS(runner, client.three_ds)
         self.webhooks = Webhooks(runner, client.webhooks)
         self.analytics = Analytics(runner, client.analytics)

@@ -247,6 +247,13 @@ export class WebhookDeliveryNotFound extends status.NotFound {
 }
 
 /**
+ * No test clock with this id (`clk_…`) for the caller.
+ */
+export class TestClockNotFound extends status.NotFound {
+  static override readonly REASON: string = "TEST_CLOCK_NOT_FOUND";
+}
+
+/**
  * An account with this email exists. Use another email, or log in.
  */
 export class EmailTaken extends status.AlreadyExists {
@@ -348,6 +355,23 @@ export class ThreeDSChallengeExpired extends status.FailedPrecondition {
  */
 export class WebhookEndpointDisabled extends status.FailedPrecondition {
   static override readonly REASON: string = "WEBHOOK_ENDPOINT_DISABLED";
+}
+
+/**
+ * Capture of an authorization that was not captured within its validity (7 days after the payment
+ * was created): the hold was released and the payment is VOIDED (`failure_reason`
+ * "authorization_expired"). Create a new payment. `metadata` has `payment_id` and `expire_time`.
+ */
+export class AuthorizationExpired extends status.FailedPrecondition {
+  static override readonly REASON: string = "AUTHORIZATION_EXPIRED";
+}
+
+/**
+ * AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target. Wait
+ * until it reads READY (or repeat the same target, which is idempotent).
+ */
+export class TestClockAdvancing extends status.FailedPrecondition {
+  static override readonly REASON: string = "TEST_CLOCK_ADVANCING";
 }
 
 /**
@@ -477,6 +501,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   THREE_DS_CHALLENGE_NOT_FOUND: ThreeDSChallengeNotFound,
   WEBHOOK_ENDPOINT_NOT_FOUND: WebhookEndpointNotFound,
   WEBHOOK_DELIVERY_NOT_FOUND: WebhookDeliveryNotFound,
+  TEST_CLOCK_NOT_FOUND: TestClockNotFound,
   EMAIL_TAKEN: EmailTaken,
   MERCHANT_NAME_TAKEN: MerchantNameTaken,
   API_KEY_NAME_TAKEN: ApiKeyNameTaken,
@@ -490,6 +515,8 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   THREE_DS_CHALLENGE_COMPLETED: ThreeDSChallengeCompleted,
   THREE_DS_CHALLENGE_EXPIRED: ThreeDSChallengeExpired,
   WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
+  AUTHORIZATION_EXPIRED: AuthorizationExpired,
+  TEST_CLOCK_ADVANCING: TestClockAdvancing,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
   IDEMPOTENCY_KEY_IN_USE: IdempotencyKeyInUse,
   CONCURRENT_MODIFICATION: ConcurrentModification,

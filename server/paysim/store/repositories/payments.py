@@ -287,6 +287,16 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         )
         return list(rows.scalars())
 
+    async def authorized_since(self, created_before: datetime, limit: int) -> list[str]:
+        """Payments still AUTHORIZED that were created at or before ``created_before``, oldest first."""
+        rows = await self._conn.execute(
+            select(payments.c.id)
+            .where(payments.c.status == agg.Status.AUTHORIZED.value, payments.c.created_at <= created_before)
+            .order_by(payments.c.created_at)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
         """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
         rows = await self._conn.execute(

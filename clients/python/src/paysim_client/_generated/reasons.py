@@ -240,6 +240,12 @@ class WebhookDeliveryNotFound(status.NotFound):
     REASON: ClassVar[str] = "WEBHOOK_DELIVERY_NOT_FOUND"
 
 
+class TestClockNotFound(status.NotFound):
+    """No test clock with this id (`clk_…`) for the caller."""
+
+    REASON: ClassVar[str] = "TEST_CLOCK_NOT_FOUND"
+
+
 class EmailTaken(status.AlreadyExists):
     """An account with this email exists. Use another email, or log in."""
 
@@ -332,6 +338,24 @@ class WebhookEndpointDisabled(status.FailedPrecondition):
     """
 
     REASON: ClassVar[str] = "WEBHOOK_ENDPOINT_DISABLED"
+
+
+class AuthorizationExpired(status.FailedPrecondition):
+    """Capture of an authorization that was not captured within its validity (7 days after the
+    payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+    "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+    `expire_time`.
+    """
+
+    REASON: ClassVar[str] = "AUTHORIZATION_EXPIRED"
+
+
+class TestClockAdvancing(status.FailedPrecondition):
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+    Wait until it reads READY (or repeat the same target, which is idempotent).
+    """
+
+    REASON: ClassVar[str] = "TEST_CLOCK_ADVANCING"
 
 
 class IdempotencyKeyReused(status.FailedPrecondition):
@@ -461,6 +485,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "THREE_DS_CHALLENGE_NOT_FOUND": ThreeDSChallengeNotFound,
     "WEBHOOK_ENDPOINT_NOT_FOUND": WebhookEndpointNotFound,
     "WEBHOOK_DELIVERY_NOT_FOUND": WebhookDeliveryNotFound,
+    "TEST_CLOCK_NOT_FOUND": TestClockNotFound,
     "EMAIL_TAKEN": EmailTaken,
     "MERCHANT_NAME_TAKEN": MerchantNameTaken,
     "API_KEY_NAME_TAKEN": ApiKeyNameTaken,
@@ -474,6 +499,8 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "THREE_DS_CHALLENGE_COMPLETED": ThreeDSChallengeCompleted,
     "THREE_DS_CHALLENGE_EXPIRED": ThreeDSChallengeExpired,
     "WEBHOOK_ENDPOINT_DISABLED": WebhookEndpointDisabled,
+    "AUTHORIZATION_EXPIRED": AuthorizationExpired,
+    "TEST_CLOCK_ADVANCING": TestClockAdvancing,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
     "CONCURRENT_MODIFICATION": ConcurrentModification,
@@ -497,6 +524,7 @@ __all__ = [
     "ApiKeyNameTaken",
     "ApiKeyNotFound",
     "ApiKeyRevoked",
+    "AuthorizationExpired",
     "CircuitOpen",
     "ConcurrentModification",
     "CredentialsMissing",
@@ -533,6 +561,8 @@ __all__ = [
     "RefreshTokenRevoked",
     "ServerShuttingDown",
     "SubscriberTooSlow",
+    "TestClockAdvancing",
+    "TestClockNotFound",
     "ThreeDSChallengeCompleted",
     "ThreeDSChallengeExpired",
     "ThreeDSChallengeNotFound",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from paysim_client._rpc import Rpc, Safety
-from paysim_proto.v1 import analytics_pb2, auth_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import analytics_pb2, auth_pb2, clock_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
 
 
 # AnalyticsService
@@ -80,6 +80,38 @@ CHANGE_PASSWORD: Rpc[auth_pb2.ChangePasswordRequest, auth_pb2.ChangePasswordResp
     auth_pb2.ChangePasswordRequest,
     auth_pb2.ChangePasswordResponse,
     Safety.UNSAFE,
+)
+
+# ClockService
+CREATE_TEST_CLOCK: Rpc[clock_pb2.CreateTestClockRequest, clock_pb2.CreateTestClockResponse] = Rpc(
+    "/paysim.v1.ClockService/CreateTestClock",
+    clock_pb2.CreateTestClockRequest,
+    clock_pb2.CreateTestClockResponse,
+    Safety.UNSAFE,
+)
+GET_TEST_CLOCK: Rpc[clock_pb2.GetTestClockRequest, clock_pb2.GetTestClockResponse] = Rpc(
+    "/paysim.v1.ClockService/GetTestClock",
+    clock_pb2.GetTestClockRequest,
+    clock_pb2.GetTestClockResponse,
+    Safety.READ,
+)
+LIST_TEST_CLOCKS: Rpc[clock_pb2.ListTestClocksRequest, clock_pb2.ListTestClocksResponse] = Rpc(
+    "/paysim.v1.ClockService/ListTestClocks",
+    clock_pb2.ListTestClocksRequest,
+    clock_pb2.ListTestClocksResponse,
+    Safety.READ,
+)
+DELETE_TEST_CLOCK: Rpc[clock_pb2.DeleteTestClockRequest, clock_pb2.DeleteTestClockResponse] = Rpc(
+    "/paysim.v1.ClockService/DeleteTestClock",
+    clock_pb2.DeleteTestClockRequest,
+    clock_pb2.DeleteTestClockResponse,
+    Safety.IDEMPOTENT,
+)
+ADVANCE_TEST_CLOCK: Rpc[clock_pb2.AdvanceTestClockRequest, clock_pb2.AdvanceTestClockResponse] = Rpc(
+    "/paysim.v1.ClockService/AdvanceTestClock",
+    clock_pb2.AdvanceTestClockRequest,
+    clock_pb2.AdvanceTestClockResponse,
+    Safety.IDEMPOTENT,
 )
 
 # CustomerService
@@ -385,6 +417,11 @@ ALL: tuple[Rpc[Any, Any], ...] = (
     LOGOUT,
     GET_CURRENT_USER,
     CHANGE_PASSWORD,
+    CREATE_TEST_CLOCK,
+    GET_TEST_CLOCK,
+    LIST_TEST_CLOCKS,
+    DELETE_TEST_CLOCK,
+    ADVANCE_TEST_CLOCK,
     CREATE_CUSTOMER,
     GET_CUSTOMER,
     LIST_CUSTOMERS,

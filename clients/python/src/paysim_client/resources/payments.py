@@ -138,7 +138,8 @@ class AsyncPayments(AsyncResource):
         """Capture an ``AUTHORIZED`` payment: ``amount_minor`` of it (0: all), once.
 
         Raises :class:`~paysim_client.errors.PaymentNotCapturable` or
-        :class:`~paysim_client.errors.AmountExceedsAuthorized` when that is not possible.
+        :class:`~paysim_client.errors.AmountExceedsAuthorized` when that is not possible, and
+        :class:`~paysim_client.errors.AuthorizationExpired` past the authorization's 7 days.
         """
         reply = await self._transport.call(
             rpcs.CAPTURE_PAYMENT,

@@ -140,6 +140,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """No such webhook endpoint (or another merchant's)."""
     ERROR_REASON_WEBHOOK_DELIVERY_NOT_FOUND: _ErrorReason.ValueType  # 32
     """No such webhook delivery (or another merchant's)."""
+    ERROR_REASON_TEST_CLOCK_NOT_FOUND: _ErrorReason.ValueType  # 61
+    """No test clock with this id (`clk_…`) for the caller."""
     ERROR_REASON_EMAIL_TAKEN: _ErrorReason.ValueType  # 33
     """--- duplicates ------------------------------------------------------------------------------
 
@@ -186,6 +188,16 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED: _ErrorReason.ValueType  # 45
     """RedeliverWebhook: the delivery's endpoint is disabled (by the merchant, or by paysim after
     a 410 answer); `metadata.webhook_endpoint_id` names it. Enable it first.
+    """
+    ERROR_REASON_AUTHORIZATION_EXPIRED: _ErrorReason.ValueType  # 59
+    """Capture of an authorization that was not captured within its validity (7 days after the
+    payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+    "authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+    `expire_time`.
+    """
+    ERROR_REASON_TEST_CLOCK_ADVANCING: _ErrorReason.ValueType  # 60
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+    Wait until it reads READY (or repeat the same target, which is idempotent).
     """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
@@ -381,6 +393,8 @@ ERROR_REASON_WEBHOOK_ENDPOINT_NOT_FOUND: ErrorReason.ValueType  # 31
 """No such webhook endpoint (or another merchant's)."""
 ERROR_REASON_WEBHOOK_DELIVERY_NOT_FOUND: ErrorReason.ValueType  # 32
 """No such webhook delivery (or another merchant's)."""
+ERROR_REASON_TEST_CLOCK_NOT_FOUND: ErrorReason.ValueType  # 61
+"""No test clock with this id (`clk_…`) for the caller."""
 ERROR_REASON_EMAIL_TAKEN: ErrorReason.ValueType  # 33
 """--- duplicates ------------------------------------------------------------------------------
 
@@ -427,6 +441,16 @@ ERROR_REASON_THREE_DS_CHALLENGE_EXPIRED: ErrorReason.ValueType  # 44
 ERROR_REASON_WEBHOOK_ENDPOINT_DISABLED: ErrorReason.ValueType  # 45
 """RedeliverWebhook: the delivery's endpoint is disabled (by the merchant, or by paysim after
 a 410 answer); `metadata.webhook_endpoint_id` names it. Enable it first.
+"""
+ERROR_REASON_AUTHORIZATION_EXPIRED: ErrorReason.ValueType  # 59
+"""Capture of an authorization that was not captured within its validity (7 days after the
+payment was created): the hold was released and the payment is VOIDED (`failure_reason`
+"authorization_expired"). Create a new payment. `metadata` has `payment_id` and
+`expire_time`.
+"""
+ERROR_REASON_TEST_CLOCK_ADVANCING: ErrorReason.ValueType  # 60
+"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+Wait until it reads READY (or repeat the same target, which is idempotent).
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------

@@ -1372,6 +1372,7 @@ class PaymentEvent(_message.Message):
     PAYMENT_THREE_DS_NOT_SUPPORTED_FIELD_NUMBER: _builtins.int
     PAYMENT_THREE_DS_FAILED_FIELD_NUMBER: _builtins.int
     PAYMENT_THREE_DS_CHALLENGE_EXPIRED_FIELD_NUMBER: _builtins.int
+    PAYMENT_AUTHORIZATION_EXPIRED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `evt_`; the same wherever the event appears (webhooks included)."""
     type: _builtins.str
@@ -1382,7 +1383,7 @@ class PaymentEvent(_message.Message):
       refund.requested  refund.succeeded  refund.failed
       payment.three_ds_challenge_required  payment.three_ds_authenticated
       payment.three_ds_not_supported  payment.three_ds_failed
-      payment.three_ds_challenge_expired
+      payment.three_ds_challenge_expired  payment.authorization_expired
     New types may appear in a later release: clients should ignore types they do not know.
     """
     payment_id: _builtins.str
@@ -1473,6 +1474,10 @@ class PaymentEvent(_message.Message):
     def payment_three_ds_challenge_expired(self) -> Global___PaymentThreeDSChallengeExpired:
         """payment.three_ds_challenge_expired"""
 
+    @_builtins.property
+    def payment_authorization_expired(self) -> Global___PaymentAuthorizationExpired:
+        """payment.authorization_expired"""
+
     def __init__(
         self,
         *,
@@ -1502,12 +1507,13 @@ class PaymentEvent(_message.Message):
         payment_three_ds_not_supported: Global___PaymentThreeDSNotSupported | None = ...,
         payment_three_ds_failed: Global___PaymentThreeDSFailed | None = ...,
         payment_three_ds_challenge_expired: Global___PaymentThreeDSChallengeExpired | None = ...,
+        payment_authorization_expired: Global___PaymentAuthorizationExpired | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired"]  # noqa: Y015
+    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired", "payment_authorization_expired"]  # noqa: Y015
     _WhichOneofArgType_data: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_data) -> _WhichOneofReturnType_data | None: ...
 
@@ -2109,6 +2115,31 @@ class PaymentThreeDSChallengeExpired(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PaymentThreeDSChallengeExpired: _TypeAlias = PaymentThreeDSChallengeExpired  # noqa: Y015
+
+@_typing.final
+class PaymentAuthorizationExpired(_message.Message):
+    """payment.authorization_expired: the authorization was not captured within 7 days of the
+    payment's creation; the hold is released and the payment is VOIDED, its `failure_reason`
+    "authorization_expired".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REASON_FIELD_NUMBER: _builtins.int
+    reason: _builtins.str
+    """Why: "authorization_expired"."""
+    def __init__(
+        self,
+        *,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PaymentAuthorizationExpired: _TypeAlias = PaymentAuthorizationExpired  # noqa: Y015
 
 @_typing.final
 class ListPaymentEventsResponse(_message.Message):

@@ -1,0 +1,50 @@
+"""Expiring authorizations nobody captured within their validity (payment_rules.AUTHORIZATION_VALIDITY):
+each becomes VOIDED with a ``payment.authorization_expired`` event (and so a webhook).
+
+The housekeeping round sweeps the due ones; a capture that finds its authorization past its time
+expires it on the spot, so the payment never reads AUTHORIZED after a capture was refused for it.
+"""
+
+from __future__ import annotations
+
+from paysim.domain import payment, payment_rules
+from paysim.domain.errors import Aborted
+from paysim.services.clock import Clock
+from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
+from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
+
+_ATTEMPTS = 5
+
+
+class AuthorizationExpiry:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def expire_due(self, limit: int = 100) -> int:
+        """Expire the authorizations past their validity; returns how many."""
+        async with self._uow() as uow:
+            due = await uow.payments.authorized_since(self._clock() - payment_rules.AUTHORIZATION_VALIDITY, limit)
+        expired = 0
+        for payment_id in due:
+            if await self.expire(payment_id):
+                expired += 1
+        return expired
+
+    async def expire(self, payment_id: str) -> bool:
+        """Expire one authorization if it is due. False if there was nothing to do (not
+        authorized, not yet due, or a capture or void of it in flight)."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._uow() as uow:
+                    state = await uow.payments.get(payment_id, for_update=True)
+                    event = None if state is None else payment_rules.expire_authorization(state, self._clock())
+                    if state is None or event is None:
+                        return False
+                    await uow.payments.save(state, payment.apply(state, event), [event])
+                    await uow.commit()
+                return True
+            except Aborted as conflict:
+                if conflict.reason not in (CONCURRENT_MODIFICATION, TRANSACTION_CONFLICT) or attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
