@@ -22,7 +22,7 @@ from paysim.domain.principal import Principal
 from paysim.domain.test_clocks import ClockStatus, TestClock, check_name, finish_advance, start_advance
 from paysim.domain.validation import Violations, check_id
 from paysim.services.clock import Clock
-from paysim.services.scope import merchant_scope, visible_merchant
+from paysim.services.tenancy import target_merchant, visible_merchant
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger("paysim.test_clocks")
@@ -60,7 +60,7 @@ class TestClockService:
             v.add("frozen_time", "is required", "REQUIRED")
         v.raise_if_any()
         assert frozen_time is not None
-        merchant_id = merchant_scope(principal, merchant_id)
+        merchant_id = target_merchant(principal, merchant_id)
         clock = TestClock(ids.new_id(ids.TEST_CLOCK), merchant_id, name.strip(), frozen_time, self._clock())
         async with self._uow() as uow:
             if await uow.merchants.get(merchant_id) is None:
@@ -82,7 +82,7 @@ class TestClockService:
         v = Violations()
         check_id(v, "merchant_id", merchant_id, ids.MERCHANT, required=False)
         v.raise_if_any()
-        merchant_id = merchant_scope(principal, merchant_id)
+        merchant_id = target_merchant(principal, merchant_id)
         async with self._uow() as uow:
             return await uow.test_clocks.list_for(merchant_id)
 

@@ -291,7 +291,7 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         """Payments still AUTHORIZED that were created at or before ``created_before``, oldest first."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.status == agg.Status.AUTHORIZED.value, payments.c.created_at <= created_before)
+            .where(payments.c.status == payment.Status.AUTHORIZED.value, payments.c.created_at <= created_before)
             .order_by(payments.c.created_at)
             .limit(limit)
         )
