@@ -10,8 +10,8 @@ import grpc
 from paysim_proto.v1 import analytics_pb2, analytics_pb2_grpc
 
 from paysim.api.call_context import require_principal
-from paysim.api.convert import timestamp
 from paysim.api.pages import next_token, read_page_request
+from paysim.contract.timestamps import timestamp
 from paysim.domain import analytics_figures as figures
 from paysim.domain.analytics import LATENCY_BOUNDS_MS, PAYMENT_COUNTERS, PaymentRow
 from paysim.services.analytics import AnalyticsService, TimeRange
