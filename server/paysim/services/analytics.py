@@ -7,7 +7,7 @@ from datetime import datetime
 
 from paysim.domain import analytics_figures as figures
 from paysim.domain.analytics import PLATFORM, SPLIT_SIZES, PaymentRow
-from paysim.domain.errors import NotFound, PermissionDenied
+from paysim.domain.errors import NotFound
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
@@ -34,15 +34,18 @@ class _Window:
 
 def analytics_scope(principal: Principal, requested: str) -> str:
     """The merchant whose figures a caller reads: admins any (empty: the platform), merchants
-    their own (another's is NOT_FOUND), customer accounts none."""
+    their own (another's is NOT_FOUND), customer accounts none (NOT_FOUND)."""
     v = Violations()
     check_id(v, "merchant_id", requested, "mer", required=False)
     v.raise_if_any()
     if principal.is_admin:
         return requested or PLATFORM
-    if principal.role is Role.CUSTOMER:
-        raise PermissionDenied("customer accounts cannot read analytics", reason="PERMISSION_MISSING")
-    if not principal.merchant_id or (requested and requested != principal.merchant_id):
+    # A customer account reaches no merchant's figures: NOT_FOUND, as for any merchant not its own.
+    if (
+        principal.role is Role.CUSTOMER
+        or not principal.merchant_id
+        or (requested and requested != principal.merchant_id)
+    ):
         raise NotFound("merchant", requested or "(none)")
     return principal.merchant_id
 
