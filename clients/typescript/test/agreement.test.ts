@@ -9,6 +9,7 @@ import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 
 import { BY_REASON, createClient, RpcError, rpcFacts, webhooks } from "../src/index.js";
+import { AnalyticsService } from "../src/gen/paysim/v1/analytics_pb.js";
 import { AuthService } from "../src/gen/paysim/v1/auth_pb.js";
 import { CustomerService } from "../src/gen/paysim/v1/customer_pb.js";
 import { EventService } from "../src/gen/paysim/v1/events_pb.js";
@@ -145,7 +146,7 @@ test("both SDKs read the same retry safety, access and reason classes out of the
     rpcs: Record<string, [string, boolean]>;
     reasons: Record<string, string>;
   };
-  const services = [AuthService, CustomerService, EventService, MerchantService, PaymentService, SimulatorService, ThreeDSService, WebhookService];
+  const services = [AnalyticsService, AuthService, CustomerService, EventService, MerchantService, PaymentService, SimulatorService, ThreeDSService, WebhookService];
   const table: Record<string, [string, boolean]> = {};
   for (const service of services) {
     for (const method of service.methods) {
