@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from paysim.domain.errors import Aborted, Unavailable
+from paysim.observability import metrics
 from paysim.store.repositories import (
     ApiKeyRepository,
     CircuitBreakerRepository,
@@ -192,7 +193,9 @@ def announce_outbox(payments: PaymentEventStore, outbox_written: Callable[[], No
 
 
 def announce_events(payments: PaymentEventStore, events_committed: Callable[[], None] | None) -> None:
-    """After a commit: tell event streams if the transaction appended payment events."""
+    """After a commit: tell event streams if the transaction appended payment events (and count
+    the statuses its payments reached, with metrics on)."""
+    payments.statuses_reached = metrics.count_payments(payments.statuses_reached)
     if payments.wrote_events and events_committed is not None:
         payments.wrote_events = False
         events_committed()
