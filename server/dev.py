@@ -34,6 +34,9 @@ MIN_PYTHON = (3, 11)
 # Images of the released contract (`buf build --exclude-source-info -o proto/releases/v1-<n>.binpb`);
 # `buf breaking` compares the working contract with the newest one.
 RELEASES = ROOT / "proto" / "releases"
+# The TypeScript client: `npm ci` installs its lockfile's packages, protoc-gen-es among them, which
+# the freshness check needs; its build and `node --test` run after pytest.
+TS_CLIENT = ROOT / "clients" / "typescript"
 
 
 def _bin_dir() -> Path:
@@ -184,7 +187,10 @@ def test(args: Sequence[str]) -> int:
     release = latest_release()
     if release is None:
         return _fail(f"no released contract image in {RELEASES.relative_to(ROOT)} to run `buf breaking` against")
+    npm = "npm.cmd" if os.name == "nt" else "npm"
+    npm_ci = [npm, "ci", "--prefix", str(TS_CLIENT), "--no-audit", "--no-fund"]
     steps: list[tuple[str, list[str]]] = [
+        ("npm ci (clients/typescript)", npm_ci),
         ("buf lint", [str(_venv_tool("buf")), "lint"]),
         ("buf format --diff --exit-code", [str(_venv_tool("buf")), "format", "--diff", "--exit-code"]),
         (
@@ -203,6 +209,7 @@ def test(args: Sequence[str]) -> int:
             [python, "clients/python/scripts/check_dist.py"],
         ),
         ("pytest", [python, "-m", "pytest", *_pytest_args(args, Path.cwd().resolve())]),
+        ("TypeScript client: tsc, then node --test", [npm, "test", "--prefix", str(TS_CLIENT)]),
     ]
     env = _tool_env()
     total = len(steps)
@@ -230,8 +237,9 @@ USAGE = """usage: python3 server/dev.py serve  [paysim serve args...]
 
 serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
 paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
-test    buf lint, buf format, buf breaking against the last released contract, generated-code
-        freshness, ruff, ruff format, mypy, the client distribution in a fresh venv, then pytest
+test    npm ci for the TypeScript client, buf lint, buf format, buf breaking against the last
+        released contract, generated-code freshness (Python and TypeScript), ruff, ruff format,
+        mypy, the client distribution in a fresh venv, pytest, then the TypeScript build and tests
 
 All create .venv in the repository root on first use and keep it installed."""
 

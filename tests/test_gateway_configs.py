@@ -13,10 +13,13 @@ from paysim_proto.v1 import merchant_pb2
 
 from paysim.domain import ids
 from paysim.domain.errors import InvalidArgument, NotFound
+from paysim.domain.messages import GatewayConfigsChanged
 from paysim.domain.models import GatewayConfig
 from paysim.domain.principal import CredentialKind, Principal
 from paysim.domain.roles import Role
 from paysim.services.merchants import MerchantService
+from paysim.services.message_bus import MessageBus
+from paysim.store.unit_of_work import UnitOfWork
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import MerchantAccount, register_customer_user, register_merchant
 from tests.support.harness import ServerHandle
@@ -299,9 +302,12 @@ def test_deactivated_merchant_is_locked_out_but_its_configuration_is_kept(stubs:
 
 
 def _service(server: ServerHandle, changes: list[str]) -> MerchantService:
-    """A second MerchantService over the running server's database, recording its change hook."""
+    """A second MerchantService over the running server's database, whose units of work tell a
+    bus of this test's what they committed."""
+    bus = MessageBus()
+    bus.subscribe(GatewayConfigsChanged, lambda message: changes.append(message.merchant_id))
     return MerchantService(
-        server.app.unit_of_work, server.app.hasher, server.clock, gateway_configs_changed=changes.append
+        lambda: UnitOfWork(server.app.adapters.engine, publish=bus.publish), server.app.hasher, server.clock
     )
 
 

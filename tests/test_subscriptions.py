@@ -331,13 +331,13 @@ class HeldEvent:
 
         import psycopg
 
-        from paysim.domain import ids
+        from paysim.domain import event_codec, ids, payment_rules
         from paysim.domain import payment as agg
         from paysim.store.pg_connection import conninfo
 
         card = agg.Card("visa", "424242", "4242", 12, 2030, "f" * 32, "")
-        new = agg.NewPayment(merchant_id, 1, "USD", "", card, "", "", {}, agg.CaptureMethod.AUTOMATIC)
-        created = json.dumps(dict(agg.created_event(new, 290, 30, datetime.now(UTC)).data))
+        new = payment_rules.NewPayment(merchant_id, 1, "USD", "", card, "", "", {}, agg.CaptureMethod.AUTOMATIC)
+        created = json.dumps(event_codec.to_data(payment_rules.created_event(new, 290, 30, datetime.now(UTC))))
         self.payment_id = ids.new_id("pay")
         self.conn = psycopg.connect(conninfo(database_url))
         self.conn.execute(

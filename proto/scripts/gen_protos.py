@@ -14,6 +14,8 @@ Three outputs, each rewritten whole, never edited by hand:
 - ``clients/python/src/paysim_client/_generated``: what the client derives from the contract's options
   (``proto/paysim/v1/options.proto``): the table of RPCs with the retry safety of each
   (``rpcs.py``), and one exception class per value of the ``ErrorReason`` enum (``reasons.py``).
+- ``clients/typescript/src/gen`` and ``src/derived``: the TypeScript client's rendering of the
+  contract (``buf generate`` with ``buf.gen.yaml``) and its reason classes (``gen_typescript.py``).
 
 The contract's rules are checked first: an RPC of paysim.v1 without an access policy or without an
 idempotency classification, or an error reason without a status code, is refused, and nothing is
@@ -23,7 +25,6 @@ generated.
 from __future__ import annotations
 
 import argparse
-import filecmp
 import importlib.util
 import re
 import shutil
@@ -31,14 +32,28 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module beside this script, loaded by path: the script is also loaded by path (tests)."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ts = _sibling("gen_typescript")  # the TypeScript outputs
+freshness = _sibling("freshness")
 PROTO_ROOT = ROOT / "proto"
 # The contract's Python rendering, its own small distribution (paysim-proto) that both the server
 # and the client depend on; what only the client derives from the contract stays in the client.
@@ -50,7 +65,13 @@ IMPORT_RE = re.compile(r"^(from|import) paysim\.v1\b", re.MULTILINE)
 STUBS_INIT = '"""Generated protobuf messages and gRPC stubs of the paysim.v1 contract."""\n'
 # The googleapis protos the contract imports, vendored from the installed googleapis-common-protos
 # (buf's registry is out of reach here; buf.yaml leaves them out of lint and breaking).
-VENDORED = ("google/api/field_behavior.proto", "google/rpc/code.proto")
+# status.proto and error_details.proto are for the TypeScript client, which decodes the details.
+VENDORED = (
+    "google/api/field_behavior.proto",
+    "google/rpc/code.proto",
+    "google/rpc/status.proto",
+    "google/rpc/error_details.proto",
+)
 
 # --- the Python face of the error reasons ------------------------------------------------------
 # A reason's class is the CamelCase of the reason (PAYMENT_BUSY -> PaymentBusy), subclassing the
@@ -412,7 +433,9 @@ def _contract_protos(proto_root: Path) -> list[str]:
     return sorted(p.relative_to(proto_root).as_posix() for p in (proto_root / "paysim").rglob("*.proto"))
 
 
-def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path) -> None:
+def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path, ts_dir: Path | None = None) -> None:
+    """Every output into scratch directories: the Python stubs and derived code, and with ``ts_dir``
+    the TypeScript code (``buf generate`` reads the repository's proto/, not ``proto_root``)."""
     with tempfile.TemporaryDirectory() as raw:
         descriptor_set = Path(raw) / "contract.binpb"
         cmd = [
@@ -448,14 +471,18 @@ def generate(proto_root: Path, stubs_dir: Path, derived_dir: Path) -> None:
     )
     (derived_dir / "rpcs.py").write_text(render_rpcs(contract))
     (derived_dir / "reasons.py").write_text(render_reasons(contract))
+    if ts_dir is None:
+        return
+    reasons = [(r.name, r.code, r.doc) for r in contract.reasons]
+    ts.generate(_bin("buf"), ts_dir / "gen", ts_dir / "derived", ts.render_reasons(reasons, _class_name))
 
 
-def _differences(fresh: Path, current: Path) -> Iterable[str]:
-    if not current.exists():
-        return [f"{current.name}/ (missing)"]
-    comparison = filecmp.dircmp(fresh, current, ignore=["__pycache__"])
+def _outputs(scratch: Path) -> list[tuple[Path, Path]]:
+    """(where ``generate`` wrote it under ``scratch``, where it is checked in) for every output."""
     return [
-        f"{current.name}/{name}" for name in (*comparison.left_only, *comparison.right_only, *comparison.diff_files)
+        (scratch / "v1", STUBS),
+        (scratch / "_generated", DERIVED),
+        *ts.outputs(scratch / "ts"),
     ]
 
 
@@ -468,18 +495,18 @@ def main() -> int:
             vendor(PROTO_ROOT)
             with tempfile.TemporaryDirectory() as tmp:
                 # Into a scratch directory first: a contract that breaks the rules changes nothing.
-                generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated")
-                for fresh, target in ((Path(tmp) / "v1", STUBS), (Path(tmp) / "_generated", DERIVED)):
+                generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated", Path(tmp) / "ts")
+                for fresh, target in _outputs(Path(tmp)):
                     shutil.rmtree(target, ignore_errors=True)
                     shutil.copytree(fresh, target)
-            print(f"generated {STUBS.relative_to(ROOT)} and {DERIVED.relative_to(ROOT)}")
+            print("generated", ", ".join(str(target.relative_to(ROOT)) for _, target in _outputs(ROOT)))
             return 0
         stale = [f"proto/{relative}" for relative in stale_vendored(PROTO_ROOT)]
         with tempfile.TemporaryDirectory() as tmp:
-            generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated")
-            stale += _differences(Path(tmp) / "v1", STUBS)
-            stale += _differences(Path(tmp) / "_generated", DERIVED)
-    except ContractError as error:
+            generate(PROTO_ROOT, Path(tmp) / "v1", Path(tmp) / "_generated", Path(tmp) / "ts")
+            for fresh, target in _outputs(Path(tmp)):
+                stale += freshness.differences(fresh, target, ROOT)
+    except (ContractError, ts.PluginMissing) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if stale:

@@ -69,6 +69,7 @@ RUN_ELSEWHERE = {
     "$ TOKEN=$(grpcurl": "test_readme.py::test_the_grpcurl_tour",
     "$ KEY=$(grpcurl": "test_readme.py::test_the_grpcurl_tour",
     "$ grpcurl -plaintext localhost:50051 grpc.health.v1.Health/Check": "test_readme.py::test_the_grpcurl_tour",
+    "npm install /path/to/paysim/clients/typescript": "clients/typescript/test/readme.test.ts (npm test)",
     "createdb -h 127.0.0.1 -U postgres paysim": "test_readme_blocks.py::test_serving_from_postgresql",
     "export PAYSIM_TEST_REDIS_URL": ".ci/run (it runs exactly these lines)",
     'psql -h 127.0.0.1 -U postgres -c "create database paysim_bench"': "test_readme_blocks.py::test_the_bench",
@@ -265,9 +266,18 @@ class Reader:
             assert_printed(step.documented, done.stdout)
 
     def stream(self, command: str) -> subprocess.CompletedProcess[str]:
-        """A stream runs until the reader stops it: payments are made until one event arrived."""
+        """A stream runs until the reader stops it: once it is open (its first message), payments
+        are made until the first one's ``payment.created`` arrived."""
         output = self.shell.cwd / "stream.out"
         stop = threading.Event()
+        payer = threading.Thread(target=self.pay_meanwhile, args=(stop,), daemon=True)
+
+        def printed(text: str, process: subprocess.Popen[str]) -> bool:
+            deadline = time.monotonic() + 60
+            while text not in output.read_text() and process.poll() is None and time.monotonic() < deadline:
+                stop.wait(0.05)
+            return text in output.read_text()
+
         with output.open("w") as sink:
             process = subprocess.Popen(
                 ["bash", "-c", f'set -a\nsource "{self.shell.state}"\nexec {command}'],
@@ -277,23 +287,20 @@ class Reader:
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            payer = threading.Thread(target=self.pay_meanwhile, args=(stop,), daemon=True)
-            payer.start()
             try:
-                deadline = 60.0
-                waited = 0.0
-                while '"event"' not in output.read_text() and process.poll() is None and waited < deadline:
-                    stop.wait(0.1)
-                    waited += 0.1
+                if printed('"heartbeat"', process):  # open: what commits from now on reaches it
+                    payer.start()
+                    printed('"payment_created"', process)
             finally:
                 stop.set()
                 process.terminate()
                 process.wait(10)
-                payer.join(30)
-        printed = output.read_text()
-        self.shell.printed += printed
-        assert '"event"' in printed, printed
-        return subprocess.CompletedProcess(command, 0, printed, "")
+                if payer.is_alive():
+                    payer.join(30)
+        text = output.read_text()
+        self.shell.printed += text
+        assert '"payment_created"' in text, text
+        return subprocess.CompletedProcess(command, 0, text, "")
 
 
 def _shell_env(cli: Cli) -> dict[str, str]:

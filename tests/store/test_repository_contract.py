@@ -21,6 +21,7 @@ from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNa
 from paysim.domain.errors import Aborted
 from paysim.domain.gateway_faults import PLATFORM_SCOPE, FaultMode, GatewayFaults
 from paysim.domain.models import ApiKey, Customer, Merchant, User
+from paysim.domain.payment_events import PaymentAttemptFailed, PaymentCreated
 from paysim.domain.roles import Role
 from paysim.store.database import create_engine
 from paysim.store.migrate import upgrade
@@ -121,21 +122,23 @@ def _merchant(name: str | None = None) -> Merchant:
 
 
 def _payment(merchant_id: str) -> agg.PaymentState:
-    card = {"brand": "visa", "bin": "424242", "last4": "4242", "exp_month": 12, "exp_year": 2030, "fingerprint": "f"}
-    data = {
-        "merchant_id": merchant_id,
-        "amount": 1234,
-        "currency": "EUR",
-        "capture_method": "manual",
-        "card": card,
-        "fee_percent_bps": 0,
-        "fee_fixed": 0,
-    }
-    return agg.create(agg.Event(agg.EventType.CREATED, data, NOW), ids.new_id("pay"))
+    created = PaymentCreated(
+        at=NOW,
+        merchant_id=merchant_id,
+        customer_id="",
+        amount=1234,
+        currency="EUR",
+        capture_method=agg.CaptureMethod.MANUAL,
+        card=agg.Card("visa", "424242", "4242", 12, 2030, "f", ""),
+        description="",
+        fee_percent_bps=0,
+        fee_fixed=0,
+    )
+    return agg.create(created, ids.new_id("pay"))
 
 
-def _events(count: int) -> list[agg.Event]:
-    return [agg.Event(agg.EventType.ATTEMPT_FAILED, {"n": n}, NOW) for n in range(count)]
+def _events(count: int) -> list[agg.PaymentEvent]:
+    return [PaymentAttemptFailed(at=NOW) for _ in range(count)]
 
 
 async def _with_merchant(uow: Callable[[], UnitOfWork], merchant: Merchant | None = None) -> Merchant:

@@ -11,6 +11,7 @@ from paysim.app.adapters import Adapters, Keys
 from paysim.app.bootstrap import ensure_admin
 from paysim.app.wiring import build_app
 from paysim.config import Settings
+from paysim.domain.payment_methods import MethodType
 from paysim.gateways.base import AuthorizationRequest, GatewayResult
 from paysim.services.event_bus import InProcessBus
 from paysim.store import migrate
@@ -23,6 +24,9 @@ class UnusedGateway:
     """A gateway no call may reach in this test: building the services calls none."""
 
     name = "simulator"
+
+    def supports(self, method: MethodType) -> bool:
+        return True
 
     async def authorize(self, request: AuthorizationRequest) -> GatewayResult:
         raise AssertionError("not called")

@@ -303,15 +303,15 @@ def test_the_generator_refuses_an_rpc_without_its_options(tmp_path: Path, remove
 def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
     from paysim_proto.v1 import payment_pb2
 
-    from paysim.api import payment_convert
+    from paysim.contract import payment_messages
     from paysim.gateways.base import Outcome
     from paysim.services.routing import SKIPPED
 
-    assert set(payment_convert.OUTCOME_TO_PROTO) == {o.value for o in Outcome} | {SKIPPED}
+    assert set(payment_messages.OUTCOME_TO_PROTO) == {o.value for o in Outcome} | {SKIPPED}
     for mapping, enum in (
-        (payment_convert.OUTCOME_TO_PROTO, payment_pb2.GatewayOutcome),
-        (payment_convert.OPERATION_TO_PROTO, payment_pb2.GatewayOperation),
-        (payment_convert.REFUND_STATUS_TO_PROTO, payment_pb2.RefundStatus),
+        (payment_messages.OUTCOME_TO_PROTO, payment_pb2.GatewayOutcome),
+        (payment_messages.OPERATION_TO_PROTO, payment_pb2.GatewayOperation),
+        (payment_messages.REFUND_STATUS_TO_PROTO, payment_pb2.RefundStatus),
     ):
         assert sorted(mapping.values()) == [v for v in enum.values() if v], enum
         for word, value in mapping.items():
@@ -321,12 +321,11 @@ def test_the_wire_enums_name_every_word_the_domain_uses() -> None:
 def test_every_event_type_has_its_data_message() -> None:
     from paysim_proto.v1 import payment_pb2
 
-    from paysim.api import event_convert
-    from paysim.domain.payment import EventType
+    from paysim.contract import event_messages
+    from paysim.domain.payment_events import EventType
 
     oneof = payment_pb2.PaymentEvent.DESCRIPTOR.oneofs_by_name["data"]
-    assert {event_convert.data_field(t) for t in EventType} == {f.name for f in oneof.fields}
-    assert set(event_convert._DATA) == set(EventType)
+    assert {event_messages.data_field(t) for t in EventType} == {f.name for f in oneof.fields}
     for field in oneof.fields:
         kind = field.name.replace("_", ".", 1)
         assert field.message_type.name.lower() == kind.replace(".", "").replace("_", ""), field.name

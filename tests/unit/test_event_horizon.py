@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paysim.domain.errors import ResourceExhausted
+from paysim.services.event_feed import EventFeed
 from paysim.services.subscriptions import Heartbeat, Limits, Subscription
 from paysim.store.event_horizon import SequenceHorizon, Snapshot
 from paysim.store.event_log import EventFilter, LoggedEvent
@@ -122,23 +123,35 @@ def event(seq: int, *, payment: str = "pay_a", kind: str = "payment.created") ->
 
 
 class FakeFeed:
-    def __init__(self, position: int) -> None:
+    """``recent``: the events the feed remembers (every one after ``recent_from``), or None."""
+
+    def __init__(self, position: int, recent: list[LoggedEvent] | None = None, recent_from: int = 0) -> None:
         self.position = position
         self.listeners: list[Subscription] = []
+        self.recent = recent
+        self.recent_from = recent_from
+
+    def recent_after(self, cursor: int) -> list[LoggedEvent] | None:
+        if self.recent is None or cursor < self.recent_from:
+            return None
+        return [e for e in self.recent if e.seq > cursor]
 
     def add(self, listener: Subscription) -> int:
         self.listeners.append(listener)
         return self.position
 
     def remove(self, listener: Subscription) -> None:
-        self.listeners.remove(listener)
+        if listener in self.listeners:  # as the real feed: closing before registering is fine
+            self.listeners.remove(listener)
 
 
 class FakeLog:
     def __init__(self, events: Sequence[LoggedEvent]) -> None:
         self.events = list(events)
+        self.reads = 0
 
     async def read_range(self, after: int, upto: int, f: EventFilter, limit: int) -> list[LoggedEvent]:
+        self.reads += 1
         return [e for e in self.events if after < e.seq <= upto and f.matches(e)][:limit]
 
 
@@ -207,3 +220,48 @@ def test_an_idle_stream_sends_heartbeats_with_the_position_it_has_considered() -
         assert await take(items, 1) == [Heartbeat(1)]
 
     asyncio.run(scenario())
+
+
+def test_a_recent_cursor_catches_up_from_the_feeds_memory_without_reading_the_store() -> None:
+    async def scenario() -> None:
+        history = [event(1), event(2, payment="pay_b"), event(3), event(4)]
+        feed, log = FakeFeed(4, recent=history[1:], recent_from=1), FakeLog(history)
+        sub = subscription(feed, log, cursor=1)
+        items = sub.items()
+        opening, first, second = await take(items, 3)
+        assert opening == Heartbeat(1)
+        assert [first.seq, second.seq] == [3, 4]  # type: ignore[attr-defined]
+        assert log.reads == 0 and feed.listeners == [sub]  # registered with the memory, in one step
+        live = asyncio.ensure_future(take(items, 1))
+        await asyncio.sleep(0)
+        sub.deliver([event(5)], 5)
+        assert [e.seq for e in await live] == [5]  # type: ignore[attr-defined]
+        sub.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_cursor_older_than_the_memory_reads_the_store() -> None:
+    async def scenario() -> None:
+        history = [event(1), event(2), event(3)]
+        feed, log = FakeFeed(3, recent=history[2:], recent_from=2), FakeLog(history)
+        sub = subscription(feed, log, cursor=0)
+        items = sub.items()
+        assert [getattr(i, "seq", None) for i in await take(items, 4)] == [None, 1, 2, 3]
+        assert log.reads >= 1
+        sub.close()
+
+    asyncio.run(scenario())
+
+
+def test_the_feed_remembers_the_newest_events_and_forgets_when_it_read_only_seqs() -> None:
+    feed = EventFeed(None, None, poll_seconds=1, recent=3)  # type: ignore[arg-type]
+    feed.ready.set()
+    feed._remember([event(1), event(2), event(3), event(4)], details=True)
+    assert feed.recent_after(0) is None  # event 1 was forgotten: memory starts after it
+    assert [e.seq for e in feed.recent_after(1) or []] == [2, 3, 4]
+    assert [e.seq for e in feed.recent_after(3) or []] == [4]
+    feed._horizon = SequenceHorizon(6)  # the feed moved on reading seqs only (nobody listening)
+    feed._remember([], details=False)
+    assert feed.recent_after(4) is None
+    assert feed.recent_after(6) == []

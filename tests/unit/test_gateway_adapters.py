@@ -8,26 +8,32 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import TypeVar
 
 import pytest
 
 from paysim.domain.declines import DECLINES
+from paysim.domain.payment_methods import MethodType
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS, ScenarioKind
-from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
-from paysim.gateways.flavoured import (
+from paysim.gateways.base import (
     METHOD_NOT_SUPPORTED,
     UNKNOWN_REFERENCE,
+    AuthorizationRequest,
     Card,
+    Gateway,
+    GatewayResult,
+    Outcome,
+    PaymentMethod,
+    PayPalWallet,
+    Upi,
+)
+from paysim.gateways.flavoured import (
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
-    PaymentMethod,
     PaymentRequest,
-    PayPalWallet,
-    Upi,
 )
 from paysim.gateways.paypal_like import PAYPAL_DECLINES, PAYPAL_RESPONSE_CODES, WALLET_RESTRICTED, PayPalLikeGateway
 from paysim.gateways.razorpay_like import INVALID_VPA, RAZORPAY_DECLINES, RazorpayLikeGateway
@@ -381,9 +387,26 @@ def test_a_method_the_gateway_does_not_take(gateway_name: str, method: PaymentMe
 
 
 def test_methods_each_gateway_takes() -> None:
-    assert StripeLikeGateway.methods == {MethodKind.CARD}
-    assert PayPalLikeGateway.methods == {MethodKind.CARD, MethodKind.PAYPAL_WALLET}
-    assert RazorpayLikeGateway.methods == {MethodKind.CARD, MethodKind.UPI}
+    assert StripeLikeGateway.methods == {MethodType.CARD}
+    assert PayPalLikeGateway.methods == {MethodType.CARD, MethodType.PAYPAL_WALLET}
+    assert RazorpayLikeGateway.methods == {MethodType.CARD, MethodType.UPI}
+
+
+def test_every_gateway_answers_supports_and_takes_its_methods_through_authorize() -> None:
+    """One protocol: a router asks ``supports`` and calls ``authorize`` whatever the gateway."""
+    gateways: dict[str, Gateway] = dict(build_gateways())
+    takes = {name: {kind for kind in MethodType if g.supports(kind)} for name, g in gateways.items()}
+    assert takes == {
+        "simulator": {MethodType.CARD},
+        "stripe": {MethodType.CARD},
+        "paypal": {MethodType.CARD, MethodType.PAYPAL_WALLET},
+        "razorpay": {MethodType.CARD, MethodType.UPI},
+    }
+    upi = replace(card_request(pan=""), method=Upi("success@razorpay"))
+    assert run(gateways["razorpay"].authorize(upi)).outcome is Outcome.APPROVED
+    refused = run(gateways["simulator"].authorize(upi))
+    assert (refused.outcome, refused.error_reason) == (Outcome.ERROR, METHOD_NOT_SUPPORTED)
+    assert run(gateways["simulator"].status(upi.downstream_key)) is None  # refused: nothing remembered
 
 
 # -- latency -------------------------------------------------------------------------------------------

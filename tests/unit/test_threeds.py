@@ -14,9 +14,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paysim.domain import cards, threeds
+from paysim.domain import cards, payment_rules, threeds
 from paysim.domain import payment as agg
 from paysim.domain.errors import FailedPrecondition, NotFound
+from paysim.domain.payment_events import (
+    PaymentCreated,
+    ThreeDSAuthenticated,
+    ThreeDSChallengeExpired,
+    ThreeDSChallengeRequired,
+    ThreeDSFailed,
+)
 from paysim.domain.scenarios import CARD_SCENARIOS, MAGIC_AMOUNTS, ScenarioKind
 from paysim.domain.threeds import (
     AcsAction,
@@ -251,8 +258,8 @@ def test_rules_of_an_open_challenge() -> None:
 # --- the aggregate ------------------------------------------------------------------------------
 
 
-def _created() -> agg.Event:
-    new = agg.NewPayment(
+def _created() -> PaymentCreated:
+    new = payment_rules.NewPayment(
         merchant_id="mer_1",
         amount=1_000,
         currency="USD",
@@ -263,21 +270,19 @@ def _created() -> agg.Event:
         metadata={},
         capture_method=agg.CaptureMethod.AUTOMATIC,
     )
-    return agg.created_event(new, 290, 30, NOW)
+    return payment_rules.created_event(new, 290, 30, NOW)
 
 
 def test_three_ds_events_replay_to_the_same_state_and_round_trip() -> None:
     signer = MessageSigner(KEY, "challenge_request")
     challenge, pending = threeds.new_challenge(signer, payment_id="pay_1", amount=1_000, currency="USD", now=NOW)
-    required = agg.three_ds_event(
-        agg.EventType.THREE_DS_CHALLENGE_REQUIRED, pending, NOW, challenge=challenge.to_dict()
-    )
+    required = ThreeDSChallengeRequired(at=NOW, authentication=pending, challenge=challenge)
     waiting = agg.replay("pay_1", [_created(), required])
     assert waiting.status is agg.Status.REQUIRES_ACTION and not waiting.in_progress
     assert waiting.challenge == challenge and waiting.authentication == pending
     done = threeds.result(TransStatus.AUTHENTICATED, "visa", pending.ds_transaction_id, KEY, challenged=True)
     later = NOW + timedelta(minutes=1)
-    authenticated = agg.three_ds_event(agg.EventType.THREE_DS_AUTHENTICATED, done, later)
+    authenticated = ThreeDSAuthenticated(at=later, authentication=done)
     resumed = agg.apply(waiting, authenticated)
     assert resumed.status is agg.Status.PROCESSING and resumed.in_progress
     assert resumed.challenge is not None and resumed.challenge.status is ChallengeStatus.COMPLETED
@@ -285,20 +290,20 @@ def test_three_ds_events_replay_to_the_same_state_and_round_trip() -> None:
     assert agg.from_dict(agg.to_dict(resumed)) == resumed
     expired = agg.apply(
         waiting,
-        agg.three_ds_event(
-            agg.EventType.THREE_DS_CHALLENGE_EXPIRED,
-            threeds.result(TransStatus.NOT_AUTHENTICATED, "visa", "", KEY, reason="challenge_expired", challenged=True),
-            later,
+        ThreeDSChallengeExpired(
+            at=later,
+            authentication=threeds.result(
+                TransStatus.NOT_AUTHENTICATED, "visa", "", KEY, reason="challenge_expired", challenged=True
+            ),
             reason=threeds.EXPIRED_REASON,
         ),
     )
     assert (expired.status, expired.failure_reason) == (agg.Status.FAILED, "three_ds_challenge_expired")
     assert expired.challenge is not None and expired.challenge.status is ChallengeStatus.EXPIRED
-    lookup = agg.three_ds_event(
-        agg.EventType.THREE_DS_FAILED,
-        Authentication(TransStatus.UNAVAILABLE, reason="lookup_failed"),
-        NOW,
-        decline={"code": "processing_error", "error_code": "processing_error", "message": "m", "retryable": True},
+    lookup = ThreeDSFailed(
+        at=NOW,
+        authentication=Authentication(TransStatus.UNAVAILABLE, reason="lookup_failed"),
+        decline=agg.DeclineInfo("processing_error", "processing_error", "m", True),
     )
     declined = agg.replay("pay_1", [_created(), lookup])
     assert declined.status is agg.Status.DECLINED and declined.decline is not None

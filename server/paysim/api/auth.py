@@ -7,9 +7,10 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import auth_pb2, auth_pb2_grpc
 
-from paysim.api import convert
 from paysim.api.call_context import require_principal
 from paysim.api.request_metadata import client_address
+from paysim.contract import identity_messages
+from paysim.contract.timestamps import timestamp
 from paysim.services.accounts import AccountService, Tokens
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -18,9 +19,9 @@ Context = grpc.aio.ServicerContext[Any, Any]
 def _tokens(t: Tokens) -> auth_pb2.TokenPair:
     return auth_pb2.TokenPair(
         access_token=t.access_token,
-        access_token_expire_time=convert.timestamp(t.access_expires_at),
+        access_token_expire_time=timestamp(t.access_expires_at),
         refresh_token=t.refresh_token,
-        refresh_token_expire_time=convert.timestamp(t.refresh_expires_at),
+        refresh_token_expire_time=timestamp(t.refresh_expires_at),
         token_type="Bearer",
     )
 
@@ -31,13 +32,13 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     async def Register(self, request: auth_pb2.RegisterRequest, context: Context) -> auth_pb2.RegisterResponse:
         user = await self._accounts.register_customer(request.email, request.password, request.full_name)
-        return auth_pb2.RegisterResponse(user=convert.user(user))
+        return auth_pb2.RegisterResponse(user=identity_messages.user(user))
 
     async def Login(self, request: auth_pb2.LoginRequest, context: Context) -> auth_pb2.LoginResponse:
         user, tokens = await self._accounts.login(
             request.email, request.password, client_address=client_address(context)
         )
-        return auth_pb2.LoginResponse(tokens=_tokens(tokens), user=convert.user(user))
+        return auth_pb2.LoginResponse(tokens=_tokens(tokens), user=identity_messages.user(user))
 
     async def RefreshToken(
         self, request: auth_pb2.RefreshTokenRequest, context: Context
@@ -54,10 +55,10 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
         principal = require_principal()
         user = await self._accounts.current_user(principal)
         return auth_pb2.GetCurrentUserResponse(
-            user=convert.user(user) if user else None,
-            role=convert.ROLE_TO_PROTO[principal.role],
+            user=identity_messages.user(user) if user else None,
+            role=identity_messages.ROLE_TO_PROTO[principal.role],
             merchant_id=principal.merchant_id or "",
-            credential_kind=convert.CREDENTIAL_TO_PROTO[principal.kind],
+            credential_kind=identity_messages.CREDENTIAL_TO_PROTO[principal.kind],
             api_key_id=principal.api_key_id or "",
         )
 

@@ -7,9 +7,9 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import customer_pb2, customer_pb2_grpc
 
-from paysim.api import convert
 from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
+from paysim.contract import identity_messages
 from paysim.services.customers import CustomerService
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -30,13 +30,13 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             phone=request.phone,
             metadata=dict(request.metadata),
         )
-        return customer_pb2.CreateCustomerResponse(customer=convert.customer(customer))
+        return customer_pb2.CreateCustomerResponse(customer=identity_messages.customer(customer))
 
     async def GetCustomer(
         self, request: customer_pb2.GetCustomerRequest, context: Context
     ) -> customer_pb2.GetCustomerResponse:
         customer = await self._customers.get(require_principal(), request.customer_id)
-        return customer_pb2.GetCustomerResponse(customer=convert.customer(customer))
+        return customer_pb2.GetCustomerResponse(customer=identity_messages.customer(customer))
 
     async def ListCustomers(
         self, request: customer_pb2.ListCustomersRequest, context: Context
@@ -48,7 +48,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             principal, merchant_id=request.merchant_id, email=request.email, cursor=cursor, limit=limit
         )
         return customer_pb2.ListCustomersResponse(
-            customers=[convert.customer(c) for c in rows],
+            customers=[identity_messages.customer(c) for c in rows],
             next_page_token=next_token(query, filters, rows, more),
         )
 
@@ -63,7 +63,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             phone=request.phone if request.HasField("phone") else None,
             metadata=dict(request.metadata) if request.replace_metadata else None,
         )
-        return customer_pb2.UpdateCustomerResponse(customer=convert.customer(customer))
+        return customer_pb2.UpdateCustomerResponse(customer=identity_messages.customer(customer))
 
     async def DeleteCustomer(
         self, request: customer_pb2.DeleteCustomerRequest, context: Context

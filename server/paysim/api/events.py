@@ -12,8 +12,9 @@ import grpc
 from paysim_proto.v1 import events_pb2, events_pb2_grpc
 
 from paysim.api.call_context import require_principal
-from paysim.api.convert import timestamp
-from paysim.api.event_convert import payment_event
+from paysim.contract.event_messages import payment_event
+from paysim.contract.timestamps import timestamp
+from paysim.domain import event_codec
 from paysim.domain.validation import Violations
 from paysim.services.subscriptions import Heartbeat, Item, Start, SubscribeRequest, Subscription, SubscriptionService
 from paysim.store.event_log import LoggedEvent
@@ -35,13 +36,12 @@ def _event_message(e: LoggedEvent) -> events_pb2.SubscribePaymentEventsResponse:
         seq=e.seq,
         event=payment_event(
             event_id=e.id,
-            event_type=e.type,
             payment_id=e.payment_id,
             merchant_id=e.merchant_id,
             payment_version=e.version,
             sequence=e.seq,
             created_at=e.created_at,
-            data=e.data(),
+            event=event_codec.from_stored(e.type, e.data(), e.created_at),
         ),
     )
 

@@ -7,9 +7,9 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 
-from paysim.api import convert
 from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
+from paysim.contract import identity_messages
 from paysim.services.merchants import MerchantService
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -30,13 +30,15 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             support_email=request.support_email,
             default_currency=request.default_currency_code,
         )
-        return merchant_pb2.RegisterMerchantResponse(merchant=convert.merchant(merchant), owner=convert.user(owner))
+        return merchant_pb2.RegisterMerchantResponse(
+            merchant=identity_messages.merchant(merchant), owner=identity_messages.user(owner)
+        )
 
     async def GetMerchant(
         self, request: merchant_pb2.GetMerchantRequest, context: Context
     ) -> merchant_pb2.GetMerchantResponse:
         merchant = await self._merchants.get(require_principal(), request.merchant_id)
-        return merchant_pb2.GetMerchantResponse(merchant=convert.merchant(merchant))
+        return merchant_pb2.GetMerchantResponse(merchant=identity_messages.merchant(merchant))
 
     async def UpdateMerchant(
         self, request: merchant_pb2.UpdateMerchantRequest, context: Context
@@ -50,7 +52,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             fee_percent_bps=request.fee_percent_bps if request.HasField("fee_percent_bps") else None,
             fee_fixed=request.fee_fixed_minor if request.HasField("fee_fixed_minor") else None,
         )
-        return merchant_pb2.UpdateMerchantResponse(merchant=convert.merchant(merchant))
+        return merchant_pb2.UpdateMerchantResponse(merchant=identity_messages.merchant(merchant))
 
     async def ListMerchants(
         self, request: merchant_pb2.ListMerchantsRequest, context: Context
@@ -59,7 +61,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
         cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
         rows, more = await self._merchants.list_page(cursor, limit)
         return merchant_pb2.ListMerchantsResponse(
-            merchants=[convert.merchant(m) for m in rows],
+            merchants=[identity_messages.merchant(m) for m in rows],
             next_page_token=next_token(query, filters, rows, more),
         )
 
@@ -67,19 +69,19 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
         self, request: merchant_pb2.ActivateMerchantRequest, context: Context
     ) -> merchant_pb2.ActivateMerchantResponse:
         merchant = await self._merchants.set_active(request.merchant_id, True)
-        return merchant_pb2.ActivateMerchantResponse(merchant=convert.merchant(merchant))
+        return merchant_pb2.ActivateMerchantResponse(merchant=identity_messages.merchant(merchant))
 
     async def DeactivateMerchant(
         self, request: merchant_pb2.DeactivateMerchantRequest, context: Context
     ) -> merchant_pb2.DeactivateMerchantResponse:
         merchant = await self._merchants.set_active(request.merchant_id, False)
-        return merchant_pb2.DeactivateMerchantResponse(merchant=convert.merchant(merchant))
+        return merchant_pb2.DeactivateMerchantResponse(merchant=identity_messages.merchant(merchant))
 
     async def CreateApiKey(
         self, request: merchant_pb2.CreateApiKeyRequest, context: Context
     ) -> merchant_pb2.CreateApiKeyResponse:
         key, secret = await self._merchants.create_api_key(require_principal(), request.merchant_id, request.name)
-        return merchant_pb2.CreateApiKeyResponse(api_key=convert.api_key(key), secret=secret)
+        return merchant_pb2.CreateApiKeyResponse(api_key=identity_messages.api_key(key), secret=secret)
 
     async def ListApiKeys(
         self, request: merchant_pb2.ListApiKeysRequest, context: Context
@@ -89,7 +91,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
         cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
         rows, more = await self._merchants.list_api_keys(principal, request.merchant_id, cursor, limit)
         return merchant_pb2.ListApiKeysResponse(
-            api_keys=[convert.api_key(k) for k in rows],
+            api_keys=[identity_messages.api_key(k) for k in rows],
             next_page_token=next_token(query, filters, rows, more),
         )
 
@@ -97,7 +99,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
         self, request: merchant_pb2.RevokeApiKeyRequest, context: Context
     ) -> merchant_pb2.RevokeApiKeyResponse:
         key = await self._merchants.revoke_api_key(require_principal(), request.api_key_id)
-        return merchant_pb2.RevokeApiKeyResponse(api_key=convert.api_key(key))
+        return merchant_pb2.RevokeApiKeyResponse(api_key=identity_messages.api_key(key))
 
     async def SetGatewayConfig(
         self, request: merchant_pb2.SetGatewayConfigRequest, context: Context
@@ -110,16 +112,18 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             priority=request.priority,
             settings=dict(request.settings),
         )
-        return merchant_pb2.SetGatewayConfigResponse(gateway_config=convert.gateway_config(config))
+        return merchant_pb2.SetGatewayConfigResponse(gateway_config=identity_messages.gateway_config(config))
 
     async def ListGatewayConfigs(
         self, request: merchant_pb2.ListGatewayConfigsRequest, context: Context
     ) -> merchant_pb2.ListGatewayConfigsResponse:
         configs = await self._merchants.list_gateway_configs(require_principal(), request.merchant_id)
-        return merchant_pb2.ListGatewayConfigsResponse(gateway_configs=[convert.gateway_config(c) for c in configs])
+        return merchant_pb2.ListGatewayConfigsResponse(
+            gateway_configs=[identity_messages.gateway_config(c) for c in configs]
+        )
 
     async def DeleteGatewayConfig(
         self, request: merchant_pb2.DeleteGatewayConfigRequest, context: Context
     ) -> merchant_pb2.DeleteGatewayConfigResponse:
         config = await self._merchants.delete_gateway_config(require_principal(), request.merchant_id, request.gateway)
-        return merchant_pb2.DeleteGatewayConfigResponse(gateway_config=convert.gateway_config(config))
+        return merchant_pb2.DeleteGatewayConfigResponse(gateway_config=identity_messages.gateway_config(config))

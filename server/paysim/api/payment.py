@@ -7,16 +7,18 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import payment_pb2, payment_pb2_grpc
 
-from paysim.api import payment_convert as pc
+from paysim.api import payment_requests
 from paysim.api.call_context import require_principal
-from paysim.api.event_convert import payment_event
 from paysim.api.pages import next_token, read_page_request
 from paysim.api.request_metadata import REPLAYED_TRAILER, single_metadata
+from paysim.contract import payment_messages
+from paysim.contract.event_messages import payment_event
 from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
 from paysim.services.idempotency import KEY_HEADER, IdempotencyKey, check_key
-from paysim.services.payments import CardInput, CreatePayment, PaymentResult, PaymentService
+from paysim.services.payment_commands import CardInput, CreatePayment, PaymentResult
+from paysim.services.payments import PaymentService
 
 Context = grpc.aio.ServicerContext[Any, Any]
 _SERVICE = "/paysim.v1.PaymentService/"
@@ -67,7 +69,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 customer_id=request.customer_id,
                 description=request.description,
                 metadata=dict(request.metadata),
-                capture_method=pc.capture_method_from_proto(request.capture_method),
+                capture_method=payment_messages.capture_method_from_proto(request.capture_method),
                 override=parse_override(override_metadata(context)),
                 method_type=method_type,
                 method_account=account,
@@ -75,28 +77,30 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             idem,
         )
         mark_replay(context, result)
-        return payment_pb2.CreatePaymentResponse(payment=pc.payment(result.payment))
+        return payment_pb2.CreatePaymentResponse(payment=payment_messages.payment(result.payment))
 
     async def GetPayment(
         self, request: payment_pb2.GetPaymentRequest, context: Context
     ) -> payment_pb2.GetPaymentResponse:
         state = await self._payments.get(require_principal(), request.payment_id)
-        return payment_pb2.GetPaymentResponse(payment=pc.payment(state))
+        return payment_pb2.GetPaymentResponse(payment=payment_messages.payment(state))
 
     async def ListPayments(
         self, request: payment_pb2.ListPaymentsRequest, context: Context
     ) -> payment_pb2.ListPaymentsResponse:
         principal = require_principal()
         v = Violations()
-        f = pc.payment_filter(v, request)
+        f = payment_requests.payment_filter(v, request)
         v.raise_if_any()
         query = "payments"
         filters: tuple[object, ...] = (request.merchant_id, f)
         cursor, limit = read_page_request(query, filters, request.page_size, request.page_token)
         rows, more = await self._payments.list_page(principal, request.merchant_id, f, cursor, limit)
         return payment_pb2.ListPaymentsResponse(
-            payments=[pc.payment(p) for p in rows],
-            next_page_token=next_token(query, filters, [pc.PageRow(p.id, p.created_at) for p in rows], more),
+            payments=[payment_messages.payment(p) for p in rows],
+            next_page_token=next_token(
+                query, filters, [payment_requests.PageRow(p.id, p.created_at) for p in rows], more
+            ),
         )
 
     async def CapturePayment(
@@ -106,7 +110,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         idem = idempotency_key(self._payments, context, _SERVICE + "CapturePayment", request)
         result = await self._payments.capture(principal, request.payment_id, request.amount_minor, idem)
         mark_replay(context, result)
-        return payment_pb2.CapturePaymentResponse(payment=pc.payment(result.payment))
+        return payment_pb2.CapturePaymentResponse(payment=payment_messages.payment(result.payment))
 
     async def VoidPayment(
         self, request: payment_pb2.VoidPaymentRequest, context: Context
@@ -115,7 +119,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         idem = idempotency_key(self._payments, context, _SERVICE + "VoidPayment", request)
         result = await self._payments.void(principal, request.payment_id, idem)
         mark_replay(context, result)
-        return payment_pb2.VoidPaymentResponse(payment=pc.payment(result.payment))
+        return payment_pb2.VoidPaymentResponse(payment=payment_messages.payment(result.payment))
 
     async def RefundPayment(
         self, request: payment_pb2.RefundPaymentRequest, context: Context
@@ -127,7 +131,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         refund = result.refund
         assert refund is not None
         return payment_pb2.RefundPaymentResponse(
-            refund=pc.refund(result.payment, refund), payment=pc.payment(result.payment)
+            refund=payment_messages.refund(result.payment, refund), payment=payment_messages.payment(result.payment)
         )
 
     async def ListRefunds(
@@ -139,9 +143,10 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
         # A refund's cursor is its position in the payment's refunds, which only ever grow.
         after = int(cursor.id) if cursor is not None and cursor.id.isdigit() else 0
         state, refunds, more = await self._payments.refunds(principal, request.payment_id, after, limit)
-        rows = [pc.PageRow(str(after + n), r.created_at) for n, r in enumerate(refunds, start=1)]
+        rows = [payment_requests.PageRow(str(after + n), r.created_at) for n, r in enumerate(refunds, start=1)]
         return payment_pb2.ListRefundsResponse(
-            refunds=[pc.refund(state, r) for r in refunds], next_page_token=next_token(query, filters, rows, more)
+            refunds=[payment_messages.refund(state, r) for r in refunds],
+            next_page_token=next_token(query, filters, rows, more),
         )
 
     async def ListPaymentEvents(
@@ -156,15 +161,16 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             events=[
                 payment_event(
                     event_id=e.id,
-                    event_type=e.type,
                     payment_id=e.aggregate_id,
                     merchant_id=state.merchant_id,
                     payment_version=e.version,
                     sequence=e.sequence,
                     created_at=e.created_at,
-                    data=e.data,
+                    event=e.as_domain(),
                 )
                 for e in rows
             ],
-            next_page_token=next_token(query, filters, [pc.PageRow(str(e.version), e.created_at) for e in rows], more),
+            next_page_token=next_token(
+                query, filters, [payment_requests.PageRow(str(e.version), e.created_at) for e in rows], more
+            ),
         )

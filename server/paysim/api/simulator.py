@@ -10,7 +10,7 @@ from google.protobuf.duration_pb2 import Duration
 from paysim_proto.v1 import simulator_pb2, simulator_pb2_grpc
 
 from paysim.api.call_context import require_principal
-from paysim.api.convert import timestamp
+from paysim.contract.timestamps import timestamp
 from paysim.domain import circuit_breaker as cb
 from paysim.domain.gateway_faults import FaultMode, GatewayFaults, StepKind
 from paysim.domain.scenarios import (

@@ -7,10 +7,10 @@ from typing import Any
 import grpc
 from paysim_proto.v1 import threeds_pb2, threeds_pb2_grpc
 
-from paysim.api import payment_convert as pc
 from paysim.api.call_context import require_principal
-from paysim.api.convert import timestamp
 from paysim.api.payment import idempotency_key, mark_replay, override_metadata
+from paysim.contract import payment_messages
+from paysim.contract.timestamps import timestamp
 from paysim.domain.overrides import parse_override
 from paysim.domain.threeds import AcsAction, Policy, PolicyMode, Threshold
 from paysim.services.payments import PaymentService
@@ -54,7 +54,9 @@ class ThreeDSServicer(threeds_pb2_grpc.ThreeDSServiceServicer):
         self, request: threeds_pb2.GetChallengeRequest, context: Context
     ) -> threeds_pb2.GetChallengeResponse:
         challenge, authentication = await self._three_ds.challenge(require_principal(), request.payment_id)
-        return T.GetChallengeResponse(challenge=pc.challenge(challenge), three_ds=pc.authentication(authentication))
+        return T.GetChallengeResponse(
+            challenge=payment_messages.challenge(challenge), three_ds=payment_messages.authentication(authentication)
+        )
 
     async def SimulateAcs(
         self, request: threeds_pb2.SimulateAcsRequest, context: Context
@@ -82,7 +84,7 @@ class ThreeDSServicer(threeds_pb2_grpc.ThreeDSServiceServicer):
             parse_override(override_metadata(context)),
         )
         mark_replay(context, result)
-        return T.CompleteChallengeResponse(payment=pc.payment(result.payment))
+        return T.CompleteChallengeResponse(payment=payment_messages.payment(result.payment))
 
     async def SetThreeDSPolicy(
         self, request: threeds_pb2.SetThreeDSPolicyRequest, context: Context

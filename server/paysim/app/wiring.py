@@ -6,18 +6,23 @@ One function per group of services; each receives what it depends on, so a test 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from paysim.api.webhook_convert import payment_json
 from paysim.app.adapters import Adapters
 from paysim.app.container import App
 from paysim.app.rate_limit import InProcessLimiter, NoLimit, RateLimiter, RedisLimiter
 from paysim.config import Settings
+from paysim.contract.webhook_messages import payment_json
 from paysim.domain.circuit_breaker import BreakerConfig
+from paysim.domain.messages import (
+    GatewayConfigsChanged,
+    MerchantChanged,
+    PaymentEventsCommitted,
+    WebhookDeliveriesWritten,
+)
 from paysim.domain.webhooks import TargetRules
 from paysim.observability import metrics, tracing
 from paysim.security.access_tokens import AccessTokenCodec
@@ -32,6 +37,7 @@ from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.gateway_routes import ConfiguredRoutes
 from paysim.services.login_limits import LoginLimits
 from paysim.services.merchants import MerchantService
+from paysim.services.message_bus import MessageBus
 from paysim.services.payments import PaymentService
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
@@ -47,26 +53,18 @@ from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 def build_app(settings: Settings, adapters: Adapters) -> App:
-    # Rung after every commit of this process that wrote webhook deliveries: the dispatcher
-    # sends them at once instead of at its next poll.
-    outbox_doorbell = asyncio.Event()
-    uow = _units_of_work(adapters, outbox_doorbell)
+    bus = MessageBus()
+    uow = _units_of_work(adapters, bus)
     identity = _identity(settings, adapters, uow)
-    payments = _payments(settings, adapters, uow, outbox_doorbell)
-    webhooks = _webhooks(settings, adapters, uow, outbox_doorbell)
+    payments = _payments(settings, adapters, uow, bus)
+    webhooks = _webhooks(settings, adapters, uow)
     clock = adapters.clock
-
-    def merchants_changed() -> None:
-        identity.principals.clear()
-        payments.payments.merchants_changed()
-
+    _subscribe_handlers(bus, adapters, identity, payments, webhooks)
     return App(
         settings=settings,
         adapters=adapters,
         accounts=identity.accounts,
-        merchants=MerchantService(
-            uow, identity.hasher, clock, merchants_changed, gateway_configs_changed=payments.routes.changed
-        ),
+        merchants=MerchantService(uow, identity.hasher, clock),
         customers=CustomerService(uow, clock),
         payments=payments.payments,
         three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
@@ -84,9 +82,23 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
     )
 
 
-def _units_of_work(adapters: Adapters, outbox_doorbell: asyncio.Event) -> UnitOfWorkFactory:
+def _subscribe_handlers(
+    bus: MessageBus, adapters: Adapters, identity: _Identity, payments: _Payments, webhooks: _Webhooks
+) -> None:
+    """What this process does after a commit, by what the commit said (domain/messages.py)."""
+    # Streams of this process read at once; on PostgreSQL the others are told with a NOTIFY.
+    bus.subscribe(PaymentEventsCommitted, lambda _: adapters.bus.committed())
+    # The dispatcher sends new deliveries now instead of at its next poll.
+    bus.subscribe(WebhookDeliveriesWritten, lambda _: webhooks.dispatcher.wake())
+    # Cached authentications and merchant settings are stale (other processes: within their TTL).
+    bus.subscribe(MerchantChanged, lambda _: identity.principals.clear())
+    bus.subscribe(MerchantChanged, lambda _: payments.payments.merchants_changed())
+    bus.subscribe(GatewayConfigsChanged, lambda message: payments.routes.changed(message.merchant_id))
+
+
+def _units_of_work(adapters: Adapters, bus: MessageBus) -> UnitOfWorkFactory:
     def uow() -> UnitOfWork:
-        return UnitOfWork(adapters.engine, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
+        return UnitOfWork(adapters.engine, publish=bus.publish)
 
     return tracing.traced_units_of_work(uow)  # uow itself while tracing is off
 
@@ -155,9 +167,7 @@ class _Payments:
     payments: PaymentService
 
 
-def _payments(
-    settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, outbox_doorbell: asyncio.Event
-) -> _Payments:
+def _payments(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, bus: MessageBus) -> _Payments:
     clock = adapters.clock
     # paysim is its merchants' 3DS server: challenge messages are signed with keys derived from the
     # server secret, so every process (and a restart) verifies what another signed.
@@ -174,23 +184,21 @@ def _payments(
         # Stripe keeps keys at least 24 hours; a longer lifetime may be configured, not a shorter one.
         idempotency_ttl=timedelta(hours=max(settings.idempotency_ttl_hours, 24.0)),
         recover_after=timedelta(seconds=settings.recover_after_seconds),
-        payment_uow=_payment_units_of_work(adapters, outbox_doorbell),
+        payment_uow=_payment_units_of_work(adapters, bus),
         merchant_cache_seconds=settings.auth_cache_seconds,
         three_ds=three_ds,
     )
     return _Payments(three_ds, breakers, faults, routes, router, payments)
 
 
-def _payment_units_of_work(
-    adapters: Adapters, outbox_doorbell: asyncio.Event
-) -> Callable[[], PgPaymentUnitOfWork] | None:
+def _payment_units_of_work(adapters: Adapters, bus: MessageBus) -> Callable[[], PgPaymentUnitOfWork] | None:
     """The payment use cases' units of work, on PostgreSQL; None on SQLite (the ordinary ones)."""
     pool = adapters.payment_pool
     if pool is None:
         return None
 
     def payment_uow() -> PgPaymentUnitOfWork:
-        return PgPaymentUnitOfWork(pool, outbox_written=outbox_doorbell.set, events_committed=adapters.bus.committed)
+        return PgPaymentUnitOfWork(pool, publish=bus.publish)
 
     return tracing.traced_units_of_work(metrics.counted_payment_connections(payment_uow))
 
@@ -212,9 +220,7 @@ class _Webhooks:
     service: WebhookService
 
 
-def _webhooks(
-    settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, outbox_doorbell: asyncio.Event
-) -> _Webhooks:
+def _webhooks(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory) -> _Webhooks:
     box = SecretBox(adapters.keys.webhook)
     guard = TargetGuard(
         TargetRules(
@@ -231,14 +237,13 @@ def _webhooks(
         poll_seconds=settings.webhook_poll_seconds,
         concurrency=settings.webhook_concurrency,
     )
-    dispatcher = WebhookDispatcher(uow, sender, box, payment_json, adapters.clock, dispatch, outbox_doorbell)
+    dispatcher = WebhookDispatcher(uow, sender, box, payment_json, adapters.clock, dispatch)
     service = WebhookService(
         uow,
         box,
         guard,
         adapters.clock,
         default_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
-        deliveries_due=dispatcher.wake,
     )
     return _Webhooks(sender, dispatcher, service)
 

@@ -30,7 +30,3 @@ def random_token(length: int) -> str:
         number, digit = divmod(number, 62)
         chars.append(_ALPHABET[digit])
     return "".join(chars)
-
-
-def has_prefix(value: str, prefix: str) -> bool:
-    return value.startswith(prefix + "_") and len(value) > len(prefix) + 1

@@ -125,10 +125,6 @@ def decode_event_types(stored: str) -> tuple[str, ...]:
     return tuple(t for t in stored.split(",") if t)
 
 
-def wants(event_types: Sequence[str], event_type: str) -> bool:
-    return ALL_EVENTS in event_types or event_type in event_types
-
-
 @dataclass(frozen=True, slots=True)
 class Target:
     """A URL split into what a delivery connects to."""

@@ -1,17 +1,17 @@
 """What the flavoured gateways (``stripe``, ``paypal``, ``razorpay``) share: payment methods, the native
 detail on a result, the native ⇄ paysim decline-code table, and the ``FlavouredGateway`` base class.
 
-Each flavoured gateway is an in-process simulated processor that satisfies the ``Gateway`` protocol
-(``authorize(AuthorizationRequest)`` takes cards) and also takes a :class:`PaymentRequest` carrying any
-:data:`PaymentMethod` through :meth:`FlavouredGateway.authorize_payment`.
+Each flavoured gateway is an in-process simulated processor implementing the ``Gateway`` protocol
+(gateways/base.py): ``authorize(AuthorizationRequest)`` takes the card or the request's other method,
+as :meth:`FlavouredGateway.authorize_payment` does with a :class:`PaymentRequest`.
 
-Results are :class:`FlavouredResult`, a ``GatewayResult`` with two more fields:
+Results are :class:`FlavouredResult`, a ``GatewayResult`` with one more field:
 
 - ``native``: the processor's own answer (:class:`NativeDetail`: its code, finer reason, object status,
   description and related object id). A declined result's ``decline_code`` is *derived from* the native
   code through the adapter's :class:`DeclineTable`, as an adapter to the real processor would do.
-- ``error_reason``: for ``Outcome.ERROR`` results, why (:data:`METHOD_NOT_SUPPORTED`,
-  :data:`UNKNOWN_REFERENCE`).
+- ``error_reason`` (a field every ``GatewayResult`` has): for ``Outcome.ERROR`` results, why
+  (:data:`METHOD_NOT_SUPPORTED`, :data:`UNKNOWN_REFERENCE`).
 
 ``message`` has a fixed format so that code that only sees a ``GatewayResult`` can still read it:
 ``"<native code>[/<native reason>]: <text>"``, and for errors ``"<error_reason>: <native…>: <text>"``.
@@ -33,72 +33,28 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import enum
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from paysim.domain.declines import DECLINES
 from paysim.domain.overrides import Forced, Override
-from paysim.domain.scenarios import Scenario
-from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import (
+    METHOD_NOT_SUPPORTED,
+    UNKNOWN_REFERENCE,
+    AuthorizationRequest,
+    Card,
+    GatewayResult,
+    Outcome,
+    PaymentMethod,
+)
 from paysim.gateways.engine import LEDGER_SIZE, Decision, Ledger, amount_decision, card_decision, overridden
-
-METHOD_NOT_SUPPORTED = "method_not_supported"
-"""``error_reason`` of an ``Outcome.ERROR`` result for a payment method the gateway does not take."""
 
 FORCED_ERROR = "forced_error"
 """``error_reason`` of an ``Outcome.ERROR`` result forced by a per-request override."""
-
-UNKNOWN_REFERENCE = "unknown_reference"
-"""``error_reason`` of an ``Outcome.ERROR`` result for a capture/void/refund of a reference that is not
-one of this gateway's authorization ids."""
-
-
-class MethodKind(enum.StrEnum):
-    CARD = "card"
-    UPI = "upi"
-    PAYPAL_WALLET = "paypal_wallet"
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    pan: str = field(repr=False)
-    exp_month: int = 0
-    exp_year: int = 0
-    holder_name: str = ""
-    test_card: Scenario | None = None  # for a card given without its number (AuthorizationRequest)
-
-    @property
-    def kind(self) -> MethodKind:
-        return MethodKind.CARD
-
-
-@dataclass(frozen=True, slots=True)
-class Upi:
-    """A UPI collect request to a virtual payment address such as ``success@razorpay``."""
-
-    vpa: str
-
-    @property
-    def kind(self) -> MethodKind:
-        return MethodKind.UPI
-
-
-@dataclass(frozen=True, slots=True)
-class PayPalWallet:
-    """A PayPal account, by the payer's email."""
-
-    email: str
-
-    @property
-    def kind(self) -> MethodKind:
-        return MethodKind.PAYPAL_WALLET
-
-
-PaymentMethod = Card | Upi | PayPalWallet
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +71,10 @@ class PaymentRequest:
 
     @classmethod
     def from_authorization(cls, request: AuthorizationRequest) -> PaymentRequest:
-        card = Card(request.pan, request.exp_month, request.exp_year, request.holder_name, request.test_card)
-        return cls(request.downstream_key, request.amount, request.currency, card, request.capture, request.override)
+        method = request.method or Card(
+            request.pan, request.exp_month, request.exp_year, request.holder_name, request.test_card
+        )
+        return cls(request.downstream_key, request.amount, request.currency, method, request.capture, request.override)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +109,6 @@ class NativeDetail:
 @dataclass(frozen=True, slots=True)
 class FlavouredResult(GatewayResult):
     native: NativeDetail | None = None
-    error_reason: str = ""
 
 
 class DeclineTable:
@@ -204,7 +161,7 @@ class FlavouredGateway(abc.ABC):
     (ids, native vocabulary, methods)."""
 
     name: str
-    methods: frozenset[MethodKind] = frozenset({MethodKind.CARD})
+    methods: frozenset[MethodType] = frozenset({MethodType.CARD})
     declines: DeclineTable
     reference_pattern: re.Pattern[str]  # the authorization reference this gateway issues
 
@@ -219,7 +176,7 @@ class FlavouredGateway(abc.ABC):
     # -- the Gateway protocol ------------------------------------------------------------------------
 
     async def authorize(self, request: AuthorizationRequest) -> FlavouredResult:
-        """Authorize (and with ``capture`` also capture) an amount on a card."""
+        """Authorize (and with ``capture`` also capture) an amount with the card or the request's method."""
         return await self.authorize_payment(PaymentRequest.from_authorization(request))
 
     async def capture(self, downstream_key: str, reference: str, amount: int) -> FlavouredResult:
@@ -241,8 +198,8 @@ class FlavouredGateway(abc.ABC):
 
     # -- beyond the protocol -------------------------------------------------------------------------
 
-    def supports(self, method: PaymentMethod | MethodKind) -> bool:
-        kind = method if isinstance(method, MethodKind) else method.kind
+    def supports(self, method: PaymentMethod | MethodType) -> bool:
+        kind = method if isinstance(method, MethodType) else method.kind
         return kind in self.methods
 
     @property
@@ -331,7 +288,7 @@ class FlavouredGateway(abc.ABC):
     def _authorization_of(self, reference: str) -> FlavouredResult | None:
         return self._authorizations.get(reference)
 
-    def _method_not_supported(self, kind: MethodKind) -> FlavouredResult:
+    def _method_not_supported(self, kind: MethodType) -> FlavouredResult:
         return self._error(METHOD_NOT_SUPPORTED, f"{self.name} does not take {kind.value} payments")
 
     def _error(self, error_reason: str, text: str) -> FlavouredResult:

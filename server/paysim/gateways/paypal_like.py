@@ -28,19 +28,17 @@ import string
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from paysim.gateways.base import Outcome
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, Outcome, PayPalWallet
 from paysim.gateways.engine import Decision, amount_decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,
-    PayPalWallet,
 )
 
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
@@ -132,7 +130,7 @@ def _object_id() -> str:
 
 class PayPalLikeGateway(FlavouredGateway):
     name = "paypal"
-    methods = frozenset({MethodKind.CARD, MethodKind.PAYPAL_WALLET})
+    methods = frozenset({MethodType.CARD, MethodType.PAYPAL_WALLET})
     declines = PAYPAL_DECLINES
     reference_pattern = re.compile(rf"PAYID-[A-Z0-9]{{{ORDER_BODY}}}")
 

@@ -23,20 +23,17 @@ import re
 
 from paysim.domain import ids
 from paysim.domain.declines import DECLINES
-from paysim.gateways.base import Outcome
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, Card, Outcome, Upi
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
-    Card,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,
-    Upi,
 )
 
 ID_BODY = 14
@@ -117,7 +114,7 @@ def _razorpay_id(prefix: str) -> str:
 
 class RazorpayLikeGateway(FlavouredGateway):
     name = "razorpay"
-    methods = frozenset({MethodKind.CARD, MethodKind.UPI})
+    methods = frozenset({MethodType.CARD, MethodType.UPI})
     declines = RAZORPAY_DECLINES
     reference_pattern = re.compile(rf"pay_[A-Za-z0-9]{{{ID_BODY}}}")
 

@@ -8,7 +8,8 @@ import time
 
 from paysim.domain import ids
 from paysim.domain.overrides import Forced
-from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED, AuthorizationRequest, GatewayResult, Outcome
 from paysim.gateways.engine import LEDGER_SIZE, Ledger, card_decision
 
 
@@ -23,7 +24,14 @@ class SimulatorGateway:
     def _reference(self) -> str:
         return ids.new_id("sim")
 
+    def supports(self, method: MethodType) -> bool:
+        return method is MethodType.CARD
+
     async def authorize(self, request: AuthorizationRequest) -> GatewayResult:
+        if request.method is not None:
+            # Refused before processing, so not remembered: nothing happened.
+            message = f"{METHOD_NOT_SUPPORTED}: the simulator does not take {request.method.kind.value} payments"
+            return GatewayResult(Outcome.ERROR, message=message, error_reason=METHOD_NOT_SUPPORTED)
         if (seen := self._ledger.get(request.downstream_key)) is not None:
             return seen
         started = time.perf_counter()

@@ -20,14 +20,14 @@ import re
 
 from paysim.domain import ids
 from paysim.domain.declines import DECLINES
+from paysim.domain.payment_methods import MethodType
+from paysim.gateways.base import METHOD_NOT_SUPPORTED
 from paysim.gateways.engine import Decision
 from paysim.gateways.flavoured import (
     FORCED_ERROR,
-    METHOD_NOT_SUPPORTED,
     DeclineTable,
     FlavouredGateway,
     FlavouredResult,
-    MethodKind,
     NativeCode,
     NativeDetail,
     PaymentRequest,
@@ -45,7 +45,7 @@ def _stripe_id(prefix: str) -> str:
 
 class StripeLikeGateway(FlavouredGateway):
     name = "stripe"
-    methods = frozenset({MethodKind.CARD})
+    methods = frozenset({MethodType.CARD})
     declines = STRIPE_DECLINES
     reference_pattern = re.compile(rf"pi_[A-Za-z0-9]{{{ID_BODY}}}")
 

@@ -151,12 +151,13 @@ def statuses_reached(so_far: tuple[str, ...], before: Any, after: Any) -> tuple[
     return (*so_far, after.status.value)
 
 
-def count_payments(reached: tuple[str, ...]) -> tuple[str, ...]:
-    """After a commit: count the statuses its payments reached; what is left to count (nothing)."""
-    if _metrics is not None:
-        for status in reached:
-            _metrics.payments.labels(status).inc()
-    return ()
+def count_payments(payments: Any) -> None:
+    """After a commit: count the statuses its payment store's payments reached (``statuses_reached``)."""
+    if _metrics is None or not payments.statuses_reached:
+        return
+    for status in payments.statuses_reached:
+        _metrics.payments.labels(status).inc()
+    payments.statuses_reached = ()
 
 
 def gateway_attempt(gateway: str, outcome: str) -> None:

@@ -5,13 +5,18 @@ than a query per stream. The feed reads in seq order from its position, only as 
 (store/event_horizon.py: a sequence number taken earlier may commit later), and hands each
 batch, with the position it reached, to every registered listener. A listener registered at
 position P receives every event after P exactly once, in order.
+
+It keeps the last ``recent`` events it handed out: a stream that reconnects with a recent cursor
+catches up from memory, without a database connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -22,6 +27,7 @@ from paysim.store.event_log import EventLog, LoggedEvent
 log = logging.getLogger("paysim.events")
 
 READ_BATCH = 500
+RECENT_EVENTS = 10_000
 # How soon a gap is looked at again when no announcement comes (its writer rolled back).
 GAP_RECHECK_SECONDS = 0.02
 # How soon a failed read is tried again, announcement or not.
@@ -39,7 +45,15 @@ class FeedListener(Protocol):
 
 
 class EventFeed:
-    def __init__(self, events: EventLog, bus: EventBus, *, poll_seconds: float, batch: int = READ_BATCH) -> None:
+    def __init__(
+        self,
+        events: EventLog,
+        bus: EventBus,
+        *,
+        poll_seconds: float,
+        batch: int = READ_BATCH,
+        recent: int = RECENT_EVENTS,
+    ) -> None:
         self._log = events
         self._bus = bus
         # A periodic read even without announcements: covers a lost listener connection and
@@ -52,6 +66,11 @@ class EventFeed:
         self._task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
         self.reads = 0
+        # Every event after ``_recent_from`` up to the position, oldest first.
+        self._recent: deque[LoggedEvent] = deque()
+        self._recent_seqs: deque[int] = deque()
+        self._recent_max = recent
+        self._recent_from = 0
 
     @property
     def position(self) -> int:
@@ -65,6 +84,26 @@ class EventFeed:
         """Register ``listener``; it will receive every event after the returned position."""
         self._listeners[listener] = None
         return self.position
+
+    def recent_after(self, cursor: int) -> list[LoggedEvent] | None:
+        """Every event after ``cursor`` up to the position, from memory; None when memory does
+        not reach back that far (the caller reads the store)."""
+        if cursor < self._recent_from or not self.ready.is_set():
+            return None
+        start = bisect.bisect_right(self._recent_seqs, cursor)
+        return [self._recent[i] for i in range(start, len(self._recent))]
+
+    def _remember(self, events: Sequence[LoggedEvent], details: bool) -> None:
+        if not details:  # only seqs were read: memory no longer covers what came before
+            self._recent.clear()
+            self._recent_seqs.clear()
+            self._recent_from = self.position
+            return
+        self._recent.extend(events)
+        self._recent_seqs.extend(e.seq for e in events)
+        while len(self._recent) > self._recent_max:
+            self._recent.popleft()
+            self._recent_from = self._recent_seqs.popleft()
 
     def remove(self, listener: FeedListener) -> None:
         self._listeners.pop(listener, None)
@@ -103,6 +142,7 @@ class EventFeed:
             try:
                 if not self.ready.is_set():
                     self._horizon = SequenceHorizon(await self._starting_position())
+                    self._recent_from = self.position
                     self.ready.set()
                 self._wake.clear()
                 await self._read_all()
@@ -135,6 +175,7 @@ class EventFeed:
             deliverable = self._horizon.advance(seqs, snapshot)
             if self.position != before:
                 batch = events[:deliverable]
+                self._remember(batch, details)
                 for listener in list(self._listeners):
                     listener.deliver(batch, self.position)
             if len(seqs) < self._batch or deliverable < len(seqs):

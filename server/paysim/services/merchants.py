@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 
 from paysim.domain import ids
 from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNameTaken
 from paysim.domain.errors import AlreadyExists, NotFound
 from paysim.domain.gateway_settings import check_gateway, check_priority, check_settings
+from paysim.domain.messages import GatewayConfigsChanged, MerchantChanged
 from paysim.domain.models import ApiKey, GatewayConfig, Merchant, User
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
@@ -48,16 +49,10 @@ class MerchantService:
         uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
         clock: Clock,
-        credentials_changed: Callable[[], None] = lambda: None,
-        gateway_configs_changed: Callable[[str], None] = lambda merchant_id: None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
-        # Called after a key is revoked or a merchant changed: cached authentications and settings are stale.
-        self._credentials_changed = credentials_changed
-        # Called with the merchant id after its gateway configurations changed: cached routing is stale.
-        self._gateway_configs_changed = gateway_configs_changed
 
     async def register(
         self,
@@ -165,10 +160,10 @@ class MerchantService:
                     updated_at=self._clock(),
                 )
                 await uow.merchants.update(merchant)
+                uow.notify(MerchantChanged(target))
                 await uow.commit()
         except MerchantNameTaken:
             raise _merchant_name_taken() from None
-        self._credentials_changed()
         return merchant
 
     async def list_page(self, cursor: Cursor | None, limit: int) -> tuple[list[Merchant], bool]:
@@ -185,8 +180,8 @@ class MerchantService:
                 raise NotFound("merchant", merchant_id)
             merchant = replace(merchant, active=active, updated_at=self._clock())
             await uow.merchants.update(merchant)
+            uow.notify(MerchantChanged(merchant_id))
             await uow.commit()
-        self._credentials_changed()
         return merchant
 
     async def create_api_key(self, principal: Principal, merchant_id: str, name: str) -> tuple[ApiKey, str]:
@@ -239,8 +234,8 @@ class MerchantService:
                 now = self._clock()
                 await uow.api_keys.revoke(key_id, now)
                 key = replace(key, revoked_at=now)
+                uow.notify(MerchantChanged(key.merchant_id))
                 await uow.commit()
-        self._credentials_changed()
         return key
 
     async def set_gateway_config(
@@ -276,8 +271,8 @@ class MerchantService:
                     updated_at=now,
                 )
             )
+            uow.notify(GatewayConfigsChanged(target))
             await uow.commit()
-        self._gateway_configs_changed(target)
         return config
 
     async def list_gateway_configs(self, principal: Principal, merchant_id: str) -> list[GatewayConfig]:
@@ -305,6 +300,6 @@ class MerchantService:
             # A concurrent delete may win between the read and ours: then there was nothing left to delete.
             if config is None or not await uow.gateway_configs.delete(target, gateway):
                 raise NotFound("gateway_config", gateway)
+            uow.notify(GatewayConfigsChanged(target))
             await uow.commit()
-        self._gateway_configs_changed(target)
         return config

@@ -24,15 +24,13 @@ from paysim.domain.errors import DomainError
 from paysim.domain.gateway_faults import GatewayFaults, Injection, StepKind
 from paysim.domain.overrides import Forced, Override
 from paysim.domain.payment_methods import MethodType
-from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
-from paysim.gateways.flavoured import (
+from paysim.gateways.base import (
     METHOD_NOT_SUPPORTED,
     UNKNOWN_REFERENCE,
-    FlavouredGateway,
-    MethodKind,
-    PaymentRequest,
-    PayPalWallet,
-    Upi,
+    AuthorizationRequest,
+    Gateway,
+    GatewayResult,
+    Outcome,
 )
 from paysim.observability import metrics, tracing
 from paysim.services.circuit_breakers import Admission, CircuitBreakers
@@ -48,12 +46,6 @@ TIMEOUT = "timeout"
 # Outcome of an attempt that was never made (its breaker was open).
 SKIPPED = "skipped"
 _NOT_FAILURES = frozenset({METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE})
-_METHOD_KINDS = {
-    MethodType.CARD: MethodKind.CARD,
-    MethodType.UPI: MethodKind.UPI,
-    MethodType.PAYPAL_WALLET: MethodKind.PAYPAL_WALLET,
-}
-_METHOD_TYPES = {kind: method for method, kind in _METHOD_KINDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +85,8 @@ class Routed:
         return self.result is None or self.result.outcome is Outcome.ERROR
 
 
-def _error_reason(result: GatewayResult) -> str:
-    return str(getattr(result, "error_reason", ""))
-
-
 def _is_failure(result: GatewayResult) -> bool:
-    return result.outcome is Outcome.ERROR and _error_reason(result) not in _NOT_FAILURES
+    return result.outcome is Outcome.ERROR and result.error_reason not in _NOT_FAILURES
 
 
 class GatewayRouter:
@@ -136,10 +124,7 @@ class GatewayRouter:
 
     def _takes(self, gateway: str, method: MethodType) -> bool:
         found = self.gateways.get(gateway)
-        if method is MethodType.CARD:
-            return found is not None
-        kind = _METHOD_KINDS[method]
-        return isinstance(found, FlavouredGateway) and found.supports(kind)
+        return found is not None and found.supports(method)
 
     async def takes(self, merchant_id: str, method: MethodType) -> bool:
         """Whether any of the merchant's enabled gateways takes ``method``."""
@@ -149,27 +134,18 @@ class GatewayRouter:
         self,
         merchant_id: str,
         request: AuthorizationRequest,
-        method: Upi | PayPalWallet | None = None,
         known: RoutingState | None = None,
     ) -> Routed:
-        """Try the merchant's gateways in order until one answers (approves or declines). With
-        ``method`` (a payment method other than the request's card) only gateways that take it."""
-        wanted = MethodType.CARD if method is None else _METHOD_TYPES[method.kind]
-        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, wanted)]
+        """Try the merchant's gateways that take the request's payment method, in order, until one
+        answers (approves or declines)."""
+        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, request.method_type)]
         breakers, faults = await self._routing_state(merchant_id, known)
         calls: list[Call] = []
         retry_after: float | None = None
         for route in routes:
 
             def call(override: Override | None, gateway: Gateway) -> Awaitable[GatewayResult]:
-                forced = override or request.override
-                if method is not None and isinstance(gateway, FlavouredGateway):
-                    return gateway.authorize_payment(
-                        PaymentRequest(
-                            request.downstream_key, request.amount, request.currency, method, request.capture, forced
-                        )
-                    )
-                return gateway.authorize(replace(request, override=forced))
+                return gateway.authorize(replace(request, override=override or request.override))
 
             admission = await self._breakers.admit_stored(merchant_id, route.gateway, breakers.get(route.gateway))
             attempt = await self._attempt(

@@ -1,7 +1,9 @@
 """Payment event subscriptions: who may stream what, from where, and how many at once.
 
-A subscription first replays settled history from the event store (everything after its cursor
-up to the shared feed's position), then registers with the feed and continues live. The feed
+A subscription first replays settled history (everything after its cursor up to the shared
+feed's position): from the feed's memory of recent events when it reaches back that far,
+otherwise from the event store, a few streams at a time; then it registers with the feed and
+continues live. The feed
 hands it every event after the position it registered at, so the switch has no gap; events at
 or below the subscription's cursor are dropped, so it has no duplicate either, even when the
 cursor came from another process that was further ahead.
@@ -58,6 +60,8 @@ class Limits:
     per_process: int = 5000
     buffer_events: int = 1000
     heartbeat_seconds: float = 15.0
+    # Streams reading history from the event store at once; the others wait their turn.
+    replays: int = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,7 @@ class Subscription:
         limits: Limits,
         on_close: Callable[[Subscription], None],
         skip: frozenset[int] = frozenset(),
+        replay_slots: asyncio.Semaphore | None = None,
     ) -> None:
         self._feed = feed
         self._log = events
@@ -92,6 +97,7 @@ class Subscription:
         self._skip = skip
         self._limits = limits
         self._on_close = on_close
+        self._replay_slots = replay_slots or asyncio.Semaphore(limits.replays)
         self._pending: deque[LoggedEvent] = deque()
         self._seen = 0
         self._signal = asyncio.Event()
@@ -142,7 +148,8 @@ class Subscription:
     async def _replay(self, upto: int) -> AsyncIterator[LoggedEvent]:
         while self.cursor < upto:
             self._check()
-            page = await self._log.read_range(self.cursor, upto, self.filter, REPLAY_PAGE)
+            async with self._replay_slots:
+                page = await self._log.read_range(self.cursor, upto, self.filter, REPLAY_PAGE)
             for event in page:
                 self._check()
                 if event.seq not in self._skip:
@@ -151,10 +158,29 @@ class Subscription:
             if len(page) < REPLAY_PAGE:
                 self.cursor = upto
 
+    def _catch_up_from_memory(self) -> int | None:
+        """Register at the feed with the recent events after the cursor already pending, if the
+        feed remembers them all and they fit the live buffer; the position registered at."""
+        recent = self._feed.recent_after(self.cursor)
+        if recent is None:
+            return None
+        matching = [e for e in recent if self.filter.matches(e)]
+        if len(matching) > self._limits.buffer_events // 2:
+            return None  # a long history is read from the store, not counted against the buffer
+        # No await between reading the memory and registering: nothing can slip in between.
+        registered_at = self._feed.add(self)
+        self._pending.extend(matching)
+        self._seen = registered_at
+        return registered_at
+
     async def items(self) -> AsyncGenerator[Item, None]:
         registered_at: int | None = None
+        caught_up = True
         if self.cursor >= self._feed.position:
             registered_at = self._feed.add(self)
+        else:
+            registered_at = self._catch_up_from_memory()
+            caught_up = registered_at is not None
         # The first message says the stream is open and where it starts; when it starts live,
         # every event committed after the client received it will reach it.
         yield Heartbeat(self.cursor)
@@ -164,8 +190,9 @@ class Subscription:
             async for event in self._replay(self._feed.position):
                 yield event
             registered_at = self._feed.add(self)
-        async for event in self._replay(registered_at):
-            yield event
+        if not caught_up:
+            async for event in self._replay(registered_at):
+                yield event
         heartbeat = self._limits.heartbeat_seconds
         while True:
             self._check()
@@ -220,6 +247,7 @@ class SubscriptionService:
         self._open: dict[Subscription, str] = {}
         self._per_principal: Counter[str] = Counter()
         self._stopping = False
+        self._replay_slots = asyncio.Semaphore(limits.replays)
         self._now_read: asyncio.Future[tuple[int, frozenset[int]]] | None = None
         self._now_reads: set[asyncio.Future[None]] = set()
 
@@ -259,7 +287,9 @@ class SubscriptionService:
         except BaseException:
             self._release(subject)
             raise
-        subscription = Subscription(self.feed, self._log, event_filter, cursor, self.limits, self._closed, skip)
+        subscription = Subscription(
+            self.feed, self._log, event_filter, cursor, self.limits, self._closed, skip, self._replay_slots
+        )
         self._open[subscription] = subject
         metrics.subscription_opened()
         if self._stopping:

@@ -16,20 +16,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
 
-from paysim.domain import payment as agg
-from paysim.domain import threeds
+from paysim.domain import payment, threeds
 from paysim.domain.declines import DECLINES
 from paysim.domain.errors import Aborted, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from paysim.domain.overrides import Override
+from paysim.domain.payment_events import (
+    PaymentEvent,
+    ThreeDSAuthenticated,
+    ThreeDSChallengeExpired,
+    ThreeDSChallengeRequired,
+    ThreeDSFailed,
+    ThreeDSNotSupported,
+)
 from paysim.domain.principal import Principal
 from paysim.domain.scenarios import scenario_for
 from paysim.domain.threeds import AcsAction, Plan, Policy, TransStatus
 from paysim.domain.validation import Violations, check_id
 from paysim.services.clock import Clock
 from paysim.services.idempotency import IdempotencyKey
-from paysim.services.payments import PAYMENT, PaymentResult, PaymentService
+from paysim.services.payment_commands import PAYMENT, PaymentResult
+from paysim.services.payments import PaymentService
 from paysim.services.scope import merchant_scope
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
@@ -40,9 +47,9 @@ _EXPIRE_ATTEMPTS = 5
 _EXPIRED = "THREE_DS_CHALLENGE_EXPIRED"
 
 
-def _decline(code: str) -> dict[str, Any]:
+def _decline(code: str) -> payment.DeclineInfo:
     d = DECLINES.get(code) or DECLINES["processing_error"]
-    return {"code": d.code, "error_code": d.error_code, "message": d.message, "retryable": d.retryable}
+    return payment.DeclineInfo(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
 
 
 def _invalid(field: str, description: str, reason: str) -> InvalidArgument:
@@ -78,7 +85,7 @@ class ThreeDSAuthenticator:
         processes notice within the cache's lifetime)."""
         self._policies.discard(merchant_id)
 
-    async def before_authorization(self, state: agg.PaymentState, pan: str) -> tuple[list[agg.Event], bool]:
+    async def before_authorization(self, state: payment.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
         # The payment's scenario, levers included: a forced decline (holder name, magic amount)
         # replaces the card's own behaviour, 3DS included, as it replaces everything else.
         scenario = scenario_for(pan, state.amount, state.card.holder_name)
@@ -92,23 +99,20 @@ class ThreeDSAuthenticator:
             challenge, pending = threeds.new_challenge(
                 self.challenge_requests, payment_id=state.id, amount=state.amount, currency=state.currency, now=now
             )
-            event = agg.three_ds_event(
-                agg.EventType.THREE_DS_CHALLENGE_REQUIRED, pending, now, challenge=challenge.to_dict()
-            )
-            return [event], True
+            return [ThreeDSChallengeRequired(at=now, authentication=pending, challenge=challenge)], True
         status, reason = threeds.FRICTIONLESS_RESULTS[step]
         # A card that cannot do 3DS never reaches a directory server: no transaction id.
         ds_id = "" if step is Plan.NOT_SUPPORTED else threeds.new_ds_transaction_id()
         result = threeds.result(status, state.card.brand, ds_id, self.cavv_key, reason=reason, challenged=False)
         if step is Plan.NOT_SUPPORTED:
-            return [agg.three_ds_event(agg.EventType.THREE_DS_NOT_SUPPORTED, result, now)], False
+            return [ThreeDSNotSupported(at=now, authentication=result)], False
         if threeds.proceeds(status):
-            return [agg.three_ds_event(agg.EventType.THREE_DS_AUTHENTICATED, result, now)], False
+            return [ThreeDSAuthenticated(at=now, authentication=result)], False
         if step is Plan.LOOKUP_FAILED:
             decline = _decline(scenario.decline_code or "processing_error")
-            return [agg.three_ds_event(agg.EventType.THREE_DS_FAILED, result, now, decline=decline)], True
+            return [ThreeDSFailed(at=now, authentication=result, decline=decline)], True
         reason_text = threeds.FAILURE_REASONS[status]
-        return [agg.three_ds_event(agg.EventType.THREE_DS_FAILED, result, now, reason=reason_text)], True
+        return [ThreeDSFailed(at=now, authentication=result, reason=reason_text)], True
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +203,7 @@ class ThreeDSService:
                 "acs_result", "is not a result the ACS signed (altered, or not one at all)", "INVALID_ACS_RESULT"
             )
 
-        def decide(state: agg.PaymentState) -> agg.Event:
+        def decide(state: payment.PaymentState) -> PaymentEvent:
             now = self._clock()
             challenge = threeds.open_challenge(state.challenge, state.id, challenge_id, now)
             if answer.challenge_id != challenge.id or answer.payment_id != state.id:
@@ -214,9 +218,9 @@ class ThreeDSService:
                 challenged=True,
             )
             if threeds.proceeds(status):
-                return agg.three_ds_event(agg.EventType.THREE_DS_AUTHENTICATED, result, now)
+                return ThreeDSAuthenticated(at=now, authentication=result)
             reason = threeds.FAILURE_REASONS.get(status, threeds.FAILURE_REASONS[TransStatus.NOT_AUTHENTICATED])
-            return agg.three_ds_event(agg.EventType.THREE_DS_FAILED, result, now, reason=reason)
+            return ThreeDSFailed(at=now, authentication=result, reason=reason)
 
         try:
             return await self._payments.resume(principal, payment_id, decide, idem, override)
@@ -252,7 +256,7 @@ class ThreeDSService:
                     now = self._clock()
                     if (
                         state is None
-                        or state.status is not agg.Status.REQUIRES_ACTION
+                        or state.status is not payment.Status.REQUIRES_ACTION
                         or not threeds.due_to_expire(state.challenge, now)
                     ):
                         return False
@@ -265,10 +269,8 @@ class ThreeDSService:
                         reason="challenge_expired",
                         challenged=True,
                     )
-                    event = agg.three_ds_event(
-                        agg.EventType.THREE_DS_CHALLENGE_EXPIRED, result, now, reason=threeds.EXPIRED_REASON
-                    )
-                    after = agg.apply(state, event)
+                    event = ThreeDSChallengeExpired(at=now, authentication=result, reason=threeds.EXPIRED_REASON)
+                    after = payment.apply(state, event)
                     await uow.payments.save(state, after, [event])
                     await uow.commit()
                 return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from paysim.domain import payment as agg
+from paysim.domain import payment
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 
@@ -54,19 +54,19 @@ async def verify_payment(uow_factory: UnitOfWorkFactory, payment_id: str, report
     if versions != list(range(1, len(events) + 1)):
         report.mismatches.append(Mismatch(payment_id, "event versions are not 1..n"))
         return
-    stored = agg.to_dict(projection)
+    stored = payment.to_dict(projection)
     try:
-        rebuilt = agg.replay(payment_id, [e.as_domain() for e in events])
+        rebuilt = payment.replay(payment_id, [e.as_domain() for e in events])
     except (ValueError, KeyError) as error:
         report.mismatches.append(Mismatch(payment_id, f"events do not replay: {error}"))
         return
-    if (diff := _differences(agg.to_dict(rebuilt), stored)) != ():
+    if (diff := _differences(payment.to_dict(rebuilt), stored)) != ():
         report.mismatches.append(Mismatch(payment_id, "projection differs from replayed events", diff))
     if snapshot is not None:
         report.snapshots_checked += 1
         later = [e.as_domain() for e in events if e.version > snapshot.version]
-        from_snapshot = agg.replay(payment_id, later, start=snapshot) if later else snapshot
-        if (diff := _differences(agg.to_dict(from_snapshot), stored)) != ():
+        from_snapshot = payment.replay(payment_id, later, start=snapshot) if later else snapshot
+        if (diff := _differences(payment.to_dict(from_snapshot), stored)) != ():
             report.mismatches.append(Mismatch(payment_id, "snapshot plus later events differ", diff))
 
 

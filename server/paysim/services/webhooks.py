@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 
 from paysim.domain import ids
 from paysim.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from paysim.domain.messages import WebhookDeliveriesWritten
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_id, check_text
@@ -42,15 +43,12 @@ class WebhookService:
         clock: Clock,
         *,
         default_overlap: timedelta = timedelta(hours=24),
-        deliveries_due: Callable[[], None] = lambda: None,
     ) -> None:
         self._uow = uow
         self._box = box
         self._guard = guard
         self._clock = clock
         self._default_overlap = default_overlap
-        # Called after a commit that made deliveries due (a redelivery, an endpoint enabled again).
-        self._deliveries_due = deliveries_due
 
     async def _check_target(self, url: str) -> None:
         v = Violations()
@@ -176,9 +174,9 @@ class WebhookService:
                 updated_at=self._clock(),
             )
             await uow.webhook_endpoints.update(endpoint)
+            if resumed:  # its waiting deliveries are due again
+                uow.notify(WebhookDeliveriesWritten())
             await uow.commit()
-        if resumed:
-            self._deliveries_due()
         return endpoint
 
     async def delete(self, principal: Principal, endpoint_id: str) -> WebhookEndpoint:
@@ -265,6 +263,6 @@ class WebhookService:
                 attempts=(),
             )
             await uow.webhook_deliveries.add(again)
+            uow.notify(WebhookDeliveriesWritten())
             await uow.commit()
-        self._deliveries_due()
         return again

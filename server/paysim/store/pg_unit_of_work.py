@@ -8,7 +8,6 @@ offers only what the payment use cases touch (``ports.PaymentStore``), with the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -16,6 +15,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from paysim.domain.errors import Unavailable
+from paysim.domain.messages import Message
 from paysim.store.pg_batch import PgWriteBatch
 from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, connect_kwargs, conninfo
 from paysim.store.repositories.pg.accounts import PgCustomerRepository, PgMerchantRepository
@@ -23,8 +23,8 @@ from paysim.store.repositories.pg.idempotency import PgIdempotencyRepository
 from paysim.store.repositories.pg.payments import PgPaymentRepository
 from paysim.store.repositories.pg.routing_state import PgRoutingStateRepository
 from paysim.store.unit_of_work import (
-    announce_events,
-    announce_outbox,
+    Outcome,
+    Publish,
     database_busy,
     database_unavailable,
     end_transaction,
@@ -62,15 +62,12 @@ class PgPaymentUnitOfWork:
         self,
         pool: AsyncConnectionPool[BoundedAsyncConnection],
         *,
-        outbox_written: Callable[[], None] | None = None,
-        events_committed: Callable[[], None] | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self._pool = pool
-        self._outbox_written = outbox_written
         self._conn: BoundedAsyncConnection | None = None
         self._committed = False
-        # Called after a commit that appended payment events (the event bus).
-        self._events_committed = events_committed
+        self.outcome = Outcome(publish)
 
     async def __aenter__(self) -> PgPaymentUnitOfWork:
         try:
@@ -93,8 +90,11 @@ class PgPaymentUnitOfWork:
         assert self._conn is not None
         await self._batch.commit(self._conn)
         self._committed = True
-        announce_outbox(self.payments, self._outbox_written)
-        announce_events(self.payments, self._events_committed)
+        self.outcome.committed(self.payments)
+
+    def notify(self, message: Message) -> None:
+        """Tell the process ``message`` once this transaction has committed (never if not)."""
+        self.outcome.notify(message)
 
     async def __aexit__(
         self,

@@ -28,7 +28,7 @@ class PaymentPort(Protocol):
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None: ...
 
     async def save(
-        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.Event]
+        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.PaymentEvent]
     ) -> list[StoredEvent]:
         """Append ``events`` and write the projection. A writer that lost the race since ``before``
         gets ``Aborted`` (CONCURRENT_MODIFICATION), from this call or at the latest from the commit."""

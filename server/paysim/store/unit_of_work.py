@@ -14,7 +14,7 @@ came free in time.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 import psycopg
@@ -22,6 +22,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from paysim.domain.errors import Aborted, Unavailable
+from paysim.domain.messages import Message, PaymentEventsCommitted, WebhookDeliveriesWritten
 from paysim.observability import metrics
 from paysim.store.repositories import (
     ApiKeyRepository,
@@ -89,16 +90,12 @@ class UnitOfWork:
         self,
         engine: AsyncEngine,
         *,
-        outbox_written: Callable[[], None] | None = None,
-        events_committed: Callable[[], None] | None = None,
+        publish: Publish | None = None,
     ) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
         self._committed = False
-        # Called after a commit that wrote webhook deliveries (wakes this process's dispatcher).
-        self._outbox_written = outbox_written
-        # Called after a commit that appended payment events (the event bus).
-        self._events_committed = events_committed
+        self.outcome = Outcome(publish)
 
     async def __aenter__(self) -> UnitOfWork:
         try:
@@ -132,12 +129,15 @@ class UnitOfWork:
         self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self
 
+    def notify(self, message: Message) -> None:
+        """Tell the process ``message`` once this transaction has committed (never if not)."""
+        self.outcome.notify(message)
+
     async def commit(self) -> None:
         assert self._conn is not None
         await self._conn.commit()
         self._committed = True
-        announce_outbox(self.payments, self._outbox_written)
-        announce_events(self.payments, self._events_committed)
+        self.outcome.committed(self.payments)
 
     async def __aexit__(
         self,
@@ -185,20 +185,33 @@ async def end_transaction(
         raise unavailable(exc) from exc
 
 
-def announce_outbox(payments: PaymentEventStore, outbox_written: Callable[[], None] | None) -> None:
-    """After a commit: tell the dispatcher if the transaction wrote webhook deliveries."""
-    if payments.outbox_rows and outbox_written is not None:
-        payments.outbox_rows = 0
-        outbox_written()
+Publish = Callable[[Sequence[Message]], None]
 
 
-def announce_events(payments: PaymentEventStore, events_committed: Callable[[], None] | None) -> None:
-    """After a commit: tell event streams if the transaction appended payment events (and count
-    the statuses its payments reached, with metrics on)."""
-    payments.statuses_reached = metrics.count_payments(payments.statuses_reached)
-    if payments.wrote_events and events_committed is not None:
-        payments.wrote_events = False
-        events_committed()
+class Outcome:
+    """The messages a unit of work hands to the bus after its commit: those its caller noted,
+    and what the payment store wrote (events, webhook deliveries)."""
+
+    def __init__(self, publish: Publish | None) -> None:
+        self._publish = publish
+        self._messages: list[Message] = []
+
+    def notify(self, message: Message) -> None:
+        if message not in self._messages:
+            self._messages.append(message)
+
+    def committed(self, payments: PaymentEventStore) -> None:
+        # Counted only now: a transaction rolled back (and retried) counts once.
+        metrics.count_payments(payments)
+        if payments.wrote_events:
+            payments.wrote_events = False
+            self.notify(PaymentEventsCommitted())
+        if payments.outbox_rows:
+            payments.outbox_rows = 0
+            self.notify(WebhookDeliveriesWritten())
+        messages, self._messages = self._messages, []
+        if messages and self._publish is not None:
+            self._publish(messages)
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -12,10 +12,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
-from paysim.domain import ids
+from paysim.domain import event_codec, ids
 from paysim.domain import payment as agg
 from paysim.domain.errors import Aborted
 from paysim.domain.paging import Cursor
+from paysim.domain.payment_events import PaymentEvent
 from paysim.observability import metrics, tracing
 from paysim.store.repositories._common import (
     SqlRepository,
@@ -41,8 +42,8 @@ class StoredEvent:
     data: dict[str, Any]
     created_at: datetime
 
-    def as_domain(self) -> agg.Event:
-        return agg.Event(agg.EventType(self.type), self.data, self.created_at)
+    def as_domain(self) -> PaymentEvent:
+        return event_codec.from_stored(self.type, self.data, self.created_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +126,7 @@ class PaymentEventStore(ABC):
     async def get(self, payment_id: str, *, for_update: bool = False) -> agg.PaymentState | None: ...
 
     async def save(
-        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[agg.Event]
+        self, before: agg.PaymentState | None, after: agg.PaymentState, events: Sequence[PaymentEvent]
     ) -> list[StoredEvent]:
         """Append ``events`` (which turned ``before`` into ``after``) and write the projection.
 
@@ -139,7 +140,9 @@ class PaymentEventStore(ABC):
         """
         start = 0 if before is None else before.version
         drafts = [
-            StoredEvent(ids.new_id(EVENT_ID_PREFIX), after.id, start + i + 1, 0, e.type.value, dict(e.data), e.at)
+            StoredEvent(
+                ids.new_id(EVENT_ID_PREFIX), after.id, start + i + 1, 0, e.type.value, event_codec.to_data(e), e.at
+            )
             for i, e in enumerate(events)
         ]
         stored = await self._append(before, after, drafts, _event_rows(after, drafts))

@@ -1,12 +1,10 @@
-"""Domain records → protobuf messages."""
+"""Identity and merchant records → protobuf messages."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_proto.v1 import auth_pb2, common_pb2, customer_pb2, merchant_pb2
 
+from paysim.contract.timestamps import timestamp
 from paysim.domain.models import ApiKey, Customer, GatewayConfig, Merchant, User
 from paysim.domain.principal import CredentialKind
 from paysim.domain.roles import Role
@@ -20,14 +18,6 @@ CREDENTIAL_TO_PROTO = {
     CredentialKind.ACCESS_TOKEN: auth_pb2.CREDENTIAL_KIND_ACCESS_TOKEN,
     CredentialKind.API_KEY: auth_pb2.CREDENTIAL_KIND_API_KEY,
 }
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def user(u: User) -> auth_pb2.User:

@@ -7,9 +7,9 @@ from typing import Any
 from google.protobuf import json_format
 from paysim_proto.v1 import webhook_pb2
 
-from paysim.api.convert import timestamp
-from paysim.api.payment_convert import payment
-from paysim.domain import payment as agg
+from paysim.contract.payment_messages import payment
+from paysim.contract.timestamps import timestamp
+from paysim.domain.payment import PaymentState
 from paysim.domain.webhooks import DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 STATE_TO_PROTO = {
@@ -60,7 +60,7 @@ def delivery(d: WebhookDelivery) -> webhook_pb2.WebhookDelivery:
     )
 
 
-def payment_json(state: agg.PaymentState) -> dict[str, Any]:
+def payment_json(state: PaymentState) -> dict[str, Any]:
     """The payment exactly as the API returns it, in the protobuf JSON mapping with the proto's
     field names (so ``json_format.ParseDict`` turns it back into a ``paysim.v1.Payment``). Like
     the API, it carries the card's BIN and last four digits, never its number or CVC."""

@@ -1,29 +1,25 @@
-"""Payment domain state ⇄ protobuf messages."""
+"""A payment ⇄ ``paysim.v1.Payment`` and the messages it is made of."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
 from paysim_proto.v1 import payment_pb2
 
-from paysim.api.convert import timestamp
-from paysim.domain import payment as agg
+from paysim.contract.timestamps import timestamp
 from paysim.domain import threeds
+from paysim.domain.payment import PaymentState
 from paysim.domain.payment_methods import MethodType
-from paysim.domain.validation import Violations
-from paysim.store.repositories.payments import PaymentFilter
+from paysim.domain.payment_values import Attempt, CaptureMethod, Card, DeclineInfo, RefundState, Status
 
 STATUS_TO_PROTO = {
-    agg.Status.PROCESSING: payment_pb2.PAYMENT_STATUS_PROCESSING,
-    agg.Status.REQUIRES_ACTION: payment_pb2.PAYMENT_STATUS_REQUIRES_ACTION,
-    agg.Status.AUTHORIZED: payment_pb2.PAYMENT_STATUS_AUTHORIZED,
-    agg.Status.CAPTURED: payment_pb2.PAYMENT_STATUS_CAPTURED,
-    agg.Status.PARTIALLY_REFUNDED: payment_pb2.PAYMENT_STATUS_PARTIALLY_REFUNDED,
-    agg.Status.REFUNDED: payment_pb2.PAYMENT_STATUS_REFUNDED,
-    agg.Status.VOIDED: payment_pb2.PAYMENT_STATUS_VOIDED,
-    agg.Status.DECLINED: payment_pb2.PAYMENT_STATUS_DECLINED,
-    agg.Status.FAILED: payment_pb2.PAYMENT_STATUS_FAILED,
+    Status.PROCESSING: payment_pb2.PAYMENT_STATUS_PROCESSING,
+    Status.REQUIRES_ACTION: payment_pb2.PAYMENT_STATUS_REQUIRES_ACTION,
+    Status.AUTHORIZED: payment_pb2.PAYMENT_STATUS_AUTHORIZED,
+    Status.CAPTURED: payment_pb2.PAYMENT_STATUS_CAPTURED,
+    Status.PARTIALLY_REFUNDED: payment_pb2.PAYMENT_STATUS_PARTIALLY_REFUNDED,
+    Status.REFUNDED: payment_pb2.PAYMENT_STATUS_REFUNDED,
+    Status.VOIDED: payment_pb2.PAYMENT_STATUS_VOIDED,
+    Status.DECLINED: payment_pb2.PAYMENT_STATUS_DECLINED,
+    Status.FAILED: payment_pb2.PAYMENT_STATUS_FAILED,
 }
 STATUS_FROM_PROTO = {v: k for k, v in STATUS_TO_PROTO.items()}
 CHALLENGE_STATUS_TO_PROTO = {
@@ -32,8 +28,8 @@ CHALLENGE_STATUS_TO_PROTO = {
     threeds.ChallengeStatus.EXPIRED: payment_pb2.THREE_DS_CHALLENGE_STATUS_EXPIRED,
 }
 CAPTURE_TO_PROTO = {
-    agg.CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
-    agg.CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
+    CaptureMethod.AUTOMATIC: payment_pb2.CAPTURE_METHOD_AUTOMATIC,
+    CaptureMethod.MANUAL: payment_pb2.CAPTURE_METHOD_MANUAL,
 }
 
 # The domain keeps these closed sets as words (payment.py's RefundState and Attempt).
@@ -62,17 +58,11 @@ METHOD_TYPE_TO_PROTO = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class PageRow:
-    id: str
-    created_at: datetime
+def capture_method_from_proto(value: int) -> CaptureMethod:
+    return CaptureMethod.MANUAL if value == payment_pb2.CAPTURE_METHOD_MANUAL else CaptureMethod.AUTOMATIC
 
 
-def capture_method_from_proto(value: int) -> agg.CaptureMethod:
-    return agg.CaptureMethod.MANUAL if value == payment_pb2.CAPTURE_METHOD_MANUAL else agg.CaptureMethod.AUTOMATIC
-
-
-def refund(state: agg.PaymentState, r: agg.RefundState) -> payment_pb2.Refund:
+def refund(state: PaymentState, r: RefundState) -> payment_pb2.Refund:
     return payment_pb2.Refund(
         id=r.id,
         payment_id=state.id,
@@ -110,15 +100,15 @@ def authentication(a: threeds.Authentication | None) -> payment_pb2.ThreeDSAuthe
     )
 
 
-def next_action(s: agg.PaymentState) -> payment_pb2.NextAction | None:
-    if s.status is not agg.Status.REQUIRES_ACTION or s.challenge is None:
+def next_action(s: PaymentState) -> payment_pb2.NextAction | None:
+    if s.status is not Status.REQUIRES_ACTION or s.challenge is None:
         return None
     return payment_pb2.NextAction(
         type=payment_pb2.NEXT_ACTION_TYPE_THREE_DS_CHALLENGE, three_ds_challenge=challenge(s.challenge)
     )
 
 
-def card(c: agg.Card) -> payment_pb2.CardDetails:
+def card(c: Card) -> payment_pb2.CardDetails:
     return payment_pb2.CardDetails(
         brand=c.brand,
         bin=c.bin,
@@ -130,11 +120,11 @@ def card(c: agg.Card) -> payment_pb2.CardDetails:
     )
 
 
-def decline(d: agg.DeclineInfo) -> payment_pb2.Decline:
+def decline(d: DeclineInfo) -> payment_pb2.Decline:
     return payment_pb2.Decline(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
 
 
-def attempt(a: agg.Attempt) -> payment_pb2.GatewayAttempt:
+def attempt(a: Attempt) -> payment_pb2.GatewayAttempt:
     return payment_pb2.GatewayAttempt(
         gateway=a.gateway,
         operation=OPERATION_TO_PROTO[a.operation],
@@ -146,7 +136,7 @@ def attempt(a: agg.Attempt) -> payment_pb2.GatewayAttempt:
     )
 
 
-def payment(s: agg.PaymentState) -> payment_pb2.Payment:
+def payment(s: PaymentState) -> payment_pb2.Payment:
     return payment_pb2.Payment(
         id=s.id,
         merchant_id=s.merchant_id,
@@ -175,30 +165,4 @@ def payment(s: agg.PaymentState) -> payment_pb2.Payment:
         next_action=next_action(s),
         method_type=METHOD_TYPE_TO_PROTO[MethodType(s.method_type)],
         method_account=s.method_account,
-    )
-
-
-def payment_filter(v: Violations, r: payment_pb2.ListPaymentsRequest) -> PaymentFilter:
-    statuses: list[str] = []
-    for value in r.statuses:
-        if value not in STATUS_FROM_PROTO:
-            v.add("statuses", f"unknown status {value}", "INVALID_STATUS")
-        else:
-            statuses.append(STATUS_FROM_PROTO[value].value)
-    if r.card_last4 and not (len(r.card_last4) == 4 and r.card_last4.isdigit()):
-        v.add("card_last4", "must be four digits", "INVALID_LAST4")
-    min_amount = r.min_amount_minor if r.HasField("min_amount_minor") else None
-    max_amount = r.max_amount_minor if r.HasField("max_amount_minor") else None
-    if min_amount is not None and max_amount is not None and min_amount > max_amount:
-        v.add("min_amount_minor", "must not exceed max_amount_minor", "INVALID_RANGE")
-    after = r.created_after.ToDatetime(tzinfo=UTC) if r.HasField("created_after") else None
-    before = r.created_before.ToDatetime(tzinfo=UTC) if r.HasField("created_before") else None
-    return PaymentFilter(
-        customer_id=r.customer_id or None,
-        statuses=tuple(sorted(set(statuses))),
-        min_amount=min_amount,
-        max_amount=max_amount,
-        created_after=after,
-        created_before=before,
-        card_last4=r.card_last4 or None,
     )

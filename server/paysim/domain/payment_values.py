@@ -1,0 +1,74 @@
+"""The values a payment is made of: its status, the card kept of it, a decline, a gateway attempt.
+
+They sit below both the aggregate (domain/payment.py) and its events (domain/payment_events.py),
+which each carry them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class Status(enum.StrEnum):
+    PROCESSING = "processing"
+    REQUIRES_ACTION = "requires_action"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
+    DECLINED = "declined"
+    FAILED = "failed"
+
+
+class CaptureMethod(enum.StrEnum):
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """What is kept of a card: never the number or the CVC."""
+
+    brand: str
+    bin: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    fingerprint: str
+    holder_name: str
+
+
+NO_CARD = Card("", "", "", 0, 0, "", "")
+"""The card of a payment paid another way (UPI, a PayPal wallet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeclineInfo:
+    code: str
+    error_code: str
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    gateway: str
+    operation: str
+    outcome: str
+    reference: str
+    latency_ms: int
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefundState:
+    id: str
+    amount: int
+    status: str  # pending | succeeded | failed
+    reason: str
+    created_at: datetime
+    failure_reason: str = ""

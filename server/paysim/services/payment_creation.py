@@ -1,0 +1,110 @@
+"""The pure steps of creating a payment: checking the command, the new payment it describes, and
+the gateway request of its first authorization."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from paysim.domain import cards, payment, payment_rules
+from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
+from paysim.domain.principal import Principal
+from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
+from paysim.gateways.base import AuthorizationRequest, PayPalWallet, Upi
+from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CreatePayment
+from paysim.services.scope import merchant_scope
+
+
+def _check_method(v: Violations, cmd: CreatePayment, pan: str, today: date) -> None:
+    if cmd.method_type is MethodType.CARD:
+        cards.check_card(
+            v,
+            prefix="card",
+            number=pan,
+            exp_month=cmd.card.exp_month,
+            exp_year=cmd.card.exp_year,
+            cvc=cmd.card.cvc,
+            today=today,
+        )
+        check_text(v, "card.holder_name", cmd.card.holder_name, max_chars=200)
+    elif cmd.method_type is MethodType.UPI:
+        check_vpa(v, "upi.vpa", cmd.method_account)
+    else:
+        check_payer_email(v, "paypal_wallet.email", cmd.method_account)
+
+
+def validate_create(
+    principal: Principal, cmd: CreatePayment, today: date, card_key: bytes
+) -> tuple[str, cards.CardSummary | None, str]:
+    """The merchant the payment is for, what is kept of its card (None without one), its number."""
+    v = Violations()
+    check_id(v, "merchant_id", cmd.merchant_id, "mer", required=False)
+    if not 1 <= cmd.amount <= MAX_AMOUNT:
+        v.add("amount_minor", f"must be between 1 and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
+    if cmd.currency:
+        check_currency(v, "currency_code", cmd.currency)
+    pan = cards.normalize_pan(cmd.card.number) if cmd.method_type is MethodType.CARD else ""
+    _check_method(v, cmd, pan, today)
+    check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
+    check_text(v, "description", cmd.description, max_chars=MAX_DESCRIPTION_CHARS)
+    check_metadata(v, "metadata", cmd.metadata)
+    v.raise_if_any()
+    merchant_id = merchant_scope(principal, cmd.merchant_id)
+    if cmd.method_type is not MethodType.CARD:
+        return merchant_id, None, pan
+    return merchant_id, cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, card_key), pan
+
+
+def new_payment(
+    cmd: CreatePayment, merchant_id: str, default_currency: str, summary: cards.CardSummary | None, pan: str
+) -> payment_rules.NewPayment:
+    card = payment.NO_CARD
+    if summary is not None:
+        card = payment.Card(
+            summary.brand.value,
+            summary.bin,
+            summary.last4,
+            summary.exp_month,
+            summary.exp_year,
+            summary.fingerprint,
+            cmd.card.holder_name.strip(),
+        )
+    return payment_rules.NewPayment(
+        merchant_id=merchant_id,
+        amount=cmd.amount,
+        currency=cmd.currency or default_currency,
+        pan=pan,
+        card=card,
+        customer_id=cmd.customer_id,
+        description=cmd.description,
+        metadata=cmd.metadata,
+        capture_method=cmd.capture_method,
+        method_type=cmd.method_type.value,
+        method_account=cmd.method_account,
+    )
+
+
+def first_authorization(payment_id: str, new: payment_rules.NewPayment, cmd: CreatePayment) -> AuthorizationRequest:
+    """The gateway request of a new payment: its card, or the account of its other method."""
+    capture = new.capture_method is payment.CaptureMethod.AUTOMATIC
+    if cmd.method_type is MethodType.CARD:
+        return AuthorizationRequest(
+            downstream_key=f"{payment_id}:authorize",
+            amount=new.amount,
+            currency=new.currency,
+            pan=new.pan,
+            exp_month=cmd.card.exp_month,
+            exp_year=cmd.card.exp_year,
+            holder_name=new.card.holder_name,
+            capture=capture,
+            override=cmd.override,
+        )
+    method = Upi(cmd.method_account) if cmd.method_type is MethodType.UPI else PayPalWallet(cmd.method_account)
+    return AuthorizationRequest(
+        downstream_key=f"{payment_id}:authorize",
+        amount=new.amount,
+        currency=new.currency,
+        pan="",
+        capture=capture,
+        override=cmd.override,
+        method=method,
+    )
