@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from paysim_client import Client
 from paysim_client.types import CardInput
-from paysim_proto.v1 import webhook_pb2
+from paysim_proto.v1 import events_pb2, webhook_pb2
 
 from paysim.observability import tracing
 from tests.support import backends
@@ -25,6 +25,7 @@ from tests.support.backends import Backend
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.harness import test_settings as settings_for
+from tests.support.streams import EventStream
 from tests.support.webhook_receiver import WebhookReceiver
 
 VISA = CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
@@ -121,3 +122,20 @@ def test_no_trace_fields_while_tracing_is_off(server: ServerHandle, caplog: pyte
         register_merchant(server.stubs())
     lines = [getattr(r, "fields", {}) for r in caplog.records if r.name == "paysim.access"]
     assert lines and not any("trace_id" in f for f in lines)
+
+
+def test_an_event_stream_is_one_span_ended_when_the_client_leaves(
+    traced: tuple[ServerHandle, InMemorySpanExporter], caplog: pytest.LogCaptureFixture
+) -> None:
+    server, exporter = traced
+    merchant = register_merchant(server.stubs())
+    request = events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW)
+    with caplog.at_level(logging.WARNING):
+        stream = EventStream(server.stubs(merchant.api_key), request)
+        stream.next()  # the opening heartbeat: the stream is open
+        stream.call.cancel()
+        deadline = time.monotonic() + 20
+        while not any(s.name.endswith("/SubscribePaymentEvents") for s in exporter.get_finished_spans()):
+            assert time.monotonic() < deadline, "the stream's span never ended"
+            time.sleep(0.05)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

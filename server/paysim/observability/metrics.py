@@ -143,10 +143,21 @@ def rpc_finished(method: str, code: str, seconds: float) -> None:
     duration.observe(seconds)
 
 
-def payment_saved(before: Any, after: Any) -> None:
-    """A payment written: counted when it is new or its status changed."""
-    if _metrics is not None and (before is None or before.status is not after.status):
-        _metrics.payments.labels(after.status.value).inc()
+def statuses_reached(so_far: tuple[str, ...], before: Any, after: Any) -> tuple[str, ...]:
+    """A payment written in a transaction: ``so_far`` plus its status if it is new or changed,
+    to be counted by ``count_payments`` once the transaction commits (a rolled back one is not)."""
+    if _metrics is None or (before is not None and before.status is after.status):
+        return so_far
+    return (*so_far, after.status.value)
+
+
+def count_payments(payments: Any) -> None:
+    """After a commit: count the statuses its payment store's payments reached (``statuses_reached``)."""
+    if _metrics is None or not payments.statuses_reached:
+        return
+    for status in payments.statuses_reached:
+        _metrics.payments.labels(status).inc()
+    payments.statuses_reached = ()
 
 
 def gateway_attempt(gateway: str, outcome: str) -> None:

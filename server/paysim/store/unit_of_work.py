@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from paysim.domain.errors import Aborted, Unavailable
 from paysim.domain.messages import Message, PaymentEventsCommitted, WebhookDeliveriesWritten
+from paysim.observability import metrics
 from paysim.store.repositories import (
     ApiKeyRepository,
     CircuitBreakerRepository,
@@ -202,6 +203,8 @@ class Outcome:
             self._messages.append(message)
 
     def committed(self, payments: PaymentEventStore) -> None:
+        # Counted only now: a transaction rolled back (and retried) counts once.
+        metrics.count_payments(payments)
         if payments.wrote_events:
             payments.wrote_events = False
             self.notify(PaymentEventsCommitted())

@@ -115,6 +115,8 @@ class PaymentEventStore(ABC):
     # Set once this transaction has appended events: its unit of work announces them to event
     # streams after the commit (services/event_bus.py).
     wrote_events = False
+    # The statuses its payments reached, for the metrics, counted after the commit (metrics on).
+    statuses_reached: tuple[str, ...] = ()
 
     def _outbox_written(self, count: int) -> None:
         self.outbox_rows += count
@@ -144,7 +146,7 @@ class PaymentEventStore(ABC):
         ]
         stored = await self._append(before, after, drafts, _event_rows(after, drafts))
         self.wrote_events = True
-        metrics.payment_saved(before, after)
+        self.statuses_reached = metrics.statuses_reached(self.statuses_reached, before, after)
         tracing.remember_origin(d.id for d in drafts)
         if after.version // SNAPSHOT_EVERY > start // SNAPSHOT_EVERY:
             await self._snapshot(after)
