@@ -47,6 +47,9 @@ class TestClock:
 def check_name(v: Violations, name: str) -> None:
     if not name.strip() or len(name) > MAX_NAME_CHARS:
         v.add("name", f"must be 1 to {MAX_NAME_CHARS} characters", "INVALID_NAME")
+    elif any(ord(ch) < 32 and ch != "\t" for ch in name):
+        # PostgreSQL refuses a NUL in text; no name needs control characters.
+        v.add("name", "must not contain control characters", "INVALID_CHARACTERS")
 
 
 def start_advance(clock: TestClock, target: datetime) -> TestClock | None:

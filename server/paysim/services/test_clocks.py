@@ -94,11 +94,11 @@ class TestClockService:
             await uow.commit()
 
     async def advance(self, principal: Principal, clock_id: str, target: datetime | None) -> TestClock:
-        _check_clock_id(clock_id)
+        v = Violations()  # every problem of the request at once
+        check_id(v, "test_clock_id", clock_id, ids.TEST_CLOCK)
         if target is None:
-            v = Violations()
             v.add("frozen_time", "is required", "REQUIRED")
-            v.raise_if_any()
+        v.raise_if_any()
         assert target is not None
         async with self._uow() as uow:
             clock = await uow.test_clocks.get(clock_id, for_update=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
@@ -43,6 +44,25 @@ class LoopThread:
         if self._closed:
             return
         self._closed = True
+        if self._thread.is_alive():
+            # As asyncio.run does at its end: what is still pending (a call cancelled by Ctrl-C,
+            # gRPC's own bookkeeping of it) is cancelled and allowed to finish, rather than left to
+            # be destroyed pending (and complained about) when the loop goes away.
+            finishing = asyncio.run_coroutine_threadsafe(_finish_pending(), self._loop)
+            with contextlib.suppress(Exception):  # closing anyway: nothing more to do for them
+                finishing.result(_FINISH_SECONDS + 1)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join()
         self._loop.close()
+
+
+_FINISH_SECONDS = 5.0
+
+
+async def _finish_pending() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=_FINISH_SECONDS)
