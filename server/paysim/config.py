@@ -204,7 +204,7 @@ class Settings:
         minimum=1,
     )
     subscriptions_per_process: int = setting(
-        5000,
+        10_000,
         "Open event streams on one process.",
         minimum=1,
     )

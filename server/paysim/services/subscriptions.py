@@ -57,7 +57,7 @@ class SubscribeRequest:
 @dataclass(frozen=True, slots=True)
 class Limits:
     per_principal: int = 20
-    per_process: int = 5000
+    per_process: int = 10_000
     buffer_events: int = 1000
     heartbeat_seconds: float = 15.0
     # Streams reading history from the event store at once; the others wait their turn.
