@@ -206,9 +206,13 @@ def test_check_image_fails_where_the_image_would(tmp_path: Path, dockerfile: str
 
 
 def test_check_image_runs_the_command_and_the_health_check(tmp_path: Path) -> None:
-    server = "import signal,sys,time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); time.sleep(60)"
+    # Healthy once it can take SIGTERM: a check that passed earlier would race the handler.
+    server = (
+        "import os,signal,sys,time; signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+        "open(os.environ['HEALTHY_FILE'], 'w').close(); time.sleep(60)"
+    )
     dockerfile = (
-        f"FROM {PINNED}\nWORKDIR /app\nCOPY present.txt ./\nENV HEALTHY_FILE=/app/present.txt\n"
+        f"FROM {PINNED}\nWORKDIR /app\nCOPY present.txt ./\nENV HEALTHY_FILE=/app/ready.txt\n"
         f'CMD ["python", "-c", "{server}"]\n'
         'HEALTHCHECK --interval=1s CMD ["python", "-c", "import os; open(os.environ[\'HEALTHY_FILE\'])"]\n'
     )
