@@ -24,6 +24,8 @@ from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_horizon import SequenceHorizon
 from paysim.store.event_log import EventLog, LoggedEvent
 
+GATHER_SECONDS = 0.25
+
 log = logging.getLogger("paysim.analytics")
 
 BATCH = 1000
@@ -103,3 +105,6 @@ class AnalyticsProjector:
             waiting = self._horizon is not None and self._horizon.waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._woken.wait(), 0.05 if waiting else self._poll)
+            # A read model may lag a moment: a busy server's commits are counted a batch at a
+            # time, not each on its own (a round costs several statements whatever its size).
+            await asyncio.sleep(GATHER_SECONDS)
