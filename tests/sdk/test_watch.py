@@ -246,9 +246,10 @@ def test_watch_survives_a_server_restart_without_losing_or_repeating_events(
     account = register_merchant(restartable.handle.stubs())
     patient = RetryPolicy(max_attempts=100, max_backoff=0.5)
     with Client.connect(restartable.target, api_key=account.api_key, retry=patient, timeout=120) as client:
-        # The first reconnection waits 2 to 3 s: the server is back well before, so what is
-        # committed right after the restart can only reach the watcher by the replay.
-        watcher = client.payments.watch(reconnect=ReconnectPolicy(initial_backoff=2.0, max_backoff=2.0))
+        # The first reconnection waits 6 to 9 s: the server is back, and the three payments made
+        # right after the restart are committed, well before (also on a loaded machine), so they
+        # can only reach the watcher by the replay.
+        watcher = client.payments.watch(reconnect=ReconnectPolicy(initial_backoff=6.0, max_backoff=6.0))
         watcher.open()
         collector = Collector(watcher)
         collectors.append(collector)
