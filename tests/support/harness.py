@@ -82,6 +82,17 @@ class ServerHandle:
         future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return future.result(timeout)
 
+    def _tasks(self) -> str:
+        """What every task of the server's loop is waiting in: why a stop hangs."""
+        lines = []
+        for task in asyncio.all_tasks(self._loop):
+            frames = task.get_stack(limit=8)
+            where = " <- ".join(
+                f"{f.f_code.co_name} ({f.f_code.co_filename.rsplit('/', 1)[-1]}:{f.f_lineno})" for f in frames
+            )
+            lines.append(f"{task.get_name()}: {where or task.get_coro()!r}")
+        return "\n".join(sorted(lines))
+
     def channel(self) -> grpc.Channel:
         channel = grpc.insecure_channel(self.target)
         self._channels.append(channel)
@@ -97,7 +108,10 @@ class ServerHandle:
         for channel in self._channels:
             channel.close()
         try:
-            self.run(self.server.stop(grace))
+            try:
+                self.run(self.server.stop(grace))
+            except TimeoutError:
+                raise AssertionError(f"the server did not stop within 60 s; its tasks:\n{self._tasks()}") from None
             self.run(self.app.close())
         finally:
             self._loop.call_soon_threadsafe(self._loop.stop)
