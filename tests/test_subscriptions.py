@@ -13,6 +13,7 @@ import grpc
 import pytest
 from paysim_proto.v1 import events_pb2, payment_pb2
 
+from tests.support.backends import Backend
 from tests.support.client import Stubs, rich_error
 from tests.support.factories import MerchantAccount, create_customer, register_customer_user, register_merchant
 from tests.support.harness import ServerHandle
@@ -411,3 +412,35 @@ def _deliver_around(server: ServerHandle, api: Stubs, stream: EventStream, held:
     # Exactly once: the next thing after them is a new payment's first event.
     marker = pay(api)
     assert stream.event_messages(1)[0].event.payment_id == marker.id
+
+
+def test_a_long_transaction_that_writes_no_events_does_not_hold_streams_up(
+    backend: Backend, make_server: Callable[..., ServerHandle], streams: list[EventStream]
+) -> None:
+    """PostgreSQL's snapshots list every running transaction of the cluster: another
+    application's transaction left open must neither keep a new server's feed from starting
+    nor keep a rolled-back sequence number's gap open."""
+    if not backend.database_url.startswith("postgresql"):
+        pytest.skip("SQLite serializes writers: seq order is commit order there")
+    import psycopg
+
+    from paysim.store.pg_connection import conninfo
+
+    with psycopg.connect(conninfo(backend.database_url)) as unrelated:
+        unrelated.execute("SELECT pg_current_xact_id()")  # takes a transaction id and stays open
+        server = make_server()
+        stubs = server.stubs()
+        shop = register_merchant(stubs)
+        api = stubs.as_(shop.api_key)
+        stream = subscribe(api, start=NOW)
+        streams.append(stream)
+        stream.opened()
+        held = HeldEvent(server.settings.database_url, shop.merchant_id)
+        try:
+            later = pay(api)
+            held.rollback()
+            later_seqs = store_seqs(api, [later.id])
+            assert [m.seq for m in stream.event_messages(len(later_seqs))] == later_seqs
+        finally:
+            held.rollback()
+        unrelated.rollback()

@@ -40,7 +40,9 @@ def test_the_limits_are_read_from_the_environment_and_checked() -> None:
 def test_connection_parameters_keep_the_url_options_and_add_the_limits() -> None:
     conninfo = "postgresql://u@db:5432/paysim?options=-csearch_path%3Dtenant_a"
     kwargs = connect_kwargs(conninfo, DatabaseLimits(connect_seconds=4, statement_seconds=2.5, pool_seconds=1))
-    assert kwargs["options"] == "-csearch_path=tenant_a -c statement_timeout=2500"
+    assert kwargs["options"] == (
+        "-csearch_path=tenant_a -c statement_timeout=2500 -c idle_in_transaction_session_timeout=20000"
+    )
     assert kwargs["connect_timeout"] == 4
     # The kernel gives up on a peer that stops acknowledging no later than the client would.
     assert kwargs["keepalives"] == 1 and kwargs["tcp_user_timeout"] == 3500

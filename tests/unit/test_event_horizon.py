@@ -67,6 +67,31 @@ def test_a_gap_seen_with_nothing_running_is_permanent_at_once() -> None:
     assert h.position == 3
 
 
+def test_transactions_that_do_not_write_events_do_not_hold_a_gap_open() -> None:
+    h = SequenceHorizon(5)
+    # 41 writes events (it holds a lock on the table), 42 is another schema's long transaction.
+    seen = snap(41, 43, 41, 42).with_writers(frozenset({41}))
+    assert h.advance([7], seen) == 0  # narrowed after the snapshot: never settled by it
+    # 41 ended without 6 (rolled back); 42 still runs, and it does not matter.
+    assert h.advance([7], snap(42, 44, 42)) == 1
+    assert h.position == 7 and not h.waiting
+
+
+def test_a_writer_that_ended_before_it_was_looked_at_is_settled_by_a_later_snapshot() -> None:
+    h = SequenceHorizon(5)
+    # 41 held 6 and committed between the snapshot and the look at the locks: nobody listed.
+    assert h.advance([7], snap(41, 42, 41).with_writers(frozenset())) == 0
+    assert h.waiting  # 6 may be committed but not in this snapshot's rows: read again
+    assert h.advance([6, 7], snap(42, 42)) == 2
+
+
+def test_writers_are_matched_on_the_32_bit_xid() -> None:
+    epoch = 3 << 32
+    s = snap(epoch + 41, epoch + 43, epoch + 41, epoch + 42).with_writers(frozenset({42}))
+    assert s.blockers == frozenset({epoch + 42})
+    assert snap(1, 3, 1, 2).blockers == frozenset({1, 2})  # not looked at: everyone running
+
+
 def test_only_the_prefix_before_the_first_open_gap_is_delivered() -> None:
     h = SequenceHorizon(0)
     assert h.advance([1, 2, 4, 5], snap(10, 12, 11)) == 2

@@ -126,12 +126,14 @@ class EventFeed:
         await self._bus.close()
 
     async def _starting_position(self) -> int:
-        """The newest seq, once every transaction that might still commit below it has ended."""
+        """The newest seq, once every transaction that might still commit below it has ended
+        (only those writing events: see store/event_horizon.py)."""
         newest, snapshot = await self._log.newest()
-        while snapshot is not None:
+        blockers = snapshot.blockers if snapshot is not None else frozenset()
+        while blockers:
             now = await self._log.snapshot()
             assert now is not None
-            if all(now.finished(xid) for xid in snapshot.in_progress):
+            if all(now.finished(xid) for xid in blockers):
                 break
             await asyncio.sleep(GAP_RECHECK_SECONDS)
         return newest

@@ -14,6 +14,16 @@ settled — filled, or proven permanent — once every xid that was in progress 
 finished: the reader records S's in-progress xids as the gap's *blockers* and, in a later
 snapshot that shows all of them finished and still no g, skips g for good.
 
+Which xids count: PostgreSQL's snapshot lists every transaction running in the whole cluster
+(other databases, other schemas, other applications), and one of them left open for minutes
+must not stop paysim's streams. A transaction that holds a seq inserted into
+``payment_events``, so it holds a lock on that table from before it took the seq until it ends.
+So the event log reads, *after* the snapshot, which transactions hold a lock on the table (its
+*writers*), and only the snapshot's in-progress xids among them block a gap. One that ended
+between the snapshot and that read is not listed, but its rows may be missing from the
+snapshot's results: so a gap whose blockers were narrowed this way is settled only by a later
+snapshot, never by the one it was first seen in.
+
 Rolled-back transactions and conflicts leave such permanent gaps routinely; they cost one
 re-read after the blockers finish (usually milliseconds: paysim's transactions commit in one
 pipeline). Read-only transactions (backups, reports) take no xid and never block. The rows and
@@ -29,14 +39,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+_XID32 = 0xFFFFFFFF
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """A PostgreSQL ``pg_snapshot``: ``xmin:xmax:xip,…``."""
+    """A PostgreSQL ``pg_snapshot``: ``xmin:xmax:xip,…``. ``writers``: the 32-bit xids that held
+    a lock on the event table when looked at after the snapshot (None: not looked at)."""
 
     xmin: int
     xmax: int
     in_progress: frozenset[int]
+    writers: frozenset[int] | None = None
+
+    def with_writers(self, writers: frozenset[int]) -> Snapshot:
+        return Snapshot(self.xmin, self.xmax, self.in_progress, writers)
+
+    @property
+    def blockers(self) -> frozenset[int]:
+        """The in-progress transactions that may hold a seq not visible in this snapshot."""
+        if self.writers is None:
+            return self.in_progress
+        # pg_snapshot has 64-bit xids (epoch and xid), pg_locks the 32-bit xid.
+        return frozenset(x for x in self.in_progress if x & _XID32 in self.writers)
 
     @classmethod
     def parse(cls, text: str) -> Snapshot:
@@ -85,5 +110,9 @@ class SequenceHorizon:
     def _settled(self, gap: int, snapshot: Snapshot | None) -> bool:
         if snapshot is None:
             return True
-        blockers = self._blockers.setdefault(gap, snapshot.in_progress)
+        blockers = self._blockers.get(gap)
+        if blockers is None:
+            blockers = self._blockers[gap] = snapshot.blockers
+            if snapshot.writers is not None:
+                return False  # narrowed after the snapshot: only a later one can settle it
         return all(snapshot.finished(xid) for xid in blockers)

@@ -103,6 +103,15 @@ _PG_SEQS_NEW = text(
     "SELECT s.snap, e.seq FROM (SELECT pg_current_snapshot()::text AS snap) AS s LEFT JOIN LATERAL ("
     " SELECT seq FROM payment_events WHERE seq > :after ORDER BY seq LIMIT :limit) AS e ON true"
 )
+# The transactions (32-bit xids) holding any lock on this schema's event table: whoever holds a
+# seq does, from before it took the seq until it ends (see event_horizon).
+_PG_EVENT_WRITERS = text(
+    "SELECT DISTINCT x.transactionid::text FROM pg_locks AS r JOIN pg_locks AS x"
+    " ON x.virtualtransaction = r.virtualtransaction AND x.locktype = 'transactionid'"
+    " AND x.mode = 'ExclusiveLock' AND x.granted"
+    " WHERE r.locktype = 'relation' AND r.relation = 'payment_events'::regclass"
+    " AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 _PG_SNAPSHOT_AND_NEWEST = text("SELECT pg_current_snapshot()::text, (SELECT max(seq) FROM payment_events)")
 
 
@@ -125,10 +134,11 @@ class EventLog:
             raise
 
     async def newest(self) -> tuple[int, Snapshot | None]:
-        """The highest seq committed so far, and on PostgreSQL the snapshot it was read in."""
+        """The highest seq committed so far, and on PostgreSQL the snapshot it was read in, with
+        its writers."""
         if self._postgres:
             row = (await self._rows(_PG_SNAPSHOT_AND_NEWEST))[0]
-            return int(row[1] or 0), Snapshot.parse(row[0])
+            return int(row[1] or 0), await self._with_writers(Snapshot.parse(row[0]))
         row = (await self._rows(select(func.max(payment_events.c.seq))))[0]
         return int(row[0] or 0), None
 
@@ -157,10 +167,18 @@ class EventLog:
             return events, [e.seq for e in events], None
         rows = await self._rows(_PG_READ_NEW if details else _PG_SEQS_NEW, {"after": after, "limit": limit})
         snapshot = Snapshot.parse(rows[0][0])
+        seqs = [r.seq for r in rows if r.seq is not None]
+        if seqs and seqs[-1] - after != len(seqs):  # a gap: who may still fill it
+            snapshot = await self._with_writers(snapshot)
         if not details:
-            return [], [r.seq for r in rows if r.seq is not None], snapshot
-        events = [_event(r) for r in rows if r.seq is not None]
-        return events, [e.seq for e in events], snapshot
+            return [], seqs, snapshot
+        return [_event(r) for r in rows if r.seq is not None], seqs, snapshot
+
+    async def _with_writers(self, snapshot: Snapshot) -> Snapshot:
+        """``snapshot`` with the transactions that hold a lock on the event table now, after it."""
+        if not snapshot.in_progress:
+            return snapshot.with_writers(frozenset())
+        return snapshot.with_writers(frozenset(int(r[0]) for r in await self._rows(_PG_EVENT_WRITERS)))
 
     async def seqs_after(self, after: int, limit: int) -> list[int]:
         """The seqs committed (visible) after ``after``, oldest first."""

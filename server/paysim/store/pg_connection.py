@@ -13,7 +13,10 @@ every PostgreSQL connection paysim opens has
   asking the server to cancel and waiting for that too, up to ten seconds, on a peer that does
   not answer;
 - TCP keepalives and ``tcp_user_timeout``, so the kernel gives up on a peer that no longer
-  acknowledges what is sent to it, even on an idle connection.
+  acknowledges what is sent to it, even on an idle connection;
+- ``idle_in_transaction_session_timeout``, so a transaction whose client froze mid-way (the
+  network, not the database, stopped) is ended by PostgreSQL instead of holding its locks, and
+  holding up the event streams' read horizon, until the server's own keepalives notice.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from sqlalchemy.engine import make_url
 # PostgreSQL's own cancellation should arrive before the client gives up: then the caller gets
 # its clear error and the connection stays usable.
 ANSWER_MARGIN_SECONDS = 1.0
+# paysim's transactions send their statements back to back; one idle this long has lost its client.
+IDLE_IN_TRANSACTION_FLOOR_SECONDS = 20.0
 # psycopg's default interval between checks for interrupts while waiting.
 _WAIT_INTERVAL = 0.1
 
@@ -61,10 +66,12 @@ def connect_kwargs(conninfo: str, limits: DatabaseLimits) -> dict[str, Any]:
     """libpq parameters for ``conninfo`` with the limits applied (its own ``options`` kept)."""
     options = str(conninfo_to_dict(conninfo).get("options") or "")
     statement_ms = max(1, round(limits.statement_seconds * 1000))
+    idle_ms = round(max(IDLE_IN_TRANSACTION_FLOOR_SECONDS, 4 * limits.statement_seconds) * 1000)
     return {
         # libpq counts whole seconds and never fewer than 2.
         "connect_timeout": max(2, limits.connect_seconds),
-        "options": f"{options} -c statement_timeout={statement_ms}".strip(),
+        "options": f"{options} -c statement_timeout={statement_ms}"
+        f" -c idle_in_transaction_session_timeout={idle_ms}".strip(),
         "keepalives": 1,
         "keepalives_idle": max(1, math.ceil(limits.answer_seconds)),
         "keepalives_interval": max(1, math.ceil(limits.answer_seconds / 3)),
