@@ -7,7 +7,9 @@ batch, with the position it reached, to every registered listener. A listener re
 position P receives every event after P exactly once, in order.
 
 It keeps the last ``recent`` events it handed out: a stream that reconnects with a recent cursor
-catches up from memory, without a database connection.
+catches up from memory, without a database connection. And it tells a stream that opens "from
+now" where now is, from its next read: how far it got, and which events it saw committed beyond
+that (behind a gap) — so that ten thousand streams opening at once cost no query of their own.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class EventFeed:
         self._recent_seqs: deque[int] = deque()
         self._recent_max = recent
         self._recent_from = 0
+        # Streams waiting for "now": answered after the first read that starts after they asked.
+        self._now_waiters: list[asyncio.Future[tuple[int, frozenset[int] | None]]] = []
+        self._now_reading: list[asyncio.Future[tuple[int, frozenset[int] | None]]] = []
 
     @property
     def position(self) -> int:
@@ -84,6 +89,30 @@ class EventFeed:
         """Register ``listener``; it will receive every event after the returned position."""
         self._listeners[listener] = None
         return self.position
+
+    async def now(self) -> tuple[int, frozenset[int] | None]:
+        """Where a stream "from now" starts: the position of a read that started after this call,
+        and the seqs that read saw committed beyond it (behind a gap that may still fill; a later
+        commit below them is after now and arrives) — None when there were more than one read
+        holds, for the caller to look up.
+
+        Raises the read's error when it fails (the database is away or too busy)."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._now_waiters.append(waiter)
+        self.wake()
+        return await asyncio.shield(waiter)
+
+    def _answer_now(self, beyond: frozenset[int] | None, error: Exception | None = None) -> None:
+        """Answer the streams waiting on the read that just ended (with ``error`` if it failed)."""
+        for waiter in self._now_reading:
+            if waiter.done():
+                continue
+            if error is not None:
+                waiter.set_exception(error)
+                waiter.exception()  # a waiter whose caller went away must not log it as unretrieved
+            else:
+                waiter.set_result((self.position, beyond))
+        self._now_reading = []
 
     def recent_after(self, cursor: int) -> list[LoggedEvent] | None:
         """Every event after ``cursor`` up to the position, from memory; None when memory does
@@ -147,12 +176,16 @@ class EventFeed:
                     self._recent_from = self.position
                     self.ready.set()
                 self._wake.clear()
-                await self._read_all()
+                # Whoever asked for "now" before this read started is answered by it.
+                self._now_reading.extend(self._now_waiters)
+                self._now_waiters = []
+                self._answer_now(await self._read_all())
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 # The database is away or every pooled connection busy: every stream depends on
                 # this reader, so it tries again soon (a commit's announcement sooner still).
+                self._answer_now(None, error)
                 if not failing:
                     log.warning("event feed read failed", extra={"fields": {"error": _describe(error)}})
                 failing = True
@@ -166,7 +199,9 @@ class EventFeed:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
-    async def _read_all(self) -> None:
+    async def _read_all(self) -> frozenset[int] | None:
+        """Read up to what is committed; the seqs seen committed beyond the position (None when
+        a full batch of them waits behind a gap: there may be more than were read)."""
         while True:
             details = bool(self._listeners)
             events, seqs, snapshot = await self._log.read_new(self.position, self._batch, details=details)
@@ -180,5 +215,7 @@ class EventFeed:
                 self._remember(batch, details)
                 for listener in list(self._listeners):
                     listener.deliver(batch, self.position)
-            if len(seqs) < self._batch or deliverable < len(seqs):
-                return
+            if len(seqs) < self._batch:
+                return frozenset(seqs[deliverable:])
+            if deliverable < len(seqs):
+                return None

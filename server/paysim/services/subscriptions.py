@@ -248,8 +248,6 @@ class SubscriptionService:
         self._per_principal: Counter[str] = Counter()
         self._stopping = False
         self._replay_slots = asyncio.Semaphore(limits.replays)
-        self._now_read: asyncio.Future[tuple[int, frozenset[int]]] | None = None
-        self._now_reads: set[asyncio.Future[None]] = set()
 
     @property
     def open_streams(self) -> int:
@@ -297,37 +295,16 @@ class SubscriptionService:
         return subscription
 
     async def _now(self) -> tuple[int, frozenset[int]]:
-        """Where a stream "from now" starts: the feed's position, which may trail the store by
-        the events committed in the last moments, minus those events. A later commit with a
+        """Where a stream "from now" starts: the feed's position after a read that began after
+        this call, minus the events that read saw committed beyond it. A later commit with a
         lower seq (PostgreSQL) is after "now" and still arrives.
 
-        Streams that open together share one read: a caller joins the read that has not started
-        yet (so it misses no commit from before its own call), and a burst of ten thousand
-        streams costs a few queries, not ten thousand."""
-        if self._now_read is None:
-            self._now_read = asyncio.get_running_loop().create_future()
-            self._now_read.add_done_callback(lambda read: read.cancelled() or read.exception())
-            asyncio.get_running_loop().call_soon(self._start_now_read, self._now_read)
-        return await asyncio.shield(self._now_read)
-
-    def _start_now_read(self, read: asyncio.Future[tuple[int, frozenset[int]]]) -> None:
-        self._now_read = None  # who calls from here on waits for the next read
-        position = self.feed.position
-
-        async def seqs_after() -> None:
-            try:
-                seqs = await self._log.seqs_after(position, _NOW_CATCH_UP)
-            except asyncio.CancelledError:
-                read.cancel()
-                raise
-            except Exception as error:  # every waiter gets it (DATABASE_BUSY, …)
-                read.set_exception(error)
-                return
-            read.set_result((position, frozenset(seqs)))
-
-        task = asyncio.ensure_future(seqs_after())
-        self._now_reads.add(task)  # the loop keeps only a weak reference to a task
-        task.add_done_callback(self._now_reads.discard)
+        Streams that open together share the feed's next read: a burst of ten thousand streams
+        costs a read or two, not ten thousand queries."""
+        position, beyond = await self.feed.now()
+        if beyond is None:  # more waited behind a gap than the feed reads at once: look them up
+            beyond = frozenset(await self._log.seqs_after(position, _NOW_CATCH_UP))
+        return position, beyond
 
     async def _check_cursor(self, after_seq: int) -> int:
         if after_seq > self.feed.position:
