@@ -290,3 +290,62 @@ def test_the_feed_remembers_the_newest_events_and_forgets_when_it_read_only_seqs
     feed._remember([], details=False)
     assert feed.recent_after(4) is None
     assert feed.recent_after(6) == []
+
+
+class ScriptedLog:
+    """An event log whose reads wait for the test to answer them, one at a time."""
+
+    def __init__(self) -> None:
+        self.asked: asyncio.Queue[asyncio.Future[tuple[list[LoggedEvent], list[int], Snapshot | None]]] = (
+            asyncio.Queue()
+        )
+
+    async def newest(self) -> tuple[int, Snapshot | None]:
+        return 10, None
+
+    async def read_new(
+        self, after: int, limit: int, *, details: bool
+    ) -> tuple[list[LoggedEvent], list[int], Snapshot | None]:
+        answer: asyncio.Future[tuple[list[LoggedEvent], list[int], Snapshot | None]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        await self.asked.put(answer)
+        return await answer
+
+
+class QuietBus:
+    def listen(self, wake: object) -> None:
+        pass
+
+    async def start(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+def test_now_is_answered_by_a_read_that_began_after_the_question() -> None:
+    async def scenario() -> None:
+        log = ScriptedLog()
+        feed = EventFeed(log, QuietBus(), poll_seconds=60)  # type: ignore[arg-type]
+        await feed.start()
+        first_read = await asyncio.wait_for(log.asked.get(), 5)
+        # Asked while a read is under way: that read may have missed a commit made just before.
+        asking = asyncio.ensure_future(feed.now())
+        await asyncio.sleep(0)
+        first_read.set_result(([], [11, 12], Snapshot(1, 1, frozenset())))
+        second_read = await asyncio.wait_for(log.asked.get(), 5)
+        assert not asking.done()
+        also = asyncio.ensure_future(feed.now())  # asked before the second read ends: it waits too
+        await asyncio.sleep(0)
+        # 14 is committed beyond the gap at 13: it is before "now" and must be skipped.
+        second_read.set_result(([], [14], Snapshot(5, 6, frozenset({5}))))
+        assert await asyncio.wait_for(asking, 5) == (12, frozenset({14}))
+        third_read = await asyncio.wait_for(log.asked.get(), 5)  # ``also`` asked during the second
+        assert not also.done()
+        third_read.set_exception(ConnectionError("the database went away"))
+        with pytest.raises(ConnectionError):
+            await asyncio.wait_for(also, 5)
+        await feed.close()
+
+    asyncio.run(scenario())
