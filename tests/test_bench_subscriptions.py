@@ -17,7 +17,7 @@ PAYSIM = str(Path(sys.executable).with_name("paysim"))
 def test_a_burst_of_streams_all_open_and_get_every_event_once(server: ServerHandle) -> None:
     done = subprocess.run(
         [PAYSIM, "bench-subscriptions", "--target", server.target, "--subscribers", "1500", "--events", "6",
-         "--reconnects", "100", "--timeout", "120"],
+         "--reconnects", "100", "--timeout", "120", "--no-echo"],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     report, table_at = json.JSONDecoder().raw_decode(done.stdout)
@@ -26,3 +26,20 @@ def test_a_burst_of_streams_all_open_and_get_every_event_once(server: ServerHand
     assert report["opened"] == 1500 and report["failed_subscribes"] == {}
     assert report["events"] == report["delivered_to_all"] == 6
     assert report["gaps"] == 0 and report["duplicates"] == 0 and report["reconnects"] == 100
+
+
+def test_the_bare_grpc_fan_out_is_measured_beside_paysim(server: ServerHandle) -> None:
+    """The yardstick: the same streams and messages on a bare grpc.aio server, with CPU figures
+    (both servers run on this machine)."""
+    done = subprocess.run(
+        [PAYSIM, "bench-subscriptions", "--target", server.target, "--subscribers", "60", "--events", "3",
+         "--reconnects", "10", "--timeout", "120"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    report, table_at = json.JSONDecoder().raw_decode(done.stdout)
+    assert done.returncode == 0, done.stdout + done.stderr
+    bare = report["bare_grpc_fan_out"]
+    assert bare["opened"] == 60 and bare["delivered_to_all"] == 3
+    assert bare["server_cpu_ms_per_subscribe"] > 0 and bare["server_cpu_us_per_message"] > 0
+    assert report["server_cpu_ms_per_subscribe"] > 0 and report["client_cpu_us_per_message"] > 0
+    assert "paysim / bare: subscribes/s" in done.stdout[table_at:]

@@ -1,9 +1,13 @@
-"""The bench's yardstick: a bare ``grpc.aio`` server that answers one unary method with the bytes
-it was sent (no interceptors, no protobuf parsing, no logging, no database).
+"""The benches' yardstick: a bare ``grpc.aio`` server that answers one unary method with the bytes
+it was sent (no interceptors, no protobuf parsing, no logging, no database), and fans bytes out
+to server streams.
 
 ``paysim bench`` starts it as a process of its own (so it does not share the bench client's
 interpreter) and drives it with the same client, connections and concurrency as paysim: what a
 scenario reaches as a fraction of this echo is what paysim costs over gRPC in Python itself.
+``paysim bench-subscriptions`` opens as many ``Subscribe`` streams as it opens paysim streams and
+``Publish``es bytes to all of them: what gRPC in Python itself costs to open a stream and to
+write one message to each of ten thousand.
 
 Run alone: ``python -m paysim.bench_echo --listen 127.0.0.1:0``; it prints ``listening on HOST:PORT``
 and serves until its standard input closes or it is terminated.
@@ -19,8 +23,12 @@ import sys
 
 import grpc
 
+from paysim.config import Settings
+
 SERVICE = "paysim.bench.v1.Echo"
 METHOD = f"/{SERVICE}/Echo"
+SUBSCRIBE = f"/{SERVICE}/Subscribe"
+PUBLISH = f"/{SERVICE}/Publish"
 
 
 def _same(data: bytes) -> bytes:
@@ -31,13 +39,53 @@ async def _echo(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes])
     return request
 
 
+class FanOut:
+    """Every open ``Subscribe`` stream's queue: ``Publish`` puts its bytes on each."""
+
+    def __init__(self) -> None:
+        self.queues: set[asyncio.Queue[bytes]] = set()
+
+    async def subscribe(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> None:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self.queues.add(queue)
+        try:
+            await context.write(b"")  # the opening message, as paysim's streams send one
+            while True:
+                await context.write(await queue.get())
+        finally:
+            self.queues.discard(queue)
+
+    async def publish(self, request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
+        for queue in self.queues:
+            queue.put_nowait(request)
+        return b""
+
+
 def _handler() -> grpc.GenericRpcHandler[bytes, bytes]:
-    method = grpc.unary_unary_rpc_method_handler(_echo, request_deserializer=_same, response_serializer=_same)
-    return grpc.method_handlers_generic_handler(SERVICE, {"Echo": method})
+    fan_out = FanOut()
+    bare = {"request_deserializer": _same, "response_serializer": _same}
+    return grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            "Echo": grpc.unary_unary_rpc_method_handler(_echo, **bare),
+            "Subscribe": grpc.unary_stream_rpc_method_handler(fan_out.subscribe, **bare),
+            "Publish": grpc.unary_unary_rpc_method_handler(fan_out.publish, **bare),
+        },
+    )
+
+
+def _options() -> list[tuple[str, int]]:
+    """paysim's own transport limits (its defaults): the same streams fit on a connection."""
+    defaults = Settings()
+    return [
+        ("grpc.max_concurrent_streams", defaults.max_concurrent_streams),
+        ("grpc.server.max_pending_requests", defaults.max_pending_requests),
+        ("grpc.server.max_pending_requests_hard_limit", defaults.max_pending_requests * 2),
+    ]
 
 
 async def serve(listen: str) -> None:
-    server = grpc.aio.server()
+    server = grpc.aio.server(options=_options())
     server.add_generic_rpc_handlers((_handler(),))
     port = server.add_insecure_port(listen)
     await server.start()

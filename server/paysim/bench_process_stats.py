@@ -9,6 +9,7 @@ server on another machine, there are no figures rather than wrong ones.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -83,3 +84,30 @@ def local_port(target: str) -> int | None:
     if host.strip("[]") not in {"127.0.0.1", "localhost", "::1", "0.0.0.0"} or not port.isdigit():  # noqa: S104
         return None
     return int(port)
+
+
+class CpuMeter:
+    """CPU seconds spent by the server's processes (when they run here) and by this process,
+    between marks."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self._pids = pids
+        self._server, self._client = self._read()
+
+    def _read(self) -> tuple[float | None, float]:
+        return (cpu_seconds(self._pids) if self._pids else None), time.process_time()
+
+    def lap(self) -> tuple[float | None, float]:
+        """Server and client CPU seconds since the previous lap (server None: unreadable)."""
+        server, client = self._read()
+        spent = (
+            server - self._server if server is not None and self._server is not None else None,
+            client - self._client,
+        )
+        self._server, self._client = server, client
+        return spent
+
+
+def per(spent: float | None, count: int, unit: float) -> float | None:
+    """``spent`` seconds per one of ``count``, in ``unit`` (1e3: ms, 1e6: µs)."""
+    return round(spent * unit / count, 3) if spent is not None and count else None

@@ -13,7 +13,9 @@ It prints one JSON document and a table.
 The subscribers run in this one client process, on the same machine as the server: the figures
 include the client's own time to receive every message, so they are an upper bound. When the
 server runs on this machine, its resident memory before and after the streams opened gives the
-memory per subscriber.
+memory per subscriber, and its CPU time (with this process's own) the CPU each subscribe and each
+delivered message cost: on a machine where client and server share the cores, what bounds the
+open rate and the fan-out.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import grpc
 from paysim_proto.v1 import (
@@ -41,7 +44,8 @@ from paysim_proto.v1 import (
 )
 
 from paysim.bench import CARD
-from paysim.bench_process_stats import listening_pids, local_port, resident_bytes
+from paysim.bench_fan_out import bare_fan_out
+from paysim.bench_process_stats import CpuMeter, listening_pids, local_port, per, resident_bytes
 
 CAPTURED = "payment.captured"
 _RETRYABLE = (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
@@ -98,6 +102,12 @@ class Report:
     refused_subscribes: int
     failed_subscribes: dict[str, int]
     server_kb_per_subscriber: float | None
+    server_cpu_ms_per_subscribe: float | None = None
+    client_cpu_ms_per_subscribe: float | None = None
+    server_cpu_us_per_message: float | None = None
+    client_cpu_us_per_message: float | None = None
+    # The same streams and messages on a bare grpc.aio server (None with --no-echo).
+    bare_grpc_fan_out: dict[str, Any] | None = None
     problem: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -113,6 +123,9 @@ class Run:
     first: list[float] = field(default_factory=list)
     captured: list[int] = field(default_factory=list)
     fan_out_seconds: float = 0.0
+    # Server and client CPU seconds while the streams opened, and while the events were sent.
+    open_cpu: tuple[float | None, float | None] = (None, None)
+    events_cpu: tuple[float | None, float | None] = (None, None)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -229,13 +242,26 @@ class Streams:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-def _server_memory(target: str) -> int | None:
+def _server_pids(target: str) -> list[int]:
     port = local_port(target)
-    pids = listening_pids(port) if port is not None else []
+    return listening_pids(port) if port is not None else []
+
+
+def _server_memory(target: str) -> int | None:
+    pids = _server_pids(target)
     return resident_bytes(pids) if pids else None
 
 
 async def bench(args: argparse.Namespace) -> Report:
+    bare = None
+    if not args.no_echo:
+        bare = asdict(await bare_fan_out(args.subscribers, args.events, args.connections, args.timeout))
+    report = await _paysim(args)
+    report.bare_grpc_fan_out = bare
+    return report
+
+
+async def _paysim(args: argparse.Namespace) -> Report:
     options = [("grpc.use_local_subchannel_pool", 1)]
     channels = [grpc.aio.insecure_channel(args.target, options=options) for _ in range(max(1, args.connections))]
     streams: Streams | None = None
@@ -248,10 +274,12 @@ async def bench(args: argparse.Namespace) -> Report:
             Subscriber(keys[i // args.streams_per_key], stubs[i % len(stubs)]) for i in range(args.subscribers)
         ]
         run, memory_before = Run(), _server_memory(args.target)
+        cpu = CpuMeter(_server_pids(args.target))
         started = time.perf_counter()
         streams = Streams(subscribers, run)
         opened = await streams.opened(args.timeout)
         open_seconds = time.perf_counter() - started
+        run.open_cpu = cpu.lap()
         memory_after = _server_memory(args.target)
         if opened < args.subscribers:
             return _report(args, run, streams, opened, open_seconds, 0, None, problem=_not_opened(args, opened, run))
@@ -263,6 +291,7 @@ async def bench(args: argparse.Namespace) -> Report:
             complete += await _one_event(payments, keys[0], n, run, args)
             if args.pause:
                 await asyncio.sleep(args.pause)
+        run.events_cpu = cpu.lap()
         per_subscriber = None
         if memory_before is not None and memory_after is not None:
             per_subscriber = round((memory_after - memory_before) / 1024 / args.subscribers, 1)
@@ -318,13 +347,39 @@ def _report(
         refused_subscribes=run.refused,
         failed_subscribes=dict(run.failed),
         server_kb_per_subscriber=kb_per_subscriber,
+        server_cpu_ms_per_subscribe=per(run.open_cpu[0], opened, 1e3),
+        client_cpu_ms_per_subscribe=per(run.open_cpu[1], opened, 1e3),
+        server_cpu_us_per_message=per(run.events_cpu[0], messages, 1e6),
+        client_cpu_us_per_message=per(run.events_cpu[1], messages, 1e6),
         problem=problem,
         notes=[
             "latency: from the event's timestamp (taken just before its commit) to receipt",
             "messages_per_second: while one event fans out, first to last subscriber",
             "server_kb_per_subscriber: the server's resident memory after the streams opened minus before",
+            "cpu per subscribe: CPU time while the streams opened divided by the streams opened",
+            "cpu per message: CPU time while the events were sent (payments included) divided by messages received",
         ],
     )
+
+
+def _bare_lines(r: Report, bare: dict[str, Any]) -> list[str]:
+    def ratio(ours: float, theirs: float) -> str:
+        return f"{ours / theirs:.2f}" if theirs else "-"
+
+    return [
+        f"bare grpc.aio, same streams and messages: {bare['opened']} opened in {bare['open_seconds']} s"
+        f" ({bare['opened_per_second']:.0f}/s); publish → last p50 {bare['last_p50_ms']:.2f} ms"
+        f" p99 {bare['last_p99_ms']:.2f} ms",
+        f"bare CPU per subscribe: server {_figure(bare['server_cpu_ms_per_subscribe'])} ms, client"
+        f" {_figure(bare['client_cpu_ms_per_subscribe'])} ms; per message: server"
+        f" {_figure(bare['server_cpu_us_per_message'])} µs, client {_figure(bare['client_cpu_us_per_message'])} µs",
+        f"paysim / bare: subscribes/s {ratio(r.opened_per_second, bare['opened_per_second'])},"
+        f" last-subscriber p99 {ratio(r.last_p99_ms, bare['last_p99_ms'])}×",
+    ]
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def _table(r: Report) -> str:
@@ -338,7 +393,12 @@ def _table(r: Report) -> str:
         f" ({r.refused_subscribes} refused and retried)",
         f"{r.opened_per_second:.0f} subscribes/s; server memory {memory} KB per subscriber",
         f"{r.reconnects} streams cut and reopened from their cursor: {r.gaps} gaps, {r.duplicates} duplicates",
+        f"CPU per subscribe: server {_figure(r.server_cpu_ms_per_subscribe)} ms, client"
+        f" {_figure(r.client_cpu_ms_per_subscribe)} ms; per message delivered: server"
+        f" {_figure(r.server_cpu_us_per_message)} µs, client {_figure(r.client_cpu_us_per_message)} µs",
     ]
+    if r.bare_grpc_fan_out is not None:
+        lines.extend(_bare_lines(r, r.bare_grpc_fan_out))
     if r.problem:
         lines.append(f"problem: {r.problem}")
     return "\n".join(lines)
@@ -357,6 +417,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--pause", type=float, default=0.02, help="seconds between one event's delivery and the next")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for streams and deliveries")
+    parser.add_argument(
+        "--no-echo",
+        action="store_true",
+        help="skip the bare grpc.aio fan-out (same streams and messages) that paysim is compared with",
+    )
 
 
 def main(args: argparse.Namespace) -> int:

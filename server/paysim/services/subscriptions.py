@@ -207,7 +207,10 @@ class Subscription:
                 self.cursor = self._seen
             self._signal.clear()
             try:
-                await asyncio.wait_for(self._signal.wait(), heartbeat)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for makes a task of every
+                # wait, and each of ten thousand streams waits once per event.
+                async with asyncio.timeout(heartbeat):
+                    await self._signal.wait()
             except TimeoutError:
                 yield Heartbeat(self.cursor)
 
