@@ -28,6 +28,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from paysim_proto.v1 import auth_pb2, auth_pb2_grpc, merchant_pb2, merchant_pb2_grpc, payment_pb2, payment_pb2_grpc
 
 from paysim import bench_echo
+from paysim.app import gc_tuning
 from paysim.bench_process_stats import cpu_seconds, listening_pids, local_port
 
 CARD = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2035, cvc="123", holder_name="Bench")
@@ -333,6 +334,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # The client holds as many calls as the server: it is tuned alike (app/gc_tuning.py).
+    gc_tuning.collect_less_often()
     report = asyncio.run(bench(args))
     print(json.dumps(report, indent=2))
     print(_table(report))

@@ -43,6 +43,7 @@ from paysim_proto.v1 import (
     payment_pb2_grpc,
 )
 
+from paysim.app import gc_tuning
 from paysim.bench import CARD
 from paysim.bench_fan_out import bare_fan_out
 from paysim.bench_process_stats import CpuMeter, listening_pids, local_port, per, resident_bytes
@@ -425,6 +426,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # The client holds as many calls as the server: it is tuned alike (app/gc_tuning.py).
+    gc_tuning.collect_less_often()
     report = asyncio.run(bench(args))
     print(json.dumps(asdict(report), indent=2))
     print(_table(report))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from paysim.app import observability_setup
+from paysim.app import gc_tuning, observability_setup
 from paysim.app.bootstrap import bootstrap
 from paysim.app.listen_address import AddressInUse, ListenError
 from paysim.app.server import PaysimServer, serve_until_signalled
@@ -20,7 +20,9 @@ async def serve(settings: Settings, *, run_migrations: bool = True, parent_lifel
     except observability_setup.ObservabilityError as error:
         print(f"paysim: {error}", file=sys.stderr)
         return 2
+    gc_tuning.collect_less_often()
     app = await bootstrap(settings, run_migrations=run_migrations)
+    gc_tuning.freeze_what_exists()
     try:
         await serve_until_signalled(PaysimServer(app), parent_lifeline=parent_lifeline)
     except ListenError as error:
