@@ -1,4 +1,4 @@
-"""The chaos draw: a pure function of (seed, merchant, gateway, n), whose rates and latency
+"""The chaos draw: a pure function of (seed, gateway, n), whose rates and latency
 percentiles are those of the profile, and the validation of a profile."""
 
 from __future__ import annotations
@@ -16,20 +16,19 @@ SETTINGS = ChaosSettings(
 )  # fmt: skip
 
 
-def test_a_draw_depends_on_seed_merchant_gateway_and_index_only() -> None:
-    once = [draw(SETTINGS, "mer_a", "stripe", n) for n in range(200)]
-    assert once == [draw(SETTINGS, "mer_a", "stripe", n) for n in range(200)]
+def test_a_draw_depends_on_seed_gateway_and_index_only() -> None:
+    once = [draw(SETTINGS, "stripe", n) for n in range(200)]
+    assert once == [draw(SETTINGS, "stripe", n) for n in range(200)]
     assert [d.index for d in once] == list(range(200))
     for other in (
-        [draw(ChaosSettings(**{**SETTINGS.to_dict(), "seed": 43}), "mer_a", "stripe", n) for n in range(200)],
-        [draw(SETTINGS, "mer_b", "stripe", n) for n in range(200)],
-        [draw(SETTINGS, "mer_a", "paypal", n) for n in range(200)],
+        [draw(ChaosSettings(**{**SETTINGS.to_dict(), "seed": 43}), "stripe", n) for n in range(200)],
+        [draw(SETTINGS, "paypal", n) for n in range(200)],
     ):
         assert [(d.kind, d.latency_ms) for d in other] != [(d.kind, d.latency_ms) for d in once]
 
 
 def test_the_rates_and_latency_percentiles_are_the_profiles() -> None:
-    draws = [draw(SETTINGS, "mer_a", "stripe", n) for n in range(20_000)]
+    draws = [draw(SETTINGS, "stripe", n) for n in range(20_000)]
     kinds = Counter(d.kind for d in draws)
     # 20,000 draws of a fixed seed: the same counts every run; within a few standard deviations.
     assert abs(kinds[ChaosKind.ERROR] - 600) < 100
@@ -50,9 +49,9 @@ def test_latency_without_a_spread_is_the_median_and_zero_is_none() -> None:
 
 def test_full_rates_always_fault_and_zero_rates_never() -> None:
     always = ChaosSettings(error_bps=BPS)
-    assert {draw(always, "m", "g", n).kind for n in range(500)} == {ChaosKind.ERROR}
-    assert {draw(ChaosSettings(), "m", "g", n).kind for n in range(500)} == {ChaosKind.LATENCY}
-    assert draw(always, "m", "g", 7).source == "chaos:error#7" and draw(always, "m", "g", 7).made_outcome
+    assert {draw(always, "g", n).kind for n in range(500)} == {ChaosKind.ERROR}
+    assert {draw(ChaosSettings(), "g", n).kind for n in range(500)} == {ChaosKind.LATENCY}
+    assert draw(always, "g", 7).source == "chaos:error#7" and draw(always, "g", 7).made_outcome
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,11 @@
 
 A profile gives rates (basis points) of errors, timeouts and declines and a log-normal latency
 (its median and 99th percentile). Every call the profile acts on is one *draw*, numbered from 0
-since the profile was set. Draw ``n`` depends on nothing but (seed, merchant, gateway, n): a hash
-of those four picks the outcome and the latency, so the same seed and the same calls in the same
-order give the same outcomes and latencies in any process, before and after a restart. The
-counter ``n`` lives with the profile in the database (see store/repositories/chaos_profiles.py).
+since the profile was set. Draw ``n`` depends on nothing but (seed, gateway, n): a hash of those
+three picks the outcome and the latency, so the same seed and the same calls in the same order give
+the same outcomes and latencies in any process, before and after a restart, and for any merchant:
+a test that registers a new merchant on every run still replays its sequence. The counter ``n``
+lives with the merchant's profile in the database (see store/repositories/chaos_profiles.py).
 """
 
 from __future__ import annotations
@@ -121,9 +122,9 @@ def check_settings(v: Violations, s: ChaosSettings) -> ChaosSettings:
     return ChaosSettings(s.error_bps, s.timeout_bps, s.decline_bps, s.decline_code, s.latency_p50_ms, p99, s.seed)
 
 
-def _uniforms(settings: ChaosSettings, merchant_id: str, gateway: str, index: int) -> tuple[int, float]:
+def _uniforms(settings: ChaosSettings, gateway: str, index: int) -> tuple[int, float]:
     """Two independent values from the hash: a basis point (0..9,999) and a fraction in (0, 1)."""
-    key = f"paysim-chaos|{settings.seed}|{merchant_id}|{gateway}|{index}".encode()
+    key = f"paysim-chaos|{settings.seed}|{gateway}|{index}".encode()
     digest = hashlib.sha256(key).digest()
     point = int.from_bytes(digest[:8], "big") % BPS
     fraction = (int.from_bytes(digest[8:16], "big") + 0.5) / 2**64
@@ -142,9 +143,9 @@ def latency(settings: ChaosSettings, fraction: float) -> int:
     return min(MAX_LATENCY_MS, round(value))
 
 
-def draw(settings: ChaosSettings, merchant_id: str, gateway: str, index: int) -> ChaosDraw:
-    """Draw ``index`` of a profile: a pure function of the seed, merchant, gateway and index."""
-    point, fraction = _uniforms(settings, merchant_id, gateway, index)
+def draw(settings: ChaosSettings, gateway: str, index: int) -> ChaosDraw:
+    """Draw ``index`` of a profile: a pure function of the seed, the gateway and the index."""
+    point, fraction = _uniforms(settings, gateway, index)
     waited = latency(settings, fraction)
     if point < settings.error_bps:
         return ChaosDraw(index, ChaosKind.ERROR, waited)

@@ -55,4 +55,4 @@ class ChaosService:
         if taken is None:
             return None
         settings, index = taken
-        return draw(settings, merchant_id, gateway, index)
+        return draw(settings, gateway, index)

@@ -695,9 +695,9 @@ export const ListScenariosResponseSchema: GenMessage<ListScenariosResponse> = /*
  *
  * Each call routing makes to the gateway for the merchant (authorize, capture, void or refund,
  * once its breaker let it through and no outage or script step took it) is the profile's next
- * draw, numbered from 0 since the profile was set. Draw n is a pure function of (seed, merchant,
- * gateway, n): the same seed and the same calls in the same order give the same outcomes and
- * latencies, across processes and restarts. Rates are basis points (1/100 of a percent).
+ * draw, numbered from 0 since the profile was set. Draw n is a pure function of (seed, gateway,
+ * n): the same seed and the same calls in the same order give the same outcomes and latencies,
+ * across processes and restarts, for any merchant. Rates are basis points (1/100 of a percent).
  *
  * @generated from message paysim.v1.ChaosProfile
  */
