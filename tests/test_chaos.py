@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -17,6 +18,7 @@ from paysim.domain.chaos import ChaosKind, ChaosSettings, draw
 from tests.support.client import Stubs, expect_error, outcome
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
+from tests.test_serve_process import ServerProcess, Target
 
 CARD = P.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 # Small latencies and a short route timeout: the simulated waits are real, and 50 payments stay fast.
@@ -298,3 +300,28 @@ def test_a_merchant_acts_on_its_own_profiles_and_an_admin_on_any(stubs: Stubs, a
     missing = "mer_" + "0" * 22
     err = expect_error(root.simulator.ResetSimulation, S.ResetSimulationRequest(merchant_id=missing))
     assert err.code is grpc.StatusCode.NOT_FOUND
+
+
+def test_two_server_processes_take_one_sequence_of_draws(
+    make_server: Callable[..., ServerHandle], tmp_path: Path
+) -> None:
+    server = make_server()
+    if server.settings.database_url.startswith("sqlite") or not server.settings.database_url:
+        pytest.skip("an embedded SQLite database serves one process (serve --workers refuses it)")
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    configure(api, "simulator")
+    set_profile(api, "simulator", error_rate_bps=0, timeout_rate_bps=0, decline_rate_bps=5_000)
+    other = ServerProcess(Target("postgres", server.settings.database_url, ""), tmp_path / "second")
+    try:
+        other.wait_serving()
+        remote = Stubs(other.channel, api.credential)
+        # Alternating processes: the draws are numbered across both, one sequence, none twice.
+        made = [pay(api if n % 2 == 0 else remote) for n in range(10)]
+    finally:
+        other.stop()
+    assert [p.attempts[0].simulated_by.rpartition("#")[2] for p in made] == [str(n) for n in range(10)]
+    settings = ChaosSettings(0, 0, 5_000, "insufficient_funds", 2, 9, PROFILE["seed"])  # type: ignore[arg-type]
+    expected = [draw(settings, "simulator", n) for n in range(10)]
+    assert [(p.attempts[0].simulated_by, p.attempts[0].latency_ms) for p in made] == [
+        (d.source, d.latency_ms) for d in expected
+    ]
