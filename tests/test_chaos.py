@@ -181,6 +181,18 @@ def test_a_drawn_latency_past_the_route_timeout_is_a_timeout(api: Stubs) -> None
     assert (outcome(first), first.latency_ms, first.simulated_by) == ("error", 20, "chaos:timeout#0")
 
 
+def test_a_gateway_slow_on_its_own_still_times_out_under_a_profile(api: Stubs) -> None:
+    configure(api, "stripe", timeout_ms="40")
+    api.merchants.SetGatewayConfig(M.SetGatewayConfigRequest(gateway="simulator", priority=2))
+    set_profile(api, error_rate_bps=0, timeout_rate_bps=0, decline_rate_bps=0, latency_p50_ms=1, latency_p99_ms=0)
+    slow = [("paysim-latency-ms", "100")]  # the simulator, with the default timeout, answers after it
+    reply = api.payments.CreatePayment(P.CreatePaymentRequest(amount_minor=900, card=CARD), metadata=slow)
+    first, second = reply.payment.attempts
+    assert (outcome(first), first.latency_ms, first.chaos) == ("error", 40, False)
+    assert first.simulated_by == "chaos:latency#0"
+    assert first.detail.startswith("timeout:") and second.gateway == "simulator"
+
+
 def test_chaos_declines_are_answers_not_faults(api: Stubs) -> None:
     configure(api, "stripe", "simulator")
     set_profile(api, error_rate_bps=0, timeout_rate_bps=0, decline_rate_bps=10_000, decline_code="do_not_honor")

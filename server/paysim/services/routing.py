@@ -266,14 +266,20 @@ class GatewayRouter:
     ) -> GatewayResult:
         """A call a chaos profile drew for: what the draw says, after its latency."""
         waited = route.latency_ms + drawn.latency_ms
+        timed_out = GatewayResult(Outcome.ERROR, message=f"{TIMEOUT}: no answer within {route.timeout_ms} ms")
         if drawn.kind is ChaosKind.TIMEOUT or waited >= route.timeout_ms:
             drawn = replace(drawn, kind=ChaosKind.TIMEOUT)
-            result = GatewayResult(Outcome.ERROR, message=f"{TIMEOUT}: no answer within {route.timeout_ms} ms")
             await asyncio.sleep(route.timeout_ms / 1000)
-            waited = route.timeout_ms
+            result, waited = timed_out, route.timeout_ms
         else:
             await asyncio.sleep(waited / 1000)
-            result = await self._drawn_answer(self.gateways[route.gateway], drawn, call)
+            try:
+                # What is left of the route's timeout: a gateway slow on its own (paysim-latency-ms)
+                # still times out, though not by the profile's doing.
+                async with asyncio.timeout((route.timeout_ms - waited) / 1000):
+                    result = await self._drawn_answer(self.gateways[route.gateway], drawn, call)
+            except TimeoutError:
+                result, waited = timed_out, route.timeout_ms
         return replace(result, latency_ms=waited, simulated_by=drawn.source, chaos=drawn.made_outcome)
 
     async def _drawn_answer(
