@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -11,8 +12,11 @@ from paysim_proto.v1 import clock_pb2 as C
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import simulator_pb2 as S
 
+from paysim.domain.test_clocks import start_advance
+from paysim.store.unit_of_work import UnitOfWork
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant
+from tests.support.harness import ServerHandle
 
 CARD = P.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
 ERROR = S.ScriptedOutcome(kind=S.SCRIPTED_OUTCOME_KIND_ERROR)
@@ -85,3 +89,27 @@ def test_reset_clears_the_merchants_simulation_and_nothing_else(stubs: Stubs, ad
         assert breakers(other)[0][1:] == (S.BREAKER_STATE_CLOSED, 0)
     finally:
         root.simulator.ClearGatewayFaults(S.ClearGatewayFaultsRequest(platform_wide=True))
+
+
+def test_reset_keeps_a_clock_left_advancing(make_server: Callable[..., ServerHandle]) -> None:
+    # No housekeeping round during the test: it would finish the advance the stopped process left.
+    server = make_server(maintenance_interval_seconds=3_600)
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    stuck, free = clock(api, "stuck"), clock(api, "free")
+
+    async def left_advancing() -> None:
+        # What a process that stopped in the middle of an advance leaves behind.
+        async with UnitOfWork(server.app.engine) as uow:
+            found = await uow.test_clocks.get(stuck.id, for_update=True)
+            assert found is not None
+            advancing = start_advance(found, found.frozen_time + timedelta(days=1))
+            assert advancing is not None
+            await uow.test_clocks.save(advancing)
+            await uow.commit()
+
+    server.run(left_advancing())
+    report = api.simulator.ResetSimulation(S.ResetSimulationRequest())
+    assert (report.test_clocks_deleted, list(report.kept_test_clock_ids)) == (1, [stuck.id])
+    left = api.clocks.ListTestClocks(C.ListTestClocksRequest()).test_clocks
+    assert [(c.id, c.status) for c in left] == [(stuck.id, C.TEST_CLOCK_STATUS_ADVANCING)]
+    assert free.id not in {c.id for c in left}
