@@ -206,7 +206,8 @@ class SimulatorServiceServicer:
     def ResetSimulation(self, request, context):
         """Put a merchant's simulation back to the start in one call: its own outages and scripts
         (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
-        object refers to (a clock with payments or other objects on it is kept, and named).
+        object refers to (a clock with payments or other objects on it, or one that is advancing, is
+        kept and named). Payments, customers and gateway configurations are not touched.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

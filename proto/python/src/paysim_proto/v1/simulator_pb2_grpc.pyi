@@ -83,7 +83,8 @@ class SimulatorServiceStub:
     ResetSimulation: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ResetSimulationRequest, _simulator_pb2.ResetSimulationResponse]
     """Put a merchant's simulation back to the start in one call: its own outages and scripts
     (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
-    object refers to (a clock with payments or other objects on it is kept, and named).
+    object refers to (a clock with payments or other objects on it, or one that is advancing, is
+    kept and named). Payments, customers and gateway configurations are not touched.
     """
 
 @_typing.type_check_only
@@ -141,7 +142,8 @@ class SimulatorServiceAsyncStub(SimulatorServiceStub):
     ResetSimulation: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ResetSimulationRequest, _simulator_pb2.ResetSimulationResponse]  # type: ignore[assignment]
     """Put a merchant's simulation back to the start in one call: its own outages and scripts
     (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
-    object refers to (a clock with payments or other objects on it is kept, and named).
+    object refers to (a clock with payments or other objects on it, or one that is advancing, is
+    kept and named). Payments, customers and gateway configurations are not touched.
     """
 
 class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -268,7 +270,8 @@ class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_simulator_pb2.ResetSimulationResponse, _abc.Awaitable[_simulator_pb2.ResetSimulationResponse]]:
         """Put a merchant's simulation back to the start in one call: its own outages and scripts
         (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
-        object refers to (a clock with payments or other objects on it is kept, and named).
+        object refers to (a clock with payments or other objects on it, or one that is advancing, is
+        kept and named). Payments, customers and gateway configurations are not touched.
         """
 
 def add_SimulatorServiceServicer_to_server(servicer: SimulatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1404,7 +1404,8 @@ export const SimulatorService: GenService<{
   /**
    * Put a merchant's simulation back to the start in one call: its own outages and scripts
    * (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
-   * object refers to (a clock with payments or other objects on it is kept, and named).
+   * object refers to (a clock with payments or other objects on it, or one that is advancing, is
+   * kept and named). Payments, customers and gateway configurations are not touched.
    *
    * @generated from rpc paysim.v1.SimulatorService.ResetSimulation
    */
