@@ -640,6 +640,7 @@ def _cleanup(world: World) -> None:
     for account in (world.merchant, world.bystander):
         admin.merchants.ActivateMerchant(merchant_pb2.ActivateMerchantRequest(merchant_id=account.merchant_id))
         admin.simulator.ClearGatewayFaults(simulator_pb2.ClearGatewayFaultsRequest(merchant_id=account.merchant_id))
+        admin.simulator.ClearChaosProfile(simulator_pb2.ClearChaosProfileRequest(merchant_id=account.merchant_id))
         configs = admin.merchants.ListGatewayConfigs(
             merchant_pb2.ListGatewayConfigsRequest(merchant_id=account.merchant_id)
         )

@@ -201,25 +201,36 @@ def test_declines_count_as_successes_for_the_breaker(api: Stubs) -> None:
     assert (state.state, state.calls, state.successes, state.failures) == (S.BREAKER_STATE_CLOSED, 6, 6, 0)
 
 
-def test_only_an_admin_resets_a_breaker_and_sets_platform_wide_faults(
+def test_a_merchant_resets_only_its_own_breakers_and_only_an_admin_sets_platform_wide_faults(
     make_server: Callable[..., ServerHandle],
 ) -> None:
     server = make_server()
     account = register_merchant(server.stubs())
     api, root = server.stubs(account.api_key), admin(server)
-    script(api, *[ERROR] * 5)
-    for _ in range(5):
-        refused(api)
+    other_account = register_merchant(server.stubs())
+    other = server.stubs(other_account.api_key)
+    for stubs in (api, other):
+        script(stubs, *[ERROR] * 5)
+        for _ in range(5):
+            refused(stubs)
     request = S.ResetCircuitBreakerRequest(merchant_id=account.merchant_id, gateway="simulator")
-    assert expect_error(api.simulator.ResetCircuitBreaker, request).code is grpc.StatusCode.PERMISSION_DENIED
-    reset = root.simulator.ResetCircuitBreaker(request).breaker
-    assert (reset.state, reset.calls, reset.failures) == (S.BREAKER_STATE_CLOSED, 0, 0)
+    # Another merchant's breaker is NOT_FOUND, as every other tenant's object.
+    assert expect_error(other.simulator.ResetCircuitBreaker, request).code is grpc.StatusCode.NOT_FOUND
+    own = api.simulator.ResetCircuitBreaker(S.ResetCircuitBreakerRequest(gateway="simulator")).breaker
+    assert (own.state, own.calls, own.failures) == (S.BREAKER_STATE_CLOSED, 0, 0)
     assert pay(api).status == P.PAYMENT_STATUS_CAPTURED
+    refused(other)  # its breaker is still open
+    for_other = S.ResetCircuitBreakerRequest(merchant_id=other_account.merchant_id, gateway="simulator")
+    assert expect_error(root.simulator.ResetCircuitBreaker, S.ResetCircuitBreakerRequest(gateway="simulator")).code is (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    reset = root.simulator.ResetCircuitBreaker(for_other).breaker
+    assert (reset.state, reset.calls, reset.failures) == (S.BREAKER_STATE_CLOSED, 0, 0)
+    assert pay(other).status == P.PAYMENT_STATUS_CAPTURED
 
     platform = S.SetGatewayOutageRequest(platform_wide=True, gateway="simulator", mode=S.OUTAGE_MODE_ERROR)
     assert expect_error(api.simulator.SetGatewayOutage, platform).code is grpc.StatusCode.PERMISSION_DENIED
     assert root.simulator.SetGatewayOutage(platform).faults.scope == "platform"
-    other = server.stubs(register_merchant(server.stubs()).api_key)
     refused(api)
     refused(other)
     # A merchant sees the platform's faults beside its own.

@@ -131,3 +131,21 @@ def test_registering_a_merchant_and_the_admins_commands(
     assert paid["merchant_id"] == merchant_id
     renamed = cli.json("merchants", "update", merchant_id, "--name", name + " renamed")
     assert renamed["name"] == name + " renamed"
+
+
+def test_chaos_profiles_and_reset(cli: Cli, logged_in: MerchantAccount) -> None:
+    profile = cli.json("simulator", "chaos", "set", "simulator", "--seed", "42", "--decline-rate", "100%", "--p50", "1")
+    assert (profile["seed"], profile["decline_rate_bps"], profile["latency_p99_ms"]) == ("42", 10_000, 1)
+    declined = cli.json("payments", "create", "--amount", "5", "--card", "4242424242424242")
+    assert declined["decline"]["code"] == "generic_decline"
+    assert declined["attempts"][0]["chaos"] is True and declined["attempts"][0]["simulated_by"] == "chaos:decline#0"
+    shown = cli.ok("simulator", "chaos", "show", "simulator").stdout
+    assert "declines  100% (generic_decline)" in shown and "draws     1" in shown
+    assert "simulator  42" in cli.ok("simulator", "chaos", "show").stdout
+    bad = cli("simulator", "chaos", "set", "stripe", "--error-rate", "0.001%")
+    assert bad.code == 2 and "in steps of 0.01%" in bad.stderr
+    report = cli.ok("simulator", "reset").stdout
+    assert "chaos profiles removed  1" in report and "test clocks kept        none" in report
+    assert cli.ok("simulator", "chaos", "show").stdout.strip() == "no chaos profiles"
+    assert cli.json("simulator", "chaos", "clear")["cleared"] == 0
+    assert cli.json("simulator", "reset-breaker", "simulator")["state"] == "BREAKER_STATE_CLOSED"

@@ -120,7 +120,35 @@ def test_simulator_controls(client: Client, admin: Client, merchant: MerchantAcc
     breakers = client.simulator.list_breakers()
     simulator = next(b for b in breakers.breakers if b.gateway == "simulator")
     assert simulator.failures == 1 and breakers.settings.failure_threshold >= 1
+    own = client.simulator.reset_breaker("simulator")  # a merchant resets its own breakers
+    assert own.state == BreakerState.BREAKER_STATE_CLOSED and own.failures == 0
     reset = admin.simulator.reset_breaker("simulator", merchant_id=merchant.merchant_id)
     assert reset.state == BreakerState.BREAKER_STATE_CLOSED and reset.failures == 0
-    with pytest.raises(errors.PermissionDenied):
-        client.simulator.reset_breaker("simulator", merchant_id=merchant.merchant_id)
+
+
+def test_chaos_profiles_and_reset(client: Client, admin: Client, merchant: MerchantAccount) -> None:
+    client.merchants.gateway_configs.set("stripe", priority=1, settings={"timeout_ms": "50"})
+    client.merchants.gateway_configs.set("simulator", priority=2)
+
+    def run() -> list[tuple[str, int]]:
+        client.simulator.reset()
+        profile = client.simulator.set_chaos_profile(
+            "stripe", seed=99, error_rate_bps=1_000, decline_rate_bps=2_500, latency_p50_ms=1, latency_p99_ms=4
+        )
+        assert (profile.seed, profile.draws, profile.decline_code) == (99, 0, "generic_decline")
+        payments = [client.payments.create(amount_minor=100, card=VISA) for _ in range(12)]
+        return [(a.simulated_by, a.latency_ms) for p in payments for a in p.attempts if a.gateway == "stripe"]
+
+    first = run()  # seed 99: one error, five declines, six answers of the gateway's own; no open breaker
+    assert first == run() and all(source.startswith("chaos:") for source, _ in first)
+    assert client.simulator.get_chaos_profile("stripe").draws == 12
+    assert [p.gateway for p in client.simulator.list_chaos_profiles()] == ["stripe"]
+    assert [p.gateway for p in admin.simulator.list_chaos_profiles(merchant_id=merchant.merchant_id)] == ["stripe"]
+    report = client.simulator.reset()
+    assert (report.chaos_profiles_cleared, report.faults_cleared) == (1, 0)
+    with pytest.raises(errors.ChaosProfileNotFound):
+        client.simulator.get_chaos_profile("stripe")
+    client.simulator.set_chaos_profile("paypal", seed=1)
+    assert client.simulator.clear_chaos_profile() == 1
+    with pytest.raises(errors.InvalidArgument):
+        client.simulator.set_chaos_profile("stripe", error_rate_bps=10_001)

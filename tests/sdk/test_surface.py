@@ -93,7 +93,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 61
+    assert len(paths) == len(set(paths)) == 66
     assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",

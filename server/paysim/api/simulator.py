@@ -1,4 +1,5 @@
-"""paysim.v1.SimulatorService: the scenario catalogue, gateway faults and circuit breakers."""
+"""paysim.v1.SimulatorService: the scenario catalogue, gateway faults, chaos profiles, circuit
+breakers and the reset of a merchant's simulation."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from paysim_proto.v1 import simulator_pb2, simulator_pb2_grpc
 from paysim.api.call_context import require_principal
 from paysim.contract.timestamps import timestamp
 from paysim.domain import circuit_breaker as cb
+from paysim.domain.chaos import DEFAULT_DECLINE_CODE, ChaosProfile, ChaosSettings
 from paysim.domain.gateway_faults import FaultMode, GatewayFaults, StepKind
 from paysim.domain.scenarios import (
     CARD_SCENARIOS,
@@ -98,6 +100,35 @@ def breaker_message(view: BreakerView, config: cb.BreakerConfig, now: Any) -> si
     )
 
 
+def chaos_message(p: ChaosProfile) -> simulator_pb2.ChaosProfile:
+    s = p.settings
+    return S.ChaosProfile(
+        merchant_id=p.merchant_id,
+        gateway=p.gateway,
+        error_rate_bps=s.error_bps,
+        timeout_rate_bps=s.timeout_bps,
+        decline_rate_bps=s.decline_bps,
+        decline_code=s.decline_code,
+        latency_p50_ms=s.latency_p50_ms,
+        latency_p99_ms=s.latency_p99_ms,
+        seed=s.seed,
+        draws=p.draws,
+        update_time=timestamp(p.updated_at),
+    )
+
+
+def chaos_settings(r: simulator_pb2.SetChaosProfileRequest) -> ChaosSettings:
+    return ChaosSettings(
+        error_bps=r.error_rate_bps,
+        timeout_bps=r.timeout_rate_bps,
+        decline_bps=r.decline_rate_bps,
+        decline_code=r.decline_code or DEFAULT_DECLINE_CODE,
+        latency_p50_ms=r.latency_p50_ms,
+        latency_p99_ms=r.latency_p99_ms,
+        seed=r.seed,
+    )
+
+
 def settings_message(config: cb.BreakerConfig) -> simulator_pb2.BreakerSettings:
     return S.BreakerSettings(
         failure_threshold=config.failure_threshold,
@@ -176,3 +207,41 @@ class SimulatorServicer(simulator_pb2_grpc.SimulatorServiceServicer):
     ) -> simulator_pb2.ResetCircuitBreakerResponse:
         view = await self._control.reset_breaker(require_principal(), request.merchant_id, request.gateway)
         return S.ResetCircuitBreakerResponse(breaker=breaker_message(view, self._config, self._clock()))
+
+    async def SetChaosProfile(
+        self, request: simulator_pb2.SetChaosProfileRequest, context: Context
+    ) -> simulator_pb2.SetChaosProfileResponse:
+        profile = await self._control.set_chaos(
+            require_principal(), request.merchant_id, request.gateway, chaos_settings(request)
+        )
+        return S.SetChaosProfileResponse(profile=chaos_message(profile))
+
+    async def GetChaosProfile(
+        self, request: simulator_pb2.GetChaosProfileRequest, context: Context
+    ) -> simulator_pb2.GetChaosProfileResponse:
+        profile = await self._control.chaos_profile(require_principal(), request.merchant_id, request.gateway)
+        return S.GetChaosProfileResponse(profile=chaos_message(profile))
+
+    async def ListChaosProfiles(
+        self, request: simulator_pb2.ListChaosProfilesRequest, context: Context
+    ) -> simulator_pb2.ListChaosProfilesResponse:
+        profiles = await self._control.chaos_profiles(require_principal(), request.merchant_id)
+        return S.ListChaosProfilesResponse(profiles=[chaos_message(p) for p in profiles])
+
+    async def ClearChaosProfile(
+        self, request: simulator_pb2.ClearChaosProfileRequest, context: Context
+    ) -> simulator_pb2.ClearChaosProfileResponse:
+        cleared = await self._control.clear_chaos(require_principal(), request.merchant_id, request.gateway)
+        return S.ClearChaosProfileResponse(cleared=cleared)
+
+    async def ResetSimulation(
+        self, request: simulator_pb2.ResetSimulationRequest, context: Context
+    ) -> simulator_pb2.ResetSimulationResponse:
+        report = await self._control.reset(require_principal(), request.merchant_id)
+        return S.ResetSimulationResponse(
+            faults_cleared=report.faults_cleared,
+            chaos_profiles_cleared=report.chaos_profiles_cleared,
+            breakers_reset=report.breakers_reset,
+            test_clocks_deleted=report.test_clocks_deleted,
+            kept_test_clock_ids=report.kept_test_clock_ids,
+        )

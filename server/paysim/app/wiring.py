@@ -32,6 +32,7 @@ from paysim.services.accounts import AccountPolicy, AccountService
 from paysim.services.analytics import AnalyticsService
 from paysim.services.analytics_projector import AnalyticsProjector
 from paysim.services.authentication import Authenticator, PrincipalCache
+from paysim.services.chaos import ChaosService
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.customers import CustomerService
 from paysim.services.event_feed import EventFeed
@@ -73,7 +74,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         customers=CustomerService(uow, clock),
         payments=payments.payments,
         three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
-        simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock),
+        simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock, payments.chaos),
         test_clocks=TestClockService(uow, clock),
         webhooks=webhooks.service,
         subscriptions=_subscriptions(settings, adapters, uow, payments.payments),
@@ -176,6 +177,7 @@ class _Payments:
     three_ds: ThreeDSAuthenticator
     breakers: CircuitBreakers
     faults: GatewayFaultService
+    chaos: ChaosService
     routes: ConfiguredRoutes
     router: GatewayRouter
     payments: PaymentService
@@ -188,8 +190,9 @@ def _payments(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, bu
     three_ds = ThreeDSAuthenticator(uow, adapters.keys.signing, clock, policy_cache_seconds=settings.auth_cache_seconds)
     breakers = CircuitBreakers(uow, clock, _breaker_config(settings))
     faults = GatewayFaultService(uow, clock)
+    chaos = ChaosService(uow, clock)
     routes = ConfiguredRoutes(uow, settings.gateway_timeout_ms, settings.auth_cache_seconds)
-    router = GatewayRouter(adapters.gateways, breakers, faults, routes, uow, clock)
+    router = GatewayRouter(adapters.gateways, breakers, faults, routes, uow, clock, chaos)
     payments = PaymentService(
         uow,
         router,
@@ -202,7 +205,7 @@ def _payments(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, bu
         merchant_cache_seconds=settings.auth_cache_seconds,
         three_ds=three_ds,
     )
-    return _Payments(three_ds, breakers, faults, routes, router, payments)
+    return _Payments(three_ds, breakers, faults, chaos, routes, router, payments)
 
 
 def _payment_units_of_work(adapters: Adapters, bus: MessageBus) -> Callable[[], PgPaymentUnitOfWork] | None:

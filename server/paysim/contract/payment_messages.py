@@ -133,6 +133,8 @@ def attempt(a: Attempt) -> payment_pb2.GatewayAttempt:
         latency_ms=a.latency_ms,
         time=timestamp(a.at),
         detail=a.detail,
+        chaos=a.chaos,
+        simulated_by=a.simulated_by,
     )
 
 

@@ -63,7 +63,7 @@ def decline_from(data: Data) -> DeclineInfo:
 
 
 def attempt_data(attempt: Attempt) -> dict[str, Any]:
-    return {
+    data = {
         "gateway": attempt.gateway,
         "operation": attempt.operation,
         "outcome": attempt.outcome,
@@ -72,6 +72,12 @@ def attempt_data(attempt: Attempt) -> dict[str, Any]:
         "at": attempt.at.isoformat(),
         "detail": attempt.detail,
     }
+    # Only when set: the events of calls nothing simulated read as they always did.
+    if attempt.chaos:
+        data["chaos"] = True
+    if attempt.simulated_by:
+        data["simulated_by"] = attempt.simulated_by
+    return data
 
 
 def attempt_from(data: Data) -> Attempt:
@@ -83,6 +89,8 @@ def attempt_from(data: Data) -> Attempt:
         latency_ms=int(data.get("latency_ms", 0)),
         at=datetime.fromisoformat(data["at"]),
         detail=data.get("detail", ""),
+        chaos=bool(data.get("chaos", False)),
+        simulated_by=data.get("simulated_by", ""),
     )
 
 

@@ -62,6 +62,8 @@ class Attempt:
     latency_ms: int
     at: datetime
     detail: str = ""
+    chaos: bool = False  # the outcome was a chaos profile's draw
+    simulated_by: str = ""  # what the simulator did to the call (chaos, outage, script), if anything
 
 
 @dataclass(frozen=True, slots=True)

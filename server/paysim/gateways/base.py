@@ -101,6 +101,10 @@ class GatewayResult:
     # Why, for an ``Outcome.ERROR`` the gateway refused before processing (METHOD_NOT_SUPPORTED,
     # UNKNOWN_REFERENCE …); "" for any other error, which a router counts as a failure.
     error_reason: str = ""
+    # Set by the router when the simulator acted on the call: "chaos:<kind>#<draw>",
+    # "outage:<scope>" or "script:<scope>"; ``chaos`` when a chaos draw made the outcome.
+    simulated_by: str = ""
+    chaos: bool = False
 
 
 class Gateway(Protocol):

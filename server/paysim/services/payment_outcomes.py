@@ -23,7 +23,17 @@ NO_GATEWAY_AVAILABLE = "no_gateway_available"
 
 def attempt_of(gateway: str, operation: str, result: GatewayResult, at: datetime) -> payment.Attempt:
     detail = result.decline_code or (result.message if result.outcome is Outcome.ERROR else "")
-    return payment.Attempt(gateway, operation, result.outcome.value, result.reference, result.latency_ms, at, detail)
+    return payment.Attempt(
+        gateway,
+        operation,
+        result.outcome.value,
+        result.reference,
+        result.latency_ms,
+        at,
+        detail,
+        chaos=result.chaos,
+        simulated_by=result.simulated_by,
+    )
 
 
 def call_attempt(call: Call, operation: str) -> payment.Attempt:

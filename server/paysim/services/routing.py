@@ -8,6 +8,13 @@ authorized the payment (the authorization lives there), through the same breaker
 
 Breaker statistics count gateway errors and timeouts as failures; approvals and declines as
 successes; a refusal before processing (a method or reference the gateway does not take) as neither.
+
+On one call an outage acts first, then a script's next step, then the merchant's chaos profile
+(domain/chaos.py): its draw's error, timeout and decline are made here like an outage's or a
+script's, so they trip breakers and fail over the same way; its latency is waited after the route's
+``latency_ms``, and a total at or past the route's timeout is a timeout. A call the profile drew for
+records the simulated latency (the route's plus the draw's), not the clock's, so that two runs of
+one seed record the same numbers.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from datetime import datetime
 from typing import Protocol
 
 from paysim.domain import circuit_breaker as cb
+from paysim.domain.chaos import ChaosDraw, ChaosKind
 from paysim.domain.errors import DomainError
 from paysim.domain.gateway_faults import GatewayFaults, Injection, StepKind
 from paysim.domain.overrides import Forced, Override
@@ -33,6 +41,7 @@ from paysim.gateways.base import (
     Outcome,
 )
 from paysim.observability import metrics, tracing
+from paysim.services.chaos import ChaosService
 from paysim.services.circuit_breakers import Admission, CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
@@ -98,8 +107,10 @@ class GatewayRouter:
         routes: RouteSource,
         uow: UnitOfWorkFactory,
         clock: Clock,
+        chaos: ChaosService | None = None,
     ) -> None:
         self.gateways = dict(gateways)
+        self._chaos = chaos
         self._uow = uow
         self._breakers = breakers
         self._faults = faults
@@ -114,13 +125,13 @@ class GatewayRouter:
 
     async def _routing_state(
         self, merchant_id: str, known: RoutingState | None
-    ) -> tuple[dict[str, StoredBreaker], dict[str, list[GatewayFaults]]]:
-        """The merchant's breakers and the faults in force: ``known`` when the caller read them in
-        its own transaction, else read here."""
+    ) -> tuple[dict[str, StoredBreaker], dict[str, list[GatewayFaults]], frozenset[str]]:
+        """The merchant's breakers, the faults in force and its chaos gateways: ``known`` when the
+        caller read them in its own transaction, else read here."""
         if known is None:
             async with self._uow() as uow:
                 known = await uow.routing.load(merchant_id)
-        return known.breakers, self._faults.by_gateway(known.faults)
+        return known.breakers, self._faults.by_gateway(known.faults), known.chaos
 
     def _takes(self, gateway: str, method: MethodType) -> bool:
         found = self.gateways.get(gateway)
@@ -139,7 +150,7 @@ class GatewayRouter:
         """Try the merchant's gateways that take the request's payment method, in order, until one
         answers (approves or declines)."""
         routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, request.method_type)]
-        breakers, faults = await self._routing_state(merchant_id, known)
+        breakers, faults, chaos = await self._routing_state(merchant_id, known)
         calls: list[Call] = []
         retry_after: float | None = None
         for route in routes:
@@ -148,9 +159,9 @@ class GatewayRouter:
                 return gateway.authorize(replace(request, override=override or request.override))
 
             admission = await self._breakers.admit_stored(merchant_id, route.gateway, breakers.get(route.gateway))
-            attempt = await self._attempt(
-                merchant_id, route, admission, faults.get(route.gateway, ()), call, request.override
-            )
+            layers = faults.get(route.gateway, ())
+            chaotic = route.gateway in chaos
+            attempt = await self._attempt(merchant_id, route, admission, layers, chaotic, call, request.override)
             calls.append(attempt)
             if attempt.skipped:
                 retry_after = _soonest(retry_after, await self._reopens_in(merchant_id, route.gateway))
@@ -168,7 +179,7 @@ class GatewayRouter:
         """Capture, void or refund at the gateway that holds the authorization."""
         route = next((r for r in await self._routes.routes(merchant_id) if r.gateway == gateway_name), None)
         route = route or Route(gateway_name)
-        breakers, faults = await self._routing_state(merchant_id, known)
+        breakers, faults, chaos = await self._routing_state(merchant_id, known)
 
         async def scripted(override: Override | None, gateway: Gateway) -> GatewayResult:
             if override is not None and override.outcome is Forced.DECLINE:
@@ -176,7 +187,8 @@ class GatewayRouter:
             return await operation(gateway)
 
         admission = await self._breakers.admit_stored(merchant_id, gateway_name, breakers.get(gateway_name))
-        attempt = await self._attempt(merchant_id, route, admission, faults.get(gateway_name, ()), scripted, None)
+        layers = faults.get(gateway_name, ())
+        attempt = await self._attempt(merchant_id, route, admission, layers, gateway_name in chaos, scripted, None)
         if attempt.skipped:
             wait = await self._reopens_in(merchant_id, gateway_name)
             return Routed((attempt,), None, gateway_name, wait)
@@ -202,6 +214,7 @@ class GatewayRouter:
         route: Route,
         admission: Admission,
         faults: Sequence[GatewayFaults],
+        chaotic: bool,
         call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
         override: Override | None,
     ) -> Call:
@@ -210,9 +223,11 @@ class GatewayRouter:
             metrics.gateway_attempt(route.gateway, "circuit_open")
             return Call(route.gateway, result, self._clock(), skipped=True)
         injection = await self._faults.injection(faults) if faults else None
-        result = await tracing.traced(
-            "gateway call", self._invoke(route, injection, call, override), gateway=route.gateway
-        )
+        drawn = None
+        if injection is None and chaotic and self._chaos is not None:
+            drawn = await self._chaos.take(merchant_id, route.gateway)
+        invoked = self._invoke(route, injection, call, override) if drawn is None else self._chaotic(route, drawn, call)
+        result = await tracing.traced("gateway call", invoked, gateway=route.gateway)
         metrics.gateway_attempt(route.gateway, _attempt_outcome(result))
         await self._breakers.record_call(
             merchant_id, route.gateway, admission, not _is_failure(result), result.message[:200]
@@ -239,9 +254,50 @@ class GatewayRouter:
             raise
         except Exception as error:  # a gateway that blows up is an error outcome, recorded like one
             result = GatewayResult(Outcome.ERROR, message=f"gateway_error: {type(error).__name__}")
-        if not result.latency_ms:
-            result = replace(result, latency_ms=int((time.perf_counter() - started) * 1000))
-        return result
+        # The gateway times only itself; the attempt's latency also holds the route's.
+        measured = int((time.perf_counter() - started) * 1000)
+        return replace(result, latency_ms=max(result.latency_ms, measured), simulated_by=_source(injection))
+
+    async def _chaotic(
+        self,
+        route: Route,
+        drawn: ChaosDraw,
+        call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+    ) -> GatewayResult:
+        """A call a chaos profile drew for: what the draw says, after its latency."""
+        waited = route.latency_ms + drawn.latency_ms
+        timed_out = GatewayResult(Outcome.ERROR, message=f"{TIMEOUT}: no answer within {route.timeout_ms} ms")
+        if drawn.kind is ChaosKind.TIMEOUT or waited >= route.timeout_ms:
+            drawn = replace(drawn, kind=ChaosKind.TIMEOUT)
+            await asyncio.sleep(route.timeout_ms / 1000)
+            result, waited = timed_out, route.timeout_ms
+        else:
+            await asyncio.sleep(waited / 1000)
+            try:
+                # What is left of the route's timeout: a gateway slow on its own (paysim-latency-ms)
+                # still times out, though not by the profile's doing.
+                async with asyncio.timeout((route.timeout_ms - waited) / 1000):
+                    result = await self._drawn_answer(self.gateways[route.gateway], drawn, call)
+            except TimeoutError:
+                result, waited = timed_out, route.timeout_ms
+        return replace(result, latency_ms=waited, simulated_by=drawn.source, chaos=drawn.made_outcome)
+
+    async def _drawn_answer(
+        self,
+        gateway: Gateway,
+        drawn: ChaosDraw,
+        call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+    ) -> GatewayResult:
+        if drawn.kind is ChaosKind.ERROR:
+            return GatewayResult(Outcome.ERROR, message=f"chaos_error: simulated gateway error (draw {drawn.index})")
+        try:
+            if drawn.kind is ChaosKind.DECLINE:
+                return await call(Override(Forced.DECLINE, drawn.decline_code), gateway)
+            return await call(None, gateway)
+        except DomainError:
+            raise
+        except Exception as error:  # a gateway that blows up is an error outcome, recorded like one
+            return GatewayResult(Outcome.ERROR, message=f"gateway_error: {type(error).__name__}")
 
     async def _injected(
         self,
@@ -267,6 +323,10 @@ class GatewayRouter:
         if until is None:
             return 1.0
         return max(0.1, (until - self._clock()).total_seconds())
+
+
+def _source(injection: Injection | None) -> str:
+    return injection.source if injection is not None else ""
 
 
 def _soonest(current: float | None, candidate: float) -> float:

@@ -1,7 +1,8 @@
-"""The simulator's control plane: who may set which outage or script, and breaker reads and resets.
+"""The simulator's control plane: who may set which outage, script or chaos profile, breaker
+reads and resets, and the reset of a merchant's whole simulation.
 
 A merchant acts on its own scope only; an admin names a merchant or asks for the platform-wide
-scope. Another merchant's id is NOT_FOUND, as everywhere.
+scope (outages and scripts only). Another merchant's id is NOT_FOUND, as everywhere.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from paysim.domain.chaos import ChaosProfile, ChaosSettings, check_settings
 from paysim.domain.circuit_breaker import BreakerState
 from paysim.domain.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
 from paysim.domain.gateway_faults import PLATFORM_SCOPE, FaultMode, GatewayFaults, parse_steps
@@ -17,10 +19,12 @@ from paysim.domain.gateway_settings import check_gateway
 from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_id
 from paysim.gateways.registry import GATEWAY_NAMES
+from paysim.services.chaos import ChaosService
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.routing import GatewayRouter
+from paysim.services.simulation_reset import ResetReport, SimulationReset
 from paysim.services.tenancy import target_merchant
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
@@ -46,12 +50,15 @@ class SimulatorControl:
         breakers: CircuitBreakers,
         router: GatewayRouter,
         clock: Clock,
+        chaos: ChaosService,
     ) -> None:
         self._uow = uow
         self._faults = faults
         self._breakers = breakers
         self._router = router
         self._clock = clock
+        self._chaos = chaos
+        self._reset = SimulationReset(uow, faults, chaos, breakers, clock)
 
     async def _merchant(self, principal: Principal, requested: str) -> str:
         v = Violations()
@@ -147,3 +154,31 @@ class SimulatorControl:
         v.raise_if_any()
         merchant_id = await self._merchant(principal, requested)
         return BreakerView(gateway, await self._breakers.reset(merchant_id, gateway))
+
+    async def set_chaos(
+        self, principal: Principal, requested: str, gateway: str, settings: ChaosSettings
+    ) -> ChaosProfile:
+        v = Violations()
+        _check_gateway(v, "gateway", gateway)
+        settings = check_settings(v, settings)
+        v.raise_if_any()
+        merchant_id = await self._merchant(principal, requested)
+        return await self._chaos.set(merchant_id, gateway, settings)
+
+    async def chaos_profile(self, principal: Principal, requested: str, gateway: str) -> ChaosProfile:
+        v = Violations()
+        _check_gateway(v, "gateway", gateway)
+        v.raise_if_any()
+        return await self._chaos.get(await self._merchant(principal, requested), gateway)
+
+    async def chaos_profiles(self, principal: Principal, requested: str) -> list[ChaosProfile]:
+        return await self._chaos.list(await self._merchant(principal, requested))
+
+    async def clear_chaos(self, principal: Principal, requested: str, gateway: str) -> int:
+        v = Violations()
+        _check_gateway(v, "gateway", gateway, required=False)
+        v.raise_if_any()
+        return await self._chaos.clear(await self._merchant(principal, requested), gateway)
+
+    async def reset(self, principal: Principal, requested: str) -> ResetReport:
+        return await self._reset.reset(await self._merchant(principal, requested))

@@ -270,6 +270,19 @@ gateway_faults = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# Seeded chaos profiles per (merchant, gateway) (domain/chaos.py). ``draws`` counts the calls the
+# profile has drawn for; it is advanced with one UPDATE … RETURNING, so every process takes a
+# different draw and the sequence survives a restart.
+chaos_profiles = Table(
+    "chaos_profiles",
+    metadata,
+    Column("merchant_id", ID, ForeignKey("merchants.id"), primary_key=True),
+    Column("gateway", String(40), primary_key=True),
+    Column("settings_json", Text, nullable=False),
+    Column("draws", BigInteger, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
 # How each merchant uses each gateway: routing tries the enabled rows by priority, then gateway name.
 # No rows means the simulator alone. ``settings_json`` is a flat object of validated strings.
 merchant_gateways = Table(

@@ -40,6 +40,8 @@ from paysim.store.repositories import (
     WebhookDeliveryRepository,
     WebhookEndpointRepository,
 )
+from paysim.store.repositories.chaos_profiles import ChaosProfileRepository
+from paysim.store.repositories.clock_references import ClockReferenceRepository
 from paysim.store.repositories.payments import PaymentEventStore
 from paysim.store.repositories.routing_state import RoutingStateRepository
 from paysim.store.repositories.test_clocks import TestClockRepository
@@ -127,6 +129,8 @@ class UnitOfWork:
         self.gateway_configs = GatewayConfigRepository(conn)
         self.three_ds_policies = ThreeDSPolicyRepository(conn)
         self.test_clocks = TestClockRepository(conn)
+        self.chaos_profiles = ChaosProfileRepository(conn)
+        self.clock_references = ClockReferenceRepository(conn)
         self.webhook_endpoints = WebhookEndpointRepository(conn)
         self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self

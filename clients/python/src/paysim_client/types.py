@@ -43,6 +43,7 @@ from paysim_proto.v1.payment_pb2 import (
 from paysim_proto.v1.simulator_pb2 import (
     BreakerSettings,
     BreakerState,
+    ChaosProfile,
     CircuitBreaker,
     GatewayFaults,
     ListCircuitBreakersResponse,
@@ -77,6 +78,7 @@ __all__ = [
     "CaptureMethod",
     "CardDetails",
     "CardInput",
+    "ChaosProfile",
     "CircuitBreaker",
     "CreateApiKeyResponse",
     "CreateWebhookEndpointResponse",

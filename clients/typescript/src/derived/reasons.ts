@@ -254,6 +254,14 @@ export class TestClockNotFound extends status.NotFound {
 }
 
 /**
+ * The merchant has no chaos profile for this gateway; `metadata.resource_id` is
+ * `<merchant_id>/<gateway>`.
+ */
+export class ChaosProfileNotFound extends status.NotFound {
+  static override readonly REASON: string = "CHAOS_PROFILE_NOT_FOUND";
+}
+
+/**
  * An account with this email exists. Use another email, or log in.
  */
 export class EmailTaken extends status.AlreadyExists {
@@ -502,6 +510,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   WEBHOOK_ENDPOINT_NOT_FOUND: WebhookEndpointNotFound,
   WEBHOOK_DELIVERY_NOT_FOUND: WebhookDeliveryNotFound,
   TEST_CLOCK_NOT_FOUND: TestClockNotFound,
+  CHAOS_PROFILE_NOT_FOUND: ChaosProfileNotFound,
   EMAIL_TAKEN: EmailTaken,
   MERCHANT_NAME_TAKEN: MerchantNameTaken,
   API_KEY_NAME_TAKEN: ApiKeyNameTaken,

@@ -1,4 +1,4 @@
-/** `client.simulator`: scenarios, gateway outages, scripted outcomes and circuit breakers. */
+/** `client.simulator`: scenarios, gateway outages, scripted outcomes, seeded chaos profiles, circuit breakers and the reset of a merchant's simulation. */
 
 import { SimulatorService } from "../gen/paysim/v1/simulator_pb.js";
 import type { CallOptions } from "../transport.js";
@@ -33,5 +33,25 @@ export class Simulator extends Resource {
 
   resetCircuitBreaker(request: RequestOf<typeof M.resetCircuitBreaker>, options?: CallOptions): Promise<ReplyOf<typeof M.resetCircuitBreaker>> {
     return this.call(M.resetCircuitBreaker, request, options);
+  }
+
+  setChaosProfile(request: RequestOf<typeof M.setChaosProfile>, options?: CallOptions): Promise<ReplyOf<typeof M.setChaosProfile>> {
+    return this.call(M.setChaosProfile, request, options);
+  }
+
+  getChaosProfile(request: RequestOf<typeof M.getChaosProfile>, options?: CallOptions): Promise<ReplyOf<typeof M.getChaosProfile>> {
+    return this.call(M.getChaosProfile, request, options);
+  }
+
+  listChaosProfiles(request: RequestOf<typeof M.listChaosProfiles> = {}, options?: CallOptions): Promise<ReplyOf<typeof M.listChaosProfiles>> {
+    return this.call(M.listChaosProfiles, request, options);
+  }
+
+  clearChaosProfile(request: RequestOf<typeof M.clearChaosProfile> = {}, options?: CallOptions): Promise<ReplyOf<typeof M.clearChaosProfile>> {
+    return this.call(M.clearChaosProfile, request, options);
+  }
+
+  resetSimulation(request: RequestOf<typeof M.resetSimulation> = {}, options?: CallOptions): Promise<ReplyOf<typeof M.resetSimulation>> {
+    return this.call(M.resetSimulation, request, options);
   }
 }

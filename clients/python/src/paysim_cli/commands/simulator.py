@@ -1,4 +1,5 @@
-"""``paysim simulator …``: test scenarios, gateway outages, scripted outcomes, circuit breakers.
+"""``paysim simulator …``: test scenarios, gateway outages, scripted outcomes, circuit breakers
+(chaos profiles and the reset: simulator_chaos.py).
 
 What a merchant sets changes its own payments only; admins may act platform-wide.
 """
@@ -11,6 +12,7 @@ from google.protobuf.duration_pb2 import Duration
 from paysim_client.types import BreakerState, GatewayFaults, OutageMode, ScenarioTrigger, ScriptedOutcomeKind
 from paysim_proto.v1.simulator_pb2 import ClearGatewayFaultsResponse, ListGatewayFaultsResponse, ListScenariosResponse
 
+from paysim_cli.commands import simulator_chaos
 from paysim_cli.commands._common import add_merchant_option, duration
 from paysim_cli.context import Context
 from paysim_cli.output import enum_choices, enum_label, fields, parse_enum, table, when
@@ -18,7 +20,9 @@ from paysim_cli.registrar import Registrar
 
 
 def register(registrar: Registrar) -> None:
-    group = registrar.group("simulator", "test scenarios, gateway outages, scripted outcomes, circuit breakers")
+    group = registrar.group(
+        "simulator", "test scenarios, gateway outages, scripted outcomes, chaos profiles, circuit breakers, reset"
+    )
     parser = group.command("scenarios", "the test cards, magic amounts and holder names, and what they do", scenarios)
     parser.add_argument("--trigger", choices=enum_choices(ScenarioTrigger), help="only scenarios of this kind")
 
@@ -66,11 +70,10 @@ def register(registrar: Registrar) -> None:
     parser = group.command("breakers", "the merchant's circuit breakers and their statistics", breakers)
     add_merchant_option(parser)
 
-    parser = group.command(
-        "reset-breaker", "close a merchant's breaker and clear its statistics (admins)", reset_breaker
-    )
+    parser = group.command("reset-breaker", "close your breaker for a gateway and clear its statistics", reset_breaker)
     parser.add_argument("gateway", metavar="GATEWAY")
-    parser.add_argument("--merchant", required=True, metavar="MERCHANT_ID")
+    add_merchant_option(parser)
+    simulator_chaos.register(group)
 
 
 def _scope(p: argparse.ArgumentParser) -> None:

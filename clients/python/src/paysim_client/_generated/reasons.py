@@ -246,6 +246,14 @@ class TestClockNotFound(status.NotFound):
     REASON: ClassVar[str] = "TEST_CLOCK_NOT_FOUND"
 
 
+class ChaosProfileNotFound(status.NotFound):
+    """The merchant has no chaos profile for this gateway; `metadata.resource_id` is
+    `<merchant_id>/<gateway>`.
+    """
+
+    REASON: ClassVar[str] = "CHAOS_PROFILE_NOT_FOUND"
+
+
 class EmailTaken(status.AlreadyExists):
     """An account with this email exists. Use another email, or log in."""
 
@@ -486,6 +494,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "WEBHOOK_ENDPOINT_NOT_FOUND": WebhookEndpointNotFound,
     "WEBHOOK_DELIVERY_NOT_FOUND": WebhookDeliveryNotFound,
     "TEST_CLOCK_NOT_FOUND": TestClockNotFound,
+    "CHAOS_PROFILE_NOT_FOUND": ChaosProfileNotFound,
     "EMAIL_TAKEN": EmailTaken,
     "MERCHANT_NAME_TAKEN": MerchantNameTaken,
     "API_KEY_NAME_TAKEN": ApiKeyNameTaken,
@@ -525,6 +534,7 @@ __all__ = [
     "ApiKeyNotFound",
     "ApiKeyRevoked",
     "AuthorizationExpired",
+    "ChaosProfileNotFound",
     "CircuitOpen",
     "ConcurrentModification",
     "CredentialsMissing",

@@ -323,6 +323,36 @@ RESET_CIRCUIT_BREAKER: Rpc[simulator_pb2.ResetCircuitBreakerRequest, simulator_p
     simulator_pb2.ResetCircuitBreakerResponse,
     Safety.IDEMPOTENT,
 )
+SET_CHAOS_PROFILE: Rpc[simulator_pb2.SetChaosProfileRequest, simulator_pb2.SetChaosProfileResponse] = Rpc(
+    "/paysim.v1.SimulatorService/SetChaosProfile",
+    simulator_pb2.SetChaosProfileRequest,
+    simulator_pb2.SetChaosProfileResponse,
+    Safety.IDEMPOTENT,
+)
+GET_CHAOS_PROFILE: Rpc[simulator_pb2.GetChaosProfileRequest, simulator_pb2.GetChaosProfileResponse] = Rpc(
+    "/paysim.v1.SimulatorService/GetChaosProfile",
+    simulator_pb2.GetChaosProfileRequest,
+    simulator_pb2.GetChaosProfileResponse,
+    Safety.READ,
+)
+LIST_CHAOS_PROFILES: Rpc[simulator_pb2.ListChaosProfilesRequest, simulator_pb2.ListChaosProfilesResponse] = Rpc(
+    "/paysim.v1.SimulatorService/ListChaosProfiles",
+    simulator_pb2.ListChaosProfilesRequest,
+    simulator_pb2.ListChaosProfilesResponse,
+    Safety.READ,
+)
+CLEAR_CHAOS_PROFILE: Rpc[simulator_pb2.ClearChaosProfileRequest, simulator_pb2.ClearChaosProfileResponse] = Rpc(
+    "/paysim.v1.SimulatorService/ClearChaosProfile",
+    simulator_pb2.ClearChaosProfileRequest,
+    simulator_pb2.ClearChaosProfileResponse,
+    Safety.IDEMPOTENT,
+)
+RESET_SIMULATION: Rpc[simulator_pb2.ResetSimulationRequest, simulator_pb2.ResetSimulationResponse] = Rpc(
+    "/paysim.v1.SimulatorService/ResetSimulation",
+    simulator_pb2.ResetSimulationRequest,
+    simulator_pb2.ResetSimulationResponse,
+    Safety.IDEMPOTENT,
+)
 
 # ThreeDSService
 GET_CHALLENGE: Rpc[threeds_pb2.GetChallengeRequest, threeds_pb2.GetChallengeResponse] = Rpc(
@@ -455,6 +485,11 @@ ALL: tuple[Rpc[Any, Any], ...] = (
     LIST_GATEWAY_FAULTS,
     LIST_CIRCUIT_BREAKERS,
     RESET_CIRCUIT_BREAKER,
+    SET_CHAOS_PROFILE,
+    GET_CHAOS_PROFILE,
+    LIST_CHAOS_PROFILES,
+    CLEAR_CHAOS_PROFILE,
+    RESET_SIMULATION,
     GET_CHALLENGE,
     SIMULATE_ACS,
     COMPLETE_CHALLENGE,

@@ -1,7 +1,8 @@
-"""``client.simulator``: the scenario catalogue, gateway outages, scripted outcomes, breakers.
+"""``client.simulator``: the scenario catalogue, gateway outages, scripted outcomes, seeded chaos
+profiles, breakers, and the reset of a merchant's whole simulation.
 
-What a merchant sets acts on its own payments only; an admin may set platform-wide faults
-(``platform_wide=True``) that act on every merchant's calls to that gateway.
+What a merchant sets acts on its own payments only; an admin names the merchant, and may set
+platform-wide faults (``platform_wide=True``) that act on every merchant's calls to that gateway.
 """
 
 from __future__ import annotations
@@ -139,14 +140,85 @@ class AsyncSimulator(AsyncResource):
         self,
         gateway: str,
         *,
-        merchant_id: str,
+        merchant_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> simulator_pb2.CircuitBreaker:
-        """Close a merchant's breaker for a gateway and clear its statistics (admins only)."""
+        """Close the merchant's breaker for a gateway and clear its statistics (a merchant its own;
+        an admin names ``merchant_id``)."""
         request = simulator_pb2.ResetCircuitBreakerRequest(merchant_id=merchant_id, gateway=gateway)
         reply = await self._transport.call(rpcs.RESET_CIRCUIT_BREAKER, request, timeout=timeout, retry=retry)
         return reply.breaker
+
+    async def set_chaos_profile(
+        self,
+        gateway: str,
+        *,
+        seed: int = 0,
+        error_rate_bps: int = 0,
+        timeout_rate_bps: int = 0,
+        decline_rate_bps: int = 0,
+        decline_code: str = "",
+        latency_p50_ms: int = 0,
+        latency_p99_ms: int = 0,
+        merchant_id: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> simulator_pb2.ChaosProfile:
+        """Give ``gateway`` a seeded chaos profile: rates in basis points (300 is 3 %), a
+        log-normal latency by its median and 99th percentile in milliseconds. Replaces the profile
+        in force and starts its draws again from the first: the same seed and the same calls
+        give the same outcomes and latencies."""
+        request = simulator_pb2.SetChaosProfileRequest(
+            merchant_id=merchant_id,
+            gateway=gateway,
+            error_rate_bps=error_rate_bps,
+            timeout_rate_bps=timeout_rate_bps,
+            decline_rate_bps=decline_rate_bps,
+            decline_code=decline_code,
+            latency_p50_ms=latency_p50_ms,
+            latency_p99_ms=latency_p99_ms,
+            seed=seed,
+        )
+        reply = await self._transport.call(rpcs.SET_CHAOS_PROFILE, request, timeout=timeout, retry=retry)
+        return reply.profile
+
+    async def get_chaos_profile(
+        self, gateway: str, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> simulator_pb2.ChaosProfile:
+        """The gateway's chaos profile, with the number of draws taken (``NotFound`` if none)."""
+        request = simulator_pb2.GetChaosProfileRequest(merchant_id=merchant_id, gateway=gateway)
+        reply = await self._transport.call(rpcs.GET_CHAOS_PROFILE, request, timeout=timeout, retry=retry)
+        return reply.profile
+
+    async def list_chaos_profiles(
+        self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Sequence[simulator_pb2.ChaosProfile]:
+        """Every chaos profile of the merchant, by gateway."""
+        request = simulator_pb2.ListChaosProfilesRequest(merchant_id=merchant_id)
+        reply = await self._transport.call(rpcs.LIST_CHAOS_PROFILES, request, timeout=timeout, retry=retry)
+        return reply.profiles
+
+    async def clear_chaos_profile(
+        self,
+        gateway: str = "",
+        *,
+        merchant_id: str = "",
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> int:
+        """Remove the chaos profile of one gateway (or of all); returns how many were removed."""
+        request = simulator_pb2.ClearChaosProfileRequest(merchant_id=merchant_id, gateway=gateway)
+        reply = await self._transport.call(rpcs.CLEAR_CHAOS_PROFILE, request, timeout=timeout, retry=retry)
+        return reply.cleared
+
+    async def reset(
+        self, *, merchant_id: str = "", timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> simulator_pb2.ResetSimulationResponse:
+        """Put the merchant's simulation back to the start: its outages and scripts, chaos
+        profiles, breakers, and the test clocks no object is on. Says what it did."""
+        request = simulator_pb2.ResetSimulationRequest(merchant_id=merchant_id)
+        return await self._transport.call(rpcs.RESET_SIMULATION, request, timeout=timeout, retry=retry)
 
 
 class Simulator(BlockingResource[AsyncSimulator]):
@@ -159,3 +231,8 @@ class Simulator(BlockingResource[AsyncSimulator]):
     list_faults = blocking(AsyncSimulator.list_faults)
     list_breakers = blocking(AsyncSimulator.list_breakers)
     reset_breaker = blocking(AsyncSimulator.reset_breaker)
+    set_chaos_profile = blocking(AsyncSimulator.set_chaos_profile)
+    get_chaos_profile = blocking(AsyncSimulator.get_chaos_profile)
+    list_chaos_profiles = blocking(AsyncSimulator.list_chaos_profiles)
+    clear_chaos_profile = blocking(AsyncSimulator.clear_chaos_profile)
+    reset = blocking(AsyncSimulator.reset)

@@ -142,6 +142,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """No such webhook delivery (or another merchant's)."""
     ERROR_REASON_TEST_CLOCK_NOT_FOUND: _ErrorReason.ValueType  # 61
     """No test clock with this id (`clk_…`) for the caller."""
+    ERROR_REASON_CHAOS_PROFILE_NOT_FOUND: _ErrorReason.ValueType  # 80
+    """The merchant has no chaos profile for this gateway; `metadata.resource_id` is
+    `<merchant_id>/<gateway>`.
+    """
     ERROR_REASON_EMAIL_TAKEN: _ErrorReason.ValueType  # 33
     """--- duplicates ------------------------------------------------------------------------------
 
@@ -395,6 +399,10 @@ ERROR_REASON_WEBHOOK_DELIVERY_NOT_FOUND: ErrorReason.ValueType  # 32
 """No such webhook delivery (or another merchant's)."""
 ERROR_REASON_TEST_CLOCK_NOT_FOUND: ErrorReason.ValueType  # 61
 """No test clock with this id (`clk_…`) for the caller."""
+ERROR_REASON_CHAOS_PROFILE_NOT_FOUND: ErrorReason.ValueType  # 80
+"""The merchant has no chaos profile for this gateway; `metadata.resource_id` is
+`<merchant_id>/<gateway>`.
+"""
 ERROR_REASON_EMAIL_TAKEN: ErrorReason.ValueType  # 33
 """--- duplicates ------------------------------------------------------------------------------
 

@@ -447,6 +447,8 @@ class GatewayAttempt(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     TIME_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
+    CHAOS_FIELD_NUMBER: _builtins.int
+    SIMULATED_BY_FIELD_NUMBER: _builtins.int
     gateway: _builtins.str
     """The gateway that was called, e.g. "simulator"."""
     operation: Global___GatewayOperation.ValueType
@@ -459,6 +461,15 @@ class GatewayAttempt(_message.Message):
     """How long the gateway took, in milliseconds."""
     detail: _builtins.str
     """Decline code or error description, when not approved."""
+    chaos: _builtins.bool
+    """The outcome was made by the merchant's chaos profile for this gateway (an error, a timeout
+    or a decline it drew), not by the gateway.
+    """
+    simulated_by: _builtins.str
+    """What the simulator did to this call, empty when nothing: "chaos:<kind>#<draw>" (kind error,
+    timeout, decline, or latency when only the latency was drawn and the answer is the
+    gateway's), "outage:<scope>" or "script:<scope>".
+    """
     @_builtins.property
     def time(self) -> _timestamp_pb2.Timestamp:
         """When the attempt finished."""
@@ -473,10 +484,12 @@ class GatewayAttempt(_message.Message):
         latency_ms: _builtins.int = ...,
         time: _timestamp_pb2.Timestamp | None = ...,
         detail: _builtins.str = ...,
+        chaos: _builtins.bool = ...,
+        simulated_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["time", b"time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "gateway", b"gateway", "latency_ms", b"latency_ms", "operation", b"operation", "outcome", b"outcome", "reference", b"reference", "time", b"time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chaos", b"chaos", "detail", b"detail", "gateway", b"gateway", "latency_ms", b"latency_ms", "operation", b"operation", "outcome", b"outcome", "reference", b"reference", "simulated_by", b"simulated_by", "time", b"time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -624,7 +624,7 @@ class ResetCircuitBreakerRequest(_message.Message):
     MERCHANT_ID_FIELD_NUMBER: _builtins.int
     GATEWAY_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
-    """The merchant whose breaker it is."""
+    """The merchant whose breaker it is; empty for the caller's own (admins: required)."""
     gateway: _builtins.str
     """The gateway it guards."""
     def __init__(
@@ -748,3 +748,360 @@ class ListScenariosResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListScenariosResponse: _TypeAlias = ListScenariosResponse  # noqa: Y015
+
+@_typing.final
+class ChaosProfile(_message.Message):
+    """A merchant's seeded chaos profile for one gateway.
+
+    Each call routing makes to the gateway for the merchant (authorize, capture, void or refund,
+    once its breaker let it through and no outage or script step took it) is the profile's next
+    draw, numbered from 0 since the profile was set. Draw n is a pure function of (seed, gateway,
+    n): the same seed and the same calls in the same order give the same outcomes and latencies,
+    across processes and restarts, for any merchant. Rates are basis points (1/100 of a percent).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    ERROR_RATE_BPS_FIELD_NUMBER: _builtins.int
+    TIMEOUT_RATE_BPS_FIELD_NUMBER: _builtins.int
+    DECLINE_RATE_BPS_FIELD_NUMBER: _builtins.int
+    DECLINE_CODE_FIELD_NUMBER: _builtins.int
+    LATENCY_P50_MS_FIELD_NUMBER: _builtins.int
+    LATENCY_P99_MS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    DRAWS_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant it acts for."""
+    gateway: _builtins.str
+    """The gateway: stripe, paypal, razorpay or simulator."""
+    error_rate_bps: _builtins.int
+    """Calls that fail with a gateway error (count against the breaker; payments fail over)."""
+    timeout_rate_bps: _builtins.int
+    """Calls that never answer, ending at the route's timeout (count against the breaker)."""
+    decline_rate_bps: _builtins.int
+    """Calls the gateway declines with `decline_code` (an answer: no failover, no breaker failure)."""
+    decline_code: _builtins.str
+    """The decline code of a chaos decline."""
+    latency_p50_ms: _builtins.int
+    """The median of the log-normal latency each call waits, in milliseconds."""
+    latency_p99_ms: _builtins.int
+    """Its 99th percentile, in milliseconds (at least the median)."""
+    seed: _builtins.int
+    """The seed of the draws."""
+    draws: _builtins.int
+    """Calls drawn for since the profile was set: the number of the next draw."""
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the profile was set."""
+
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+        error_rate_bps: _builtins.int = ...,
+        timeout_rate_bps: _builtins.int = ...,
+        decline_rate_bps: _builtins.int = ...,
+        decline_code: _builtins.str = ...,
+        latency_p50_ms: _builtins.int = ...,
+        latency_p99_ms: _builtins.int = ...,
+        seed: _builtins.int = ...,
+        draws: _builtins.int = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_code", b"decline_code", "decline_rate_bps", b"decline_rate_bps", "draws", b"draws", "error_rate_bps", b"error_rate_bps", "gateway", b"gateway", "latency_p50_ms", b"latency_p50_ms", "latency_p99_ms", b"latency_p99_ms", "merchant_id", b"merchant_id", "seed", b"seed", "timeout_rate_bps", b"timeout_rate_bps", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChaosProfile: _TypeAlias = ChaosProfile  # noqa: Y015
+
+@_typing.final
+class SetChaosProfileRequest(_message.Message):
+    """Sets a chaos profile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    ERROR_RATE_BPS_FIELD_NUMBER: _builtins.int
+    TIMEOUT_RATE_BPS_FIELD_NUMBER: _builtins.int
+    DECLINE_RATE_BPS_FIELD_NUMBER: _builtins.int
+    DECLINE_CODE_FIELD_NUMBER: _builtins.int
+    LATENCY_P50_MS_FIELD_NUMBER: _builtins.int
+    LATENCY_P99_MS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    gateway: _builtins.str
+    """The gateway: stripe, paypal, razorpay or simulator."""
+    error_rate_bps: _builtins.int
+    """Basis points of calls that fail with an error, 0 to 10,000."""
+    timeout_rate_bps: _builtins.int
+    """Basis points of calls that time out, 0 to 10,000."""
+    decline_rate_bps: _builtins.int
+    """Basis points of calls declined, 0 to 10,000. The three rates add up to at most 10,000."""
+    decline_code: _builtins.str
+    """The decline code of a chaos decline; empty for generic_decline."""
+    latency_p50_ms: _builtins.int
+    """Median latency in milliseconds, 0 to 60,000."""
+    latency_p99_ms: _builtins.int
+    """99th-percentile latency in milliseconds, from the median to 60,000; 0 for the median (no
+    spread).
+    """
+    seed: _builtins.int
+    """The seed of the draws; any value."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+        error_rate_bps: _builtins.int = ...,
+        timeout_rate_bps: _builtins.int = ...,
+        decline_rate_bps: _builtins.int = ...,
+        decline_code: _builtins.str = ...,
+        latency_p50_ms: _builtins.int = ...,
+        latency_p99_ms: _builtins.int = ...,
+        seed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decline_code", b"decline_code", "decline_rate_bps", b"decline_rate_bps", "error_rate_bps", b"error_rate_bps", "gateway", b"gateway", "latency_p50_ms", b"latency_p50_ms", "latency_p99_ms", b"latency_p99_ms", "merchant_id", b"merchant_id", "seed", b"seed", "timeout_rate_bps", b"timeout_rate_bps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetChaosProfileRequest: _TypeAlias = SetChaosProfileRequest  # noqa: Y015
+
+@_typing.final
+class SetChaosProfileResponse(_message.Message):
+    """The profile in force."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profile(self) -> Global___ChaosProfile:
+        """As stored, with no draws yet."""
+
+    def __init__(
+        self,
+        *,
+        profile: Global___ChaosProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetChaosProfileResponse: _TypeAlias = SetChaosProfileResponse  # noqa: Y015
+
+@_typing.final
+class GetChaosProfileRequest(_message.Message):
+    """Reads a chaos profile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    gateway: _builtins.str
+    """The gateway."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChaosProfileRequest: _TypeAlias = GetChaosProfileRequest  # noqa: Y015
+
+@_typing.final
+class GetChaosProfileResponse(_message.Message):
+    """The profile."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profile(self) -> Global___ChaosProfile:
+        """The profile in force."""
+
+    def __init__(
+        self,
+        *,
+        profile: Global___ChaosProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChaosProfileResponse: _TypeAlias = GetChaosProfileResponse  # noqa: Y015
+
+@_typing.final
+class ListChaosProfilesRequest(_message.Message):
+    """Lists chaos profiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChaosProfilesRequest: _TypeAlias = ListChaosProfilesRequest  # noqa: Y015
+
+@_typing.final
+class ListChaosProfilesResponse(_message.Message):
+    """A merchant's chaos profiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROFILES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def profiles(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChaosProfile]:
+        """By gateway name."""
+
+    def __init__(
+        self,
+        *,
+        profiles: _abc.Iterable[Global___ChaosProfile] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profiles", b"profiles"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListChaosProfilesResponse: _TypeAlias = ListChaosProfilesResponse  # noqa: Y015
+
+@_typing.final
+class ClearChaosProfileRequest(_message.Message):
+    """Clears chaos profiles."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    GATEWAY_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    gateway: _builtins.str
+    """The gateway; empty for every gateway."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+        gateway: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["gateway", b"gateway", "merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearChaosProfileRequest: _TypeAlias = ClearChaosProfileRequest  # noqa: Y015
+
+@_typing.final
+class ClearChaosProfileResponse(_message.Message):
+    """Profiles cleared."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLEARED_FIELD_NUMBER: _builtins.int
+    cleared: _builtins.int
+    """How many profiles were removed."""
+    def __init__(
+        self,
+        *,
+        cleared: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cleared", b"cleared"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClearChaosProfileResponse: _TypeAlias = ClearChaosProfileResponse  # noqa: Y015
+
+@_typing.final
+class ResetSimulationRequest(_message.Message):
+    """Resets a merchant's simulation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MERCHANT_ID_FIELD_NUMBER: _builtins.int
+    merchant_id: _builtins.str
+    """The merchant; empty for the caller's own (admins: required)."""
+    def __init__(
+        self,
+        *,
+        merchant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["merchant_id", b"merchant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetSimulationRequest: _TypeAlias = ResetSimulationRequest  # noqa: Y015
+
+@_typing.final
+class ResetSimulationResponse(_message.Message):
+    """What the reset did."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FAULTS_CLEARED_FIELD_NUMBER: _builtins.int
+    CHAOS_PROFILES_CLEARED_FIELD_NUMBER: _builtins.int
+    BREAKERS_RESET_FIELD_NUMBER: _builtins.int
+    TEST_CLOCKS_DELETED_FIELD_NUMBER: _builtins.int
+    KEPT_TEST_CLOCK_IDS_FIELD_NUMBER: _builtins.int
+    faults_cleared: _builtins.int
+    """Gateways whose outage or script (the merchant's own) was cleared."""
+    chaos_profiles_cleared: _builtins.int
+    """Chaos profiles removed."""
+    breakers_reset: _builtins.int
+    """Circuit breakers closed with their statistics cleared."""
+    test_clocks_deleted: _builtins.int
+    """Test clocks deleted: those no payment or other object refers to."""
+    @_builtins.property
+    def kept_test_clock_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The ids of the test clocks kept because objects refer to them or they are advancing."""
+
+    def __init__(
+        self,
+        *,
+        faults_cleared: _builtins.int = ...,
+        chaos_profiles_cleared: _builtins.int = ...,
+        breakers_reset: _builtins.int = ...,
+        test_clocks_deleted: _builtins.int = ...,
+        kept_test_clock_ids: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breakers_reset", b"breakers_reset", "chaos_profiles_cleared", b"chaos_profiles_cleared", "faults_cleared", b"faults_cleared", "kept_test_clock_ids", b"kept_test_clock_ids", "test_clocks_deleted", b"test_clocks_deleted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetSimulationResponse: _TypeAlias = ResetSimulationResponse  # noqa: Y015

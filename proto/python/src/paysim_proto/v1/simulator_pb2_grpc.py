@@ -77,6 +77,31 @@ class SimulatorServiceStub:
                 request_serializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.SerializeToString,
                 response_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.FromString,
                 _registered_method=True)
+        self.SetChaosProfile = channel.unary_unary(
+                '/paysim.v1.SimulatorService/SetChaosProfile',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.SetChaosProfileRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.SetChaosProfileResponse.FromString,
+                _registered_method=True)
+        self.GetChaosProfile = channel.unary_unary(
+                '/paysim.v1.SimulatorService/GetChaosProfile',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.GetChaosProfileRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.GetChaosProfileResponse.FromString,
+                _registered_method=True)
+        self.ListChaosProfiles = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ListChaosProfiles',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesResponse.FromString,
+                _registered_method=True)
+        self.ClearChaosProfile = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ClearChaosProfile',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileResponse.FromString,
+                _registered_method=True)
+        self.ResetSimulation = channel.unary_unary(
+                '/paysim.v1.SimulatorService/ResetSimulation',
+                request_serializer=paysim_dot_v1_dot_simulator__pb2.ResetSimulationRequest.SerializeToString,
+                response_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetSimulationResponse.FromString,
+                _registered_method=True)
 
 
 class SimulatorServiceServicer:
@@ -141,7 +166,48 @@ class SimulatorServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResetCircuitBreaker(self, request, context):
-        """Close a merchant's breaker and clear its statistics. Admins only.
+        """Close a merchant's breaker and clear its statistics. A merchant resets its own breakers;
+        an admin names the merchant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetChaosProfile(self, request, context):
+        """Give a gateway a seeded chaos profile for one merchant: each call to it draws an error, a
+        timeout, a decline or the gateway's own answer, and a latency, from the profile's rates and
+        seed. Replaces the profile in force, and starts its sequence of draws again from the first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChaosProfile(self, request, context):
+        """The chaos profile of one gateway, with how many calls it has drawn for.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListChaosProfiles(self, request, context):
+        """Every chaos profile of a merchant, by gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClearChaosProfile(self, request, context):
+        """Remove the chaos profile of one gateway, or of every gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetSimulation(self, request, context):
+        """Put a merchant's simulation back to the start in one call: its own outages and scripts
+        (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
+        object refers to (a clock with payments or other objects on it, or one that is advancing, is
+        kept and named). Payments, customers and gateway configurations are not touched.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -184,6 +250,31 @@ def add_SimulatorServiceServicer_to_server(servicer, server):
                     servicer.ResetCircuitBreaker,
                     request_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.FromString,
                     response_serializer=paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.SerializeToString,
+            ),
+            'SetChaosProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetChaosProfile,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.SetChaosProfileRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.SetChaosProfileResponse.SerializeToString,
+            ),
+            'GetChaosProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChaosProfile,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.GetChaosProfileRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.GetChaosProfileResponse.SerializeToString,
+            ),
+            'ListChaosProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListChaosProfiles,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesResponse.SerializeToString,
+            ),
+            'ClearChaosProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearChaosProfile,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileResponse.SerializeToString,
+            ),
+            'ResetSimulation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetSimulation,
+                    request_deserializer=paysim_dot_v1_dot_simulator__pb2.ResetSimulationRequest.FromString,
+                    response_serializer=paysim_dot_v1_dot_simulator__pb2.ResetSimulationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -383,6 +474,141 @@ class SimulatorService:
             '/paysim.v1.SimulatorService/ResetCircuitBreaker',
             paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerRequest.SerializeToString,
             paysim_dot_v1_dot_simulator__pb2.ResetCircuitBreakerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetChaosProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/SetChaosProfile',
+            paysim_dot_v1_dot_simulator__pb2.SetChaosProfileRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.SetChaosProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChaosProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/GetChaosProfile',
+            paysim_dot_v1_dot_simulator__pb2.GetChaosProfileRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.GetChaosProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListChaosProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ListChaosProfiles',
+            paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ListChaosProfilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearChaosProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ClearChaosProfile',
+            paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ClearChaosProfileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetSimulation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/paysim.v1.SimulatorService/ResetSimulation',
+            paysim_dot_v1_dot_simulator__pb2.ResetSimulationRequest.SerializeToString,
+            paysim_dot_v1_dot_simulator__pb2.ResetSimulationResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,7 +66,26 @@ class SimulatorServiceStub:
     ListCircuitBreakers: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ListCircuitBreakersRequest, _simulator_pb2.ListCircuitBreakersResponse]
     """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics."""
     ResetCircuitBreaker: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ResetCircuitBreakerRequest, _simulator_pb2.ResetCircuitBreakerResponse]
-    """Close a merchant's breaker and clear its statistics. Admins only."""
+    """Close a merchant's breaker and clear its statistics. A merchant resets its own breakers;
+    an admin names the merchant.
+    """
+    SetChaosProfile: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.SetChaosProfileRequest, _simulator_pb2.SetChaosProfileResponse]
+    """Give a gateway a seeded chaos profile for one merchant: each call to it draws an error, a
+    timeout, a decline or the gateway's own answer, and a latency, from the profile's rates and
+    seed. Replaces the profile in force, and starts its sequence of draws again from the first.
+    """
+    GetChaosProfile: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.GetChaosProfileRequest, _simulator_pb2.GetChaosProfileResponse]
+    """The chaos profile of one gateway, with how many calls it has drawn for."""
+    ListChaosProfiles: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ListChaosProfilesRequest, _simulator_pb2.ListChaosProfilesResponse]
+    """Every chaos profile of a merchant, by gateway."""
+    ClearChaosProfile: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ClearChaosProfileRequest, _simulator_pb2.ClearChaosProfileResponse]
+    """Remove the chaos profile of one gateway, or of every gateway."""
+    ResetSimulation: _grpc.UnaryUnaryMultiCallable[_simulator_pb2.ResetSimulationRequest, _simulator_pb2.ResetSimulationResponse]
+    """Put a merchant's simulation back to the start in one call: its own outages and scripts
+    (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
+    object refers to (a clock with payments or other objects on it, or one that is advancing, is
+    kept and named). Payments, customers and gateway configurations are not touched.
+    """
 
 @_typing.type_check_only
 class SimulatorServiceAsyncStub(SimulatorServiceStub):
@@ -106,7 +125,26 @@ class SimulatorServiceAsyncStub(SimulatorServiceStub):
     ListCircuitBreakers: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ListCircuitBreakersRequest, _simulator_pb2.ListCircuitBreakersResponse]  # type: ignore[assignment]
     """A merchant's circuit breakers, one per gateway it routes to or has called, with statistics."""
     ResetCircuitBreaker: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ResetCircuitBreakerRequest, _simulator_pb2.ResetCircuitBreakerResponse]  # type: ignore[assignment]
-    """Close a merchant's breaker and clear its statistics. Admins only."""
+    """Close a merchant's breaker and clear its statistics. A merchant resets its own breakers;
+    an admin names the merchant.
+    """
+    SetChaosProfile: _aio.UnaryUnaryMultiCallable[_simulator_pb2.SetChaosProfileRequest, _simulator_pb2.SetChaosProfileResponse]  # type: ignore[assignment]
+    """Give a gateway a seeded chaos profile for one merchant: each call to it draws an error, a
+    timeout, a decline or the gateway's own answer, and a latency, from the profile's rates and
+    seed. Replaces the profile in force, and starts its sequence of draws again from the first.
+    """
+    GetChaosProfile: _aio.UnaryUnaryMultiCallable[_simulator_pb2.GetChaosProfileRequest, _simulator_pb2.GetChaosProfileResponse]  # type: ignore[assignment]
+    """The chaos profile of one gateway, with how many calls it has drawn for."""
+    ListChaosProfiles: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ListChaosProfilesRequest, _simulator_pb2.ListChaosProfilesResponse]  # type: ignore[assignment]
+    """Every chaos profile of a merchant, by gateway."""
+    ClearChaosProfile: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ClearChaosProfileRequest, _simulator_pb2.ClearChaosProfileResponse]  # type: ignore[assignment]
+    """Remove the chaos profile of one gateway, or of every gateway."""
+    ResetSimulation: _aio.UnaryUnaryMultiCallable[_simulator_pb2.ResetSimulationRequest, _simulator_pb2.ResetSimulationResponse]  # type: ignore[assignment]
+    """Put a merchant's simulation back to the start in one call: its own outages and scripts
+    (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
+    object refers to (a clock with payments or other objects on it, or one that is advancing, is
+    kept and named). Payments, customers and gateway configurations are not touched.
+    """
 
 class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
     """The simulator's control plane: the deterministic test scenarios, gateway outages, scripted
@@ -185,6 +223,55 @@ class SimulatorServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _simulator_pb2.ResetCircuitBreakerRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_simulator_pb2.ResetCircuitBreakerResponse, _abc.Awaitable[_simulator_pb2.ResetCircuitBreakerResponse]]:
-        """Close a merchant's breaker and clear its statistics. Admins only."""
+        """Close a merchant's breaker and clear its statistics. A merchant resets its own breakers;
+        an admin names the merchant.
+        """
+
+    @_abc_1.abstractmethod
+    def SetChaosProfile(
+        self,
+        request: _simulator_pb2.SetChaosProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.SetChaosProfileResponse, _abc.Awaitable[_simulator_pb2.SetChaosProfileResponse]]:
+        """Give a gateway a seeded chaos profile for one merchant: each call to it draws an error, a
+        timeout, a decline or the gateway's own answer, and a latency, from the profile's rates and
+        seed. Replaces the profile in force, and starts its sequence of draws again from the first.
+        """
+
+    @_abc_1.abstractmethod
+    def GetChaosProfile(
+        self,
+        request: _simulator_pb2.GetChaosProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.GetChaosProfileResponse, _abc.Awaitable[_simulator_pb2.GetChaosProfileResponse]]:
+        """The chaos profile of one gateway, with how many calls it has drawn for."""
+
+    @_abc_1.abstractmethod
+    def ListChaosProfiles(
+        self,
+        request: _simulator_pb2.ListChaosProfilesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ListChaosProfilesResponse, _abc.Awaitable[_simulator_pb2.ListChaosProfilesResponse]]:
+        """Every chaos profile of a merchant, by gateway."""
+
+    @_abc_1.abstractmethod
+    def ClearChaosProfile(
+        self,
+        request: _simulator_pb2.ClearChaosProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ClearChaosProfileResponse, _abc.Awaitable[_simulator_pb2.ClearChaosProfileResponse]]:
+        """Remove the chaos profile of one gateway, or of every gateway."""
+
+    @_abc_1.abstractmethod
+    def ResetSimulation(
+        self,
+        request: _simulator_pb2.ResetSimulationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_simulator_pb2.ResetSimulationResponse, _abc.Awaitable[_simulator_pb2.ResetSimulationResponse]]:
+        """Put a merchant's simulation back to the start in one call: its own outages and scripts
+        (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
+        object refers to (a clock with payments or other objects on it, or one that is advancing, is
+        kept and named). Payments, customers and gateway configurations are not touched.
+        """
 
 def add_SimulatorServiceServicer_to_server(servicer: SimulatorServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,8 +1,9 @@
-"""A merchant's circuit breakers and the faults in force for it, in one statement."""
+"""A merchant's circuit breakers, the faults in force for it and its chaos gateways, in one statement."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -17,6 +18,8 @@ _SQL = (
     "SELECT 'b', scope, gateway, state_json, version, updated_at FROM circuit_breakers WHERE scope = %s"
     " UNION ALL"
     " SELECT 'f', scope, gateway, faults_json, 0, updated_at FROM gateway_faults WHERE scope IN (%s, %s)"
+    " UNION ALL"
+    " SELECT 'c', merchant_id, gateway, '{}', 0, updated_at FROM chaos_profiles WHERE merchant_id = %s"
 )
 
 
@@ -25,13 +28,16 @@ class PgRoutingStateRepository:
         self._conn = conn
 
     async def load(self, merchant_id: str) -> RoutingState:
-        cur = await self._conn.execute(_SQL, (merchant_id, merchant_id, PLATFORM_SCOPE))
+        cur = await self._conn.execute(_SQL, (merchant_id, merchant_id, PLATFORM_SCOPE, merchant_id))
         state = RoutingState()
+        chaos: set[str] = set()
         for kind, scope, gateway, blob, version, updated in await cur.fetchall():
             data = json.loads(blob)
-            if kind == "b":
+            if kind == "c":
+                chaos.add(gateway)
+            elif kind == "b":
                 breaker = StoredBreaker(scope, gateway, BreakerState.from_dict(data), version, updated.astimezone(UTC))
                 state.breakers[gateway] = breaker
             else:
                 state.faults.append(GatewayFaults.from_dict(scope, gateway, data, updated.astimezone(UTC)))
-        return state
+        return replace(state, chaos=frozenset(chaos))

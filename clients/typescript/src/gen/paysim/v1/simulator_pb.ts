@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file paysim/v1/simulator.proto.
  */
 export const file_paysim_v1_simulator: GenFile = /*@__PURE__*/
-  fileDesc("ChlwYXlzaW0vdjEvc2ltdWxhdG9yLnByb3RvEglwYXlzaW0udjEiVQoPU2NyaXB0ZWRPdXRjb21lEiwKBGtpbmQYASABKA4yHi5wYXlzaW0udjEuU2NyaXB0ZWRPdXRjb21lS2luZBIUCgxkZWNsaW5lX2NvZGUYAiABKAkiuQEKDUdhdGV3YXlGYXVsdHMSDwoHZ2F0ZXdheRgBIAEoCRINCgVzY29wZRgCIAEoCRIqCgtvdXRhZ2VfbW9kZRgDIAEoDjIVLnBheXNpbS52MS5PdXRhZ2VNb2RlEjAKDG91dGFnZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGc2NyaXB0GAUgAygLMhoucGF5c2ltLnYxLlNjcmlwdGVkT3V0Y29tZSK0AQoXU2V0R2F0ZXdheU91dGFnZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCBIVCgdnYXRld2F5GAMgASgJQgTiQQECEikKBG1vZGUYBCABKA4yFS5wYXlzaW0udjEuT3V0YWdlTW9kZUIE4kEBAhIrCghkdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJEChhTZXRHYXRld2F5T3V0YWdlUmVzcG9uc2USKAoGZmF1bHRzGAEgASgLMhgucGF5c2ltLnYxLkdhdGV3YXlGYXVsdHMipQEKHFNjcmlwdEdhdGV3YXlPdXRjb21lc1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCBIVCgdnYXRld2F5GAMgASgJQgTiQQECEjIKCG91dGNvbWVzGAQgAygLMhoucGF5c2ltLnYxLlNjcmlwdGVkT3V0Y29tZUIE4kEBAhIOCgZhcHBlbmQYBSABKAgiSQodU2NyaXB0R2F0ZXdheU91dGNvbWVzUmVzcG9uc2USKAoGZmF1bHRzGAEgASgLMhgucGF5c2ltLnYxLkdhdGV3YXlGYXVsdHMiWAoZQ2xlYXJHYXRld2F5RmF1bHRzUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIVCg1wbGF0Zm9ybV93aWRlGAIgASgIEg8KB2dhdGV3YXkYAyABKAkiLQoaQ2xlYXJHYXRld2F5RmF1bHRzUmVzcG9uc2USDwoHY2xlYXJlZBgBIAEoBSJGChhMaXN0R2F0ZXdheUZhdWx0c1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCCJFChlMaXN0R2F0ZXdheUZhdWx0c1Jlc3BvbnNlEigKBmZhdWx0cxgBIAMoCzIYLnBheXNpbS52MS5HYXRld2F5RmF1bHRzIroBCg9CcmVha2VyU2V0dGluZ3MSGQoRZmFpbHVyZV90aHJlc2hvbGQYASABKAUSKQoGd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCWNvb2xfZG93bhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIYChBoYWxmX29wZW5fcHJvYmVzGAQgASgFEhkKEXN1Y2Nlc3NfdGhyZXNob2xkGAUgASgFIsoDCg5DaXJjdWl0QnJlYWtlchIPCgdnYXRld2F5GAEgASgJEiYKBXN0YXRlGAIgASgOMhcucGF5c2ltLnYxLkJyZWFrZXJTdGF0ZRIwCgxjaGFuZ2VkX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC29wZW5lZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxyZW9wZW5zX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmZhaWx1cmVzX2luX3dpbmRvdxgGIAEoBRIbChNoYWxmX29wZW5fc3VjY2Vzc2VzGAcgASgFEg0KBWNhbGxzGAggASgDEhEKCXN1Y2Nlc3NlcxgJIAEoAxIQCghmYWlsdXJlcxgKIAEoAxISCgpyZWplY3Rpb25zGAsgASgDEhUKDXN0YXRlX2NoYW5nZXMYDCABKAMSNQoRbGFzdF9mYWlsdXJlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE2xhc3RfZmFpbHVyZV9yZWFzb24YDiABKAkiMQoaTGlzdENpcmN1aXRCcmVha2Vyc1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkieAobTGlzdENpcmN1aXRCcmVha2Vyc1Jlc3BvbnNlEisKCGJyZWFrZXJzGAEgAygLMhkucGF5c2ltLnYxLkNpcmN1aXRCcmVha2VyEiwKCHNldHRpbmdzGAIgASgLMhoucGF5c2ltLnYxLkJyZWFrZXJTZXR0aW5ncyJOChpSZXNldENpcmN1aXRCcmVha2VyUmVxdWVzdBIZCgttZXJjaGFudF9pZBgBIAEoCUIE4kEBAhIVCgdnYXRld2F5GAIgASgJQgTiQQECIkkKG1Jlc2V0Q2lyY3VpdEJyZWFrZXJSZXNwb25zZRIqCgdicmVha2VyGAEgASgLMhkucGF5c2ltLnYxLkNpcmN1aXRCcmVha2VyIn8KCFNjZW5hcmlvEisKB3RyaWdnZXIYASABKA4yGi5wYXlzaW0udjEuU2NlbmFyaW9UcmlnZ2VyEg0KBXZhbHVlGAIgASgJEgwKBGtpbmQYAyABKAkSFAoMZGVjbGluZV9jb2RlGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJIkMKFExpc3RTY2VuYXJpb3NSZXF1ZXN0EisKB3RyaWdnZXIYASABKA4yGi5wYXlzaW0udjEuU2NlbmFyaW9UcmlnZ2VyIj8KFUxpc3RTY2VuYXJpb3NSZXNwb25zZRImCglzY2VuYXJpb3MYASADKAsyEy5wYXlzaW0udjEuU2NlbmFyaW8qWQoKT3V0YWdlTW9kZRIbChdPVVRBR0VfTU9ERV9VTlNQRUNJRklFRBAAEhUKEU9VVEFHRV9NT0RFX0VSUk9SEAESFwoTT1VUQUdFX01PREVfVElNRU9VVBACKsYBChNTY3JpcHRlZE91dGNvbWVLaW5kEiUKIVNDUklQVEVEX09VVENPTUVfS0lORF9VTlNQRUNJRklFRBAAEiEKHVNDUklQVEVEX09VVENPTUVfS0lORF9BUFBST1ZFEAESIQodU0NSSVBURURfT1VUQ09NRV9LSU5EX0RFQ0xJTkUQAhIfChtTQ1JJUFRFRF9PVVRDT01FX0tJTkRfRVJST1IQAxIhCh1TQ1JJUFRFRF9PVVRDT01FX0tJTkRfVElNRU9VVBAEKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADKqsBCg9TY2VuYXJpb1RyaWdnZXISIAocU0NFTkFSSU9fVFJJR0dFUl9VTlNQRUNJRklFRBAAEhkKFVNDRU5BUklPX1RSSUdHRVJfQ0FSRBABEhsKF1NDRU5BUklPX1RSSUdHRVJfQU1PVU5UEAISIAocU0NFTkFSSU9fVFJJR0dFUl9IT0xERVJfTkFNRRADEhwKGFNDRU5BUklPX1RSSUdHRVJfREVGQVVMVBAEMpUGChBTaW11bGF0b3JTZXJ2aWNlEl0KDUxpc3RTY2VuYXJpb3MSHy5wYXlzaW0udjEuTGlzdFNjZW5hcmlvc1JlcXVlc3QaIC5wYXlzaW0udjEuTGlzdFNjZW5hcmlvc1Jlc3BvbnNlIgmQAgHK8xgCEAESaAoQU2V0R2F0ZXdheU91dGFnZRIiLnBheXNpbS52MS5TZXRHYXRld2F5T3V0YWdlUmVxdWVzdBojLnBheXNpbS52MS5TZXRHYXRld2F5T3V0YWdlUmVzcG9uc2UiC5ACAsrzGAQoARgLEncKFVNjcmlwdEdhdGV3YXlPdXRjb21lcxInLnBheXNpbS52MS5TY3JpcHRHYXRld2F5T3V0Y29tZXNSZXF1ZXN0GigucGF5c2ltLnYxLlNjcmlwdEdhdGV3YXlPdXRjb21lc1Jlc3BvbnNlIguQAgDK8xgEKAEYCxJuChJDbGVhckdhdGV3YXlGYXVsdHMSJC5wYXlzaW0udjEuQ2xlYXJHYXRld2F5RmF1bHRzUmVxdWVzdBolLnBheXNpbS52MS5DbGVhckdhdGV3YXlGYXVsdHNSZXNwb25zZSILkAICyvMYBCgBGAsSawoRTGlzdEdhdGV3YXlGYXVsdHMSIy5wYXlzaW0udjEuTGlzdEdhdGV3YXlGYXVsdHNSZXF1ZXN0GiQucGF5c2ltLnYxLkxpc3RHYXRld2F5RmF1bHRzUmVzcG9uc2UiC5ACAcrzGAQoARgLEnEKE0xpc3RDaXJjdWl0QnJlYWtlcnMSJS5wYXlzaW0udjEuTGlzdENpcmN1aXRCcmVha2Vyc1JlcXVlc3QaJi5wYXlzaW0udjEuTGlzdENpcmN1aXRCcmVha2Vyc1Jlc3BvbnNlIguQAgHK8xgEKAEYCxJvChNSZXNldENpcmN1aXRCcmVha2VyEiUucGF5c2ltLnYxLlJlc2V0Q2lyY3VpdEJyZWFrZXJSZXF1ZXN0GiYucGF5c2ltLnYxLlJlc2V0Q2lyY3VpdEJyZWFrZXJSZXNwb25zZSIJkAICyvMYAiABYgZwcm90bzM", [file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_paysim_v1_options]);
+  fileDesc("ChlwYXlzaW0vdjEvc2ltdWxhdG9yLnByb3RvEglwYXlzaW0udjEiVQoPU2NyaXB0ZWRPdXRjb21lEiwKBGtpbmQYASABKA4yHi5wYXlzaW0udjEuU2NyaXB0ZWRPdXRjb21lS2luZBIUCgxkZWNsaW5lX2NvZGUYAiABKAkiuQEKDUdhdGV3YXlGYXVsdHMSDwoHZ2F0ZXdheRgBIAEoCRINCgVzY29wZRgCIAEoCRIqCgtvdXRhZ2VfbW9kZRgDIAEoDjIVLnBheXNpbS52MS5PdXRhZ2VNb2RlEjAKDG91dGFnZV91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoGc2NyaXB0GAUgAygLMhoucGF5c2ltLnYxLlNjcmlwdGVkT3V0Y29tZSK0AQoXU2V0R2F0ZXdheU91dGFnZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCBIVCgdnYXRld2F5GAMgASgJQgTiQQECEikKBG1vZGUYBCABKA4yFS5wYXlzaW0udjEuT3V0YWdlTW9kZUIE4kEBAhIrCghkdXJhdGlvbhgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJEChhTZXRHYXRld2F5T3V0YWdlUmVzcG9uc2USKAoGZmF1bHRzGAEgASgLMhgucGF5c2ltLnYxLkdhdGV3YXlGYXVsdHMipQEKHFNjcmlwdEdhdGV3YXlPdXRjb21lc1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCBIVCgdnYXRld2F5GAMgASgJQgTiQQECEjIKCG91dGNvbWVzGAQgAygLMhoucGF5c2ltLnYxLlNjcmlwdGVkT3V0Y29tZUIE4kEBAhIOCgZhcHBlbmQYBSABKAgiSQodU2NyaXB0R2F0ZXdheU91dGNvbWVzUmVzcG9uc2USKAoGZmF1bHRzGAEgASgLMhgucGF5c2ltLnYxLkdhdGV3YXlGYXVsdHMiWAoZQ2xlYXJHYXRld2F5RmF1bHRzUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIVCg1wbGF0Zm9ybV93aWRlGAIgASgIEg8KB2dhdGV3YXkYAyABKAkiLQoaQ2xlYXJHYXRld2F5RmF1bHRzUmVzcG9uc2USDwoHY2xlYXJlZBgBIAEoBSJGChhMaXN0R2F0ZXdheUZhdWx0c1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoNcGxhdGZvcm1fd2lkZRgCIAEoCCJFChlMaXN0R2F0ZXdheUZhdWx0c1Jlc3BvbnNlEigKBmZhdWx0cxgBIAMoCzIYLnBheXNpbS52MS5HYXRld2F5RmF1bHRzIroBCg9CcmVha2VyU2V0dGluZ3MSGQoRZmFpbHVyZV90aHJlc2hvbGQYASABKAUSKQoGd2luZG93GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiwKCWNvb2xfZG93bhgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIYChBoYWxmX29wZW5fcHJvYmVzGAQgASgFEhkKEXN1Y2Nlc3NfdGhyZXNob2xkGAUgASgFIsoDCg5DaXJjdWl0QnJlYWtlchIPCgdnYXRld2F5GAEgASgJEiYKBXN0YXRlGAIgASgOMhcucGF5c2ltLnYxLkJyZWFrZXJTdGF0ZRIwCgxjaGFuZ2VkX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC29wZW5lZF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxyZW9wZW5zX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhoKEmZhaWx1cmVzX2luX3dpbmRvdxgGIAEoBRIbChNoYWxmX29wZW5fc3VjY2Vzc2VzGAcgASgFEg0KBWNhbGxzGAggASgDEhEKCXN1Y2Nlc3NlcxgJIAEoAxIQCghmYWlsdXJlcxgKIAEoAxISCgpyZWplY3Rpb25zGAsgASgDEhUKDXN0YXRlX2NoYW5nZXMYDCABKAMSNQoRbGFzdF9mYWlsdXJlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhsKE2xhc3RfZmFpbHVyZV9yZWFzb24YDiABKAkiMQoaTGlzdENpcmN1aXRCcmVha2Vyc1JlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkieAobTGlzdENpcmN1aXRCcmVha2Vyc1Jlc3BvbnNlEisKCGJyZWFrZXJzGAEgAygLMhkucGF5c2ltLnYxLkNpcmN1aXRCcmVha2VyEiwKCHNldHRpbmdzGAIgASgLMhoucGF5c2ltLnYxLkJyZWFrZXJTZXR0aW5ncyJIChpSZXNldENpcmN1aXRCcmVha2VyUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIVCgdnYXRld2F5GAIgASgJQgTiQQECIkkKG1Jlc2V0Q2lyY3VpdEJyZWFrZXJSZXNwb25zZRIqCgdicmVha2VyGAEgASgLMhkucGF5c2ltLnYxLkNpcmN1aXRCcmVha2VyIn8KCFNjZW5hcmlvEisKB3RyaWdnZXIYASABKA4yGi5wYXlzaW0udjEuU2NlbmFyaW9UcmlnZ2VyEg0KBXZhbHVlGAIgASgJEgwKBGtpbmQYAyABKAkSFAoMZGVjbGluZV9jb2RlGAQgASgJEhMKC2Rlc2NyaXB0aW9uGAUgASgJIkMKFExpc3RTY2VuYXJpb3NSZXF1ZXN0EisKB3RyaWdnZXIYASABKA4yGi5wYXlzaW0udjEuU2NlbmFyaW9UcmlnZ2VyIj8KFUxpc3RTY2VuYXJpb3NSZXNwb25zZRImCglzY2VuYXJpb3MYASADKAsyEy5wYXlzaW0udjEuU2NlbmFyaW8irAIKDENoYW9zUHJvZmlsZRIZCgttZXJjaGFudF9pZBgBIAEoCUIE4kEBAxIVCgdnYXRld2F5GAIgASgJQgTiQQEDEhYKDmVycm9yX3JhdGVfYnBzGAMgASgFEhgKEHRpbWVvdXRfcmF0ZV9icHMYBCABKAUSGAoQZGVjbGluZV9yYXRlX2JwcxgFIAEoBRIUCgxkZWNsaW5lX2NvZGUYBiABKAkSFgoObGF0ZW5jeV9wNTBfbXMYByABKAUSFgoObGF0ZW5jeV9wOTlfbXMYCCABKAUSDAoEc2VlZBgJIAEoAxITCgVkcmF3cxgKIAEoA0IE4kEBAxI1Cgt1cGRhdGVfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMi5AEKFlNldENoYW9zUHJvZmlsZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSFQoHZ2F0ZXdheRgCIAEoCUIE4kEBAhIWCg5lcnJvcl9yYXRlX2JwcxgDIAEoBRIYChB0aW1lb3V0X3JhdGVfYnBzGAQgASgFEhgKEGRlY2xpbmVfcmF0ZV9icHMYBSABKAUSFAoMZGVjbGluZV9jb2RlGAYgASgJEhYKDmxhdGVuY3lfcDUwX21zGAcgASgFEhYKDmxhdGVuY3lfcDk5X21zGAggASgFEgwKBHNlZWQYCSABKAMiQwoXU2V0Q2hhb3NQcm9maWxlUmVzcG9uc2USKAoHcHJvZmlsZRgBIAEoCzIXLnBheXNpbS52MS5DaGFvc1Byb2ZpbGUiRAoWR2V0Q2hhb3NQcm9maWxlUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCRIVCgdnYXRld2F5GAIgASgJQgTiQQECIkMKF0dldENoYW9zUHJvZmlsZVJlc3BvbnNlEigKB3Byb2ZpbGUYASABKAsyFy5wYXlzaW0udjEuQ2hhb3NQcm9maWxlIi8KGExpc3RDaGFvc1Byb2ZpbGVzUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCSJGChlMaXN0Q2hhb3NQcm9maWxlc1Jlc3BvbnNlEikKCHByb2ZpbGVzGAEgAygLMhcucGF5c2ltLnYxLkNoYW9zUHJvZmlsZSJAChhDbGVhckNoYW9zUHJvZmlsZVJlcXVlc3QSEwoLbWVyY2hhbnRfaWQYASABKAkSDwoHZ2F0ZXdheRgCIAEoCSIsChlDbGVhckNoYW9zUHJvZmlsZVJlc3BvbnNlEg8KB2NsZWFyZWQYASABKAUiLQoWUmVzZXRTaW11bGF0aW9uUmVxdWVzdBITCgttZXJjaGFudF9pZBgBIAEoCSKjAQoXUmVzZXRTaW11bGF0aW9uUmVzcG9uc2USFgoOZmF1bHRzX2NsZWFyZWQYASABKAUSHgoWY2hhb3NfcHJvZmlsZXNfY2xlYXJlZBgCIAEoBRIWCg5icmVha2Vyc19yZXNldBgDIAEoBRIbChN0ZXN0X2Nsb2Nrc19kZWxldGVkGAQgASgFEhsKE2tlcHRfdGVzdF9jbG9ja19pZHMYBSADKAkqWQoKT3V0YWdlTW9kZRIbChdPVVRBR0VfTU9ERV9VTlNQRUNJRklFRBAAEhUKEU9VVEFHRV9NT0RFX0VSUk9SEAESFwoTT1VUQUdFX01PREVfVElNRU9VVBACKsYBChNTY3JpcHRlZE91dGNvbWVLaW5kEiUKIVNDUklQVEVEX09VVENPTUVfS0lORF9VTlNQRUNJRklFRBAAEiEKHVNDUklQVEVEX09VVENPTUVfS0lORF9BUFBST1ZFEAESIQodU0NSSVBURURfT1VUQ09NRV9LSU5EX0RFQ0xJTkUQAhIfChtTQ1JJUFRFRF9PVVRDT01FX0tJTkRfRVJST1IQAxIhCh1TQ1JJUFRFRF9PVVRDT01FX0tJTkRfVElNRU9VVBAEKnwKDEJyZWFrZXJTdGF0ZRIdChlCUkVBS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQlJFQUtFUl9TVEFURV9DTE9TRUQQARIWChJCUkVBS0VSX1NUQVRFX09QRU4QAhIbChdCUkVBS0VSX1NUQVRFX0hBTEZfT1BFThADKqsBCg9TY2VuYXJpb1RyaWdnZXISIAocU0NFTkFSSU9fVFJJR0dFUl9VTlNQRUNJRklFRBAAEhkKFVNDRU5BUklPX1RSSUdHRVJfQ0FSRBABEhsKF1NDRU5BUklPX1RSSUdHRVJfQU1PVU5UEAISIAocU0NFTkFSSU9fVFJJR0dFUl9IT0xERVJfTkFNRRADEhwKGFNDRU5BUklPX1RSSUdHRVJfREVGQVVMVBAEMqYKChBTaW11bGF0b3JTZXJ2aWNlEl0KDUxpc3RTY2VuYXJpb3MSHy5wYXlzaW0udjEuTGlzdFNjZW5hcmlvc1JlcXVlc3QaIC5wYXlzaW0udjEuTGlzdFNjZW5hcmlvc1Jlc3BvbnNlIgmQAgHK8xgCEAESaAoQU2V0R2F0ZXdheU91dGFnZRIiLnBheXNpbS52MS5TZXRHYXRld2F5T3V0YWdlUmVxdWVzdBojLnBheXNpbS52MS5TZXRHYXRld2F5T3V0YWdlUmVzcG9uc2UiC5ACAsrzGAQoARgLEncKFVNjcmlwdEdhdGV3YXlPdXRjb21lcxInLnBheXNpbS52MS5TY3JpcHRHYXRld2F5T3V0Y29tZXNSZXF1ZXN0GigucGF5c2ltLnYxLlNjcmlwdEdhdGV3YXlPdXRjb21lc1Jlc3BvbnNlIguQAgDK8xgEKAEYCxJuChJDbGVhckdhdGV3YXlGYXVsdHMSJC5wYXlzaW0udjEuQ2xlYXJHYXRld2F5RmF1bHRzUmVxdWVzdBolLnBheXNpbS52MS5DbGVhckdhdGV3YXlGYXVsdHNSZXNwb25zZSILkAICyvMYBCgBGAsSawoRTGlzdEdhdGV3YXlGYXVsdHMSIy5wYXlzaW0udjEuTGlzdEdhdGV3YXlGYXVsdHNSZXF1ZXN0GiQucGF5c2ltLnYxLkxpc3RHYXRld2F5RmF1bHRzUmVzcG9uc2UiC5ACAcrzGAQoARgLEnEKE0xpc3RDaXJjdWl0QnJlYWtlcnMSJS5wYXlzaW0udjEuTGlzdENpcmN1aXRCcmVha2Vyc1JlcXVlc3QaJi5wYXlzaW0udjEuTGlzdENpcmN1aXRCcmVha2Vyc1Jlc3BvbnNlIguQAgHK8xgEKAEYCxJxChNSZXNldENpcmN1aXRCcmVha2VyEiUucGF5c2ltLnYxLlJlc2V0Q2lyY3VpdEJyZWFrZXJSZXF1ZXN0GiYucGF5c2ltLnYxLlJlc2V0Q2lyY3VpdEJyZWFrZXJSZXNwb25zZSILkAICyvMYBCgBGAsSZQoPU2V0Q2hhb3NQcm9maWxlEiEucGF5c2ltLnYxLlNldENoYW9zUHJvZmlsZVJlcXVlc3QaIi5wYXlzaW0udjEuU2V0Q2hhb3NQcm9maWxlUmVzcG9uc2UiC5ACAsrzGAQoARgLEmUKD0dldENoYW9zUHJvZmlsZRIhLnBheXNpbS52MS5HZXRDaGFvc1Byb2ZpbGVSZXF1ZXN0GiIucGF5c2ltLnYxLkdldENoYW9zUHJvZmlsZVJlc3BvbnNlIguQAgHK8xgEKAEYCxJrChFMaXN0Q2hhb3NQcm9maWxlcxIjLnBheXNpbS52MS5MaXN0Q2hhb3NQcm9maWxlc1JlcXVlc3QaJC5wYXlzaW0udjEuTGlzdENoYW9zUHJvZmlsZXNSZXNwb25zZSILkAIByvMYBCgBGAsSawoRQ2xlYXJDaGFvc1Byb2ZpbGUSIy5wYXlzaW0udjEuQ2xlYXJDaGFvc1Byb2ZpbGVSZXF1ZXN0GiQucGF5c2ltLnYxLkNsZWFyQ2hhb3NQcm9maWxlUmVzcG9uc2UiC5ACAsrzGAQoARgLEmUKD1Jlc2V0U2ltdWxhdGlvbhIhLnBheXNpbS52MS5SZXNldFNpbXVsYXRpb25SZXF1ZXN0GiIucGF5c2ltLnYxLlJlc2V0U2ltdWxhdGlvblJlc3BvbnNlIguQAgLK8xgEKAEYC2IGcHJvdG8z", [file_google_api_field_behavior, file_google_protobuf_duration, file_google_protobuf_timestamp, file_paysim_v1_options]);
 
 /**
  * One step of a script.
@@ -557,7 +557,7 @@ export const ListCircuitBreakersResponseSchema: GenMessage<ListCircuitBreakersRe
  */
 export type ResetCircuitBreakerRequest = Message<"paysim.v1.ResetCircuitBreakerRequest"> & {
   /**
-   * The merchant whose breaker it is.
+   * The merchant whose breaker it is; empty for the caller's own (admins: required).
    *
    * @generated from field: string merchant_id = 1;
    */
@@ -689,6 +689,412 @@ export type ListScenariosResponse = Message<"paysim.v1.ListScenariosResponse"> &
  */
 export const ListScenariosResponseSchema: GenMessage<ListScenariosResponse> = /*@__PURE__*/
   messageDesc(file_paysim_v1_simulator, 18);
+
+/**
+ * A merchant's seeded chaos profile for one gateway.
+ *
+ * Each call routing makes to the gateway for the merchant (authorize, capture, void or refund,
+ * once its breaker let it through and no outage or script step took it) is the profile's next
+ * draw, numbered from 0 since the profile was set. Draw n is a pure function of (seed, gateway,
+ * n): the same seed and the same calls in the same order give the same outcomes and latencies,
+ * across processes and restarts, for any merchant. Rates are basis points (1/100 of a percent).
+ *
+ * @generated from message paysim.v1.ChaosProfile
+ */
+export type ChaosProfile = Message<"paysim.v1.ChaosProfile"> & {
+  /**
+   * The merchant it acts for.
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+
+  /**
+   * The gateway: stripe, paypal, razorpay or simulator.
+   *
+   * @generated from field: string gateway = 2;
+   */
+  gateway: string;
+
+  /**
+   * Calls that fail with a gateway error (count against the breaker; payments fail over).
+   *
+   * @generated from field: int32 error_rate_bps = 3;
+   */
+  errorRateBps: number;
+
+  /**
+   * Calls that never answer, ending at the route's timeout (count against the breaker).
+   *
+   * @generated from field: int32 timeout_rate_bps = 4;
+   */
+  timeoutRateBps: number;
+
+  /**
+   * Calls the gateway declines with `decline_code` (an answer: no failover, no breaker failure).
+   *
+   * @generated from field: int32 decline_rate_bps = 5;
+   */
+  declineRateBps: number;
+
+  /**
+   * The decline code of a chaos decline.
+   *
+   * @generated from field: string decline_code = 6;
+   */
+  declineCode: string;
+
+  /**
+   * The median of the log-normal latency each call waits, in milliseconds.
+   *
+   * @generated from field: int32 latency_p50_ms = 7;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * Its 99th percentile, in milliseconds (at least the median).
+   *
+   * @generated from field: int32 latency_p99_ms = 8;
+   */
+  latencyP99Ms: number;
+
+  /**
+   * The seed of the draws.
+   *
+   * @generated from field: int64 seed = 9;
+   */
+  seed: bigint;
+
+  /**
+   * Calls drawn for since the profile was set: the number of the next draw.
+   *
+   * @generated from field: int64 draws = 10;
+   */
+  draws: bigint;
+
+  /**
+   * When the profile was set.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 11;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message paysim.v1.ChaosProfile.
+ * Use `create(ChaosProfileSchema)` to create a new message.
+ */
+export const ChaosProfileSchema: GenMessage<ChaosProfile> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 19);
+
+/**
+ * Sets a chaos profile.
+ *
+ * @generated from message paysim.v1.SetChaosProfileRequest
+ */
+export type SetChaosProfileRequest = Message<"paysim.v1.SetChaosProfileRequest"> & {
+  /**
+   * The merchant; empty for the caller's own (admins: required).
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+
+  /**
+   * The gateway: stripe, paypal, razorpay or simulator.
+   *
+   * @generated from field: string gateway = 2;
+   */
+  gateway: string;
+
+  /**
+   * Basis points of calls that fail with an error, 0 to 10,000.
+   *
+   * @generated from field: int32 error_rate_bps = 3;
+   */
+  errorRateBps: number;
+
+  /**
+   * Basis points of calls that time out, 0 to 10,000.
+   *
+   * @generated from field: int32 timeout_rate_bps = 4;
+   */
+  timeoutRateBps: number;
+
+  /**
+   * Basis points of calls declined, 0 to 10,000. The three rates add up to at most 10,000.
+   *
+   * @generated from field: int32 decline_rate_bps = 5;
+   */
+  declineRateBps: number;
+
+  /**
+   * The decline code of a chaos decline; empty for generic_decline.
+   *
+   * @generated from field: string decline_code = 6;
+   */
+  declineCode: string;
+
+  /**
+   * Median latency in milliseconds, 0 to 60,000.
+   *
+   * @generated from field: int32 latency_p50_ms = 7;
+   */
+  latencyP50Ms: number;
+
+  /**
+   * 99th-percentile latency in milliseconds, from the median to 60,000; 0 for the median (no
+   * spread).
+   *
+   * @generated from field: int32 latency_p99_ms = 8;
+   */
+  latencyP99Ms: number;
+
+  /**
+   * The seed of the draws; any value.
+   *
+   * @generated from field: int64 seed = 9;
+   */
+  seed: bigint;
+};
+
+/**
+ * Describes the message paysim.v1.SetChaosProfileRequest.
+ * Use `create(SetChaosProfileRequestSchema)` to create a new message.
+ */
+export const SetChaosProfileRequestSchema: GenMessage<SetChaosProfileRequest> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 20);
+
+/**
+ * The profile in force.
+ *
+ * @generated from message paysim.v1.SetChaosProfileResponse
+ */
+export type SetChaosProfileResponse = Message<"paysim.v1.SetChaosProfileResponse"> & {
+  /**
+   * As stored, with no draws yet.
+   *
+   * @generated from field: paysim.v1.ChaosProfile profile = 1;
+   */
+  profile?: ChaosProfile | undefined;
+};
+
+/**
+ * Describes the message paysim.v1.SetChaosProfileResponse.
+ * Use `create(SetChaosProfileResponseSchema)` to create a new message.
+ */
+export const SetChaosProfileResponseSchema: GenMessage<SetChaosProfileResponse> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 21);
+
+/**
+ * Reads a chaos profile.
+ *
+ * @generated from message paysim.v1.GetChaosProfileRequest
+ */
+export type GetChaosProfileRequest = Message<"paysim.v1.GetChaosProfileRequest"> & {
+  /**
+   * The merchant; empty for the caller's own (admins: required).
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+
+  /**
+   * The gateway.
+   *
+   * @generated from field: string gateway = 2;
+   */
+  gateway: string;
+};
+
+/**
+ * Describes the message paysim.v1.GetChaosProfileRequest.
+ * Use `create(GetChaosProfileRequestSchema)` to create a new message.
+ */
+export const GetChaosProfileRequestSchema: GenMessage<GetChaosProfileRequest> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 22);
+
+/**
+ * The profile.
+ *
+ * @generated from message paysim.v1.GetChaosProfileResponse
+ */
+export type GetChaosProfileResponse = Message<"paysim.v1.GetChaosProfileResponse"> & {
+  /**
+   * The profile in force.
+   *
+   * @generated from field: paysim.v1.ChaosProfile profile = 1;
+   */
+  profile?: ChaosProfile | undefined;
+};
+
+/**
+ * Describes the message paysim.v1.GetChaosProfileResponse.
+ * Use `create(GetChaosProfileResponseSchema)` to create a new message.
+ */
+export const GetChaosProfileResponseSchema: GenMessage<GetChaosProfileResponse> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 23);
+
+/**
+ * Lists chaos profiles.
+ *
+ * @generated from message paysim.v1.ListChaosProfilesRequest
+ */
+export type ListChaosProfilesRequest = Message<"paysim.v1.ListChaosProfilesRequest"> & {
+  /**
+   * The merchant; empty for the caller's own (admins: required).
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+};
+
+/**
+ * Describes the message paysim.v1.ListChaosProfilesRequest.
+ * Use `create(ListChaosProfilesRequestSchema)` to create a new message.
+ */
+export const ListChaosProfilesRequestSchema: GenMessage<ListChaosProfilesRequest> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 24);
+
+/**
+ * A merchant's chaos profiles.
+ *
+ * @generated from message paysim.v1.ListChaosProfilesResponse
+ */
+export type ListChaosProfilesResponse = Message<"paysim.v1.ListChaosProfilesResponse"> & {
+  /**
+   * By gateway name.
+   *
+   * @generated from field: repeated paysim.v1.ChaosProfile profiles = 1;
+   */
+  profiles: ChaosProfile[];
+};
+
+/**
+ * Describes the message paysim.v1.ListChaosProfilesResponse.
+ * Use `create(ListChaosProfilesResponseSchema)` to create a new message.
+ */
+export const ListChaosProfilesResponseSchema: GenMessage<ListChaosProfilesResponse> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 25);
+
+/**
+ * Clears chaos profiles.
+ *
+ * @generated from message paysim.v1.ClearChaosProfileRequest
+ */
+export type ClearChaosProfileRequest = Message<"paysim.v1.ClearChaosProfileRequest"> & {
+  /**
+   * The merchant; empty for the caller's own (admins: required).
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+
+  /**
+   * The gateway; empty for every gateway.
+   *
+   * @generated from field: string gateway = 2;
+   */
+  gateway: string;
+};
+
+/**
+ * Describes the message paysim.v1.ClearChaosProfileRequest.
+ * Use `create(ClearChaosProfileRequestSchema)` to create a new message.
+ */
+export const ClearChaosProfileRequestSchema: GenMessage<ClearChaosProfileRequest> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 26);
+
+/**
+ * Profiles cleared.
+ *
+ * @generated from message paysim.v1.ClearChaosProfileResponse
+ */
+export type ClearChaosProfileResponse = Message<"paysim.v1.ClearChaosProfileResponse"> & {
+  /**
+   * How many profiles were removed.
+   *
+   * @generated from field: int32 cleared = 1;
+   */
+  cleared: number;
+};
+
+/**
+ * Describes the message paysim.v1.ClearChaosProfileResponse.
+ * Use `create(ClearChaosProfileResponseSchema)` to create a new message.
+ */
+export const ClearChaosProfileResponseSchema: GenMessage<ClearChaosProfileResponse> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 27);
+
+/**
+ * Resets a merchant's simulation.
+ *
+ * @generated from message paysim.v1.ResetSimulationRequest
+ */
+export type ResetSimulationRequest = Message<"paysim.v1.ResetSimulationRequest"> & {
+  /**
+   * The merchant; empty for the caller's own (admins: required).
+   *
+   * @generated from field: string merchant_id = 1;
+   */
+  merchantId: string;
+};
+
+/**
+ * Describes the message paysim.v1.ResetSimulationRequest.
+ * Use `create(ResetSimulationRequestSchema)` to create a new message.
+ */
+export const ResetSimulationRequestSchema: GenMessage<ResetSimulationRequest> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 28);
+
+/**
+ * What the reset did.
+ *
+ * @generated from message paysim.v1.ResetSimulationResponse
+ */
+export type ResetSimulationResponse = Message<"paysim.v1.ResetSimulationResponse"> & {
+  /**
+   * Gateways whose outage or script (the merchant's own) was cleared.
+   *
+   * @generated from field: int32 faults_cleared = 1;
+   */
+  faultsCleared: number;
+
+  /**
+   * Chaos profiles removed.
+   *
+   * @generated from field: int32 chaos_profiles_cleared = 2;
+   */
+  chaosProfilesCleared: number;
+
+  /**
+   * Circuit breakers closed with their statistics cleared.
+   *
+   * @generated from field: int32 breakers_reset = 3;
+   */
+  breakersReset: number;
+
+  /**
+   * Test clocks deleted: those no payment or other object refers to.
+   *
+   * @generated from field: int32 test_clocks_deleted = 4;
+   */
+  testClocksDeleted: number;
+
+  /**
+   * The ids of the test clocks kept because objects refer to them or they are advancing.
+   *
+   * @generated from field: repeated string kept_test_clock_ids = 5;
+   */
+  keptTestClockIds: string[];
+};
+
+/**
+ * Describes the message paysim.v1.ResetSimulationResponse.
+ * Use `create(ResetSimulationResponseSchema)` to create a new message.
+ */
+export const ResetSimulationResponseSchema: GenMessage<ResetSimulationResponse> = /*@__PURE__*/
+  messageDesc(file_paysim_v1_simulator, 29);
 
 /**
  * How a gateway in an outage fails.
@@ -943,7 +1349,8 @@ export const SimulatorService: GenService<{
     output: typeof ListCircuitBreakersResponseSchema;
   },
   /**
-   * Close a merchant's breaker and clear its statistics. Admins only.
+   * Close a merchant's breaker and clear its statistics. A merchant resets its own breakers;
+   * an admin names the merchant.
    *
    * @generated from rpc paysim.v1.SimulatorService.ResetCircuitBreaker
    */
@@ -951,6 +1358,61 @@ export const SimulatorService: GenService<{
     methodKind: "unary";
     input: typeof ResetCircuitBreakerRequestSchema;
     output: typeof ResetCircuitBreakerResponseSchema;
+  },
+  /**
+   * Give a gateway a seeded chaos profile for one merchant: each call to it draws an error, a
+   * timeout, a decline or the gateway's own answer, and a latency, from the profile's rates and
+   * seed. Replaces the profile in force, and starts its sequence of draws again from the first.
+   *
+   * @generated from rpc paysim.v1.SimulatorService.SetChaosProfile
+   */
+  setChaosProfile: {
+    methodKind: "unary";
+    input: typeof SetChaosProfileRequestSchema;
+    output: typeof SetChaosProfileResponseSchema;
+  },
+  /**
+   * The chaos profile of one gateway, with how many calls it has drawn for.
+   *
+   * @generated from rpc paysim.v1.SimulatorService.GetChaosProfile
+   */
+  getChaosProfile: {
+    methodKind: "unary";
+    input: typeof GetChaosProfileRequestSchema;
+    output: typeof GetChaosProfileResponseSchema;
+  },
+  /**
+   * Every chaos profile of a merchant, by gateway.
+   *
+   * @generated from rpc paysim.v1.SimulatorService.ListChaosProfiles
+   */
+  listChaosProfiles: {
+    methodKind: "unary";
+    input: typeof ListChaosProfilesRequestSchema;
+    output: typeof ListChaosProfilesResponseSchema;
+  },
+  /**
+   * Remove the chaos profile of one gateway, or of every gateway.
+   *
+   * @generated from rpc paysim.v1.SimulatorService.ClearChaosProfile
+   */
+  clearChaosProfile: {
+    methodKind: "unary";
+    input: typeof ClearChaosProfileRequestSchema;
+    output: typeof ClearChaosProfileResponseSchema;
+  },
+  /**
+   * Put a merchant's simulation back to the start in one call: its own outages and scripts
+   * (not the platform's), its chaos profiles and its circuit breakers, and the test clocks no
+   * object refers to (a clock with payments or other objects on it, or one that is advancing, is
+   * kept and named). Payments, customers and gateway configurations are not touched.
+   *
+   * @generated from rpc paysim.v1.SimulatorService.ResetSimulation
+   */
+  resetSimulation: {
+    methodKind: "unary";
+    input: typeof ResetSimulationRequestSchema;
+    output: typeof ResetSimulationResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_paysim_v1_simulator, 0);
