@@ -52,6 +52,8 @@ from paysim.store.unit_of_work import UnitOfWorkFactory
 DEFAULT_TIMEOUT_MS = 10_000
 CIRCUIT_OPEN = "circuit_open"
 TIMEOUT = "timeout"
+# Real time a gateway gets to answer after a drawn latency, however little of the timeout is left.
+_CHAOS_ANSWER_FLOOR_MS = 1000
 # Outcome of an attempt that was never made (its breaker was open).
 SKIPPED = "skipped"
 _NOT_FAILURES = frozenset({METHOD_NOT_SUPPORTED, UNKNOWN_REFERENCE})
@@ -226,7 +228,11 @@ class GatewayRouter:
         drawn = None
         if injection is None and chaotic and self._chaos is not None:
             drawn = await self._chaos.take(merchant_id, route.gateway)
-        invoked = self._invoke(route, injection, call, override) if drawn is None else self._chaotic(route, drawn, call)
+        invoked = (
+            self._invoke(route, injection, call, override)
+            if drawn is None
+            else self._chaotic(route, drawn, call, _own_latency_ms(self.gateways[route.gateway], override))
+        )
         result = await tracing.traced("gateway call", invoked, gateway=route.gateway)
         metrics.gateway_attempt(route.gateway, _attempt_outcome(result))
         await self._breakers.record_call(
@@ -263,10 +269,18 @@ class GatewayRouter:
         route: Route,
         drawn: ChaosDraw,
         call: Callable[[Override | None, Gateway], Awaitable[GatewayResult]],
+        own_latency_ms: int,
     ) -> GatewayResult:
-        """A call a chaos profile drew for: what the draw says, after its latency."""
+        """A call a chaos profile drew for: what the draw says, after its latency. Whether it
+        times out is decided on simulated time (the route's, the draw's and the gateway's own
+        configured latency), never on how fast this machine happens to be."""
         waited = route.latency_ms + drawn.latency_ms
         timed_out = GatewayResult(Outcome.ERROR, message=f"{TIMEOUT}: no answer within {route.timeout_ms} ms")
+        if drawn.kind is not ChaosKind.TIMEOUT and waited < route.timeout_ms <= waited + own_latency_ms:
+            # The gateway itself is slower than what is left (paysim-latency-ms, its latency setting):
+            # a timeout, though not by the profile's doing.
+            await asyncio.sleep(route.timeout_ms / 1000)
+            return replace(timed_out, latency_ms=route.timeout_ms, simulated_by=drawn.source, chaos=False)
         if drawn.kind is ChaosKind.TIMEOUT or waited >= route.timeout_ms:
             drawn = replace(drawn, kind=ChaosKind.TIMEOUT)
             await asyncio.sleep(route.timeout_ms / 1000)
@@ -274,9 +288,11 @@ class GatewayRouter:
         else:
             await asyncio.sleep(waited / 1000)
             try:
-                # What is left of the route's timeout: a gateway slow on its own (paysim-latency-ms)
-                # still times out, though not by the profile's doing.
-                async with asyncio.timeout((route.timeout_ms - waited) / 1000):
+                # A guard against a gateway that hangs, not the timeout itself (decided above): at
+                # least a second of real time, since on a loaded machine an in-process answer can
+                # take longer than the few milliseconds left, and a replay must not differ.
+                remaining_ms = max(route.timeout_ms - waited, _CHAOS_ANSWER_FLOOR_MS)
+                async with asyncio.timeout(remaining_ms / 1000):
                     result = await self._drawn_answer(self.gateways[route.gateway], drawn, call)
             except TimeoutError:
                 result, waited = timed_out, route.timeout_ms
@@ -336,3 +352,10 @@ def _soonest(current: float | None, candidate: float) -> float:
 def _attempt_outcome(result: GatewayResult) -> str:
     """The gateway-attempt metric's outcome: approved, declined, error, or timeout."""
     return "timeout" if result.message.startswith(TIMEOUT) else result.outcome.value
+
+
+def _own_latency_ms(gateway: Gateway, override: Override | None) -> int:
+    """The latency a gateway is configured to add to every answer, plus the request's own
+    (paysim-latency-ms): simulated time, known before the call."""
+    configured = getattr(gateway, "latency_ms", 0)
+    return (configured if isinstance(configured, int) else 0) + (override.latency_ms if override is not None else 0)
