@@ -40,6 +40,7 @@ from paysim.store.repositories import (
     WebhookDeliveryRepository,
     WebhookEndpointRepository,
 )
+from paysim.store.repositories.disputes import DisputeRepository
 from paysim.store.repositories.payments import PaymentEventStore
 from paysim.store.repositories.routing_state import RoutingStateRepository
 from paysim.store.repositories.test_clocks import TestClockRepository
@@ -127,6 +128,7 @@ class UnitOfWork:
         self.gateway_configs = GatewayConfigRepository(conn)
         self.three_ds_policies = ThreeDSPolicyRepository(conn)
         self.test_clocks = TestClockRepository(conn)
+        self.disputes = DisputeRepository(conn)
         self.webhook_endpoints = WebhookEndpointRepository(conn)
         self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self
