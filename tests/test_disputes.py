@@ -6,17 +6,20 @@ money moves with it; refunds are refused while it holds the money; tenants stay 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import grpc
 import pytest
+from paysim_client import Client
 from paysim_proto.v1 import dispute_pb2 as D
 from paysim_proto.v1 import events_pb2 as E
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import webhook_pb2 as W
 
 from paysim.domain.disputes import EVIDENCE_WINDOW, REVIEW_PERIOD
+from paysim.domain.test_clocks import TestClock
+from paysim.services import dispute_opening
 from paysim.services.verification import verify_all
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant
@@ -363,3 +366,35 @@ def test_dispute_events_reach_subscribers_and_webhooks(make_server: Callable[...
         if stream is not None:
             stream.cancel()
         receiver.stop()
+
+
+def test_disputes_on_a_test_clock_are_decided_as_it_advances(
+    make_server: Callable[..., ServerHandle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dispute lives on its payment's test clock. Payments are not attached to clocks in this
+    release, so the test attaches them the way the payment side will: through ``clock_of``."""
+    server = make_server()
+    account = register_merchant(server.stubs())
+    api = server.stubs(account.api_key)
+    with Client.connect(server.target, api_key=account.api_key) as client:
+        clock = client.test_clocks.create("disputes", server.clock())
+        monkeypatch.setattr(dispute_opening, "clock_of", lambda _payment: clock.id)
+        unanswered, answered = pay(api, FRAUDULENT), pay(api, NOT_RECEIVED)
+        assert unanswered.dispute.test_clock_id == clock.id
+        submitted = submit(api, answered.dispute.id, "winning_evidence")
+        # Real time passing does not touch them: they fall due on their clock only.
+        housekeeping(server, EVIDENCE_WINDOW + timedelta(days=1))
+        assert get(api, unanswered.dispute.id).status == D.DISPUTE_STATUS_NEEDS_RESPONSE
+        assert get(api, answered.dispute.id).status == D.DISPUTE_STATUS_UNDER_REVIEW
+        target = clock.frozen_time.ToDatetime(UTC) + timedelta(days=8)
+        client.test_clocks.advance(clock.id, target)
+    lost, won = get(api, unanswered.dispute.id), get(api, answered.dispute.id)
+    assert (lost.status, lost.close_reason) == (D.DISPUTE_STATUS_LOST, "evidence_deadline_passed")
+    assert (won.status, won.reinstated_amount_minor) == (D.DISPUTE_STATUS_WON, AMOUNT)
+    # Each transition carries the time it fell due, not the time the advance ran.
+    assert lost.update_time == unanswered.dispute.evidence_due_by
+    assert won.update_time == submitted.review_due_by
+    assert event_types(api, answered.id)[-2:] == ["dispute.closed", "dispute.funds_reinstated"]
+    same_clock = TestClock(clock.id, account.merchant_id, clock.name, target, target)
+    assert server.run(server.app.disputes.run_due(same_clock, target)) == 0  # nothing left
+    assert server.run(verify_all(server.app.unit_of_work)).ok

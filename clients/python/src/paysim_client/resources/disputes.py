@@ -59,6 +59,7 @@ class AsyncDisputes(AsyncResource):
 
     async def submit_evidence(
         self,
+        /,  # positional-only, so that any evidence field name is free as a keyword
         dispute_id: str,
         *,
         timeout: float | None = None,
