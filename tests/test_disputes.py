@@ -5,8 +5,12 @@ money moves with it; refunds are refused while it holds the money; tenants stay 
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -22,11 +26,12 @@ from paysim.domain.test_clocks import TestClock
 from paysim.services import dispute_opening
 from paysim.services.verification import verify_all
 from tests.support.client import Stubs, expect_error
-from tests.support.factories import register_merchant
+from tests.support.factories import create_customer, register_customer_user, register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.streams import EventStream
 from tests.support.webhook_receiver import WebhookReceiver
 
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 FRAUDULENT = "4000000000000259"
 NOT_RECEIVED = "4000000000002685"
 INQUIRY = "4000000000001976"
@@ -398,3 +403,31 @@ def test_disputes_on_a_test_clock_are_decided_as_it_advances(
     same_clock = TestClock(clock.id, account.merchant_id, clock.name, target, target)
     assert server.run(server.app.disputes.run_due(same_clock, target)) == 0  # nothing left
     assert server.run(verify_all(server.app.unit_of_work)).ok
+
+
+def test_the_readme_example_runs_as_written(server: ServerHandle) -> None:
+    account = register_merchant(server.stubs())
+    section = README[README.index("## Disputes") : README.index("## Webhooks")]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    (printed,) = re.findall(r"```text\n(DISPUTE_STATUS.*?)```", section, re.S)
+    code = code.replace('"localhost:50051"', repr(server.target)).replace('"sk_test_…"', repr(account.api_key))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == printed
+
+
+def test_a_customer_sees_the_disputes_of_its_own_payments_and_cannot_answer(server: ServerHandle) -> None:
+    shop = register_merchant(server.stubs())
+    api = server.stubs(shop.api_key)
+    person = register_customer_user(server.stubs())
+    linked = create_customer(server.stubs(), shop.api_key, email=person.email)
+    own = pay(api, FRAUDULENT, customer_id=linked.id)
+    someone_elses = pay(api, FRAUDULENT)
+    customer = server.stubs(person.access_token)
+    listed = customer.disputes.ListDisputes(D.ListDisputesRequest()).disputes
+    assert [d.id for d in listed] == [own.dispute.id]
+    assert get(customer, own.dispute.id).payment_id == own.id
+    err = expect_error(customer.disputes.GetDispute, D.GetDisputeRequest(dispute_id=someone_elses.dispute.id))
+    assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "DISPUTE_NOT_FOUND")
+    err = expect_error(customer.disputes.AcceptDispute, D.AcceptDisputeRequest(dispute_id=own.dispute.id))
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
