@@ -20,11 +20,13 @@ from paysim_proto.v1 import dispute_pb2 as D
 from paysim_proto.v1 import events_pb2 as E
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import webhook_pb2 as W
+from sqlalchemy import update
 
 from paysim.domain.disputes import EVIDENCE_WINDOW, REVIEW_PERIOD
 from paysim.domain.test_clocks import TestClock
 from paysim.services import dispute_opening
 from paysim.services.verification import verify_all
+from paysim.store.schema import disputes
 from tests.support.client import Stubs, expect_error
 from tests.support.factories import create_customer, register_customer_user, register_merchant
 from tests.support.harness import ServerHandle
@@ -431,3 +433,20 @@ def test_a_customer_sees_the_disputes_of_its_own_payments_and_cannot_answer(serv
     assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "DISPUTE_NOT_FOUND")
     err = expect_error(customer.disputes.AcceptDispute, D.AcceptDisputeRequest(dispute_id=own.dispute.id))
     assert err.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_verify_catches_a_dispute_row_that_differs_from_the_events(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    paid = pay(api, FRAUDULENT)
+    assert server.run(verify_all(server.app.unit_of_work)).ok
+
+    async def tamper() -> None:
+        async with server.app.engine.begin() as conn:
+            await conn.execute(update(disputes).where(disputes.c.id == paid.dispute.id).values(status="won"))
+
+    server.run(tamper())
+    report = server.run(verify_all(server.app.unit_of_work))
+    assert [(m.payment_id, m.problem, m.fields) for m in report.mismatches] == [
+        (paid.id, "dispute projection differs from replayed events", ("status",))
+    ]

@@ -54,6 +54,11 @@ async def project(conn: Any, row: dict[str, Any]) -> None:
 
 
 class DisputeRepository(SqlRepository):
+    async def row_of(self, payment_id: str) -> dict[str, Any] | None:
+        """The projection row of a payment's dispute, as ``dispute_row`` makes it (for verification)."""
+        found = (await self._conn.execute(select(disputes).where(disputes.c.payment_id == payment_id))).first()
+        return None if found is None else dict(found._mapping)
+
     async def payment_of(self, dispute_id: str) -> str | None:
         """The payment a dispute belongs to."""
         found = await self._conn.scalar(select(disputes.c.payment_id).where(disputes.c.id == dispute_id))
