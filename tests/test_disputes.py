@@ -450,3 +450,17 @@ def test_verify_catches_a_dispute_row_that_differs_from_the_events(make_server: 
     assert [(m.payment_id, m.problem, m.fields) for m in report.mismatches] == [
         (paid.id, "dispute projection differs from replayed events", ("status",))
     ]
+
+
+def test_an_answer_after_the_deadline_finds_the_dispute_lost(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    late, accepted_late = pay(api, FRAUDULENT), pay(api, INQUIRY)
+    server.clock.advance(EVIDENCE_WINDOW)  # no housekeeping round ran
+    err = expect_error(api.disputes.SubmitDisputeEvidence, _evidence_request(late.dispute.id))
+    assert (err.reason, err.metadata["status"]) == ("DISPUTE_CLOSED", "lost")
+    lost = get(api, late.dispute.id)
+    assert (lost.status, lost.close_reason) == (D.DISPUTE_STATUS_LOST, "evidence_deadline_passed")
+    err = expect_error(api.disputes.AcceptDispute, D.AcceptDisputeRequest(dispute_id=accepted_late.dispute.id))
+    assert (err.reason, err.metadata["status"]) == ("DISPUTE_CLOSED", "warning_closed")
+    assert server.run(server.app.disputes.sweep()) == 0

@@ -71,6 +71,13 @@ def _check_statuses(v: Violations, statuses: tuple[str, ...]) -> None:
             v.add(f"statuses[{i}]", "must be a dispute status", "INVALID_ENUM")
 
 
+def _due_on_real_time(state: payment.PaymentState, now: datetime) -> list[PaymentEvent]:
+    """What fell due by ``now`` on a dispute that lives on real time (a test clock decides its own)."""
+    if state.dispute is None or state.dispute.test_clock_id is not None:
+        return []
+    return dispute_rules.due_events(state, now, at=now)
+
+
 class DisputeService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -85,7 +92,7 @@ class DisputeService:
             payment_id = await uow.disputes.payment_of(dispute_id)
             if payment_id is None:
                 raise NotFound("dispute", dispute_id)
-            state = await self._visible(uow, principal, payment_id, dispute_id)
+            state = await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id, dispute_id)
         dispute_rules.dispute_of(state, dispute_id)
         return state
 
@@ -113,9 +120,11 @@ class DisputeService:
                 f = replace(f, merchant_id=target_merchant(principal, requested_merchant))
             return await uow.disputes.list_page(f, cursor, limit)
 
-    async def _visible(self, uow: Any, principal: Principal, payment_id: str, dispute_id: str) -> payment.PaymentState:
+    async def _visible(
+        self, uow: Any, principal: Principal, state: payment.PaymentState | None, payment_id: str, dispute_id: str
+    ) -> payment.PaymentState:
         try:
-            return await visible(uow, principal, await uow.payments.get(payment_id), payment_id)
+            return await visible(uow, principal, state, payment_id)
         except NotFound:
             raise NotFound("dispute", dispute_id) from None
 
@@ -141,6 +150,10 @@ class DisputeService:
             payment_id = await uow.disputes.payment_of(dispute_id)
         if payment_id is None:
             raise NotFound("dispute", dispute_id)
+        # A deadline or review that fell due on real time and was not swept yet is decided first,
+        # in a commit of its own: an answer that comes too late finds the dispute closed.
+        now = self._clock()
+        await self._append(payment_id, lambda s: _due_on_real_time(s, now), principal=principal, dispute_id=dispute_id)
         state, _ = await self._append(payment_id, decide, principal=principal, dispute_id=dispute_id)
         return state
 
@@ -154,7 +167,7 @@ class DisputeService:
                 async with self._uow() as uow:
                     state = await uow.payments.get(payment_id, for_update=True)
                     if principal is not None:
-                        state = await self._visible(uow, principal, payment_id, dispute_id)
+                        state = await self._visible(uow, principal, state, payment_id, dispute_id)
                     if state is None:
                         raise NotFound("payment", payment_id)
                     appended = decide(state)
