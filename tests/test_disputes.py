@@ -409,7 +409,7 @@ def test_disputes_on_a_test_clock_are_decided_as_it_advances(
 
 def test_the_readme_example_runs_as_written(server: ServerHandle) -> None:
     account = register_merchant(server.stubs())
-    section = README[README.index("## Disputes") : README.index("## Webhooks")]
+    section = README[README.index("## Disputes") : README.index("## Test clocks")]
     (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
     (printed,) = re.findall(r"```text\n(DISPUTE_STATUS.*?)```", section, re.S)
     code = code.replace('"localhost:50051"', repr(server.target)).replace('"sk_test_…"', repr(account.api_key))
