@@ -32,6 +32,7 @@ from tests.support.factories import create_customer, register_customer_user, reg
 from tests.support.harness import ServerHandle
 from tests.support.streams import EventStream
 from tests.support.webhook_receiver import WebhookReceiver
+from tests.test_payment_recovery import DyingGateway, _install
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 FRAUDULENT = "4000000000000259"
@@ -465,3 +466,20 @@ def test_an_answer_after_the_deadline_finds_the_dispute_lost(make_server: Callab
     err = expect_error(api.disputes.AcceptDispute, D.AcceptDisputeRequest(dispute_id=accepted_late.dispute.id))
     assert (err.reason, err.metadata["status"]) == ("DISPUTE_CLOSED", "warning_closed")
     assert server.run(server.app.disputes.sweep()) == 0
+
+
+def test_a_capture_finished_by_recovery_opens_the_dispute_too(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    _install(server, DyingGateway(processor_saw_it=True))
+    request = P.CreatePaymentRequest(amount_minor=AMOUNT, currency_code="USD", card=card(FRAUDULENT))
+    with pytest.raises(grpc.RpcError):  # the 'dead' server never answers
+        api.payments.CreatePayment(request, timeout=1)
+    (stuck,) = api.payments.ListPayments(P.ListPaymentsRequest()).payments
+    server.clock.advance(timedelta(seconds=31))
+    assert server.run(server.app.payments.recover_stuck()) == 1
+    finished = payment(api, stuck.id)
+    assert finished.status == P.PAYMENT_STATUS_CAPTURED
+    assert finished.dispute.status == D.DISPUTE_STATUS_NEEDS_RESPONSE
+    assert event_types(api, stuck.id)[-2:] == ["dispute.created", "dispute.funds_withdrawn"]
+    assert server.run(verify_all(server.app.unit_of_work)).ok
