@@ -483,3 +483,29 @@ def test_a_capture_finished_by_recovery_opens_the_dispute_too(make_server: Calla
     assert finished.dispute.status == D.DISPUTE_STATUS_NEEDS_RESPONSE
     assert event_types(api, stuck.id)[-2:] == ["dispute.created", "dispute.funds_withdrawn"]
     assert server.run(verify_all(server.app.unit_of_work)).ok
+
+
+def test_another_server_process_decides_the_dispute_and_streams_see_it(
+    make_server: Callable[..., ServerHandle], tmp_path: Path
+) -> None:
+    # On SQLite a process learns of another's commits by polling: poll often.
+    first = make_server(event_poll_seconds=0.2)
+    # A second server process on the same database, as `serve --workers 2` runs.
+    second = ServerHandle(first.settings.with_overrides(data_dir=tmp_path / "second"))
+    stream: EventStream | None = None
+    try:
+        key = register_merchant(first.stubs()).api_key
+        stream = EventStream(
+            first.stubs(key), E.SubscribePaymentEventsRequest(start=E.STREAM_START_NOW, event_types=["dispute.closed"])
+        )
+        stream.opened()
+        paid = pay(first.stubs(key), NOT_RECEIVED)
+        assert get(second.stubs(key), paid.dispute.id).status == D.DISPUTE_STATUS_NEEDS_RESPONSE
+        housekeeping(second, EVIDENCE_WINDOW)
+        (closed,) = stream.events(1)
+        assert (closed.payment_id, closed.dispute_closed.reason) == (paid.id, "evidence_deadline_passed")
+        assert get(first.stubs(key), paid.dispute.id).status == D.DISPUTE_STATUS_LOST
+    finally:
+        if stream is not None:
+            stream.cancel()
+        second.stop()
