@@ -391,6 +391,8 @@ def test_disputes_on_a_test_clock_are_decided_as_it_advances(
         unanswered, answered = pay(api, FRAUDULENT), pay(api, NOT_RECEIVED)
         assert unanswered.dispute.test_clock_id == clock.id
         submitted = submit(api, answered.dispute.id, "winning_evidence")
+        # An answer happens at the clock's time too.
+        assert submitted.evidence_submit_time == clock.frozen_time
         # Real time passing does not touch them: they fall due on their clock only.
         housekeeping(server, EVIDENCE_WINDOW + timedelta(days=1))
         assert get(api, unanswered.dispute.id).status == D.DISPUTE_STATUS_NEEDS_RESPONSE

@@ -38,6 +38,7 @@ _ATTEMPTS = 5
 _BATCH = 100
 
 Decide = Callable[[payment.PaymentState], list[PaymentEvent]]
+Answer = Callable[[payment.PaymentState, datetime], list[PaymentEvent]]
 
 
 def check_dispute_id(dispute_id: str) -> None:
@@ -89,9 +90,10 @@ class DisputeService:
         """The disputed payment (its ``dispute`` is the one asked for)."""
         check_dispute_id(dispute_id)
         async with self._uow() as uow:
-            payment_id = await uow.disputes.payment_of(dispute_id)
-            if payment_id is None:
+            found = await uow.disputes.locate(dispute_id)
+            if found is None:
                 raise NotFound("dispute", dispute_id)
+            payment_id = found[0]
             state = await self._visible(uow, principal, await uow.payments.get(payment_id), payment_id, dispute_id)
         dispute_rules.dispute_of(state, dispute_id)
         return state
@@ -138,23 +140,27 @@ class DisputeService:
         fields = check_evidence(v, evidence)
         v.raise_if_any()
         return await self._change(
-            principal, dispute_id, lambda s: dispute_rules.submit_evidence(s, dispute_id, fields, self._clock())
+            principal, dispute_id, lambda s, now: dispute_rules.submit_evidence(s, dispute_id, fields, now)
         )
 
     async def accept(self, principal: Principal, dispute_id: str) -> payment.PaymentState:
         check_dispute_id(dispute_id)
-        return await self._change(principal, dispute_id, lambda s: dispute_rules.accept(s, dispute_id, self._clock()))
+        return await self._change(principal, dispute_id, lambda s, now: dispute_rules.accept(s, dispute_id, now))
 
-    async def _change(self, principal: Principal, dispute_id: str, decide: Decide) -> payment.PaymentState:
+    async def _change(self, principal: Principal, dispute_id: str, answer: Answer) -> payment.PaymentState:
+        """The merchant's answer, at the time of the dispute's clock: a test clock's frozen time, or
+        real time (also when its test clock was deleted)."""
         async with self._uow() as uow:
-            payment_id = await uow.disputes.payment_of(dispute_id)
-        if payment_id is None:
-            raise NotFound("dispute", dispute_id)
+            found = await uow.disputes.locate(dispute_id)
+            if found is None:
+                raise NotFound("dispute", dispute_id)
+            payment_id, clock_id = found
+            clock = None if clock_id is None else await uow.test_clocks.get(clock_id)
+        now = self._clock() if clock is None else clock.frozen_time
         # A deadline or review that fell due on real time and was not swept yet is decided first,
         # in a commit of its own: an answer that comes too late finds the dispute closed.
-        now = self._clock()
         await self._append(payment_id, lambda s: _due_on_real_time(s, now), principal=principal, dispute_id=dispute_id)
-        state, _ = await self._append(payment_id, decide, principal=principal, dispute_id=dispute_id)
+        state, _ = await self._append(payment_id, lambda s: answer(s, now), principal=principal, dispute_id=dispute_id)
         return state
 
     async def _append(

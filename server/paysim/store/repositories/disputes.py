@@ -59,10 +59,11 @@ class DisputeRepository(SqlRepository):
         found = (await self._conn.execute(select(disputes).where(disputes.c.payment_id == payment_id))).first()
         return None if found is None else dict(found._mapping)
 
-    async def payment_of(self, dispute_id: str) -> str | None:
-        """The payment a dispute belongs to."""
-        found = await self._conn.scalar(select(disputes.c.payment_id).where(disputes.c.id == dispute_id))
-        return None if found is None else str(found)
+    async def locate(self, dispute_id: str) -> tuple[str, str | None] | None:
+        """The payment a dispute belongs to, and the test clock it lives on (None: real time)."""
+        query = select(disputes.c.payment_id, disputes.c.test_clock_id).where(disputes.c.id == dispute_id)
+        found = (await self._conn.execute(query)).first()
+        return None if found is None else (str(found.payment_id), found.test_clock_id)
 
     async def list_page(
         self, f: DisputeFilter, cursor: Cursor | None, limit: int
