@@ -141,6 +141,8 @@ def test_winning_evidence_wins_after_the_review_and_reinstates_the_amount(
     assert refunded.refunded_amount_minor == 100
     err = expect_error(api.disputes.AcceptDispute, D.AcceptDisputeRequest(dispute_id=d.id))
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "DISPUTE_CLOSED")
+    # A retry of the evidence that won it answers the dispute as it stands.
+    assert submit(api, d.id, "receipt attached; winning_evidence") == won
     assert server.run(verify_all(server.app.unit_of_work)).ok
 
 

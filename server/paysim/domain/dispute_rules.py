@@ -107,9 +107,10 @@ def _refuse_unless_awaiting(d: DisputeState, payment_id: str, doing: str) -> Non
 def submit_evidence(
     state: PaymentState, dispute_id: str, evidence: Mapping[str, str], at: datetime
 ) -> list[events.PaymentEvent]:
-    """Evidence moves the dispute under review; the same evidence again changes nothing."""
+    """Evidence moves the dispute under review. The same evidence again changes nothing, also once
+    the review decided: a client's retry of a call that was carried out must not fail."""
     d = dispute_of(state, dispute_id)
-    if d.under_review and dict(d.evidence) == dict(evidence):
+    if d.evidence_submitted_at is not None and dict(d.evidence) == dict(evidence):
         return []
     _refuse_unless_awaiting(d, state.id, "answered")
     status = DisputeStatus.WARNING_UNDER_REVIEW if d.is_warning else DisputeStatus.UNDER_REVIEW

@@ -28,6 +28,7 @@ from paysim.domain.roles import Role
 from paysim.domain.test_clocks import TestClock
 from paysim.domain.validation import Violations, check_id
 from paysim.services.clock import Clock
+from paysim.services.payment_commands import PAYMENT
 from paysim.services.payment_reads import visible
 from paysim.services.tenancy import target_merchant
 from paysim.store.repositories.disputes import DisputeFilter
@@ -103,7 +104,7 @@ class DisputeService:
     ) -> tuple[list[payment.PaymentState], bool]:
         v = Violations()
         check_id(v, "merchant_id", requested_merchant, ids.MERCHANT, required=False)
-        check_id(v, "payment_id", f.payment_id, "pay", required=False)
+        check_id(v, "payment_id", f.payment_id, PAYMENT, required=False)
         _check_statuses(v, f.statuses)
         v.raise_if_any()
         async with self._uow() as uow:

@@ -89,7 +89,8 @@ class DisputeServiceServicer:
         """Submits evidence: the dispute goes under review (UNDER_REVIEW or WARNING_UNDER_REVIEW),
         and the review decides it 5 minutes later. `winning_evidence` in `uncategorized_text` wins
         it; anything else loses it (a warning closes, or with `losing_evidence` escalates to a
-        chargeback). The same evidence again changes nothing; other evidence under review is
+        chargeback). The same evidence again changes nothing (the dispute is answered as it stands,
+        decided or not); other evidence under review is
         DISPUTE_UNDER_REVIEW, any evidence for a closed dispute DISPUTE_CLOSED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -47,7 +47,8 @@ class DisputeServiceStub:
     """Submits evidence: the dispute goes under review (UNDER_REVIEW or WARNING_UNDER_REVIEW),
     and the review decides it 5 minutes later. `winning_evidence` in `uncategorized_text` wins
     it; anything else loses it (a warning closes, or with `losing_evidence` escalates to a
-    chargeback). The same evidence again changes nothing; other evidence under review is
+    chargeback). The same evidence again changes nothing (the dispute is answered as it stands,
+    decided or not); other evidence under review is
     DISPUTE_UNDER_REVIEW, any evidence for a closed dispute DISPUTE_CLOSED.
     """
     AcceptDispute: _grpc.UnaryUnaryMultiCallable[_dispute_pb2.AcceptDisputeRequest, _dispute_pb2.AcceptDisputeResponse]
@@ -75,7 +76,8 @@ class DisputeServiceAsyncStub(DisputeServiceStub):
     """Submits evidence: the dispute goes under review (UNDER_REVIEW or WARNING_UNDER_REVIEW),
     and the review decides it 5 minutes later. `winning_evidence` in `uncategorized_text` wins
     it; anything else loses it (a warning closes, or with `losing_evidence` escalates to a
-    chargeback). The same evidence again changes nothing; other evidence under review is
+    chargeback). The same evidence again changes nothing (the dispute is answered as it stands,
+    decided or not); other evidence under review is
     DISPUTE_UNDER_REVIEW, any evidence for a closed dispute DISPUTE_CLOSED.
     """
     AcceptDispute: _aio.UnaryUnaryMultiCallable[_dispute_pb2.AcceptDisputeRequest, _dispute_pb2.AcceptDisputeResponse]  # type: ignore[assignment]
@@ -118,7 +120,8 @@ class DisputeServiceServicer(metaclass=_abc_1.ABCMeta):
         """Submits evidence: the dispute goes under review (UNDER_REVIEW or WARNING_UNDER_REVIEW),
         and the review decides it 5 minutes later. `winning_evidence` in `uncategorized_text` wins
         it; anything else loses it (a warning closes, or with `losing_evidence` escalates to a
-        chargeback). The same evidence again changes nothing; other evidence under review is
+        chargeback). The same evidence again changes nothing (the dispute is answered as it stands,
+        decided or not); other evidence under review is
         DISPUTE_UNDER_REVIEW, any evidence for a closed dispute DISPUTE_CLOSED.
         """
 
