@@ -194,6 +194,8 @@ def test_another_tenants_dispute_is_not_found_and_admins_see_all(server: ServerH
     assert err.reason == "DISPUTE_NOT_FOUND"
     admin = server.stubs(admin_token)
     assert get(admin, dispute_id).payment_id == paid.id
+    everyone = admin.disputes.ListDisputes(D.ListDisputesRequest(payment_id=paid.id)).disputes
+    assert [d.id for d in everyone] == [dispute_id]  # no merchant named: the whole platform
     listed = admin.disputes.ListDisputes(D.ListDisputesRequest(merchant_id=other_account.merchant_id)).disputes
     assert not listed
     assert get(owner, dispute_id).status == D.DISPUTE_STATUS_NEEDS_RESPONSE  # untouched by the others
