@@ -10,7 +10,17 @@ from typing import Any
 import paysim_client
 from paysim_client._generated import rpcs
 from paysim_client._rpc import Safety
-from paysim_client.resources import auth, customers, merchants, payments, simulator, test_clocks, three_ds, webhooks
+from paysim_client.resources import (
+    auth,
+    customers,
+    disputes,
+    merchants,
+    payments,
+    simulator,
+    test_clocks,
+    three_ds,
+    webhooks,
+)
 
 PAIRS: list[tuple[type[Any], type[Any]]] = [
     (auth.AsyncAuth, auth.Auth),
@@ -19,6 +29,7 @@ PAIRS: list[tuple[type[Any], type[Any]]] = [
     (merchants.AsyncGatewayConfigs, merchants.GatewayConfigs),
     (customers.AsyncCustomers, customers.Customers),
     (payments.AsyncPayments, payments.Payments),
+    (disputes.AsyncDisputes, disputes.Disputes),
     (simulator.AsyncSimulator, simulator.Simulator),
     (test_clocks.AsyncTestClocks, test_clocks.TestClocks),
     (three_ds.AsyncThreeDS, three_ds.ThreeDS),
@@ -69,6 +80,7 @@ def test_both_clients_expose_the_same_namespaces() -> None:
             "merchants.gateway_configs",
             "customers",
             "payments",
+            "disputes",
             "simulator",
             "test_clocks",
             "three_ds",
@@ -93,7 +105,7 @@ def test_every_public_method_is_documented() -> None:
 
 def test_the_rpc_table_names_each_rpc_once() -> None:
     paths = [rpc.path for rpc in rpcs.ALL]
-    assert len(paths) == len(set(paths)) == 66
+    assert len(paths) == len(set(paths)) == 70
     assert {rpc.path for rpc in rpcs.ALL if rpc.safety is Safety.KEYED} == {
         "/paysim.v1.PaymentService/CreatePayment",
         "/paysim.v1.PaymentService/CapturePayment",
@@ -110,6 +122,7 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
         auth_pb2,
         clock_pb2,
         customer_pb2,
+        dispute_pb2,
         events_pb2,
         merchant_pb2,
         payment_pb2,
@@ -123,6 +136,7 @@ def test_the_rpc_table_covers_every_rpc_of_the_contract() -> None:
         auth_pb2,
         clock_pb2,
         customer_pb2,
+        dispute_pb2,
         events_pb2,
         merchant_pb2,
         payment_pb2,

@@ -12,6 +12,7 @@ from paysim_proto.v1 import (
     auth_pb2_grpc,
     clock_pb2_grpc,
     customer_pb2_grpc,
+    dispute_pb2_grpc,
     events_pb2_grpc,
     merchant_pb2_grpc,
     payment_pb2,
@@ -64,6 +65,7 @@ class Stubs:
         self.webhooks = _AuthedStub(webhook_pb2_grpc.WebhookServiceStub(channel), credential)
         self.events = _AuthedStub(events_pb2_grpc.EventServiceStub(channel), credential)
         self.clocks = _AuthedStub(clock_pb2_grpc.ClockServiceStub(channel), credential)
+        self.disputes = _AuthedStub(dispute_pb2_grpc.DisputeServiceStub(channel), credential)
 
     def as_(self, credential: str | None) -> Stubs:
         return Stubs(self.channel, credential)

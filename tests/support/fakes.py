@@ -144,6 +144,7 @@ class FakePayments(PaymentEventStore):
         self.expected_versions: dict[str, int] = {}
         self.outbox_rows = 0
         self.wrote_events = False
+        self.dispute_rows: dict[str, dict[str, Any]] = {}
 
     async def get(self, payment_id: str, *, for_update: bool = False) -> payment.PaymentState | None:
         raw = self._projections.get(payment_id)
@@ -171,6 +172,9 @@ class FakePayments(PaymentEventStore):
 
     async def _snapshot(self, state: payment.PaymentState) -> None:
         self._snapshots.put(state.id, dumps(payment.to_dict(state)))
+
+    async def _project_dispute(self, row: dict[str, Any]) -> None:
+        self.dispute_rows[row["id"]] = row
 
     async def snapshot(self, payment_id: str) -> payment.PaymentState | None:
         raw = self._snapshots.get(payment_id)

@@ -78,6 +78,31 @@ STORED: list[tuple[EventType, dict[str, Any]]] = [
     (EventType.THREE_DS_FAILED, {"authentication": AUTHENTICATION, "decline": DECLINE}),
     (EventType.THREE_DS_CHALLENGE_EXPIRED, {"authentication": AUTHENTICATION, "reason": "expired"}),
     (EventType.AUTHORIZATION_EXPIRED, {"reason": "authorization_expired"}),
+    (
+        EventType.DISPUTE_CREATED,
+        {
+            "dispute_id": "dp_1",
+            "kind": "chargeback",
+            "reason": "fraudulent",
+            "status": "needs_response",
+            "amount": 1_000,
+            "evidence_due_by": "2026-03-08T12:00:00+00:00",
+            "test_clock_id": None,
+        },
+    ),
+    (
+        EventType.DISPUTE_UPDATED,
+        {
+            "dispute_id": "dp_1",
+            "status": "under_review",
+            "evidence": {"uncategorized_text": "winning_evidence"},
+            "evidence_due_by": "2026-03-08T12:00:00+00:00",
+            "review_due_at": "2026-03-01T12:05:00+00:00",
+        },
+    ),
+    (EventType.DISPUTE_CLOSED, {"dispute_id": "dp_1", "status": "won", "reason": "evidence_won"}),
+    (EventType.DISPUTE_FUNDS_WITHDRAWN, {"dispute_id": "dp_1", "amount": 1_000, "fee": 1_500}),
+    (EventType.DISPUTE_FUNDS_REINSTATED, {"dispute_id": "dp_1", "amount": 1_000}),
 ]
 
 

@@ -69,6 +69,7 @@ AFTER_PAYMENT_CARDS = {
     "4000000000000259": ScenarioKind.DISPUTE_FRAUDULENT,
     "4000000000002685": ScenarioKind.DISPUTE_NOT_RECEIVED,
     "4000000000001976": ScenarioKind.DISPUTE_INQUIRY,
+    "4000000000005423": ScenarioKind.DISPUTE_EARLY_FRAUD_WARNING,
     "4000000000007726": ScenarioKind.REFUND_ASYNC,
     "4000000000005126": ScenarioKind.REFUND_FAILS,
 }
@@ -89,7 +90,7 @@ MAGIC = {
 def test_every_reference_card_has_a_scenario_and_nothing_else_does() -> None:
     expected = set(SUCCESS_CARDS) | set(DECLINE_CARDS) | set(THREE_DS_CARDS) | set(AFTER_PAYMENT_CARDS)
     assert set(CARD_SCENARIOS) == expected
-    assert len(CARD_SCENARIOS) == 36
+    assert len(CARD_SCENARIOS) == 37
 
 
 @pytest.mark.parametrize("pan", sorted(CARD_SCENARIOS))

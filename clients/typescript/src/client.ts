@@ -14,6 +14,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ApiKeyCredentials, Session } from "./auth.js";
 import { Auth } from "./resources/auth.js";
 import { Customers } from "./resources/customers.js";
+import { Disputes } from "./resources/disputes.js";
 import { Events } from "./resources/events.js";
 import { Merchants } from "./resources/merchants.js";
 import { Payments } from "./resources/payments.js";
@@ -47,6 +48,7 @@ export class PaysimClient {
   readonly merchants: Merchants;
   readonly customers: Customers;
   readonly payments: Payments;
+  readonly disputes: Disputes;
   readonly threeDS: ThreeDS;
   readonly webhooks: Webhooks;
   readonly simulator: Simulator;
@@ -62,6 +64,7 @@ export class PaysimClient {
     this.merchants = new Merchants(transport);
     this.customers = new Customers(transport);
     this.payments = new Payments(transport);
+    this.disputes = new Disputes(transport);
     this.threeDS = new ThreeDS(transport);
     this.webhooks = new Webhooks(transport);
     this.simulator = new Simulator(transport);

@@ -3,6 +3,7 @@
 export * from "./gen/paysim/v1/auth_pb.js";
 export * from "./gen/paysim/v1/common_pb.js";
 export * from "./gen/paysim/v1/customer_pb.js";
+export * from "./gen/paysim/v1/dispute_pb.js";
 export * from "./gen/paysim/v1/events_pb.js";
 export * from "./gen/paysim/v1/merchant_pb.js";
 export * from "./gen/paysim/v1/payment_pb.js";

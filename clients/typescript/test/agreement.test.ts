@@ -13,6 +13,7 @@ import { AnalyticsService } from "../src/gen/paysim/v1/analytics_pb.js";
 import { AuthService } from "../src/gen/paysim/v1/auth_pb.js";
 import { ClockService } from "../src/gen/paysim/v1/clock_pb.js";
 import { CustomerService } from "../src/gen/paysim/v1/customer_pb.js";
+import { DisputeService } from "../src/gen/paysim/v1/dispute_pb.js";
 import { EventService } from "../src/gen/paysim/v1/events_pb.js";
 import { MerchantService } from "../src/gen/paysim/v1/merchant_pb.js";
 import { PaymentService } from "../src/gen/paysim/v1/payment_pb.js";
@@ -152,6 +153,7 @@ test("both SDKs read the same retry safety, access and reason classes out of the
     AuthService,
     ClockService,
     CustomerService,
+    DisputeService,
     EventService,
     MerchantService,
     PaymentService,

@@ -10,10 +10,12 @@ import { after, before, describe, test } from "node:test";
 import {
   AmountExceedsRefundable,
   createClient,
+  DisputeUnderReview,
   FailedPrecondition,
   InvalidArgument,
   InvalidApiKey,
   NotFound,
+  PaymentDisputed,
   PaymentNotCapturable,
   PaymentNotFound,
   PaymentStateError,
@@ -22,7 +24,7 @@ import {
   Unauthenticated,
   webhooks,
 } from "../src/index.js";
-import { AcsAction, CaptureMethod, PaymentStatus } from "../src/types.js";
+import { AcsAction, CaptureMethod, DisputeStatus, PaymentStatus } from "../src/types.js";
 import { PaysimServer, PASSWORD, registerShop, type Shop } from "./support/server.js";
 import { WebhookReceiver } from "./support/webhook-receiver.js";
 
@@ -151,6 +153,37 @@ describe("declines and refusals", () => {
         .catch((e: unknown) => e);
       assert.ok(late instanceof RpcError);
       assert.equal(late.code, StatusCode.DEADLINE_EXCEEDED);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("disputes", () => {
+  test("a dispute card's capture opens a dispute; evidence, acceptance and refusals", async () => {
+    const client = await createClient({ target: server.target, apiKey: shop.apiKey });
+    try {
+      const paid = await client.payments.create({ amountMinor: 5000n, paymentMethod: card("4000000000000259") });
+      const disputeId = paid.dispute?.id ?? "";
+      assert.equal(paid.dispute?.status, DisputeStatus.NEEDS_RESPONSE);
+      assert.equal(paid.disputedAmountMinor, 5000n);
+      const refused = await client.payments.refund({ paymentId: paid.id }).catch((e: unknown) => e);
+      assert.ok(refused instanceof PaymentDisputed && refused instanceof FailedPrecondition);
+      const listed = await client.disputes.list({ paymentId: paid.id }).all();
+      assert.deepEqual(listed.map((d) => d.id), [disputeId]);
+      const answered = await client.disputes.submitEvidence({
+        disputeId,
+        evidence: { productDescription: "A teapot", uncategorizedText: "winning_evidence" },
+      });
+      assert.equal(answered.status, DisputeStatus.UNDER_REVIEW);
+      assert.equal((await client.disputes.get(disputeId)).evidence?.productDescription, "A teapot");
+      const busy = await client.disputes.accept(disputeId).catch((e: unknown) => e);
+      assert.ok(busy instanceof DisputeUnderReview);
+
+      const inquiry = await client.payments.create({ amountMinor: 700n, paymentMethod: card("4000000000001976") });
+      const closed = await client.disputes.accept(inquiry.dispute?.id ?? "");
+      assert.equal(closed.status, DisputeStatus.WARNING_CLOSED);
+      assert.equal(closed.closeReason, "accepted");
     } finally {
       client.close();
     }

@@ -21,6 +21,7 @@ from paysim.services.authentication import Authenticator
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.clock import Clock
 from paysim.services.customers import CustomerService
+from paysim.services.disputes import DisputeService
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.merchants import MerchantService
 from paysim.services.payments import PaymentService
@@ -49,6 +50,7 @@ class App:
     three_ds: ThreeDSService
     simulator: SimulatorControl
     test_clocks: TestClockService
+    disputes: DisputeService
     webhooks: WebhookService
     subscriptions: SubscriptionService
     # The security interceptor's.

@@ -10,6 +10,7 @@ import logging
 
 from paysim.domain.errors import Unavailable
 from paysim.services.accounts import AccountService
+from paysim.services.disputes import DisputeService
 from paysim.services.payments import PaymentService
 from paysim.services.test_clocks import TestClockService
 from paysim.services.threeds import ThreeDSService
@@ -25,7 +26,9 @@ class Maintenance:
         interval_seconds: float,
         three_ds: ThreeDSService | None = None,
         test_clocks: TestClockService | None = None,
+        disputes: DisputeService | None = None,
     ) -> None:
+        self._disputes = disputes
         self._accounts = accounts
         self._payments = payments
         self._three_ds = three_ds
@@ -42,13 +45,15 @@ class Maintenance:
         expired = await self._three_ds.expire_challenges() if self._three_ds is not None else 0
         authorizations = await self._payments.expire_authorizations()
         clocks = await self._test_clocks.finish_advancing() if self._test_clocks is not None else 0
-        if keys or recovered or expired or authorizations or clocks:
+        disputes = await self._disputes.sweep() if self._disputes is not None else 0
+        if keys or recovered or expired or authorizations or clocks or disputes:
             counts = {
                 "idempotency_keys_pruned": keys,
                 "payments_recovered": recovered,
                 "challenges_expired": expired,
                 "authorizations_expired": authorizations,
                 "clock_advances_finished": clocks,
+                "dispute_transitions": disputes,
             }
             log.info("maintenance", extra={"fields": counts})
         return removed

@@ -17,6 +17,8 @@ from paysim_proto.v1 import (
     clock_pb2_grpc,
     customer_pb2,
     customer_pb2_grpc,
+    dispute_pb2,
+    dispute_pb2_grpc,
     error_reason_pb2,
     events_pb2,
     events_pb2_grpc,
@@ -36,6 +38,7 @@ from paysim.api.analytics import AnalyticsServicer
 from paysim.api.auth import AuthServicer
 from paysim.api.clock import ClockServicer
 from paysim.api.customer import CustomerServicer
+from paysim.api.dispute import DisputeServicer
 from paysim.api.events import EventServicer
 from paysim.api.merchant import MerchantServicer
 from paysim.api.payment import PaymentServicer
@@ -65,6 +68,7 @@ PAYSIM_SERVICE_DESCRIPTORS = (
     events_pb2.DESCRIPTOR.services_by_name["EventService"],
     analytics_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
     clock_pb2.DESCRIPTOR.services_by_name["ClockService"],
+    dispute_pb2.DESCRIPTOR.services_by_name["DisputeService"],
 )
 PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
 
@@ -107,6 +111,7 @@ class PaysimServer:
             app.settings.maintenance_interval_seconds,
             three_ds=app.three_ds,
             test_clocks=app.test_clocks,
+            disputes=app.disputes,
         )
         self._server = grpc.aio.server(
             interceptors=[
@@ -128,6 +133,7 @@ class PaysimServer:
         events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
         analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(app.analytics), self._server)
         clock_pb2_grpc.add_ClockServiceServicer_to_server(ClockServicer(app.test_clocks), self._server)
+        dispute_pb2_grpc.add_DisputeServiceServicer_to_server(DisputeServicer(app.disputes), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
         reflection = ReflectionServicer(
             [

@@ -35,6 +35,7 @@ from paysim.services.authentication import Authenticator, PrincipalCache
 from paysim.services.chaos import ChaosService
 from paysim.services.circuit_breakers import CircuitBreakers
 from paysim.services.customers import CustomerService
+from paysim.services.disputes import DisputeService
 from paysim.services.event_feed import EventFeed
 from paysim.services.gateway_faults import GatewayFaultService
 from paysim.services.gateway_routes import ConfiguredRoutes
@@ -65,6 +66,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
     payments = _payments(settings, adapters, uow, bus)
     webhooks = _webhooks(settings, adapters, uow)
     clock = adapters.clock
+    disputes = DisputeService(uow, clock)
     _subscribe_handlers(bus, adapters, identity, payments, webhooks)
     return App(
         settings=settings,
@@ -75,7 +77,9 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         payments=payments.payments,
         three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
         simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock, payments.chaos),
-        test_clocks=TestClockService(uow, clock),
+        # Each source of what falls due on a test clock as it advances.
+        test_clocks=TestClockService(uow, clock, transitions=[disputes]),
+        disputes=disputes,
         webhooks=webhooks.service,
         subscriptions=_subscriptions(settings, adapters, uow, payments.payments),
         authenticator=identity.authenticator,

@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.message import Message
 from paysim_proto.v1 import payment_pb2
 
-from paysim.contract import payment_messages
+from paysim.contract import dispute_messages, payment_messages
 from paysim.contract.timestamps import timestamp
 from paysim.domain import payment_events as events
 from paysim.domain.payment_events import EventType, PaymentEvent
@@ -127,6 +127,14 @@ def _data(event: PaymentEvent) -> Message:
             | events.ThreeDSChallengeExpired()
         ):
             return _three_ds_data(event)
+        case (
+            events.DisputeCreated()
+            | events.DisputeUpdated()
+            | events.DisputeClosed()
+            | events.DisputeFundsWithdrawn()
+            | events.DisputeFundsReinstated()
+        ):
+            return dispute_messages.event_data(event)
 
 
 def payment_event(

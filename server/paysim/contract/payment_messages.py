@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from paysim_proto.v1 import payment_pb2
 
+from paysim.contract import dispute_messages
 from paysim.contract.timestamps import timestamp
 from paysim.domain import threeds
 from paysim.domain.payment import PaymentState
@@ -167,4 +170,17 @@ def payment(s: PaymentState) -> payment_pb2.Payment:
         next_action=next_action(s),
         method_type=METHOD_TYPE_TO_PROTO[MethodType(s.method_type)],
         method_account=s.method_account,
+        **_disputed(s),
     )
+
+
+def _disputed(s: PaymentState) -> dict[str, Any]:
+    """The Payment fields of its dispute; none for a payment never disputed."""
+    d = s.dispute
+    if d is None:
+        return {}
+    return {
+        "dispute": dispute_messages.dispute(s, d),
+        "disputed_amount_minor": d.withdrawn - d.reinstated,
+        "dispute_fee_minor": d.fee,
+    }

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from paysim.domain import payment_events, threeds
+from paysim.domain.disputes import DisputeKind, DisputeReason, DisputeStatus
 from paysim.domain.payment_events import EventType, PaymentEvent
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, DeclineInfo
 
@@ -166,6 +167,43 @@ def _fields(e: PaymentEvent) -> dict[str, Any]:
             return {"reason": e.reason, "authentication": e.authentication.to_dict()}
         case payment_events.PaymentAuthorizationExpired():
             return {"reason": e.reason}
+        case (
+            payment_events.DisputeCreated()
+            | payment_events.DisputeUpdated()
+            | payment_events.DisputeClosed()
+            | payment_events.DisputeFundsWithdrawn()
+            | payment_events.DisputeFundsReinstated()
+        ):
+            return _dispute_data(e)
+
+
+def _dispute_data(e: payment_events.DisputeEvent) -> dict[str, Any]:
+    match e:
+        case payment_events.DisputeCreated():
+            return {
+                "dispute_id": e.dispute_id,
+                "kind": e.kind.value,
+                "reason": e.reason.value,
+                "status": e.status.value,
+                "amount": e.amount,
+                "evidence_due_by": e.evidence_due_by.isoformat(),
+                "test_clock_id": e.test_clock_id,
+            }
+        case payment_events.DisputeUpdated():
+            review = None if e.review_due_at is None else e.review_due_at.isoformat()
+            return {
+                "dispute_id": e.dispute_id,
+                "status": e.status.value,
+                "evidence": dict(e.evidence),
+                "evidence_due_by": e.evidence_due_by.isoformat(),
+                "review_due_at": review,
+            }
+        case payment_events.DisputeClosed():
+            return {"dispute_id": e.dispute_id, "status": e.status.value, "reason": e.reason}
+        case payment_events.DisputeFundsWithdrawn():
+            return {"dispute_id": e.dispute_id, "amount": e.amount, "fee": e.fee}
+        case payment_events.DisputeFundsReinstated():
+            return {"dispute_id": e.dispute_id, "amount": e.amount}
 
 
 def to_data(event: PaymentEvent) -> dict[str, Any]:
@@ -203,6 +241,31 @@ def _three_ds_failed(d: Data, at: datetime) -> payment_events.ThreeDSFailed:
     decline = decline_from(d["decline"]) if d.get("decline") else None
     return payment_events.ThreeDSFailed(
         at=at, authentication=_authentication(d), reason=d.get("reason", ""), decline=decline
+    )
+
+
+def _dispute_created(d: Data, at: datetime) -> payment_events.DisputeCreated:
+    return payment_events.DisputeCreated(
+        at=at,
+        dispute_id=d["dispute_id"],
+        kind=DisputeKind(d["kind"]),
+        reason=DisputeReason(d["reason"]),
+        status=DisputeStatus(d["status"]),
+        amount=int(d["amount"]),
+        evidence_due_by=datetime.fromisoformat(d["evidence_due_by"]),
+        test_clock_id=d.get("test_clock_id"),
+    )
+
+
+def _dispute_updated(d: Data, at: datetime) -> payment_events.DisputeUpdated:
+    review = d.get("review_due_at")
+    return payment_events.DisputeUpdated(
+        at=at,
+        dispute_id=d["dispute_id"],
+        status=DisputeStatus(d["status"]),
+        evidence=dict(d.get("evidence", {})),
+        evidence_due_by=datetime.fromisoformat(d["evidence_due_by"]),
+        review_due_at=None if review is None else datetime.fromisoformat(review),
     )
 
 
@@ -254,6 +317,17 @@ _READERS: dict[EventType, Callable[[Data, datetime], PaymentEvent]] = {
     ),
     EventType.AUTHORIZATION_EXPIRED: lambda d, at: payment_events.PaymentAuthorizationExpired(
         at=at, reason=d.get("reason", "")
+    ),
+    EventType.DISPUTE_CREATED: _dispute_created,
+    EventType.DISPUTE_UPDATED: _dispute_updated,
+    EventType.DISPUTE_CLOSED: lambda d, at: payment_events.DisputeClosed(
+        at=at, dispute_id=d["dispute_id"], status=DisputeStatus(d["status"]), reason=d.get("reason", "")
+    ),
+    EventType.DISPUTE_FUNDS_WITHDRAWN: lambda d, at: payment_events.DisputeFundsWithdrawn(
+        at=at, dispute_id=d["dispute_id"], amount=int(d["amount"]), fee=int(d["fee"])
+    ),
+    EventType.DISPUTE_FUNDS_REINSTATED: lambda d, at: payment_events.DisputeFundsReinstated(
+        at=at, dispute_id=d["dispute_id"], amount=int(d["amount"])
     ),
 }
 

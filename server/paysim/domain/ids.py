@@ -16,6 +16,7 @@ REFRESH_FAMILY = "rtf"
 WEBHOOK_ENDPOINT = "whe"
 WEBHOOK_DELIVERY = "whd"
 TEST_CLOCK = "clk"
+DISPUTE = "dp"
 
 
 def new_id(prefix: str) -> str:

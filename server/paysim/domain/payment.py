@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from paysim.domain import payment_events, threeds
+from paysim.domain import dispute_changes, disputes, payment_events, threeds
 from paysim.domain.event_codec import attempt_data, attempt_from, card_data, card_from, decline_data, decline_from
 
 # The aggregate is the face of its values and events: callers name them ``payment.Status`` …
@@ -63,10 +63,17 @@ class PaymentState:
     authentication: threeds.Authentication | None = None
     challenge: threeds.Challenge | None = None
     version: int = 0
+    dispute: disputes.DisputeState | None = None
 
     @property
     def net_amount(self) -> int:
-        return self.captured_amount - self.fee_amount - self.refunded_amount
+        return self.captured_amount - self.fee_amount - self.refunded_amount - self.disputed_net
+
+    @property
+    def disputed_net(self) -> int:
+        """What the payment's dispute takes from its net: the amount withdrawn, less what came back,
+        and the dispute fee."""
+        return 0 if self.dispute is None else self.dispute.net_withdrawn
 
     @property
     def in_progress(self) -> bool:
@@ -237,6 +244,19 @@ def _apply_three_ds(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentS
     raise ValueError(f"{e.type} is not a 3-D Secure event")
 
 
+def _apply_dispute(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
+    if not isinstance(
+        e,
+        payment_events.DisputeCreated
+        | payment_events.DisputeUpdated
+        | payment_events.DisputeClosed
+        | payment_events.DisputeFundsWithdrawn
+        | payment_events.DisputeFundsReinstated,
+    ):
+        raise ValueError(f"{e.type} is not a dispute event")
+    return replace(s, dispute=dispute_changes.apply(s.dispute, e))
+
+
 _APPLIERS: dict[
     type[payment_events.PaymentEvent], Callable[[PaymentState, payment_events.PaymentEvent], PaymentState]
 ] = {
@@ -274,6 +294,16 @@ _APPLIERS: dict[
         ),
         _apply_three_ds,
     ),
+    **dict.fromkeys(
+        (
+            payment_events.DisputeCreated,
+            payment_events.DisputeUpdated,
+            payment_events.DisputeClosed,
+            payment_events.DisputeFundsWithdrawn,
+            payment_events.DisputeFundsReinstated,
+        ),
+        _apply_dispute,
+    ),
 }
 
 
@@ -306,6 +336,8 @@ def replay(
 
 
 def to_dict(state: PaymentState) -> dict[str, Any]:
+    # A payment never disputed keeps the form it had before disputes existed.
+    extra = {} if state.dispute is None else {"dispute": disputes.to_dict(state.dispute)}
     return {
         "id": state.id,
         "merchant_id": state.merchant_id,
@@ -349,6 +381,7 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
         "authentication": None if state.authentication is None else state.authentication.to_dict(),
         "challenge": None if state.challenge is None else state.challenge.to_dict(),
         "version": state.version,
+        **extra,
     }
 
 
@@ -399,4 +432,5 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
         authentication=None if authentication is None else threeds.authentication_from(authentication),
         challenge=None if challenge is None else threeds.challenge_from(challenge),
         version=int(d["version"]),
+        dispute=None if d.get("dispute") is None else disputes.from_dict(d["dispute"]),
     )

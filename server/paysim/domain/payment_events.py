@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from paysim.domain import threeds
+from paysim.domain.disputes import DisputeKind, DisputeReason, DisputeStatus
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, DeclineInfo
 
 
@@ -42,6 +43,12 @@ class EventType(enum.StrEnum):
     # Not captured within the authorization's validity (payment_rules.AUTHORIZATION_VALIDITY): the
     # hold is released, the payment voided.
     AUTHORIZATION_EXPIRED = "payment.authorization_expired"
+    # The payment's dispute (domain/disputes.py): its events are the payment's.
+    DISPUTE_CREATED = "dispute.created"
+    DISPUTE_UPDATED = "dispute.updated"  # evidence submitted, or a warning escalated
+    DISPUTE_CLOSED = "dispute.closed"  # won, lost or warning_closed
+    DISPUTE_FUNDS_WITHDRAWN = "dispute.funds_withdrawn"
+    DISPUTE_FUNDS_REINSTATED = "dispute.funds_reinstated"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +221,61 @@ class PaymentAuthorizationExpired:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeCreated:
+    type: ClassVar[EventType] = EventType.DISPUTE_CREATED
+    at: datetime
+    dispute_id: str
+    kind: DisputeKind
+    reason: DisputeReason
+    status: DisputeStatus
+    amount: int
+    evidence_due_by: datetime
+    test_clock_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeUpdated:
+    """The dispute's status changed without closing: evidence submitted, or a warning escalated to
+    a chargeback (then with a new deadline and no evidence)."""
+
+    type: ClassVar[EventType] = EventType.DISPUTE_UPDATED
+    at: datetime
+    dispute_id: str
+    status: DisputeStatus
+    evidence: Mapping[str, str] = field(default_factory=dict)
+    evidence_due_by: datetime
+    review_due_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeClosed:
+    type: ClassVar[EventType] = EventType.DISPUTE_CLOSED
+    at: datetime
+    dispute_id: str
+    status: DisputeStatus
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsWithdrawn:
+    type: ClassVar[EventType] = EventType.DISPUTE_FUNDS_WITHDRAWN
+    at: datetime
+    dispute_id: str
+    amount: int
+    fee: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DisputeFundsReinstated:
+    type: ClassVar[EventType] = EventType.DISPUTE_FUNDS_REINSTATED
+    at: datetime
+    dispute_id: str
+    amount: int
+
+
+DisputeEvent = DisputeCreated | DisputeUpdated | DisputeClosed | DisputeFundsWithdrawn | DisputeFundsReinstated
+
 PaymentEvent = (
     PaymentCreated
     | PaymentAuthorized
@@ -235,6 +297,7 @@ PaymentEvent = (
     | ThreeDSFailed
     | ThreeDSChallengeExpired
     | PaymentAuthorizationExpired
+    | DisputeEvent
 )
 
 EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
@@ -260,6 +323,11 @@ EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
         ThreeDSFailed,
         ThreeDSChallengeExpired,
         PaymentAuthorizationExpired,
+        DisputeCreated,
+        DisputeUpdated,
+        DisputeClosed,
+        DisputeFundsWithdrawn,
+        DisputeFundsReinstated,
     )
 }
 """Each event type's class: a type missing here fails the unit test that walks EventType."""

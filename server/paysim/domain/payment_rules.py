@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from paysim.domain import payment_events
+from paysim.domain import dispute_rules, payment_events
 from paysim.domain.errors import Aborted, FailedPrecondition, PreconditionViolation
 from paysim.domain.payment import PaymentState
 from paysim.domain.payment_values import Attempt, CaptureMethod, Card, Status
@@ -99,6 +99,7 @@ def request_refund(
     """``amount`` 0 means everything still refundable."""
     if state.status not in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
         raise _wrong_state(state, "refunded", "PAYMENT_NOT_REFUNDABLE")
+    dispute_rules.check_refundable(state)
     refundable = state.refundable_amount
     amount = amount or refundable
     if refundable <= 0 or amount > refundable:

@@ -25,7 +25,8 @@ What each kind means for the engine:
 - ``THREE_DS_CHALLENGE_THEN_DECLINE`` / ``THREE_DS_AUTH_THEN_DECLINE``: a challenge that authenticates,
   then the authorization declines with ``decline_code``. (Stripe distinguishes 3DS requested by a risk rule
   from a card that requires authentication; the flow is the same.)
-- ``DISPUTE_*``: authorized; after capture a dispute (fraudulent / product not received / inquiry) opens.
+- ``DISPUTE_*``: authorized; at capture a dispute (fraudulent / product not received / inquiry / early
+  fraud warning) opens (domain/dispute_rules.py).
 - ``REFUND_ASYNC``: authorized; a refund is pending, then succeeds.
 - ``REFUND_FAILS``: authorized; a refund succeeds, then fails.
 """
@@ -54,6 +55,7 @@ class ScenarioKind(enum.StrEnum):
     DISPUTE_FRAUDULENT = "dispute_fraudulent"
     DISPUTE_NOT_RECEIVED = "dispute_not_received"
     DISPUTE_INQUIRY = "dispute_inquiry"
+    DISPUTE_EARLY_FRAUD_WARNING = "dispute_early_fraud_warning"
     REFUND_ASYNC = "refund_async"
     REFUND_FAILS = "refund_fails"
 
@@ -158,6 +160,7 @@ _AFTER_PAYMENT = (
     _card("4000000000000259", _A.DISPUTE_FRAUDULENT, "approves; disputed as fraudulent after capture"),
     _card("4000000000002685", _A.DISPUTE_NOT_RECEIVED, "approves; disputed after capture: product not received"),
     _card("4000000000001976", _A.DISPUTE_INQUIRY, "approves; an inquiry (early-stage dispute) opens after capture"),
+    _card("4000000000005423", _A.DISPUTE_EARLY_FRAUD_WARNING, "approves; an early fraud warning opens after capture"),
     _card("4000000000007726", _A.REFUND_ASYNC, "approves; a refund is asynchronous: pending, then succeeded"),
     _card("4000000000005126", _A.REFUND_FAILS, "approves; a refund succeeds, then fails"),
 )

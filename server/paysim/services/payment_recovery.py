@@ -11,6 +11,7 @@ from paysim.domain.gateway_settings import DEFAULT_GATEWAY
 from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, RefundSucceeded
 from paysim.gateways.base import Outcome
 from paysim.services.clock import Clock
+from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import OK_CODE, encode_result
 from paysim.services.payment_commands import REFUND, PaymentResult, result_payload
 from paysim.services.payment_outcomes import attempt_of, authorization_events, interrupted
@@ -24,8 +25,16 @@ def gateway_of(state: payment.PaymentState) -> str:
 
 
 class PaymentRecovery:
-    def __init__(self, uow: UnitOfWorkFactory, router: GatewayRouter, clock: Clock, recover_after: timedelta) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        router: GatewayRouter,
+        clock: Clock,
+        recover_after: timedelta,
+        opening: DisputeOpening | None = None,
+    ) -> None:
         self._uow = uow
+        self._opening = opening
         self._router = router
         self._clock = clock
         self._recover_after = recover_after
@@ -53,6 +62,8 @@ class PaymentRecovery:
             current = await uow.payments.get(payment_id, for_update=True)
             if current is None or current.version != state.version:
                 return False  # finished by its own request meanwhile
+            if self._opening is not None:  # a dispute card's capture opens its dispute
+                events = self._opening.with_dispute(current, events)
             after = payment.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
             for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):

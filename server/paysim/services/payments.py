@@ -31,6 +31,7 @@ from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, O
 from paysim.gateways.engine import CatalogueCards
 from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.clock import Clock
+from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_commands import (
     MAX_REFUND_REASON_CHARS,
@@ -100,7 +101,8 @@ class PaymentService:
         self._request_key = hmac.new(fingerprint_key, b"idempotency-fingerprint", "sha256").digest()
         self._clock = clock
         self._keys = PaymentKeys(uow, clock, idempotency_ttl, recover_after)
-        self._recovery = PaymentRecovery(uow, router, clock, recover_after)
+        self._opening = DisputeOpening(self._test_cards)
+        self._recovery = PaymentRecovery(uow, router, clock, recover_after, self._opening)
         self._expiry = AuthorizationExpiry(uow, clock)
         self._reads = PaymentReads(uow)
 
@@ -131,7 +133,7 @@ class PaymentService:
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
                     assert current is not None
-                    events = make_events(current)
+                    events = self._opening.with_dispute(current, make_events(current))
                     after = payment.replay(payment_id, events, start=current)
                     await uow.payments.save(current, after, events)
                     result = PaymentResult(after, refund_id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paysim.domain import payment
+from paysim.store.repositories.disputes import dispute_row
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 
@@ -44,6 +45,7 @@ async def verify_payment(uow_factory: UnitOfWorkFactory, payment_id: str, report
             projection = await uow.payments.get(payment_id)
             events = await uow.payments.events(payment_id)
             snapshot = await uow.payments.snapshot(payment_id)
+            dispute = await uow.disputes.row_of(payment_id)
         if projection is None or not events or projection.version == events[-1].version:
             break
     report.checked += 1
@@ -62,6 +64,9 @@ async def verify_payment(uow_factory: UnitOfWorkFactory, payment_id: str, report
         return
     if (diff := _differences(payment.to_dict(rebuilt), stored)) != ():
         report.mismatches.append(Mismatch(payment_id, "projection differs from replayed events", diff))
+    expected = None if rebuilt.dispute is None else dispute_row(rebuilt)
+    if expected != dispute and (diff := _differences(expected or {}, dispute or {})) != ():
+        report.mismatches.append(Mismatch(payment_id, "dispute projection differs from replayed events", diff))
     if snapshot is not None:
         report.snapshots_checked += 1
         later = [e.as_domain() for e in events if e.version > snapshot.version]

@@ -191,6 +191,25 @@ payment_events = Table(
     UniqueConstraint("aggregate_id", "version"),
 )
 
+# Disputes (domain/disputes.py): a projection of the payment's dispute, written with its events,
+# for lists and for the sweep that finds what falls due (``due_at``; NULL once closed). A dispute
+# on a test clock (``test_clock_id``) falls due as its clock advances, never on real time.
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("payment_id", ID, ForeignKey("payments.id"), nullable=False, unique=True),
+    Column("merchant_id", ID, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("test_clock_id", ID, nullable=True),
+    Column("due_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "merchant_id", "created_at", "id"),
+    Index(None, "created_at", "id"),
+    Index(None, "test_clock_id", "due_at"),
+)
+
 # The latest snapshot of a long-lived payment, so replay starts from it.
 payment_snapshots = Table(
     "payment_snapshots",

@@ -42,6 +42,7 @@ from paysim.store.repositories import (
 )
 from paysim.store.repositories.chaos_profiles import ChaosProfileRepository
 from paysim.store.repositories.clock_references import ClockReferenceRepository
+from paysim.store.repositories.disputes import DisputeRepository
 from paysim.store.repositories.payments import PaymentEventStore
 from paysim.store.repositories.routing_state import RoutingStateRepository
 from paysim.store.repositories.test_clocks import TestClockRepository
@@ -131,6 +132,7 @@ class UnitOfWork:
         self.test_clocks = TestClockRepository(conn)
         self.chaos_profiles = ChaosProfileRepository(conn)
         self.clock_references = ClockReferenceRepository(conn)
+        self.disputes = DisputeRepository(conn)
         self.webhook_endpoints = WebhookEndpointRepository(conn)
         self.webhook_deliveries = WebhookDeliveryRepository(conn)
         return self

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from paysim_client.types import (
     CardDetails,
+    DisputeStatus,
     Payment,
     PaymentMethodType,
     PaymentStatus,
@@ -71,6 +72,7 @@ def payment_lines(payment: Payment) -> list[str]:
             ("declined", f"{decline.code}: {decline.message}" if decline.code else ""),
             ("retry", ("may succeed later" if decline.retryable else "will not help as is") if decline.code else ""),
             ("failure", payment.failure_reason),
+            ("dispute", _dispute(payment)),
             ("customer", payment.customer_id),
             ("description", payment.description),
             *((f"metadata.{k}", v) for k, v in sorted(payment.metadata.items())),
@@ -87,6 +89,13 @@ def payment_lines(payment: Payment) -> list[str]:
             f"  paysim 3ds approve {payment.id}    (or: paysim 3ds deny {payment.id})",
         ]
     return lines
+
+
+def _dispute(payment: Payment) -> str:
+    if not payment.HasField("dispute"):
+        return ""
+    d = payment.dispute
+    return f"{d.id} {enum_label(DisputeStatus, d.status)}"
 
 
 def payment_table(payments: Sequence[Payment]) -> list[str]:

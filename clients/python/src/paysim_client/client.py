@@ -29,6 +29,7 @@ from paysim_client.config import DEFAULT_RETRY, DEFAULT_TARGET, DEFAULT_TIMEOUT_
 from paysim_client.resources.analytics import Analytics, AsyncAnalytics
 from paysim_client.resources.auth import AsyncAuth, Auth
 from paysim_client.resources.customers import AsyncCustomers, Customers
+from paysim_client.resources.disputes import AsyncDisputes, Disputes
 from paysim_client.resources.merchants import AsyncMerchants, Merchants
 from paysim_client.resources.payments import AsyncPayments, Payments
 from paysim_client.resources.simulator import AsyncSimulator, Simulator
@@ -72,8 +73,8 @@ class AsyncClient:
     Open it with :func:`paysim_client.connect` (or ``AsyncClient.connect``); close it with
     :meth:`close` or ``async with``. The resource namespaces are ``auth``, ``merchants``
     (with ``merchants.api_keys`` and ``merchants.gateway_configs``), ``customers``,
-    ``payments`` (with ``payments.watch()``), ``three_ds``, ``simulator``, ``test_clocks``, ``webhooks`` and
-    ``analytics``.
+    ``payments`` (with ``payments.watch()``), ``disputes``, ``three_ds``, ``simulator``, ``test_clocks``,
+    ``webhooks`` and ``analytics``.
     """
 
     def __init__(self, transport: Transport, target: str, session: Session | None = None) -> None:
@@ -83,6 +84,7 @@ class AsyncClient:
         self.merchants = AsyncMerchants(transport)
         self.customers = AsyncCustomers(transport)
         self.payments = AsyncPayments(transport)
+        self.disputes = AsyncDisputes(transport)
         self.simulator = AsyncSimulator(transport)
         self.test_clocks = AsyncTestClocks(transport)
         self.three_ds = AsyncThreeDS(transport)
@@ -248,6 +250,7 @@ class Client:
         self.merchants = Merchants(runner, client.merchants)
         self.customers = Customers(runner, client.customers)
         self.payments = Payments(runner, client.payments)
+        self.disputes = Disputes(runner, client.disputes)
         self.simulator = Simulator(runner, client.simulator)
         self.test_clocks = TestClocks(runner, client.test_clocks)
         self.three_ds = ThreeDS(runner, client.three_ds)

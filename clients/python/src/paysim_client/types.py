@@ -9,6 +9,7 @@ every field the server adds is there without a client release, and the field com
 from paysim_proto.v1.auth_pb2 import CredentialKind, GetCurrentUserResponse, LoginResponse, TokenPair, User
 from paysim_proto.v1.common_pb2 import Role
 from paysim_proto.v1.customer_pb2 import Customer
+from paysim_proto.v1.dispute_pb2 import Dispute, DisputeEvidence, DisputeKind, DisputeReason, DisputeStatus
 from paysim_proto.v1.events_pb2 import StreamStart
 from paysim_proto.v1.merchant_pb2 import (
     ApiKey,
@@ -85,6 +86,11 @@ __all__ = [
     "CredentialKind",
     "Customer",
     "Decline",
+    "Dispute",
+    "DisputeEvidence",
+    "DisputeKind",
+    "DisputeReason",
+    "DisputeStatus",
     "GatewayAttempt",
     "GatewayConfig",
     "GatewayFaults",

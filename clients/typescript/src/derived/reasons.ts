@@ -262,6 +262,13 @@ export class ChaosProfileNotFound extends status.NotFound {
 }
 
 /**
+ * The dispute does not exist or belongs to another merchant (`metadata.resource_id`).
+ */
+export class DisputeNotFound extends status.NotFound {
+  static override readonly REASON: string = "DISPUTE_NOT_FOUND";
+}
+
+/**
  * An account with this email exists. Use another email, or log in.
  */
 export class EmailTaken extends status.AlreadyExists {
@@ -380,6 +387,31 @@ export class AuthorizationExpired extends status.FailedPrecondition {
  */
 export class TestClockAdvancing extends status.FailedPrecondition {
   static override readonly REASON: string = "TEST_CLOCK_ADVANCING";
+}
+
+/**
+ * SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
+ * warning_closed). `metadata` has `dispute_id`, `payment_id` and `status`.
+ */
+export class DisputeClosed extends status.FailedPrecondition {
+  static override readonly REASON: string = "DISPUTE_CLOSED";
+}
+
+/**
+ * SubmitDisputeEvidence with other evidence, or AcceptDispute, while the dispute's evidence is
+ * under review: wait for the review's decision. `metadata` as DISPUTE_CLOSED.
+ */
+export class DisputeUnderReview extends status.FailedPrecondition {
+  static override readonly REASON: string = "DISPUTE_UNDER_REVIEW";
+}
+
+/**
+ * Refund of a payment whose chargeback is open (needs_response, under_review) or was lost: the
+ * money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
+ * `payment_id`, `dispute_id` and `dispute_status`.
+ */
+export class PaymentDisputed extends status.FailedPrecondition {
+  static override readonly REASON: string = "PAYMENT_DISPUTED";
 }
 
 /**
@@ -511,6 +543,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   WEBHOOK_DELIVERY_NOT_FOUND: WebhookDeliveryNotFound,
   TEST_CLOCK_NOT_FOUND: TestClockNotFound,
   CHAOS_PROFILE_NOT_FOUND: ChaosProfileNotFound,
+  DISPUTE_NOT_FOUND: DisputeNotFound,
   EMAIL_TAKEN: EmailTaken,
   MERCHANT_NAME_TAKEN: MerchantNameTaken,
   API_KEY_NAME_TAKEN: ApiKeyNameTaken,
@@ -526,6 +559,9 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
   AUTHORIZATION_EXPIRED: AuthorizationExpired,
   TEST_CLOCK_ADVANCING: TestClockAdvancing,
+  DISPUTE_CLOSED: DisputeClosed,
+  DISPUTE_UNDER_REVIEW: DisputeUnderReview,
+  PAYMENT_DISPUTED: PaymentDisputed,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
   IDEMPOTENCY_KEY_IN_USE: IdempotencyKeyInUse,
   CONCURRENT_MODIFICATION: ConcurrentModification,

@@ -24,6 +24,8 @@ from paysim.store.repositories._common import (
     split_page,
     unique_violation_on,
 )
+from paysim.store.repositories.disputes import dispute_row
+from paysim.store.repositories.disputes import project as project_dispute
 from paysim.store.repositories.webhook_outbox import enqueue_statement
 from paysim.store.schema import payment_events, payment_snapshots, payments
 
@@ -145,6 +147,8 @@ class PaymentEventStore(ABC):
             for i, e in enumerate(events)
         ]
         stored = await self._append(before, after, drafts, _event_rows(after, drafts))
+        if after.dispute is not None and (before is None or before.dispute != after.dispute):
+            await self._project_dispute(dispute_row(after))
         self.wrote_events = True
         self.statuses_reached = metrics.statuses_reached(self.statuses_reached, before, after)
         tracing.remember_origin(d.id for d in drafts)
@@ -165,6 +169,10 @@ class PaymentEventStore(ABC):
 
     @abstractmethod
     async def _snapshot(self, state: payment.PaymentState) -> None: ...
+
+    @abstractmethod
+    async def _project_dispute(self, row: dict[str, Any]) -> None:
+        """Write the disputes projection row of the payment's dispute (store/repositories/disputes.py)."""
 
 
 class PaymentRepository(PaymentEventStore, SqlRepository):
@@ -219,6 +227,9 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
             set_={"version": state.version, "state_json": stmt.excluded.state_json, "created_at": state.updated_at},
         )
         await self._conn.execute(stmt)
+
+    async def _project_dispute(self, row: dict[str, Any]) -> None:
+        await project_dispute(self._conn, row)
 
     async def snapshot(self, payment_id: str) -> payment.PaymentState | None:
         raw = await self._conn.scalar(

@@ -254,6 +254,12 @@ class ChaosProfileNotFound(status.NotFound):
     REASON: ClassVar[str] = "CHAOS_PROFILE_NOT_FOUND"
 
 
+class DisputeNotFound(status.NotFound):
+    """The dispute does not exist or belongs to another merchant (`metadata.resource_id`)."""
+
+    REASON: ClassVar[str] = "DISPUTE_NOT_FOUND"
+
+
 class EmailTaken(status.AlreadyExists):
     """An account with this email exists. Use another email, or log in."""
 
@@ -364,6 +370,31 @@ class TestClockAdvancing(status.FailedPrecondition):
     """
 
     REASON: ClassVar[str] = "TEST_CLOCK_ADVANCING"
+
+
+class DisputeClosed(status.FailedPrecondition):
+    """SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
+    warning_closed). `metadata` has `dispute_id`, `payment_id` and `status`.
+    """
+
+    REASON: ClassVar[str] = "DISPUTE_CLOSED"
+
+
+class DisputeUnderReview(status.FailedPrecondition):
+    """SubmitDisputeEvidence with other evidence, or AcceptDispute, while the dispute's evidence is
+    under review: wait for the review's decision. `metadata` as DISPUTE_CLOSED.
+    """
+
+    REASON: ClassVar[str] = "DISPUTE_UNDER_REVIEW"
+
+
+class PaymentDisputed(status.FailedPrecondition):
+    """Refund of a payment whose chargeback is open (needs_response, under_review) or was lost: the
+    money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
+    `payment_id`, `dispute_id` and `dispute_status`.
+    """
+
+    REASON: ClassVar[str] = "PAYMENT_DISPUTED"
 
 
 class IdempotencyKeyReused(status.FailedPrecondition):
@@ -495,6 +526,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "WEBHOOK_DELIVERY_NOT_FOUND": WebhookDeliveryNotFound,
     "TEST_CLOCK_NOT_FOUND": TestClockNotFound,
     "CHAOS_PROFILE_NOT_FOUND": ChaosProfileNotFound,
+    "DISPUTE_NOT_FOUND": DisputeNotFound,
     "EMAIL_TAKEN": EmailTaken,
     "MERCHANT_NAME_TAKEN": MerchantNameTaken,
     "API_KEY_NAME_TAKEN": ApiKeyNameTaken,
@@ -510,6 +542,9 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "WEBHOOK_ENDPOINT_DISABLED": WebhookEndpointDisabled,
     "AUTHORIZATION_EXPIRED": AuthorizationExpired,
     "TEST_CLOCK_ADVANCING": TestClockAdvancing,
+    "DISPUTE_CLOSED": DisputeClosed,
+    "DISPUTE_UNDER_REVIEW": DisputeUnderReview,
+    "PAYMENT_DISPUTED": PaymentDisputed,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
     "CONCURRENT_MODIFICATION": ConcurrentModification,
@@ -541,6 +576,9 @@ __all__ = [
     "CustomerNotFound",
     "DatabaseBusy",
     "DatabaseUnavailable",
+    "DisputeClosed",
+    "DisputeNotFound",
+    "DisputeUnderReview",
     "EmailTaken",
     "GatewayConfigNotFound",
     "GatewayUnavailable",
@@ -558,6 +596,7 @@ __all__ = [
     "NoPolicy",
     "PasswordChecksBusy",
     "PaymentBusy",
+    "PaymentDisputed",
     "PaymentMethodNotAvailable",
     "PaymentNotCapturable",
     "PaymentNotFound",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from paysim_client._rpc import Rpc, Safety
-from paysim_proto.v1 import analytics_pb2, auth_pb2, clock_pb2, customer_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
+from paysim_proto.v1 import analytics_pb2, auth_pb2, clock_pb2, customer_pb2, dispute_pb2, events_pb2, merchant_pb2, payment_pb2, simulator_pb2, threeds_pb2, webhook_pb2
 
 
 # AnalyticsService
@@ -143,6 +143,32 @@ DELETE_CUSTOMER: Rpc[customer_pb2.DeleteCustomerRequest, customer_pb2.DeleteCust
     "/paysim.v1.CustomerService/DeleteCustomer",
     customer_pb2.DeleteCustomerRequest,
     customer_pb2.DeleteCustomerResponse,
+    Safety.IDEMPOTENT,
+)
+
+# DisputeService
+LIST_DISPUTES: Rpc[dispute_pb2.ListDisputesRequest, dispute_pb2.ListDisputesResponse] = Rpc(
+    "/paysim.v1.DisputeService/ListDisputes",
+    dispute_pb2.ListDisputesRequest,
+    dispute_pb2.ListDisputesResponse,
+    Safety.READ,
+)
+GET_DISPUTE: Rpc[dispute_pb2.GetDisputeRequest, dispute_pb2.GetDisputeResponse] = Rpc(
+    "/paysim.v1.DisputeService/GetDispute",
+    dispute_pb2.GetDisputeRequest,
+    dispute_pb2.GetDisputeResponse,
+    Safety.READ,
+)
+SUBMIT_DISPUTE_EVIDENCE: Rpc[dispute_pb2.SubmitDisputeEvidenceRequest, dispute_pb2.SubmitDisputeEvidenceResponse] = Rpc(
+    "/paysim.v1.DisputeService/SubmitDisputeEvidence",
+    dispute_pb2.SubmitDisputeEvidenceRequest,
+    dispute_pb2.SubmitDisputeEvidenceResponse,
+    Safety.IDEMPOTENT,
+)
+ACCEPT_DISPUTE: Rpc[dispute_pb2.AcceptDisputeRequest, dispute_pb2.AcceptDisputeResponse] = Rpc(
+    "/paysim.v1.DisputeService/AcceptDispute",
+    dispute_pb2.AcceptDisputeRequest,
+    dispute_pb2.AcceptDisputeResponse,
     Safety.IDEMPOTENT,
 )
 
@@ -457,6 +483,10 @@ ALL: tuple[Rpc[Any, Any], ...] = (
     LIST_CUSTOMERS,
     UPDATE_CUSTOMER,
     DELETE_CUSTOMER,
+    LIST_DISPUTES,
+    GET_DISPUTE,
+    SUBMIT_DISPUTE_EVIDENCE,
+    ACCEPT_DISPUTE,
     CREATE_PAYMENT,
     GET_PAYMENT,
     LIST_PAYMENTS,

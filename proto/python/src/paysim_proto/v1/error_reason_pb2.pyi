@@ -146,6 +146,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The merchant has no chaos profile for this gateway; `metadata.resource_id` is
     `<merchant_id>/<gateway>`.
     """
+    ERROR_REASON_DISPUTE_NOT_FOUND: _ErrorReason.ValueType  # 70
+    """The dispute does not exist or belongs to another merchant (`metadata.resource_id`)."""
     ERROR_REASON_EMAIL_TAKEN: _ErrorReason.ValueType  # 33
     """--- duplicates ------------------------------------------------------------------------------
 
@@ -202,6 +204,19 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ERROR_REASON_TEST_CLOCK_ADVANCING: _ErrorReason.ValueType  # 60
     """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
     Wait until it reads READY (or repeat the same target, which is idempotent).
+    """
+    ERROR_REASON_DISPUTE_CLOSED: _ErrorReason.ValueType  # 71
+    """SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
+    warning_closed). `metadata` has `dispute_id`, `payment_id` and `status`.
+    """
+    ERROR_REASON_DISPUTE_UNDER_REVIEW: _ErrorReason.ValueType  # 72
+    """SubmitDisputeEvidence with other evidence, or AcceptDispute, while the dispute's evidence
+    is under review: wait for the review's decision. `metadata` as DISPUTE_CLOSED.
+    """
+    ERROR_REASON_PAYMENT_DISPUTED: _ErrorReason.ValueType  # 73
+    """Refund of a payment whose chargeback is open (needs_response, under_review) or was lost:
+    the money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
+    `payment_id`, `dispute_id` and `dispute_status`.
     """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
@@ -403,6 +418,8 @@ ERROR_REASON_CHAOS_PROFILE_NOT_FOUND: ErrorReason.ValueType  # 80
 """The merchant has no chaos profile for this gateway; `metadata.resource_id` is
 `<merchant_id>/<gateway>`.
 """
+ERROR_REASON_DISPUTE_NOT_FOUND: ErrorReason.ValueType  # 70
+"""The dispute does not exist or belongs to another merchant (`metadata.resource_id`)."""
 ERROR_REASON_EMAIL_TAKEN: ErrorReason.ValueType  # 33
 """--- duplicates ------------------------------------------------------------------------------
 
@@ -459,6 +476,19 @@ payment was created): the hold was released and the payment is VOIDED (`failure_
 ERROR_REASON_TEST_CLOCK_ADVANCING: ErrorReason.ValueType  # 60
 """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
 Wait until it reads READY (or repeat the same target, which is idempotent).
+"""
+ERROR_REASON_DISPUTE_CLOSED: ErrorReason.ValueType  # 71
+"""SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
+warning_closed). `metadata` has `dispute_id`, `payment_id` and `status`.
+"""
+ERROR_REASON_DISPUTE_UNDER_REVIEW: ErrorReason.ValueType  # 72
+"""SubmitDisputeEvidence with other evidence, or AcceptDispute, while the dispute's evidence
+is under review: wait for the review's decision. `metadata` as DISPUTE_CLOSED.
+"""
+ERROR_REASON_PAYMENT_DISPUTED: ErrorReason.ValueType  # 73
+"""Refund of a payment whose chargeback is open (needs_response, under_review) or was lost:
+the money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
+`payment_id`, `dispute_id` and `dispute_status`.
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from paysim_proto.v1 import dispute_pb2 as _dispute_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -736,6 +737,9 @@ class Payment(_message.Message):
     GATEWAY_FIELD_NUMBER: _builtins.int
     METHOD_TYPE_FIELD_NUMBER: _builtins.int
     METHOD_ACCOUNT_FIELD_NUMBER: _builtins.int
+    DISPUTE_FIELD_NUMBER: _builtins.int
+    DISPUTED_AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    DISPUTE_FEE_MINOR_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
     merchant_id: _builtins.str
@@ -759,7 +763,7 @@ class Payment(_message.Message):
     fee_amount_minor: _builtins.int
     """Processing fee: the merchant's percentage of the captured amount plus its fixed part."""
     net_amount_minor: _builtins.int
-    """What the merchant keeps: captured - fee - refunded."""
+    """What the merchant keeps: captured - fee - refunded - disputed_amount_minor - dispute_fee_minor."""
     failure_reason: _builtins.str
     """Set when status is FAILED."""
     description: _builtins.str
@@ -775,6 +779,10 @@ class Payment(_message.Message):
     """How it is paid; `card` is set only for cards."""
     method_account: _builtins.str
     """For UPI the virtual payment address, for a PayPal wallet the payer's email."""
+    disputed_amount_minor: _builtins.int
+    """What the dispute holds back now: the amount withdrawn less what was reinstated."""
+    dispute_fee_minor: _builtins.int
+    """The dispute fee withdrawn (kept even when the dispute is won)."""
     @_builtins.property
     def card(self) -> Global___CardDetails:
         """What paysim keeps of the card."""
@@ -811,6 +819,10 @@ class Payment(_message.Message):
     def next_action(self) -> Global___NextAction:
         """Set while status is PAYMENT_STATUS_REQUIRES_ACTION: what must happen next."""
 
+    @_builtins.property
+    def dispute(self) -> _dispute_pb2.Dispute:
+        """The payment's dispute, once one opened (DisputeService)."""
+
     def __init__(
         self,
         *,
@@ -841,10 +853,13 @@ class Payment(_message.Message):
         gateway: _builtins.str = ...,
         method_type: Global___PaymentMethodType.ValueType = ...,
         method_account: _builtins.str = ...,
+        dispute: _dispute_pb2.Dispute | None = ...,
+        disputed_amount_minor: _builtins.int = ...,
+        dispute_fee_minor: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "dispute", b"dispute", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "dispute", b"dispute", "dispute_fee_minor", b"dispute_fee_minor", "disputed_amount_minor", b"disputed_amount_minor", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1386,6 +1401,11 @@ class PaymentEvent(_message.Message):
     PAYMENT_THREE_DS_FAILED_FIELD_NUMBER: _builtins.int
     PAYMENT_THREE_DS_CHALLENGE_EXPIRED_FIELD_NUMBER: _builtins.int
     PAYMENT_AUTHORIZATION_EXPIRED_FIELD_NUMBER: _builtins.int
+    DISPUTE_CREATED_FIELD_NUMBER: _builtins.int
+    DISPUTE_UPDATED_FIELD_NUMBER: _builtins.int
+    DISPUTE_CLOSED_FIELD_NUMBER: _builtins.int
+    DISPUTE_FUNDS_WITHDRAWN_FIELD_NUMBER: _builtins.int
+    DISPUTE_FUNDS_REINSTATED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `evt_`; the same wherever the event appears (webhooks included)."""
     type: _builtins.str
@@ -1397,6 +1417,8 @@ class PaymentEvent(_message.Message):
       payment.three_ds_challenge_required  payment.three_ds_authenticated
       payment.three_ds_not_supported  payment.three_ds_failed
       payment.three_ds_challenge_expired  payment.authorization_expired
+      dispute.created  dispute.updated  dispute.closed  dispute.funds_withdrawn
+      dispute.funds_reinstated
     New types may appear in a later release: clients should ignore types they do not know.
     """
     payment_id: _builtins.str
@@ -1491,6 +1513,26 @@ class PaymentEvent(_message.Message):
     def payment_authorization_expired(self) -> Global___PaymentAuthorizationExpired:
         """payment.authorization_expired"""
 
+    @_builtins.property
+    def dispute_created(self) -> _dispute_pb2.DisputeCreated:
+        """dispute.created"""
+
+    @_builtins.property
+    def dispute_updated(self) -> _dispute_pb2.DisputeUpdated:
+        """dispute.updated"""
+
+    @_builtins.property
+    def dispute_closed(self) -> _dispute_pb2.DisputeClosed:
+        """dispute.closed"""
+
+    @_builtins.property
+    def dispute_funds_withdrawn(self) -> _dispute_pb2.DisputeFundsWithdrawn:
+        """dispute.funds_withdrawn"""
+
+    @_builtins.property
+    def dispute_funds_reinstated(self) -> _dispute_pb2.DisputeFundsReinstated:
+        """dispute.funds_reinstated"""
+
     def __init__(
         self,
         *,
@@ -1521,12 +1563,17 @@ class PaymentEvent(_message.Message):
         payment_three_ds_failed: Global___PaymentThreeDSFailed | None = ...,
         payment_three_ds_challenge_expired: Global___PaymentThreeDSChallengeExpired | None = ...,
         payment_authorization_expired: Global___PaymentAuthorizationExpired | None = ...,
+        dispute_created: _dispute_pb2.DisputeCreated | None = ...,
+        dispute_updated: _dispute_pb2.DisputeUpdated | None = ...,
+        dispute_closed: _dispute_pb2.DisputeClosed | None = ...,
+        dispute_funds_withdrawn: _dispute_pb2.DisputeFundsWithdrawn | None = ...,
+        dispute_funds_reinstated: _dispute_pb2.DisputeFundsReinstated | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired", "payment_authorization_expired"]  # noqa: Y015
+    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired", "payment_authorization_expired", "dispute_created", "dispute_updated", "dispute_closed", "dispute_funds_withdrawn", "dispute_funds_reinstated"]  # noqa: Y015
     _WhichOneofArgType_data: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_data) -> _WhichOneofReturnType_data | None: ...
 

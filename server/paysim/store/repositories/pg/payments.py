@@ -48,6 +48,12 @@ _SNAPSHOT = (
     " ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version, state_json = EXCLUDED.state_json,"
     " created_at = EXCLUDED.created_at"
 )
+_DISPUTE_COLUMNS = ("id", "payment_id", "merchant_id", "status", "test_clock_id", "due_at", "created_at", "updated_at")
+_PROJECT_DISPUTE = (
+    "INSERT INTO disputes (id, payment_id, merchant_id, status, test_clock_id, due_at, created_at, updated_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+    " test_clock_id = EXCLUDED.test_clock_id, due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at"
+)
 _EVENT_COLUMNS = ("id", "aggregate_id", "version", "type", "merchant_id", "data_json", "created_at")
 
 
@@ -91,6 +97,9 @@ class PgPaymentRepository(PaymentEventStore):
         payment_id = after.id
         self._batch.conflict = lambda: concurrency_conflict(payment_id)
         return drafts
+
+    async def _project_dispute(self, row: dict[str, Any]) -> None:
+        self._batch.add(_PROJECT_DISPUTE, tuple(row[c] for c in _DISPUTE_COLUMNS))
 
     async def _snapshot(self, state: payment.PaymentState) -> None:
         self._batch.add(_SNAPSHOT, (state.id, state.version, dumps(payment.to_dict(state)), state.updated_at))
