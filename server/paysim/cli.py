@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("tls_cert", "tls_key", "tls_client_ca", "insecure"):
         _add_setting_flag(serve, name)
     _add_setting_flag(serve, "metrics_listen")
+    _add_setting_flag(serve, "http_listen")
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")

@@ -382,6 +382,20 @@ class Settings:
         shown="empty: off",
         flag=Flag("--metrics", "HOST:PORT to serve Prometheus metrics on"),
     )
+    http_listen: str = setting(
+        "",
+        "`HOST:PORT` to serve the browser dashboard and gRPC-Web on (`python3 server/dev.py serve` turns it on at "
+        "`127.0.0.1:8080`). The browser's calls reach the same RPCs, through the same interceptors, as gRPC clients' "
+        "(README, Dashboard). Plain HTTP: keep it on loopback or behind a proxy that terminates TLS.",
+        shown="empty: off",
+        flag=Flag("--http", "HOST:PORT to serve the dashboard and gRPC-Web on"),
+    )
+    dashboard_dir: str = setting(
+        "",
+        "Directory of the dashboard's built files (`index.html`, `assets/`), which `server/dev.py` builds from "
+        "`clients/dashboard`.",
+        shown="empty: `server/paysim/web/static`",
+    )
     log_level: str = setting(
         "INFO",
         "`DEBUG`, `INFO`, `WARNING` or `ERROR`.",
