@@ -1,0 +1,115 @@
+// One payment's timeline: its state, every gateway attempt, its refunds and every event, kept
+// current by a stream of this payment's events.
+import {
+  GatewayOperation,
+  GatewayOutcome,
+  PaymentStatus,
+  RefundStatus,
+  type Payment,
+  type PaymentEvent,
+} from "@gen/paysim/v1/payment_pb.js";
+import { call, describe, payments } from "../api.js";
+import { errorLine, h } from "../dom.js";
+import { enumName, money, time } from "../format.js";
+import { follow } from "../live.js";
+
+function table(id: string, headings: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
+  if (!rows.length) return h("p", { id, class: "empty" }, empty);
+  return h("table", { id }, h("thead", {}, h("tr", {}, ...headings.map((t) => h("th", {}, t)))), h("tbody", {}, ...rows));
+}
+
+function summary(payment: Payment): HTMLElement {
+  const facts: [string, string][] = [
+    ["Status", enumName(PaymentStatus, payment.status)],
+    ["Amount", money(payment.amountMinor, payment.currencyCode)],
+    ["Authorized", money(payment.authorizedAmountMinor, payment.currencyCode)],
+    ["Captured", money(payment.capturedAmountMinor, payment.currencyCode)],
+    ["Refunded", money(payment.refundedAmountMinor, payment.currencyCode)],
+    ["Gateway", payment.gateway || "—"],
+    ["Method", payment.card ? `${payment.card.brand} •••• ${payment.card.last4}` : payment.methodAccount || "—"],
+    ["Merchant", payment.merchantId],
+    ["Customer", payment.customerId || "—"],
+    ["Created", time(payment.createTime)],
+    ["Description", payment.description || "—"],
+  ];
+  if (payment.decline) facts.push(["Decline", `${payment.decline.code}: ${payment.decline.message}`]);
+  if (payment.failureReason) facts.push(["Failure", payment.failureReason]);
+  return h("dl", { class: "facts", id: "payment-facts" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)]));
+}
+
+function eventSummary(event: PaymentEvent): string {
+  const data = event.data;
+  switch (data.case) {
+    case "paymentAttemptFailed":
+    case "paymentDeclined":
+    case "paymentFailed":
+      return JSON.stringify(data.value, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)).slice(0, 160);
+    default:
+      return "";
+  }
+}
+
+export function renderPayment(root: HTMLElement, paymentId: string): () => void {
+  const problem = errorLine();
+  const content = h("div", { id: "timeline" });
+  root.append(h("p", {}, h("a", { href: "#/payments" }, "← Payments")), h("h1", {}, paymentId), problem.element, content);
+
+  async function load(): Promise<void> {
+    try {
+      const [reply, history] = await Promise.all([
+        call(() => payments.getPayment({ paymentId })),
+        call(() => payments.listPaymentEvents({ paymentId, pageSize: 500 })),
+      ]);
+      const payment = reply.payment;
+      if (!payment) return;
+      problem.hide();
+      const attempts = payment.attempts.map((a) =>
+        h(
+          "tr",
+          { "data-gateway": a.gateway, "data-outcome": enumName(GatewayOutcome, a.outcome) },
+          h("td", {}, time(a.time)),
+          h("td", {}, a.gateway),
+          h("td", {}, enumName(GatewayOperation, a.operation)),
+          h("td", {}, enumName(GatewayOutcome, a.outcome)),
+          h("td", { class: "amount" }, `${a.latencyMs} ms`),
+          h("td", {}, a.detail),
+        ),
+      );
+      const refunds = payment.refunds.map((r) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, r.id),
+          h("td", {}, time(r.createTime)),
+          h("td", { class: "amount" }, money(r.amountMinor, r.currencyCode)),
+          h("td", {}, enumName(RefundStatus, r.status)),
+          h("td", {}, r.reason || r.failureReason),
+        ),
+      );
+      const eventRows = history.events.map((e) =>
+        h(
+          "tr",
+          { "data-event-type": e.type },
+          h("td", { class: "amount" }, e.sequence),
+          h("td", {}, time(e.createTime)),
+          h("td", {}, e.type),
+          h("td", { class: "detail" }, eventSummary(e)),
+        ),
+      );
+      content.replaceChildren(
+        summary(payment),
+        h("h2", {}, "Gateway attempts"),
+        table("attempts", ["Time (UTC)", "Gateway", "Operation", "Outcome", "Latency", "Detail"], attempts, "No gateway call yet."),
+        h("h2", {}, "Refunds"),
+        table("refunds", ["Refund", "Created", "Amount", "Status", "Reason"], refunds, "No refunds."),
+        h("h2", {}, "Events"),
+        table("events", ["Seq", "Time (UTC)", "Type", "Detail"], eventRows, "No events."),
+      );
+    } catch (error) {
+      problem.show(describe(error));
+    }
+  }
+
+  void load();
+  return follow({ paymentId, onEvent: () => void load(), onState: () => undefined });
+}
