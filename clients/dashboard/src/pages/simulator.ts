@@ -58,10 +58,11 @@ export function renderSimulator(root: HTMLElement): () => void {
         platformWide ? Promise.resolve(undefined) : call(() => simulator.listCircuitBreakers({ merchantId })),
       ]);
       problem.hide();
-      const wanted = platformWide ? "platform" : "merchant";
-      const own = new Map(faults.faults.filter((f) => f.scope === wanted).map((f) => [f.gateway, f]));
+      // A merchant's faults are scoped to it; the platform's ("platform") apply to every merchant.
+      const isOwn = (f: GatewayFaults): boolean => (f.scope === "platform") === platformWide;
+      const own = new Map(faults.faults.filter(isOwn).map((f) => [f.gateway, f]));
       const gateways = new Set([BUILT_IN_GATEWAY, ...(configs?.gatewayConfigs ?? []).map((c) => c.gateway), ...own.keys()]);
-      const inherited = faults.faults.filter((f) => f.scope !== wanted);
+      const inherited = faults.faults.filter((f) => !isOwn(f));
       content.replaceChildren(
         h("h2", {}, platformWide ? "Outages for the whole platform" : "Outages"),
         h(
