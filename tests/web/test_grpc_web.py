@@ -195,3 +195,31 @@ def test_without_built_files_the_page_says_how_to_build_them(backend: object, tm
         assert "server/dev.py serve" in page.text
     finally:
         handle.stop()
+
+
+def test_login_limits_count_the_browsers_address_which_it_cannot_choose(backend: object, tmp_path: Path) -> None:
+    from tests.support.harness import test_settings
+
+    settings = test_settings(
+        backend,  # type: ignore[arg-type]
+        tmp_path / "data",
+        http_listen="127.0.0.1:0",
+        dashboard_dir=str(tmp_path / "site"),
+        login_limit_per_address_per_minute=3,
+    )
+    handle = ServerHandle(settings)
+    try:
+        assert handle.server.web is not None
+        web_base = f"http://127.0.0.1:{handle.server.web.port}"
+        reasons = []
+        for attempt in range(5):
+            # A browser naming another address for itself each time changes nothing.
+            wrong = auth_pb2.LoginRequest(email=f"nobody{attempt}@example.test", password="wrong password")
+            reply = grpc_web.call(
+                web_base, "paysim.v1.AuthService/Login", wrong, **{"paysim-web-peer": f"ipv4:10.0.0.{attempt}"}
+            )
+            reasons.append(reply.reason())
+        assert reasons[:3] == ["INVALID_CREDENTIALS"] * 3
+        assert reasons[3:] == ["RATE_LIMITED"] * 2
+    finally:
+        handle.stop()

@@ -65,7 +65,7 @@ class GrpcWebBridge:
         streaming = self._methods.get(request.path, False)
         try:
             message = framing.single_message(await request.read())
-            metadata = framing.call_metadata(request.headers.items())
+            metadata = framing.call_metadata(request.headers.items(), request.remote)
             timeout = framing.parse_timeout(request.headers.get("grpc-timeout"))
         except framing.FramingError as error:
             return _refused(error)

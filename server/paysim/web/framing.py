@@ -12,6 +12,8 @@ import struct
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote
 
+from paysim.api.request_metadata import WEB_PEER_METADATA
+
 MESSAGE_FLAG = 0x00
 TRAILER_FLAG = 0x80
 _PREFIX = struct.Struct(">BI")
@@ -44,6 +46,8 @@ _NOT_METADATA = frozenset(
         "user-agent",
         "x-grpc-web",
         "x-user-agent",
+        # The bridge's own, set from the connection: a browser cannot choose its address.
+        WEB_PEER_METADATA,
     }
 )
 _METADATA_KEY = re.compile(r"^[0-9a-z_.-]+$")
@@ -85,17 +89,25 @@ def parse_timeout(value: str | None) -> float | None:
     return int(match.group(1)) * _TIMEOUT_UNITS[match.group(2)]
 
 
-def call_metadata(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str | bytes]]:
+def peer_address(remote: str | None) -> str:
+    """The HTTP client's address as gRPC names a peer's (``ipv4:127.0.0.1``, ``ipv6:[::1]``)."""
+    if not remote:
+        return "unknown"
+    return f"ipv6:[{remote}]" if ":" in remote else f"ipv4:{remote}"
+
+
+def call_metadata(headers: Iterable[tuple[str, str]], remote: str | None) -> list[tuple[str, str | bytes]]:
     """The HTTP request's headers that are the call's metadata (``authorization``,
-    ``idempotency-key``...), binary ones decoded; HTTP's and gRPC's reserved ones left out."""
-    metadata: list[tuple[str, str | bytes]] = []
+    ``idempotency-key``...), binary ones decoded; HTTP's and gRPC's reserved ones left out; and
+    the browser's address, for the limits counted per client address."""
+    metadata: list[tuple[str, str | bytes]] = [(WEB_PEER_METADATA, peer_address(remote))]
     for name, value in headers:
         key = name.lower()
         if key in _NOT_METADATA or key.startswith(("grpc-", "sec-", "access-control-")) or not _METADATA_KEY.match(key):
             continue
         if key.endswith("-bin"):
             try:
-                metadata.append((key, base64.b64decode(value + "=" * (-len(value) % 4))))
+                metadata.append((key, base64.b64decode(value + "=" * (-len(value) % 4), validate=True)))
             except ValueError:
                 raise FramingError(key, f"header {key} is not base64") from None
         else:
