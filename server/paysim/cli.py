@@ -18,7 +18,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with the flags given on the command line taking precedence."""
     settings = Settings.from_env()
     changes = {d.name: getattr(args, d.name) for d in _flagged() if getattr(args, d.name, None)}
-    return settings.with_overrides(**changes) if changes else settings
+    return settings.with_overrides(**changes).checked() if changes else settings
 
 
 def _flagged() -> list[Declared]:

@@ -102,23 +102,28 @@ async function refresh(): Promise<void> {
   session = { ...current, accessToken: reply.tokens.accessToken, refreshToken: reply.tokens.refreshToken };
 }
 
-/** Run a call; when the access token has expired, refresh it (once, for every caller waiting)
- * and run the call again. A refresh that fails ends the session. */
+/** A new access token (once, for every caller waiting at the same time); a refresh that fails
+ * ends the session. */
+export async function refreshSession(): Promise<void> {
+  refreshing ??= refresh().finally(() => {
+    refreshing = undefined;
+  });
+  try {
+    await refreshing;
+  } catch (refreshError) {
+    session = undefined;
+    changed();
+    throw refreshError;
+  }
+}
+
+/** Run a call; when the access token has expired, refresh it and run the call again. */
 export async function call<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (reasonOf(error) !== "TOKEN_EXPIRED" || !session) throw error;
-    refreshing ??= refresh().finally(() => {
-      refreshing = undefined;
-    });
-    try {
-      await refreshing;
-    } catch (refreshError) {
-      session = undefined;
-      changed();
-      throw refreshError;
-    }
+    await refreshSession();
     return run();
   }
 }

@@ -5,7 +5,7 @@
 import { ConnectError, Code } from "@connectrpc/connect";
 import { StreamStart } from "@gen/paysim/v1/events_pb.js";
 import type { PaymentEvent } from "@gen/paysim/v1/payment_pb.js";
-import { describe, events } from "./api.js";
+import { describe, events, reasonOf, refreshSession } from "./api.js";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 
@@ -58,6 +58,16 @@ async function run(options: Follow, signal: AbortSignal): Promise<void> {
       }
     } catch (error) {
       if (signal.aborted) break;
+      if (reasonOf(error) === "TOKEN_EXPIRED") {
+        // The stream resumes from its cursor with a fresh token: nothing is missed meanwhile.
+        try {
+          await refreshSession();
+          continue;
+        } catch (refreshError) {
+          options.onState("stopped", describe(refreshError));
+          return;
+        }
+      }
       if (error instanceof ConnectError && (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)) {
         options.onState("stopped", describe(error));
         return;

@@ -24,9 +24,7 @@ class WebGateway:
         self.grpc_address = f"unix:{self._directory / 'grpc.sock'}"
         bridge = GrpcWebBridge(self.grpc_address, method_table(services), settings.max_message_bytes)
         root = Path(settings.dashboard_dir) if settings.dashboard_dir else STATIC
-        self._web = WebServer(
-            settings.http_listen, bridge, root, reuse_port=settings.workers > 1, max_bytes=settings.max_message_bytes
-        )
+        self._web = WebServer(settings.http_listen, bridge, root, max_bytes=settings.max_message_bytes)
 
     @property
     def port(self) -> int:

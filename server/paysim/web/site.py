@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import logging
 import mimetypes
@@ -133,12 +134,11 @@ def build_app(bridge: GrpcWebBridge, origins: Origins, root: Path, max_message_b
 class WebServer:
     """Serves ``listen`` until stopped; ``bridge`` relays the calls."""
 
-    def __init__(self, listen: str, bridge: GrpcWebBridge, root: Path, *, reuse_port: bool, max_bytes: int) -> None:
+    def __init__(self, listen: str, bridge: GrpcWebBridge, root: Path, *, max_bytes: int) -> None:
         self._host, self._port = split(listen)
         self._listen = listen
         self._bridge = bridge
         self._root = root
-        self._reuse_port = reuse_port
         self._max_bytes = max_bytes
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -151,13 +151,15 @@ class WebServer:
         # A browser that closes its tab ends its handler, and so its relayed stream, at once.
         runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port, reuse_port=self._reuse_port or None)
+        site = web.TCPSite(runner, self._host, self._port)
         try:
             await site.start()
         except OSError as error:
             await runner.cleanup()
             await self._bridge.close()
-            raise ListenError(f"cannot serve HTTP on {self._listen}: {error.strerror or error}") from None
+            reason = "the address is in use" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+            message = f"cannot serve the dashboard on {self._listen} ({reason}); choose another with --http"
+            raise ListenError(message) from None
         self._runner = runner
         address = runner.addresses[0]
         self.port = int(address[1])
