@@ -53,3 +53,18 @@ export function errorLine(): { element: HTMLElement; show: (text: string) => voi
     },
   };
 }
+
+/** A table with a heading row, or a line saying it is empty. */
+export function table(attributes: Attributes, headings: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
+  if (!rows.length) return h("p", { ...attributes, class: "empty" }, empty);
+  return h("table", attributes, h("thead", {}, h("tr", {}, ...headings.map((t) => h("th", {}, t)))), h("tbody", {}, ...rows));
+}
+
+/** Runs an action, then reloads the page's data; a failure is shown on the page's error line. */
+export function actions(reload: () => Promise<void>, show: (text: string) => void, describe: (error: unknown) => string) {
+  return (run: () => Promise<unknown>): void => {
+    run()
+      .then(reload)
+      .catch((error: unknown) => show(describe(error)));
+  };
+}

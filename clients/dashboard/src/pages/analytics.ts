@@ -1,10 +1,17 @@
 // Analytics from the read model (AnalyticsService): payments and success rate over time, volume
 // by currency, declines by code, gateway performance.
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { BucketSize, MetricsDimension, type MetricsBucket, type PaymentMetrics } from "@gen/paysim/v1/analytics_pb.js";
+import {
+  BucketSize,
+  MetricsDimension,
+  type GatewayPerformance,
+  type GetPaymentMetricsResponse,
+  type MetricsBucket,
+  type PaymentMetrics,
+} from "@gen/paysim/v1/analytics_pb.js";
 import { analytics, call, describe } from "../api.js";
-import { barsWithRate, horizontalBars } from "../chart.js";
-import { errorLine, h } from "../dom.js";
+import { barsWithRate, horizontalBars, type Point } from "../chart.js";
+import { errorLine, h, table } from "../dom.js";
 import { money, percent } from "../format.js";
 import { scope } from "../scope.js";
 
@@ -15,28 +22,60 @@ interface Span {
   count: number;
 }
 
+const HOUR_MS = 3_600_000;
 const SPANS: Span[] = [
-  { label: "last 24 hours, by hour", size: BucketSize.HOUR, widthMs: 3_600_000, count: 24 },
+  { label: "last 24 hours, by hour", size: BucketSize.HOUR, widthMs: HOUR_MS, count: 24 },
   { label: "last 60 minutes, by minute", size: BucketSize.MINUTE, widthMs: 60_000, count: 60 },
-  { label: "last 30 days, by day", size: BucketSize.DAY, widthMs: 86_400_000, count: 30 },
+  { label: "last 30 days, by day", size: BucketSize.DAY, widthMs: 24 * HOUR_MS, count: 30 },
 ];
 
-function range(span: Span): { start: Date; end: Date } {
+interface Window {
+  start: Date;
+  end: Date;
+}
+
+/** The span's buckets up to the end of the current one. */
+function windowOf(span: Span): Window {
   const end = (Math.floor(Date.now() / span.widthMs) + 1) * span.widthMs;
   return { start: new Date(end - span.count * span.widthMs), end: new Date(end) };
 }
 
-function sumBy(buckets: MetricsBucket[], pick: (m: PaymentMetrics) => bigint): Map<string, bigint> {
-  const sums = new Map<string, bigint>();
-  for (const bucket of buckets) {
-    if (!bucket.metrics) continue;
-    sums.set(bucket.group, (sums.get(bucket.group) ?? 0n) + pick(bucket.metrics));
-  }
-  return sums;
+/** Split series are kept in hours and days: a minute span's splits cover its whole hours. */
+function splitWindow(span: Span, window: Window): Window {
+  if (span.size !== BucketSize.MINUTE) return window;
+  const start = Math.floor(window.start.getTime() / HOUR_MS) * HOUR_MS;
+  return { start: new Date(start), end: new Date(Math.ceil(window.end.getTime() / HOUR_MS) * HOUR_MS) };
 }
 
-function totals(total: PaymentMetrics | undefined): HTMLElement {
-  const t = total;
+function range(window: Window) {
+  return { startTime: timestampFromDate(window.start), endTime: timestampFromDate(window.end) };
+}
+
+function sumBy(buckets: MetricsBucket[], pick: (m: PaymentMetrics) => bigint): [string, bigint][] {
+  const sums = new Map<string, bigint>();
+  for (const bucket of buckets) {
+    if (bucket.metrics) sums.set(bucket.group, (sums.get(bucket.group) ?? 0n) + pick(bucket.metrics));
+  }
+  return [...sums];
+}
+
+async function fetchFigures(span: Span) {
+  const window = windowOf(span);
+  const split = splitWindow(span, window);
+  const splitSize = span.size === BucketSize.MINUTE ? BucketSize.HOUR : span.size;
+  const merchantId = scope();
+  const grouped = (groupBy: MetricsDimension) =>
+    call(() => analytics.getPaymentMetrics({ merchantId, range: range(split), bucketSize: splitSize, groupBy }));
+  const [series, byCurrency, byDecline, gateways] = await Promise.all([
+    call(() => analytics.getPaymentMetrics({ merchantId, range: range(window), bucketSize: span.size })),
+    grouped(MetricsDimension.CURRENCY),
+    grouped(MetricsDimension.DECLINE_CODE),
+    call(() => analytics.getGatewayPerformance({ merchantId, range: range(window) })),
+  ]);
+  return { window, series, byCurrency, byDecline, gateways: gateways.gateways };
+}
+
+function totals(t: PaymentMetrics | undefined): HTMLElement {
   const facts: [string, string, string][] = [
     ["Payments", "total-payments", String(t?.payments ?? 0n)],
     ["Authorized", "total-authorized", String(t?.authorized ?? 0n)],
@@ -50,6 +89,48 @@ function totals(total: PaymentMetrics | undefined): HTMLElement {
   return h("dl", { class: "facts totals" }, ...facts.flatMap(([label, id, value]) => [h("dt", {}, label), h("dd", { "data-testid": id }, value)]));
 }
 
+/** Every bucket of the window, empty ones as zero (the API answers only buckets with data). */
+function seriesChart(span: Span, window: Window, series: GetPaymentMetricsResponse): SVGElement {
+  const byStart = new Map(series.buckets.map((b) => [b.startTime ? timestampDate(b.startTime).getTime() : 0, b.metrics]));
+  const bars: Point[] = [];
+  const rates: (number | null)[] = [];
+  for (let at = window.start.getTime(); at < window.end.getTime(); at += span.widthMs) {
+    const metrics = byStart.get(at);
+    bars.push({ label: new Date(at).toISOString().slice(0, 16).replace("T", " "), value: Number(metrics?.payments ?? 0n) });
+    rates.push(metrics && metrics.authorized + metrics.declined + metrics.failed > 0n ? metrics.successRate : null);
+  }
+  return barsWithRate("volume-chart", bars, rates);
+}
+
+function volumes(byCurrency: GetPaymentMetricsResponse): HTMLElement {
+  const rows = sumBy(byCurrency.buckets, (m) => m.volume)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([currency, minor]) => h("tr", { "data-currency": currency }, h("td", {}, currency), h("td", { class: "amount" }, money(minor, currency))));
+  return table({ id: "volumes" }, ["Currency", "Volume"], rows, "No payments in this span.");
+}
+
+function declines(byDecline: GetPaymentMetricsResponse): Element {
+  const items = sumBy(byDecline.buckets, (m) => m.declined)
+    .filter(([code, count]) => code && count > 0n)
+    .sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0))
+    .map(([label, value]) => ({ label, value: Number(value) }));
+  return items.length ? horizontalBars("declines-chart", items) : h("p", { class: "empty", id: "declines-chart" }, "No declines in this span.");
+}
+
+function gatewayTable(gateways: GatewayPerformance[]): HTMLElement {
+  const rows = gateways.map((g) =>
+    h(
+      "tr",
+      { "data-gateway": g.gateway },
+      h("td", {}, g.gateway),
+      ...[g.attempts, g.approved, g.declined, g.errors, g.timeouts, g.breakerRejections].map((n) => h("td", { class: "amount" }, n)),
+      ...[g.latencyP50Ms, g.latencyP95Ms, g.latencyP99Ms].map((n) => h("td", { class: "amount" }, `${n} ms`)),
+    ),
+  );
+  const headings = ["Gateway", "Attempts", "Approved", "Declined", "Errors", "Timeouts", "Breaker rejections", "p50", "p95", "p99"];
+  return table({ id: "gateways" }, headings, rows, "No gateway calls in this span.");
+}
+
 export function renderAnalytics(root: HTMLElement): () => void {
   const spanSelect = h("select", { id: "span", "aria-label": "Time span" }, ...SPANS.map((s, i) => h("option", { value: String(i) }, s.label)));
   const refresh = h("button", { type: "button", id: "refresh" }, "Refresh");
@@ -59,64 +140,19 @@ export function renderAnalytics(root: HTMLElement): () => void {
 
   async function load(): Promise<void> {
     const span = SPANS[Number(spanSelect.value)] ?? SPANS[0];
-    const { start, end } = range(span);
-    const window = { startTime: timestampFromDate(start), endTime: timestampFromDate(end) };
-    const merchantId = scope();
-    const grouped = span.size === BucketSize.MINUTE ? BucketSize.HOUR : span.size;
-    const groupedWindow = span.size === BucketSize.MINUTE ? { startTime: timestampFromDate(new Date(Math.floor(start.getTime() / 3_600_000) * 3_600_000)), endTime: timestampFromDate(new Date(Math.ceil(end.getTime() / 3_600_000) * 3_600_000)) } : window;
     try {
-      const [series, byCurrency, byDecline, gateways] = await Promise.all([
-        call(() => analytics.getPaymentMetrics({ merchantId, range: window, bucketSize: span.size })),
-        call(() => analytics.getPaymentMetrics({ merchantId, range: groupedWindow, bucketSize: grouped, groupBy: MetricsDimension.CURRENCY })),
-        call(() => analytics.getPaymentMetrics({ merchantId, range: groupedWindow, bucketSize: grouped, groupBy: MetricsDimension.DECLINE_CODE })),
-        call(() => analytics.getGatewayPerformance({ merchantId, range: window })),
-      ]);
+      const figures = await fetchFigures(span);
       problem.hide();
-      const byStart = new Map(series.buckets.map((b) => [b.startTime ? timestampDate(b.startTime).getTime() : 0, b.metrics]));
-      const labels: string[] = [];
-      const bars = [];
-      const rates: (number | null)[] = [];
-      for (let at = start.getTime(); at < end.getTime(); at += span.widthMs) {
-        const metrics = byStart.get(at);
-        const label = new Date(at).toISOString().slice(0, 16).replace("T", " ");
-        labels.push(label);
-        bars.push({ label, value: Number(metrics?.payments ?? 0n) });
-        rates.push(metrics && metrics.authorized + metrics.declined + metrics.failed > 0n ? metrics.successRate : null);
-      }
-      const volumes = [...sumBy(byCurrency.buckets, (m) => m.volume)].sort(([a], [b]) => a.localeCompare(b));
-      const declines = [...sumBy(byDecline.buckets, (m) => m.declined)]
-        .filter(([code, count]) => code && count > 0n)
-        .sort((a, b) => (b[1] > a[1] ? 1 : b[1] < a[1] ? -1 : 0))
-        .map(([label, value]) => ({ label, value: Number(value) }));
       content.replaceChildren(
-        totals(series.total),
+        totals(figures.series.total),
         h("h2", {}, "Payments and success rate"),
-        barsWithRate("volume-chart", bars, rates),
+        seriesChart(span, figures.window, figures.series),
         h("h2", {}, "Volume by currency"),
-        volumes.length
-          ? h("table", { id: "volumes" }, h("tbody", {}, ...volumes.map(([currency, minor]) => h("tr", { "data-currency": currency }, h("td", {}, currency), h("td", { class: "amount" }, money(minor, currency))))))
-          : h("p", { class: "empty" }, "No payments in this span."),
+        volumes(figures.byCurrency),
         h("h2", {}, "Declines by code"),
-        declines.length ? horizontalBars("declines-chart", declines) : h("p", { class: "empty", id: "declines-chart" }, "No declines in this span."),
+        declines(figures.byDecline),
         h("h2", {}, "Gateways"),
-        h(
-          "table",
-          { id: "gateways" },
-          h("thead", {}, h("tr", {}, ...["Gateway", "Attempts", "Approved", "Declined", "Errors", "Timeouts", "Breaker rejections", "p50", "p95", "p99"].map((t) => h("th", {}, t)))),
-          h(
-            "tbody",
-            {},
-            ...gateways.gateways.map((g) =>
-              h(
-                "tr",
-                { "data-gateway": g.gateway },
-                h("td", {}, g.gateway),
-                ...[g.attempts, g.approved, g.declined, g.errors, g.timeouts, g.breakerRejections].map((n) => h("td", { class: "amount" }, n)),
-                ...[g.latencyP50Ms, g.latencyP95Ms, g.latencyP99Ms].map((n) => h("td", { class: "amount" }, `${n} ms`)),
-              ),
-            ),
-          ),
-        ),
+        gatewayTable(figures.gateways),
       );
     } catch (error) {
       problem.show(describe(error));

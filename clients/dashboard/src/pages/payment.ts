@@ -9,14 +9,9 @@ import {
   type PaymentEvent,
 } from "@gen/paysim/v1/payment_pb.js";
 import { call, describe, payments } from "../api.js";
-import { errorLine, h } from "../dom.js";
+import { errorLine, h, table } from "../dom.js";
 import { enumName, money, time } from "../format.js";
 import { follow } from "../live.js";
-
-function table(id: string, headings: string[], rows: HTMLTableRowElement[], empty: string): HTMLElement {
-  if (!rows.length) return h("p", { id, class: "empty" }, empty);
-  return h("table", { id }, h("thead", {}, h("tr", {}, ...headings.map((t) => h("th", {}, t)))), h("tbody", {}, ...rows));
-}
 
 function summary(payment: Payment): HTMLElement {
   const facts: [string, string][] = [
@@ -99,11 +94,11 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
       content.replaceChildren(
         summary(payment),
         h("h2", {}, "Gateway attempts"),
-        table("attempts", ["Time (UTC)", "Gateway", "Operation", "Outcome", "Latency", "Detail"], attempts, "No gateway call yet."),
+        table({ id: "attempts" }, ["Time (UTC)", "Gateway", "Operation", "Outcome", "Latency", "Detail"], attempts, "No gateway call yet."),
         h("h2", {}, "Refunds"),
-        table("refunds", ["Refund", "Created", "Amount", "Status", "Reason"], refunds, "No refunds."),
+        table({ id: "refunds" }, ["Refund", "Created", "Amount", "Status", "Reason"], refunds, "No refunds."),
         h("h2", {}, "Events"),
-        table("events", ["Seq", "Time (UTC)", "Type", "Detail"], eventRows, "No events."),
+        table({ id: "events" }, ["Seq", "Time (UTC)", "Type", "Detail"], eventRows, "No events."),
       );
     } catch (error) {
       problem.show(describe(error));

@@ -1,8 +1,12 @@
 // The payments list: filters (ListPayments' own), pages of 25, and live updates: every event of a
 // payment brings its current state (GetPayment) into the list, new payments on top.
-import { PaymentStatus, type ListPaymentsRequest, type Payment } from "@gen/paysim/v1/payment_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { ListPaymentsRequestSchema } from "@gen/paysim/v1/payment_pb.js";
+import {
+  PaymentStatus,
+  type ListPaymentsRequest,
+  type ListPaymentsRequestSchema,
+  type Payment,
+} from "@gen/paysim/v1/payment_pb.js";
 import { call, describe, payments } from "../api.js";
 import { errorLine, h } from "../dom.js";
 import { enumName, money, time } from "../format.js";
@@ -36,7 +40,13 @@ function matches(payment: Payment, filters: Filters): boolean {
   return true;
 }
 
-export function renderPayments(root: HTMLElement): () => void {
+interface FilterForm {
+  form: HTMLFormElement;
+  read: () => Filters;
+  liveBadge: HTMLElement;
+}
+
+function filterForm(): FilterForm {
   const status = h(
     "select",
     { id: "filter-status", "aria-label": "Status" },
@@ -46,33 +56,27 @@ export function renderPayments(root: HTMLElement): () => void {
   const customer = h("input", { id: "filter-customer", placeholder: "cus_…", "aria-label": "Customer id" });
   const last4 = h("input", { id: "filter-last4", placeholder: "last 4", maxlength: 4, size: 5, "aria-label": "Card last 4" });
   const liveBadge = h("span", { id: "live", class: "live connecting" }, "connecting");
+  const form = h("form", { class: "filters" }, status, customer, last4, h("button", { type: "submit", id: "apply" }, "Filter"), liveBadge);
+  const read = (): Filters => ({
+    statuses: status.value ? [Number(status.value) as PaymentStatus] : [],
+    customerId: customer.value.trim(),
+    cardLast4: last4.value.trim(),
+  });
+  return { form, read, liveBadge };
+}
+
+const HEADINGS = ["Payment", "Created (UTC)", "Amount", "Status", "Gateway", "Method", "Merchant"];
+
+export function renderPayments(root: HTMLElement): () => void {
+  const { form, read, liveBadge } = filterForm();
   const body = h("tbody", { id: "payments-body" });
   const more = h("button", { type: "button", id: "more", hidden: true }, "More");
   const problem = errorLine();
-  let filters: Filters = { statuses: [], customerId: "", cardLast4: "" };
+  const head = h("thead", {}, h("tr", {}, ...HEADINGS.map((t) => h("th", {}, t))));
+  root.append(h("h1", {}, "Payments"), form, problem.element, h("table", { id: "payments" }, head, body), more);
+  let filters = read();
   let pageToken = "";
-
-  const form = h(
-    "form",
-    { class: "filters" },
-    status,
-    customer,
-    last4,
-    h("button", { type: "submit", id: "apply" }, "Filter"),
-    liveBadge,
-  );
-  root.append(
-    h("h1", {}, "Payments"),
-    form,
-    problem.element,
-    h(
-      "table",
-      { id: "payments" },
-      h("thead", {}, h("tr", {}, ...["Payment", "Created (UTC)", "Amount", "Status", "Gateway", "Method", "Merchant"].map((t) => h("th", {}, t)))),
-      body,
-    ),
-    more,
-  );
+  const rowOf = (id: string) => body.querySelector<HTMLElement>(`tr[data-payment-id="${CSS.escape(id)}"]`);
 
   async function load(reset: boolean): Promise<void> {
     problem.hide();
@@ -85,9 +89,7 @@ export function renderPayments(root: HTMLElement): () => void {
     try {
       const reply = await call(() => payments.listPayments(request));
       if (reset) body.replaceChildren();
-      for (const payment of reply.payments) {
-        if (!body.querySelector(`tr[data-payment-id="${CSS.escape(payment.id)}"]`)) body.append(paymentRow(payment));
-      }
+      for (const payment of reply.payments) if (!rowOf(payment.id)) body.append(paymentRow(payment));
       pageToken = reply.nextPageToken;
       more.hidden = !pageToken;
     } catch (error) {
@@ -104,7 +106,7 @@ export function renderPayments(root: HTMLElement): () => void {
       return;
     }
     if (!payment) return;
-    const existing = body.querySelector<HTMLElement>(`tr[data-payment-id="${CSS.escape(payment.id)}"]`);
+    const existing = rowOf(payment.id);
     // Answers to two GetPayments may cross: an older state never replaces a newer one.
     if (existing && BigInt(existing.dataset.version ?? "0") > payment.version) return;
     if (!matches(payment, filters)) {
@@ -119,11 +121,7 @@ export function renderPayments(root: HTMLElement): () => void {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    filters = {
-      statuses: status.value ? [Number(status.value) as PaymentStatus] : [],
-      customerId: customer.value.trim(),
-      cardLast4: last4.value.trim(),
-    };
+    filters = read();
     void load(true);
   });
   more.addEventListener("click", () => void load(false));

@@ -1,9 +1,41 @@
 // Webhook endpoints (create, enable/disable, delete) and the delivery log with redeliver.
-import { WebhookDeliveryState } from "@gen/paysim/v1/webhook_pb.js";
+import { WebhookDeliveryState, type WebhookDelivery, type WebhookEndpoint } from "@gen/paysim/v1/webhook_pb.js";
 import { call, describe, webhooks } from "../api.js";
-import { errorLine, h } from "../dom.js";
+import { actions, errorLine, h, table } from "../dom.js";
 import { enumName, time } from "../format.js";
 import { scope } from "../scope.js";
+
+type Act = (run: () => Promise<unknown>) => void;
+
+function endpointRow(e: WebhookEndpoint, act: Act): HTMLTableRowElement {
+  const toggle = () => act(() => call(() => webhooks.updateWebhookEndpoint({ webhookEndpointId: e.id, enabled: !e.enabled })));
+  const remove = () => act(() => call(() => webhooks.deleteWebhookEndpoint({ webhookEndpointId: e.id })));
+  return h(
+    "tr",
+    { "data-endpoint-id": e.id },
+    h("td", {}, e.id),
+    h("td", {}, e.url),
+    h("td", {}, e.eventTypes.join(", ")),
+    h("td", {}, e.enabled ? "yes" : `no${e.disabledReason ? ` (${e.disabledReason})` : ""}`),
+    h("td", {}, h("button", { type: "button", onclick: toggle }, e.enabled ? "Disable" : "Enable"), h("button", { type: "button", onclick: remove }, "Delete")),
+  );
+}
+
+function deliveryRow(d: WebhookDelivery, act: Act): HTMLTableRowElement {
+  const redeliver = () => act(() => call(() => webhooks.redeliverWebhook({ webhookDeliveryId: d.id })));
+  return h(
+    "tr",
+    { "data-delivery-id": d.id },
+    h("td", {}, d.id, d.redeliveryOf ? ` (again: ${d.redeliveryOf})` : ""),
+    h("td", {}, time(d.createTime)),
+    h("td", {}, d.eventType),
+    h("td", {}, h("a", { href: `#/payments/${encodeURIComponent(d.paymentId)}` }, d.paymentId)),
+    h("td", {}, enumName(WebhookDeliveryState, d.state)),
+    h("td", { class: "amount" }, d.attemptCount),
+    h("td", {}, time(d.nextAttemptTime)),
+    h("td", {}, h("button", { type: "button", "data-action": "redeliver", onclick: redeliver }, "Redeliver")),
+  );
+}
 
 export function renderWebhooks(root: HTMLElement): () => void {
   const problem = errorLine();
@@ -15,15 +47,6 @@ export function renderWebhooks(root: HTMLElement): () => void {
   const deliveriesBox = h("div", { id: "deliveries" });
   root.append(h("h1", {}, "Webhooks"), problem.element, h("h2", {}, "Endpoints"), form, notice, endpointsBox, h("h2", {}, "Deliveries"), deliveriesBox);
 
-  async function act(run: () => Promise<unknown>): Promise<void> {
-    try {
-      await call(run);
-      await load();
-    } catch (error) {
-      problem.show(describe(error));
-    }
-  }
-
   async function load(): Promise<void> {
     const merchantId = scope();
     try {
@@ -33,71 +56,21 @@ export function renderWebhooks(root: HTMLElement): () => void {
       ]);
       problem.hide();
       endpointsBox.replaceChildren(
-        endpoints.webhookEndpoints.length
-          ? h(
-              "table",
-              {},
-              h("thead", {}, h("tr", {}, ...["Endpoint", "URL", "Events", "Enabled", ""].map((t) => h("th", {}, t)))),
-              h(
-                "tbody",
-                {},
-                ...endpoints.webhookEndpoints.map((e) =>
-                  h(
-                    "tr",
-                    { "data-endpoint-id": e.id },
-                    h("td", {}, e.id),
-                    h("td", {}, e.url),
-                    h("td", {}, e.eventTypes.join(", ")),
-                    h("td", {}, e.enabled ? "yes" : `no${e.disabledReason ? ` (${e.disabledReason})` : ""}`),
-                    h(
-                      "td",
-                      {},
-                      h("button", { type: "button", onclick: () => void act(() => webhooks.updateWebhookEndpoint({ webhookEndpointId: e.id, enabled: !e.enabled })) }, e.enabled ? "Disable" : "Enable"),
-                      h("button", { type: "button", onclick: () => void act(() => webhooks.deleteWebhookEndpoint({ webhookEndpointId: e.id })) }, "Delete"),
-                    ),
-                  ),
-                ),
-              ),
-            )
-          : h("p", { class: "empty" }, "No endpoints."),
+        table({}, ["Endpoint", "URL", "Events", "Enabled", ""], endpoints.webhookEndpoints.map((e) => endpointRow(e, act)), "No endpoints."),
       );
-      deliveriesBox.replaceChildren(
-        deliveries.webhookDeliveries.length
-          ? h(
-              "table",
-              {},
-              h("thead", {}, h("tr", {}, ...["Delivery", "Created", "Event", "Payment", "State", "Attempts", "Next attempt", ""].map((t) => h("th", {}, t)))),
-              h(
-                "tbody",
-                {},
-                ...deliveries.webhookDeliveries.map((d) =>
-                  h(
-                    "tr",
-                    { "data-delivery-id": d.id },
-                    h("td", {}, d.id, d.redeliveryOf ? ` (again: ${d.redeliveryOf})` : ""),
-                    h("td", {}, time(d.createTime)),
-                    h("td", {}, d.eventType),
-                    h("td", {}, h("a", { href: `#/payments/${encodeURIComponent(d.paymentId)}` }, d.paymentId)),
-                    h("td", {}, enumName(WebhookDeliveryState, d.state)),
-                    h("td", { class: "amount" }, d.attemptCount),
-                    h("td", {}, time(d.nextAttemptTime)),
-                    h("td", {}, h("button", { type: "button", "data-action": "redeliver", onclick: () => void act(() => webhooks.redeliverWebhook({ webhookDeliveryId: d.id })) }, "Redeliver")),
-                  ),
-                ),
-              ),
-            )
-          : h("p", { class: "empty" }, "No deliveries."),
-      );
+      const headings = ["Delivery", "Created", "Event", "Payment", "State", "Attempts", "Next attempt", ""];
+      deliveriesBox.replaceChildren(table({}, headings, deliveries.webhookDeliveries.map((d) => deliveryRow(d, act)), "No deliveries."));
     } catch (error) {
       problem.show(describe(error));
     }
   }
+  const act = actions(load, problem.show, describe);
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const eventTypes = types.value.split(",").map((t) => t.trim()).filter(Boolean);
-    void act(async () => {
-      const reply = await webhooks.createWebhookEndpoint({ merchantId: scope(), url: url.value, eventTypes });
+    act(async () => {
+      const reply = await call(() => webhooks.createWebhookEndpoint({ merchantId: scope(), url: url.value, eventTypes }));
       // The signing secret is shown once, as the API returns it once.
       notice.textContent = `Endpoint ${reply.webhookEndpoint?.id ?? ""} created. Its signing secret (shown once): ${reply.secret}`;
       notice.hidden = false;
