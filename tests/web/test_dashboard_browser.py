@@ -27,6 +27,7 @@ from tests.support.client import Stubs
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.streams import wait_for
+from tests.support.webhook_receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -234,3 +235,63 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
         "#gateways tr[data-gateway]", "rows => rows.map(r => [r.dataset.gateway, r.children[1].textContent])"
     )
     assert dict(performance) == {"stripe": "2", "razorpay": "1"}
+
+
+def _open_logged_in(browser: Any, base: str, shop: MerchantAccount) -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(STEP_MS)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.goto(base + "/")
+    page.fill("#email", shop.email)
+    page.fill("#password", shop.password)
+    page.click("#login")
+    page.wait_for_selector("#payments")
+    return context, page, console
+
+
+def test_api_keys_and_webhooks_are_managed_from_the_browser(
+    make_server: Callable[..., ServerHandle], built_dashboard: Path, playwright_browser: Any, tmp_path: Path
+) -> None:
+    server = make_server(http_listen="127.0.0.1:0", dashboard_dir=str(built_dashboard), webhook_backoff_scale=0.001)
+    assert server.server.web is not None
+    base = f"http://127.0.0.1:{server.server.web.port}"
+    shop = register_merchant(server.stubs())
+    receiver = WebhookReceiver()
+    context, page, console = _open_logged_in(playwright_browser, base, shop)
+    try:
+        with screenshot_on_failure(page, tmp_path, console):
+            # A key made in the page is listed by the API; its secret is shown once, and works.
+            page.click("a[data-nav=keys]")
+            page.fill("#api-key-name", "from the browser")
+            page.click("#api-key-name ~ button")
+            page.wait_for_selector("#api-key-secret:not([hidden])")
+            secret = (page.text_content("#api-key-secret") or "").rsplit(" ", 1)[-1]
+            owner = server.stubs().as_(shop.access_token)  # keys are managed by users, not by keys
+            keys = owner.merchants.ListApiKeys(merchant_pb2.ListApiKeysRequest()).api_keys
+            made = [k for k in keys if k.name == "from the browser"]
+            assert len(made) == 1 and secret.startswith(made[0].prefix)
+            page.wait_for_selector(f'tr[data-api-key-id="{made[0].id}"]')
+            assert server.stubs().as_(secret).payments.ListPayments(payment_pb2.ListPaymentsRequest()) is not None
+
+            # An endpoint added in the page receives the next payment's event; redelivered from
+            # the delivery log, it arrives again.
+            page.click("a[data-nav=webhooks]")
+            page.fill("#webhook-url", receiver.url)
+            page.fill("#webhook-types", "payment.created")
+            page.click("#webhook-types ~ button")
+            page.wait_for_selector("#webhook-secret:not([hidden])")
+            page.wait_for_selector("#endpoints tr[data-endpoint-id]")
+            cli_payment(server, shop, tmp_path)
+            (first,) = receiver.wait_count(1)
+            page.click("a[data-nav=keys]")  # and back: the page reads the log afresh
+            page.click("a[data-nav=webhooks]")
+            delivery_id = first.headers["paysim-delivery-id"]
+            page.click(f'tr[data-delivery-id="{delivery_id}"] button[data-action=redeliver]')
+            again = receiver.wait_count(2)[1]
+            assert again.event_id == first.event_id and again.headers["paysim-delivery-id"] != delivery_id
+            page.wait_for_selector(f'tr[data-delivery-id="{again.headers["paysim-delivery-id"]}"]')
+    finally:
+        context.close()
+        receiver.stop()
