@@ -223,3 +223,52 @@ def test_login_limits_count_the_browsers_address_which_it_cannot_choose(backend:
         assert reasons[3:] == ["RATE_LIMITED"] * 2
     finally:
         handle.stop()
+
+
+def test_a_refused_stream_answers_with_its_status_in_the_trailers(base: str) -> None:
+    request = events_pb2.SubscribePaymentEventsRequest(start=events_pb2.STREAM_START_NOW)
+    reply = grpc_web.call(base, SUBSCRIBE, request)  # no credentials
+    assert reply.messages == []
+    assert reply.grpc_status == 16
+    assert reply.reason() == "CREDENTIALS_MISSING"
+
+
+def test_open_streams_end_with_the_servers_shutdown(backend: object, tmp_path: Path) -> None:
+    from tests.support.harness import test_settings
+
+    settings = test_settings(
+        backend,  # type: ignore[arg-type]
+        tmp_path / "data",
+        http_listen="127.0.0.1:0",
+        dashboard_dir=str(tmp_path / "site"),
+    )
+    handle = ServerHandle(settings)
+    stopped = False
+    try:
+        assert handle.server.web is not None
+        web_base = f"http://127.0.0.1:{handle.server.web.port}"
+        shop = register_merchant(handle.stubs())
+        events: Queue[object] = Queue()
+        reader = threading.Thread(
+            target=_read_stream, args=(web_base, shop.access_token, events, threading.Event()), daemon=True
+        )
+        reader.start()
+        first = events.get(timeout=20)  # the stream is open: its opening heartbeat
+        assert isinstance(first, tuple) and first[0] == 0
+        handle.stop()
+        stopped = True
+        while True:
+            item = events.get(timeout=20)
+            assert isinstance(item, tuple), item
+            flag, payload = item
+            if flag & 0x80:
+                trailers = grpc_web.parse_trailers(payload)
+                break
+        assert trailers["grpc-status"] == "14"  # UNAVAILABLE: resume from your cursor
+        reply = grpc_web.WebReply(200, httpx.Headers(), trailers=trailers)
+        assert reply.reason() == "SERVER_SHUTTING_DOWN"
+        reader.join(10)
+        assert not reader.is_alive()
+    finally:
+        if not stopped:
+            handle.stop()
