@@ -5,6 +5,7 @@ import {
   GatewayOutcome,
   PaymentStatus,
   RefundStatus,
+  type GatewayAttempt,
   type Payment,
   type PaymentEvent,
 } from "@gen/paysim/v1/payment_pb.js";
@@ -32,16 +33,22 @@ function summary(payment: Payment): HTMLElement {
   return h("dl", { class: "facts", id: "payment-facts" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)]));
 }
 
+function attemptText(attempt: GatewayAttempt): string {
+  const outcome = `${attempt.gateway} ${enumName(GatewayOperation, attempt.operation)} ${enumName(GatewayOutcome, attempt.outcome)}`;
+  return attempt.detail ? `${outcome}: ${attempt.detail}` : outcome;
+}
+
+/** What an event adds to the timeline in a few words: its gateway call, decline or reason. */
 function eventSummary(event: PaymentEvent): string {
   const data = event.data;
-  switch (data.case) {
-    case "paymentAttemptFailed":
-    case "paymentDeclined":
-    case "paymentFailed":
-      return JSON.stringify(data.value, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value)).slice(0, 160);
-    default:
-      return "";
-  }
+  const parts: string[] = [];
+  if (!data.case) return "";
+  const value = data.value as { attempt?: GatewayAttempt; decline?: { code: string }; reason?: string; refundId?: string };
+  if (value.refundId) parts.push(value.refundId);
+  if (value.decline?.code) parts.push(`declined: ${value.decline.code}`);
+  if (value.reason) parts.push(value.reason);
+  if (value.attempt) parts.push(attemptText(value.attempt));
+  return parts.join(" · ");
 }
 
 export function renderPayment(root: HTMLElement, paymentId: string): () => void {
