@@ -184,6 +184,15 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
     )
     assert attempts == ["stripe:approved"]
 
+    # A partial refund from the timeline: typed in major units, sent in minor units.
+    page.fill("#refund-amount", "5.00")
+    page.fill("#refund-reason", "from the browser")
+    page.click("#payment-actions button[data-action=refund]")
+    page.wait_for_selector('[data-fact=status]:text-is("partially_refunded")')
+    page.wait_for_selector("#refunds tbody tr")
+    refunded = api.payments.GetPayment(payment_pb2.GetPaymentRequest(payment_id=first)).payment
+    assert (refunded.refunded_amount_minor, [r.reason for r in refunded.refunds]) == (500, ["from the browser"])
+
     # An outage of the first gateway, switched on in the simulator page...
     page.click("a[data-nav=simulator]")
     page.click('#outages tr[data-gateway="stripe"] button[data-action="outage-error"]')
@@ -234,7 +243,11 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
     performance = page.eval_on_selector_all(
         "#gateways tr[data-gateway]", "rows => rows.map(r => [r.dataset.gateway, r.children[1].textContent])"
     )
-    assert dict(performance) == {"stripe": "2", "razorpay": "1"}
+    gateways = metrics.GetGatewayPerformance(
+        analytics_pb2.GetGatewayPerformanceRequest(range=last_day()), metadata=key, timeout=30
+    ).gateways
+    # stripe: the first payment's authorization and refund, the second's failed authorization.
+    assert dict(performance) == {g.gateway: str(g.attempts) for g in gateways} == {"stripe": "3", "razorpay": "1"}
 
 
 def _open_logged_in(browser: Any, base: str, shop: MerchantAccount) -> tuple[Any, Any, list[str]]:

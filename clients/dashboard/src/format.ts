@@ -39,3 +39,14 @@ export function enumName(values: Record<number, string>, value: number): string 
 export function percent(rate: number): string {
   return `${(rate * 100).toFixed(1)}%`;
 }
+
+/** "12.50" in a currency with two decimals → 1250n; undefined when it is not such an amount.
+ * Read from the digits, never through a float. */
+export function parseMinor(text: string, currency: string): bigint | undefined {
+  const match = /^(\d{1,15})(?:\.(\d+))?$/.exec(text.trim());
+  if (!match) return undefined;
+  const digits = exponent(currency);
+  const fraction = match[2] ?? "";
+  if (fraction.length > digits) return undefined;
+  return BigInt(match[1] + fraction.padEnd(digits, "0"));
+}

@@ -13,6 +13,7 @@ import { call, describe, payments } from "../api.js";
 import { errorLine, h, table } from "../dom.js";
 import { enumName, money, time } from "../format.js";
 import { follow } from "../live.js";
+import { paymentActions } from "./payment-actions.js";
 
 function summary(payment: Payment): HTMLElement {
   const facts: [string, string][] = [
@@ -100,6 +101,7 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
       );
       content.replaceChildren(
         summary(payment),
+        paymentActions(payment, problem.show, () => void load()),
         h("h2", {}, "Gateway attempts"),
         table({ id: "attempts" }, ["Time (UTC)", "Gateway", "Operation", "Outcome", "Latency", "Detail"], attempts, "No gateway call yet."),
         h("h2", {}, "Refunds"),
