@@ -185,7 +185,18 @@ def _dashboard_hash() -> str:
 
 
 def ensure_dashboard() -> int:
-    """``npm ci`` and ``npm run build`` in clients/dashboard unless its build is current."""
+    """``npm ci`` and ``npm run build`` in clients/dashboard unless its build is current. One
+    build at a time: tests may start servers through this script side by side."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks, builds are not run side by side there
+        return _build_dashboard()
+    with (DASHBOARD / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_dashboard()
+
+
+def _build_dashboard() -> int:
     wanted = _dashboard_hash()
     if DASHBOARD_STAMP.exists() and DASHBOARD_STAMP.read_text().strip() == wanted:
         return 0
