@@ -30,6 +30,12 @@ function summary(payment: Payment): HTMLElement {
     ["Description", payment.description || "—"],
   ];
   if (payment.decline) facts.push(["Decline", `${payment.decline.code}: ${payment.decline.message}`]);
+  const threeDs = payment.threeDs;
+  if (threeDs) {
+    const reason = threeDs.transStatusReason ? ` (reason ${threeDs.transStatusReason})` : "";
+    facts.push(["3-D Secure", `${threeDs.version} trans status ${threeDs.transStatus}${reason}, ECI ${threeDs.eci || "—"}`]);
+  }
+  if (payment.nextAction) facts.push(["Next action", "the cardholder's 3-D Secure challenge"]);
   if (payment.failureReason) facts.push(["Failure", payment.failureReason]);
   return h("dl", { class: "facts", id: "payment-facts" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)]));
 }
