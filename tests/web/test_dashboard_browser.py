@@ -288,6 +288,14 @@ def test_api_keys_and_webhooks_are_managed_from_the_browser(
             page.wait_for_selector(f'tr[data-api-key-id="{made[0].id}"]')
             assert server.stubs().as_(secret).payments.ListPayments(payment_pb2.ListPaymentsRequest()) is not None
 
+            # The next payment's outcome, scripted in the simulator page: a decline.
+            page.click("a[data-nav=simulator]")
+            row = '#outages tr[data-gateway="simulator"]'
+            page.select_option(f"{row} select[data-field=kind]", label="decline")
+            page.fill(f"{row} input[data-field=decline-code]", "insufficient_funds")
+            page.click(f"{row} button[data-action=script]")
+            page.wait_for_selector(f'{row} [data-testid=scripted]:text-is("1")')
+
             # An endpoint added in the page receives the next payment's event; redelivered from
             # the delivery log, it arrives again.
             page.click("a[data-nav=webhooks]")
@@ -296,7 +304,7 @@ def test_api_keys_and_webhooks_are_managed_from_the_browser(
             page.click("#webhook-types ~ button")
             page.wait_for_selector("#webhook-secret:not([hidden])")
             page.wait_for_selector("#endpoints tr[data-endpoint-id]")
-            cli_payment(server, shop, tmp_path)
+            declined = cli_payment(server, shop, tmp_path)
             (first,) = receiver.wait_count(1)
             page.click("a[data-nav=keys]")  # and back: the page reads the log afresh
             page.click("a[data-nav=webhooks]")
@@ -305,6 +313,10 @@ def test_api_keys_and_webhooks_are_managed_from_the_browser(
             again = receiver.wait_count(2)[1]
             assert again.event_id == first.event_id and again.headers["paysim-delivery-id"] != delivery_id
             page.wait_for_selector(f'tr[data-delivery-id="{again.headers["paysim-delivery-id"]}"]')
+
+            page.click("a[data-nav=payments]")
+            page.click(f'tr[data-payment-id="{declined}"][data-status="declined"] a')
+            page.wait_for_selector('[data-fact=decline]:text-matches("^insufficient_funds: ")')
     finally:
         context.close()
         receiver.stop()

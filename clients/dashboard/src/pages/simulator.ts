@@ -1,7 +1,13 @@
-// Simulator controls: gateway outages on and off (error or timeout), the faults in force, and
-// the circuit breakers with their reset. A merchant's user acts on its own merchant; an admin on
+// Simulator controls: gateway outages on and off (error or timeout), outcomes scripted for the
+// next calls, the faults in force, and the circuit breakers with their reset. A merchant's user acts on its own merchant; an admin on
 // the merchant chosen at the top, or on the whole platform when none is.
-import { BreakerState, OutageMode, type CircuitBreaker, type GatewayFaults } from "@gen/paysim/v1/simulator_pb.js";
+import {
+  BreakerState,
+  OutageMode,
+  ScriptedOutcomeKind,
+  type CircuitBreaker,
+  type GatewayFaults,
+} from "@gen/paysim/v1/simulator_pb.js";
 import { call, currentUser, describe, merchants, simulator } from "../api.js";
 import { actions, errorLine, h, table } from "../dom.js";
 import { enumName, time } from "../format.js";
@@ -31,7 +37,7 @@ function outageRow(gateway: string, faults: GatewayFaults | undefined, act: Act)
     { "data-gateway": gateway, "data-outage": state },
     h("td", {}, gateway),
     h("td", { "data-testid": "outage" }, state, faults?.outageUntil ? ` until ${time(faults.outageUntil)}` : ""),
-    h("td", {}, faults ? String(faults.script.length) : "0"),
+    h("td", { "data-testid": "scripted", class: "amount" }, faults ? String(faults.script.length) : "0"),
     h(
       "td",
       {},
@@ -39,7 +45,20 @@ function outageRow(gateway: string, faults: GatewayFaults | undefined, act: Act)
       h("button", { type: "button", "data-action": "outage-timeout", onclick: set(OutageMode.TIMEOUT) }, "Outage (timeouts)"),
       h("button", { type: "button", "data-action": "clear", onclick: clear }, "Clear"),
     ),
+    h("td", {}, scriptControls(gateway, act)),
   );
+}
+
+/** Queue one outcome for the gateway's next call (appended to what is already scripted). */
+function scriptControls(gateway: string, act: Act): HTMLElement {
+  const kinds = [ScriptedOutcomeKind.APPROVE, ScriptedOutcomeKind.DECLINE, ScriptedOutcomeKind.ERROR, ScriptedOutcomeKind.TIMEOUT];
+  const kind = h("select", { "data-field": "kind", "aria-label": "Next outcome" }, ...kinds.map((k) => h("option", { value: String(k) }, enumName(ScriptedOutcomeKind, k))));
+  const code = h("input", { "data-field": "decline-code", placeholder: "decline code", size: 16, "aria-label": "Decline code" });
+  const script = () => {
+    const outcome = { kind: Number(kind.value) as ScriptedOutcomeKind, declineCode: code.value.trim() };
+    act(() => call(() => simulator.scriptGatewayOutcomes({ ...target(), gateway, outcomes: [outcome], append: true })));
+  };
+  return h("span", { class: "script" }, kind, code, h("button", { type: "button", "data-action": "script", onclick: script }, "Script next"));
 }
 
 function breakerRow(b: CircuitBreaker, merchantId: string, act: Act): HTMLTableRowElement {
@@ -85,7 +104,7 @@ export function renderSimulator(root: HTMLElement): () => void {
       const breakerFor = where.merchantId || (currentUser()?.merchantId ?? "");
       content.replaceChildren(
         h("h2", {}, where.platformWide ? "Outages for the whole platform" : "Outages"),
-        table({ id: "outages" }, ["Gateway", "Outage", "Scripted outcomes", ""], outages, ""),
+        table({ id: "outages" }, ["Gateway", "Outage", "Scripted outcomes", "", "Next outcomes"], outages, ""),
         inherited.length ? h("p", { class: "hint" }, `Also in force platform-wide: ${inherited.join(", ")}`) : "",
         breakers ? h("h2", {}, "Circuit breakers") : "",
         breakers
