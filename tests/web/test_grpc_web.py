@@ -275,3 +275,11 @@ def test_open_streams_end_with_the_servers_shutdown(backend: object, tmp_path: P
     finally:
         if not stopped:
             handle.stop()
+
+
+def test_a_message_over_the_size_limit_is_refused_with_details(base: str, web_server: ServerHandle) -> None:
+    limit = web_server.settings.max_message_bytes
+    oversized = auth_pb2.LoginRequest(email="ann@example.test", password="x" * (limit + 10))
+    reply = grpc_web.call(base, "paysim.v1.AuthService/Login", oversized)
+    assert reply.grpc_status == 3
+    assert f"{limit}-byte limit" in reply.field_violations()["body"]

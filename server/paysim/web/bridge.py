@@ -64,7 +64,7 @@ class GrpcWebBridge:
         # answers any client (UNIMPLEMENTED), in the same words.
         streaming = self._methods.get(request.path, False)
         try:
-            message = framing.single_message(await request.read())
+            message = framing.single_message(await _body(request, self._max_message_bytes))
             metadata = framing.call_metadata(request.headers.items(), request.remote)
             timeout = framing.parse_timeout(request.headers.get("grpc-timeout"))
         except framing.FramingError as error:
@@ -112,6 +112,13 @@ class GrpcWebBridge:
             # The browser went away (the handler is cancelled) or the answer is complete: either
             # way the server's stream must not outlive the HTTP request.
             call.cancel()
+
+
+async def _body(request: web.Request, limit: int) -> bytes:
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise framing.FramingError("body", f"the message is larger than the server's {limit}-byte limit") from None
 
 
 def _closing(code: grpc.StatusCode, message: str, trailing: Metadata) -> bytes:
