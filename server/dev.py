@@ -2,6 +2,7 @@
 """The commands for a fresh machine that has only Python 3.11+:
 
     python3 server/dev.py serve  [paysim serve args...]  # run the server (SQLite in the repository's .paysim)
+                                                         # and the dashboard on http://127.0.0.1:8080
     python3 server/dev.py paysim COMMAND [args...]       # any paysim command, on the same data directory
     python3 server/dev.py test   [pytest args...]        # every check CI runs, then the test suite
 
@@ -37,6 +38,16 @@ RELEASES = ROOT / "proto" / "releases"
 # The TypeScript client: `npm ci` installs its lockfile's packages, protoc-gen-es among them, which
 # the freshness check needs; its build and `node --test` run after pytest.
 TS_CLIENT = ROOT / "clients" / "typescript"
+# The browser dashboard (README, Dashboard): its sources and lockfile, and where its build goes,
+# which `paysim serve --http` serves. Built here on first use and whenever its inputs change.
+DASHBOARD = ROOT / "clients" / "dashboard"
+DASHBOARD_BUILD = ROOT / "server" / "paysim" / "web" / "static"
+DASHBOARD_STAMP = DASHBOARD_BUILD / ".build-stamp"
+DASHBOARD_INPUTS = (DASHBOARD / "src", TS_CLIENT / "src" / "gen")
+DASHBOARD_FILES = ("index.html", "package.json", "package-lock.json", "tsconfig.json", "vite.config.ts")
+DASHBOARD_HTTP = "127.0.0.1:8080"
+# The browser test drives Debian's Chromium; CI's fresh machines get it from apt.
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _bin_dir() -> Path:
@@ -158,6 +169,73 @@ def paysim(args: Sequence[str]) -> int:
     return 0  # not reached
 
 
+def _npm() -> str:
+    return "npm.cmd" if os.name == "nt" else "npm"
+
+
+def _dashboard_hash() -> str:
+    digest = hashlib.sha256()
+    files = [DASHBOARD / name for name in DASHBOARD_FILES]
+    for directory in DASHBOARD_INPUTS:
+        files += sorted(path for path in directory.rglob("*") if path.is_file())
+    for path in files:
+        digest.update(b"\0" + path.relative_to(ROOT).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_dashboard() -> int:
+    """``npm ci`` and ``npm run build`` in clients/dashboard unless its build is current. One
+    build at a time: tests may start servers through this script side by side."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks, builds are not run side by side there
+        return _build_dashboard()
+    with (DASHBOARD / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_dashboard()
+
+
+def _build_dashboard() -> int:
+    wanted = _dashboard_hash()
+    if DASHBOARD_STAMP.exists() and DASHBOARD_STAMP.read_text().strip() == wanted:
+        return 0
+    _say("building the dashboard (clients/dashboard: npm ci, then npm run build)")
+    for command in (
+        [_npm(), "ci", "--prefix", str(DASHBOARD), "--no-audit", "--no-fund"],
+        [_npm(), "run", "build", "--prefix", str(DASHBOARD)],
+    ):
+        try:
+            code = subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603 - fixed argv
+        except OSError as error:
+            _say(f"cannot run {command[0]} ({error}): install Node.js 20+ and npm to build the dashboard")
+            return 127
+        if code != 0:
+            return _fail(f"`{' '.join(command[:2])}` for the dashboard failed (exit {code})", code)
+    DASHBOARD_STAMP.write_text(wanted + "\n")
+    return 0
+
+
+def serve_args(args: Sequence[str]) -> list[str]:
+    """``paysim serve`` with the dashboard on 127.0.0.1:8080 unless the caller chose its address."""
+    chosen = any(a == "--http" or a.startswith("--http=") for a in args) or "PAYSIM_HTTP_LISTEN" in os.environ
+    return ["serve", *args] if chosen else ["serve", "--http", DASHBOARD_HTTP, *args]
+
+
+def ensure_chromium() -> int:
+    """Debian's chromium and chromium-driver, for the browser test, installed when missing."""
+    if CHROMIUM.exists():
+        return 0
+    if not Path("/usr/bin/apt-get").exists() or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        _say(f"{CHROMIUM} is missing: install Debian's chromium and chromium-driver for the browser test")
+        return 1
+    for command in (["apt-get", "update"], ["apt-get", "install", "-y", "chromium", "chromium-driver"]):
+        code = subprocess.run(command, check=False, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive")).returncode  # noqa: S603
+        if code != 0:
+            return _fail(f"`{' '.join(command)}` failed (exit {code})", code)
+    return 0
+
+
 def _pytest_args(args: Sequence[str], cwd: Path) -> list[str]:
     """Paths given relative to the caller's directory keep working after the chdir to ROOT."""
     if cwd == ROOT:
@@ -202,6 +280,14 @@ def test(args: Sequence[str]) -> int:
     npm_ci = [npm, "ci", "--prefix", str(TS_CLIENT), "--no-audit", "--no-fund"]
     steps: list[tuple[str, list[str]]] = [
         ("npm ci (clients/typescript)", npm_ci),
+        (
+            "dashboard: npm ci, type check and build (clients/dashboard)",
+            [sys.executable, str(Path(__file__).resolve()), "build-dashboard"],
+        ),
+        (
+            "Chromium for the browser test (apt-get install chromium chromium-driver when missing)",
+            [sys.executable, str(Path(__file__).resolve()), "install-chromium"],
+        ),
         ("buf lint", [str(_venv_tool("buf")), "lint"]),
         ("buf format --diff --exit-code", [str(_venv_tool("buf")), "format", "--diff", "--exit-code"]),
         (
@@ -251,9 +337,12 @@ USAGE = """usage: python3 server/dev.py serve  [paysim serve args...]
        python3 server/dev.py paysim COMMAND [args...]
        python3 server/dev.py test   [pytest args...]
 
-serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim)
+serve   run the gRPC server (default: 127.0.0.1:50051, SQLite in the repository's .paysim) and
+        the browser dashboard on http://127.0.0.1:8080 (built from clients/dashboard on first use;
+        --http HOST:PORT elsewhere)
 paysim  any paysim command on the same data directory, e.g. `paysim admin create --email E`
-test    npm ci for the TypeScript client, buf lint, buf format, buf breaking against the last
+test    npm ci for the TypeScript client, the dashboard's build (with its type check), Chromium
+        for the browser test (apt-get, when missing), buf lint, buf format, buf breaking against the last
         released contract, generated-code freshness (Python and TypeScript), ruff, ruff format,
         mypy, the client distribution in a fresh venv, hadolint and the Dockerfile's steps
         (check_image.py), pytest, then the TypeScript build and tests
@@ -268,6 +357,11 @@ def main(argv: Sequence[str]) -> int:
         print(USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command == "build-dashboard":  # a step of `test`; needs no venv
+        DASHBOARD_STAMP.unlink(missing_ok=True)
+        return ensure_dashboard()
+    if command == "install-chromium":  # a step of `test`
+        return ensure_chromium()
     if command not in {"serve", "paysim", "test"}:
         print(USAGE, file=sys.stderr)
         return _fail(f"unknown command {command!r}", 2)
@@ -276,7 +370,11 @@ def main(argv: Sequence[str]) -> int:
         return code
     if command == "test":
         return test(rest)
-    return paysim(["serve", *rest] if command == "serve" else rest)
+    if command == "serve":
+        if ensure_dashboard() != 0:
+            _say("serving without the dashboard's files: its page says how to build them")
+        return paysim(serve_args(rest))
+    return paysim(rest)
 
 
 if __name__ == "__main__":

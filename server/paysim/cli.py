@@ -18,7 +18,7 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """Settings from the environment, with the flags given on the command line taking precedence."""
     settings = Settings.from_env()
     changes = {d.name: getattr(args, d.name) for d in _flagged() if getattr(args, d.name, None)}
-    return settings.with_overrides(**changes) if changes else settings
+    return settings.with_overrides(**changes).checked() if changes else settings
 
 
 def _flagged() -> list[Declared]:
@@ -193,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("tls_cert", "tls_key", "tls_client_ca", "insecure"):
         _add_setting_flag(serve, name)
     _add_setting_flag(serve, "metrics_listen")
+    _add_setting_flag(serve, "http_listen")
     common(serve)
 
     migrate = sub.add_parser("migrate", help="apply database migrations and exit")

@@ -382,6 +382,20 @@ class Settings:
         shown="empty: off",
         flag=Flag("--metrics", "HOST:PORT to serve Prometheus metrics on"),
     )
+    http_listen: str = setting(
+        "",
+        "`HOST:PORT` to serve the browser dashboard and gRPC-Web on (`python3 server/dev.py serve` turns it on at "
+        "`127.0.0.1:8080`). The browser's calls reach the same RPCs, through the same interceptors, as gRPC clients' "
+        "(README, Dashboard). Plain HTTP: keep it on loopback or behind a proxy that terminates TLS.",
+        shown="empty: off",
+        flag=Flag("--http", "HOST:PORT to serve the dashboard and gRPC-Web on"),
+    )
+    dashboard_dir: str = setting(
+        "",
+        "Directory of the dashboard's built files (`index.html`, `assets/`), which `server/dev.py` builds from "
+        "`clients/dashboard`.",
+        shown="empty: `server/paysim/web/static`",
+    )
     log_level: str = setting(
         "INFO",
         "`DEBUG`, `INFO`, `WARNING` or `ERROR`.",
@@ -405,6 +419,12 @@ class Settings:
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
+    def checked(self) -> Settings:
+        """These settings, once the rules between settings hold (ConfigError otherwise): for
+        settings changed after ``from_env``, e.g. by command-line flags."""
+        _check_together(self)
+        return self
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         settings = cls(**values_from_env(cls, os.environ if env is None else env))
@@ -423,5 +443,14 @@ def _check_together(settings: Settings) -> None:
     if settings.webhook_lease_seconds <= settings.webhook_timeout_seconds:
         # Otherwise an attempt still waiting for its answer could be taken and sent again.
         raise ConfigError("PAYSIM_WEBHOOK_LEASE_SECONDS must be longer than PAYSIM_WEBHOOK_TIMEOUT_SECONDS")
+    if settings.http_listen:
+        host, _, port = settings.http_listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            given = settings.http_listen
+            raise ConfigError(f"PAYSIM_HTTP_LISTEN (--http) must be HOST:PORT, e.g. 127.0.0.1:8080, not {given!r}")
+    if settings.http_listen and settings.workers > 1:
+        # Each worker would relay to its own gRPC server through a socket of its own; sharing one
+        # HTTP port between them is not built yet.
+        raise ConfigError("PAYSIM_HTTP_LISTEN (--http) serves from one process: it cannot be combined with --workers")
     if settings.webhook_secret_key and len(settings.webhook_secret_key.encode()) < 32:
         raise ConfigError("PAYSIM_WEBHOOK_SECRET_KEY must be at least 32 bytes")

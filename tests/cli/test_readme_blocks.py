@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -401,11 +402,12 @@ def test_dev_py_serves(tmp_path: Path) -> None:
     if not _dev_venv_is_this_one():
         pytest.skip("dev.py would (re)install its venv first: this suite runs from another or a stale one")
     address = f"127.0.0.1:{_free_port()}"  # beside whatever serves the default port on this machine
+    dashboard = f"127.0.0.1:{_free_port()}"  # likewise for the dashboard's 127.0.0.1:8080
     log = tmp_path / "serve.log"
     env = clean_env(PAYSIM_DATA_DIR=str(tmp_path / "data"), PAYSIM_BCRYPT_ROUNDS="4")
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, str(ROOT / command[1]), *command[2:], "--listen", address],
+            [sys.executable, str(ROOT / command[1]), *command[2:], "--listen", address, "--http", dashboard],
             cwd=tmp_path,  # "they work from any directory"
             env=env,
             stdin=subprocess.DEVNULL,
@@ -414,10 +416,14 @@ def test_dev_py_serves(tmp_path: Path) -> None:
         )
         try:
             _wait_serving(process, address, log)
+            # The dashboard, built by dev.py before serving, is on the HTTP port.
+            page = httpx.get(f"http://{dashboard}/", timeout=10)
         finally:
             code = _stop(process)
     assert code == 0, log.read_text()
     assert (tmp_path / "data" / "paysim.db").exists()
+    assert page.status_code == 200, page.text
+    assert '<script type="module"' in page.text and "default-src 'self'" in page.headers["content-security-policy"]
 
 
 def _postgres_only(backend: Backend) -> str:

@@ -19,10 +19,21 @@ Context = grpc.aio.ServicerContext[Any, Any]
 REPLAYED_TRAILER = "idempotent-replayed"
 
 
+# Set by the dashboard's gRPC-Web bridge (paysim.web) on the calls it relays: the browser's own
+# address. Believed only from the bridge's private Unix socket, which no one else can reach; the
+# bridge never passes on a value a browser sent.
+WEB_PEER_METADATA = "paysim-web-peer"
+
+
 def client_address(context: Context) -> str:
     """The client's address without its port (``ipv4:10.0.0.7``): one client, however many
-    connections it opens."""
-    return context.peer().rsplit(":", 1)[0]
+    connections it opens. For a browser's call relayed by the dashboard, the browser's."""
+    peer = context.peer()
+    if peer.startswith("unix:"):
+        relayed = metadata_values(context, WEB_PEER_METADATA)
+        if len(relayed) == 1:
+            return relayed[0]
+    return peer.rsplit(":", 1)[0]
 
 
 def metadata_values(context: Context, key: str) -> list[str]:

@@ -54,6 +54,7 @@ from paysim.app.maintenance import Maintenance
 from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
 from paysim.app.tls import server_credentials
 from paysim.store.probe import database_probe
+from paysim.web.gateway import WebGateway
 
 log = logging.getLogger("paysim.server")
 
@@ -147,6 +148,8 @@ class PaysimServer:
             extra_files=(*ERROR_DETAIL_FILES, error_reason_pb2.DESCRIPTOR),
         )
         add_reflection(self._server, reflection)
+        # The browser's gRPC-Web calls, relayed to this same server (README, Dashboard).
+        self.web = WebGateway(settings, PAYSIM_SERVICE_DESCRIPTORS) if settings.http_listen else None
         self.port = 0
         self.addresses: list[str] = []  # every socket address served, e.g. ["[::1]:50051", "127.0.0.1:50051"]
 
@@ -154,8 +157,12 @@ class PaysimServer:
         address = listen or self.app.settings.listen
         port = self._bind(address)
         self.port = port
+        if self.web is not None:
+            self._server.add_insecure_port(self.web.grpc_address)
         await self.app.subscriptions.start()
         await self._server.start()
+        if self.web is not None:
+            await self.web.start()
         await self.health.start()
         self.maintenance.start()
         self.app.projector.start()
@@ -205,6 +212,8 @@ class PaysimServer:
         # gRPC's own stop refuses every new call at once, health checks included: it comes only
         # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
         drained = await self.calls.wait_idle(grace)
+        if self.web is not None:
+            await self.web.stop()
         await self._server.stop(0)
         if not drained:
             # gRPC cancelled the calls that outlived the grace period, but a unary call's work goes
