@@ -72,6 +72,7 @@ def payment_lines(payment: Payment) -> list[str]:
             ("retry", ("may succeed later" if decline.retryable else "will not help as is") if decline.code else ""),
             ("failure", payment.failure_reason),
             ("customer", payment.customer_id),
+            ("test clock", payment.test_clock_id),
             ("description", payment.description),
             *((f"metadata.{k}", v) for k, v in sorted(payment.metadata.items())),
             ("created", when(payment.create_time)),

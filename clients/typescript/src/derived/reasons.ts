@@ -367,11 +367,20 @@ export class AuthorizationExpired extends status.FailedPrecondition {
 }
 
 /**
- * AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target. Wait
+ * AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target; or a
+ * payment or customer created on (or a payment on it changed while) its clock is ADVANCING. Wait
  * until it reads READY (or repeat the same target, which is idempotent).
  */
 export class TestClockAdvancing extends status.FailedPrecondition {
   static override readonly REASON: string = "TEST_CLOCK_ADVANCING";
+}
+
+/**
+ * DeleteTestClock of a clock that payments or customers live on: their money history is kept, so
+ * the clock stays. `metadata` has `test_clock_id`.
+ */
+export class TestClockInUse extends status.FailedPrecondition {
+  static override readonly REASON: string = "TEST_CLOCK_IN_USE";
 }
 
 /**
@@ -517,6 +526,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   WEBHOOK_ENDPOINT_DISABLED: WebhookEndpointDisabled,
   AUTHORIZATION_EXPIRED: AuthorizationExpired,
   TEST_CLOCK_ADVANCING: TestClockAdvancing,
+  TEST_CLOCK_IN_USE: TestClockInUse,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
   IDEMPOTENCY_KEY_IN_USE: IdempotencyKeyInUse,
   CONCURRENT_MODIFICATION: ConcurrentModification,

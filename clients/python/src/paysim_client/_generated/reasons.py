@@ -351,11 +351,20 @@ class AuthorizationExpired(status.FailedPrecondition):
 
 
 class TestClockAdvancing(status.FailedPrecondition):
-    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target; or
+    a payment or customer created on (or a payment on it changed while) its clock is ADVANCING.
     Wait until it reads READY (or repeat the same target, which is idempotent).
     """
 
     REASON: ClassVar[str] = "TEST_CLOCK_ADVANCING"
+
+
+class TestClockInUse(status.FailedPrecondition):
+    """DeleteTestClock of a clock that payments or customers live on: their money history is kept,
+    so the clock stays. `metadata` has `test_clock_id`.
+    """
+
+    REASON: ClassVar[str] = "TEST_CLOCK_IN_USE"
 
 
 class IdempotencyKeyReused(status.FailedPrecondition):
@@ -501,6 +510,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "WEBHOOK_ENDPOINT_DISABLED": WebhookEndpointDisabled,
     "AUTHORIZATION_EXPIRED": AuthorizationExpired,
     "TEST_CLOCK_ADVANCING": TestClockAdvancing,
+    "TEST_CLOCK_IN_USE": TestClockInUse,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
     "CONCURRENT_MODIFICATION": ConcurrentModification,
@@ -562,6 +572,7 @@ __all__ = [
     "ServerShuttingDown",
     "SubscriberTooSlow",
     "TestClockAdvancing",
+    "TestClockInUse",
     "TestClockNotFound",
     "ThreeDSChallengeCompleted",
     "ThreeDSChallengeExpired",

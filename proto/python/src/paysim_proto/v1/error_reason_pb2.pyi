@@ -196,8 +196,13 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     `expire_time`.
     """
     ERROR_REASON_TEST_CLOCK_ADVANCING: _ErrorReason.ValueType  # 60
-    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
-    Wait until it reads READY (or repeat the same target, which is idempotent).
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target;
+    or a payment or customer created on (or a payment on it changed while) its clock is
+    ADVANCING. Wait until it reads READY (or repeat the same target, which is idempotent).
+    """
+    ERROR_REASON_TEST_CLOCK_IN_USE: _ErrorReason.ValueType  # 62
+    """DeleteTestClock of a clock that payments or customers live on: their money history is
+    kept, so the clock stays. `metadata` has `test_clock_id`.
     """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
@@ -449,8 +454,13 @@ payment was created): the hold was released and the payment is VOIDED (`failure_
 `expire_time`.
 """
 ERROR_REASON_TEST_CLOCK_ADVANCING: ErrorReason.ValueType  # 60
-"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
-Wait until it reads READY (or repeat the same target, which is idempotent).
+"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target;
+or a payment or customer created on (or a payment on it changed while) its clock is
+ADVANCING. Wait until it reads READY (or repeat the same target, which is idempotent).
+"""
+ERROR_REASON_TEST_CLOCK_IN_USE: ErrorReason.ValueType  # 62
+"""DeleteTestClock of a clock that payments or customers live on: their money history is
+kept, so the clock stays. `metadata` has `test_clock_id`.
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------

@@ -1,0 +1,255 @@
+"""Payments and customers on test clocks, through a real server: advancing a clock runs what falls
+due on its objects (a 3-D Secure challenge expiring, an authorization expiring, asynchronous refunds
+settling and failing) in time order with the clock's timestamps, on a subscription and as
+webhooks; and the rules around it (tenants, a customer's clock, an advancing clock, deletion, the
+real-time sweeps leaving clock objects alone)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from paysim_proto.v1 import clock_pb2 as C
+from paysim_proto.v1 import customer_pb2 as CU
+from paysim_proto.v1 import events_pb2 as E
+from paysim_proto.v1 import payment_pb2 as P
+from paysim_proto.v1 import webhook_pb2 as W
+
+from paysim.domain.test_clocks import start_advance
+from paysim.services.verification import verify_all
+from tests.support.client import Stubs, expect_error
+from tests.support.factories import register_merchant
+from tests.support.harness import ServerHandle
+from tests.support.streams import EventStream, wait_for
+from tests.support.webhook_receiver import WebhookReceiver
+
+START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+SETTLES = timedelta(hours=1)  # domain/refund_settlement.py: SETTLEMENT_DELAY
+TRANSITIONS = [
+    "payment.three_ds_challenge_expired",
+    "payment.authorization_expired",
+    "refund.succeeded",
+    "refund.failed",
+]
+
+
+def card(number: str) -> P.CardInput:
+    return P.CardInput(number=number, exp_month=12, exp_year=2031, cvc="123", holder_name="Ann Payer")
+
+
+def ts(value: datetime) -> Timestamp:
+    t = Timestamp()
+    t.FromDatetime(value)
+    return t
+
+
+def new_clock(api: Stubs, at: datetime = START) -> C.TestClock:
+    request = C.CreateTestClockRequest(name="lifecycle", frozen_time=ts(at))
+    clock: C.TestClock = api.clocks.CreateTestClock(request).test_clock
+    return clock
+
+
+def pay(api: Stubs, number: str, clock_id: str = "", **fields: object) -> P.Payment:
+    request = P.CreatePaymentRequest(
+        amount_minor=2500, currency_code="USD", card=card(number), test_clock_id=clock_id, **fields
+    )
+    payment: P.Payment = api.payments.CreatePayment(request).payment
+    return payment
+
+
+def get(api: Stubs, payment_id: str) -> P.Payment:
+    payment: P.Payment = api.payments.GetPayment(P.GetPaymentRequest(payment_id=payment_id)).payment
+    return payment
+
+
+def refund(api: Stubs, payment_id: str) -> P.RefundPaymentResponse:
+    reply: P.RefundPaymentResponse = api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=payment_id))
+    return reply
+
+
+def advance(api: Stubs, clock_id: str, to: datetime) -> None:
+    api.clocks.AdvanceTestClock(C.AdvanceTestClockRequest(test_clock_id=clock_id, frozen_time=ts(to)))
+
+    def ready() -> bool:
+        shown = api.clocks.GetTestClock(C.GetTestClockRequest(test_clock_id=clock_id)).test_clock
+        return bool(shown.status == C.TEST_CLOCK_STATUS_READY)
+
+    wait_for(ready, timeout=60, what="the clock READY")
+
+
+def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_events_and_webhooks(
+    make_server: Callable[..., ServerHandle],
+) -> None:
+    server = make_server(webhook_poll_seconds=0.2)
+    receiver = WebhookReceiver()
+    try:
+        api = server.stubs(register_merchant(server.stubs()).api_key)
+        clock = new_clock(api)
+        uncaptured = pay(api, "4242424242424242", clock.id, capture_method=P.CAPTURE_METHOD_MANUAL)
+        challenged = pay(api, "4000002500003155", clock.id)
+        settles, fails = pay(api, "4000000000007726", clock.id), pay(api, "4000000000005126", clock.id)
+        for payment in (uncaptured, challenged, settles, fails):
+            assert payment.test_clock_id == clock.id and payment.create_time.ToDatetime(UTC) == START
+        assert (uncaptured.status, challenged.status) == (P.PAYMENT_STATUS_AUTHORIZED, P.PAYMENT_STATUS_REQUIRES_ACTION)
+        challenge = challenged.next_action.three_ds_challenge
+        assert challenge.expire_time.ToDatetime(UTC) == START + timedelta(minutes=15)
+
+        pending = refund(api, settles.id)
+        assert pending.refund.status == P.REFUND_STATUS_PENDING
+        assert pending.refund.settle_time.ToDatetime(UTC) == START + SETTLES
+        # While pending it counts as refunded: nothing is left to refund.
+        assert (pending.payment.status, pending.payment.refunded_amount_minor) == (P.PAYMENT_STATUS_REFUNDED, 2500)
+        err = expect_error(api.payments.RefundPayment, P.RefundPaymentRequest(payment_id=settles.id))
+        assert err.reason == "PAYMENT_NOT_REFUNDABLE"  # as any payment refunded in full
+        reversed_later = refund(api, fails.id)
+        assert reversed_later.refund.status == P.REFUND_STATUS_SUCCEEDED  # for now
+        assert not reversed_later.refund.HasField("settle_time")
+
+        api.webhooks.CreateWebhookEndpoint(W.CreateWebhookEndpointRequest(url=receiver.url, event_types=TRANSITIONS))
+        stream = EventStream(api, E.SubscribePaymentEventsRequest(start=E.STREAM_START_NOW, event_types=TRANSITIONS))
+        stream.opened()
+        advance(api, clock.id, START + timedelta(days=8))
+
+        seen = stream.events(4)
+        stream.cancel()
+        expected = {
+            ("payment.three_ds_challenge_expired", challenged.id): START + timedelta(minutes=15),
+            ("refund.succeeded", settles.id): START + SETTLES,
+            ("refund.failed", fails.id): START + SETTLES,
+            ("payment.authorization_expired", uncaptured.id): START + timedelta(days=7),
+        }
+        got = {(e.type, e.payment_id): e.create_time.ToDatetime(UTC) for e in seen}
+        assert got == expected
+        times = [e.create_time.ToDatetime(UTC) for e in seen]
+        assert times == sorted(times)  # in the clock's time order, whatever kind each is
+        assert seen[0].type == "payment.three_ds_challenge_expired"
+        assert seen[-1].type == "payment.authorization_expired"
+        assert seen[[e.type for e in seen].index("refund.failed")].refund_failed.reason == (
+            "expired_or_canceled_card"
+        )
+
+        hooks = receiver.wait_count(4)
+        assert {(h.json["type"], h.event_id) for h in hooks} == {(e.type, e.id) for e in seen}
+        by_id = {e.id: e.create_time.ToDatetime(UTC) for e in seen}
+        assert all(h.json["created"] == int(by_id[h.event_id].timestamp()) for h in hooks)
+
+        assert get(api, uncaptured.id).status == P.PAYMENT_STATUS_VOIDED
+        assert get(api, challenged.id).status == P.PAYMENT_STATUS_FAILED
+        settled = get(api, settles.id)
+        assert (settled.status, settled.refunds[0].status) == (P.PAYMENT_STATUS_REFUNDED, P.REFUND_STATUS_SUCCEEDED)
+        failed = get(api, fails.id)
+        assert (failed.status, failed.refunded_amount_minor) == (P.PAYMENT_STATUS_CAPTURED, 0)
+        assert (failed.refunds[0].status, failed.refunds[0].failure_reason) == (
+            P.REFUND_STATUS_FAILED,
+            "expired_or_canceled_card",
+        )
+        assert refund(api, fails.id).refund.amount_minor == 2500  # refundable again
+        assert server.run(verify_all(server.app.unit_of_work)).ok
+    finally:
+        receiver.stop()
+
+
+def test_a_repeated_advance_runs_nothing_twice(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    clock = new_clock(api)
+    payment = pay(api, "4000000000007726", clock.id)
+    refund(api, payment.id)
+    advance(api, clock.id, START + timedelta(minutes=59))
+    assert get(api, payment.id).refunds[0].status == P.REFUND_STATUS_PENDING  # a minute to go
+    advance(api, clock.id, START + timedelta(hours=2))
+    assert get(api, payment.id).refunds[0].status == P.REFUND_STATUS_SUCCEEDED
+    # The sources again over the same span (as a housekeeping round finishing it would): nothing.
+    target = START + timedelta(hours=3)
+    server.run(_leave_advancing(server, clock.id, target))
+    server.run(server.server.maintenance.run_once())
+    types = [e.type for e in api.payments.ListPaymentEvents(P.ListPaymentEventsRequest(payment_id=payment.id)).events]
+    assert types.count("refund.succeeded") == 1 and types[-1] == "refund.succeeded"
+
+
+def test_a_customers_payments_live_on_its_clock(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    clock, other = new_clock(api), new_clock(api, START + timedelta(days=1))
+    customer = api.customers.CreateCustomer(CU.CreateCustomerRequest(name="Ann", test_clock_id=clock.id)).customer
+    assert customer.test_clock_id == clock.id and customer.create_time.ToDatetime(UTC) == START
+    inherited = pay(api, "4242424242424242", customer_id=customer.id)
+    assert inherited.test_clock_id == clock.id and inherited.create_time.ToDatetime(UTC) == START
+    request = P.CreatePaymentRequest(
+        amount_minor=100, card=card("4242424242424242"), customer_id=customer.id, test_clock_id=other.id
+    )
+    err = expect_error(api.payments.CreatePayment, request)
+    assert (err.code, err.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert err.violation_reasons == {"test_clock_id": "TEST_CLOCK_MISMATCH"}
+    # Deleting a clock that objects live on is refused: their money history stays whole.
+    err = expect_error(api.clocks.DeleteTestClock, C.DeleteTestClockRequest(test_clock_id=clock.id))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_IN_USE")
+    assert err.metadata["test_clock_id"] == clock.id
+    api.clocks.DeleteTestClock(C.DeleteTestClockRequest(test_clock_id=other.id))  # nothing on it
+
+
+def test_another_merchants_or_an_advancing_clock_is_refused(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    stranger = server.stubs(register_merchant(server.stubs()).api_key)
+    theirs = new_clock(stranger)
+    request = P.CreatePaymentRequest(amount_minor=100, card=card("4242424242424242"), test_clock_id=theirs.id)
+    err = expect_error(api.payments.CreatePayment, request)
+    assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "TEST_CLOCK_NOT_FOUND")
+    err = expect_error(api.customers.CreateCustomer, CU.CreateCustomerRequest(test_clock_id=theirs.id))
+    assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "TEST_CLOCK_NOT_FOUND")
+    err = expect_error(api.payments.CreatePayment, P.CreatePaymentRequest(amount_minor=100, test_clock_id="nope"))
+    assert "test_clock_id" in err.field_violations
+
+    mine = new_clock(api)
+    authorized = pay(api, "4242424242424242", mine.id, capture_method=P.CAPTURE_METHOD_MANUAL)
+    server.run(_leave_advancing(server, mine.id, START + timedelta(days=1)))
+    request.test_clock_id = mine.id
+    err = expect_error(api.payments.CreatePayment, request)
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_ADVANCING")
+    err = expect_error(api.payments.CapturePayment, P.CapturePaymentRequest(payment_id=authorized.id))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_ADVANCING")
+    server.run(server.server.maintenance.run_once())  # finishes the advance
+    captured = api.payments.CapturePayment(P.CapturePaymentRequest(payment_id=authorized.id)).payment
+    assert captured.status == P.PAYMENT_STATUS_CAPTURED
+    assert captured.update_time.ToDatetime(UTC) == START + timedelta(days=1)  # the clock's time
+
+
+def test_the_real_time_sweeps_leave_clock_objects_alone_and_settle_the_others(
+    make_server: Callable[..., ServerHandle],
+) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    clock = new_clock(api, datetime.now(UTC))
+    on_clock = pay(api, "4242424242424242", clock.id, capture_method=P.CAPTURE_METHOD_MANUAL)
+    on_clock_refunded = pay(api, "4000000000007726", clock.id)
+    refund(api, on_clock_refunded.id)
+    settles, fails = pay(api, "4000000000007726"), pay(api, "4000000000005126")
+    refund(api, settles.id), refund(api, fails.id)
+    server.clock.advance(SETTLES - timedelta(minutes=5))
+    server.run(server.server.maintenance.run_once())
+    assert get(api, settles.id).refunds[0].status == P.REFUND_STATUS_PENDING  # five minutes to go
+    server.clock.advance(timedelta(days=8))
+    server.run(server.server.maintenance.run_once())
+    assert get(api, settles.id).refunds[0].status == P.REFUND_STATUS_SUCCEEDED
+    reversed_refund = get(api, fails.id).refunds[0]
+    assert (reversed_refund.status, reversed_refund.failure_reason) == (
+        P.REFUND_STATUS_FAILED,
+        "expired_or_canceled_card",
+    )
+    # On the clock nothing moved: its time stood still.
+    assert get(api, on_clock.id).status == P.PAYMENT_STATUS_AUTHORIZED
+    assert get(api, on_clock_refunded.id).refunds[0].status == P.REFUND_STATUS_PENDING
+    assert server.run(verify_all(server.app.unit_of_work)).ok
+
+
+async def _leave_advancing(server: ServerHandle, clock_id: str, target: datetime) -> None:
+    async with server.app.unit_of_work() as uow:
+        clock = await uow.test_clocks.get(clock_id, for_update=True)
+        assert clock is not None
+        advancing = start_advance(clock, target)
+        assert advancing is not None
+        await uow.test_clocks.save(advancing)
+        await uow.commit()
