@@ -126,9 +126,7 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
         assert times == sorted(times)  # in the clock's time order, whatever kind each is
         assert seen[0].type == "payment.three_ds_challenge_expired"
         assert seen[-1].type == "payment.authorization_expired"
-        assert seen[[e.type for e in seen].index("refund.failed")].refund_failed.reason == (
-            "expired_or_canceled_card"
-        )
+        assert seen[[e.type for e in seen].index("refund.failed")].refund_failed.reason == ("expired_or_canceled_card")
 
         hooks = receiver.wait_count(4)
         assert {(h.json["type"], h.event_id) for h in hooks} == {(e.type, e.id) for e in seen}
