@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from paysim_client import Client
 from paysim_proto.v1 import clock_pb2 as C
 from paysim_proto.v1 import customer_pb2 as CU
 from paysim_proto.v1 import events_pb2 as E
@@ -83,11 +84,23 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
     make_server: Callable[..., ServerHandle],
 ) -> None:
     server = make_server(webhook_poll_seconds=0.2)
+    # A second server process on the same database and data directory (the same keys), as
+    # `serve --workers 2` runs: it advances the clock and streams the events the first one's
+    # objects make; either one's dispatcher may deliver the webhooks.
+    second = ServerHandle(server.settings)
     receiver = WebhookReceiver()
     try:
-        api = server.stubs(register_merchant(server.stubs()).api_key)
+        key = register_merchant(server.stubs()).api_key
+        api = server.stubs(key)
         clock = new_clock(api)
-        uncaptured = pay(api, "4242424242424242", clock.id, capture_method=P.CAPTURE_METHOD_MANUAL)
+        with Client.connect(server.target, api_key=key) as client:
+            uncaptured = client.payments.create(
+                amount_minor=2500,
+                currency_code="USD",
+                card=card("4242424242424242"),
+                capture_method=P.CAPTURE_METHOD_MANUAL,
+                test_clock_id=clock.id,
+            )
         challenged = pay(api, "4000002500003155", clock.id)
         settles, fails = pay(api, "4000000000007726", clock.id), pay(api, "4000000000005126", clock.id)
         for payment in (uncaptured, challenged, settles, fails):
@@ -108,9 +121,12 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
         assert not reversed_later.refund.HasField("settle_time")
 
         api.webhooks.CreateWebhookEndpoint(W.CreateWebhookEndpointRequest(url=receiver.url, event_types=TRANSITIONS))
-        stream = EventStream(api, E.SubscribePaymentEventsRequest(start=E.STREAM_START_NOW, event_types=TRANSITIONS))
+        request = E.SubscribePaymentEventsRequest(start=E.STREAM_START_NOW, event_types=TRANSITIONS)
+        stream = EventStream(second.stubs(key), request)
         stream.opened()
-        advance(api, clock.id, START + timedelta(days=8))
+        with Client.connect(second.target, api_key=key) as client:  # waits until the clock is READY
+            moved = client.test_clocks.advance(clock.id, START + timedelta(days=8))
+        assert moved.status == C.TEST_CLOCK_STATUS_READY
 
         seen = stream.events(4)
         stream.cancel()
@@ -147,6 +163,7 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
         assert server.run(verify_all(server.app.unit_of_work)).ok
     finally:
         receiver.stop()
+        second.stop()
 
 
 def test_a_repeated_advance_runs_nothing_twice(make_server: Callable[..., ServerHandle]) -> None:
