@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_client import Client
 from paysim_proto.v1 import clock_pb2 as C
@@ -25,6 +26,7 @@ from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.streams import EventStream, wait_for
 from tests.support.webhook_receiver import WebhookReceiver
+from tests.test_payment_recovery import DyingGateway
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 SETTLES = timedelta(hours=1)  # domain/refund_settlement.py: SETTLEMENT_DELAY
@@ -268,3 +270,26 @@ async def _leave_advancing(server: ServerHandle, clock_id: str, target: datetime
         assert advancing is not None
         await uow.test_clocks.save(advancing)
         await uow.commit()
+
+
+def test_a_clock_payment_interrupted_mid_call_is_recovered_once_its_clock_moved_past_the_delay(
+    make_server: Callable[..., ServerHandle],
+) -> None:
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    server.app.router.gateways["simulator"] = DyingGateway(processor_saw_it=True)
+    clock = new_clock(api)  # a clock far behind the server's: its payment's times are the clock's
+    request = P.CreatePaymentRequest(amount_minor=900, currency_code="USD", card=card("4242424242424242"))
+    request.test_clock_id = clock.id
+    with pytest.raises(grpc.RpcError):  # the 'dead' server never answers: the client gives up
+        api.payments.CreatePayment(request, timeout=1)
+    (stuck,) = api.payments.ListPayments(P.ListPaymentsRequest()).payments
+    assert stuck.status == P.PAYMENT_STATUS_PROCESSING
+    # Months behind real time, yet not stuck on its own clock: the sweep leaves it to its call.
+    server.clock.advance(timedelta(seconds=31))
+    assert server.run(server.app.payments.recover_stuck()) == 0
+    advance(api, clock.id, START + timedelta(seconds=31))
+    assert server.run(server.app.payments.recover_stuck()) == 1
+    recovered = get(api, stuck.id)
+    assert recovered.status == P.PAYMENT_STATUS_CAPTURED
+    assert recovered.update_time.ToDatetime(UTC) == START + timedelta(seconds=31)  # recorded at the clock's time

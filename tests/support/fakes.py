@@ -184,7 +184,11 @@ class FakePayments(PaymentEventStore):
         return sorted((_loads(raw) for _, raw in self._projections.items()), key=lambda s: s.updated_at)
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
-        return [s.id for s in self._states() if s.in_progress and s.updated_at < updated_before][:limit]
+        states = self._states()
+        return [s.id for s in states if s.in_progress and s.updated_at < updated_before and not s.test_clock_id][:limit]
+
+    async def in_progress_on_clocks(self, limit: int) -> list[tuple[str, datetime, datetime]]:
+        return []  # this fake store keeps no test clocks: no payment lives on one
 
     async def awaiting_action(self, since: datetime, limit: int) -> list[str]:
         waiting = payment.Status.REQUIRES_ACTION

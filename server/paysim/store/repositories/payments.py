@@ -25,7 +25,7 @@ from paysim.store.repositories._common import (
     unique_violation_on,
 )
 from paysim.store.repositories.webhook_outbox import enqueue_statement
-from paysim.store.schema import payment_events, payment_snapshots, payments
+from paysim.store.schema import payment_events, payment_snapshots, payments, test_clocks
 
 SNAPSHOT_EVERY = 20
 EVENT_ID_PREFIX = "evt"
@@ -345,11 +345,23 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         return await self._conn.scalar(query) is not None
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
-        """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
+        """Payments on real time whose gateway outcome has been outstanding since before ``updated_before``."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before)
+            .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before, _on_clock(""))
             .order_by(payments.c.updated_at)
             .limit(limit)
         )
         return list(rows.scalars())
+
+    async def in_progress_on_clocks(self, limit: int) -> list[tuple[str, datetime, datetime]]:
+        """Payments on test clocks with a gateway outcome outstanding: each with the time of its
+        last event and its clock's time (their times are their clock's, not the server's)."""
+        rows = await self._conn.execute(
+            select(payments.c.id, payments.c.updated_at, test_clocks.c.frozen_time)
+            .join(test_clocks, test_clocks.c.id == payments.c.test_clock_id)
+            .where(payments.c.in_progress.is_(True))
+            .order_by(payments.c.updated_at)
+            .limit(limit)
+        )
+        return [(r.id, r.updated_at, r.frozen_time) for r in rows]
