@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from paysim_client import Client
+from paysim_client import Client, errors
 from paysim_proto.v1 import clock_pb2 as C
 from paysim_proto.v1 import customer_pb2 as CU
 from paysim_proto.v1 import events_pb2 as E
@@ -205,6 +205,19 @@ def test_a_customers_payments_live_on_its_clock(make_server: Callable[..., Serve
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_IN_USE")
     assert err.metadata["test_clock_id"] == clock.id
     api.clocks.DeleteTestClock(C.DeleteTestClockRequest(test_clock_id=other.id))  # nothing on it
+
+
+def test_the_sdk_puts_customers_on_a_clock_and_raises_its_refusals(make_server: Callable[..., ServerHandle]) -> None:
+    server = make_server()
+    key = register_merchant(server.stubs()).api_key
+    with Client.connect(server.target, api_key=key) as client:
+        clock = client.test_clocks.create("sdk", START)
+        customer = client.customers.create(name="Ann", test_clock_id=clock.id)
+        paid = client.payments.create(amount_minor=500, card=card("4242424242424242"), customer_id=customer.id)
+        assert (customer.test_clock_id, paid.test_clock_id) == (clock.id, clock.id)
+        with pytest.raises(errors.TestClockInUse) as refused:
+            client.test_clocks.delete(clock.id)
+        assert refused.value.metadata["test_clock_id"] == clock.id
 
 
 def test_another_merchants_or_an_advancing_clock_is_refused(make_server: Callable[..., ServerHandle]) -> None:
