@@ -305,7 +305,7 @@ class FakeTestClocks:
     def __init__(self, clocks: Draft[str, TestClock]) -> None:
         self._clocks = clocks
 
-    async def get(self, clock_id: str, *, for_update: bool = False) -> TestClock | None:
+    async def get(self, clock_id: str, *, for_update: bool = False, for_share: bool = False) -> TestClock | None:
         return self._clocks.get(clock_id)
 
     async def add(self, clock: TestClock) -> None:

@@ -65,7 +65,8 @@ class CustomerService:
             if await uow.merchants.get(target) is None:
                 raise NotFound("merchant", target)
             if test_clock_id:
-                now = time_for_new_work(await uow.test_clocks.get(test_clock_id), test_clock_id, target)
+                clock = await uow.test_clocks.get(test_clock_id, for_share=True)
+                now = time_for_new_work(clock, test_clock_id, target)
             customer = Customer(
                 id=ids.new_id(ids.CUSTOMER),
                 merchant_id=target,

@@ -205,7 +205,8 @@ class PaymentService:
                 clock_id = clock_of(cmd.test_clock_id, customer.test_clock_id)
             now = self._clock()
             if clock_id:  # a payment on real time reads no clock
-                now = time_for_new_work(await uow.test_clocks.get(clock_id), clock_id, merchant_id)
+                clock = await uow.test_clocks.get(clock_id, for_share=True)
+                now = time_for_new_work(clock, clock_id, merchant_id)
             new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan, clock_id)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = payment.create(created, payment_id)
@@ -326,7 +327,7 @@ class PaymentService:
             state = await visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
             now = self._clock()
             if state.test_clock_id:  # a payment on real time reads no clock
-                clock = await uow.test_clocks.get(state.test_clock_id)
+                clock = await uow.test_clocks.get(state.test_clock_id, for_share=True)
                 now = time_for_new_work(clock, state.test_clock_id, state.merchant_id)
             try:
                 event = decide(state, now)

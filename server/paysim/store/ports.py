@@ -79,7 +79,10 @@ class CustomerPort(Protocol):
 
 
 class TestClockPort(Protocol):
-    async def get(self, clock_id: str) -> TestClock | None: ...
+    async def get(self, clock_id: str, *, for_share: bool = False) -> TestClock | None:
+        """``for_share``: an advance cannot start until this transaction ends, so what it writes
+        at the clock's time is there before the advance runs what falls due after it."""
+        ...
 
 
 class RoutingStatePort(Protocol):

@@ -16,8 +16,8 @@ class PgTestClockReader:
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
 
-    async def get(self, clock_id: str) -> TestClock | None:
-        cur = await self._conn.execute(_CLOCK, (clock_id,))
+    async def get(self, clock_id: str, *, for_share: bool = False) -> TestClock | None:
+        cur = await self._conn.execute(_CLOCK + (" FOR SHARE" if for_share else ""), (clock_id,))
         found = await cur.fetchone()
         if found is None:
             return None
