@@ -241,6 +241,9 @@ def test_another_merchants_or_an_advancing_clock_is_refused(make_server: Callabl
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_ADVANCING")
     err = expect_error(api.payments.CapturePayment, P.CapturePaymentRequest(payment_id=authorized.id))
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_ADVANCING")
+    err = expect_error(api.customers.CreateCustomer, CU.CreateCustomerRequest(test_clock_id=mine.id))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEST_CLOCK_ADVANCING")
+    assert get(api, authorized.id).status == P.PAYMENT_STATUS_AUTHORIZED  # reads are answered
     server.run(server.server.maintenance.run_once())  # finishes the advance
     captured = api.payments.CapturePayment(P.CapturePaymentRequest(payment_id=authorized.id)).payment
     assert captured.status == P.PAYMENT_STATUS_CAPTURED
