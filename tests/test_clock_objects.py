@@ -266,7 +266,12 @@ def test_the_real_time_sweeps_leave_clock_objects_alone_and_settle_the_others(
     assert get(api, settles.id).refunds[0].status == P.REFUND_STATUS_PENDING  # five minutes to go
     server.clock.advance(timedelta(days=8))
     server.run(server.server.maintenance.run_once())
-    assert get(api, settles.id).refunds[0].status == P.REFUND_STATUS_SUCCEEDED
+    settled = get(api, settles.id)
+    assert settled.refunds[0].status == P.REFUND_STATUS_SUCCEEDED
+    last = api.payments.ListPaymentEvents(P.ListPaymentEventsRequest(payment_id=settles.id)).events[-1]
+    assert last.type == "refund.succeeded" and not last.refund_succeeded.HasField("attempt")
+    # Recorded when the round settled it, on the server's clock: at least the delay after the refund.
+    assert last.create_time.ToDatetime(UTC) - settled.refunds[0].create_time.ToDatetime(UTC) >= SETTLES
     reversed_refund = get(api, fails.id).refunds[0]
     assert (reversed_refund.status, reversed_refund.failure_reason) == (
         P.REFUND_STATUS_FAILED,

@@ -1,6 +1,7 @@
 """Settling asynchronous refunds (domain/refund_settlement.py) when their time comes: a pending one
 succeeds (``refund.succeeded``), a reversed one fails (``refund.failed``, its amount refundable
-again), each event at the time it fell due, so a webhook for it follows from the same commit.
+again); a webhook for it follows from the same commit. On a test clock each event carries the
+clock's time at which it fell due; on real time, the time the housekeeping round settled it.
 
 The housekeeping round settles those on real time; a test clock's advance those on the clock.
 """
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from paysim.domain import payment, refund_settlement
 from paysim.domain.errors import Aborted
+from paysim.domain.payment_events import at_time
 from paysim.services.clock import Clock
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
 from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
@@ -44,6 +46,8 @@ class RefundSettlement:
                     events = [] if state is None else refund_settlement.due(state, up_to)
                     if state is None or not events:
                         return 0
+                    if not state.test_clock_id:  # on real time the round records when it ran, as every sweep
+                        events = [at_time(e, up_to) for e in events]
                     await uow.payments.save(state, payment.replay(payment_id, events, start=state), events)
                     await uow.commit()
                 return len(events)
