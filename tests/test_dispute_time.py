@@ -18,7 +18,6 @@ from sqlalchemy import update
 
 from paysim.domain.disputes import EVIDENCE_WINDOW, REVIEW_PERIOD
 from paysim.domain.test_clocks import TestClock
-from paysim.services import dispute_opening
 from paysim.services.verification import verify_all
 from paysim.store.schema import disputes
 from tests.support.client import expect_error
@@ -88,18 +87,15 @@ def test_an_inquiry_escalates_with_losing_evidence_and_closes_with_winning(
     assert (closed.status, closed.close_reason) == (D.DISPUTE_STATUS_WARNING_CLOSED, "evidence_won")
 
 
-def test_disputes_on_a_test_clock_are_decided_as_it_advances(
-    make_server: Callable[..., ServerHandle], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A dispute lives on its payment's test clock. Payments are not attached to clocks in this
-    release, so the test attaches them the way the payment side will: through ``clock_of``."""
+def test_disputes_on_a_test_clock_are_decided_as_it_advances(make_server: Callable[..., ServerHandle]) -> None:
+    """A dispute lives on its payment's test clock."""
     server = make_server()
     account = register_merchant(server.stubs())
     api = server.stubs(account.api_key)
     with Client.connect(server.target, api_key=account.api_key) as client:
         clock = client.test_clocks.create("disputes", server.clock())
-        monkeypatch.setattr(dispute_opening, "clock_of", lambda _payment: clock.id)
-        unanswered, answered = pay(api, FRAUDULENT), pay(api, NOT_RECEIVED)
+        on_clock = {"test_clock_id": clock.id}
+        unanswered, answered = pay(api, FRAUDULENT, **on_clock), pay(api, NOT_RECEIVED, **on_clock)
         assert unanswered.dispute.test_clock_id == clock.id
         submitted = submit(api, answered.dispute.id, "winning_evidence")
         # An answer happens at the clock's time too.

@@ -106,6 +106,26 @@ def test_the_3ds_policy(cli: Cli, logged_in: MerchantAccount) -> None:
     cli.ok("3ds", "policy", "set", "never")
 
 
+def test_test_clocks_and_what_lives_on_them(cli: Cli, logged_in: MerchantAccount) -> None:
+    clock = cli.json("clocks", "create", "checkout", "--at", "2026-03-01T09:30")
+    assert clock["id"].startswith("clk_") and clock["frozen_time"] == "2026-03-01T09:30:00Z"
+    customer = cli.json("customers", "create", "--name", "Ann", "--test-clock", clock["id"])
+    assert customer["test_clock_id"] == clock["id"]
+    paid = cli.json(
+        "payments", "create", "--amount", "3", "--card", "4000000000007726", "--customer", customer["id"], "--manual"
+    )
+    assert paid["test_clock_id"] == clock["id"] and paid["create_time"] == "2026-03-01T09:30:00Z"
+    assert f"test clock  {clock['id']}" in cli.ok("payments", "get", paid["id"]).stdout
+    moved = cli.json("clocks", "advance", clock["id"], "--to", "2026-03-09")
+    assert (moved["status"], moved["frozen_time"]) == ("TEST_CLOCK_STATUS_READY", "2026-03-09T00:00:00Z")
+    assert cli.json("payments", "get", paid["id"])["status"] == "PAYMENT_STATUS_VOIDED"  # expired on the clock
+    assert [c["id"] for c in cli.json("clocks", "list")["test_clocks"]] == [clock["id"]]
+    refused = cli("clocks", "delete", clock["id"])
+    assert refused.code == 1 and "(reason TEST_CLOCK_IN_USE, request id " in refused.stderr
+    empty = cli.json("clocks", "create", "empty")
+    assert cli.ok("clocks", "delete", empty["id"]).stdout.strip() == f"deleted {empty['id']}"
+
+
 def test_registering_a_merchant_and_the_admins_commands(
     cli: Cli, server: ServerHandle, admin_account: AdminAccount
 ) -> None:

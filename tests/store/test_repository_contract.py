@@ -23,6 +23,7 @@ from paysim.domain.gateway_faults import PLATFORM_SCOPE, FaultMode, GatewayFault
 from paysim.domain.models import ApiKey, Customer, Merchant, User
 from paysim.domain.payment_events import PaymentAttemptFailed, PaymentCreated
 from paysim.domain.roles import Role
+from paysim.domain.test_clocks import TestClock, start_advance
 from paysim.store.database import create_engine
 from paysim.store.migrate import upgrade
 from paysim.store.pg_batch import KeyAlreadyClaimed
@@ -317,6 +318,28 @@ def test_the_merchant_and_customer_read_back_as_written(adapter: Adapter) -> Non
             assert await unit.customers.get(customer.id) == customer
             assert await unit.merchants.get("mer_missing") is None
             assert await unit.customers.get("cus_missing") is None
+
+    run(adapter, body)
+
+
+def test_a_test_clock_and_a_customer_on_it_read_back_as_written(adapter: Adapter) -> None:
+    async def body(store: Callable[[], PaymentStore], uow: Callable[[], UnitOfWork]) -> None:
+        merchant = await _with_merchant(uow)
+        clock = TestClock(ids.new_id(ids.TEST_CLOCK), merchant.id, "checkout", NOW, NOW)
+        advancing = start_advance(clock, NOW + timedelta(days=1))
+        assert advancing is not None
+        customer = Customer(
+            ids.new_id(ids.CUSTOMER), merchant.id, "c@example.com", "C", "", {}, None, NOW, NOW, clock.id
+        )
+        async with uow() as unit:
+            await unit.test_clocks.add(clock)
+            await unit.test_clocks.save(advancing)
+            await unit.customers.add(customer)
+            await unit.commit()
+        async with store() as unit:
+            assert await unit.test_clocks.get(clock.id) == advancing
+            assert await unit.customers.get(customer.id) == customer
+            assert await unit.test_clocks.get("clk_missing") is None
 
     run(adapter, body)
 

@@ -27,6 +27,7 @@ from paysim.domain.circuit_breaker import BreakerState
 from paysim.domain.gateway_faults import PLATFORM_SCOPE, GatewayFaults
 from paysim.domain.models import Customer, Merchant
 from paysim.domain.payment_methods import MethodType
+from paysim.domain.test_clocks import TestClock
 from paysim.gateways.base import AuthorizationRequest, GatewayResult, Outcome
 from paysim.store.repositories.circuit_breakers import StoredBreaker, breaker_conflict
 from paysim.store.repositories.idempotency import CLAIM_COLUMNS, COMPLETED, IN_FLIGHT, KeyClaims, StoredKey
@@ -111,6 +112,7 @@ class InMemoryDatabase:
     breakers: Table[tuple[str, str], StoredBreaker] = field(default_factory=Table)
     faults: Table[tuple[str, str], GatewayFaults] = field(default_factory=Table)
     three_ds_policies: Table[str, StoredPolicy] = field(default_factory=Table)
+    test_clocks: Table[str, TestClock] = field(default_factory=Table)
     sequence: int = 0
     commits: int = 0
 
@@ -188,7 +190,16 @@ class FakePayments(PaymentEventStore):
         return sorted((_loads(raw) for _, raw in self._projections.items()), key=lambda s: s.updated_at)
 
     async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
-        return [s.id for s in self._states() if s.in_progress and s.updated_at < updated_before][:limit]
+        states = self._states()
+        return [s.id for s in states if s.in_progress and s.updated_at < updated_before and not s.test_clock_id][:limit]
+
+    async def in_progress_on_clocks(self, limit: int) -> list[tuple[str, datetime, datetime]]:
+        found = []
+        for s in self._states():
+            clock = self._db.test_clocks.rows.get(s.test_clock_id) if s.test_clock_id else None
+            if s.in_progress and clock is not None:
+                found.append((s.id, s.updated_at, clock.frozen_time))
+        return found[:limit]
 
     async def awaiting_action(self, since: datetime, limit: int) -> list[str]:
         waiting = payment.Status.REQUIRES_ACTION
@@ -292,6 +303,22 @@ class FakeCustomers:
         self._customers.put(customer.id, customer)
 
 
+class FakeTestClocks:
+    __test__ = False  # a fake, not a pytest test class
+
+    def __init__(self, clocks: Draft[str, TestClock]) -> None:
+        self._clocks = clocks
+
+    async def get(self, clock_id: str, *, for_update: bool = False, for_share: bool = False) -> TestClock | None:
+        return self._clocks.get(clock_id)
+
+    async def add(self, clock: TestClock) -> None:
+        self._clocks.put(clock.id, clock)
+
+    async def save(self, clock: TestClock) -> None:
+        self._clocks.put(clock.id, clock)
+
+
 class FakeCircuitBreakers:
     def __init__(self, breakers: Draft[tuple[str, str], StoredBreaker]) -> None:
         self._breakers = breakers
@@ -368,6 +395,7 @@ class FakeUnitOfWork:
         self.gateway_faults = FakeGatewayFaults(self._draft(db.faults))
         self.routing = FakeRouting(self.circuit_breakers, self.gateway_faults)
         self.three_ds_policies = FakeThreeDSPolicies(self._draft(db.three_ds_policies))
+        self.test_clocks = FakeTestClocks(self._draft(db.test_clocks))
 
     def _draft(self, table: Table[K, V]) -> Draft[K, V]:
         draft = Draft(table)

@@ -29,6 +29,7 @@ class CustomerServicer(customer_pb2_grpc.CustomerServiceServicer):
             name=request.name,
             phone=request.phone,
             metadata=dict(request.metadata),
+            test_clock_id=request.test_clock_id,
         )
         return customer_pb2.CreateCustomerResponse(customer=identity_messages.customer(customer))
 

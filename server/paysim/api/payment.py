@@ -73,6 +73,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
                 override=parse_override(override_metadata(context)),
                 method_type=method_type,
                 method_account=account,
+                test_clock_id=request.test_clock_id,
             ),
             idem,
         )

@@ -1,7 +1,8 @@
 """Periodic housekeeping: expired refresh tokens and login throttles, idempotency keys past their
 lifetime, payments whose gateway outcome was never recorded, 3-D Secure challenges nobody
-completed in time, authorizations nobody captured in time, and test clock advances whose process
-stopped midway."""
+completed in time, authorizations nobody captured in time, asynchronous refunds due to settle (all
+four on real time: objects on a test clock move with their clock), and test clock advances whose
+process stopped midway."""
 
 from __future__ import annotations
 
@@ -44,14 +45,16 @@ class Maintenance:
         await self._payments.flush_gateway_statistics()
         expired = await self._three_ds.expire_challenges() if self._three_ds is not None else 0
         authorizations = await self._payments.expire_authorizations()
+        refunds = await self._payments.settle_refunds()
         clocks = await self._test_clocks.finish_advancing() if self._test_clocks is not None else 0
         disputes = await self._disputes.sweep() if self._disputes is not None else 0
-        if keys or recovered or expired or authorizations or clocks or disputes:
+        if keys or recovered or expired or authorizations or refunds or clocks or disputes:
             counts = {
                 "idempotency_keys_pruned": keys,
                 "payments_recovered": recovered,
                 "challenges_expired": expired,
                 "authorizations_expired": authorizations,
+                "refunds_settled": refunds,
                 "clock_advances_finished": clocks,
                 "dispute_transitions": disputes,
             }

@@ -32,8 +32,15 @@ from paysim.services.accounts import AccountPolicy, AccountService
 from paysim.services.analytics import AnalyticsService
 from paysim.services.analytics_projector import AnalyticsProjector
 from paysim.services.authentication import Authenticator, PrincipalCache
+from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.chaos import ChaosService
 from paysim.services.circuit_breakers import CircuitBreakers
+from paysim.services.clock import Clock
+from paysim.services.clock_transitions import (
+    AuthorizationExpiryOnClock,
+    ChallengeExpiryOnClock,
+    RefundSettlementOnClock,
+)
 from paysim.services.customers import CustomerService
 from paysim.services.disputes import DisputeService
 from paysim.services.event_feed import EventFeed
@@ -43,10 +50,11 @@ from paysim.services.login_limits import LoginLimits
 from paysim.services.merchants import MerchantService
 from paysim.services.message_bus import MessageBus
 from paysim.services.payments import PaymentService
+from paysim.services.refund_settlement import RefundSettlement
 from paysim.services.routing import GatewayRouter
 from paysim.services.simulator_control import SimulatorControl
 from paysim.services.subscriptions import Limits, SubscriptionService
-from paysim.services.test_clocks import TestClockService
+from paysim.services.test_clocks import ClockTransitions, TestClockService
 from paysim.services.threeds import ThreeDSAuthenticator, ThreeDSService
 from paysim.services.webhook_dispatch import DispatchConfig, WebhookDispatcher
 from paysim.services.webhook_sender import WebhookSender
@@ -68,6 +76,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
     clock = adapters.clock
     disputes = DisputeService(uow, clock)
     _subscribe_handlers(bus, adapters, identity, payments, webhooks)
+    three_ds = ThreeDSService(uow, payments.payments, payments.three_ds, clock)
     return App(
         settings=settings,
         adapters=adapters,
@@ -75,10 +84,10 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         merchants=MerchantService(uow, identity.hasher, clock),
         customers=CustomerService(uow, clock),
         payments=payments.payments,
-        three_ds=ThreeDSService(uow, payments.payments, payments.three_ds, clock),
+        three_ds=three_ds,
         simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock, payments.chaos),
         # Each source of what falls due on a test clock as it advances.
-        test_clocks=TestClockService(uow, clock, transitions=[disputes]),
+        test_clocks=TestClockService(uow, clock, [*_clock_transitions(uow, clock, three_ds), disputes]),
         disputes=disputes,
         webhooks=webhooks.service,
         subscriptions=_subscriptions(settings, adapters, uow, payments.payments),
@@ -99,6 +108,15 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
             poll_seconds=settings.event_poll_seconds,
         ),
     )
+
+
+def _clock_transitions(uow: UnitOfWorkFactory, clock: Clock, three_ds: ThreeDSService) -> list[ClockTransitions]:
+    """What falls due on a test clock's objects as it advances (services/clock_transitions.py)."""
+    return [
+        ChallengeExpiryOnClock(uow, three_ds),
+        AuthorizationExpiryOnClock(uow, AuthorizationExpiry(uow, clock)),
+        RefundSettlementOnClock(uow, RefundSettlement(uow, clock)),
+    ]
 
 
 def _subscribe_handlers(

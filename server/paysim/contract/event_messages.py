@@ -114,6 +114,10 @@ def _data(event: PaymentEvent) -> Message:
             return payment_pb2.RefundRequested(
                 refund_id=event.refund_id, amount_minor=event.amount, reason=event.reason
             )
+        case events.RefundPending():
+            settle_time = timestamp(event.settles_at)
+            attempt = _attempt(event.attempt)
+            return payment_pb2.RefundPending(refund_id=event.refund_id, settle_time=settle_time, attempt=attempt)
         case events.RefundSucceeded():
             return payment_pb2.RefundSucceeded(refund_id=event.refund_id, attempt=_attempt(event.attempt))
         case events.RefundFailed():

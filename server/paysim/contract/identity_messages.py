@@ -82,4 +82,5 @@ def customer(c: Customer) -> customer_pb2.Customer:
         user_id=c.user_id or "",
         create_time=timestamp(c.created_at),
         update_time=timestamp(c.updated_at),
+        test_clock_id=c.test_clock_id,
     )

@@ -75,6 +75,8 @@ def refund(state: PaymentState, r: RefundState) -> payment_pb2.Refund:
         reason=r.reason,
         create_time=timestamp(r.created_at),
         failure_reason=r.failure_reason,
+        # Shown while it is pending only: when a succeeded refund will be reversed is the test card's secret.
+        settle_time=timestamp(r.settles_at) if r.settles_at is not None and r.status == "pending" else None,
     )
 
 
@@ -171,6 +173,7 @@ def payment(s: PaymentState) -> payment_pb2.Payment:
         method_type=METHOD_TYPE_TO_PROTO[MethodType(s.method_type)],
         method_account=s.method_account,
         **_disputed(s),
+        test_clock_id=s.test_clock_id,
     )
 
 

@@ -170,14 +170,28 @@ def _counts(event: StoredEvent, row: PaymentRow) -> tuple[dict[str, int], Paymen
         return {"voided": 1}, row, ""
     if t == "refund.requested":
         return {}, replace(row, refunds={**row.refunds, str(d["refund_id"]): int(d["amount"])}), ""
-    if t in ("refund.succeeded", "refund.failed"):
-        refunds = dict(row.refunds)
-        amount = refunds.pop(str(d["refund_id"]), 0)
-        if t == "refund.failed":
+    if t in ("refund.pending", "refund.succeeded", "refund.failed"):
+        return _refund_counts(t, d, row)
+    return {}, row, ""
+
+
+def _refund_counts(t: str, d: Mapping[str, Any], row: PaymentRow) -> tuple[dict[str, int], PaymentRow, str]:
+    """An asynchronous refund counts when the gateway accepts it, as the payment counts it; it is
+    kept in ``refunds`` as a negative amount until it settles, so a reversal can take it back."""
+    refunds = dict(row.refunds)
+    refund_id = str(d["refund_id"])
+    amount = refunds.pop(refund_id, 0)
+    if amount < 0:  # counted already: it settles (nothing changes) or is reversed
+        if t != "refund.failed":
             return {}, replace(row, refunds=refunds), ""
         row = replace(row, refunds=refunds, refunded_amount=row.refunded_amount + amount)
-        return {"refunds": 1, "refunded_volume": amount}, row, ""
-    return {}, row, ""
+        return {"refunds": -1, "refunded_volume": amount}, row, ""
+    if t == "refund.failed":
+        return {}, replace(row, refunds=refunds), ""
+    if t == "refund.pending" or d.get("fails_at"):
+        refunds[refund_id] = -amount
+    row = replace(row, refunds=refunds, refunded_amount=row.refunded_amount + amount)
+    return {"refunds": 1, "refunded_volume": amount}, row, ""
 
 
 def _dimension_values(row: PaymentRow, status: str, decline_code: str) -> list[tuple[str, str]]:
@@ -236,8 +250,9 @@ def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
     status = _STATUS_AFTER.get(event.type, "")
     if event.type == "payment.three_ds_failed":
         status = row.status
-    elif event.type == "refund.succeeded":
+    elif event.type.startswith("refund.") and counts:
         status = "refunded" if row.refunded_amount >= row.captured_amount else "partially_refunded"
+        status = status if row.refunded_amount else "captured"
     if status:
         row = replace(row, status=status)
     changes.rows[row.id] = row

@@ -123,6 +123,8 @@ def _created_data(e: payment_events.PaymentCreated) -> dict[str, Any]:
     }
     if e.method_type != "card":
         data["method"] = {"type": e.method_type, "account": e.method_account}
+    if e.test_clock_id:
+        data["test_clock_id"] = e.test_clock_id
     return data
 
 
@@ -153,7 +155,11 @@ def _fields(e: PaymentEvent) -> dict[str, Any]:
             return {}
         case payment_events.RefundRequested():
             return {"refund_id": e.refund_id, "amount": e.amount, "reason": e.reason}
+        case payment_events.RefundPending():
+            return _with_attempt(e.attempt, refund_id=e.refund_id, settles_at=e.settles_at.isoformat())
         case payment_events.RefundSucceeded():
+            if e.fails_at is not None:
+                return _with_attempt(e.attempt, refund_id=e.refund_id, fails_at=e.fails_at.isoformat())
             return _with_attempt(e.attempt, refund_id=e.refund_id)
         case payment_events.RefundFailed():
             return _with_attempt(e.attempt, refund_id=e.refund_id, reason=e.reason)
@@ -230,6 +236,7 @@ def _created(d: Data, at: datetime) -> payment_events.PaymentCreated:
         fee_fixed=int(d["fee_fixed"]),
         method_type=method.get("type", "card"),
         method_account=method.get("account", ""),
+        test_clock_id=d.get("test_clock_id", ""),
     )
 
 
@@ -296,8 +303,17 @@ _READERS: dict[EventType, Callable[[Data, datetime], PaymentEvent]] = {
     EventType.REFUND_REQUESTED: lambda d, at: payment_events.RefundRequested(
         at=at, refund_id=d["refund_id"], amount=int(d["amount"]), reason=d.get("reason", "")
     ),
+    EventType.REFUND_PENDING: lambda d, at: payment_events.RefundPending(
+        at=at,
+        refund_id=d["refund_id"],
+        settles_at=datetime.fromisoformat(d["settles_at"]),
+        attempt=_optional_attempt(d),
+    ),
     EventType.REFUND_SUCCEEDED: lambda d, at: payment_events.RefundSucceeded(
-        at=at, refund_id=d["refund_id"], attempt=_optional_attempt(d)
+        at=at,
+        refund_id=d["refund_id"],
+        attempt=_optional_attempt(d),
+        fails_at=datetime.fromisoformat(d["fails_at"]) if d.get("fails_at") else None,
     ),
     EventType.REFUND_FAILED: lambda d, at: payment_events.RefundFailed(
         at=at, refund_id=d["refund_id"], reason=d.get("reason", ""), attempt=_optional_attempt(d)

@@ -59,6 +59,8 @@ class Customer:
     user_id: str | None
     created_at: datetime
     updated_at: datetime
+    # The test clock it lives on (its payments too); "" for real time.
+    test_clock_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

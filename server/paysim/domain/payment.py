@@ -62,6 +62,8 @@ class PaymentState:
     refunds: tuple[RefundState, ...] = ()
     authentication: threeds.Authentication | None = None
     challenge: threeds.Challenge | None = None
+    # The test clock it lives on; "" for real time.
+    test_clock_id: str = ""
     version: int = 0
     dispute: disputes.DisputeState | None = None
 
@@ -83,6 +85,11 @@ class PaymentState:
     @property
     def refundable_amount(self) -> int:
         return self.captured_amount - self.refunded_amount - self.pending_refund_amount
+
+    @property
+    def refund_settles_at(self) -> datetime | None:
+        """When its next asynchronous refund settles; None when none waits."""
+        return min((r.settles_at for r in self.refunds if r.settles_at is not None), default=None)
 
     def refund(self, refund_id: str) -> RefundState:
         for refund in self.refunds:
@@ -111,6 +118,7 @@ def create(event: payment_events.PaymentCreated, payment_id: str) -> PaymentStat
         updated_at=event.at,
         method_type=event.method_type,
         method_account=event.method_account,
+        test_clock_id=event.test_clock_id,
         version=1,
     )
 
@@ -199,18 +207,28 @@ def _apply_refund(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentSta
             return replace(
                 s, refunds=(*s.refunds, refund), pending_refund_amount=s.pending_refund_amount + refund.amount
             )
+        case payment_events.RefundPending():
+            return _counted(s, e.refund_id, e.attempt, status="pending", settles_at=e.settles_at, settlement="succeed")
         case payment_events.RefundSucceeded():
-            refund = s.refund(e.refund_id)
-            s = replace(
-                s,
-                refunds=_set_refund(s, refund.id, status="succeeded"),
-                refunded_amount=s.refunded_amount + refund.amount,
-                pending_refund_amount=s.pending_refund_amount - refund.amount,
-                attempts=_attempted(s, e.attempt),
-            )
-            return replace(s, status=_after_refunds(s))
+            if s.refund(e.refund_id).settles_at is not None:  # an asynchronous refund settles
+                return replace(
+                    s, refunds=_set_refund(s, e.refund_id, status="succeeded", settles_at=None, settlement="")
+                )
+            if e.fails_at is not None:
+                return _counted(s, e.refund_id, e.attempt, status="succeeded", settles_at=e.fails_at, settlement="fail")
+            return _counted(s, e.refund_id, e.attempt, status="succeeded")
         case payment_events.RefundFailed():
             refund = s.refund(e.refund_id)
+            if refund.settles_at is not None:  # an asynchronous refund reversed: refundable again
+                s = replace(
+                    s,
+                    refunds=_set_refund(
+                        s, refund.id, status="failed", failure_reason=e.reason, settles_at=None, settlement=""
+                    ),
+                    refunded_amount=s.refunded_amount - refund.amount,
+                    attempts=_attempted(s, e.attempt),
+                )
+                return replace(s, status=_after_refunds(s))
             return replace(
                 s,
                 refunds=_set_refund(s, refund.id, status="failed", failure_reason=e.reason),
@@ -218,6 +236,19 @@ def _apply_refund(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentSta
                 attempts=_attempted(s, e.attempt),
             )
     raise ValueError(f"{e.type} is not a refund event")
+
+
+def _counted(s: PaymentState, refund_id: str, attempt: Attempt | None, **changes: Any) -> PaymentState:
+    """The gateway accepted a refund: its amount moves from in flight to refunded."""
+    amount = s.refund(refund_id).amount
+    s = replace(
+        s,
+        refunds=_set_refund(s, refund_id, **changes),
+        refunded_amount=s.refunded_amount + amount,
+        pending_refund_amount=s.pending_refund_amount - amount,
+        attempts=_attempted(s, attempt),
+    )
+    return replace(s, status=_after_refunds(s))
 
 
 def _apply_three_ds(s: PaymentState, e: payment_events.PaymentEvent) -> PaymentState:
@@ -282,7 +313,13 @@ _APPLIERS: dict[
         _apply_operation,
     ),
     **dict.fromkeys(
-        (payment_events.RefundRequested, payment_events.RefundSucceeded, payment_events.RefundFailed), _apply_refund
+        (
+            payment_events.RefundRequested,
+            payment_events.RefundPending,
+            payment_events.RefundSucceeded,
+            payment_events.RefundFailed,
+        ),
+        _apply_refund,
     ),
     **dict.fromkeys(
         (
@@ -335,6 +372,12 @@ def replay(
 # --- serialisation (projection and snapshot rows) ----------------------------------------------
 
 
+def _settlement_data(refund: RefundState) -> dict[str, Any]:
+    if refund.settles_at is None:
+        return {}
+    return {"settles_at": refund.settles_at.isoformat(), "settlement": refund.settlement}
+
+
 def to_dict(state: PaymentState) -> dict[str, Any]:
     # A payment never disputed keeps the form it had before disputes existed.
     extra = {} if state.dispute is None else {"dispute": disputes.to_dict(state.dispute)}
@@ -375,11 +418,13 @@ def to_dict(state: PaymentState) -> dict[str, Any]:
                 "reason": r.reason,
                 "created_at": r.created_at.isoformat(),
                 "failure_reason": r.failure_reason,
+                **_settlement_data(r),
             }
             for r in state.refunds
         ],
         "authentication": None if state.authentication is None else state.authentication.to_dict(),
         "challenge": None if state.challenge is None else state.challenge.to_dict(),
+        **({"test_clock_id": state.test_clock_id} if state.test_clock_id else {}),
         "version": state.version,
         **extra,
     }
@@ -426,11 +471,14 @@ def from_dict(d: Mapping[str, Any]) -> PaymentState:
                 r["reason"],
                 datetime.fromisoformat(r["created_at"]),
                 r.get("failure_reason", ""),
+                datetime.fromisoformat(r["settles_at"]) if r.get("settles_at") else None,
+                r.get("settlement", ""),
             )
             for r in d["refunds"]
         ),
         authentication=None if authentication is None else threeds.authentication_from(authentication),
         challenge=None if challenge is None else threeds.challenge_from(challenge),
+        test_clock_id=d.get("test_clock_id", ""),
         version=int(d["version"]),
         dispute=None if d.get("dispute") is None else disputes.from_dict(d["dispute"]),
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from paysim.domain import threeds
 from paysim.domain.disputes import DisputeKind, DisputeReason, DisputeStatus
@@ -29,6 +29,8 @@ class EventType(enum.StrEnum):
     VOIDED = "payment.voided"
     VOID_FAILED = "payment.void_failed"
     REFUND_REQUESTED = "refund.requested"
+    # The gateway accepted the refund, which settles later (an asynchronous refund).
+    REFUND_PENDING = "refund.pending"
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
     # A gateway attempt that gave no answer (an error, a timeout, an open breaker): the payment
@@ -68,6 +70,8 @@ class PaymentCreated:
     # "card", or a method without a card ("upi", "paypal_wallet") and the account it charges.
     method_type: str = "card"
     method_account: str = ""
+    # The test clock it lives on; "" for real time.
+    test_clock_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +165,17 @@ class RefundSucceeded:
     type: ClassVar[EventType] = EventType.REFUND_SUCCEEDED
     at: datetime
     refund_id: str
+    attempt: Attempt | None = None
+    # Set for a refund that succeeds now and is reversed (refund.failed) at this time.
+    fails_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefundPending:
+    type: ClassVar[EventType] = EventType.REFUND_PENDING
+    at: datetime
+    refund_id: str
+    settles_at: datetime
     attempt: Attempt | None = None
 
 
@@ -289,6 +304,7 @@ PaymentEvent = (
     | PaymentVoided
     | PaymentVoidFailed
     | RefundRequested
+    | RefundPending
     | RefundSucceeded
     | RefundFailed
     | ThreeDSChallengeRequired
@@ -315,6 +331,7 @@ EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
         PaymentVoided,
         PaymentVoidFailed,
         RefundRequested,
+        RefundPending,
         RefundSucceeded,
         RefundFailed,
         ThreeDSChallengeRequired,
@@ -331,3 +348,13 @@ EVENT_CLASSES: Mapping[EventType, type[PaymentEvent]] = {
     )
 }
 """Each event type's class: a type missing here fails the unit test that walks EventType."""
+
+
+def at_time(event: PaymentEvent, at: datetime) -> PaymentEvent:
+    """``event`` as it happened at ``at``, its gateway attempt too: what an object on a test clock
+    records, whatever the server's clock said when the work was done."""
+    attempt: Attempt | None = getattr(event, "attempt", None)
+    changes: dict[str, Any] = {"at": at}
+    if attempt is not None:
+        changes["attempt"] = replace(attempt, at=at)
+    return replace(event, **changes)

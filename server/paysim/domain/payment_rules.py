@@ -136,6 +136,7 @@ class NewPayment:
     # UPI address or the payer's email); ``card`` is then empty.
     method_type: str = "card"
     method_account: str = ""
+    test_clock_id: str = ""
 
 
 def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: datetime) -> payment_events.PaymentCreated:
@@ -153,4 +154,5 @@ def created_event(new: NewPayment, fee_percent_bps: int, fee_fixed: int, at: dat
         fee_fixed=fee_fixed,
         method_type=new.method_type,
         method_account=new.method_account,
+        test_clock_id=new.test_clock_id,
     )

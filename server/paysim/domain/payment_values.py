@@ -74,3 +74,8 @@ class RefundState:
     reason: str
     created_at: datetime
     failure_reason: str = ""
+    # An asynchronous refund (domain/refund_settlement.py): when it settles, and how ("succeed":
+    # pending until then; "fail": succeeded until then, reversed then). Its amount counts as
+    # refunded while it waits.
+    settles_at: datetime | None = None
+    settlement: str = ""

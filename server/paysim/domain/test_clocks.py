@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from paysim.domain.errors import FailedPrecondition
+from paysim.domain.errors import FailedPrecondition, NotFound
 from paysim.domain.validation import Violations
 
 # How far one AdvanceTestClock may move a clock: bounds the work one call can start.
@@ -74,3 +74,28 @@ def start_advance(clock: TestClock, target: datetime) -> TestClock | None:
 def finish_advance(clock: TestClock) -> TestClock:
     """READY at the target, once the due transitions ran."""
     return replace(clock, status=ClockStatus.READY, frozen_time=clock.target, advancing_to=None)
+
+
+IN_USE_REASON = "TEST_CLOCK_IN_USE"
+
+
+def time_for_new_work(clock: TestClock | None, clock_id: str, merchant_id: str) -> datetime:
+    """The time of a new object on the clock, or of a change to one: the clock's. Another
+    merchant's clock is not found; one that is advancing refuses (its objects' time is moving)."""
+    if clock is None or clock.merchant_id != merchant_id:
+        raise NotFound("test_clock", clock_id)
+    if clock.status is ClockStatus.ADVANCING:
+        raise FailedPrecondition(
+            f"the test clock is advancing to {clock.target:%Y-%m-%dT%H:%M:%SZ}; wait until it is ready",
+            reason=ADVANCING_REASON,
+            metadata={"test_clock_id": clock.id, "advancing_to": clock.target.isoformat()},
+        )
+    return clock.frozen_time
+
+
+def in_use(clock: TestClock) -> FailedPrecondition:
+    return FailedPrecondition(
+        "payments or customers live on this test clock: their history is kept, so the clock cannot be deleted",
+        reason=IN_USE_REASON,
+        metadata={"test_clock_id": clock.id},
+    )

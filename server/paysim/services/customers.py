@@ -10,6 +10,7 @@ from paysim.domain.models import Customer
 from paysim.domain.paging import Cursor
 from paysim.domain.principal import Principal
 from paysim.domain.roles import Role
+from paysim.domain.test_clocks import time_for_new_work
 from paysim.domain.validation import (
     MAX_NAME_CHARS,
     MAX_PHONE_CHARS,
@@ -47,6 +48,7 @@ class CustomerService:
         name: str,
         phone: str,
         metadata: dict[str, str],
+        test_clock_id: str = "",
     ) -> Customer:
         email = normalize_email(email)
         v = Violations()
@@ -55,12 +57,16 @@ class CustomerService:
         check_text(v, "name", name, max_chars=MAX_NAME_CHARS)
         check_text(v, "phone", phone, max_chars=MAX_PHONE_CHARS)
         check_metadata(v, "metadata", metadata)
+        check_id(v, "test_clock_id", test_clock_id, ids.TEST_CLOCK, required=False)
         v.raise_if_any()
         target = target_merchant(principal, merchant_id)
         now = self._clock()
         async with self._uow() as uow:
             if await uow.merchants.get(target) is None:
                 raise NotFound("merchant", target)
+            if test_clock_id:
+                clock = await uow.test_clocks.get(test_clock_id, for_share=True)
+                now = time_for_new_work(clock, test_clock_id, target)
             customer = Customer(
                 id=ids.new_id(ids.CUSTOMER),
                 merchant_id=target,
@@ -71,6 +77,7 @@ class CustomerService:
                 user_id=await self._linked_user(uow, email),
                 created_at=now,
                 updated_at=now,
+                test_clock_id=test_clock_id,
             )
             await uow.customers.add(customer)
             await uow.commit()

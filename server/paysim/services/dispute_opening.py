@@ -14,7 +14,7 @@ from paysim.gateways.engine import CatalogueCards
 
 def clock_of(payment: PaymentState) -> str | None:
     """The test clock the payment lives on (None: real time); its dispute lives on the same one."""
-    return getattr(payment, "test_clock_id", None)
+    return payment.test_clock_id or None
 
 
 class DisputeOpening:

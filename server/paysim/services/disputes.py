@@ -202,6 +202,11 @@ class DisputeService:
             ran += changed
         return ran
 
+    async def next_due(self, clock: TestClock, up_to: datetime) -> datetime | None:
+        """``ClockTransitions``: when the soonest dispute on ``clock`` falls due, if by ``up_to``."""
+        async with self._uow() as uow:
+            return await uow.disputes.earliest_due(clock.id, up_to)
+
     async def run_due(self, clock: TestClock, up_to: datetime) -> int:
         """``ClockTransitions``: in time order, what falls due on ``clock`` up to ``up_to``, each
         stamped with the time it fell due. An escalated inquiry may fall due again within the

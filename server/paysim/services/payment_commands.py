@@ -46,6 +46,8 @@ class CreatePayment:
     # Without a card: the method and its account (a UPI address, a PayPal payer's email).
     method_type: MethodType = MethodType.CARD
     method_account: str = ""
+    # The test clock to live on; "" for the customer's (if any), else real time.
+    test_clock_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def validate_create(
     pan = cards.normalize_pan(cmd.card.number) if cmd.method_type is MethodType.CARD else ""
     _check_method(v, cmd, pan, today)
     check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
+    check_id(v, "test_clock_id", cmd.test_clock_id, "clk", required=False)
     check_text(v, "description", cmd.description, max_chars=MAX_DESCRIPTION_CHARS)
     check_metadata(v, "metadata", cmd.metadata)
     v.raise_if_any()
@@ -54,8 +55,22 @@ def validate_create(
     return merchant_id, cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, card_key), pan
 
 
+def clock_of(requested: str, customers: str) -> str:
+    """The test clock a customer's payment lives on: the customer's; naming another is refused."""
+    if requested and customers and requested != customers:
+        v = Violations()
+        v.add("test_clock_id", "must be the customer's test clock (or empty)", "TEST_CLOCK_MISMATCH")
+        v.raise_if_any()
+    return customers or requested
+
+
 def new_payment(
-    cmd: CreatePayment, merchant_id: str, default_currency: str, summary: cards.CardSummary | None, pan: str
+    cmd: CreatePayment,
+    merchant_id: str,
+    default_currency: str,
+    summary: cards.CardSummary | None,
+    pan: str,
+    test_clock_id: str = "",
 ) -> payment_rules.NewPayment:
     card = payment.NO_CARD
     if summary is not None:
@@ -80,6 +95,7 @@ def new_payment(
         capture_method=cmd.capture_method,
         method_type=cmd.method_type.value,
         method_account=cmd.method_account,
+        test_clock_id=test_clock_id,
     )
 
 

@@ -8,7 +8,14 @@ from datetime import timedelta
 
 from paysim.domain import payment, payment_rules
 from paysim.domain.gateway_settings import DEFAULT_GATEWAY
-from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, RefundSucceeded
+from paysim.domain.payment_events import (
+    PaymentEvent,
+    PaymentFailed,
+    PaymentVoided,
+    RefundFailed,
+    RefundSucceeded,
+    at_time,
+)
 from paysim.gateways.base import Outcome
 from paysim.services.clock import Clock
 from paysim.services.dispute_opening import DisputeOpening
@@ -43,6 +50,9 @@ class PaymentRecovery:
         """Finish payments whose gateway outcome has been outstanding longer than the recovery delay."""
         async with self._uow() as uow:
             stuck = await uow.payments.stuck(self._clock() - self._recover_after, limit)
+            # On a test clock, a call counts as outstanding for long once its clock moved past the delay.
+            on_clocks = await uow.payments.in_progress_on_clocks(limit)
+        stuck += [pid for pid, updated_at, clock_time in on_clocks if updated_at < clock_time - self._recover_after]
         recovered = 0
         for payment_id in stuck:
             if await self.recover(payment_id):
@@ -64,6 +74,9 @@ class PaymentRecovery:
                 return False  # finished by its own request meanwhile
             if self._opening is not None:  # a dispute card's capture opens its dispute
                 events = self._opening.with_dispute(current, events)
+            if current.test_clock_id:  # what a payment on a test clock records happens at its clock's time
+                clock = await uow.test_clocks.get(current.test_clock_id)
+                events = [at_time(e, current.updated_at if clock is None else clock.frozen_time) for e in events]
             after = payment.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
             for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):

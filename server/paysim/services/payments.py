@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from paysim.domain import cards, ids, payment, payment_rules
+from paysim.domain import cards, ids, payment, payment_rules, refund_settlement
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
-from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, RefundSucceeded
+from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, at_time
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.principal import Principal
+from paysim.domain.test_clocks import time_for_new_work
 from paysim.domain.validation import Violations, check_text
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
 from paysim.gateways.engine import CatalogueCards
@@ -41,7 +42,7 @@ from paysim.services.payment_commands import (
     PaymentResult,
     check_amount,
 )
-from paysim.services.payment_creation import first_authorization, new_payment, validate_create
+from paysim.services.payment_creation import clock_of, first_authorization, new_payment, validate_create
 from paysim.services.payment_keys import PaymentKeys, StaleClaim
 from paysim.services.payment_outcomes import (
     NO_GATEWAY_AVAILABLE,
@@ -52,6 +53,7 @@ from paysim.services.payment_outcomes import (
 )
 from paysim.services.payment_reads import PaymentReads, check_payment_id, visible
 from paysim.services.payment_recovery import PaymentRecovery, gateway_of
+from paysim.services.refund_settlement import RefundSettlement
 from paysim.services.routing import GatewayRouter, Routed
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
@@ -64,6 +66,8 @@ _FINISH_ATTEMPTS = 5
 _RETRYABLE_CONFLICTS = frozenset({CONCURRENT_MODIFICATION, TRANSACTION_CONFLICT})
 
 GatewayCall = Callable[[Gateway], Awaitable[GatewayResult]]
+# What an operation on an existing payment appends first, decided on its state at its time.
+Decision = Callable[[payment.PaymentState, datetime], PaymentEvent]
 
 
 class CardAuthentication(Protocol):
@@ -104,6 +108,7 @@ class PaymentService:
         self._opening = DisputeOpening(self._test_cards)
         self._recovery = PaymentRecovery(uow, router, clock, recover_after, self._opening)
         self._expiry = AuthorizationExpiry(uow, clock)
+        self._settlement = RefundSettlement(uow, clock)
         self._reads = PaymentReads(uow)
 
     def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
@@ -134,6 +139,10 @@ class PaymentService:
                         current = await uow.payments.get(payment_id, for_update=True)
                     assert current is not None
                     events = self._opening.with_dispute(current, make_events(current))
+                    if current.test_clock_id:  # its events happen at its clock's time, not the server's
+                        clock = await uow.test_clocks.get(current.test_clock_id)
+                        at = current.updated_at if clock is None else clock.frozen_time
+                        events = [at_time(e, at) for e in events]
                     after = payment.replay(payment_id, events, start=current)
                     await uow.payments.save(current, after, events)
                     result = PaymentResult(after, refund_id)
@@ -183,7 +192,6 @@ class PaymentService:
         *,
         optimistic: bool = False,
     ) -> PaymentResult:
-        now = self._clock()
         payment_id = ids.new_id(PAYMENT)
         async with self._payment_uow() as uow:
             if (
@@ -191,11 +199,17 @@ class PaymentService:
             ) is not None:
                 return replayed
             merchant = await self._merchant(uow, merchant_id)
+            clock_id = cmd.test_clock_id
             if cmd.customer_id:
                 customer = await uow.customers.get(cmd.customer_id)
                 if customer is None or customer.merchant_id != merchant_id:
                     raise NotFound("customer", cmd.customer_id)
-            new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan)
+                clock_id = clock_of(cmd.test_clock_id, customer.test_clock_id)
+            now = self._clock()
+            if clock_id:  # a payment on real time reads no clock
+                clock = await uow.test_clocks.get(clock_id, for_share=True)
+                now = time_for_new_work(clock, clock_id, merchant_id)
+            new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan, clock_id)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = payment.create(created, payment_id)
             await uow.payments.save(None, state, [created])
@@ -243,7 +257,7 @@ class PaymentService:
         self,
         principal: Principal,
         payment_id: str,
-        answer: Callable[[payment.PaymentState], PaymentEvent],
+        answer: Decision,
         idem: IdempotencyKey | None,
         override: Override | None = None,
     ) -> PaymentResult:
@@ -289,7 +303,7 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[payment.PaymentState], PaymentEvent],
+        decide: Decision,
         recovery_point: str = "",
     ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         """Transaction 1 of an operation on an existing payment: claim, lock, decide, append; and
@@ -306,15 +320,19 @@ class PaymentService:
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
-        decide: Callable[[payment.PaymentState], PaymentEvent],
+        decide: Decision,
         recovery_point: str,
     ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         async with self._payment_uow() as uow:
             if (replayed := await self._keys.claim(uow, principal, idem, payment_id, recovery_point)) is not None:
                 return replayed.payment, replayed, None
             state = await visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
+            now = self._clock()
+            if state.test_clock_id:  # a payment on real time reads no clock
+                clock = await uow.test_clocks.get(state.test_clock_id, for_share=True)
+                now = time_for_new_work(clock, state.test_clock_id, state.merchant_id)
             try:
-                event = decide(state)
+                event = decide(state, now)
             except FailedPrecondition as refusal:
                 await self._keys.store_refusal(uow, principal, idem, refusal)
                 raise
@@ -349,14 +367,13 @@ class PaymentService:
         self, principal: Principal, payment_id: str, amount: int, idem: IdempotencyKey | None
     ) -> PaymentResult:
         check_amount("amount_minor", amount)
-        now = self._clock()
         try:
             return await self._settle(
                 principal,
                 idem,
                 payment_id,
                 "capture",
-                lambda s: payment_rules.request_capture(s, amount, now),
+                lambda s, now: payment_rules.request_capture(s, amount, now),
                 lambda s: lambda g: g.capture(f"{payment_id}:capture", s.gateway_reference, s.pending_capture_amount),
                 lambda s, attempt: payment_rules.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
             )
@@ -366,13 +383,12 @@ class PaymentService:
             raise
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
-        now = self._clock()
         return await self._settle(
             principal,
             idem,
             payment_id,
             "void",
-            lambda s: payment_rules.request_void(s, now),
+            lambda s, now: payment_rules.request_void(s, now),
             lambda s: lambda g: g.void(f"{payment_id}:void", s.gateway_reference),
             lambda s, attempt: PaymentVoided(at=attempt.at, attempt=attempt),
         )
@@ -383,7 +399,7 @@ class PaymentService:
         idem: IdempotencyKey | None,
         payment_id: str,
         operation: str,
-        request: Callable[[payment.PaymentState], PaymentEvent],
+        request: Decision,
         gateway_call: Callable[[payment.PaymentState], GatewayCall],
         approved: Callable[[payment.PaymentState, payment.Attempt], PaymentEvent],
     ) -> PaymentResult:
@@ -408,13 +424,12 @@ class PaymentService:
         v = Violations()
         check_text(v, "reason", reason, max_chars=MAX_REFUND_REASON_CHARS)
         v.raise_if_any()
-        now = self._clock()
         refund_id = ids.new_id(REFUND)
         state, replayed, routing = await self._begin(
             principal,
             idem,
             payment_id,
-            lambda s: payment_rules.request_refund(s, refund_id, amount, reason, now),
+            lambda s, now: payment_rules.request_refund(s, refund_id, amount, reason, now),
             refund_id,
         )
         if replayed is not None:
@@ -436,7 +451,10 @@ class PaymentService:
             raise await self._no_gateway(principal, idem, "refund", routed, payment_id)
         answer: PaymentEvent
         if last.result.outcome is Outcome.APPROVED:
-            answer = RefundSucceeded(at=attempt.at, refund_id=refund_id, attempt=attempt)
+            # A refund test card makes the refund asynchronous: it settles (or fails) later.
+            scenario = self._test_cards.scenario(state.card.fingerprint)
+            kind = None if scenario is None else scenario.kind
+            answer = refund_settlement.accepted(kind, refund_id, refund.created_at, attempt.at, attempt)
         else:
             reason = last.result.message or last.result.decline_code
             answer = RefundFailed(at=attempt.at, refund_id=refund_id, reason=reason, attempt=attempt)
@@ -452,6 +470,10 @@ class PaymentService:
 
     async def expire_authorizations(self, limit: int = 100) -> int:
         return await self._expiry.expire_due(limit)
+
+    async def settle_refunds(self, limit: int = 100) -> int:
+        """Settle the asynchronous refunds due on real time (the housekeeping round)."""
+        return await self._settlement.settle_due(limit)
 
     async def flush_gateway_statistics(self) -> None:
         await self._router.flush_statistics()

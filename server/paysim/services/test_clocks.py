@@ -1,11 +1,15 @@
 """Test clock use cases: create, read, list, delete, and advance a merchant's clocks.
 
 Advancing stores the clock ADVANCING with its target and answers at once; a background task then
-runs every transition source (``ClockTransitions``) up to the target, each in time order, and
-stores the clock READY at the target. Sources hang off a clock by id (authorization expiry,
-refund settlement, dispute deadlines, webhook retries of the clock's objects); each must be
-idempotent, because a process that stops midway leaves the clock ADVANCING and the housekeeping
-round of any process finishes the advance by running the sources again.
+runs the transitions of every source (``ClockTransitions``, services/clock_transitions.py) due up
+to the target, merged in time order across the sources (the earliest due first, whichever source
+it is of), and stores the clock READY at the target. Sources hang off a clock by id (authorization
+expiry, 3-D Secure challenge expiry, refund settlement); each must be idempotent, because a process
+that stops midway leaves the clock ADVANCING and the housekeeping round of any process finishes the
+advance by running the sources again.
+
+A clock that payments or customers live on is not deleted (TEST_CLOCK_IN_USE): paysim keeps every
+payment's money history, and its objects' times would mean nothing without their clock.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Protocol
 from paysim.domain import ids
 from paysim.domain.errors import NotFound
 from paysim.domain.principal import Principal
-from paysim.domain.test_clocks import ClockStatus, TestClock, check_name, finish_advance, start_advance
+from paysim.domain.test_clocks import ClockStatus, TestClock, check_name, finish_advance, in_use, start_advance
 from paysim.domain.validation import Violations, check_id
 from paysim.services.clock import Clock
 from paysim.services.tenancy import target_merchant, visible_merchant
@@ -30,6 +34,10 @@ _KIND = "test_clock"
 
 
 class ClockTransitions(Protocol):
+    async def next_due(self, clock: TestClock, up_to: datetime) -> datetime | None:
+        """When the earliest transition on ``clock``'s objects falls due, if at or before ``up_to``."""
+        ...
+
     async def run_due(self, clock: TestClock, up_to: datetime) -> int:
         """Run, in time order, what falls due on ``clock`` up to ``up_to``; returns how many ran."""
         ...
@@ -87,8 +95,10 @@ class TestClockService:
             return await uow.test_clocks.list_for(merchant_id)
 
     async def delete(self, principal: Principal, clock_id: str) -> None:
-        await self.get(principal, clock_id)
+        clock = await self.get(principal, clock_id)
         async with self._uow() as uow:
+            if await uow.payments.on_clock(clock_id) or await uow.customers.on_clock(clock_id):
+                raise in_use(clock)
             if not await uow.test_clocks.delete(clock_id):
                 raise NotFound(_KIND, clock_id)
             await uow.commit()
@@ -122,8 +132,7 @@ class TestClockService:
             clock = await uow.test_clocks.get(clock_id)
         if clock is None or clock.status is not ClockStatus.ADVANCING:
             return False
-        for source in self._transitions:
-            await source.run_due(clock, clock.target)
+        await self._run_in_time_order(clock)
         async with self._uow() as uow:
             current = await uow.test_clocks.get(clock_id, for_update=True)
             if current is None or current != clock:
@@ -131,6 +140,20 @@ class TestClockService:
             await uow.test_clocks.save(finish_advance(current))
             await uow.commit()
         return True
+
+    async def _run_in_time_order(self, clock: TestClock) -> None:
+        """Every source's due transitions, the earliest first whichever source it is of: subscribers
+        see a 3-D Secure expiry of minutes in before an authorization expiry of days in."""
+        sources = list(self._transitions)
+        while sources:
+            due = [(at, i) for i, s in enumerate(sources) if (at := await s.next_due(clock, clock.target)) is not None]
+            if not due:
+                return
+            at, i = min(due)
+            if not await sources[i].run_due(clock, at):
+                # Due but nothing it could run (a capture of it in flight): leave it for the next
+                # advance rather than loop, and carry on with the others.
+                sources.pop(i)
 
     async def finish_advancing(self, limit: int = 100) -> int:
         """Finish the advances nobody is finishing (the housekeeping round); returns how many."""

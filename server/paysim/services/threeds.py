@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import datetime
 
 from paysim.domain import payment, threeds
 from paysim.domain.declines import DECLINES
@@ -92,7 +93,8 @@ class ThreeDSAuthenticator:
         profile = threeds.profile_for(scenario.kind)
         requested = profile.mandated or (await self.policy(state.merchant_id)).requests(state.amount, state.currency)
         step = threeds.plan(profile, requested)
-        now = self._clock()
+        # Authentication runs right after creation: on a test clock, at the payment's created time.
+        now = state.created_at if state.test_clock_id else self._clock()
         if step is Plan.NONE:
             return [], False
         if step is Plan.CHALLENGE:
@@ -171,8 +173,10 @@ class ThreeDSService:
             )
         if request.payment_id != state.id:
             raise _invalid("challenge_request", "belongs to another payment", "CHALLENGE_REQUEST_MISMATCH")
+        # On a test clock, its advance expires what falls due: the last event's time judges the same.
+        now = state.updated_at if state.test_clock_id else self._clock()
         try:
-            threeds.open_challenge(state.challenge, state.id, request.challenge_id, self._clock())
+            threeds.open_challenge(state.challenge, state.id, request.challenge_id, now)
         except FailedPrecondition as refusal:
             await self._expire_if_late(refusal, payment_id)
             raise
@@ -203,8 +207,7 @@ class ThreeDSService:
                 "acs_result", "is not a result the ACS signed (altered, or not one at all)", "INVALID_ACS_RESULT"
             )
 
-        def decide(state: payment.PaymentState) -> PaymentEvent:
-            now = self._clock()
+        def decide(state: payment.PaymentState, now: datetime) -> PaymentEvent:
             challenge = threeds.open_challenge(state.challenge, state.id, challenge_id, now)
             if answer.challenge_id != challenge.id or answer.payment_id != state.id:
                 raise _invalid("acs_result", "answers another challenge", "ACS_RESULT_MISMATCH")
@@ -236,10 +239,14 @@ class ThreeDSService:
 
     # --- expiry ---------------------------------------------------------------------------------
 
-    async def expire_challenges(self, limit: int = 100) -> int:
-        """Fail the payments whose challenge was not completed in time; returns how many."""
+    async def expire_challenges(
+        self, limit: int = 100, *, test_clock_id: str = "", up_to: datetime | None = None
+    ) -> int:
+        """Fail the payments whose challenge was not completed in time, on real time or (with
+        ``test_clock_id``) those of a test clock whose time is ``up_to``; returns how many."""
+        now = self._clock() if up_to is None else up_to
         async with self._uow() as uow:
-            due = await uow.payments.awaiting_action(self._clock() - threeds.CHALLENGE_TTL, limit)
+            due = await uow.payments.awaiting_action(now - threeds.CHALLENGE_TTL, limit, test_clock_id)
         expired = 0
         for payment_id in due:
             if await self.expire(payment_id):
@@ -248,12 +255,16 @@ class ThreeDSService:
 
     async def expire(self, payment_id: str) -> bool:
         """Fail one payment whose challenge is past its expiry. False if there was nothing to do
-        (not waiting, not yet due, or completed meanwhile)."""
+        (not waiting, not yet due, or completed meanwhile). On a test clock it expires at the time
+        its challenge fell due: what calls this for it (the clock's advance, or an answer its
+        clock's time refused as late) knows that time has come."""
         for attempt in range(_EXPIRE_ATTEMPTS):
             try:
                 async with self._uow() as uow:
                     state = await uow.payments.get(payment_id, for_update=True)
                     now = self._clock()
+                    if state is not None and state.test_clock_id and state.challenge is not None:
+                        now = state.challenge.expires_at
                     if (
                         state is None
                         or state.status is not payment.Status.REQUIRES_ACTION

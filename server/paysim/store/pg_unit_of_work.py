@@ -22,6 +22,7 @@ from paysim.store.repositories.pg.accounts import PgCustomerRepository, PgMercha
 from paysim.store.repositories.pg.idempotency import PgIdempotencyRepository
 from paysim.store.repositories.pg.payments import PgPaymentRepository
 from paysim.store.repositories.pg.routing_state import PgRoutingStateRepository
+from paysim.store.repositories.pg.test_clocks import PgTestClockReader
 from paysim.store.unit_of_work import (
     Outcome,
     Publish,
@@ -83,6 +84,7 @@ class PgPaymentUnitOfWork:
         self.merchants = PgMerchantRepository(conn)
         self.customers = PgCustomerRepository(conn)
         self.routing = PgRoutingStateRepository(conn)
+        self.test_clocks = PgTestClockReader(conn)
         return self
 
     async def commit(self) -> None:

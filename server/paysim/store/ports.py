@@ -15,6 +15,7 @@ from typing import Protocol
 
 from paysim.domain import payment
 from paysim.domain.models import Customer, Merchant
+from paysim.domain.test_clocks import TestClock
 from paysim.store.repositories.idempotency import StoredKey
 from paysim.store.repositories.payments import StoredEvent
 from paysim.store.repositories.routing_state import RoutingState
@@ -77,6 +78,13 @@ class CustomerPort(Protocol):
     async def get(self, customer_id: str) -> Customer | None: ...
 
 
+class TestClockPort(Protocol):
+    async def get(self, clock_id: str, *, for_share: bool = False) -> TestClock | None:
+        """``for_share``: an advance cannot start until this transaction ends, so what it writes
+        at the clock's time is there before the advance runs what falls due after it."""
+        ...
+
+
 class RoutingStatePort(Protocol):
     async def load(self, merchant_id: str) -> RoutingState: ...
 
@@ -98,6 +106,9 @@ class PaymentStore(Protocol):
 
     @property
     def routing(self) -> RoutingStatePort: ...
+
+    @property
+    def test_clocks(self) -> TestClockPort: ...
 
     async def commit(self) -> None: ...
 

@@ -141,6 +141,8 @@ customers = Table(
     Column("user_id", ID, ForeignKey("users.id"), nullable=True, index=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The test clock it lives on; NULL for real time.
+    Column("test_clock_id", String(40), nullable=True, index=True),
     Index(None, "merchant_id", "created_at", "id"),
     Index(None, "merchant_id", "email"),
 )
@@ -167,8 +169,13 @@ payments = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("state_json", Text, nullable=False),
+    # The test clock it lives on; NULL for real time (what the real-time sweeps look for).
+    Column("test_clock_id", String(40), nullable=True),
+    # When its next asynchronous refund settles; NULL when none waits.
+    Column("refund_settles_at", UtcDateTime, nullable=True, index=True),
     Index(None, "merchant_id", "created_at", "id"),
     Index(None, "created_at", "id"),
+    Index(None, "test_clock_id", "status"),
     Index(None, "in_progress", "updated_at"),
     Index(None, "customer_id"),
     # What the 3-D Secure expiry sweep looks for: payments waiting for their customer since long ago.

@@ -74,6 +74,7 @@ def payment_lines(payment: Payment) -> list[str]:
             ("failure", payment.failure_reason),
             ("dispute", _dispute(payment)),
             ("customer", payment.customer_id),
+            ("test clock", payment.test_clock_id),
             ("description", payment.description),
             *((f"metadata.{k}", v) for k, v in sorted(payment.metadata.items())),
             ("created", when(payment.create_time)),

@@ -382,7 +382,8 @@ export class AuthorizationExpired extends status.FailedPrecondition {
 }
 
 /**
- * AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target. Wait
+ * AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target; or a
+ * payment or customer created on (or a payment on it changed while) its clock is ADVANCING. Wait
  * until it reads READY (or repeat the same target, which is idempotent).
  */
 export class TestClockAdvancing extends status.FailedPrecondition {
@@ -412,6 +413,14 @@ export class DisputeUnderReview extends status.FailedPrecondition {
  */
 export class PaymentDisputed extends status.FailedPrecondition {
   static override readonly REASON: string = "PAYMENT_DISPUTED";
+}
+
+/**
+ * DeleteTestClock of a clock that payments or customers live on: their money history is kept, so
+ * the clock stays. `metadata` has `test_clock_id`.
+ */
+export class TestClockInUse extends status.FailedPrecondition {
+  static override readonly REASON: string = "TEST_CLOCK_IN_USE";
 }
 
 /**
@@ -562,6 +571,7 @@ export const BY_REASON: Readonly<Record<string, status.RpcErrorClass>> = {
   DISPUTE_CLOSED: DisputeClosed,
   DISPUTE_UNDER_REVIEW: DisputeUnderReview,
   PAYMENT_DISPUTED: PaymentDisputed,
+  TEST_CLOCK_IN_USE: TestClockInUse,
   IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
   IDEMPOTENCY_KEY_IN_USE: IdempotencyKeyInUse,
   CONCURRENT_MODIFICATION: ConcurrentModification,

@@ -24,6 +24,7 @@ def _customer(row: Row[Any]) -> Customer:
         user_id=row.user_id,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        test_clock_id=row.test_clock_id or "",
     )
 
 
@@ -41,8 +42,19 @@ def _values(c: Customer) -> dict[str, Any]:
 class CustomerRepository(SqlRepository):
     async def add(self, c: Customer) -> None:
         await self._conn.execute(
-            insert(customers).values(id=c.id, merchant_id=c.merchant_id, created_at=c.created_at, **_values(c))
+            insert(customers).values(
+                id=c.id,
+                merchant_id=c.merchant_id,
+                created_at=c.created_at,
+                test_clock_id=c.test_clock_id or None,
+                **_values(c),
+            )
         )
+
+    async def on_clock(self, test_clock_id: str) -> bool:
+        """Whether any customer lives on the clock."""
+        query = select(customers.c.id).where(customers.c.test_clock_id == test_clock_id).limit(1)
+        return await self._conn.scalar(query) is not None
 
     async def get(self, customer_id: str) -> Customer | None:
         row = (await self._conn.execute(select(customers).where(customers.c.id == customer_id))).first()

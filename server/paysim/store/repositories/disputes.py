@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 
 from paysim.domain import payment
 from paysim.domain.paging import Cursor
@@ -101,3 +101,11 @@ class DisputeRepository(SqlRepository):
             .limit(limit)
         )
         return list(rows.scalars())
+
+    async def earliest_due(self, test_clock_id: str, up_to: datetime) -> datetime | None:
+        """When the soonest dispute on the test clock falls due, if by ``up_to``."""
+        c = disputes.c
+        found = await self._conn.scalar(
+            select(func.min(c.due_at)).where(c.test_clock_id == test_clock_id, c.due_at.is_not(None), c.due_at <= up_to)
+        )
+        return found if isinstance(found, datetime) else None

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy import exc as sa_exc
 
 from paysim.domain import event_codec, ids, payment
@@ -27,7 +27,7 @@ from paysim.store.repositories._common import (
 from paysim.store.repositories.disputes import dispute_row
 from paysim.store.repositories.disputes import project as project_dispute
 from paysim.store.repositories.webhook_outbox import enqueue_statement
-from paysim.store.schema import payment_events, payment_snapshots, payments
+from paysim.store.schema import payment_events, payment_snapshots, payments, test_clocks
 
 SNAPSHOT_EVERY = 20
 EVENT_ID_PREFIX = "evt"
@@ -60,6 +60,13 @@ class PaymentFilter:
     card_last4: str | None = None
 
 
+def _on_clock(test_clock_id: str) -> ColumnElement[bool]:
+    # A sweep on real time must not touch an object on a test clock: its time is the clock's.
+    if test_clock_id:
+        return payments.c.test_clock_id == test_clock_id
+    return payments.c.test_clock_id.is_(None)
+
+
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
@@ -77,6 +84,8 @@ def projection_values(state: payment.PaymentState) -> dict[str, Any]:
         "created_at": state.created_at,
         "updated_at": state.updated_at,
         "state_json": dumps(payment.to_dict(state)),
+        "test_clock_id": state.test_clock_id or None,
+        "refund_settles_at": state.refund_settles_at,
     }
 
 
@@ -290,32 +299,80 @@ class PaymentRepository(PaymentEventStore, SqlRepository):
         )
         return list(rows.scalars())
 
-    async def awaiting_action(self, since: datetime, limit: int) -> list[str]:
-        """Payments that have waited for their customer (``requires_action``) since ``since`` or longer."""
+    async def awaiting_action(self, since: datetime, limit: int, test_clock_id: str = "") -> list[str]:
+        """Payments that have waited for their customer (``requires_action``) since ``since`` or longer,
+        of one test clock, or (``test_clock_id`` empty) on real time."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.status == payment.Status.REQUIRES_ACTION.value, payments.c.updated_at <= since)
+            .where(
+                payments.c.status == payment.Status.REQUIRES_ACTION.value,
+                payments.c.updated_at <= since,
+                _on_clock(test_clock_id),
+            )
             .order_by(payments.c.updated_at)
             .limit(limit)
         )
         return list(rows.scalars())
 
-    async def authorized_since(self, created_before: datetime, limit: int) -> list[str]:
-        """Payments still AUTHORIZED that were created at or before ``created_before``, oldest first."""
+    async def authorized_since(self, created_before: datetime, limit: int, test_clock_id: str = "") -> list[str]:
+        """Payments still AUTHORIZED that were created at or before ``created_before``, oldest first,
+        of one test clock, or (``test_clock_id`` empty) on real time."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.status == payment.Status.AUTHORIZED.value, payments.c.created_at <= created_before)
+            .where(
+                payments.c.status == payment.Status.AUTHORIZED.value,
+                payments.c.created_at <= created_before,
+                _on_clock(test_clock_id),
+            )
             .order_by(payments.c.created_at)
             .limit(limit)
         )
         return list(rows.scalars())
 
-    async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
-        """Payments whose gateway outcome has been outstanding since before ``updated_before``."""
+    async def refunds_settling(self, up_to: datetime, limit: int, test_clock_id: str = "") -> list[str]:
+        """Payments with an asynchronous refund that settles at or before ``up_to``, soonest first,
+        of one test clock, or (``test_clock_id`` empty) on real time."""
         rows = await self._conn.execute(
             select(payments.c.id)
-            .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before)
+            .where(payments.c.refund_settles_at <= up_to, _on_clock(test_clock_id))
+            .order_by(payments.c.refund_settles_at, payments.c.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def earliest_on_clock(self, test_clock_id: str, column: str, status: str = "") -> datetime | None:
+        """The earliest ``column`` (a time) of a clock's payments (of ``status``, when given): where
+        its next transition of a kind falls due."""
+        time_column = payments.c[column]
+        query = select(func.min(time_column)).where(payments.c.test_clock_id == test_clock_id)
+        if status:
+            query = query.where(payments.c.status == status)
+        found: datetime | None = await self._conn.scalar(query)
+        return found
+
+    async def on_clock(self, test_clock_id: str) -> bool:
+        """Whether any payment lives on the clock."""
+        query = select(payments.c.id).where(payments.c.test_clock_id == test_clock_id).limit(1)
+        return await self._conn.scalar(query) is not None
+
+    async def stuck(self, updated_before: datetime, limit: int) -> list[str]:
+        """Payments on real time whose gateway outcome has been outstanding since before ``updated_before``."""
+        rows = await self._conn.execute(
+            select(payments.c.id)
+            .where(payments.c.in_progress.is_(True), payments.c.updated_at < updated_before, _on_clock(""))
             .order_by(payments.c.updated_at)
             .limit(limit)
         )
         return list(rows.scalars())
+
+    async def in_progress_on_clocks(self, limit: int) -> list[tuple[str, datetime, datetime]]:
+        """Payments on test clocks with a gateway outcome outstanding: each with the time of its
+        last event and its clock's time (their times are their clock's, not the server's)."""
+        rows = await self._conn.execute(
+            select(payments.c.id, payments.c.updated_at, test_clocks.c.frozen_time)
+            .join(test_clocks, test_clocks.c.id == payments.c.test_clock_id)
+            .where(payments.c.in_progress.is_(True))
+            .order_by(payments.c.updated_at)
+            .limit(limit)
+        )
+        return [(r.id, r.updated_at, r.frozen_time) for r in rows]

@@ -44,10 +44,12 @@ class TestClockRepository:
             )
         )
 
-    async def get(self, clock_id: str, *, for_update: bool = False) -> TestClock | None:
+    async def get(self, clock_id: str, *, for_update: bool = False, for_share: bool = False) -> TestClock | None:
         query = select(test_clocks).where(_c.id == clock_id)
         if for_update:
             query = query.with_for_update()
+        elif for_share:
+            query = query.with_for_update(read=True)
         row = (await self._conn.execute(query)).first()
         return None if row is None else _clock(row)
 

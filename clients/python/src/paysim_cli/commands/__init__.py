@@ -6,6 +6,7 @@ from types import ModuleType
 
 from paysim_cli.commands import (
     api_keys,
+    clocks,
     customers,
     demo,
     disputes,
@@ -31,5 +32,6 @@ ALL: tuple[ModuleType, ...] = (
     three_ds,
     webhooks,
     simulator,
+    clocks,
     demo,
 )

@@ -17,6 +17,9 @@ def register(registrar: Registrar) -> None:
     group = registrar.group("customers", "create, show, list, change and delete customers")
     parser = group.command("create", "create a customer", create)
     _customer_options(parser)
+    parser.add_argument(
+        "--test-clock", default="", metavar="CLOCK_ID", help="live on this test clock (its payments too)"
+    )
     add_merchant_option(parser)
     parser = group.command("get", "show a customer", get)
     parser.add_argument("customer_id", metavar="CUSTOMER_ID")
@@ -48,6 +51,7 @@ def customer_lines(c: Customer) -> list[str]:
             ("phone", c.phone),
             *((f"metadata.{k}", v) for k, v in sorted(c.metadata.items())),
             ("user", c.user_id),
+            ("test clock", c.test_clock_id),
             ("created", when(c.create_time)),
         ]
     )
@@ -60,6 +64,7 @@ def create(ctx: Context, args: argparse.Namespace) -> None:
         phone=args.phone,
         metadata=key_values(args.metadata, "--metadata"),
         merchant_id=args.merchant,
+        test_clock_id=args.test_clock,
     )
     ctx.out.result(customer, lambda: customer_lines(customer))
 

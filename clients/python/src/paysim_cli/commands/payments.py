@@ -91,6 +91,9 @@ def _register_create(group: Registrar) -> None:
     parser.add_argument("--holder", default="", help="the name on the card")
     parser.add_argument("--manual", action="store_true", help="authorize only; capture later with `payments capture`")
     parser.add_argument("--customer", default="", metavar="CUSTOMER_ID")
+    parser.add_argument(
+        "--test-clock", default="", metavar="CLOCK_ID", help="live on this test clock (default: the customer's)"
+    )
     parser.add_argument("--description", default="")
     parser.add_argument("--metadata", action="append", metavar="KEY=VALUE", help="repeatable")
     parser.add_argument("--idempotency-key", help="send this key: repeating the command then never pays twice")
@@ -176,6 +179,7 @@ def create(ctx: Context, args: argparse.Namespace) -> None:
         merchant_id=args.merchant,
         idempotency_key=args.idempotency_key,
         simulate=simulate,
+        test_clock_id=args.test_clock,
     )
     ctx.out.result(payment, lambda: views.payment_lines(payment))
 

@@ -365,7 +365,8 @@ class AuthorizationExpired(status.FailedPrecondition):
 
 
 class TestClockAdvancing(status.FailedPrecondition):
-    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target; or
+    a payment or customer created on (or a payment on it changed while) its clock is ADVANCING.
     Wait until it reads READY (or repeat the same target, which is idempotent).
     """
 
@@ -395,6 +396,14 @@ class PaymentDisputed(status.FailedPrecondition):
     """
 
     REASON: ClassVar[str] = "PAYMENT_DISPUTED"
+
+
+class TestClockInUse(status.FailedPrecondition):
+    """DeleteTestClock of a clock that payments or customers live on: their money history is kept,
+    so the clock stays. `metadata` has `test_clock_id`.
+    """
+
+    REASON: ClassVar[str] = "TEST_CLOCK_IN_USE"
 
 
 class IdempotencyKeyReused(status.FailedPrecondition):
@@ -545,6 +554,7 @@ BY_REASON: dict[str, type[status.RpcError]] = {
     "DISPUTE_CLOSED": DisputeClosed,
     "DISPUTE_UNDER_REVIEW": DisputeUnderReview,
     "PAYMENT_DISPUTED": PaymentDisputed,
+    "TEST_CLOCK_IN_USE": TestClockInUse,
     "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused,
     "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
     "CONCURRENT_MODIFICATION": ConcurrentModification,
@@ -611,6 +621,7 @@ __all__ = [
     "ServerShuttingDown",
     "SubscriberTooSlow",
     "TestClockAdvancing",
+    "TestClockInUse",
     "TestClockNotFound",
     "ThreeDSChallengeCompleted",
     "ThreeDSChallengeExpired",

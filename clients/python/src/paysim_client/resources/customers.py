@@ -24,12 +24,18 @@ class AsyncCustomers(AsyncResource):
         phone: str = "",
         metadata: Mapping[str, str] | None = None,
         merchant_id: str = "",
+        test_clock_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> customer_pb2.Customer:
-        """Create a customer."""
+        """Create a customer; with ``test_clock_id``, on that test clock (its payments too)."""
         request = customer_pb2.CreateCustomerRequest(
-            merchant_id=merchant_id, email=email, name=name, phone=phone, metadata=dict(metadata or {})
+            merchant_id=merchant_id,
+            email=email,
+            name=name,
+            phone=phone,
+            metadata=dict(metadata or {}),
+            test_clock_id=test_clock_id,
         )
         reply = await self._transport.call(rpcs.CREATE_CUSTOMER, request, timeout=timeout, retry=retry)
         return reply.customer

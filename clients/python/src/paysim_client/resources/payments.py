@@ -39,6 +39,7 @@ class AsyncPayments(AsyncResource):
         merchant_id: str = "",
         idempotency_key: str | None = None,
         simulate: SimulationOverride | None = None,
+        test_clock_id: str = "",
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> payment_pb2.Payment:
@@ -50,7 +51,9 @@ class AsyncPayments(AsyncResource):
         ``AUTHORIZED`` for a later :meth:`capture` or :meth:`void`. ``simulate`` forces an outcome
         or a gateway latency for this one request. Returns the payment, declined ones included;
         one that needs 3-D Secure comes back ``PAYMENT_STATUS_REQUIRES_ACTION`` with
-        ``next_action.three_ds_challenge`` (see ``client.three_ds``).
+        ``next_action.three_ds_challenge`` (see ``client.three_ds``). ``test_clock_id`` puts the
+        payment on a test clock (``client.test_clocks``): its times, expiries and refund
+        settlements follow that clock; a customer's payment lives on the customer's clock.
         """
         if sum(method is not None for method in (card, upi, paypal_wallet)) > 1:
             raise ValueError("pay with one of card, upi or paypal_wallet")
@@ -65,6 +68,7 @@ class AsyncPayments(AsyncResource):
             description=description,
             metadata=dict(metadata or {}),
             capture_method=capture_method,
+            test_clock_id=test_clock_id,
         )
         reply = await self._transport.call(
             rpcs.CREATE_PAYMENT,

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from paysim_proto.v1 import options_pb2 as paysim_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysim/v1/customer.proto\x12\tpaysim.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\"\xce\x02\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0bmerchant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x33\n\x08metadata\x18\x06 \x03(\x0b\x32!.paysim.v1.Customer.MetadataEntry\x12\x15\n\x07user_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe3\x01\n\x15\x43reateCustomerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05phone\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32..paysim.v1.CreateCustomerRequest.MetadataEntryB\x04\xe2\x41\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x16\x43reateCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"/\n\x12GetCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x13GetCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"a\n\x14ListCustomersRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\"X\n\x15ListCustomersResponse\x12&\n\tcustomers\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x02\n\x15UpdateCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x05\x65mail\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05phone\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x10replace_metadata\x18\x05 \x01(\x08\x12@\n\x08metadata\x18\x06 \x03(\x0b\x32..paysim.v1.UpdateCustomerRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_emailB\x07\n\x05_nameB\x08\n\x06_phone\"?\n\x16UpdateCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"2\n\x15\x44\x65leteCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x18\n\x16\x44\x65leteCustomerResponse2\xf9\x03\n\x0f\x43ustomerService\x12\x62\n\x0e\x43reateCustomer\x12 .paysim.v1.CreateCustomerRequest\x1a!.paysim.v1.CreateCustomerResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x08(\x01\x12Y\n\x0bGetCustomer\x12\x1d.paysim.v1.GetCustomerRequest\x1a\x1e.paysim.v1.GetCustomerResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x07(\x01\x12_\n\rListCustomers\x12\x1f.paysim.v1.ListCustomersRequest\x1a .paysim.v1.ListCustomersResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x07(\x01\x12\x62\n\x0eUpdateCustomer\x12 .paysim.v1.UpdateCustomerRequest\x1a!.paysim.v1.UpdateCustomerResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x08(\x01\x12\x62\n\x0e\x44\x65leteCustomer\x12 .paysim.v1.DeleteCustomerRequest\x1a!.paysim.v1.DeleteCustomerResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x08(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18paysim/v1/customer.proto\x12\tpaysim.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17paysim/v1/options.proto\"\xeb\x02\n\x08\x43ustomer\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x19\n\x0bmerchant_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x05\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\r\n\x05phone\x18\x05 \x01(\t\x12\x33\n\x08metadata\x18\x06 \x03(\x0b\x32!.paysim.v1.Customer.MetadataEntry\x12\x15\n\x07user_id\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rtest_clock_id\x18\n \x01(\tB\x04\xe2\x41\x01\x05\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x80\x02\n\x15\x43reateCustomerRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x12\n\x04name\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x13\n\x05phone\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01\x12\x46\n\x08metadata\x18\x05 \x03(\x0b\x32..paysim.v1.CreateCustomerRequest.MetadataEntryB\x04\xe2\x41\x01\x01\x12\x1b\n\rtest_clock_id\x18\x06 \x01(\tB\x04\xe2\x41\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x16\x43reateCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"/\n\x12GetCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"<\n\x13GetCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"a\n\x14ListCustomersRequest\x12\x13\n\x0bmerchant_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\"X\n\x15ListCustomersResponse\x12&\n\tcustomers\x18\x01 \x03(\x0b\x32\x13.paysim.v1.Customer\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x97\x02\n\x15UpdateCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x05\x65mail\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x11\n\x04name\x18\x03 \x01(\tH\x01\x88\x01\x01\x12\x12\n\x05phone\x18\x04 \x01(\tH\x02\x88\x01\x01\x12\x18\n\x10replace_metadata\x18\x05 \x01(\x08\x12@\n\x08metadata\x18\x06 \x03(\x0b\x32..paysim.v1.UpdateCustomerRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_emailB\x07\n\x05_nameB\x08\n\x06_phone\"?\n\x16UpdateCustomerResponse\x12%\n\x08\x63ustomer\x18\x01 \x01(\x0b\x32\x13.paysim.v1.Customer\"2\n\x15\x44\x65leteCustomerRequest\x12\x19\n\x0b\x63ustomer_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x18\n\x16\x44\x65leteCustomerResponse2\xf9\x03\n\x0f\x43ustomerService\x12\x62\n\x0e\x43reateCustomer\x12 .paysim.v1.CreateCustomerRequest\x1a!.paysim.v1.CreateCustomerResponse\"\x0b\x90\x02\x00\xca\xf3\x18\x04\x18\x08(\x01\x12Y\n\x0bGetCustomer\x12\x1d.paysim.v1.GetCustomerRequest\x1a\x1e.paysim.v1.GetCustomerResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x07(\x01\x12_\n\rListCustomers\x12\x1f.paysim.v1.ListCustomersRequest\x1a .paysim.v1.ListCustomersResponse\"\x0b\x90\x02\x01\xca\xf3\x18\x04\x18\x07(\x01\x12\x62\n\x0eUpdateCustomer\x12 .paysim.v1.UpdateCustomerRequest\x1a!.paysim.v1.UpdateCustomerResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x08(\x01\x12\x62\n\x0e\x44\x65leteCustomer\x12 .paysim.v1.DeleteCustomerRequest\x1a!.paysim.v1.DeleteCustomerResponse\"\x0b\x90\x02\x02\xca\xf3\x18\x04\x18\x08(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,6 +46,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_CUSTOMER'].fields_by_name['update_time']._loaded_options = None
   _globals['_CUSTOMER'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_CUSTOMER'].fields_by_name['test_clock_id']._loaded_options = None
+  _globals['_CUSTOMER'].fields_by_name['test_clock_id']._serialized_options = b'\342A\001\005'
   _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_CREATECUSTOMERREQUEST'].fields_by_name['email']._loaded_options = None
@@ -56,6 +58,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATECUSTOMERREQUEST'].fields_by_name['phone']._serialized_options = b'\342A\001\001'
   _globals['_CREATECUSTOMERREQUEST'].fields_by_name['metadata']._loaded_options = None
   _globals['_CREATECUSTOMERREQUEST'].fields_by_name['metadata']._serialized_options = b'\342A\001\001'
+  _globals['_CREATECUSTOMERREQUEST'].fields_by_name['test_clock_id']._loaded_options = None
+  _globals['_CREATECUSTOMERREQUEST'].fields_by_name['test_clock_id']._serialized_options = b'\342A\001\001'
   _globals['_GETCUSTOMERREQUEST'].fields_by_name['customer_id']._loaded_options = None
   _globals['_GETCUSTOMERREQUEST'].fields_by_name['customer_id']._serialized_options = b'\342A\001\002'
   _globals['_UPDATECUSTOMERREQUEST_METADATAENTRY']._loaded_options = None
@@ -75,33 +79,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._loaded_options = None
   _globals['_CUSTOMERSERVICE'].methods_by_name['DeleteCustomer']._serialized_options = b'\220\002\002\312\363\030\004\030\010(\001'
   _globals['_CUSTOMER']._serialized_start=131
-  _globals['_CUSTOMER']._serialized_end=465
-  _globals['_CUSTOMER_METADATAENTRY']._serialized_start=418
-  _globals['_CUSTOMER_METADATAENTRY']._serialized_end=465
-  _globals['_CREATECUSTOMERREQUEST']._serialized_start=468
-  _globals['_CREATECUSTOMERREQUEST']._serialized_end=695
-  _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._serialized_start=418
-  _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._serialized_end=465
-  _globals['_CREATECUSTOMERRESPONSE']._serialized_start=697
-  _globals['_CREATECUSTOMERRESPONSE']._serialized_end=760
-  _globals['_GETCUSTOMERREQUEST']._serialized_start=762
-  _globals['_GETCUSTOMERREQUEST']._serialized_end=809
-  _globals['_GETCUSTOMERRESPONSE']._serialized_start=811
-  _globals['_GETCUSTOMERRESPONSE']._serialized_end=871
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=873
-  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=970
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=972
-  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1060
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1063
-  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1342
-  _globals['_UPDATECUSTOMERREQUEST_METADATAENTRY']._serialized_start=418
-  _globals['_UPDATECUSTOMERREQUEST_METADATAENTRY']._serialized_end=465
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1344
-  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1407
-  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1409
-  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1459
-  _globals['_DELETECUSTOMERRESPONSE']._serialized_start=1461
-  _globals['_DELETECUSTOMERRESPONSE']._serialized_end=1485
-  _globals['_CUSTOMERSERVICE']._serialized_start=1488
-  _globals['_CUSTOMERSERVICE']._serialized_end=1993
+  _globals['_CUSTOMER']._serialized_end=494
+  _globals['_CUSTOMER_METADATAENTRY']._serialized_start=447
+  _globals['_CUSTOMER_METADATAENTRY']._serialized_end=494
+  _globals['_CREATECUSTOMERREQUEST']._serialized_start=497
+  _globals['_CREATECUSTOMERREQUEST']._serialized_end=753
+  _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._serialized_start=447
+  _globals['_CREATECUSTOMERREQUEST_METADATAENTRY']._serialized_end=494
+  _globals['_CREATECUSTOMERRESPONSE']._serialized_start=755
+  _globals['_CREATECUSTOMERRESPONSE']._serialized_end=818
+  _globals['_GETCUSTOMERREQUEST']._serialized_start=820
+  _globals['_GETCUSTOMERREQUEST']._serialized_end=867
+  _globals['_GETCUSTOMERRESPONSE']._serialized_start=869
+  _globals['_GETCUSTOMERRESPONSE']._serialized_end=929
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_start=931
+  _globals['_LISTCUSTOMERSREQUEST']._serialized_end=1028
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_start=1030
+  _globals['_LISTCUSTOMERSRESPONSE']._serialized_end=1118
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_start=1121
+  _globals['_UPDATECUSTOMERREQUEST']._serialized_end=1400
+  _globals['_UPDATECUSTOMERREQUEST_METADATAENTRY']._serialized_start=447
+  _globals['_UPDATECUSTOMERREQUEST_METADATAENTRY']._serialized_end=494
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_start=1402
+  _globals['_UPDATECUSTOMERRESPONSE']._serialized_end=1465
+  _globals['_DELETECUSTOMERREQUEST']._serialized_start=1467
+  _globals['_DELETECUSTOMERREQUEST']._serialized_end=1517
+  _globals['_DELETECUSTOMERRESPONSE']._serialized_start=1519
+  _globals['_DELETECUSTOMERRESPONSE']._serialized_end=1543
+  _globals['_CUSTOMERSERVICE']._serialized_start=1546
+  _globals['_CUSTOMERSERVICE']._serialized_end=2051
 # @@protoc_insertion_point(module_scope)

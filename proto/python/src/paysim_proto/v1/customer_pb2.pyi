@@ -54,6 +54,7 @@ class Customer(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `cus_`."""
     merchant_id: _builtins.str
@@ -66,6 +67,8 @@ class Customer(_message.Message):
     """Phone number in free form; may be empty."""
     user_id: _builtins.str
     """The customer account linked to this record, if any (`usr_…`)."""
+    test_clock_id: _builtins.str
+    """The test clock it lives on (`clk_…`), or empty for real time: its payments live there too."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Free key/value pairs for the merchant's own use: at most 50 keys, keys up to
@@ -92,10 +95,11 @@ class Customer(_message.Message):
         user_id: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        test_clock_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "email", b"email", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "name", b"name", "phone", b"phone", "update_time", b"update_time", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "email", b"email", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "name", b"name", "phone", b"phone", "test_clock_id", b"test_clock_id", "update_time", b"update_time", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,6 +136,7 @@ class CreateCustomerRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_ID_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     """Empty for the caller's own merchant. Admins must name a merchant."""
     email: _builtins.str
@@ -140,6 +145,10 @@ class CreateCustomerRequest(_message.Message):
     """Name, up to 200 characters; optional."""
     phone: _builtins.str
     """Phone, up to 40 characters; optional."""
+    test_clock_id: _builtins.str
+    """A test clock of the same merchant (`clk_…`) to live on, READY (not advancing); empty for
+    real time. The customer's payments live on it too.
+    """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Free key/value pairs (see Customer.metadata for limits)."""
@@ -152,10 +161,11 @@ class CreateCustomerRequest(_message.Message):
         name: _builtins.str = ...,
         phone: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        test_clock_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "merchant_id", b"merchant_id", "metadata", b"metadata", "name", b"name", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "merchant_id", b"merchant_id", "metadata", b"metadata", "name", b"name", "phone", b"phone", "test_clock_id", b"test_clock_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

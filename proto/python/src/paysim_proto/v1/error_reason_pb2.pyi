@@ -202,8 +202,9 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     `expire_time`.
     """
     ERROR_REASON_TEST_CLOCK_ADVANCING: _ErrorReason.ValueType  # 60
-    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
-    Wait until it reads READY (or repeat the same target, which is idempotent).
+    """AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target;
+    or a payment or customer created on (or a payment on it changed while) its clock is
+    ADVANCING. Wait until it reads READY (or repeat the same target, which is idempotent).
     """
     ERROR_REASON_DISPUTE_CLOSED: _ErrorReason.ValueType  # 71
     """SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
@@ -217,6 +218,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """Refund of a payment whose chargeback is open (needs_response, under_review) or was lost:
     the money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
     `payment_id`, `dispute_id` and `dispute_status`.
+    """
+    ERROR_REASON_TEST_CLOCK_IN_USE: _ErrorReason.ValueType  # 62
+    """DeleteTestClock of a clock that payments or customers live on: their money history is
+    kept, so the clock stays. `metadata` has `test_clock_id`.
     """
     ERROR_REASON_IDEMPOTENCY_KEY_REUSED: _ErrorReason.ValueType  # 46
     """--- idempotency -----------------------------------------------------------------------------
@@ -474,8 +479,9 @@ payment was created): the hold was released and the payment is VOIDED (`failure_
 `expire_time`.
 """
 ERROR_REASON_TEST_CLOCK_ADVANCING: ErrorReason.ValueType  # 60
-"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target.
-Wait until it reads READY (or repeat the same target, which is idempotent).
+"""AdvanceTestClock to another time while the clock is still ADVANCING to an earlier target;
+or a payment or customer created on (or a payment on it changed while) its clock is
+ADVANCING. Wait until it reads READY (or repeat the same target, which is idempotent).
 """
 ERROR_REASON_DISPUTE_CLOSED: ErrorReason.ValueType  # 71
 """SubmitDisputeEvidence or AcceptDispute for a dispute that is closed (won, lost or
@@ -489,6 +495,10 @@ ERROR_REASON_PAYMENT_DISPUTED: ErrorReason.ValueType  # 73
 """Refund of a payment whose chargeback is open (needs_response, under_review) or was lost:
 the money is with the cardholder (Stripe's `is_charge_refundable` false). `metadata` has
 `payment_id`, `dispute_id` and `dispute_status`.
+"""
+ERROR_REASON_TEST_CLOCK_IN_USE: ErrorReason.ValueType  # 62
+"""DeleteTestClock of a clock that payments or customers live on: their money history is
+kept, so the clock stays. `metadata` has `test_clock_id`.
 """
 ERROR_REASON_IDEMPOTENCY_KEY_REUSED: ErrorReason.ValueType  # 46
 """--- idempotency -----------------------------------------------------------------------------

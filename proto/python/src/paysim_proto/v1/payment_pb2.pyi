@@ -510,6 +510,7 @@ class Refund(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     FAILURE_REASON_FIELD_NUMBER: _builtins.int
+    SETTLE_TIME_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `re_`."""
     payment_id: _builtins.str
@@ -528,6 +529,10 @@ class Refund(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the refund was requested."""
 
+    @_builtins.property
+    def settle_time(self) -> _timestamp_pb2.Timestamp:
+        """While PENDING after the gateway accepted it (an asynchronous refund): when it settles."""
+
     def __init__(
         self,
         *,
@@ -539,10 +544,11 @@ class Refund(_message.Message):
         reason: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         failure_reason: _builtins.str = ...,
+        settle_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "settle_time", b"settle_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "create_time", b"create_time", "currency_code", b"currency_code", "failure_reason", b"failure_reason", "id", b"id", "payment_id", b"payment_id", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "create_time", b"create_time", "currency_code", b"currency_code", "failure_reason", b"failure_reason", "id", b"id", "payment_id", b"payment_id", "reason", b"reason", "settle_time", b"settle_time", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -740,6 +746,7 @@ class Payment(_message.Message):
     DISPUTE_FIELD_NUMBER: _builtins.int
     DISPUTED_AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
     DISPUTE_FEE_MINOR_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
     merchant_id: _builtins.str
@@ -783,6 +790,10 @@ class Payment(_message.Message):
     """What the dispute holds back now: the amount withdrawn less what was reinstated."""
     dispute_fee_minor: _builtins.int
     """The dispute fee withdrawn (kept even when the dispute is won)."""
+    test_clock_id: _builtins.str
+    """The test clock it lives on (`clk_…`), or empty for real time. Its times (create_time,
+    its events', its expiries, its refunds' settlement) are that clock's.
+    """
     @_builtins.property
     def card(self) -> Global___CardDetails:
         """What paysim keeps of the card."""
@@ -856,10 +867,11 @@ class Payment(_message.Message):
         dispute: _dispute_pb2.Dispute | None = ...,
         disputed_amount_minor: _builtins.int = ...,
         dispute_fee_minor: _builtins.int = ...,
+        test_clock_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "dispute", b"dispute", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "dispute", b"dispute", "dispute_fee_minor", b"dispute_fee_minor", "disputed_amount_minor", b"disputed_amount_minor", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "dispute", b"dispute", "dispute_fee_minor", b"dispute_fee_minor", "disputed_amount_minor", b"disputed_amount_minor", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "test_clock_id", b"test_clock_id", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -901,6 +913,7 @@ class CreatePaymentRequest(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
     CAPTURE_METHOD_FIELD_NUMBER: _builtins.int
+    TEST_CLOCK_ID_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     """Admins must name the merchant; others leave it empty."""
     amount_minor: _builtins.int
@@ -913,6 +926,11 @@ class CreatePaymentRequest(_message.Message):
     """Up to 1,000 characters."""
     capture_method: Global___CaptureMethod.ValueType
     """Automatic (default) or manual capture."""
+    test_clock_id: _builtins.str
+    """A test clock of the same merchant (`clk_…`) to live on, READY (not advancing). Empty: the
+    customer's clock when the customer lives on one, else real time. Naming another clock than
+    the customer's is INVALID_ARGUMENT.
+    """
     @_builtins.property
     def card(self) -> Global___CardInput:
         """A card."""
@@ -942,10 +960,11 @@ class CreatePaymentRequest(_message.Message):
         description: _builtins.str = ...,
         metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         capture_method: Global___CaptureMethod.ValueType = ...,
+        test_clock_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "payment_method", b"payment_method", "paypal_wallet", b"paypal_wallet", "upi", b"upi"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "capture_method", b"capture_method", "card", b"card", "currency_code", b"currency_code", "customer_id", b"customer_id", "description", b"description", "merchant_id", b"merchant_id", "metadata", b"metadata", "payment_method", b"payment_method", "paypal_wallet", b"paypal_wallet", "upi", b"upi"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "capture_method", b"capture_method", "card", b"card", "currency_code", b"currency_code", "customer_id", b"customer_id", "description", b"description", "merchant_id", b"merchant_id", "metadata", b"metadata", "payment_method", b"payment_method", "paypal_wallet", b"paypal_wallet", "test_clock_id", b"test_clock_id", "upi", b"upi"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_payment_method: _TypeAlias = _typing.Literal["card", "upi", "paypal_wallet"]  # noqa: Y015
     _WhichOneofArgType_payment_method: _TypeAlias = _typing.Literal["payment_method", b"payment_method"]  # noqa: Y015
@@ -1406,6 +1425,7 @@ class PaymentEvent(_message.Message):
     DISPUTE_CLOSED_FIELD_NUMBER: _builtins.int
     DISPUTE_FUNDS_WITHDRAWN_FIELD_NUMBER: _builtins.int
     DISPUTE_FUNDS_REINSTATED_FIELD_NUMBER: _builtins.int
+    REFUND_PENDING_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `evt_`; the same wherever the event appears (webhooks included)."""
     type: _builtins.str
@@ -1413,7 +1433,7 @@ class PaymentEvent(_message.Message):
       payment.created  payment.authorized  payment.declined  payment.failed
       payment.attempt_failed  payment.capture_requested  payment.captured
       payment.capture_failed  payment.void_requested  payment.voided  payment.void_failed
-      refund.requested  refund.succeeded  refund.failed
+      refund.requested  refund.pending  refund.succeeded  refund.failed
       payment.three_ds_challenge_required  payment.three_ds_authenticated
       payment.three_ds_not_supported  payment.three_ds_failed
       payment.three_ds_challenge_expired  payment.authorization_expired
@@ -1533,6 +1553,10 @@ class PaymentEvent(_message.Message):
     def dispute_funds_reinstated(self) -> _dispute_pb2.DisputeFundsReinstated:
         """dispute.funds_reinstated"""
 
+    @_builtins.property
+    def refund_pending(self) -> Global___RefundPending:
+        """refund.pending"""
+
     def __init__(
         self,
         *,
@@ -1568,12 +1592,13 @@ class PaymentEvent(_message.Message):
         dispute_closed: _dispute_pb2.DisputeClosed | None = ...,
         dispute_funds_withdrawn: _dispute_pb2.DisputeFundsWithdrawn | None = ...,
         dispute_funds_reinstated: _dispute_pb2.DisputeFundsReinstated | None = ...,
+        refund_pending: Global___RefundPending | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_pending", b"refund_pending", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "data", b"data", "dispute_closed", b"dispute_closed", "dispute_created", b"dispute_created", "dispute_funds_reinstated", b"dispute_funds_reinstated", "dispute_funds_withdrawn", b"dispute_funds_withdrawn", "dispute_updated", b"dispute_updated", "id", b"id", "merchant_id", b"merchant_id", "payment_attempt_failed", b"payment_attempt_failed", "payment_authorization_expired", b"payment_authorization_expired", "payment_authorized", b"payment_authorized", "payment_capture_failed", b"payment_capture_failed", "payment_capture_requested", b"payment_capture_requested", "payment_captured", b"payment_captured", "payment_created", b"payment_created", "payment_declined", b"payment_declined", "payment_failed", b"payment_failed", "payment_id", b"payment_id", "payment_three_ds_authenticated", b"payment_three_ds_authenticated", "payment_three_ds_challenge_expired", b"payment_three_ds_challenge_expired", "payment_three_ds_challenge_required", b"payment_three_ds_challenge_required", "payment_three_ds_failed", b"payment_three_ds_failed", "payment_three_ds_not_supported", b"payment_three_ds_not_supported", "payment_version", b"payment_version", "payment_void_failed", b"payment_void_failed", "payment_void_requested", b"payment_void_requested", "payment_voided", b"payment_voided", "refund_failed", b"refund_failed", "refund_pending", b"refund_pending", "refund_requested", b"refund_requested", "refund_succeeded", b"refund_succeeded", "sequence", b"sequence", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired", "payment_authorization_expired", "dispute_created", "dispute_updated", "dispute_closed", "dispute_funds_withdrawn", "dispute_funds_reinstated"]  # noqa: Y015
+    _WhichOneofReturnType_data: _TypeAlias = _typing.Literal["payment_created", "payment_authorized", "payment_declined", "payment_failed", "payment_attempt_failed", "payment_capture_requested", "payment_captured", "payment_capture_failed", "payment_void_requested", "payment_voided", "payment_void_failed", "refund_requested", "refund_succeeded", "refund_failed", "payment_three_ds_challenge_required", "payment_three_ds_authenticated", "payment_three_ds_not_supported", "payment_three_ds_failed", "payment_three_ds_challenge_expired", "payment_authorization_expired", "dispute_created", "dispute_updated", "dispute_closed", "dispute_funds_withdrawn", "dispute_funds_reinstated", "refund_pending"]  # noqa: Y015
     _WhichOneofArgType_data: _TypeAlias = _typing.Literal["data", b"data"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_data) -> _WhichOneofReturnType_data | None: ...
 
@@ -1995,8 +2020,46 @@ class RefundSucceeded(_message.Message):
 Global___RefundSucceeded: _TypeAlias = RefundSucceeded  # noqa: Y015
 
 @_typing.final
+class RefundPending(_message.Message):
+    """refund.pending: the gateway accepted the refund, which settles later (an asynchronous
+    refund): it stays PENDING until `settle_time`, its amount counted as refunded meanwhile.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    SETTLE_TIME_FIELD_NUMBER: _builtins.int
+    ATTEMPT_FIELD_NUMBER: _builtins.int
+    refund_id: _builtins.str
+    """The refund (`re_…`)."""
+    @_builtins.property
+    def settle_time(self) -> _timestamp_pb2.Timestamp:
+        """When it settles: on the payment's test clock when it has one."""
+
+    @_builtins.property
+    def attempt(self) -> Global___GatewayAttempt:
+        """The gateway call that accepted it."""
+
+    def __init__(
+        self,
+        *,
+        refund_id: _builtins.str = ...,
+        settle_time: _timestamp_pb2.Timestamp | None = ...,
+        attempt: Global___GatewayAttempt | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "settle_time", b"settle_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "refund_id", b"refund_id", "settle_time", b"settle_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RefundPending: _TypeAlias = RefundPending  # noqa: Y015
+
+@_typing.final
 class RefundFailed(_message.Message):
-    """refund.failed: the refund did not happen; its amount is refundable again."""
+    """refund.failed: the refund did not happen (or, for an asynchronous one, was reversed later);
+    its amount is refundable again.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -12,7 +12,7 @@ from alembic import op
 from paysim.store.schema import UtcDateTime
 
 revision = "0012_disputes"
-down_revision = "0010_test_clocks"
+down_revision = "0011_clock_objects"
 branch_labels = None
 depends_on = None
 

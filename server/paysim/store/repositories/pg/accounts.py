@@ -15,7 +15,7 @@ _MERCHANT = (
     " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
 )
 _CUSTOMER = (
-    "SELECT id, merchant_id, email, name, phone, metadata_json, user_id, created_at, updated_at"
+    "SELECT id, merchant_id, email, name, phone, metadata_json, user_id, created_at, updated_at, test_clock_id"
     " FROM customers WHERE id = %s"
 )
 
@@ -44,7 +44,7 @@ class PgCustomerRepository:
         found = await cur.fetchone()
         if found is None:
             return None
-        cid, merchant_id, email, name, phone, meta, user_id, created, updated = found
+        cid, merchant_id, email, name, phone, meta, user_id, created, updated, clock_id = found
         return Customer(
             cid,
             merchant_id,
@@ -55,4 +55,5 @@ class PgCustomerRepository:
             user_id,
             created.astimezone(UTC),
             updated.astimezone(UTC),
+            clock_id or "",
         )

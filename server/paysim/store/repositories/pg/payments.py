@@ -23,7 +23,8 @@ from paysim.store.repositories.webhook_outbox import ENQUEUE_PG, enqueue_pg_para
 _GET = "SELECT state_json FROM payments WHERE id = %s"
 _INSERT_PAYMENT = (
     "INSERT INTO payments (id, merchant_id, customer_id, status, amount, currency, card_last4, in_progress,"
-    " version, created_at, updated_at, state_json) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " version, created_at, updated_at, state_json, test_clock_id, refund_settles_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _INSERT_COLUMNS = (
     "merchant_id",
@@ -37,12 +38,14 @@ _INSERT_COLUMNS = (
     "created_at",
     "updated_at",
     "state_json",
+    "test_clock_id",
+    "refund_settles_at",
 )
 _UPDATE_PAYMENT = (
-    "UPDATE payments SET status = %s, in_progress = %s, version = %s, updated_at = %s, state_json = %s"
-    " WHERE id = %s AND version = %s"
+    "UPDATE payments SET status = %s, in_progress = %s, version = %s, updated_at = %s, state_json = %s,"
+    " refund_settles_at = %s WHERE id = %s AND version = %s"
 )
-_UPDATE_COLUMNS = ("status", "in_progress", "version", "updated_at", "state_json")
+_UPDATE_COLUMNS = ("status", "in_progress", "version", "updated_at", "state_json", "refund_settles_at")
 _SNAPSHOT = (
     "INSERT INTO payment_snapshots (aggregate_id, version, state_json, created_at) VALUES (%s, %s, %s, %s)"
     " ON CONFLICT (aggregate_id) DO UPDATE SET version = EXCLUDED.version, state_json = EXCLUDED.state_json,"
