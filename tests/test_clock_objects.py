@@ -1,6 +1,7 @@
 """Payments and customers on test clocks, through a real server: advancing a clock runs what falls
 due on its objects (a 3-D Secure challenge expiring, an authorization expiring, asynchronous refunds
-settling and failing) in time order with the clock's timestamps, on a subscription and as
+settling and failing, a dispute lost for want of evidence and one won with it) in time order with
+the clock's timestamps, on a subscription and as
 webhooks; and the rules around it (tenants, a customer's clock, an advancing clock, deletion, the
 real-time sweeps leaving clock objects alone)."""
 
@@ -15,10 +16,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_client import Client, errors
 from paysim_proto.v1 import clock_pb2 as C
 from paysim_proto.v1 import customer_pb2 as CU
+from paysim_proto.v1 import dispute_pb2 as D
 from paysim_proto.v1 import events_pb2 as E
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import webhook_pb2 as W
 
+from paysim.domain.disputes import EVIDENCE_WINDOW, REVIEW_PERIOD
 from paysim.domain.test_clocks import start_advance
 from paysim.services.verification import verify_all
 from tests.support.client import Stubs, expect_error
@@ -35,6 +38,8 @@ TRANSITIONS = [
     "payment.authorization_expired",
     "refund.succeeded",
     "refund.failed",
+    "dispute.closed",
+    "dispute.funds_reinstated",
 ]
 
 
@@ -108,7 +113,14 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
             )
         challenged = pay(api, "4000002500003155", clock.id)
         settles, fails = pay(api, "4000000000007726", clock.id), pay(api, "4000000000005126", clock.id)
-        for payment in (uncaptured, challenged, settles, fails):
+        # Two chargebacks: one nobody answers, one answered with evidence that wins.
+        unanswered, answered = pay(api, "4000000000000259", clock.id), pay(api, "4000000000002685", clock.id)
+        evidence = D.DisputeEvidence(product_description="A blue teapot", uncategorized_text="winning_evidence")
+        submitted = api.disputes.SubmitDisputeEvidence(
+            D.SubmitDisputeEvidenceRequest(dispute_id=answered.dispute.id, evidence=evidence)
+        ).dispute
+        assert submitted.evidence_submit_time.ToDatetime(UTC) == START  # answered at the clock's time
+        for payment in (uncaptured, challenged, settles, fails, unanswered, answered):
             assert payment.test_clock_id == clock.id and payment.create_time.ToDatetime(UTC) == START
         assert (uncaptured.status, challenged.status) == (P.PAYMENT_STATUS_AUTHORIZED, P.PAYMENT_STATUS_REQUIRES_ACTION)
         challenge = challenged.next_action.three_ds_challenge
@@ -133,23 +145,29 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
             moved = client.test_clocks.advance(clock.id, START + timedelta(days=8))
         assert moved.status == C.TEST_CLOCK_STATUS_READY
 
-        seen = stream.events(4)
+        seen = stream.events(7)
         stream.cancel()
         expected = {
+            ("dispute.closed", answered.id): START + REVIEW_PERIOD,
+            ("dispute.funds_reinstated", answered.id): START + REVIEW_PERIOD,
             ("payment.three_ds_challenge_expired", challenged.id): START + timedelta(minutes=15),
             ("refund.succeeded", settles.id): START + SETTLES,
             ("refund.failed", fails.id): START + SETTLES,
             ("payment.authorization_expired", uncaptured.id): START + timedelta(days=7),
+            ("dispute.closed", unanswered.id): START + EVIDENCE_WINDOW,
         }
         got = {(e.type, e.payment_id): e.create_time.ToDatetime(UTC) for e in seen}
         assert got == expected
         times = [e.create_time.ToDatetime(UTC) for e in seen]
         assert times == sorted(times)  # in the clock's time order, whatever kind each is
-        assert seen[0].type == "payment.three_ds_challenge_expired"
-        assert seen[-1].type == "payment.authorization_expired"
+        assert [e.type for e in seen[:3]] == [
+            "dispute.closed",
+            "dispute.funds_reinstated",
+            "payment.three_ds_challenge_expired",
+        ]
         assert seen[[e.type for e in seen].index("refund.failed")].refund_failed.reason == ("expired_or_canceled_card")
 
-        hooks = receiver.wait_count(4)
+        hooks = receiver.wait_count(7)
         assert {(h.json["type"], h.event_id) for h in hooks} == {(e.type, e.id) for e in seen}
         by_id = {e.id: e.create_time.ToDatetime(UTC) for e in seen}
         assert all(h.json["created"] == int(by_id[h.event_id].timestamp()) for h in hooks)
@@ -165,6 +183,10 @@ def test_advancing_a_clock_runs_its_objects_transitions_in_time_order_with_event
             "expired_or_canceled_card",
         )
         assert refund(api, fails.id).refund.amount_minor == 2500  # refundable again
+        lost = api.disputes.GetDispute(D.GetDisputeRequest(dispute_id=unanswered.dispute.id)).dispute
+        won = api.disputes.GetDispute(D.GetDisputeRequest(dispute_id=answered.dispute.id)).dispute
+        assert (lost.status, lost.close_reason) == (D.DISPUTE_STATUS_LOST, "evidence_deadline_passed")
+        assert (won.status, won.reinstated_amount_minor) == (D.DISPUTE_STATUS_WON, 2500)
         assert server.run(verify_all(server.app.unit_of_work)).ok
     finally:
         receiver.stop()

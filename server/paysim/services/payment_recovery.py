@@ -14,10 +14,10 @@ from paysim.domain.payment_events import (
     PaymentVoided,
     RefundFailed,
     RefundSucceeded,
-    at_time,
 )
 from paysim.gateways.base import Outcome
 from paysim.services.clock import Clock
+from paysim.services.clock_time import on_its_clock
 from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import OK_CODE, encode_result
 from paysim.services.payment_commands import REFUND, PaymentResult, result_payload
@@ -72,11 +72,9 @@ class PaymentRecovery:
             current = await uow.payments.get(payment_id, for_update=True)
             if current is None or current.version != state.version:
                 return False  # finished by its own request meanwhile
-            if self._opening is not None:  # a dispute card's capture opens its dispute
+            events = await on_its_clock(uow, current, events)
+            if self._opening is not None:  # a dispute card's capture opens its dispute, from the capture's time
                 events = self._opening.with_dispute(current, events)
-            if current.test_clock_id:  # what a payment on a test clock records happens at its clock's time
-                clock = await uow.test_clocks.get(current.test_clock_id)
-                events = [at_time(e, current.updated_at if clock is None else clock.frozen_time) for e in events]
             after = payment.replay(payment_id, events, start=current)
             await uow.payments.save(current, after, events)
             for owner, key, point in await uow.idempotency.in_flight_for_payment(payment_id):

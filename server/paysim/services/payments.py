@@ -23,7 +23,7 @@ from paysim.domain import cards, ids, payment, payment_rules, refund_settlement
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
-from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed, at_time
+from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.principal import Principal
 from paysim.domain.test_clocks import time_for_new_work
@@ -32,6 +32,7 @@ from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, O
 from paysim.gateways.engine import CatalogueCards
 from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.clock import Clock
+from paysim.services.clock_time import on_its_clock
 from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_commands import (
@@ -138,11 +139,9 @@ class PaymentService:
                     if current is None:
                         current = await uow.payments.get(payment_id, for_update=True)
                     assert current is not None
-                    events = self._opening.with_dispute(current, make_events(current))
-                    if current.test_clock_id:  # its events happen at its clock's time, not the server's
-                        clock = await uow.test_clocks.get(current.test_clock_id)
-                        at = current.updated_at if clock is None else clock.frozen_time
-                        events = [at_time(e, at) for e in events]
+                    events = await on_its_clock(uow, current, make_events(current))
+                    # After the clock's time: a dispute's deadline counts from its capture's time.
+                    events = self._opening.with_dispute(current, events)
                     after = payment.replay(payment_id, events, start=current)
                     await uow.payments.save(current, after, events)
                     result = PaymentResult(after, refund_id)
