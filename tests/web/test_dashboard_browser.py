@@ -120,6 +120,20 @@ def cli_payment(server: ServerHandle, shop: MerchantAccount, home: Path) -> str:
     return payment_id
 
 
+def demo_seed(server: ServerHandle, shop: MerchantAccount, home: Path, payments: int) -> None:
+    """`paysim demo seed --payments N` for the merchant, as the README has a person run it."""
+    env = dict(os.environ, HOME=str(home), PAYSIM_TARGET=server.target, PAYSIM_API_KEY=shop.api_key)
+    done = subprocess.run(
+        [sys.executable, "-m", "paysim.cli", "demo", "seed", "--payments", str(payments), "--seed", "7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def last_day() -> analytics_pb2.TimeRange:
     """The dashboard's default span: the 24 hours up to the end of the current hour."""
     now = datetime.now(UTC)
@@ -320,3 +334,25 @@ def test_api_keys_and_webhooks_are_managed_from_the_browser(
     finally:
         context.close()
         receiver.stop()
+
+
+def test_payments_arrive_live_while_demo_seed_runs(
+    make_server: Callable[..., ServerHandle], built_dashboard: Path, playwright_browser: Any, tmp_path: Path
+) -> None:
+    """The README's walk-through: the payments list open, `paysim demo seed` run in a terminal,
+    and every payment it makes appears in the list without a reload."""
+    server = make_server(http_listen="127.0.0.1:0", dashboard_dir=str(built_dashboard))
+    assert server.server.web is not None
+    shop = register_merchant(server.stubs())
+    api: Stubs = server.stubs().as_(shop.api_key)
+    context, page, console = _open_logged_in(playwright_browser, f"http://127.0.0.1:{server.server.web.port}", shop)
+    try:
+        with screenshot_on_failure(page, tmp_path, console):
+            page.wait_for_selector("#live.live")  # the event stream is open
+            demo_seed(server, shop, tmp_path, 8)
+            made = api.payments.ListPayments(payment_pb2.ListPaymentsRequest(page_size=50)).payments
+            assert len(made) >= 8
+            for payment in made:
+                page.wait_for_selector(f'tr[data-payment-id="{payment.id}"]')
+    finally:
+        context.close()
