@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_proto.v1 import clock_pb2 as C
+from paysim_proto.v1 import customer_pb2 as CU
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import simulator_pb2 as S
 
@@ -113,3 +114,18 @@ def test_reset_keeps_a_clock_left_advancing(make_server: Callable[..., ServerHan
     left = api.clocks.ListTestClocks(C.ListTestClocksRequest()).test_clocks
     assert [(c.id, c.status) for c in left] == [(stuck.id, C.TEST_CLOCK_STATUS_ADVANCING)]
     assert free.id not in {c.id for c in left}
+
+
+def test_reset_keeps_a_clock_that_payments_and_customers_live_on(stubs: Stubs) -> None:
+    api = stubs.as_(register_merchant(stubs).api_key)
+    with_payment, with_customer, free = clock(api, "payment"), clock(api, "customer"), clock(api, "free")
+    paid = api.payments.CreatePayment(
+        P.CreatePaymentRequest(amount_minor=500, card=CARD, test_clock_id=with_payment.id)
+    ).payment
+    api.customers.CreateCustomer(CU.CreateCustomerRequest(email="clock@example.test", test_clock_id=with_customer.id))
+    report = api.simulator.ResetSimulation(S.ResetSimulationRequest())
+    assert report.test_clocks_deleted == 1
+    assert sorted(report.kept_test_clock_ids) == sorted([with_payment.id, with_customer.id])
+    left = {c.id for c in api.clocks.ListTestClocks(C.ListTestClocksRequest()).test_clocks}
+    assert left == {with_payment.id, with_customer.id} and free.id not in left
+    assert api.payments.GetPayment(P.GetPaymentRequest(payment_id=paid.id)).payment.test_clock_id == with_payment.id
