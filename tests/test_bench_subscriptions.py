@@ -40,6 +40,8 @@ def test_the_bare_grpc_fan_out_is_measured_beside_paysim(server: ServerHandle) -
     assert done.returncode == 0, done.stdout + done.stderr
     bare = report["bare_grpc_fan_out"]
     assert bare["opened"] == 60 and bare["delivered_to_all"] == 3
-    assert bare["server_cpu_ms_per_subscribe"] > 0 and bare["server_cpu_us_per_message"] > 0
-    assert report["server_cpu_ms_per_subscribe"] > 0 and report["client_cpu_us_per_message"] > 0
+    # Read from /proc in clock ticks (10 ms): a small run's share may round to 0, never be missing.
+    for figures in (bare, report):
+        assert figures["server_cpu_ms_per_subscribe"] is not None and figures["server_cpu_us_per_message"] is not None
+        assert figures["client_cpu_ms_per_subscribe"] is not None and figures["client_cpu_us_per_message"] is not None
     assert "paysim / bare: subscribes/s" in done.stdout[table_at:]

@@ -36,7 +36,7 @@ PAYSIM = BIN_DIR / "paysim"
 GRPCURL = BIN_DIR / "grpcurl"
 
 STARTUP_SECONDS = 30.0  # generous for a loaded CI machine; a healthy start takes about a second
-GRACE_SECONDS = 10.0
+GRACE_SECONDS = 20.0  # a loaded machine must not turn the 6 s payment in flight into a cancelled one
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 PAYSIM_SERVICES = ("paysim.v1.AuthService", "paysim.v1.MerchantService", "paysim.v1.CustomerService")

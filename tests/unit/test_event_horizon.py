@@ -349,3 +349,22 @@ def test_now_is_answered_by_a_read_that_began_after_the_question() -> None:
         await feed.close()
 
     asyncio.run(scenario())
+
+
+def test_a_wait_for_an_event_keeps_a_cancellation_that_comes_as_the_event_is_set() -> None:
+    """The background loops stop by cancellation: one lost when their event is set at the same
+    moment (asyncio.wait_for on Python 3.11) leaves the loop running and its stop hanging."""
+    from paysim.services.event_wait import wait_set
+
+    async def scenario() -> None:
+        event = asyncio.Event()
+        task = asyncio.ensure_future(wait_set(event, 10))
+        for _ in range(3):
+            await asyncio.sleep(0)
+        event.set()
+        task.cancel()  # before the task has run again: both arrive together
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await wait_set(asyncio.Event(), 0.01) is False
+
+    asyncio.run(scenario())

@@ -20,6 +20,7 @@ from paysim.domain.analytics import StoredEvent
 from paysim.domain.errors import Unavailable
 from paysim.services.clock import Clock
 from paysim.services.event_bus import EventBus
+from paysim.services.event_wait import wait_set
 from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_horizon import SequenceHorizon
 from paysim.store.event_log import EventLog, LoggedEvent
@@ -103,8 +104,7 @@ class AnalyticsProjector:
             except Exception:  # the read model must never take the server down
                 log.exception("analytics round failed")
             waiting = self._horizon is not None and self._horizon.waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._woken.wait(), 0.05 if waiting else self._poll)
+            await wait_set(self._woken, 0.05 if waiting else self._poll)
             # A read model may lag a moment: a busy server's commits are counted a batch at a
             # time, not each on its own (a round costs several statements whatever its size).
             await asyncio.sleep(GATHER_SECONDS)

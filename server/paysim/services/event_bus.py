@@ -31,6 +31,7 @@ from typing import Protocol
 
 from psycopg import sql
 
+from paysim.services.event_wait import wait_set
 from paysim.store import pg_connection
 from paysim.store.event_channel import CHANNEL_SQL, NOTIFY_SQL
 from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, conninfo
@@ -112,8 +113,7 @@ class PostgresBus:
         ]
         # Listen before anyone reads a starting position, or a commit in between would wait
         # for the periodic read.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(self.listening.wait()), timeout=10)
+        await wait_set(self.listening, 10)
 
     async def close(self) -> None:
         for task in self._tasks:

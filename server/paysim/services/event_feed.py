@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from paysim.services.event_bus import EventBus
+from paysim.services.event_wait import wait_set
 from paysim.store.event_horizon import SequenceHorizon
 from paysim.store.event_log import EventLog, LoggedEvent
 
@@ -189,15 +190,13 @@ class EventFeed:
                 if not failing:
                     log.warning("event feed read failed", extra={"fields": {"error": _describe(error)}})
                 failing = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(self._poll_seconds, RETRY_SECONDS))
+                await wait_set(self._wake, min(self._poll_seconds, RETRY_SECONDS))
                 continue
             if failing:
                 log.info("event feed reading again")
                 failing = False
             timeout = GAP_RECHECK_SECONDS if self._horizon.waiting else self._poll_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_set(self._wake, timeout)
 
     async def _read_all(self) -> frozenset[int] | None:
         """Read up to what is committed; the seqs seen committed beyond the position (None when
