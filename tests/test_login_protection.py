@@ -81,11 +81,16 @@ def test_the_lockout_holds_across_servers_sharing_a_database(
         email = unique_email()
         register(first.stubs(), email)
         bursts: list[Future[list[str]]] = []
+        # The right password last in each server's burst. Not in the middle, as on one server:
+        # two processes on one SQLite file take its write lock in no particular order (a waiter
+        # backs off and a later call may get in first), so 50 guesses sent before a login are not
+        # sure to have reserved their attempts before it does, and a right password admitted
+        # within the budget rightly logs in.
         with ThreadPoolExecutor(2) as pool:
             for server in (first, second):
-                bursts.append(pool.submit(login_burst, server.stubs(), email, guesses_with_the_password(100, 50, 99)))
+                bursts.append(pool.submit(login_burst, server.stubs(), email, guesses_with_the_password(100, 99)))
         outcomes = [*bursts[0].result(), *bursts[1].result()]
-        assert_lockout_held(outcomes, first.settings.login_max_failures, right=[50, 99, 150, 199])
+        assert_lockout_held(outcomes, first.settings.login_max_failures, right=[99, 199])
         assert login_burst(second.stubs(), email, [PASSWORD]) == ["LOGIN_LOCKED"]
     finally:
         second.stop()
