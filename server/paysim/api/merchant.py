@@ -10,6 +10,7 @@ from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
 from paysim.contract import identity_messages
+from paysim.domain import currency
 from paysim.services.merchants import MerchantService
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -28,7 +29,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             owner_password=request.owner_password,
             owner_full_name=request.owner_full_name,
             support_email=request.support_email,
-            default_currency=request.default_currency_code,
+            default_currency=currency.normalize(request.default_currency_code),
         )
         return merchant_pb2.RegisterMerchantResponse(
             merchant=identity_messages.merchant(merchant), owner=identity_messages.user(owner)
@@ -48,7 +49,9 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             request.merchant_id,
             name=request.name if request.HasField("name") else None,
             support_email=request.support_email if request.HasField("support_email") else None,
-            default_currency=request.default_currency_code if request.HasField("default_currency_code") else None,
+            default_currency=(
+                currency.normalize(request.default_currency_code) if request.HasField("default_currency_code") else None
+            ),
             fee_percent_bps=request.fee_percent_bps if request.HasField("fee_percent_bps") else None,
             fee_fixed=request.fee_fixed_minor if request.HasField("fee_fixed_minor") else None,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from paysim.domain import cards, payment, payment_rules
+from paysim.domain import cards, money_rules, payment, payment_rules
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
@@ -42,6 +42,8 @@ def validate_create(
         v.add("amount_minor", f"must be between 1 and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
     if cmd.currency:
         check_currency(v, "currency_code", cmd.currency)
+        if 1 <= cmd.amount <= MAX_AMOUNT:
+            money_rules.check_charge_amount(v, "amount_minor", cmd.amount, cmd.currency)
     pan = cards.normalize_pan(cmd.card.number) if cmd.method_type is MethodType.CARD else ""
     _check_method(v, cmd, pan, today)
     check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
@@ -72,6 +74,10 @@ def new_payment(
     pan: str,
     test_clock_id: str = "",
 ) -> payment_rules.NewPayment:
+    if not cmd.currency:  # the merchant's currency: its rules are known only now
+        v = Violations()
+        money_rules.check_charge_amount(v, "amount_minor", cmd.amount, default_currency)
+        v.raise_if_any()
     card = payment.NO_CARD
     if summary is not None:
         card = payment.Card(
