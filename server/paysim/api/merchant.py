@@ -11,9 +11,22 @@ from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
 from paysim.contract import identity_messages
 from paysim.domain import currency
+from paysim.domain.card_issuers import UnknownCards
+from paysim.domain.validation import Violations
 from paysim.services.merchants import MerchantService
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _unknown_cards(request: merchant_pb2.UpdateMerchantRequest) -> UnknownCards | None:
+    if not request.HasField("unknown_cards") or request.unknown_cards == merchant_pb2.UNKNOWN_CARDS_UNSPECIFIED:
+        return None
+    found = identity_messages.UNKNOWN_CARDS_FROM_PROTO.get(request.unknown_cards)
+    if found is None:
+        v = Violations()
+        v.add("unknown_cards", "must be UNKNOWN_CARDS_APPROVE or UNKNOWN_CARDS_REFUSE", "INVALID_ENUM")
+        v.raise_if_any()
+    return found
 
 
 class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
@@ -54,6 +67,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             ),
             fee_percent_bps=request.fee_percent_bps if request.HasField("fee_percent_bps") else None,
             fee_fixed=request.fee_fixed_minor if request.HasField("fee_fixed_minor") else None,
+            unknown_cards=_unknown_cards(request),
         )
         return merchant_pb2.UpdateMerchantResponse(merchant=identity_messages.merchant(merchant))
 

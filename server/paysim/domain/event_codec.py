@@ -35,6 +35,8 @@ def card_data(card: Card) -> dict[str, Any]:
         "exp_year": card.exp_year,
         "fingerprint": card.fingerprint,
         "holder_name": card.holder_name,
+        "country": card.country,
+        "funding": card.funding,
     }
 
 
@@ -47,6 +49,8 @@ def card_from(data: Data) -> Card:
         exp_year=int(data["exp_year"]),
         fingerprint=data["fingerprint"],
         holder_name=data.get("holder_name", ""),
+        country=data.get("country", ""),
+        funding=data.get("funding", "unknown" if data["brand"] else ""),
     )
 
 

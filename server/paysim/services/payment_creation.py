@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import date
 
 from paysim.domain import cards, money_rules, payment, payment_rules
+from paysim.domain.card_issuers import UnknownCards, issuer_of
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
+from paysim.domain.scenarios import CARD_SCENARIOS
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, PayPalWallet, Upi
 from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CreatePayment
@@ -57,6 +59,19 @@ def validate_create(
     return merchant_id, cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, card_key), pan
 
 
+def check_known_card(unknown_cards: UnknownCards, summary: cards.CardSummary | None, pan: str) -> None:
+    """A merchant that refuses cards outside the test catalogue (as Stripe refuses real card
+    numbers in test mode) is answered before anything is stored."""
+    if unknown_cards is UnknownCards.REFUSE and summary is not None and pan not in CARD_SCENARIOS:
+        v = Violations()
+        v.add(
+            "card.number",
+            "is not one of the test cards; this merchant refuses other card numbers (unknown_cards: refuse)",
+            "CARD_NOT_IN_TEST_CATALOGUE",
+        )
+        v.raise_if_any()
+
+
 def clock_of(requested: str, customers: str) -> str:
     """The test clock a customer's payment lives on: the customer's; naming another is refused."""
     if requested and customers and requested != customers:
@@ -80,6 +95,7 @@ def new_payment(
         v.raise_if_any()
     card = payment.NO_CARD
     if summary is not None:
+        issuer = issuer_of(pan, in_catalogue=pan in CARD_SCENARIOS)
         card = payment.Card(
             summary.brand.value,
             summary.bin,
@@ -88,6 +104,8 @@ def new_payment(
             summary.exp_year,
             summary.fingerprint,
             cmd.card.holder_name.strip(),
+            issuer.country,
+            issuer.funding.value,
         )
     return payment_rules.NewPayment(
         merchant_id=merchant_id,

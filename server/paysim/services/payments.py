@@ -43,7 +43,13 @@ from paysim.services.payment_commands import (
     PaymentResult,
     check_amount,
 )
-from paysim.services.payment_creation import clock_of, first_authorization, new_payment, validate_create
+from paysim.services.payment_creation import (
+    check_known_card,
+    clock_of,
+    first_authorization,
+    new_payment,
+    validate_create,
+)
 from paysim.services.payment_keys import PaymentKeys, StaleClaim
 from paysim.services.payment_outcomes import (
     NO_GATEWAY_AVAILABLE,
@@ -198,6 +204,7 @@ class PaymentService:
             ) is not None:
                 return replayed
             merchant = await self._merchant(uow, merchant_id)
+            check_known_card(merchant.unknown_cards, summary, pan)
             clock_id = cmd.test_clock_id
             if cmd.customer_id:
                 customer = await uow.customers.get(cmd.customer_id)
