@@ -7,6 +7,7 @@ from datetime import date
 
 from paysim.domain import cards, money_rules, payment, payment_rules
 from paysim.domain.card_issuers import UnknownCards, issuer_of
+from paysim.domain.models import Merchant
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
 from paysim.domain.scenarios import CARD_SCENARIOS
@@ -83,16 +84,17 @@ def clock_of(requested: str, customers: str) -> str:
 
 def new_payment(
     cmd: CreatePayment,
-    merchant_id: str,
-    default_currency: str,
+    merchant: Merchant,
     summary: cards.CardSummary | None,
     pan: str,
     test_clock_id: str = "",
 ) -> payment_rules.NewPayment:
+    """The payment ``cmd`` asks of ``merchant``; the checks that need the merchant's settings come first."""
     if not cmd.currency:  # the merchant's currency: its rules are known only now
         v = Violations()
-        money_rules.check_charge_amount(v, "amount_minor", cmd.amount, default_currency)
+        money_rules.check_charge_amount(v, "amount_minor", cmd.amount, merchant.default_currency)
         v.raise_if_any()
+    check_known_card(merchant.unknown_cards, summary, pan)
     card = payment.NO_CARD
     if summary is not None:
         issuer = issuer_of(pan, in_catalogue=pan in CARD_SCENARIOS)
@@ -108,9 +110,9 @@ def new_payment(
             issuer.funding.value,
         )
     return payment_rules.NewPayment(
-        merchant_id=merchant_id,
+        merchant_id=merchant.id,
         amount=cmd.amount,
-        currency=cmd.currency or default_currency,
+        currency=cmd.currency or merchant.default_currency,
         pan=pan,
         card=card,
         customer_id=cmd.customer_id,
