@@ -6,17 +6,10 @@ them in lower case."""
 
 from __future__ import annotations
 
+from paysim_proto.currency import MINIMUM_CHARGE
+
 from paysim.domain.currency import exponent, is_known
 from paysim.domain.validation import Violations
-
-# Stripe's "minimum and maximum charge amounts" table, in minor units. Currencies it does not
-# list take no minimum here: Stripe converts those to USD 0.50 at the day's rate, which a
-# simulator without exchange rates cannot do.
-MINIMUM_CHARGE: dict[str, int] = {
-    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
-    "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50, "MXN": 1000,
-    "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1000,
-}  # fmt: skip
 
 # The three-decimal currencies Stripe takes; their amounts must end in 0.
 TENS_ONLY = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
