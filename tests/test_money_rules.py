@@ -8,7 +8,7 @@ import pytest
 from paysim_proto.v1 import merchant_pb2, payment_pb2, threeds_pb2
 
 from tests.support.client import Stubs, expect_error
-from tests.support.factories import MerchantAccount, register_merchant
+from tests.support.factories import PASSWORD, MerchantAccount, register_merchant, unique, unique_email
 
 P = payment_pb2
 CARD = P.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123", holder_name="Ann Payer")
@@ -61,6 +61,18 @@ def test_three_decimal_amounts_must_end_in_zero(api: Stubs, currency: str) -> No
 
 def test_a_currency_without_a_listed_minimum_takes_any_positive_amount(api: Stubs) -> None:
     assert api.payments.CreatePayment(request(1, "CLP")).payment.amount_minor == 1
+
+
+def test_a_merchant_registers_with_a_lower_case_currency(server_stubs: Stubs) -> None:
+    reply = server_stubs.as_(None).merchants.RegisterMerchant(
+        merchant_pb2.RegisterMerchantRequest(
+            name=unique("Yen Shop"),
+            owner_email=unique_email("yen"),
+            owner_password=PASSWORD,
+            default_currency_code="jpy",
+        )
+    )
+    assert reply.merchant.default_currency_code == "JPY"
 
 
 def test_lower_case_currency_codes_are_normalised(server_stubs: Stubs, api: Stubs, shop: MerchantAccount) -> None:
