@@ -114,9 +114,9 @@ def test_idempotency_keys_expire_after_their_lifetime(make_server: Callable[...,
 
 
 def _long_history(api: Stubs, refunds: int) -> str:
-    payment = api.payments.CreatePayment(P.CreatePaymentRequest(amount_minor=refunds, card=CARD)).payment
+    payment = api.payments.CreatePayment(P.CreatePaymentRequest(amount_minor=100 * refunds, card=CARD)).payment
     for _ in range(refunds):
-        api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=payment.id, amount_minor=1))
+        api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=payment.id, amount_minor=100))
     return payment.id
 
 
@@ -137,7 +137,7 @@ def test_verify_replays_projections_and_snapshots(make_server: Callable[..., Ser
             await conn.execute(
                 update(payments)
                 .where(payments.c.id == long_id)
-                .values(state_json=row.state_json.replace('"refunded_amount":25', '"refunded_amount":24'))
+                .values(state_json=row.state_json.replace('"refunded_amount":2500', '"refunded_amount":2400'))
             )
 
     server.run(tamper())

@@ -104,6 +104,14 @@ def random_pan() -> str:
             return pan
 
 
+def chargeable(amount: int, currency: str) -> int:
+    """The drawn amount moved into what Stripe's amount rules accept (payments.proto): at least
+    the currency's minimum, whole tens in the three-decimal KWD."""
+    if currency == "KWD":
+        amount -= amount % 10
+    return max(amount, {"USD": 50, "EUR": 50, "JPY": 50}.get(currency, 10))
+
+
 def predicted_decline(pan: str, amount: int, holder_name: str) -> str | None:
     """Holder name first, then the magic amount, then the card (payment.proto, scenarios)."""
     if (code := HOLDER_NAMES[holder_name]) is not None:
@@ -318,6 +326,7 @@ class PaymentMachine(RuleBasedStateMachine):
         keyed=st.booleans(),
     )
     def create(self, manual: bool, card: str, amount: int, currency: str, holder: str, keyed: bool) -> str:
+        amount = chargeable(amount, currency or self.ctx.default_currency)
         pan = random_pan() if card == "random" else card
         cvc_digits = APPROVING_CARDS.get(pan, 3)
         request = S.CreatePaymentRequest(

@@ -166,7 +166,7 @@ def test_currency_defaults_to_the_merchants(api: Stubs) -> None:
     assert create(api, currency="").currency_code == "USD"
 
 
-@pytest.mark.parametrize(("currency", "amount"), [("JPY", 1050), ("KWD", 1050), ("USD", 1050), ("BHD", 7)])
+@pytest.mark.parametrize(("currency", "amount"), [("JPY", 1050), ("KWD", 1050), ("USD", 1050), ("BHD", 70)])
 def test_zero_two_and_three_decimal_currencies_keep_minor_units(api: Stubs, currency: str, amount: int) -> None:
     p = create(api, amount=amount, currency=currency, capture_method=MANUAL)
     assert (p.amount_minor, p.currency_code, p.authorized_amount_minor) == (amount, currency, amount)
@@ -280,8 +280,9 @@ def test_fees_and_net_follow_the_merchants_settings(server_stubs: Stubs) -> None
     assert p.fee_amount_minor == 276 and p.net_amount_minor == 10_050 - 276
     refunded = api.payments.RefundPayment(P.RefundPaymentRequest(payment_id=p.id, amount_minor=50)).payment
     assert refunded.net_amount_minor == 10_050 - 276 - 50
-    tiny = create(api, amount=10)  # the fee never exceeds the captured amount
-    assert tiny.fee_amount_minor == 10 and tiny.net_amount_minor == 0
+    owner.merchants.UpdateMerchant(merchant_pb2.UpdateMerchantRequest(fee_percent_bps=250, fee_fixed_minor=100))
+    tiny = create(api, amount=50)  # the fee never exceeds the captured amount
+    assert tiny.fee_amount_minor == 50 and tiny.net_amount_minor == 0
     err = expect_error(owner.merchants.UpdateMerchant, merchant_pb2.UpdateMerchantRequest(fee_percent_bps=10_001))
     assert "fee_percent_bps" in err.field_violations
 

@@ -132,3 +132,13 @@ def test_listing_filters_and_pages(cli: Cli, logged_in: MerchantAccount) -> None
 
     bad = cli("payments", "list", "--status", "lost")
     assert bad.code == 2 and "is not one of: processing, requires-action" in bad.stderr
+
+
+def test_a_payment_shows_where_its_card_was_issued(cli: Cli, logged_in: MerchantAccount) -> None:
+    brazil = cli.ok("payments", "create", "--amount", "20", "--card", "4000000760000002").stdout
+    assert "card        credit, issued in BR" in brazil.splitlines()
+    made_up = cli.json("payments", "create", "--amount", "20", "--card", "4111111111111111")
+    assert (made_up["card"]["country"], made_up["card"]["funding"]) == ("", "unknown")
+    assert "card        unknown funding" in cli.ok("payments", "get", made_up["id"]).stdout.splitlines()
+    too_small = cli("payments", "create", "--amount", "0.49", "--card", "4242424242424242")
+    assert too_small.code != 0 and "0.50 USD" in too_small.stderr

@@ -140,6 +140,11 @@ def test_registering_a_merchant_and_the_admins_commands(
     assert cli.json("whoami")["merchant_id"] == merchant_id  # --login kept the owner's session
     assert cli.json("payments", "create", "--amount", "2", "--card", "4242424242424242")["currency_code"] == "EUR"
     assert "fee       2.90 % + 0.30 EUR" in cli.ok("merchants", "get").stdout
+    assert "cards     any valid number" in cli.ok("merchants", "get").stdout
+    refusing = cli.json("merchants", "update", "--unknown-cards", "refuse")
+    assert refusing["unknown_cards"] == "UNKNOWN_CARDS_REFUSE"
+    assert "cards     test cards only" in cli.ok("merchants", "get").stdout
+    cli.json("merchants", "update", "--unknown-cards", "approve")
 
     cli.ok("login", "--email", admin_account.email, "--password-stdin", input=admin_account.password + "\n")
     assert any(m["id"] == merchant_id for m in cli.json("merchants", "list", "--limit", "0")["merchants"])

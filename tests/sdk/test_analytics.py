@@ -77,6 +77,7 @@ def test_top_customers_gateways_and_search(server: ServerHandle, client: Client)
     start, end = _window(client, made["captured"])
     top = client.analytics.top_customers(start, end, limit=1)
     assert [(c.customer_id, c.payments, c.captured_volume) for c in top] == [(made["customer"], 1, 1000)]
+    assert client.analytics.top_customers(start, end, limit=1, currency="usd") == top  # any case, as Stripe
     gateways = client.analytics.gateway_performance(start, end)
     assert sum(g.attempts for g in gateways) >= 5  # authorize x3, capture, refund, void
     assert all(g.latency_p50_ms <= g.latency_p99_ms for g in gateways)

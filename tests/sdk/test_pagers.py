@@ -39,7 +39,7 @@ def test_payments_list_filters_apply_to_every_page(client: Client) -> None:
 def test_async_pagers(server: ServerHandle, merchant: MerchantAccount) -> None:
     async def scenario() -> None:
         async with AsyncClient.connect(server.target, api_key=merchant.api_key) as client:
-            created = [(await client.payments.create(amount_minor=10, card=VISA)).id for _ in range(5)]
+            created = [(await client.payments.create(amount_minor=1000, card=VISA)).id for _ in range(5)]
             assert [p.id async for p in client.payments.list(page_size=2)] == created[::-1]
             sizes = [len(page.items) async for page in client.payments.list(page_size=2).pages()]
             assert sizes == [2, 2, 1]
@@ -58,11 +58,11 @@ def test_async_pagers(server: ServerHandle, merchant: MerchantAccount) -> None:
 
 def test_breaking_out_of_a_blocking_pager_early_is_clean(client: Client) -> None:
     for _ in range(3):
-        client.payments.create(amount_minor=10, card=VISA)
+        client.payments.create(amount_minor=1000, card=VISA)
     pages = iter(client.payments.list(page_size=1))
     first = next(pages)
     del pages  # abandoned after one item: its generator is closed on the client's loop
-    assert first.amount_minor == 10
+    assert first.amount_minor == 1000
     assert client.payments.get(first.id).id == first.id
 
 

@@ -3,6 +3,8 @@ the reasons of their refusals, and the amounts (fee, net) they leave; on fakes, 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from paysim.domain.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -41,8 +43,16 @@ def test_the_percentage_fee_rounds_half_up_to_the_minor_unit(world: World) -> No
 
 
 def test_the_fee_never_exceeds_the_captured_amount(world: World) -> None:
-    state = world.create(20, capture=CaptureMethod.AUTOMATIC).payment
-    assert (state.fee_amount, state.net_amount) == (20, 0)
+    for merchant_id, merchant in list(world.db.merchants.rows.items()):
+        world.db.merchants.rows[merchant_id] = dataclasses.replace(merchant, fee_fixed=100)
+    state = world.create(50, capture=CaptureMethod.AUTOMATIC).payment  # EUR's smallest charge
+    assert (state.fee_amount, state.net_amount) == (50, 0)
+
+
+def test_an_amount_below_the_currencys_minimum_is_an_invalid_argument(world: World) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        world.create(49)
+    assert [(f.field, f.reason) for f in refused.value.violations] == [("amount_minor", "AMOUNT_BELOW_MINIMUM")]
 
 
 def test_the_payment_takes_the_merchants_fee_and_default_currency(world: World) -> None:

@@ -107,6 +107,8 @@ STORED: list[tuple[EventType, dict[str, Any]]] = [
     (EventType.DISPUTE_CLOSED, {"dispute_id": "dp_1", "status": "won", "reason": "evidence_won"}),
     (EventType.DISPUTE_FUNDS_WITHDRAWN, {"dispute_id": "dp_1", "amount": 1_000, "fee": 1_500}),
     (EventType.DISPUTE_FUNDS_REINSTATED, {"dispute_id": "dp_1", "amount": 1_000}),
+    # Since cards say where they were issued and how they are funded.
+    (EventType.CREATED, {**CREATED, "card": {**CARD, "country": "BR", "funding": "debit"}}),
 ]
 
 
@@ -134,6 +136,7 @@ def test_older_rows_without_optional_keys_still_read() -> None:
         "",
         "card",
     )
+    assert (created.card.country, created.card.funding) == ("", "unknown")
     lean_attempt = {k: v for k, v in ATTEMPT.items() if k not in ("reference", "latency_ms", "detail")}
     voided = event_codec.from_stored("payment.voided", {"attempt": lean_attempt}, AT)
     assert isinstance(voided, PaymentVoided) and voided.attempt is not None

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from paysim.domain.card_issuers import Funding, Issuer, issuer_of
 from paysim.domain.cards import brand_of, luhn_valid, normalize_pan
 from paysim.domain.declines import DECLINES
 from paysim.domain.scenarios import (
@@ -87,10 +88,93 @@ MAGIC = {
 }
 
 
+# Stripe's cards by country and by funding (docs.stripe.com/testing): number → (country, funding).
+COUNTRY_CARDS = {
+    "4000000760000002": ("BR", "credit"),
+    "4000001240000000": ("CA", "credit"),
+    "4000001520000001": ("CL", "credit"),
+    "4000001700000003": ("CO", "credit"),
+    "4000001880000005": ("CR", "credit"),
+    "4000002180000000": ("EC", "credit"),
+    "4000004840008001": ("MX", "credit"),
+    "4000005910000000": ("PA", "credit"),
+    "4000006000000066": ("PY", "credit"),
+    "4000006040000068": ("PE", "credit"),
+    "4000008580000003": ("UY", "credit"),
+    "4000000320000021": ("AR", "credit"),
+    "4000007840000001": ("AE", "credit"),
+    "4000000400000008": ("AT", "credit"),
+    "4000000560000004": ("BE", "credit"),
+    "4000001000000000": ("BG", "credit"),
+    "4000001910000009": ("HR", "credit"),
+    "4000001960000008": ("CY", "credit"),
+    "4000002030000002": ("CZ", "credit"),
+    "4000002080000001": ("DK", "credit"),
+    "4000002330000009": ("EE", "credit"),
+    "4000002460000001": ("FI", "credit"),
+    "4000002500000003": ("FR", "credit"),
+    "4000002760000016": ("DE", "credit"),
+    "4000002920000005": ("GI", "credit"),
+    "4000003000000030": ("GR", "credit"),
+    "4000003480000005": ("HU", "credit"),
+    "4000003720000005": ("IE", "credit"),
+    "4000003800000008": ("IT", "credit"),
+    "4000004280000005": ("LV", "credit"),
+    "4000004380000004": ("LI", "credit"),
+    "4000004400000000": ("LT", "credit"),
+    "4000004420000006": ("LU", "credit"),
+    "4000004700000007": ("MT", "credit"),
+    "4000005280000002": ("NL", "credit"),
+    "4000005780000007": ("NO", "credit"),
+    "4000006160000005": ("PL", "credit"),
+    "4000006200000007": ("PT", "credit"),
+    "4000006420000001": ("RO", "credit"),
+    "4000007050000006": ("SI", "credit"),
+    "4000007030000001": ("SK", "credit"),
+    "4000007240000007": ("ES", "credit"),
+    "4000007520000008": ("SE", "credit"),
+    "4000007560000009": ("CH", "credit"),
+    "4000008260000000": ("GB", "credit"),
+    "4000058260000005": ("GB", "debit"),
+    "5555558265554449": ("GB", "credit"),
+    "4000000360000006": ("AU", "credit"),
+    "4000001560000002": ("CN", "credit"),
+    "4000003440000004": ("HK", "credit"),
+    "4000003560000008": ("IN", "credit"),
+    "4000003920000003": ("JP", "credit"),
+    "3530111333300000": ("JP", "credit"),
+    "4000004580000002": ("MY", "credit"),
+    "4000005540000008": ("NZ", "credit"),
+    "4000007020000003": ("SG", "credit"),
+    "4000001580000008": ("TW", "credit"),
+    "4000007640000003": ("TH", "credit"),
+    "4000057640000008": ("TH", "debit"),
+    "6011981111111113": ("US", "debit"),
+    "6200000000000047": ("CN", "debit"),
+}
+
+
 def test_every_reference_card_has_a_scenario_and_nothing_else_does() -> None:
-    expected = set(SUCCESS_CARDS) | set(DECLINE_CARDS) | set(THREE_DS_CARDS) | set(AFTER_PAYMENT_CARDS)
+    expected = (
+        set(SUCCESS_CARDS) | set(DECLINE_CARDS) | set(THREE_DS_CARDS) | set(AFTER_PAYMENT_CARDS) | set(COUNTRY_CARDS)
+    )
     assert set(CARD_SCENARIOS) == expected
-    assert len(CARD_SCENARIOS) == 37
+    assert len(CARD_SCENARIOS) == 37 + 61
+
+
+@pytest.mark.parametrize(("pan", "issued"), sorted(COUNTRY_CARDS.items()))
+def test_cards_by_country_approve_and_say_where_they_were_issued(pan: str, issued: tuple[str, str]) -> None:
+    assert CARD_SCENARIOS[pan].kind is ScenarioKind.APPROVE
+    issuer = issuer_of(pan, in_catalogue=True)
+    assert (issuer.country, issuer.funding.value) == issued
+
+
+def test_funding_of_the_brand_cards_and_of_cards_outside_the_catalogue() -> None:
+    assert issuer_of("4242424242424242", in_catalogue=True) == Issuer("US", Funding.CREDIT)
+    assert issuer_of("4000056655665556", in_catalogue=True) == Issuer("US", Funding.DEBIT)
+    assert issuer_of("5105105105105100", in_catalogue=True) == Issuer("US", Funding.PREPAID)
+    assert issuer_of("4000000000009995", in_catalogue=True) == Issuer("US", Funding.CREDIT)
+    assert issuer_of("4111111111111111", in_catalogue=False) == Issuer("", Funding.UNKNOWN)
 
 
 @pytest.mark.parametrize("pan", sorted(CARD_SCENARIOS))

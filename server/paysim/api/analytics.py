@@ -13,6 +13,7 @@ from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
 from paysim.contract.timestamps import timestamp
 from paysim.domain import analytics_figures as figures
+from paysim.domain import currency
 from paysim.domain.analytics import LATENCY_BOUNDS_MS, PAYMENT_COUNTERS, PaymentRow
 from paysim.services.analytics import AnalyticsService, TimeRange
 from paysim.store.analytics_reader import GatewayTotals
@@ -122,7 +123,7 @@ class AnalyticsServicer(analytics_pb2_grpc.AnalyticsServiceServicer):
             _range(request.range, request.HasField("range")),
             by_count=request.rank_by == analytics_pb2.CUSTOMER_RANKING_COUNT,
             limit=request.limit,
-            currency=request.currency,
+            currency=currency.normalize(request.currency),
         )
         return analytics_pb2.ListTopCustomersResponse(
             customers=[

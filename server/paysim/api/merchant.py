@@ -10,9 +10,23 @@ from paysim_proto.v1 import merchant_pb2, merchant_pb2_grpc
 from paysim.api.call_context import require_principal
 from paysim.api.pages import next_token, read_page_request
 from paysim.contract import identity_messages
+from paysim.domain import currency
+from paysim.domain.card_issuers import UnknownCards
+from paysim.domain.validation import Violations
 from paysim.services.merchants import MerchantService
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _unknown_cards(request: merchant_pb2.UpdateMerchantRequest) -> UnknownCards | None:
+    if not request.HasField("unknown_cards") or request.unknown_cards == merchant_pb2.UNKNOWN_CARDS_UNSPECIFIED:
+        return None
+    found = identity_messages.UNKNOWN_CARDS_FROM_PROTO.get(request.unknown_cards)
+    if found is None:
+        v = Violations()
+        v.add("unknown_cards", "must be UNKNOWN_CARDS_APPROVE or UNKNOWN_CARDS_REFUSE", "INVALID_ENUM")
+        v.raise_if_any()
+    return found
 
 
 class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
@@ -28,7 +42,7 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             owner_password=request.owner_password,
             owner_full_name=request.owner_full_name,
             support_email=request.support_email,
-            default_currency=request.default_currency_code,
+            default_currency=currency.normalize(request.default_currency_code),
         )
         return merchant_pb2.RegisterMerchantResponse(
             merchant=identity_messages.merchant(merchant), owner=identity_messages.user(owner)
@@ -48,9 +62,12 @@ class MerchantServicer(merchant_pb2_grpc.MerchantServiceServicer):
             request.merchant_id,
             name=request.name if request.HasField("name") else None,
             support_email=request.support_email if request.HasField("support_email") else None,
-            default_currency=request.default_currency_code if request.HasField("default_currency_code") else None,
+            default_currency=(
+                currency.normalize(request.default_currency_code) if request.HasField("default_currency_code") else None
+            ),
             fee_percent_bps=request.fee_percent_bps if request.HasField("fee_percent_bps") else None,
             fee_fixed=request.fee_fixed_minor if request.HasField("fee_fixed_minor") else None,
+            unknown_cards=_unknown_cards(request),
         )
         return merchant_pb2.UpdateMerchantResponse(merchant=identity_messages.merchant(merchant))
 

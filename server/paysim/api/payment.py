@@ -13,6 +13,7 @@ from paysim.api.pages import next_token, read_page_request
 from paysim.api.request_metadata import REPLAYED_TRAILER, single_metadata
 from paysim.contract import payment_messages
 from paysim.contract.event_messages import payment_event
+from paysim.domain import currency
 from paysim.domain.overrides import OVERRIDE_HEADERS, parse_override
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.validation import Violations
@@ -64,7 +65,7 @@ class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
             CreatePayment(
                 merchant_id=request.merchant_id,
                 amount=request.amount_minor,
-                currency=request.currency_code,
+                currency=currency.normalize(request.currency_code),
                 card=CardInput(card.number, card.exp_month, card.exp_year, card.cvc, card.holder_name),
                 customer_id=request.customer_id,
                 description=request.description,

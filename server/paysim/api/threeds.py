@@ -11,6 +11,7 @@ from paysim.api.call_context import require_principal
 from paysim.api.payment import idempotency_key, mark_replay, override_metadata
 from paysim.contract import payment_messages
 from paysim.contract.timestamps import timestamp
+from paysim.domain import currency
 from paysim.domain.overrides import parse_override
 from paysim.domain.threeds import AcsAction, Policy, PolicyMode, Threshold
 from paysim.services.payments import PaymentService
@@ -90,7 +91,7 @@ class ThreeDSServicer(threeds_pb2_grpc.ThreeDSServiceServicer):
         self, request: threeds_pb2.SetThreeDSPolicyRequest, context: Context
     ) -> threeds_pb2.SetThreeDSPolicyResponse:
         mode = MODE_FROM_PROTO.get(request.mode)
-        thresholds = tuple(Threshold(t.currency_code, t.amount_minor) for t in request.thresholds)
+        thresholds = tuple(Threshold(currency.normalize(t.currency_code), t.amount_minor) for t in request.thresholds)
         wanted = None if mode is None else Policy(mode, thresholds)
         stored = await self._three_ds.set_policy(require_principal(), request.merchant_id, wanted)
         return T.SetThreeDSPolicyResponse(policy=policy(stored))

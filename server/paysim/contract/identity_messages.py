@@ -5,6 +5,7 @@ from __future__ import annotations
 from paysim_proto.v1 import auth_pb2, common_pb2, customer_pb2, merchant_pb2
 
 from paysim.contract.timestamps import timestamp
+from paysim.domain.card_issuers import UnknownCards
 from paysim.domain.models import ApiKey, Customer, GatewayConfig, Merchant, User
 from paysim.domain.principal import CredentialKind
 from paysim.domain.roles import Role
@@ -33,6 +34,13 @@ def user(u: User) -> auth_pb2.User:
     )
 
 
+_UNKNOWN_CARDS = {
+    UnknownCards.APPROVE: merchant_pb2.UNKNOWN_CARDS_APPROVE,
+    UnknownCards.REFUSE: merchant_pb2.UNKNOWN_CARDS_REFUSE,
+}
+UNKNOWN_CARDS_FROM_PROTO = {v: k for k, v in _UNKNOWN_CARDS.items()}
+
+
 def merchant(m: Merchant) -> merchant_pb2.Merchant:
     return merchant_pb2.Merchant(
         id=m.id,
@@ -44,6 +52,7 @@ def merchant(m: Merchant) -> merchant_pb2.Merchant:
         update_time=timestamp(m.updated_at),
         fee_percent_bps=m.fee_percent_bps,
         fee_fixed_minor=m.fee_fixed,
+        unknown_cards=_UNKNOWN_CARDS[m.unknown_cards],
     )
 
 

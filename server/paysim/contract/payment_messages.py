@@ -122,6 +122,8 @@ def card(c: Card) -> payment_pb2.CardDetails:
         exp_year=c.exp_year,
         fingerprint=c.fingerprint,
         holder_name=c.holder_name,
+        country=c.country,
+        funding=c.funding,
     )
 
 

@@ -12,3 +12,9 @@ def is_known(code: str) -> bool:
 def exponent(code: str) -> int:
     """The number of decimal places of ``code``; KeyError for an unknown code."""
     return EXPONENTS[code]
+
+
+def normalize(code: str) -> str:
+    """``usd`` is ``USD`` (Stripe takes codes in lower case). Only ASCII is folded:
+    ``"ß".upper()`` is ``"SS"``, which must not turn a wrong code into a right one."""
+    return code.upper() if code.isascii() else code

@@ -27,7 +27,7 @@ Data = Mapping[str, Any]
 
 
 def card_data(card: Card) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "brand": card.brand,
         "bin": card.bin,
         "last4": card.last4,
@@ -36,6 +36,17 @@ def card_data(card: Card) -> dict[str, Any]:
         "fingerprint": card.fingerprint,
         "holder_name": card.holder_name,
     }
+    # Written only when known, so that a row from before they existed writes back as it was read.
+    if card.country:
+        data["country"] = card.country
+    if card.funding != _unknown_funding(card.brand):
+        data["funding"] = card.funding
+    return data
+
+
+def _unknown_funding(brand: str) -> str:
+    """A card's funding when the row does not say: unknown, and none for a payment without a card."""
+    return "unknown" if brand else ""
 
 
 def card_from(data: Data) -> Card:
@@ -47,6 +58,8 @@ def card_from(data: Data) -> Card:
         exp_year=int(data["exp_year"]),
         fingerprint=data["fingerprint"],
         holder_name=data.get("holder_name", ""),
+        country=data.get("country", ""),
+        funding=data.get("funding", _unknown_funding(data["brand"])),
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from paysim.domain.card_issuers import UnknownCards
 from paysim.domain.gateway_settings import LATENCY_MS, TIMEOUT_MS, setting
 from paysim.domain.roles import Role
 
@@ -21,6 +22,7 @@ class Merchant:
     updated_at: datetime
     fee_percent_bps: int = 290
     fee_fixed: int = 30
+    unknown_cards: UnknownCards = UnknownCards.APPROVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,9 +39,13 @@ class Card:
     exp_year: int
     fingerprint: str
     holder_name: str
+    # Where the card was issued (ISO 3166-1 alpha-2, empty when unknown) and how it is funded
+    # (credit, debit, prepaid, unknown); payments from before these were kept read as unknown.
+    country: str = ""
+    funding: str = "unknown"
 
 
-NO_CARD = Card("", "", "", 0, 0, "", "")
+NO_CARD = Card("", "", "", 0, 0, "", "", funding="")
 """The card of a payment paid another way (UPI, a PayPal wallet)."""
 
 

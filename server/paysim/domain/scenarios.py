@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from paysim.domain.card_issuers import COUNTRY_CARDS
 from paysim.domain.cards import normalize_pan
 from paysim.domain.declines import DECLINES
 
@@ -102,6 +103,13 @@ _APPROVALS = (
     _card("36227206271667", _A.APPROVE, "Diners Club (14 digits): approves"),
     _card("3566002020360505", _A.APPROVE, "JCB: approves"),
     _card("6200000000000005", _A.APPROVE, "UnionPay: approves"),
+)
+
+# Stripe's cards by country (and a few by funding): they approve; the payment's card says where
+# each was issued and how it is funded (domain/card_issuers.py).
+_BY_COUNTRY = tuple(
+    _card(pan, _A.APPROVE, f"{brand}, issued in {name} ({country}): approves")
+    for pan, brand, country, name, _ in COUNTRY_CARDS
 )
 
 # The decline cards: their last four digits also name the magic amounts.
@@ -177,7 +185,9 @@ def _by_card(*groups: tuple[Scenario, ...]) -> Mapping[str, Scenario]:
     return MappingProxyType(table)
 
 
-CARD_SCENARIOS: Mapping[str, Scenario] = _by_card(_APPROVALS, _DECLINE_SCENARIOS, _THREE_DS, _AFTER_PAYMENT)
+CARD_SCENARIOS: Mapping[str, Scenario] = _by_card(
+    _APPROVALS, _BY_COUNTRY, _DECLINE_SCENARIOS, _THREE_DS, _AFTER_PAYMENT
+)
 """Scenario by test card number (digits only)."""
 
 MAGIC_AMOUNTS: Mapping[int, Scenario] = MappingProxyType(

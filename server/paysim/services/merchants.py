@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from paysim.domain import ids
+from paysim.domain.card_issuers import UnknownCards
 from paysim.domain.duplicates import ApiKeyNameTaken, DuplicateEmail, MerchantNameTaken
 from paysim.domain.errors import AlreadyExists, NotFound
 from paysim.domain.gateway_settings import check_gateway, check_priority, check_settings
@@ -129,6 +130,7 @@ class MerchantService:
         default_currency: str | None,
         fee_percent_bps: int | None = None,
         fee_fixed: int | None = None,
+        unknown_cards: UnknownCards | None = None,
     ) -> Merchant:
         v = Violations()
         if fee_percent_bps is not None and not 0 <= fee_percent_bps <= 10_000:
@@ -157,6 +159,7 @@ class MerchantService:
                     default_currency=default_currency or merchant.default_currency,
                     fee_percent_bps=merchant.fee_percent_bps if fee_percent_bps is None else fee_percent_bps,
                     fee_fixed=merchant.fee_fixed if fee_fixed is None else fee_fixed,
+                    unknown_cards=unknown_cards or merchant.unknown_cards,
                     updated_at=self._clock(),
                 )
                 await uow.merchants.update(merchant)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from paysim.domain import cards, payment, payment_rules
+from paysim.domain import cards, money_rules, payment, payment_rules
+from paysim.domain.card_issuers import UnknownCards, issuer_of
+from paysim.domain.models import Merchant
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
+from paysim.domain.scenarios import CARD_SCENARIOS
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, PayPalWallet, Upi
 from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CreatePayment
@@ -42,6 +45,8 @@ def validate_create(
         v.add("amount_minor", f"must be between 1 and {MAX_AMOUNT} minor units", "AMOUNT_OUT_OF_RANGE")
     if cmd.currency:
         check_currency(v, "currency_code", cmd.currency)
+        if 1 <= cmd.amount <= MAX_AMOUNT:
+            money_rules.check_charge_amount(v, "amount_minor", cmd.amount, cmd.currency)
     pan = cards.normalize_pan(cmd.card.number) if cmd.method_type is MethodType.CARD else ""
     _check_method(v, cmd, pan, today)
     check_id(v, "customer_id", cmd.customer_id, "cus", required=False)
@@ -55,6 +60,19 @@ def validate_create(
     return merchant_id, cards.summarize(pan, cmd.card.exp_month, cmd.card.exp_year, card_key), pan
 
 
+def check_known_card(unknown_cards: UnknownCards, summary: cards.CardSummary | None, pan: str) -> None:
+    """A merchant that refuses cards outside the test catalogue (as Stripe refuses real card
+    numbers in test mode) is answered before anything is stored."""
+    if unknown_cards is UnknownCards.REFUSE and summary is not None and pan not in CARD_SCENARIOS:
+        v = Violations()
+        v.add(
+            "card.number",
+            "is not one of the test cards; this merchant refuses other card numbers (unknown_cards: refuse)",
+            "CARD_NOT_IN_TEST_CATALOGUE",
+        )
+        v.raise_if_any()
+
+
 def clock_of(requested: str, customers: str) -> str:
     """The test clock a customer's payment lives on: the customer's; naming another is refused."""
     if requested and customers and requested != customers:
@@ -66,14 +84,20 @@ def clock_of(requested: str, customers: str) -> str:
 
 def new_payment(
     cmd: CreatePayment,
-    merchant_id: str,
-    default_currency: str,
+    merchant: Merchant,
     summary: cards.CardSummary | None,
     pan: str,
     test_clock_id: str = "",
 ) -> payment_rules.NewPayment:
+    """The payment ``cmd`` asks of ``merchant``; the checks that need the merchant's settings come first."""
+    if not cmd.currency:  # the merchant's currency: its rules are known only now
+        v = Violations()
+        money_rules.check_charge_amount(v, "amount_minor", cmd.amount, merchant.default_currency)
+        v.raise_if_any()
+    check_known_card(merchant.unknown_cards, summary, pan)
     card = payment.NO_CARD
     if summary is not None:
+        issuer = issuer_of(pan, in_catalogue=pan in CARD_SCENARIOS)
         card = payment.Card(
             summary.brand.value,
             summary.bin,
@@ -82,11 +106,13 @@ def new_payment(
             summary.exp_year,
             summary.fingerprint,
             cmd.card.holder_name.strip(),
+            issuer.country,
+            issuer.funding.value,
         )
     return payment_rules.NewPayment(
-        merchant_id=merchant_id,
+        merchant_id=merchant.id,
         amount=cmd.amount,
-        currency=cmd.currency or default_currency,
+        currency=cmd.currency or merchant.default_currency,
         pan=pan,
         card=card,
         customer_id=cmd.customer_id,

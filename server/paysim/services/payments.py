@@ -208,7 +208,7 @@ class PaymentService:
             if clock_id:  # a payment on real time reads no clock
                 clock = await uow.test_clocks.get(clock_id, for_share=True)
                 now = time_for_new_work(clock, clock_id, merchant_id)
-            new = new_payment(cmd, merchant_id, merchant.default_currency, summary, pan, clock_id)
+            new = new_payment(cmd, merchant, summary, pan, clock_id)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = payment.create(created, payment_id)
             await uow.payments.save(None, state, [created])

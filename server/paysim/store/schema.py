@@ -73,6 +73,7 @@ merchants = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("fee_percent_bps", Integer, nullable=False, server_default="290"),
     Column("fee_fixed_minor", BigInteger, nullable=False, server_default="30"),
+    Column("unknown_cards", String(16), nullable=False, server_default="approve"),
     Index(None, "created_at", "id"),
 )
 

@@ -30,6 +30,13 @@ def card(details: CardDetails) -> str:
     return f"{details.brand} •••• {details.last4} ({details.exp_month:02d}/{details.exp_year})"
 
 
+def issuer(details: CardDetails) -> str:
+    """``debit, issued in BR``; a card outside the test catalogue has no known issuer."""
+    if not details.funding:  # no card, or a server from before cards said
+        return ""
+    return f"{details.funding}, issued in {details.country}" if details.country else f"{details.funding} funding"
+
+
 def method(payment: Payment) -> str:
     if payment.method_type in (PaymentMethodType.PAYMENT_METHOD_TYPE_CARD, 0) and payment.HasField("card"):
         return card(payment.card)
@@ -67,6 +74,7 @@ def payment_lines(payment: Payment) -> list[str]:
             ("net", money(payment.net_amount_minor) if settled else ""),
             ("method", method(payment)),
             ("holder", payment.card.holder_name),
+            ("card", issuer(payment.card)),
             ("gateway", payment.gateway),
             ("3-D Secure", three_ds(payment.three_ds)),
             ("declined", f"{decline.code}: {decline.message}" if decline.code else ""),

@@ -1,6 +1,9 @@
 """ISO 4217 currencies and their minor-unit exponents (JPY 0, USD 2, KWD 3): how many minor units
 of an amount make one major unit.
 
+``MINIMUM_CHARGE`` is the smallest charge Stripe takes in a currency (the server refuses less;
+the command line's demo data stays above it).
+
 Hand-written, not generated: the one table the server (``paysim.domain.currency``), the client and
 its command line read, so that they agree on every amount without the client needing the server.
 """
@@ -27,4 +30,13 @@ EXPONENTS: dict[str, int] = {
     "TTD": 2, "TWD": 2, "TZS": 2, "UAH": 2, "UGX": 0, "USD": 2, "UYU": 2, "UZS": 2, "VES": 2,
     "VND": 0, "VUV": 0, "WST": 2, "XAF": 0, "XCD": 2, "XOF": 0, "XPF": 0, "YER": 2, "ZAR": 2,
     "ZMW": 2, "ZWL": 2,
+}  # fmt: skip
+
+# Stripe's "minimum and maximum charge amounts" table, in minor units. Currencies it does not
+# list take no minimum here: Stripe converts those to USD 0.50 at the day's rate, which a
+# simulator without exchange rates cannot do.
+MINIMUM_CHARGE: dict[str, int] = {
+    "USD": 50, "AED": 200, "AUD": 50, "BGN": 100, "BRL": 50, "CAD": 50, "CHF": 50, "CZK": 1500,
+    "DKK": 250, "EUR": 50, "GBP": 30, "HKD": 400, "HUF": 17500, "INR": 50, "JPY": 50, "MXN": 1000,
+    "MYR": 200, "NOK": 300, "NZD": 50, "PLN": 200, "RON": 200, "SEK": 300, "SGD": 50, "THB": 1000,
 }  # fmt: skip

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from paysim.domain.card_issuers import UnknownCards
 from paysim.domain.duplicates import DuplicateEmail, MerchantNameTaken
 from paysim.domain.models import Merchant, User
 from paysim.domain.paging import Cursor
@@ -27,6 +28,7 @@ def _merchant(row: Row[Any]) -> Merchant:
         updated_at=row.updated_at,
         fee_percent_bps=row.fee_percent_bps,
         fee_fixed=row.fee_fixed_minor,
+        unknown_cards=UnknownCards(row.unknown_cards),
     )
 
 
@@ -70,6 +72,7 @@ class MerchantRepository(SqlRepository):
                     updated_at=merchant.updated_at,
                     fee_percent_bps=merchant.fee_percent_bps,
                     fee_fixed_minor=merchant.fee_fixed,
+                    unknown_cards=merchant.unknown_cards.value,
                 )
             )
 
@@ -96,6 +99,7 @@ class MerchantRepository(SqlRepository):
                     updated_at=merchant.updated_at,
                     fee_percent_bps=merchant.fee_percent_bps,
                     fee_fixed_minor=merchant.fee_fixed,
+                    unknown_cards=merchant.unknown_cards.value,
                 )
             )
 

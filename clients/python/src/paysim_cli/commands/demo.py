@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from paysim_client import Client
 from paysim_client.types import AcsAction, CaptureMethod, CardInput, Payment, PaymentStatus
+from paysim_proto.currency import MINIMUM_CHARGE
 
 from paysim_cli.context import Context
 from paysim_cli.failures import UsageError
@@ -163,6 +164,7 @@ def seed(ctx: Context, args: argparse.Namespace) -> None:
             for _ in range(args.payments):
                 story = rng.choices([s for _, s in STORIES], weights)[0]
                 amount = rng.randint(5, 250) * 10**places + rng.choice([0, 0, 50, 99]) * 10 ** max(places - 2, 0)
+                amount = max(amount, MINIMUM_CHARGE.get(currency, 1))  # HUF's smallest charge is 175.00
                 payment = story(client, amount, currency)
                 statuses[payment.status] += 1
                 bar.advance()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from paysim_client.types import Merchant, RegisterMerchantResponse
-from paysim_proto.v1.merchant_pb2 import ListMerchantsResponse
+from paysim_proto.v1.merchant_pb2 import UNKNOWN_CARDS_APPROVE, UNKNOWN_CARDS_REFUSE, ListMerchantsResponse
 
 from paysim_cli.commands._common import add_list_options, collect, more, read_password
 from paysim_cli.commands.session import remember
@@ -44,6 +44,11 @@ def register(registrar: Registrar) -> None:
     parser.add_argument("--currency", help="the default currency")
     parser.add_argument("--fee-bps", type=int, help="the fee's percentage in basis points (290 = 2.90 %%)")
     parser.add_argument("--fee-fixed-minor", type=int, help="the fee's fixed part in minor units")
+    parser.add_argument(
+        "--unknown-cards",
+        choices=["approve", "refuse"],
+        help="what valid card numbers outside the test catalogue do (default approve)",
+    )
 
     parser = group.command("list", "every merchant (admins)", list_merchants)
     add_list_options(parser)
@@ -55,6 +60,9 @@ def register(registrar: Registrar) -> None:
         group.command(name, what, handler).add_argument("merchant_id", metavar="MERCHANT_ID")
 
 
+_UNKNOWN_CARDS = {"approve": UNKNOWN_CARDS_APPROVE, "refuse": UNKNOWN_CARDS_REFUSE}
+
+
 def merchant_lines(m: Merchant) -> list[str]:
     fee = f"{m.fee_percent_bps / 100:.2f} % + {format_minor(m.fee_fixed_minor, m.default_currency_code)}"
     return fields(
@@ -64,6 +72,7 @@ def merchant_lines(m: Merchant) -> list[str]:
             ("active", "yes" if m.active else "no (deactivated)"),
             ("currency", m.default_currency_code),
             ("fee", fee),
+            ("cards", "test cards only" if m.unknown_cards == UNKNOWN_CARDS_REFUSE else "any valid number"),
             ("support", m.support_email),
             ("created", when(m.create_time)),
         ]
@@ -108,6 +117,7 @@ def update(ctx: Context, args: argparse.Namespace) -> None:
         default_currency_code=args.currency.upper() if args.currency else None,
         fee_percent_bps=args.fee_bps,
         fee_fixed_minor=args.fee_fixed_minor,
+        unknown_cards=_UNKNOWN_CARDS.get(args.unknown_cards),
     )
     ctx.out.result(merchant, lambda: merchant_lines(merchant))
 

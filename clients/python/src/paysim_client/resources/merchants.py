@@ -151,10 +151,13 @@ class AsyncMerchants(AsyncResource):
         default_currency_code: str | None = None,
         fee_percent_bps: int | None = None,
         fee_fixed_minor: int | None = None,
+        unknown_cards: merchant_pb2.UnknownCards.ValueType | None = None,
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> merchant_pb2.Merchant:
-        """Change the fields given (the others stay as they are) and return the merchant."""
+        """Change the fields given (the others stay as they are) and return the merchant.
+        ``unknown_cards``: ``UNKNOWN_CARDS_REFUSE`` refuses valid card numbers outside the test
+        catalogue, ``UNKNOWN_CARDS_APPROVE`` (the default) approves them."""
         request = merchant_pb2.UpdateMerchantRequest(
             merchant_id=merchant_id,
             name=name,
@@ -162,6 +165,7 @@ class AsyncMerchants(AsyncResource):
             default_currency_code=default_currency_code,
             fee_percent_bps=fee_percent_bps,
             fee_fixed_minor=fee_fixed_minor,
+            unknown_cards=unknown_cards,
         )
         reply = await self._transport.call(rpcs.UPDATE_MERCHANT, request, timeout=timeout, retry=retry)
         return reply.merchant

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from paysim_proto.v1 import auth_pb2 as _auth_pb2
 import builtins as _builtins
 import sys
@@ -19,6 +20,37 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _UnknownCards:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _UnknownCardsEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UnknownCards.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    UNKNOWN_CARDS_UNSPECIFIED: _UnknownCards.ValueType  # 0
+    """Not set: in an update, leaves the setting as it is."""
+    UNKNOWN_CARDS_APPROVE: _UnknownCards.ValueType  # 1
+    """The card approves, like `4242424242424242` (the default)."""
+    UNKNOWN_CARDS_REFUSE: _UnknownCards.ValueType  # 2
+    """`CreatePayment` is INVALID_ARGUMENT, field violation `card.number`
+    `CARD_NOT_IN_TEST_CATALOGUE`; nothing is stored.
+    """
+
+class UnknownCards(_UnknownCards, metaclass=_UnknownCardsEnumTypeWrapper):
+    """What a merchant's payments do with a valid card number (right length, Luhn check) that is not
+    one of the test cards. Stripe refuses real card numbers in test mode; paysim approves them
+    unless the merchant asks otherwise.
+    """
+
+UNKNOWN_CARDS_UNSPECIFIED: UnknownCards.ValueType  # 0
+"""Not set: in an update, leaves the setting as it is."""
+UNKNOWN_CARDS_APPROVE: UnknownCards.ValueType  # 1
+"""The card approves, like `4242424242424242` (the default)."""
+UNKNOWN_CARDS_REFUSE: UnknownCards.ValueType  # 2
+"""`CreatePayment` is INVALID_ARGUMENT, field violation `card.number`
+`CARD_NOT_IN_TEST_CATALOGUE`; nothing is stored.
+"""
+Global___UnknownCards: _TypeAlias = UnknownCards  # noqa: Y015
 
 @_typing.final
 class Merchant(_message.Message):
@@ -35,6 +67,7 @@ class Merchant(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     FEE_PERCENT_BPS_FIELD_NUMBER: _builtins.int
     FEE_FIXED_MINOR_FIELD_NUMBER: _builtins.int
+    UNKNOWN_CARDS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `mer_`."""
     name: _builtins.str
@@ -53,6 +86,8 @@ class Merchant(_message.Message):
     """Processing fee, fixed part per captured payment, in minor units of the
     payment's currency.
     """
+    unknown_cards: Global___UnknownCards.ValueType
+    """What a valid card number outside the test catalogue does (default: approves)."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the merchant was registered."""
@@ -73,10 +108,11 @@ class Merchant(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         fee_percent_bps: _builtins.int = ...,
         fee_fixed_minor: _builtins.int = ...,
+        unknown_cards: Global___UnknownCards.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "create_time", b"create_time", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "id", b"id", "name", b"name", "support_email", b"support_email", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "create_time", b"create_time", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "id", b"id", "name", b"name", "support_email", b"support_email", "unknown_cards", b"unknown_cards", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -346,6 +382,7 @@ class UpdateMerchantRequest(_message.Message):
     DEFAULT_CURRENCY_CODE_FIELD_NUMBER: _builtins.int
     FEE_PERCENT_BPS_FIELD_NUMBER: _builtins.int
     FEE_FIXED_MINOR_FIELD_NUMBER: _builtins.int
+    UNKNOWN_CARDS_FIELD_NUMBER: _builtins.int
     merchant_id: _builtins.str
     """Empty for the caller's own merchant. Admins may name any merchant."""
     name: _builtins.str
@@ -353,11 +390,13 @@ class UpdateMerchantRequest(_message.Message):
     support_email: _builtins.str
     """New support contact; an empty string clears it."""
     default_currency_code: _builtins.str
-    """New default currency (ISO 4217)."""
+    """New default currency (ISO 4217, any case: stored in upper case)."""
     fee_percent_bps: _builtins.int
     """New percentage fee in basis points, 0 to 10,000."""
     fee_fixed_minor: _builtins.int
     """New fixed fee in minor units, 0 to 10^9."""
+    unknown_cards: Global___UnknownCards.ValueType
+    """What valid card numbers outside the test catalogue do from now on."""
     def __init__(
         self,
         *,
@@ -367,10 +406,11 @@ class UpdateMerchantRequest(_message.Message):
         default_currency_code: _builtins.str | None = ...,
         fee_percent_bps: _builtins.int | None = ...,
         fee_fixed_minor: _builtins.int | None = ...,
+        unknown_cards: Global___UnknownCards.ValueType | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "_unknown_cards", b"_unknown_cards", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "name", b"name", "support_email", b"support_email", "unknown_cards", b"unknown_cards"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "merchant_id", b"merchant_id", "name", b"name", "support_email", b"support_email"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code", "_fee_fixed_minor", b"_fee_fixed_minor", "_fee_percent_bps", b"_fee_percent_bps", "_name", b"_name", "_support_email", b"_support_email", "_unknown_cards", b"_unknown_cards", "default_currency_code", b"default_currency_code", "fee_fixed_minor", b"fee_fixed_minor", "fee_percent_bps", b"fee_percent_bps", "merchant_id", b"merchant_id", "name", b"name", "support_email", b"support_email", "unknown_cards", b"unknown_cards"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__default_currency_code: _TypeAlias = _typing.Literal["default_currency_code"]  # noqa: Y015
     _WhichOneofArgType__default_currency_code: _TypeAlias = _typing.Literal["_default_currency_code", b"_default_currency_code"]  # noqa: Y015
@@ -382,6 +422,8 @@ class UpdateMerchantRequest(_message.Message):
     _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
     _WhichOneofReturnType__support_email: _TypeAlias = _typing.Literal["support_email"]  # noqa: Y015
     _WhichOneofArgType__support_email: _TypeAlias = _typing.Literal["_support_email", b"_support_email"]  # noqa: Y015
+    _WhichOneofReturnType__unknown_cards: _TypeAlias = _typing.Literal["unknown_cards"]  # noqa: Y015
+    _WhichOneofArgType__unknown_cards: _TypeAlias = _typing.Literal["_unknown_cards", b"_unknown_cards"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__default_currency_code) -> _WhichOneofReturnType__default_currency_code | None: ...
     @_typing.overload
@@ -392,6 +434,8 @@ class UpdateMerchantRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__support_email) -> _WhichOneofReturnType__support_email | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unknown_cards) -> _WhichOneofReturnType__unknown_cards | None: ...
 
 Global___UpdateMerchantRequest: _TypeAlias = UpdateMerchantRequest  # noqa: Y015
 

@@ -368,6 +368,8 @@ class CardDetails(_message.Message):
     EXP_YEAR_FIELD_NUMBER: _builtins.int
     FINGERPRINT_FIELD_NUMBER: _builtins.int
     HOLDER_NAME_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    FUNDING_FIELD_NUMBER: _builtins.int
     brand: _builtins.str
     """Lower-case brand: visa, mastercard, amex, discover, diners, jcb, unionpay, unknown."""
     bin: _builtins.str
@@ -382,6 +384,12 @@ class CardDetails(_message.Message):
     """Keyed hash of the number: equal for the same card at this paysim, useless elsewhere."""
     holder_name: _builtins.str
     """Name on the card."""
+    country: _builtins.str
+    """Where the card was issued: ISO 3166-1 alpha-2 (`US`, `BR`…); empty when unknown (a card
+    outside the test catalogue).
+    """
+    funding: _builtins.str
+    """How the card is funded: credit, debit, prepaid or unknown."""
     def __init__(
         self,
         *,
@@ -392,10 +400,12 @@ class CardDetails(_message.Message):
         exp_year: _builtins.int = ...,
         fingerprint: _builtins.str = ...,
         holder_name: _builtins.str = ...,
+        country: _builtins.str = ...,
+        funding: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bin", b"bin", "brand", b"brand", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "holder_name", b"holder_name", "last4", b"last4"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bin", b"bin", "brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "funding", b"funding", "holder_name", b"holder_name", "last4", b"last4"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -917,9 +927,12 @@ class CreatePaymentRequest(_message.Message):
     merchant_id: _builtins.str
     """Admins must name the merchant; others leave it empty."""
     amount_minor: _builtins.int
-    """Amount in minor units (e.g. 1050 = 10.50 USD, 1050 = 1,050 JPY). 1 to 10^12."""
+    """Amount in minor units (e.g. 1050 = 10.50 USD, 1050 = 1,050 JPY). 1 to 10^12, at least the
+    currency's smallest charge (50 for USD: AMOUNT_BELOW_MINIMUM), a multiple of 10 in BHD, JOD,
+    KWD, OMR and TND (AMOUNT_NOT_MULTIPLE_OF_TEN).
+    """
     currency_code: _builtins.str
-    """ISO 4217 code; the merchant's default currency when empty."""
+    """ISO 4217 code, any case (`usd` is `USD`); the merchant's default currency when empty."""
     customer_id: _builtins.str
     """A customer of the same merchant (`cus_…`), optional."""
     description: _builtins.str

@@ -8,11 +8,12 @@ from typing import Any
 
 import psycopg
 
+from paysim.domain.card_issuers import UnknownCards
 from paysim.domain.models import Customer, Merchant
 
 _MERCHANT = (
     "SELECT id, name, support_email, default_currency, active, created_at, updated_at,"
-    " fee_percent_bps, fee_fixed_minor FROM merchants WHERE id = %s"
+    " fee_percent_bps, fee_fixed_minor, unknown_cards FROM merchants WHERE id = %s"
 )
 _CUSTOMER = (
     "SELECT id, merchant_id, email, name, phone, metadata_json, user_id, created_at, updated_at, test_clock_id"
@@ -29,9 +30,18 @@ class PgMerchantRepository:
         found = await cur.fetchone()
         if found is None:
             return None
-        mid, name, support, currency, active, created, updated, bps, fixed = found
+        mid, name, support, currency, active, created, updated, bps, fixed, unknown = found
         return Merchant(
-            mid, name, support, currency, active, created.astimezone(UTC), updated.astimezone(UTC), bps, fixed
+            mid,
+            name,
+            support,
+            currency,
+            active,
+            created.astimezone(UTC),
+            updated.astimezone(UTC),
+            bps,
+            fixed,
+            UnknownCards(unknown),
         )
 
 
