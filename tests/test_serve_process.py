@@ -488,7 +488,12 @@ def test_after_sigterm_health_answers_not_serving_until_the_calls_in_flight_are_
     assert {status for _, status in answered} <= {NOT_SERVING}, answered
     # Seconds of NOT_SERVING answers, not a refused call: the payment still had about 5 s to go.
     assert answered and answered[-1][0] > 2.0, answered[-3:]
-    assert slow.result().payment.status == payment_pb2.PAYMENT_STATUS_CAPTURED
+    try:
+        paid = slow.result()
+    except grpc.RpcError as error:
+        server.proc.wait(GRACE_SECONDS + 5)
+        raise AssertionError(f"the payment in flight did not finish: {error}\n{server.output()}") from None
+    assert paid.payment.status == payment_pb2.PAYMENT_STATUS_CAPTURED
     assert server.proc.wait(GRACE_SECONDS + 5) == 0, server.output()
 
 
