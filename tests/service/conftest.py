@@ -104,8 +104,10 @@ class World:
         return payment_id
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
+@pytest.fixture(params=[False, True], ids=["two-phase", "at-once"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """Each test runs twice: creates in two transactions around the gateway call, and in one where
+    the store takes concurrent writers (PostgreSQL) and the gateway answers at once."""
     loop = asyncio.new_event_loop()
     db = InMemoryDatabase()
     clock = FixedClock()
@@ -119,7 +121,10 @@ def world() -> Iterator[World]:
     faults = GatewayFaultService(uow, clock)
     router = GatewayRouter(gateways, breakers, faults, routes, uow, clock)
     authenticator = ThreeDSAuthenticator(uow, b"s" * 32, clock, policy_cache_seconds=0)
-    payments = PaymentService(uow, router, b"f" * 32, clock, merchant_cache_seconds=0, three_ds=authenticator)
+    at_once = bool(request.param)
+    payments = PaymentService(
+        uow, router, b"f" * 32, clock, merchant_cache_seconds=0, three_ds=authenticator, concurrent_writers=at_once
+    )
     principal = Principal(CredentialKind.API_KEY, Role.MERCHANT, merchant_id=merchant.id, api_key_id="key_test")
     try:
         yield World(

@@ -114,6 +114,11 @@ def test_pruning_removes_expired_keys_only(world: World) -> None:
 # --- recovery of a payment whose gateway answer was lost ------------------------------------------
 
 
+# A create leaves a payment to recover only when it has two transactions: the first commits before the
+# gateway call (an at-once create, services/payment_at_once.py, commits nothing until the answer).
+two_phase = pytest.mark.parametrize("world", [False], ids=["two-phase"], indirect=True)
+
+
 def crashed_create(world: World, when: str, key: str = "k1") -> str:
     """A create whose process died during its gateway call; the id of the payment it left."""
     world.use("primary")
@@ -124,12 +129,14 @@ def crashed_create(world: World, when: str, key: str = "k1") -> str:
     return payment_id
 
 
+@two_phase
 def test_a_crash_during_the_gateway_call_leaves_the_payment_processing(world: World) -> None:
     payment_id = crashed_create(world, "after")
     stored = world.db.payment(payment_id)
     assert stored is not None and stored.status is Status.PROCESSING and stored.in_progress
 
 
+@two_phase
 def test_recovery_records_what_the_gateway_did_and_completes_the_key(world: World) -> None:
     payment_id = crashed_create(world, "after")
     assert world.run(world.payments.recover_stuck()) == 0  # not silent long enough yet
@@ -141,6 +148,7 @@ def test_recovery_records_what_the_gateway_did_and_completes_the_key(world: Worl
     assert replay.replayed and replay.payment.id == payment_id
 
 
+@two_phase
 def test_recovery_fails_a_payment_the_gateway_never_saw(world: World) -> None:
     payment_id = crashed_create(world, "before")
     world.clock.advance(seconds=31)
@@ -149,6 +157,7 @@ def test_recovery_fails_a_payment_the_gateway_never_saw(world: World) -> None:
     assert stored is not None and (stored.status, stored.failure_reason) == (Status.FAILED, "processing_interrupted")
 
 
+@two_phase
 def test_a_retry_while_the_request_is_in_flight_is_told_to_wait(world: World) -> None:
     crashed_create(world, "after")
     with pytest.raises(Aborted) as raised:
@@ -156,12 +165,26 @@ def test_a_retry_while_the_request_is_in_flight_is_told_to_wait(world: World) ->
     assert raised.value.reason == "IDEMPOTENCY_KEY_IN_USE"
 
 
+@two_phase
 def test_a_retry_of_a_stale_request_recovers_its_payment_first(world: World) -> None:
     payment_id = crashed_create(world, "after")
     world.clock.advance(seconds=31)
     retried = create_with_key(world, "k1")
     assert retried.replayed and retried.payment.id == payment_id
     assert retried.payment.status is Status.AUTHORIZED
+
+
+@pytest.mark.parametrize("world", [True], ids=["at-once"], indirect=True)
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_crash_during_an_at_once_create_leaves_nothing_and_its_retry_pays(world: World, when: str) -> None:
+    world.use("primary")
+    world.primary.crash = when
+    with pytest.raises(ProcessCrashed):
+        create_with_key(world, "k1")
+    assert not world.db.payments.rows and not world.db.keys.rows
+    retried = create_with_key(world, "k1")
+    assert not retried.replayed and retried.payment.status is Status.AUTHORIZED
+    assert create_with_key(world, "k1").payment.id == retried.payment.id
 
 
 def test_recovery_finishes_a_capture_whose_answer_was_lost(world: World) -> None:

@@ -226,6 +226,8 @@ def _payments(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, bu
         payment_uow=_payment_units_of_work(adapters, bus),
         merchant_cache_seconds=settings.auth_cache_seconds,
         three_ds=three_ds,
+        # PostgreSQL takes writes from other transactions while one is open; SQLite has one writer.
+        concurrent_writers=adapters.payment_pool is not None,
     )
     return _Payments(three_ds, breakers, faults, chaos, routes, router, payments)
 

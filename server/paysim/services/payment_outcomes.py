@@ -6,6 +6,7 @@ from datetime import datetime
 
 from paysim.domain import payment, payment_rules
 from paysim.domain.declines import DECLINES
+from paysim.domain.errors import Unavailable
 from paysim.domain.payment_events import (
     PaymentAttemptFailed,
     PaymentAuthorized,
@@ -83,3 +84,19 @@ def interrupted(operation: str, at: datetime) -> PaymentCaptureFailed | PaymentV
     """A capture or void whose outcome the gateway does not know (the process died during it)."""
     failure = PaymentCaptureFailed if operation == "capture" else PaymentVoidFailed
     return failure(at=at, reason=f"{operation}_interrupted")
+
+
+def no_gateway(operation: str, routed: Routed, payment_id: str) -> Unavailable:
+    """The error for an operation no gateway carried out (its caller releases the request's key,
+    so that a retry asks again)."""
+    skipped_only = bool(routed.calls) and all(c.skipped for c in routed.calls)
+    return Unavailable(
+        f"no gateway could {operation} the payment; retry later",
+        reason="CIRCUIT_OPEN" if skipped_only else "GATEWAY_UNAVAILABLE",
+        retry_after_seconds=routed.retry_after_seconds,
+        metadata={
+            "payment_id": payment_id,
+            "operation": operation,
+            "gateways": ",".join(c.gateway for c in routed.calls),
+        },
+    )

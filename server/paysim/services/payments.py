@@ -17,10 +17,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from paysim.domain import cards, ids, payment, payment_rules, refund_settlement
-from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation, Unavailable
+from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
 from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed
@@ -35,6 +35,7 @@ from paysim.services.clock import Clock
 from paysim.services.clock_time import on_its_clock
 from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import IdempotencyKey
+from paysim.services.payment_at_once import CardAuthentication, CreateAtOnce
 from paysim.services.payment_commands import (
     MAX_REFUND_REASON_CHARS,
     PAYMENT,
@@ -50,12 +51,13 @@ from paysim.services.payment_outcomes import (
     authorization_events,
     call_attempt,
     failed_attempts,
+    no_gateway,
     operation_failed,
 )
 from paysim.services.payment_reads import PaymentReads, check_payment_id, visible
 from paysim.services.payment_recovery import PaymentRecovery, gateway_of
 from paysim.services.refund_settlement import RefundSettlement
-from paysim.services.routing import GatewayRouter, Routed
+from paysim.services.routing import GatewayRouter
 from paysim.services.ttl_cache import TtlCache
 from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.ports import PaymentStore
@@ -71,15 +73,6 @@ GatewayCall = Callable[[Gateway], Awaitable[GatewayResult]]
 Decision = Callable[[payment.PaymentState, datetime], PaymentEvent]
 
 
-class CardAuthentication(Protocol):
-    """What runs between a create's transaction 1 and its gateway call (3-D Secure)."""
-
-    async def before_authorization(self, state: payment.PaymentState, pan: str) -> tuple[list[PaymentEvent], bool]:
-        """The events to append first, and whether the payment stops with them (it waits for its
-        customer, or authentication failed) instead of going on to the gateway."""
-        ...
-
-
 class PaymentService:
     def __init__(
         self,
@@ -93,6 +86,7 @@ class PaymentService:
         payment_uow: Callable[[], PaymentStore] | None = None,
         merchant_cache_seconds: float = 5.0,
         three_ds: CardAuthentication | None = None,
+        concurrent_writers: bool = False,
     ) -> None:
         self._uow = uow
         # The transactions of create/capture/void/refund; on PostgreSQL a leaner unit of work.
@@ -111,6 +105,9 @@ class PaymentService:
         self._expiry = AuthorizationExpiry(uow, clock)
         self._settlement = RefundSettlement(uow, clock)
         self._reads = PaymentReads(uow)
+        # Where other transactions can write meanwhile, a create whose gateway answers at once is one transaction.
+        self._at_once = concurrent_writers
+        self._create_at_once = CreateAtOnce(router, three_ds, self._opening.with_dispute, clock, self._keys)
 
     def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
         """Keyed, so a stored fingerprint reveals nothing of the card in the request."""
@@ -211,11 +208,13 @@ class PaymentService:
             new = new_payment(cmd, merchant, summary, pan, clock_id)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = payment.create(created, payment_id)
-            await uow.payments.save(None, state, [created])
             routing = await uow.routing.load(merchant_id)
+            request = first_authorization(payment_id, new, cmd)
+            if self._at_once and await self._router.answers_at_once(merchant_id, request, routing):
+                return await self._create_at_once(uow, principal, idem, state, created, pan, request, routing)
+            await uow.payments.save(None, state, [created])
             await uow.commit()
 
-        request = first_authorization(payment_id, new, cmd)
         authentication: list[PaymentEvent] = []
         if self._three_ds is not None and request.method is None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
@@ -242,7 +241,8 @@ class PaymentService:
             at = self._clock()
             ended = [*first, *failed, PaymentFailed(at=at, reason=NO_GATEWAY_AVAILABLE)]
             await self._finish(principal, None, state.id, lambda s: ended, known=state)
-            raise await self._no_gateway(principal, idem, "authorize", routed, state.id)
+            await self._keys.release(principal, idem)
+            raise no_gateway("authorize", routed, state.id)
         answer, gateway = routed.result, routed.gateway
         return await self._finish(
             principal,
@@ -343,23 +343,6 @@ class PaymentService:
             await uow.commit()
         return after, None, routing
 
-    async def _no_gateway(
-        self, principal: Principal, idem: IdempotencyKey | None, operation: str, routed: Routed, payment_id: str
-    ) -> Unavailable:
-        """The error for an operation no gateway carried out; the key is released for the retry."""
-        await self._keys.release(principal, idem)
-        skipped_only = bool(routed.calls) and all(c.skipped for c in routed.calls)
-        return Unavailable(
-            f"no gateway could {operation} the payment; retry later",
-            reason="CIRCUIT_OPEN" if skipped_only else "GATEWAY_UNAVAILABLE",
-            retry_after_seconds=routed.retry_after_seconds,
-            metadata={
-                "payment_id": payment_id,
-                "operation": operation,
-                "gateways": ",".join(c.gateway for c in routed.calls),
-            },
-        )
-
     # --- capture / void / refund ------------------------------------------------------------
 
     async def capture(
@@ -412,7 +395,8 @@ class PaymentService:
         if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
             failure = operation_failed(operation, routed)
             await self._finish(principal, None, payment_id, lambda s: [failure])
-            raise await self._no_gateway(principal, idem, operation, routed, payment_id)
+            await self._keys.release(principal, idem)
+            raise no_gateway(operation, routed, payment_id)
         answer = approved(state, call_attempt(routed.calls[-1], operation))
         return await self._finish(principal, idem, payment_id, lambda s: [answer], known=state)
 
@@ -447,7 +431,8 @@ class PaymentService:
             # to retry (the key is released, so the retry asks again).
             failure = RefundFailed(at=attempt.at, refund_id=refund_id, reason=last.result.message, attempt=attempt)
             await self._finish(principal, None, payment_id, lambda s: [failure])
-            raise await self._no_gateway(principal, idem, "refund", routed, payment_id)
+            await self._keys.release(principal, idem)
+            raise no_gateway("refund", routed, payment_id)
         answer: PaymentEvent
         if last.result.outcome is Outcome.APPROVED:
             # A refund test card makes the refund asynchronous: it settles (or fails) later.

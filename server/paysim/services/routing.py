@@ -143,6 +143,21 @@ class GatewayRouter:
         """Whether any of the merchant's enabled gateways takes ``method``."""
         return any(self._takes(r.gateway, method) for r in await self.routes(merchant_id))
 
+    async def answers_at_once(self, merchant_id: str, request: AuthorizationRequest, known: RoutingState) -> bool:
+        """Whether authorizing ``request`` is only this process's own work, done at once: no
+        latency configured on a route or a gateway or asked in the request, and no outage, script
+        or chaos in force on any gateway it may try (``known``: the merchant's routing state)."""
+        if request.override is not None and request.override.latency_ms:
+            return False
+        faults = self._faults.by_gateway(known.faults)
+        for route in await self.routes(merchant_id):
+            if not self._takes(route.gateway, request.method_type):
+                continue
+            waits = route.latency_ms or _own_latency_ms(self.gateways[route.gateway], None)
+            if waits or faults.get(route.gateway) or route.gateway in known.chaos:
+                return False
+        return True
+
     async def authorize(
         self,
         merchant_id: str,
