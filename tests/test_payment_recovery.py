@@ -33,7 +33,13 @@ class ProcessDied(BaseException):
 
 class DyingGateway(SimulatorGateway):
     """Processes the authorization (the processor has it on record), then the caller 'dies'
-    before it can record the outcome; or dies before the processor ever saw the call."""
+    before it can record the outcome; or dies before the processor ever saw the call.
+
+    It takes a moment to answer, like a processor across a network: a create through it keeps its
+    two transactions on every backend (one whose gateway answers at once is a single transaction
+    on PostgreSQL, services/payment_at_once.py, and leaves nothing behind when its process dies)."""
+
+    latency_ms = 1
 
     def __init__(self, *, processor_saw_it: bool) -> None:
         super().__init__()
@@ -41,6 +47,7 @@ class DyingGateway(SimulatorGateway):
         self.armed = True
 
     async def authorize(self, request: AuthorizationRequest) -> GatewayResult:
+        await asyncio.sleep(self.latency_ms / 1000)
         if not self.armed:
             return await super().authorize(request)
         self.armed = False
@@ -82,6 +89,34 @@ def test_a_payment_interrupted_after_transaction_one_is_finished_by_the_sweep(
     assert replay.payment.id == finished.id and replay.payment.status == expected
     assert ("idempotent-replayed", "true") in list(call.trailing_metadata())
     assert len(api.payments.ListPayments(P.ListPaymentsRequest()).payments) == 1
+
+
+class DyingAtOnce(DyingGateway):
+    latency_ms = 0
+
+
+@pytest.mark.parametrize("saw_it", [True, False])
+def test_a_process_dying_during_a_create_at_once_leaves_nothing_to_recover(
+    make_server: Callable[..., ServerHandle], saw_it: bool
+) -> None:
+    """Where a create whose gateway answers at once is one transaction (PostgreSQL), its process
+    dying during the call commits nothing: no payment, and the key is free for the retry. Where it
+    is two (SQLite), the payment waits for the sweep as above."""
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    _install(server, DyingAtOnce(processor_saw_it=saw_it))
+    key = [("idempotency-key", "crash-at-once")]
+    request = P.CreatePaymentRequest(amount_minor=700, currency_code="USD", card=CARD)
+    with pytest.raises(grpc.RpcError):
+        api.payments.CreatePayment(request, metadata=key, timeout=1)
+    left = api.payments.ListPayments(P.ListPaymentsRequest()).payments
+    if not server.app.payments.creates_at_once:
+        assert [p.status for p in left] == [P.PAYMENT_STATUS_PROCESSING]
+        return
+    assert left == []
+    retried = api.payments.CreatePayment(request, metadata=key).payment
+    assert retried.status == P.PAYMENT_STATUS_CAPTURED
+    assert [p.id for p in api.payments.ListPayments(P.ListPaymentsRequest()).payments] == [retried.id]
 
 
 def test_a_stale_in_flight_key_is_recovered_by_its_retry(make_server: Callable[..., ServerHandle]) -> None:

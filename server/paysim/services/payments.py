@@ -293,6 +293,10 @@ class PaymentService:
             self._merchants.put(merchant_id, merchant)
         return merchant
 
+    @property
+    def creates_at_once(self) -> bool:
+        return self._at_once
+
     def merchants_changed(self) -> None:
         """A merchant's settings changed in this process: forget the cached ones now."""
         self._merchants.clear()
