@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import grpc
 from paysim_proto.v1 import payment_pb2 as P
 from paysim_proto.v1 import webhook_pb2 as W
 
 from paysim.store.repositories.idempotency import StoredKey
-from tests.support.client import Stubs
+from tests.support.client import Stubs, expect_error
 from tests.support.factories import register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.streams import wait_for
@@ -142,6 +143,11 @@ def test_an_idempotency_key_about_a_clock_payment_expires_on_the_clock(
     clock = new_clock(api)
     first = _create(api, "order-1", clock.id)
     assert first.create_time.ToDatetime(UTC) == START
+    # A key of an operation on a payment on the clock lives on it too.
+    held = pay(api, "4242424242424242", clock.id, capture_method=P.CAPTURE_METHOD_MANUAL)
+    capture = P.CapturePaymentRequest(payment_id=held.id)
+    captured = api.payments.CapturePayment(capture, metadata=[("idempotency-key", "capture-1")]).payment
+    assert captured.status == P.PAYMENT_STATUS_CAPTURED
     key = stored("order-1")
     assert key is not None and (key.test_clock_id, key.expires_at) == (clock.id, START + timedelta(hours=24))
     on_real_time = _create(api, "order-2")
@@ -152,6 +158,8 @@ def test_an_idempotency_key_about_a_clock_payment_expires_on_the_clock(
     server.run(server.app.payments.prune_idempotency_keys())
     assert _create(api, "order-2").id != on_real_time.id
     assert _create(api, "order-1", clock.id).id == first.id
+    replayed = api.payments.CapturePayment(capture, metadata=[("idempotency-key", "capture-1")]).payment
+    assert replayed == captured
 
     advance(api, clock.id, START + timedelta(hours=23, minutes=59))
     server.run(server.app.payments.prune_idempotency_keys())
@@ -160,6 +168,9 @@ def test_an_idempotency_key_about_a_clock_payment_expires_on_the_clock(
     again = _create(api, "order-1", clock.id)  # the clock passed its expiry: a new payment
     assert again.id != first.id and again.create_time.ToDatetime(UTC) == START + timedelta(hours=24)
     assert _create(api, "order-1", clock.id).id == again.id  # and the key is the new payment's now
+    # The capture's key is free again too: the request runs afresh, on a payment captured already.
+    err = expect_error(api.payments.CapturePayment, capture, metadata=[("idempotency-key", "capture-1")])
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "PAYMENT_NOT_CAPTURABLE")
 
     # Pruned on the clock's time too, once the clock passes the new key's expiry.
     server.run(server.app.payments.prune_idempotency_keys())
