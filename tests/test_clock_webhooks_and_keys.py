@@ -62,6 +62,7 @@ def test_webhook_retries_fall_due_on_the_clock_in_time_order_up_to_the_give_up(
         # clock was tried once, at the clock's time, and waits for the clock.
         receiver.wait_for(lambda got: sum(r.event_id == real_time for r in got) == 4)
         wait_for(lambda: deliveries(api, real_time)[0].state == W.WEBHOOK_DELIVERY_STATE_DEAD, what="given up")
+        wait_for(lambda: len(deliveries(api, captured)[0].attempts) == 1, what="the first attempt recorded")
         (first,) = deliveries(api, captured)
         assert (first.state, first.attempt_count, attempt_times(first)) == (
             W.WEBHOOK_DELIVERY_STATE_PENDING,
