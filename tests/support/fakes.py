@@ -215,8 +215,9 @@ class FakePayments(PaymentEventStore):
 
 
 class FakeIdempotency(KeyClaims):
-    def __init__(self, keys: Draft[tuple[str, str], StoredKey]) -> None:
+    def __init__(self, keys: Draft[tuple[str, str], StoredKey], clocks: Draft[str, TestClock]) -> None:
         self._keys = keys
+        self._clocks = clocks
 
     async def _insert_if_absent(self, row: tuple[Any, ...]) -> bool:
         values = dict(zip(CLAIM_COLUMNS, row, strict=True))
@@ -241,7 +242,16 @@ class FakeIdempotency(KeyClaims):
         self._keys.delete((owner, key))
 
     async def get(self, owner: str, key: str) -> StoredKey | None:
-        return self._keys.get((owner, key))
+        found = self._keys.get((owner, key))
+        if found is None or found.test_clock_id is None:
+            return found
+        clock = self._clocks.get(found.test_clock_id)  # the clock's time as it is now, as a join reads it
+        return replace(found, clock_time=clock.frozen_time if clock is not None else None)
+
+    async def on_clock(self, owner: str, key: str, test_clock_id: str, expires_at: datetime) -> None:
+        found = self._keys.get((owner, key))
+        if found is not None:
+            self._keys.put((owner, key), replace(found, test_clock_id=test_clock_id, expires_at=expires_at))
 
     async def reserve(
         self,
@@ -388,14 +398,15 @@ class FakeUnitOfWork:
         self._db = db
         self._drafts: list[Draft[Any, Any]] = []
         self.payments = FakePayments(db, self._draft(db.payments), self._draft(db.events), self._draft(db.snapshots))
-        self.idempotency = FakeIdempotency(self._draft(db.keys))
+        clocks = self._draft(db.test_clocks)
+        self.idempotency = FakeIdempotency(self._draft(db.keys), clocks)
         self.merchants = FakeMerchants(self._draft(db.merchants))
         self.customers = FakeCustomers(self._draft(db.customers))
         self.circuit_breakers = FakeCircuitBreakers(self._draft(db.breakers))
         self.gateway_faults = FakeGatewayFaults(self._draft(db.faults))
         self.routing = FakeRouting(self.circuit_breakers, self.gateway_faults)
         self.three_ds_policies = FakeThreeDSPolicies(self._draft(db.three_ds_policies))
-        self.test_clocks = FakeTestClocks(self._draft(db.test_clocks))
+        self.test_clocks = FakeTestClocks(clocks)
 
     def _draft(self, table: Table[K, V]) -> Draft[K, V]:
         draft = Draft(table)

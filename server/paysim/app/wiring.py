@@ -40,6 +40,7 @@ from paysim.services.clock_transitions import (
     AuthorizationExpiryOnClock,
     ChallengeExpiryOnClock,
     RefundSettlementOnClock,
+    WebhookAttemptsOnClock,
 )
 from paysim.services.customers import CustomerService
 from paysim.services.disputes import DisputeService
@@ -87,7 +88,11 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         three_ds=three_ds,
         simulator=SimulatorControl(uow, payments.faults, payments.breakers, payments.router, clock, payments.chaos),
         # Each source of what falls due on a test clock as it advances.
-        test_clocks=TestClockService(uow, clock, [*_clock_transitions(uow, clock, three_ds), disputes]),
+        test_clocks=TestClockService(
+            uow,
+            clock,
+            [*_clock_transitions(uow, clock, three_ds), disputes, WebhookAttemptsOnClock(webhooks.dispatcher)],
+        ),
         disputes=disputes,
         webhooks=webhooks.service,
         subscriptions=_subscriptions(settings, adapters, uow, payments.payments),

@@ -5,7 +5,10 @@ is not due any more), so a retried advance runs nothing twice.
 
 - authorization expiry: an uncaptured authorization, 7 days after its payment was created;
 - 3-D Secure challenge expiry: a challenge not answered, 15 minutes after it was issued;
-- refund settlement: an asynchronous refund, when it settles (domain/refund_settlement.py).
+- refund settlement: an asynchronous refund, when it settles (domain/refund_settlement.py);
+- webhook attempts: a delivery of an event of the clock's payments, at the event's time, and a
+  failed one's retries on the webhook schedule counted on the clock (services/webhook_dispatch.py).
+  Last among the sources, so an event's delivery goes after the transitions due at its time.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from paysim.domain.test_clocks import TestClock
 from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.refund_settlement import RefundSettlement
 from paysim.services.threeds import ThreeDSService
+from paysim.services.webhook_dispatch import WebhookDispatcher
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 _PAGE = 100
@@ -78,4 +82,23 @@ class RefundSettlementOnClock:
         ran = 0
         while (page := await self._settlement.settle_due(_PAGE, test_clock_id=clock.id, up_to=up_to)) > 0:
             ran += page
+        return ran
+
+
+class WebhookAttemptsOnClock:
+    def __init__(self, dispatcher: WebhookDispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    async def next_due(self, clock: TestClock, up_to: datetime) -> datetime | None:
+        earliest = await self._dispatcher.next_due_on_clock(clock.id)
+        return earliest if earliest is not None and earliest <= up_to else None
+
+    async def run_due(self, clock: TestClock, up_to: datetime) -> int:
+        ran = 0
+        while (page := await self._dispatcher.send_due_on_clock(clock.id, up_to, _PAGE)) > 0:
+            ran += page
+        if ran == 0 and await self.next_due(clock, up_to) is None:
+            # A dispatcher took what was due a moment ago (it is leased to it): nothing is left
+            # behind, so this source stays in the advance for what falls due later.
+            return 1
         return ran

@@ -5,6 +5,9 @@ with the result in transaction 2, completed with a refusal when the payment's ru
 request, and released when no gateway carried the request out (the retry asks again). A claim
 whose request has been silent longer than the recovery delay is stale: its payment is recovered
 first, then the request runs again.
+
+A key used for a request about a payment on a test clock lives on that clock: it expires when the
+clock's time passes its first use plus the TTL (``on_clock``), never with real time.
 """
 
 from __future__ import annotations
@@ -105,6 +108,15 @@ class PaymentKeys:
             return None
         # A unit of work that claims at once found the key: the ordinary path decides.
         raise KeyAlreadyClaimed
+
+    async def on_clock(
+        self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, test_clock_id: str, at: datetime
+    ) -> None:
+        """The key just claimed is about a payment on a test clock whose time is ``at``: it lives
+        on that clock, and expires when the clock passes ``at`` + the TTL (real time passing
+        changes nothing for it)."""
+        if idem is not None:
+            await uow.idempotency.on_clock(key_owner(principal), idem.key, test_clock_id, at + self._ttl)
 
     async def complete(
         self, uow: PaymentStore, principal: Principal, idem: IdempotencyKey | None, result: PaymentResult

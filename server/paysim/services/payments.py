@@ -26,13 +26,12 @@ from paysim.domain.overrides import Override
 from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.principal import Principal
-from paysim.domain.test_clocks import time_for_new_work
 from paysim.domain.validation import Violations, check_text
 from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
 from paysim.gateways.engine import CatalogueCards
 from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.clock import Clock
-from paysim.services.clock_time import on_its_clock
+from paysim.services.clock_time import on_its_clock, time_for_new_work_on
 from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_at_once import CardAuthentication, CreateAtOnce
@@ -203,8 +202,8 @@ class PaymentService:
                 clock_id = clock_of(cmd.test_clock_id, customer.test_clock_id)
             now = self._clock()
             if clock_id:  # a payment on real time reads no clock
-                clock = await uow.test_clocks.get(clock_id, for_share=True)
-                now = time_for_new_work(clock, clock_id, merchant_id)
+                now = await time_for_new_work_on(uow, clock_id, merchant_id)
+                await self._keys.on_clock(uow, principal, idem, clock_id, now)
             new = new_payment(cmd, merchant, summary, pan, clock_id)
             created = payment_rules.created_event(new, merchant.fee_percent_bps, merchant.fee_fixed, now)
             state = payment.create(created, payment_id)
@@ -332,8 +331,8 @@ class PaymentService:
             state = await visible(uow, principal, await uow.payments.get(payment_id, for_update=True), payment_id)
             now = self._clock()
             if state.test_clock_id:  # a payment on real time reads no clock
-                clock = await uow.test_clocks.get(state.test_clock_id, for_share=True)
-                now = time_for_new_work(clock, state.test_clock_id, state.merchant_id)
+                now = await time_for_new_work_on(uow, state.test_clock_id, state.merchant_id)
+                await self._keys.on_clock(uow, principal, idem, state.test_clock_id, now)
             try:
                 event = decide(state, now)
             except FailedPrecondition as refusal:

@@ -4,9 +4,10 @@ Advancing stores the clock ADVANCING with its target and answers at once; a back
 runs the transitions of every source (``ClockTransitions``, services/clock_transitions.py) due up
 to the target, merged in time order across the sources (the earliest due first, whichever source
 it is of), and stores the clock READY at the target. Sources hang off a clock by id (authorization
-expiry, 3-D Secure challenge expiry, refund settlement); each must be idempotent, because a process
-that stops midway leaves the clock ADVANCING and the housekeeping round of any process finishes the
-advance by running the sources again.
+expiry, 3-D Secure challenge expiry, refund settlement, disputes, webhook attempts); each must be
+idempotent, because a process that stops midway leaves the clock ADVANCING and the housekeeping
+round of any process finishes the advance by running the sources again. At equal times the source
+listed first goes first.
 
 A clock that payments or customers live on is not deleted (TEST_CLOCK_IN_USE): paysim keeps every
 payment's money history, and its objects' times would mean nothing without their clock.

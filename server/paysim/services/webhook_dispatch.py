@@ -10,6 +10,13 @@ again, by any process, with the same event id (at least once).
 
 It is woken by commits of this process that wrote deliveries, and otherwise looks again when the
 earliest pending delivery falls due, at least every ``poll_seconds``.
+
+A delivery of an event of a payment on a test clock lives on that clock: it is due when the
+clock's time reaches it (its first attempt at the event's time, so at once), its attempts are
+recorded at the clock's time, and a failed one is retried on the documented schedule counted on
+the clock (never scaled: the clock is what makes a test fast). The dispatcher makes those due by
+the clock's current time; the clock's advance makes those that fall due as it moves, in time order
+with its other transitions (``send_due_on_clock``, services/clock_transitions.py).
 """
 
 from __future__ import annotations
@@ -153,6 +160,28 @@ class WebhookDispatcher:
         until = (next_due - self._clock()).total_seconds()
         return min(max(until, MIN_WAIT_SECONDS), self.config.poll_seconds)
 
+    async def next_due_on_clock(self, test_clock_id: str) -> datetime | None:
+        """The clock time the earliest delivery of a test clock falls due at."""
+        async with self._uow() as uow:
+            return await uow.webhook_deliveries.next_on_clock(test_clock_id, self._clock())
+
+    async def send_due_on_clock(self, test_clock_id: str, up_to: datetime, limit: int) -> int:
+        """Make, one after another in the clock's time order, the attempts of a test clock's
+        deliveries due by ``up_to`` on it; returns how many were made."""
+        now = self._clock()
+        async with self._uow() as uow:
+            claimed = await uow.webhook_deliveries.claim_on_clock(
+                test_clock_id, up_to, now, now + self.config.lease, limit
+            )
+            await uow.commit()
+        for item in claimed:
+            metrics.webhook_attempt_started()
+            try:
+                await self._attempt(item)
+            finally:
+                metrics.webhook_attempt_ended()
+        return len(claimed)
+
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
         metrics.webhook_attempt_ended()
@@ -177,7 +206,7 @@ class WebhookDispatcher:
             log.exception("webhook attempt could not be made", extra={"fields": {"delivery_id": delivery.id}})
             result = SendResult(0, "internal error", int((self._clock() - started).total_seconds() * 1000))
         try:
-            await self._record(delivery, started, result)
+            await self._record(delivery, claimed.clock_time or started, result, on_clock=claimed.clock_time is not None)
         except Exception:  # the lease runs out and the attempt is made again
             log.exception("webhook attempt not recorded", extra={"fields": {"delivery_id": delivery.id}})
 
@@ -193,22 +222,28 @@ class WebhookDispatcher:
             secrets.append(self._box.open(sealed.previous, endpoint_id))
         return secrets
 
-    async def _record(self, delivery: WebhookDelivery, started: datetime, result: SendResult) -> None:
+    async def _record(
+        self, delivery: WebhookDelivery, started: datetime, result: SendResult, *, on_clock: bool
+    ) -> None:
+        """Record the attempt started at ``started`` (on its test clock's time when ``on_clock``:
+        the next one is due from there, on the unscaled schedule) and move the delivery on."""
         number = delivery.attempt_count
-        now = self._clock()
+        real_now = self._clock()
+        now = started if on_clock else real_now
         gone = result.http_status == GONE
         if 200 <= result.http_status < 300:
             state, next_at = DeliveryState.DELIVERED, now
         elif gone:
             state, next_at = DeliveryState.DEAD, now
         else:
-            delay = retry_delay(number, self.config.backoff_scale, self.config.max_attempts)
+            scale = 1.0 if on_clock else self.config.backoff_scale
+            delay = retry_delay(number, scale, self.config.max_attempts)
             state, next_at = (DeliveryState.DEAD, now) if delay is None else (DeliveryState.PENDING, now + delay)
         attempt = WebhookAttempt(number, started, result.http_status, result.error, result.duration_ms)
         async with self._uow() as uow:
             moved = await uow.webhook_deliveries.finish_attempt(delivery.id, attempt, state, next_at, now)
             if moved and gone:
-                await uow.webhook_endpoints.disable(delivery.endpoint_id, ENDPOINT_GONE, now)
+                await uow.webhook_endpoints.disable(delivery.endpoint_id, ENDPOINT_GONE, real_now)
             await uow.commit()
         metrics.webhook_attempt_recorded(state.value if moved else "superseded")
         log.info(

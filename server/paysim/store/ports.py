@@ -67,6 +67,10 @@ class IdempotencyPort(Protocol):
 
     async def get(self, owner: str, key: str) -> StoredKey | None: ...
 
+    async def on_clock(self, owner: str, key: str, test_clock_id: str, expires_at: datetime) -> None:
+        """The key's request is about a payment on a test clock: it expires then on that clock."""
+        ...
+
     async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None: ...
 
 

@@ -246,6 +246,9 @@ idempotency_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False, index=True),
+    # The test clock of the payment the key's request was about: ``expires_at`` is then that
+    # clock's time, and the key expires when the clock passes it, never on real time.
+    Column("test_clock_id", String(40), nullable=True, index=True),
 )
 
 # A merchant's 3-D Secure policy: never (the default, when there is no row), always, or above an
@@ -366,7 +369,12 @@ webhook_deliveries = Table(
     Column("redelivery_of", String(40), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    # The test clock of the delivery's payment, if it lives on one: ``next_attempt_at`` is then
+    # that clock's time, and the lease of an attempt in flight (real time) is ``lease_until``.
+    Column("test_clock_id", String(40), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
     Index(None, "state", "next_attempt_at"),
+    Index(None, "test_clock_id", "state"),
     Index(None, "merchant_id", "created_at", "id"),
 )
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from paysim.store.repositories._common import dialect_insert
-from paysim.store.schema import idempotency_keys
+from paysim.store.schema import idempotency_keys, test_clocks
+
+_k = idempotency_keys.c
 
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
@@ -43,11 +45,22 @@ class StoredKey:
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
+    # The test clock of the payment the key's request was about, and that clock's time (None when
+    # the clock is gone): such a key expires when its clock passes ``expires_at``.
+    test_clock_id: str | None = None
+    clock_time: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Past its lifetime: on real time at ``now``, or on its test clock at the clock's time."""
+        if self.test_clock_id is None:
+            return self.expires_at <= now
+        return self.clock_time is None or self.expires_at <= self.clock_time
 
 
 class KeyClaims(ABC):
     """How a key is claimed, the same on every engine: insert it unless it exists; a key past its
-    lifetime that was not pruned yet is free again."""
+    lifetime that was not pruned yet is free again (on its test clock's time, for a key that a
+    request about a payment on a clock used: ``on_clock``)."""
 
     async def claim(
         self,
@@ -70,7 +83,7 @@ class KeyClaims(ABC):
         if await self._insert_if_absent((*row, now, now, expires_at)):
             return None
         existing = await self.get(owner, key)
-        if existing is None or existing.expires_at > now:
+        if existing is None or not existing.expired(now):
             return existing
         await self._delete(owner, key)
         return await self.claim(
@@ -86,6 +99,11 @@ class KeyClaims(ABC):
 
     @abstractmethod
     async def get(self, owner: str, key: str) -> StoredKey | None: ...
+
+    @abstractmethod
+    async def on_clock(self, owner: str, key: str, test_clock_id: str, expires_at: datetime) -> None:
+        """The key just claimed is about a payment on a test clock: it expires at ``expires_at``
+        on that clock's time (written with the claim's transaction)."""
 
     @abstractmethod
     async def _insert_if_absent(self, row: tuple[Any, ...]) -> bool:
@@ -129,11 +147,12 @@ class IdempotencyRepository(KeyClaims):
         return await self.claim(owner, key, method, fingerprint, now, expires_at, payment_id=payment_id)
 
     async def get(self, owner: str, key: str) -> StoredKey | None:
-        row = (
-            await self._conn.execute(
-                select(idempotency_keys).where(idempotency_keys.c.owner == owner, idempotency_keys.c.key == key)
-            )
-        ).first()
+        query = (
+            select(idempotency_keys, test_clocks.c.frozen_time)
+            .outerjoin(test_clocks, test_clocks.c.id == _k.test_clock_id)
+            .where(_k.owner == owner, _k.key == key)
+        )
+        row = (await self._conn.execute(query)).first()
         if row is None:
             return None
         return StoredKey(
@@ -147,6 +166,15 @@ class IdempotencyRepository(KeyClaims):
             row.created_at,
             row.updated_at,
             row.expires_at,
+            row.test_clock_id,
+            row.frozen_time,
+        )
+
+    async def on_clock(self, owner: str, key: str, test_clock_id: str, expires_at: datetime) -> None:
+        await self._conn.execute(
+            update(idempotency_keys)
+            .where(_k.owner == owner, _k.key == key)
+            .values(test_clock_id=test_clock_id, expires_at=expires_at)
         )
 
     async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None:
@@ -176,5 +204,10 @@ class IdempotencyRepository(KeyClaims):
         return [(r.owner, r.key, r.recovery_point or "") for r in rows]
 
     async def prune(self, now: datetime) -> int:
-        result = await self._conn.execute(delete(idempotency_keys).where(idempotency_keys.c.expires_at <= now))
+        """Delete the keys past their lifetime: on real time, or on their test clock's time."""
+        clock_time = select(test_clocks.c.frozen_time).where(test_clocks.c.id == _k.test_clock_id).scalar_subquery()
+        on_real_time = and_(_k.test_clock_id.is_(None), _k.expires_at <= now)
+        # A key whose clock is gone has no time left to wait for.
+        on_clock = and_(_k.test_clock_id.is_not(None), _k.expires_at <= func.coalesce(clock_time, _k.expires_at))
+        result = await self._conn.execute(delete(idempotency_keys).where(or_(on_real_time, on_clock)))
         return int(result.rowcount or 0)

@@ -3,6 +3,8 @@
 The statement joins the events just appended with the merchant's enabled endpoints that want their
 type, inside the transaction that appends them, so an event and its deliveries commit together or
 not at all, and an endpoint created a moment ago by another process is seen without any cache.
+A delivery takes the test clock of its payment (written earlier in the same transaction), so its
+attempts fall due on that clock (services/webhook_dispatch.py).
 When the merchant has no endpoint, the cost is one indexed lookup that finds nothing, pipelined
 with the other writes of the PostgreSQL payment unit of work (no extra round trip).
 """
@@ -14,7 +16,7 @@ from typing import Any
 from sqlalchemy import Insert, String, and_, cast, func, insert, literal, or_, select
 
 from paysim.domain.webhooks import ALL_EVENTS, DeliveryState
-from paysim.store.schema import payment_events, webhook_deliveries, webhook_endpoints
+from paysim.store.schema import payment_events, payments, webhook_deliveries, webhook_endpoints
 
 _COLUMNS = (
     "id",
@@ -31,6 +33,7 @@ _COLUMNS = (
     "redelivery_of",
     "created_at",
     "updated_at",
+    "test_clock_id",
 )
 
 # psycopg parameters: merchant id, payment id, versions after and up to. Delivery ids are made by
@@ -39,7 +42,7 @@ ENQUEUE_PG = (
     f"INSERT INTO webhook_deliveries ({', '.join(_COLUMNS)})"  # noqa: S608 - constant text, values are bound
     " SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), w.id, w.merchant_id, e.id, e.type,"
     f" e.aggregate_id, e.version, e.seq, '{DeliveryState.PENDING.value}', 0, e.created_at, '',"
-    " e.created_at, e.created_at"
+    " e.created_at, e.created_at, (SELECT p.test_clock_id FROM payments p WHERE p.id = e.aggregate_id)"
     " FROM webhook_endpoints w JOIN payment_events e ON e.aggregate_id = %s AND e.version > %s AND e.version <= %s"
     f" WHERE w.merchant_id = %s AND w.enabled AND (w.event_types = '{ALL_EVENTS}'"
     " OR strpos(w.event_types, ',' || e.type || ',') > 0)"
@@ -76,6 +79,7 @@ def enqueue_statement(dialect: str, merchant_id: str, payment_id: str, after_ver
             literal(""),
             e.created_at,
             e.created_at,
+            select(payments.c.test_clock_id).where(payments.c.id == e.aggregate_id).scalar_subquery(),
         )
         .select_from(
             webhook_endpoints.join(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, and_, case, delete, func, insert, or_, select, update
 
 from paysim.domain.paging import Cursor
 from paysim.domain.webhooks import (
@@ -19,11 +19,12 @@ from paysim.domain.webhooks import (
     encode_event_types,
 )
 from paysim.store.repositories._common import SqlRepository, before, page_query, split_page
-from paysim.store.schema import webhook_attempts, webhook_deliveries, webhook_endpoints
+from paysim.store.schema import test_clocks, webhook_attempts, webhook_deliveries, webhook_endpoints
 
 _e = webhook_endpoints.c
 _d = webhook_deliveries.c
 _a = webhook_attempts.c
+_c = test_clocks.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class ClaimedDelivery:
     delivery: WebhookDelivery
     url: str
     secrets: SealedSecrets
+    # The time on its test clock at which the attempt is made; None on real time.
+    clock_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,22 @@ def _delivery(row: Row[Any], attempts: Sequence[WebhookAttempt] = ()) -> Webhook
         updated_at=row.updated_at,
         attempts=tuple(attempts),
     )
+
+
+def _free(now: datetime) -> ColumnElement[bool]:
+    """Not leased to an attempt in flight (a delivery on a test clock)."""
+    return or_(_d.lease_until.is_(None), _d.lease_until <= now)
+
+
+def _clock_time(row: Row[Any], clocks: dict[str, datetime]) -> datetime | None:
+    """The time on its clock at which a claimed delivery's attempt is made: when it fell due, or
+    the clock's time if that is later (a delivery made once the clock had moved past it). None on
+    real time; a clock that is gone counts from the delivery's due time."""
+    if not row.test_clock_id:
+        return None
+    due: datetime = row.next_attempt_at
+    clock_time = clocks.get(row.test_clock_id)
+    return due if clock_time is None or clock_time < due else clock_time
 
 
 def _attempt(row: Row[Any]) -> WebhookAttempt:
@@ -197,8 +216,16 @@ class WebhookEndpointRepository(SqlRepository):
 
 
 class WebhookDeliveryRepository(SqlRepository):
+    """The outbox. A delivery on real time is due when ``next_attempt_at`` has passed, and a claim
+    pushes ``next_attempt_at`` a lease ahead. A delivery on a test clock (``test_clock_id``) is due
+    when its clock's time has reached ``next_attempt_at`` (a time on that clock), and a claim leases
+    it in ``lease_until`` (real time), leaving ``next_attempt_at`` as the clock time it fell due."""
+
     def _due(self, now: datetime) -> list[ColumnElement[bool]]:
-        return [_d.state == DeliveryState.PENDING.value, _d.next_attempt_at <= now, _e.enabled.is_(True)]
+        clock_time = select(_c.frozen_time).where(_c.id == _d.test_clock_id).scalar_subquery()
+        on_real_time = and_(_d.test_clock_id.is_(None), _d.next_attempt_at <= now)
+        on_clock = and_(_d.test_clock_id.is_not(None), _free(now), _d.next_attempt_at <= clock_time)
+        return [_d.state == DeliveryState.PENDING.value, or_(on_real_time, on_clock), _e.enabled.is_(True)]
 
     async def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedDelivery]:
         """Take up to ``limit`` due deliveries of enabled endpoints: count the attempt about to be
@@ -207,20 +234,44 @@ class WebhookDeliveryRepository(SqlRepository):
         On PostgreSQL, rows another dispatcher is claiming at this moment are skipped (SKIP
         LOCKED), never waited for; SQLite has one writer at a time, so the UPDATE is the claim.
         """
+        return await self._claim(self._due(now), now, lease_until, limit)
+
+    async def claim_on_clock(
+        self, test_clock_id: str, up_to: datetime, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]:
+        """``claim`` for the deliveries of one test clock due by ``up_to`` on it (its advance)."""
+        due = [
+            _d.state == DeliveryState.PENDING.value,
+            _d.test_clock_id == test_clock_id,
+            _free(now),
+            _d.next_attempt_at <= up_to,
+            _e.enabled.is_(True),
+        ]
+        return await self._claim(due, now, lease_until, limit)
+
+    async def _claim(
+        self, where: list[ColumnElement[bool]], now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]:
         due = (
             select(_d.id)
             .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
-            .where(*self._due(now))
-            .order_by(_d.next_attempt_at)
+            .where(*where)
+            .order_by(_d.next_attempt_at, _d.sequence)
             .limit(limit)
         )
         if self._conn.dialect.name == "postgresql":
             due = due.with_for_update(of=webhook_deliveries, skip_locked=True)
+        on_real_time = _d.test_clock_id.is_(None)
         claimed = (
             await self._conn.execute(
                 update(webhook_deliveries)
                 .where(_d.id.in_(due.scalar_subquery()))
-                .values(attempt_count=_d.attempt_count + 1, next_attempt_at=lease_until, updated_at=now)
+                .values(
+                    attempt_count=_d.attempt_count + 1,
+                    next_attempt_at=case((on_real_time, lease_until), else_=_d.next_attempt_at),
+                    lease_until=lease_until,
+                    updated_at=case((on_real_time, now), else_=_d.updated_at),
+                )
                 .returning(*webhook_deliveries.c)
             )
         ).all()
@@ -232,17 +283,44 @@ class WebhookDeliveryRepository(SqlRepository):
                 select(webhook_endpoints).where(_e.id.in_({row.endpoint_id for row in claimed}))
             )
         }
+        clock_ids = {row.test_clock_id for row in claimed if row.test_clock_id}
+        clocks: dict[str, datetime] = {}
+        if clock_ids:
+            found = await self._conn.execute(select(_c.id, _c.frozen_time).where(_c.id.in_(clock_ids)))
+            clocks = {row.id: row.frozen_time for row in found}
         return [
-            ClaimedDelivery(_delivery(row), endpoints[row.endpoint_id].url, _secrets(endpoints[row.endpoint_id]))
+            ClaimedDelivery(
+                _delivery(row),
+                endpoints[row.endpoint_id].url,
+                _secrets(endpoints[row.endpoint_id]),
+                _clock_time(row, clocks),
+            )
             for row in claimed
         ]
 
     async def next_due(self) -> datetime | None:
-        """When the earliest pending delivery of an enabled endpoint becomes due (or its lease ends)."""
+        """When the earliest pending delivery on real time of an enabled endpoint becomes due (or
+        its lease ends). Deliveries on test clocks fall due when their clock moves, not with time."""
         query = (
             select(func.min(_d.next_attempt_at))
             .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
-            .where(_d.state == DeliveryState.PENDING.value, _e.enabled.is_(True))
+            .where(_d.state == DeliveryState.PENDING.value, _e.enabled.is_(True), _d.test_clock_id.is_(None))
+        )
+        found: datetime | None = await self._conn.scalar(query)
+        return found
+
+    async def next_on_clock(self, test_clock_id: str, now: datetime) -> datetime | None:
+        """The clock time the earliest pending delivery of a test clock falls due at (one in flight
+        counts once its lease has ended)."""
+        query = (
+            select(func.min(_d.next_attempt_at))
+            .select_from(webhook_deliveries.join(webhook_endpoints, _e.id == _d.endpoint_id))
+            .where(
+                _d.state == DeliveryState.PENDING.value,
+                _d.test_clock_id == test_clock_id,
+                _free(now),
+                _e.enabled.is_(True),
+            )
         )
         found: datetime | None = await self._conn.scalar(query)
         return found
@@ -269,7 +347,7 @@ class WebhookDeliveryRepository(SqlRepository):
                 _d.attempt_count == attempt.number,
                 _d.state == DeliveryState.PENDING.value,
             )
-            .values(state=state.value, next_attempt_at=next_attempt_at, updated_at=now)
+            .values(state=state.value, next_attempt_at=next_attempt_at, lease_until=None, updated_at=now)
         )
         exists = moved.rowcount == 1 or (await self._conn.scalar(select(_d.id).where(_d.id == delivery_id))) is not None
         if exists:

@@ -22,9 +22,11 @@ _RESERVE = (
     " created_at, updated_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 _GET = (
-    "SELECT method, fingerprint, state, payment_id, recovery_point, response_code, response_blob, created_at,"
-    " updated_at, expires_at FROM idempotency_keys WHERE owner = %s AND key = %s"
+    "SELECT k.method, k.fingerprint, k.state, k.payment_id, k.recovery_point, k.response_code, k.response_blob,"
+    " k.created_at, k.updated_at, k.expires_at, k.test_clock_id, c.frozen_time FROM idempotency_keys k"
+    " LEFT JOIN test_clocks c ON c.id = k.test_clock_id WHERE k.owner = %s AND k.key = %s"
 )
+_ON_CLOCK = "UPDATE idempotency_keys SET test_clock_id = %s, expires_at = %s WHERE owner = %s AND key = %s"
 _DELETE = "DELETE FROM idempotency_keys WHERE owner = %s AND key = %s"
 _COMPLETE = (
     "UPDATE idempotency_keys SET state = %s, response_code = %s, response_blob = %s, updated_at = %s"
@@ -68,7 +70,7 @@ class PgIdempotencyRepository(KeyClaims):
         found = await cur.fetchone()
         if found is None:
             return None
-        method, fingerprint, state, payment_id, point, code, blob, created, updated, expires = found
+        method, fingerprint, state, payment_id, point, code, blob, created, updated, expires, clock_id, clock = found
         return StoredKey(
             method,
             fingerprint,
@@ -80,7 +82,13 @@ class PgIdempotencyRepository(KeyClaims):
             created.astimezone(UTC),
             updated.astimezone(UTC),
             expires.astimezone(UTC),
+            clock_id,
+            clock.astimezone(UTC) if clock is not None else None,
         )
+
+    async def on_clock(self, owner: str, key: str, test_clock_id: str, expires_at: datetime) -> None:
+        # With the commit's writes, after the claim (or the reservation) it belongs to.
+        self._batch.add(_ON_CLOCK, (test_clock_id, expires_at, owner, key))
 
     async def complete(self, owner: str, key: str, code: int, blob: bytes, now: datetime) -> None:
         # Written with the commit, atomically with the outcome.
