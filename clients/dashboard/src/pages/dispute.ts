@@ -58,7 +58,8 @@ function facts(d: Dispute): HTMLElement {
     ["Opened", time(d.createTime)],
     ["Updated", time(d.updateTime)],
   ];
-  return h("dl", { class: "facts", id: "dispute-facts" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)]));
+  const status = enumName(DisputeStatus, d.status);
+  return h("dl", { class: "facts", id: "dispute-facts", "data-status": status }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { "data-fact": k.toLowerCase() }, v)]));
 }
 
 function submitted(evidence: DisputeEvidence | undefined): HTMLElement[] {

@@ -77,5 +77,5 @@ export function disputeSection(dispute: Dispute | undefined): HTMLElement[] {
     h("td", {}, next(d)),
   );
   const headings = ["Dispute", "Kind", "Reason", "Status", "Amount", "Withdrawn", "Fee", "Next"];
-  return [h("h2", {}, "Dispute"), table({ id: "disputes" }, headings, [row], "")];
+  return [h("h2", {}, "Dispute"), table({ id: "payment-dispute" }, headings, [row], "")];
 }
