@@ -187,7 +187,8 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
     page.click("a[data-nav=analytics]")
     page.click("#refresh")  # after the read model has them: this answer counts both
     page.wait_for_selector("#volume-chart", state="attached")
-    page.wait_for_function("document.querySelector('[data-testid=total-captured]')?.textContent === '2'")
+    # A selector, not wait_for_function: that one's polling evaluates a string, which the CSP refuses.
+    page.wait_for_selector('[data-testid=total-captured]:text-is("2")')
     assert page.text_content("[data-testid=total-payments]") == str(total.payments)
     assert page.text_content("[data-testid=total-success-rate]") == f"{total.success_rate * 100:.1f}%"
     bars = page.eval_on_selector_all("#volume-chart rect[data-value]", "bars => bars.map(b => Number(b.dataset.value))")
