@@ -7,9 +7,7 @@ import importlib.util
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-from tests.support.factories import MerchantAccount
+from typing import Any, Protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,6 +22,16 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 STEP_MS = 20_000  # the longest any one step may take to show up in the page
+
+
+class Account(Protocol):
+    """Who logs in: a merchant's user (MerchantAccount), or an admin."""
+
+    @property
+    def email(self) -> str: ...
+
+    @property
+    def password(self) -> str: ...
 
 
 def dev_script() -> Any:
@@ -50,8 +58,8 @@ def screenshot_on_failure(page: Any, directory: Path, console: list[str]) -> Ite
         raise AssertionError(f"{error}\n{where}\nbrowser console:\n{log}") from error
 
 
-def open_logged_in(browser: Any, base: str, shop: MerchantAccount) -> tuple[Any, Any, list[str]]:
-    """A new browser context with the dashboard open and logged in as the merchant's user."""
+def open_logged_in(browser: Any, base: str, shop: Account) -> tuple[Any, Any, list[str]]:
+    """A new browser context with the dashboard open and logged in as the account."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(STEP_MS)

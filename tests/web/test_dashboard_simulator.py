@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,15 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_proto.v1 import clock_pb2 as C
 from paysim_proto.v1 import merchant_pb2, payment_pb2
 from paysim_proto.v1 import simulator_pb2 as S
+from paysim_proto.v1 import webhook_pb2 as W
 
+from paysim.app.bootstrap import ensure_admin
 from paysim.domain.test_clocks import start_advance
 from tests.support.client import Stubs
-from tests.support.factories import register_merchant
+from tests.support.factories import PASSWORD, register_merchant, unique_email
 from tests.support.harness import ServerHandle
+from tests.support.streams import wait_for
+from tests.support.webhook_receiver import WebhookReceiver
 from tests.web.browser import open_logged_in, screenshot_on_failure
 
 START = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -187,3 +192,53 @@ async def _leave_advancing(server: ServerHandle, clock_id: str, target: datetime
         assert advancing is not None
         await uow.test_clocks.save(advancing)
         await uow.commit()
+
+
+@dataclass(frozen=True)
+class Admin:
+    email: str
+    password: str
+
+
+def test_an_admin_names_the_merchant_for_its_clocks_and_reads_its_payments_webhooks(
+    make_server: Callable[..., ServerHandle], built_dashboard: Path, playwright_browser: Any, tmp_path: Path
+) -> None:
+    server = make_server(http_listen="127.0.0.1:0", dashboard_dir=str(built_dashboard), webhook_backoff_scale=0.001)
+    assert server.server.web is not None
+    admin = Admin(unique_email("admin"), PASSWORD)
+    server.run(ensure_admin(server.app, admin.email, admin.password))
+    shop = register_merchant(server.stubs())
+    api: Stubs = server.stubs().as_(shop.api_key)
+    receiver = WebhookReceiver()
+    api.webhooks.CreateWebhookEndpoint(W.CreateWebhookEndpointRequest(url=receiver.url, event_types=["*"]))
+    card = payment_pb2.CardInput(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123")
+    paid = api.payments.CreatePayment(
+        payment_pb2.CreatePaymentRequest(amount_minor=1250, currency_code="EUR", card=card)
+    ).payment
+    context, page, console = open_logged_in(playwright_browser, f"http://127.0.0.1:{server.server.web.port}", admin)
+    try:
+        with screenshot_on_failure(page, tmp_path, console):
+            # The whole platform: outages only, and a word on naming a merchant for the rest.
+            page.click("a[data-nav=simulator]")
+            page.wait_for_selector("#name-a-merchant")
+            assert page.query_selector("#clock-form") is None and page.query_selector("#reset") is None
+
+            # Named in the header: the merchant's clocks, created for it.
+            page.fill("#scope-merchant", shop.merchant_id)
+            page.press("#scope-merchant", "Enter")
+            page.fill("#clock-name", "for the shop")
+            page.fill("#clock-time", START.strftime("%Y-%m-%dT%H:%M:%S"))
+            page.click("#clock-form button[type=submit]")
+            page.wait_for_selector("#clocks tr[data-clock-id]")
+            clocks = api.clocks.ListTestClocks(C.ListTestClocksRequest()).test_clocks
+            assert [c.name for c in clocks] == ["for the shop"]
+
+            # The payment's timeline reads the merchant's delivery log, naming the merchant.
+            wait_for(lambda: len(receiver.received) >= 1, what="a delivery")
+            events = api.payments.ListPaymentEvents(payment_pb2.ListPaymentEventsRequest(payment_id=paid.id)).events
+            page.evaluate("where => { window.location.hash = where; }", f"#/payments/{paid.id}")
+            for event in events:
+                page.wait_for_selector(f'#payment-webhooks tr[data-event-type="{event.type}"]')
+    finally:
+        context.close()
+        receiver.stop()
