@@ -63,6 +63,11 @@ def test_disputes_are_listed_answered_and_accepted_in_the_browser(
                 [inquiry.dispute.id, "warning_needs_response"],
                 [chargeback.dispute.id, "needs_response"],
             ]
+            # The chargeback's payment, from the list: its dispute, and no refund while it holds the money.
+            page.click(f'tr[data-dispute-id="{chargeback.dispute.id}"] a[href^="#/payments/"]')
+            page.wait_for_selector(f'#payment-dispute tr[data-dispute-id="{chargeback.dispute.id}"]')
+            assert page.query_selector("#refund-amount") is None
+            page.click("a[data-nav=disputes]")
             page.select_option("#dispute-status", label="won")
             page.click("#apply")
             page.wait_for_selector("#no-disputes:not([hidden])")
@@ -92,6 +97,7 @@ def test_disputes_are_listed_answered_and_accepted_in_the_browser(
             page.click("[data-fact=payment] a")
             page.wait_for_selector(f'#payment-dispute tr[data-dispute-id="{chargeback.dispute.id}"][data-status="won"]')
             page.wait_for_selector("#events tr[data-event-type='dispute.closed']")
+            assert page.query_selector("#refund-amount") is not None  # won: refundable again
 
             # The inquiry, accepted: a confirmation first, then closed.
             page.click("a[data-nav=disputes]")

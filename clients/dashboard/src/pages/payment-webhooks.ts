@@ -28,19 +28,17 @@ function deliveryRow(d: WebhookDelivery, redeliver: () => void): HTMLTableRowEle
   return h(
     "tr",
     { "data-delivery-id": d.id, "data-state": state, "data-event-type": d.eventType },
-    h("td", {}, d.id, d.redeliveryOf ? ` (again: ${d.redeliveryOf})` : ""),
+    h("td", { title: `to ${d.endpointId}` }, d.id, d.redeliveryOf ? ` (again: ${d.redeliveryOf})` : ""),
     h("td", {}, time(d.createTime)),
     h("td", {}, d.eventType),
-    h("td", {}, d.endpointId),
-    h("td", { "data-testid": "state" }, state),
+    h("td", { "data-testid": "state" }, state, d.nextAttemptTime ? ` (next attempt ${time(d.nextAttemptTime)})` : ""),
     h("td", { class: "amount" }, d.attemptCount),
     h("td", { "data-testid": "answer" }, lastAnswer(d)),
-    h("td", {}, time(d.nextAttemptTime)),
     h("td", {}, h("button", { type: "button", "data-action": "redeliver", onclick: redeliver }, "Redeliver")),
   );
 }
 
-const HEADINGS = ["Delivery", "Created (UTC)", "Event", "Endpoint", "State", "Attempts", "Last answer", "Next attempt", ""];
+const HEADINGS = ["Delivery", "Created (UTC)", "Event", "State", "Attempts", "Last answer", ""];
 
 export function paymentWebhooks(): WebhookPart {
   const list = h("div", { id: "payment-webhooks" });

@@ -53,11 +53,12 @@ function eventSummary(event: PaymentEvent): string {
   const data = event.data;
   const parts: string[] = [];
   if (!data.case) return "";
-  const value = data.value as { attempt?: GatewayAttempt; decline?: { code: string }; reason?: string; refundId?: string; disputeId?: string };
+  const value = data.value as { attempt?: GatewayAttempt; decline?: { code: string }; reason?: unknown; refundId?: string; disputeId?: string };
   if (value.refundId) parts.push(value.refundId);
   if (value.disputeId) parts.push(value.disputeId);
   if (value.decline?.code) parts.push(`declined: ${value.decline.code}`);
-  if (value.reason) parts.push(value.reason);
+  // A reason in words (a dispute's creation carries an enum under that name instead).
+  if (typeof value.reason === "string" && value.reason) parts.push(value.reason);
   if (value.attempt) parts.push(attemptText(value.attempt));
   return parts.join(" · ");
 }
