@@ -59,13 +59,15 @@ export function clockSection(merchantId: string, show: (text: string) => void): 
   const element = h("div", {}, h("h2", {}, "Test clocks"), form, list);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
+  let generation = 0; // reads that cross (a poll and an action's): only the latest is shown
 
   async function reload(): Promise<void> {
+    const mine = ++generation;
     clearTimeout(timer);
     timer = undefined;
     try {
       const reply = await call(() => clocks.listTestClocks({ merchantId }));
-      if (stopped) return;
+      if (stopped || mine !== generation) return;
       const headings = ["Clock", "Name", "Time (UTC)", "Status", "Created", "Advance to (UTC)"];
       list.replaceChildren(table({}, headings, reply.testClocks.map((c) => clockRow(c, act, show)), "No test clocks."));
       if (reply.testClocks.some((c) => c.status === TestClockStatus.ADVANCING)) {
@@ -73,7 +75,7 @@ export function clockSection(merchantId: string, show: (text: string) => void): 
         timer = setTimeout(() => void reload(), POLL_MS);
       }
     } catch (error) {
-      show(describe(error));
+      if (!stopped && mine === generation) show(describe(error));
     }
   }
   const act: Act = (run) => {

@@ -42,9 +42,10 @@ export function resetSection(merchantId: string, show: (text: string) => void, a
     yes.disabled = true;
     call(() => simulator.resetSimulation({ merchantId }))
       .then(async (reply) => {
+        // The page reads everything again first: the report shows once it is current.
+        await after();
         report.textContent = resetReport(reply);
         report.hidden = false;
-        await after();
       })
       .catch((error: unknown) => show(describe(error)))
       .finally(() => {
