@@ -7,19 +7,16 @@ A failing step saves a screenshot and names its path in the failure."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from paysim_proto.v1 import analytics_pb2, analytics_pb2_grpc, merchant_pb2, payment_pb2, simulator_pb2
 
@@ -28,67 +25,9 @@ from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
 from tests.support.streams import wait_for
 from tests.support.webhook_receiver import WebhookReceiver
+from tests.web.browser import STEP_MS, open_logged_in, screenshot_on_failure
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STEP_MS = 20_000  # the longest any one step may take to show up in the page
 CARD = "4242424242424242"
-
-
-def _dev() -> Any:
-    spec = importlib.util.spec_from_file_location("paysim_dev_for_browser", ROOT / "server" / "dev.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def built_dashboard() -> Path:
-    """The dashboard's build, made by server/dev.py when missing or stale (as `serve` does)."""
-    dev = _dev()
-    assert dev.ensure_dashboard() == 0, "building clients/dashboard failed (see the output above)"
-    return Path(dev.DASHBOARD_BUILD)
-
-
-@pytest.fixture(scope="module")
-def playwright_browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: `python3 server/dev.py test` installs it (apt-get)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver")
-    from playwright.sync_api import sync_playwright
-
-    # launch() gives the browser a fresh, empty profile directory of its own (its --user-data-dir).
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
-
-
-@contextmanager
-def screenshot_on_failure(page: Any, directory: Path, console: list[str]) -> Iterator[None]:
-    try:
-        yield
-    except BaseException as error:
-        shot = directory / "dashboard-failure.png"
-        try:
-            page.screenshot(path=str(shot), full_page=True)
-            where = f"screenshot: {shot}"
-        except Exception as shot_error:  # the page may be gone: say so rather than hide the failure
-            where = f"no screenshot ({shot_error})"
-        log = "\n".join(console[-20:])
-        raise AssertionError(f"{error}\n{where}\nbrowser console:\n{log}") from error
 
 
 def cli_payment(server: ServerHandle, shop: MerchantAccount, home: Path) -> str:
@@ -248,7 +187,8 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
     page.click("a[data-nav=analytics]")
     page.click("#refresh")  # after the read model has them: this answer counts both
     page.wait_for_selector("#volume-chart", state="attached")
-    page.wait_for_function("document.querySelector('[data-testid=total-captured]')?.textContent === '2'")
+    # A selector, not wait_for_function: that one's polling evaluates a string, which the CSP refuses.
+    page.wait_for_selector('[data-testid=total-captured]:text-is("2")')
     assert page.text_content("[data-testid=total-payments]") == str(total.payments)
     assert page.text_content("[data-testid=total-success-rate]") == f"{total.success_rate * 100:.1f}%"
     bars = page.eval_on_selector_all("#volume-chart rect[data-value]", "bars => bars.map(b => Number(b.dataset.value))")
@@ -264,20 +204,6 @@ def _walk_through(page: Any, base: str, server: ServerHandle, shop: MerchantAcco
     assert dict(performance) == {g.gateway: str(g.attempts) for g in gateways} == {"stripe": "3", "razorpay": "1"}
 
 
-def _open_logged_in(browser: Any, base: str, shop: MerchantAccount) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(STEP_MS)
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    page.goto(base + "/")
-    page.fill("#email", shop.email)
-    page.fill("#password", shop.password)
-    page.click("#login")
-    page.wait_for_selector("#payments")
-    return context, page, console
-
-
 def test_api_keys_and_webhooks_are_managed_from_the_browser(
     make_server: Callable[..., ServerHandle], built_dashboard: Path, playwright_browser: Any, tmp_path: Path
 ) -> None:
@@ -286,7 +212,7 @@ def test_api_keys_and_webhooks_are_managed_from_the_browser(
     base = f"http://127.0.0.1:{server.server.web.port}"
     shop = register_merchant(server.stubs())
     receiver = WebhookReceiver()
-    context, page, console = _open_logged_in(playwright_browser, base, shop)
+    context, page, console = open_logged_in(playwright_browser, base, shop)
     try:
         with screenshot_on_failure(page, tmp_path, console):
             # A key made in the page is listed by the API; its secret is shown once, and works.
@@ -345,7 +271,7 @@ def test_payments_arrive_live_while_demo_seed_runs(
     assert server.server.web is not None
     shop = register_merchant(server.stubs())
     api: Stubs = server.stubs().as_(shop.api_key)
-    context, page, console = _open_logged_in(playwright_browser, f"http://127.0.0.1:{server.server.web.port}", shop)
+    context, page, console = open_logged_in(playwright_browser, f"http://127.0.0.1:{server.server.web.port}", shop)
     try:
         with screenshot_on_failure(page, tmp_path, console):
             page.wait_for_selector("#live.live")  # the event stream is open

@@ -7,7 +7,9 @@ import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { ErrorInfoSchema } from "@gen/google/rpc/error_details_pb.js";
 import { AnalyticsService } from "@gen/paysim/v1/analytics_pb.js";
 import { AuthService, type User } from "@gen/paysim/v1/auth_pb.js";
+import { ClockService } from "@gen/paysim/v1/clock_pb.js";
 import { Role } from "@gen/paysim/v1/common_pb.js";
+import { DisputeService } from "@gen/paysim/v1/dispute_pb.js";
 import { EventService } from "@gen/paysim/v1/events_pb.js";
 import { MerchantService } from "@gen/paysim/v1/merchant_pb.js";
 import { PaymentService } from "@gen/paysim/v1/payment_pb.js";
@@ -42,6 +44,8 @@ export const analytics: Client<typeof AnalyticsService> = createClient(Analytics
 export const simulator: Client<typeof SimulatorService> = createClient(SimulatorService, transport);
 export const webhooks: Client<typeof WebhookService> = createClient(WebhookService, transport);
 export const merchants: Client<typeof MerchantService> = createClient(MerchantService, transport);
+export const clocks: Client<typeof ClockService> = createClient(ClockService, transport);
+export const disputes: Client<typeof DisputeService> = createClient(DisputeService, transport);
 
 export function currentUser(): User | undefined {
   return session?.user;

@@ -1,6 +1,6 @@
 // Money stays integer minor units (bigint) end to end: shown by splitting the integer, never by
 // dividing a float.
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 
 const exponents = new Map<string, number>();
 
@@ -49,4 +49,28 @@ export function parseMinor(text: string, currency: string): bigint | undefined {
   const fraction = match[2] ?? "";
   if (fraction.length > digits) return undefined;
   return BigInt(match[1] + fraction.padEnd(digits, "0"));
+}
+
+/** Basis points as a percentage: 300 → "3%", 250 → "2.5%". */
+export function bpsPercent(bps: number): string {
+  return `${(bps / 100).toFixed(2).replace(/\.?0+$/, "")}%`;
+}
+
+/** "2.5" (per cent, at most two decimals) → 250 basis points; undefined when it is not such a
+ * number. Read from the digits, never through a float. */
+export function parseBps(text: string): number | undefined {
+  const match = /^(\d{1,5})(?:\.(\d{1,2}))?$/.exec(text.trim() || "0");
+  if (!match) return undefined;
+  return Number(match[1]) * 100 + Number((match[2] ?? "").padEnd(2, "0"));
+}
+
+/** A timestamp as the value of a datetime-local input that is read as UTC: "2026-03-01T09:30:00". */
+export function utcInput(value: Timestamp | undefined): string {
+  return value ? timestampDate(value).toISOString().slice(0, 19) : "";
+}
+
+/** A datetime-local input's value read as UTC; undefined when empty or not a time. */
+export function parseUtcInput(text: string): Timestamp | undefined {
+  const ms = Date.parse(`${text.trim()}Z`);
+  return text.trim() && Number.isFinite(ms) ? timestampFromMs(ms) : undefined;
 }

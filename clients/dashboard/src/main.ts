@@ -1,10 +1,12 @@
-// The single-page app: a hash router (#/payments, #/payments/pay_…, #/analytics…) over pages that
-// each build their own DOM and stop their own streams when left.
+// The single-page app: a hash router (#/payments, #/payments/pay_…, #/disputes/dp_…,
+// #/analytics…) over pages that each build their own DOM and stop their own streams when left.
 import "./style.css";
 import { currentUser, isAdmin, logout, onSessionChange } from "./api.js";
 import { h } from "./dom.js";
 import { renderAnalytics } from "./pages/analytics.js";
 import { renderApiKeys } from "./pages/api-keys.js";
+import { renderDispute } from "./pages/dispute.js";
+import { renderDisputes } from "./pages/disputes.js";
 import { renderLogin } from "./pages/login.js";
 import { renderPayment } from "./pages/payment.js";
 import { renderPayments } from "./pages/payments.js";
@@ -17,11 +19,15 @@ export type Page = (root: HTMLElement, argument: string) => (() => void) | void;
 
 const PAGES: Record<string, { title: string; page: Page }> = {
   payments: { title: "Payments", page: renderPayments },
+  disputes: { title: "Disputes", page: renderDisputes },
   analytics: { title: "Analytics", page: renderAnalytics },
   simulator: { title: "Simulator", page: renderSimulator },
   webhooks: { title: "Webhooks", page: renderWebhooks },
   keys: { title: "API keys", page: renderApiKeys },
 };
+
+/** The page of one item of a list (#/payments/pay_…). */
+const DETAILS: Record<string, Page> = { payments: renderPayment, disputes: renderDispute };
 
 const app = document.getElementById("app") as HTMLElement;
 let stopPage: (() => void) | void;
@@ -63,7 +69,7 @@ function route(): void {
   }
   const [, name = "payments", argument = ""] = window.location.hash.split("/");
   const entry = PAGES[name] ?? PAGES.payments;
-  const page = name === "payments" && argument ? renderPayment : entry.page;
+  const page = (argument && DETAILS[name]) || entry.page;
   app.replaceChildren(navigation(), main);
   for (const link of app.querySelectorAll<HTMLAnchorElement>("nav a")) {
     link.classList.toggle("current", link.dataset.nav === name);

@@ -31,7 +31,9 @@ export function paymentActions(payment: Payment, show: (text: string) => void, r
     );
   }
   const refundable = payment.capturedAmountMinor - payment.refundedAmountMinor;
-  if ((payment.status === PaymentStatus.CAPTURED || payment.status === PaymentStatus.PARTIALLY_REFUNDED) && refundable > 0n) {
+  // Not while a chargeback holds the money or once it was lost (the server refuses: PAYMENT_DISPUTED).
+  const disputed = payment.dispute !== undefined && !payment.dispute.paymentRefundable;
+  if ((payment.status === PaymentStatus.CAPTURED || payment.status === PaymentStatus.PARTIALLY_REFUNDED) && refundable > 0n && !disputed) {
     const amount = h("input", { id: "refund-amount", size: 10, placeholder: money(refundable, payment.currencyCode), "aria-label": "Amount to refund" });
     const reason = h("input", { id: "refund-reason", placeholder: "reason", "aria-label": "Refund reason" });
     const refund = h("button", { type: "button", "data-action": "refund" }, "Refund");

@@ -1,5 +1,6 @@
-// One payment's timeline: its state, every gateway attempt, its refunds and every event, kept
-// current by a stream of this payment's events.
+// One payment's timeline: its state, its 3-D Secure steps, every gateway attempt, its refunds, its
+// dispute, every event and the webhooks sent for them, kept current by a stream of this payment's
+// events.
 import {
   GatewayOperation,
   GatewayOutcome,
@@ -14,6 +15,8 @@ import { errorLine, h, table } from "../dom.js";
 import { enumName, money, time } from "../format.js";
 import { follow } from "../live.js";
 import { paymentActions } from "./payment-actions.js";
+import { disputeSection, threeDsSection } from "./payment-timeline.js";
+import { paymentWebhooks } from "./payment-webhooks.js";
 
 function summary(payment: Payment): HTMLElement {
   const facts: [string, string][] = [
@@ -50,10 +53,12 @@ function eventSummary(event: PaymentEvent): string {
   const data = event.data;
   const parts: string[] = [];
   if (!data.case) return "";
-  const value = data.value as { attempt?: GatewayAttempt; decline?: { code: string }; reason?: string; refundId?: string };
+  const value = data.value as { attempt?: GatewayAttempt; decline?: { code: string }; reason?: unknown; refundId?: string; disputeId?: string };
   if (value.refundId) parts.push(value.refundId);
+  if (value.disputeId) parts.push(value.disputeId);
   if (value.decline?.code) parts.push(`declined: ${value.decline.code}`);
-  if (value.reason) parts.push(value.reason);
+  // A reason in words (a dispute's creation carries an enum under that name instead).
+  if (typeof value.reason === "string" && value.reason) parts.push(value.reason);
   if (value.attempt) parts.push(attemptText(value.attempt));
   return parts.join(" · ");
 }
@@ -61,7 +66,8 @@ function eventSummary(event: PaymentEvent): string {
 export function renderPayment(root: HTMLElement, paymentId: string): () => void {
   const problem = errorLine();
   const content = h("div", { id: "timeline" });
-  root.append(h("p", {}, h("a", { href: "#/payments" }, "← Payments")), h("h1", {}, paymentId), problem.element, content);
+  const sent = paymentWebhooks();
+  root.append(h("p", {}, h("a", { href: "#/payments" }, "← Payments")), h("h1", {}, paymentId), problem.element, content, sent.element);
 
   async function load(): Promise<void> {
     try {
@@ -108,18 +114,25 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
       content.replaceChildren(
         summary(payment),
         paymentActions(payment, problem.show, () => void load()),
+        ...threeDsSection(history.events),
         h("h2", {}, "Gateway attempts"),
         table({ id: "attempts" }, ["Time (UTC)", "Gateway", "Operation", "Outcome", "Latency", "Detail"], attempts, "No gateway call yet."),
         h("h2", {}, "Refunds"),
         table({ id: "refunds" }, ["Refund", "Created", "Amount", "Status", "Reason"], refunds, "No refunds."),
+        ...disputeSection(payment.dispute),
         h("h2", {}, "Events"),
         table({ id: "events" }, ["Seq", "Time (UTC)", "Type", "Detail"], eventRows, "No events."),
       );
+      void sent.reload(history.events, payment.merchantId);
     } catch (error) {
       problem.show(describe(error));
     }
   }
 
   void load();
-  return follow({ paymentId, onEvent: () => void load(), onState: () => undefined });
+  const stop = follow({ paymentId, onEvent: () => void load(), onState: () => undefined });
+  return () => {
+    stop();
+    sent.stop();
+  };
 }

@@ -1,6 +1,8 @@
 // Simulator controls: gateway outages on and off (error or timeout), outcomes scripted for the
-// next calls, the faults in force, and the circuit breakers with their reset. A merchant's user acts on its own merchant; an admin on
-// the merchant chosen at the top, or on the whole platform when none is.
+// next calls, the faults in force, and the circuit breakers with their reset; for one merchant
+// also its chaos profiles, its test clocks and a reset of its whole simulation. A merchant's user
+// acts on its own merchant; an admin on the merchant chosen at the top, or (outages only) on the
+// whole platform when none is.
 import {
   BreakerState,
   OutageMode,
@@ -12,6 +14,9 @@ import { call, currentUser, describe, merchants, simulator } from "../api.js";
 import { actions, errorLine, h, table } from "../dom.js";
 import { enumName, time } from "../format.js";
 import { scope } from "../scope.js";
+import { chaosSection } from "./chaos.js";
+import { clockSection } from "./clocks.js";
+import { resetSection } from "./reset.js";
 
 const BUILT_IN_GATEWAY = "simulator";
 type Act = (run: () => Promise<unknown>) => void;
@@ -82,18 +87,32 @@ async function fetchState(where: Target) {
     call(() => simulator.listGatewayFaults({ merchantId, platformWide })),
     platformWide ? undefined : call(() => merchants.listGatewayConfigs({ merchantId })),
     platformWide ? undefined : call(() => simulator.listCircuitBreakers({ merchantId })),
+    platformWide ? undefined : call(() => simulator.listChaosProfiles({ merchantId })),
   ]);
 }
 
 export function renderSimulator(root: HTMLElement): () => void {
   const problem = errorLine();
   const content = h("div", { id: "simulator" });
-  root.append(h("h1", {}, "Simulator"), problem.element, content);
+  const { merchantId: chosen, platformWide } = target();
+  // Chaos, clocks and the reset belong to one merchant: an admin names it at the top first.
+  const clocks = platformWide ? undefined : clockSection(chosen, problem.show);
+  const reload = async (): Promise<void> => {
+    await load();
+    await clocks?.reload();
+  };
+  root.append(
+    h("h1", {}, "Simulator"),
+    problem.element,
+    content,
+    clocks ? clocks.element : h("p", { class: "hint", id: "name-a-merchant" }, "Name a merchant at the top for its chaos profiles, test clocks and reset."),
+    clocks ? resetSection(chosen, problem.show, reload) : "",
+  );
 
   async function load(): Promise<void> {
     const where = target();
     try {
-      const [faults, configs, breakers] = await fetchState(where);
+      const [faults, configs, breakers, chaos] = await fetchState(where);
       problem.hide();
       // A merchant's faults are scoped to it; the platform's ("platform") apply to every merchant.
       const isOwn = (f: GatewayFaults): boolean => (f.scope === "platform") === where.platformWide;
@@ -115,6 +134,7 @@ export function renderSimulator(root: HTMLElement): () => void {
               "No breaker has seen a call yet.",
             )
           : "",
+        ...(chaos ? chaosSection(chaos.profiles, where.merchantId, act, problem.show) : []),
       );
     } catch (error) {
       problem.show(describe(error));
@@ -122,6 +142,6 @@ export function renderSimulator(root: HTMLElement): () => void {
   }
   const act = actions(load, problem.show, describe);
 
-  void load();
-  return () => undefined;
+  void reload();
+  return () => clocks?.stop();
 }
