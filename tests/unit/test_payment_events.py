@@ -121,7 +121,6 @@ STORED: list[tuple[EventType, dict[str, Any]]] = [
 ]
 
 
-
 def test_every_event_type_has_its_class_and_a_stored_form_here() -> None:
     assert set(EVENT_CLASSES) == set(EventType)
     assert {kind for kind, _ in STORED} == set(EventType)
