@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from paysim.domain.radar import (
@@ -9,6 +12,7 @@ from paysim.domain.radar import (
     CVC_CHECK_FAILED,
     HIGHEST_RISK_LEVEL,
     POSTAL_CODE_CHECK_FAILED,
+    RISK_CARDS,
     Block,
     Check,
     RiskLevel,
@@ -77,3 +81,10 @@ def test_a_holder_name_or_a_magic_amount_replaces_the_cards_screening() -> None:
 def test_every_screened_card_is_in_the_catalogue() -> None:
     assert set(CHECK_CARDS) <= set(CARD_SCENARIOS)
     assert {"4000000000004954", "4000000000009235", "4100000000000019"} <= set(CARD_SCENARIOS)
+
+
+def test_the_readme_table_lists_every_screened_card() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Risk levels and verification checks", 1)[1].split("\n### ", 1)[0]
+    listed = re.findall(r"^\| `(\d+)` \|", section, re.MULTILINE)
+    assert sorted(listed) == sorted({*RISK_CARDS, *CHECK_CARDS})
