@@ -4,6 +4,8 @@ is called, the card declined when a customer on file is charged."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from paysim_client import Client
 from paysim_client.types import CardInput, Payment, PaymentStatus, PayPalWalletInput
@@ -126,3 +128,16 @@ def test_payments_without_a_card_are_not_assessed(client: Client) -> None:
     payment = client.payments.create(amount_minor=2_000, paypal_wallet=wallet)
     assert payment.status == S.PAYMENT_STATUS_CAPTURED and payment.risk_level == "not_assessed"
     assert not payment.HasField("card")
+
+
+def test_a_blocked_payment_replays_with_its_key_and_lives_on_its_test_clock(client: Client) -> None:
+    key = "blocked-once"
+    first = client.payments.create(amount_minor=2_000, card=card("4000000000000101"), idempotency_key=key)
+    again = client.payments.create(amount_minor=2_000, card=card("4000000000000101"), idempotency_key=key)
+    assert (again.id, again.decline.blocked_by) == (first.id, "cvc_check_failed")
+
+    start = datetime(2030, 1, 15, 9, 0, tzinfo=UTC)
+    clock = client.test_clocks.create("screening", start)
+    blocked = client.payments.create(amount_minor=2_000, card=card("4000000000004954"), test_clock_id=clock.id)
+    assert blocked.decline.blocked_by == "highest_risk_level" and blocked.test_clock_id == clock.id
+    assert {event.create_time.ToDatetime(tzinfo=UTC) for event in client.payments.events(blocked.id)} == {start}
