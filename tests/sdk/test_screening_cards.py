@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from paysim_client import Client
+from paysim_client import Client, SimulationOverride
 from paysim_client.types import CardInput, Payment, PaymentStatus, PayPalWalletInput
 
 S = PaymentStatus
@@ -141,3 +141,13 @@ def test_a_blocked_payment_replays_with_its_key_and_lives_on_its_test_clock(clie
     blocked = client.payments.create(amount_minor=2_000, card=card("4000000000004954"), test_clock_id=clock.id)
     assert blocked.decline.blocked_by == "highest_risk_level" and blocked.test_clock_id == clock.id
     assert {event.create_time.ToDatetime(tzinfo=UTC) for event in client.payments.events(blocked.id)} == {start}
+
+
+def test_a_forced_gateway_outcome_does_not_unblock_a_payment(client: Client) -> None:
+    # Like 3-D Secure, screening comes before any gateway; paysim-force-outcome acts on the gateway.
+    approve = SimulationOverride(outcome="approve")
+    blocked = client.payments.create(amount_minor=2_000, card=card("4000000000004954"), simulate=approve)
+    assert (blocked.status, blocked.decline.blocked_by) == (S.PAYMENT_STATUS_DECLINED, "highest_risk_level")
+    decline = SimulationOverride(outcome="decline:do_not_honor")
+    elevated = client.payments.create(amount_minor=2_000, card=card("4000000000009235"), simulate=decline)
+    assert (elevated.decline.code, elevated.decline.blocked_by, elevated.risk_level) == ("do_not_honor", "", "elevated")
