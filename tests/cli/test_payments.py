@@ -142,3 +142,19 @@ def test_a_payment_shows_where_its_card_was_issued(cli: Cli, logged_in: Merchant
     assert "card        unknown funding" in cli.ok("payments", "get", made_up["id"]).stdout.splitlines()
     too_small = cli("payments", "create", "--amount", "0.49", "--card", "4242424242424242")
     assert too_small.code != 0 and "0.50 USD" in too_small.stderr
+
+
+def test_a_payment_shows_its_risk_failed_checks_and_the_rule_that_blocked_it(
+    cli: Cli, logged_in: MerchantAccount
+) -> None:
+    elevated = cli.ok("payments", "create", "--amount", "20", "--card", "4000000000009235").stdout.splitlines()
+    assert "risk        elevated" in elevated and not any(line.startswith("checks") for line in elevated)
+    args = ("--address-line1", "1 Main Street", "--postal-code", "94107")
+    line1 = cli.ok("payments", "create", "--amount", "20", "--card", "4000000000000028", *args).stdout
+    assert "checks      address line 1 fail" in line1.splitlines() and "risk" not in line1
+    blocked = cli.ok("payments", "create", "--amount", "20", "--card", "4000000000000036", *args).stdout.splitlines()
+    assert "checks      postal code fail" in blocked
+    assert "blocked by  postal_code_check_failed" in blocked
+    assert any(line.startswith("declined    incorrect_zip") for line in blocked)
+    highest = cli.json("payments", "create", "--amount", "20", "--card", "4000000000004954")
+    assert (highest["risk_level"], highest["decline"]["blocked_by"]) == ("highest", "highest_risk_level")

@@ -48,6 +48,12 @@ CREATED = {
 }
 
 # Every form the server has written, as the store holds it (before ``schema_version`` existed).
+SCREENING = {
+    "risk_level": "elevated",
+    "cvc_check": "pass",
+    "address_line1_check": "fail",
+    "address_postal_code_check": "unchecked",
+}
 STORED: list[tuple[EventType, dict[str, Any]]] = [
     (EventType.CREATED, CREATED),
     (
@@ -109,6 +115,9 @@ STORED: list[tuple[EventType, dict[str, Any]]] = [
     (EventType.DISPUTE_FUNDS_REINSTATED, {"dispute_id": "dp_1", "amount": 1_000}),
     # Since cards say where they were issued and how they are funded.
     (EventType.CREATED, {**CREATED, "card": {**CARD, "country": "BR", "funding": "debit"}}),
+    # Since payments are screened for fraud (domain/radar.py).
+    (EventType.CREATED, {**CREATED, "card": {**CARD, **SCREENING}}),
+    (EventType.DECLINED, {"decline": {**DECLINE, "code": "incorrect_cvc", "blocked_by": "cvc_check_failed"}}),
 ]
 
 
@@ -137,6 +146,7 @@ def test_older_rows_without_optional_keys_still_read() -> None:
         "card",
     )
     assert (created.card.country, created.card.funding) == ("", "unknown")
+    assert (created.card.risk_level, created.card.cvc_check, created.card.address_postal_code_check) == ("", "", "")
     lean_attempt = {k: v for k, v in ATTEMPT.items() if k not in ("reference", "latency_ms", "detail")}
     voided = event_codec.from_stored("payment.voided", {"attempt": lean_attempt}, AT)
     assert isinstance(voided, PaymentVoided) and voided.attempt is not None

@@ -57,6 +57,8 @@ THREE_DS_CARDS: dict[str, tuple[ScenarioKind, str | None]] = {
     "4000002500003155": (ScenarioKind.THREE_DS_REQUIRED, None),
     "4000002760003184": (ScenarioKind.THREE_DS_REQUIRED, None),
     "4000000000003220": (ScenarioKind.THREE_DS_REQUIRED, None),
+    "4000000000003063": (ScenarioKind.THREE_DS_REQUIRED, None),
+    "4000003800000446": (ScenarioKind.THREE_DS_REQUIRED, None),
     "4000008260003178": (ScenarioKind.THREE_DS_AUTH_THEN_DECLINE, "insufficient_funds"),
     "4000008400001629": (ScenarioKind.THREE_DS_CHALLENGE_THEN_DECLINE, "generic_decline"),
     "4000008400001280": (ScenarioKind.THREE_DS_LOOKUP_ERROR, "processing_error"),
@@ -64,6 +66,18 @@ THREE_DS_CARDS: dict[str, tuple[ScenarioKind, str | None]] = {
     "4000000000003097": (ScenarioKind.THREE_DS_ATTEMPT_ERROR, None),
     "4242424242424242": (ScenarioKind.APPROVE, None),
     "378282246310005": (ScenarioKind.THREE_DS_NOT_SUPPORTED, None),
+}
+
+# Fraud screening (domain/radar.py) and the card declined once attached to a customer.
+SCREENING_CARDS: dict[str, tuple[ScenarioKind, str | None]] = {
+    "4000000000004954": (ScenarioKind.BLOCKED_HIGHEST_RISK, "fraudulent"),
+    "4000000000009235": (ScenarioKind.ELEVATED_RISK, None),
+    "4000000000000101": (ScenarioKind.CHECKS, "incorrect_cvc"),
+    "4000000000000028": (ScenarioKind.CHECKS, None),
+    "4000000000000036": (ScenarioKind.CHECKS, None),
+    "4000000000000010": (ScenarioKind.CHECKS, None),
+    "4000000000000044": (ScenarioKind.CHECKS, None),
+    "4000000000000341": (ScenarioKind.DECLINE, "generic_decline"),
 }
 
 AFTER_PAYMENT_CARDS = {
@@ -156,10 +170,25 @@ COUNTRY_CARDS = {
 
 def test_every_reference_card_has_a_scenario_and_nothing_else_does() -> None:
     expected = (
-        set(SUCCESS_CARDS) | set(DECLINE_CARDS) | set(THREE_DS_CARDS) | set(AFTER_PAYMENT_CARDS) | set(COUNTRY_CARDS)
+        set(SUCCESS_CARDS)
+        | set(DECLINE_CARDS)
+        | set(THREE_DS_CARDS)
+        | set(AFTER_PAYMENT_CARDS)
+        | set(COUNTRY_CARDS)
+        | set(SCREENING_CARDS)
     )
     assert set(CARD_SCENARIOS) == expected
-    assert len(CARD_SCENARIOS) == 37 + 61
+    assert len(CARD_SCENARIOS) == 37 + 61 + 8 + 2
+
+
+@pytest.mark.parametrize(("pan", "expected"), sorted(SCREENING_CARDS.items()))
+def test_screening_cards(pan: str, expected: tuple[ScenarioKind, str | None]) -> None:
+    scenario = scenario_for(pan, PLAIN_AMOUNT, NO_NAME)
+    assert (scenario.kind, scenario.decline_code) == expected
+
+
+def test_the_card_declined_after_attach_names_no_magic_amount() -> None:
+    assert 1_000_341 not in MAGIC_AMOUNTS
 
 
 @pytest.mark.parametrize(("pan", "issued"), sorted(COUNTRY_CARDS.items()))

@@ -124,11 +124,30 @@ def card(c: Card) -> payment_pb2.CardDetails:
         holder_name=c.holder_name,
         country=c.country,
         funding=c.funding,
+        checks=_checks(c),
     )
 
 
+def _checks(c: Card) -> payment_pb2.CardChecks | None:
+    """The issuer's checks; unset for a payment from before paysim reported them."""
+    if not c.cvc_check:
+        return None
+    return payment_pb2.CardChecks(
+        cvc_check=c.cvc_check,
+        address_line1_check=c.address_line1_check,
+        address_postal_code_check=c.address_postal_code_check,
+    )
+
+
+def risk_level(s: PaymentState) -> str:
+    """The payment's risk level: ``not_assessed`` without a card or from before paysim assessed it."""
+    return (s.card.risk_level if s.method_type == MethodType.CARD else "") or "not_assessed"
+
+
 def decline(d: DeclineInfo) -> payment_pb2.Decline:
-    return payment_pb2.Decline(code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable)
+    return payment_pb2.Decline(
+        code=d.code, error_code=d.error_code, message=d.message, retryable=d.retryable, blocked_by=d.blocked_by
+    )
 
 
 def attempt(a: Attempt) -> payment_pb2.GatewayAttempt:
@@ -176,6 +195,7 @@ def payment(s: PaymentState) -> payment_pb2.Payment:
         method_account=s.method_account,
         **_disputed(s),
         test_clock_id=s.test_clock_id,
+        risk_level=risk_level(s),
     )
 
 

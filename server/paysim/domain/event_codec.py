@@ -41,7 +41,13 @@ def card_data(card: Card) -> dict[str, Any]:
         data["country"] = card.country
     if card.funding != _unknown_funding(card.brand):
         data["funding"] = card.funding
+    for key in _SCREENING_KEYS:
+        if value := getattr(card, key):
+            data[key] = value
     return data
+
+
+_SCREENING_KEYS = ("risk_level", "cvc_check", "address_line1_check", "address_postal_code_check")
 
 
 def _unknown_funding(brand: str) -> str:
@@ -60,20 +66,26 @@ def card_from(data: Data) -> Card:
         holder_name=data.get("holder_name", ""),
         country=data.get("country", ""),
         funding=data.get("funding", _unknown_funding(data["brand"])),
+        **{key: data.get(key, "") for key in _SCREENING_KEYS},
     )
 
 
 def decline_data(decline: DeclineInfo) -> dict[str, Any]:
-    return {
+    data: dict[str, Any] = {
         "code": decline.code,
         "error_code": decline.error_code,
         "message": decline.message,
         "retryable": decline.retryable,
     }
+    if decline.blocked_by:  # only when set, as the card's screening
+        data["blocked_by"] = decline.blocked_by
+    return data
 
 
 def decline_from(data: Data) -> DeclineInfo:
-    return DeclineInfo(data["code"], data["error_code"], data["message"], bool(data["retryable"]))
+    return DeclineInfo(
+        data["code"], data["error_code"], data["message"], bool(data["retryable"]), data.get("blocked_by", "")
+    )
 
 
 def attempt_data(attempt: Attempt) -> dict[str, Any]:

@@ -43,6 +43,12 @@ class Card:
     # (credit, debit, prepaid, unknown); payments from before these were kept read as unknown.
     country: str = ""
     funding: str = "unknown"
+    # Fraud screening at creation (domain/radar.py): the payment's risk level and the issuer's
+    # checks of the CVC and the billing address; empty for payments from before them (and without a card).
+    risk_level: str = ""
+    cvc_check: str = ""
+    address_line1_check: str = ""
+    address_postal_code_check: str = ""
 
 
 NO_CARD = Card("", "", "", 0, 0, "", "", funding="")
@@ -55,6 +61,7 @@ class DeclineInfo:
     error_code: str
     message: str
     retryable: bool
+    blocked_by: str = ""  # the fraud rule that blocked the payment before any gateway (domain/radar.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,11 @@ What each kind means for the engine:
   fraud warning) opens (domain/dispute_rules.py).
 - ``REFUND_ASYNC``: authorized; a refund is pending, then succeeds.
 - ``REFUND_FAILS``: authorized; a refund succeeds, then fails.
+- ``BLOCKED_HIGHEST_RISK``: risk level highest: the default rules block it (domain/radar.py),
+  declined ``fraudulent`` before any gateway call.
+- ``ELEVATED_RISK``: risk level elevated; authorized.
+- ``CHECKS``: the issuer fails (or cannot do) a verification check (domain/radar.py): a failed CVC
+  or postal code check is blocked by the default rules, the others are authorized.
 """
 
 from __future__ import annotations
@@ -59,6 +64,9 @@ class ScenarioKind(enum.StrEnum):
     DISPUTE_EARLY_FRAUD_WARNING = "dispute_early_fraud_warning"
     REFUND_ASYNC = "refund_async"
     REFUND_FAILS = "refund_fails"
+    BLOCKED_HIGHEST_RISK = "blocked_highest_risk"
+    ELEVATED_RISK = "elevated_risk"
+    CHECKS = "checks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +134,44 @@ _DECLINE_CARDS: tuple[tuple[str, str], ...] = (
 )
 _DECLINE_NOTES = {"fraudulent": " (fraud: always blocked)"}
 
-_DECLINE_SCENARIOS = tuple(
-    _card(pan, _A.DECLINE, f"declined: {code}{_DECLINE_NOTES.get(code, '')}", code) for pan, code in _DECLINE_CARDS
+_DECLINE_SCENARIOS = (
+    *(_card(pan, _A.DECLINE, f"declined: {code}{_DECLINE_NOTES.get(code, '')}", code) for pan, code in _DECLINE_CARDS),
+    # No magic amount: paysim has no attach step, so every charge of it is "charging the customer".
+    _card(
+        "4000000000000341",
+        _A.DECLINE,
+        "attaching it to a customer succeeds, charging it is declined: card_declined (generic_decline)",
+        "generic_decline",
+    ),
+)
+
+# Fraud screening (domain/radar.py): risk levels, and the issuer's verification checks.
+_SCREENING = (
+    _card(
+        "4000000000004954",
+        _A.BLOCKED_HIGHEST_RISK,
+        "risk level highest: blocked by the default rule, declined: fraudulent",
+        "fraudulent",
+    ),
+    _card("4000000000009235", _A.ELEVATED_RISK, "risk level elevated: approves"),
+    _card(
+        "4000000000000101",
+        _A.CHECKS,
+        "the CVC check fails: blocked by the default rule, declined: incorrect_cvc",
+        "incorrect_cvc",
+    ),
+    _card("4000000000000028", _A.CHECKS, "the address line 1 check fails: approves"),
+    _card(
+        "4000000000000036",
+        _A.CHECKS,
+        "the postal code check fails: with a postal code, blocked by the default rule (incorrect_zip)",
+    ),
+    _card(
+        "4000000000000010",
+        _A.CHECKS,
+        "the address line 1 and postal code checks fail: with a postal code, blocked (incorrect_zip)",
+    ),
+    _card("4000000000000044", _A.CHECKS, "the address line 1 and postal code checks are unavailable: approves"),
 )
 
 _THREE_DS = (
@@ -141,7 +185,13 @@ _THREE_DS = (
         _A.THREE_DS_REQUIRED,
         "3DS always required, even for payments with a saved card: challenge, then approves once authenticated",
     ),
+    _card(
+        "4000003800000446",
+        _A.THREE_DS_REQUIRED,
+        "already set up for off-session use; one-time payments need a challenge, then approve",
+    ),
     _card("4000000000003220", _A.THREE_DS_REQUIRED, "3DS2 challenge required, then approves"),
+    _card("4000000000003063", _A.THREE_DS_REQUIRED, "3DS required: challenge, then approves once authenticated"),
     _card(
         "4000008260003178",
         _A.THREE_DS_AUTH_THEN_DECLINE,
@@ -186,7 +236,7 @@ def _by_card(*groups: tuple[Scenario, ...]) -> Mapping[str, Scenario]:
 
 
 CARD_SCENARIOS: Mapping[str, Scenario] = _by_card(
-    _APPROVALS, _BY_COUNTRY, _DECLINE_SCENARIOS, _THREE_DS, _AFTER_PAYMENT
+    _APPROVALS, _BY_COUNTRY, _DECLINE_SCENARIOS, _SCREENING, _THREE_DS, _AFTER_PAYMENT
 )
 """Scenario by test card number (digits only)."""
 

@@ -26,6 +26,7 @@ from paysim.services.clock import Clock
 from paysim.services.clock_time import on_its_clock
 from paysim.services.idempotency import IdempotencyKey
 from paysim.services.payment_commands import PaymentResult
+from paysim.services.payment_creation import fraud_block
 from paysim.services.payment_keys import PaymentKeys
 from paysim.services.payment_outcomes import NO_GATEWAY_AVAILABLE, authorization_events, failed_attempts, no_gateway
 from paysim.services.routing import GatewayRouter, Routed
@@ -93,13 +94,15 @@ class CreateAtOnce:
         request: AuthorizationRequest,
         routing: RoutingState,
     ) -> tuple[list[PaymentEvent], Routed | None]:
-        """The 3-D Secure result, the failed attempts and the answer (or the failure when no gateway
-        answered); and the routing (None when 3-D Secure stopped the payment before any call)."""
-        first: list[PaymentEvent] = []
-        if self._three_ds is not None and request.method is None:
+        """A fraud rule's block, or the 3-D Secure result, the failed attempts and the answer (or the
+        failure when no gateway answered); and the routing (None when the payment stopped before any
+        gateway call)."""
+        first = fraud_block(state.card, state.created_at)  # a fraud rule blocks it
+        stop = bool(first)
+        if not stop and self._three_ds is not None and request.method is None:
             first, stop = await self._three_ds.before_authorization(state, pan)
-            if stop:
-                return self._with_dispute(state, await on_its_clock(uow, state, first)), None
+        if stop:
+            return self._with_dispute(state, await on_its_clock(uow, state, first)), None
         routed = await self._router.authorize(state.merchant_id, request, routing)
         failed = failed_attempts(routed, "authorize")
         if routed.result is None:

@@ -27,6 +27,9 @@ class CardInput:
     exp_year: int
     cvc: str
     holder_name: str
+    # The billing address, optional: only whether the issuer's checks pass is kept (domain/radar.py).
+    address_line1: str = ""
+    address_postal_code: str = ""
 
     def __repr__(self) -> str:  # never let a PAN or CVC reach a log line or a traceback
         return f"CardInput(number={cards.mask(self.number)!r}, exp={self.exp_month}/{self.exp_year})"

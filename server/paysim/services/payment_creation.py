@@ -3,17 +3,20 @@ the gateway request of its first authorization."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
-from paysim.domain import cards, money_rules, payment, payment_rules
+from paysim.domain import cards, money_rules, payment, payment_rules, radar
 from paysim.domain.card_issuers import UnknownCards, issuer_of
 from paysim.domain.models import Merchant
+from paysim.domain.payment_events import PaymentDeclined, PaymentEvent
 from paysim.domain.payment_methods import MethodType, check_payer_email, check_vpa
 from paysim.domain.principal import Principal
-from paysim.domain.scenarios import CARD_SCENARIOS
+from paysim.domain.scenarios import CARD_SCENARIOS, scenario_for
 from paysim.domain.validation import Violations, check_currency, check_id, check_metadata, check_text
 from paysim.gateways.base import AuthorizationRequest, PayPalWallet, Upi
-from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CreatePayment
+from paysim.services.payment_commands import MAX_AMOUNT, MAX_DESCRIPTION_CHARS, CardInput, CreatePayment
+from paysim.services.payment_outcomes import decline_info
 from paysim.services.tenancy import target_merchant
 
 
@@ -29,6 +32,8 @@ def _check_method(v: Violations, cmd: CreatePayment, pan: str, today: date) -> N
             today=today,
         )
         check_text(v, "card.holder_name", cmd.card.holder_name, max_chars=200)
+        check_text(v, "card.address_line1", cmd.card.address_line1, max_chars=200)
+        check_text(v, "card.address_postal_code", cmd.card.address_postal_code, max_chars=20)
     elif cmd.method_type is MethodType.UPI:
         check_vpa(v, "upi.vpa", cmd.method_account)
     else:
@@ -95,20 +100,7 @@ def new_payment(
         money_rules.check_charge_amount(v, "amount_minor", cmd.amount, merchant.default_currency)
         v.raise_if_any()
     check_known_card(merchant.unknown_cards, summary, pan)
-    card = payment.NO_CARD
-    if summary is not None:
-        issuer = issuer_of(pan, in_catalogue=pan in CARD_SCENARIOS)
-        card = payment.Card(
-            summary.brand.value,
-            summary.bin,
-            summary.last4,
-            summary.exp_month,
-            summary.exp_year,
-            summary.fingerprint,
-            cmd.card.holder_name.strip(),
-            issuer.country,
-            issuer.funding.value,
-        )
+    card = payment.NO_CARD if summary is None else _card(summary, pan, cmd.amount, cmd.card)
     return payment_rules.NewPayment(
         merchant_id=merchant.id,
         amount=cmd.amount,
@@ -123,6 +115,42 @@ def new_payment(
         method_account=cmd.method_account,
         test_clock_id=test_clock_id,
     )
+
+
+def _card(summary: cards.CardSummary, pan: str, amount: int, given: CardInput) -> payment.Card:
+    """What the payment keeps of its card: the summary, its issuer, and its fraud screening."""
+    issuer = issuer_of(pan, in_catalogue=pan in CARD_SCENARIOS)
+    holder_name = given.holder_name.strip()
+    screening = radar.screen(
+        scenario_for(pan, amount, holder_name),
+        address_line1_given=bool(given.address_line1.strip()),
+        postal_code_given=bool(given.address_postal_code.strip()),
+    )
+    return payment.Card(
+        summary.brand.value,
+        summary.bin,
+        summary.last4,
+        summary.exp_month,
+        summary.exp_year,
+        summary.fingerprint,
+        holder_name,
+        issuer.country,
+        issuer.funding.value,
+        screening.risk_level.value,
+        screening.cvc_check.value,
+        screening.address_line1_check.value,
+        screening.address_postal_code_check.value,
+    )
+
+
+def fraud_block(card: payment.Card, at: datetime) -> list[PaymentEvent]:
+    """The decline of a new payment that a default fraud rule blocks (domain/radar.py): no gateway
+    is called. Empty when no rule blocks it (always, without a card)."""
+    block = radar.blocked(card)
+    if block is None:
+        return []
+    decline = replace(decline_info(block.decline_code), blocked_by=block.rule)
+    return [PaymentDeclined(at=at, decline=decline)]
 
 
 def first_authorization(payment_id: str, new: payment_rules.NewPayment, cmd: CreatePayment) -> AuthorizationRequest:

@@ -43,7 +43,7 @@ from paysim.services.payment_commands import (
     PaymentResult,
     check_amount,
 )
-from paysim.services.payment_creation import clock_of, first_authorization, new_payment, validate_create
+from paysim.services.payment_creation import clock_of, first_authorization, fraud_block, new_payment, validate_create
 from paysim.services.payment_keys import PaymentKeys, StaleClaim
 from paysim.services.payment_outcomes import (
     NO_GATEWAY_AVAILABLE,
@@ -214,11 +214,11 @@ class PaymentService:
             await uow.payments.save(None, state, [created])
             await uow.commit()
 
-        authentication: list[PaymentEvent] = []
-        if self._three_ds is not None and request.method is None:
+        stop = bool(authentication := fraud_block(new.card, now))  # a fraud rule blocks it
+        if not stop and self._three_ds is not None and request.method is None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
-            if stop:  # a challenge for the customer, or a failed authentication: no gateway call
-                return await self._finish(principal, idem, payment_id, lambda s: authentication, known=state)
+        if stop:  # blocked, a challenge for the customer, or a failed authentication: no gateway call
+            return await self._finish(principal, idem, payment_id, lambda s: authentication, known=state)
         return await self._authorize(principal, idem, state, request, authentication, routing=routing)
 
     async def _authorize(

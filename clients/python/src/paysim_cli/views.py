@@ -37,6 +37,23 @@ def issuer(details: CardDetails) -> str:
     return f"{details.funding}, issued in {details.country}" if details.country else f"{details.funding} funding"
 
 
+def risk(payment: Payment) -> str:
+    """Said only when it stands out: ``elevated`` or ``highest``."""
+    return payment.risk_level if payment.risk_level in ("elevated", "highest") else ""
+
+
+def checks(details: CardDetails) -> str:
+    """The issuer's checks that did not pass, e.g. ``cvc fail, postal code unavailable``; empty when
+    every check given passed (a check of nothing given is ``unchecked`` and not shown)."""
+    c = details.checks
+    found = (
+        ("cvc", c.cvc_check),
+        ("address line 1", c.address_line1_check),
+        ("postal code", c.address_postal_code_check),
+    )
+    return ", ".join(f"{name} {result}" for name, result in found if result in ("fail", "unavailable"))
+
+
 def method(payment: Payment) -> str:
     if payment.method_type in (PaymentMethodType.PAYMENT_METHOD_TYPE_CARD, 0) and payment.HasField("card"):
         return card(payment.card)
@@ -75,9 +92,12 @@ def payment_lines(payment: Payment) -> list[str]:
             ("method", method(payment)),
             ("holder", payment.card.holder_name),
             ("card", issuer(payment.card)),
+            ("checks", checks(payment.card)),
+            ("risk", risk(payment)),
             ("gateway", payment.gateway),
             ("3-D Secure", three_ds(payment.three_ds)),
             ("declined", f"{decline.code}: {decline.message}" if decline.code else ""),
+            ("blocked by", decline.blocked_by),
             ("retry", ("may succeed later" if decline.retryable else "will not help as is") if decline.code else ""),
             ("failure", payment.failure_reason),
             ("dispute", _dispute(payment)),

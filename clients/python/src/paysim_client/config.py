@@ -120,8 +120,9 @@ class SimulationOverride:
     """Per-request simulation knobs for ``payments.create`` (sent as request metadata).
 
     ``outcome``: ``"approve"``, ``"decline"``, ``"decline:<code>"`` (e.g.
-    ``"decline:insufficient_funds"``) or ``"error"``, whatever the card says. ``latency_ms``: how
-    long the gateway takes to answer (0 to 30000). They act on that one request only.
+    ``"decline:insufficient_funds"``) or ``"error"``, whatever the card says to the gateway (a
+    payment blocked by a fraud rule, or waiting for 3-D Secure, has not reached it). ``latency_ms``:
+    how long the gateway takes to answer (0 to 30000). They act on that one request only.
     """
 
     outcome: str | None = None

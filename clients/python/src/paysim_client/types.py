@@ -20,6 +20,7 @@ from paysim_proto.v1.merchant_pb2 import (
 )
 from paysim_proto.v1.payment_pb2 import (
     CaptureMethod,
+    CardChecks,
     CardDetails,
     CardInput,
     Decline,
@@ -77,6 +78,7 @@ __all__ = [
     "BreakerSettings",
     "BreakerState",
     "CaptureMethod",
+    "CardChecks",
     "CardDetails",
     "CardInput",
     "ChaosProfile",

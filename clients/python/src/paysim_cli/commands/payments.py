@@ -89,6 +89,8 @@ def _register_create(group: Registrar) -> None:
     parser.add_argument("--exp", metavar="MM/YY", help="the card's expiry (default: December, three years ahead)")
     parser.add_argument("--cvc", help="the card's CVC (default 123, 1234 for American Express)")
     parser.add_argument("--holder", default="", help="the name on the card")
+    parser.add_argument("--address-line1", default="", metavar="TEXT", help="billing address, first line (checked)")
+    parser.add_argument("--postal-code", default="", metavar="CODE", help="billing postal code (checked)")
     parser.add_argument("--manual", action="store_true", help="authorize only; capture later with `payments capture`")
     parser.add_argument("--customer", default="", metavar="CUSTOMER_ID")
     parser.add_argument(
@@ -152,7 +154,15 @@ def _card(args: argparse.Namespace) -> CardInput:
     number = args.card.replace(" ", "").replace("-", "")
     month, year = _expiry(args.exp)
     cvc = args.cvc or ("1234" if number.startswith(AMEX_PREFIXES) else "123")
-    return CardInput(number=number, exp_month=month, exp_year=year, cvc=cvc, holder_name=args.holder)
+    return CardInput(
+        number=number,
+        exp_month=month,
+        exp_year=year,
+        cvc=cvc,
+        holder_name=args.holder,
+        address_line1=args.address_line1,
+        address_postal_code=args.postal_code,
+    )
 
 
 def create(ctx: Context, args: argparse.Namespace) -> None:

@@ -282,6 +282,8 @@ class CardInput(_message.Message):
     EXP_YEAR_FIELD_NUMBER: _builtins.int
     CVC_FIELD_NUMBER: _builtins.int
     HOLDER_NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_LINE1_FIELD_NUMBER: _builtins.int
+    ADDRESS_POSTAL_CODE_FIELD_NUMBER: _builtins.int
     number: _builtins.str
     """The card number (PAN), digits; spaces and dashes are ignored."""
     exp_month: _builtins.int
@@ -292,6 +294,14 @@ class CardInput(_message.Message):
     """Card verification code: 3 digits, 4 for American Express. Never kept."""
     holder_name: _builtins.str
     """Name on the card. Some names trigger test outcomes, e.g. "decline insufficient_funds"."""
+    address_line1: _builtins.str
+    """First line of the billing address, up to 200 characters. Given, the issuer checks it
+    (`CardDetails.checks.address_line1_check`); never kept.
+    """
+    address_postal_code: _builtins.str
+    """Postal code of the billing address, up to 20 characters. Given, the issuer checks it
+    (`CardDetails.checks.address_postal_code_check`); never kept.
+    """
     def __init__(
         self,
         *,
@@ -300,10 +310,12 @@ class CardInput(_message.Message):
         exp_year: _builtins.int = ...,
         cvc: _builtins.str = ...,
         holder_name: _builtins.str = ...,
+        address_line1: _builtins.str = ...,
+        address_postal_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cvc", b"cvc", "exp_month", b"exp_month", "exp_year", b"exp_year", "holder_name", b"holder_name", "number", b"number"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_line1", b"address_line1", "address_postal_code", b"address_postal_code", "cvc", b"cvc", "exp_month", b"exp_month", "exp_year", b"exp_year", "holder_name", b"holder_name", "number", b"number"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -370,6 +382,7 @@ class CardDetails(_message.Message):
     HOLDER_NAME_FIELD_NUMBER: _builtins.int
     COUNTRY_FIELD_NUMBER: _builtins.int
     FUNDING_FIELD_NUMBER: _builtins.int
+    CHECKS_FIELD_NUMBER: _builtins.int
     brand: _builtins.str
     """Lower-case brand: visa, mastercard, amex, discover, diners, jcb, unionpay, unknown."""
     bin: _builtins.str
@@ -390,6 +403,12 @@ class CardDetails(_message.Message):
     """
     funding: _builtins.str
     """How the card is funded: credit, debit, prepaid or unknown."""
+    @_builtins.property
+    def checks(self) -> Global___CardChecks:
+        """What the issuer said of the CVC and the billing address given with the card. Unset for
+        payments created before paysim reported checks.
+        """
+
     def __init__(
         self,
         *,
@@ -402,14 +421,48 @@ class CardDetails(_message.Message):
         holder_name: _builtins.str = ...,
         country: _builtins.str = ...,
         funding: _builtins.str = ...,
+        checks: Global___CardChecks | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["checks", b"checks"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bin", b"bin", "brand", b"brand", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "funding", b"funding", "holder_name", b"holder_name", "last4", b"last4"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bin", b"bin", "brand", b"brand", "checks", b"checks", "country", b"country", "exp_month", b"exp_month", "exp_year", b"exp_year", "fingerprint", b"fingerprint", "funding", b"funding", "holder_name", b"holder_name", "last4", b"last4"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CardDetails: _TypeAlias = CardDetails  # noqa: Y015
+
+@_typing.final
+class CardChecks(_message.Message):
+    """The issuer's verification of what was given with a card, as Stripe reports it. Each is one of
+    "pass" (it matches), "fail" (it does not), "unavailable" (the issuer could not check it) or
+    "unchecked" (nothing was given to check).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CVC_CHECK_FIELD_NUMBER: _builtins.int
+    ADDRESS_LINE1_CHECK_FIELD_NUMBER: _builtins.int
+    ADDRESS_POSTAL_CODE_CHECK_FIELD_NUMBER: _builtins.int
+    cvc_check: _builtins.str
+    """The CVC (always given: CreatePayment requires it)."""
+    address_line1_check: _builtins.str
+    """`CardInput.address_line1`."""
+    address_postal_code_check: _builtins.str
+    """`CardInput.address_postal_code`."""
+    def __init__(
+        self,
+        *,
+        cvc_check: _builtins.str = ...,
+        address_line1_check: _builtins.str = ...,
+        address_postal_code_check: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address_line1_check", b"address_line1_check", "address_postal_code_check", b"address_postal_code_check", "cvc_check", b"cvc_check"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CardChecks: _TypeAlias = CardChecks  # noqa: Y015
 
 @_typing.final
 class Decline(_message.Message):
@@ -421,6 +474,7 @@ class Decline(_message.Message):
     ERROR_CODE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     RETRYABLE_FIELD_NUMBER: _builtins.int
+    BLOCKED_BY_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     """Decline code from the public list, e.g. "insufficient_funds"."""
     error_code: _builtins.str
@@ -429,6 +483,12 @@ class Decline(_message.Message):
     """A sentence that can be shown to the payer."""
     retryable: _builtins.bool
     """Whether retrying later (same card) may succeed."""
+    blocked_by: _builtins.str
+    """Set when paysim's fraud rules (Stripe Radar's default rules) blocked the payment before any
+    gateway was called, naming the rule: "highest_risk_level" (the payment's `risk_level` is
+    highest), "cvc_check_failed" or "postal_code_check_failed" (`card.checks`). Empty when the
+    issuer declined.
+    """
     def __init__(
         self,
         *,
@@ -436,10 +496,11 @@ class Decline(_message.Message):
         error_code: _builtins.str = ...,
         message: _builtins.str = ...,
         retryable: _builtins.bool = ...,
+        blocked_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "error_code", b"error_code", "message", b"message", "retryable", b"retryable"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocked_by", b"blocked_by", "code", b"code", "error_code", b"error_code", "message", b"message", "retryable", b"retryable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -757,6 +818,7 @@ class Payment(_message.Message):
     DISPUTED_AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
     DISPUTE_FEE_MINOR_FIELD_NUMBER: _builtins.int
     TEST_CLOCK_ID_FIELD_NUMBER: _builtins.int
+    RISK_LEVEL_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Opaque id, prefix `pay_`."""
     merchant_id: _builtins.str
@@ -803,6 +865,11 @@ class Payment(_message.Message):
     test_clock_id: _builtins.str
     """The test clock it lives on (`clk_…`), or empty for real time. Its times (create_time,
     its events', its expiries, its refunds' settlement) are that clock's.
+    """
+    risk_level: _builtins.str
+    """The fraud risk paysim (as Stripe Radar) saw in the payment: "normal", "elevated" (it goes
+    on), "highest" (blocked: `decline.blocked_by` "highest_risk_level"), or "not_assessed"
+    (not a card, or a payment created before paysim assessed risk).
     """
     @_builtins.property
     def card(self) -> Global___CardDetails:
@@ -878,10 +945,11 @@ class Payment(_message.Message):
         disputed_amount_minor: _builtins.int = ...,
         dispute_fee_minor: _builtins.int = ...,
         test_clock_id: _builtins.str = ...,
+        risk_level: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["card", b"card", "create_time", b"create_time", "decline", b"decline", "dispute", b"dispute", "next_action", b"next_action", "three_ds", b"three_ds", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "dispute", b"dispute", "dispute_fee_minor", b"dispute_fee_minor", "disputed_amount_minor", b"disputed_amount_minor", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "status", b"status", "test_clock_id", b"test_clock_id", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "attempts", b"attempts", "authorized_amount_minor", b"authorized_amount_minor", "capture_method", b"capture_method", "captured_amount_minor", b"captured_amount_minor", "card", b"card", "create_time", b"create_time", "currency_code", b"currency_code", "customer_id", b"customer_id", "decline", b"decline", "description", b"description", "dispute", b"dispute", "dispute_fee_minor", b"dispute_fee_minor", "disputed_amount_minor", b"disputed_amount_minor", "failure_reason", b"failure_reason", "fee_amount_minor", b"fee_amount_minor", "gateway", b"gateway", "id", b"id", "merchant_id", b"merchant_id", "metadata", b"metadata", "method_account", b"method_account", "method_type", b"method_type", "net_amount_minor", b"net_amount_minor", "next_action", b"next_action", "refunded_amount_minor", b"refunded_amount_minor", "refunds", b"refunds", "risk_level", b"risk_level", "status", b"status", "test_clock_id", b"test_clock_id", "three_ds", b"three_ds", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
