@@ -51,6 +51,7 @@ class AnalyticsWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._statements: dict[tuple[str, bool, bool], Any] = {}
 
     async def position(self) -> int:
         async with self._guard(), self._engine.connect() as conn:
@@ -117,9 +118,7 @@ class AnalyticsWriter:
     async def _write(self, conn: AsyncConnection, changes: model.Changes, *, fresh: bool = False) -> None:
         if changes.rows:
             values = [row_values(r) for r in changes.rows.values()]
-            stmt = self._insert(analytics_payments)
-            keep = {c.name: stmt.excluded[c.name] for c in analytics_payments.columns if c.name != "id"}
-            await conn.execute(stmt if fresh else stmt.on_conflict_do_update(index_elements=["id"], set_=keep), values)
+            await conn.execute(self._statement(analytics_payments, ("id",), (), False, fresh), values)
         await self._add_counters(
             conn,
             analytics_payment_buckets,
@@ -158,17 +157,30 @@ class AnalyticsWriter:
             values.append(row)
         if not values:
             return
-        stmt = self._insert(table)
-        added: dict[str, Any] = {name: table.c[name] + stmt.excluded[name] for name in counters}
-        if maxima:
-            bigger = func.greatest if self._postgres else func.max
-            added["latency_max_ms"] = bigger(table.c.latency_max_ms, stmt.excluded.latency_max_ms)
-        statement = stmt if fresh else stmt.on_conflict_do_update(index_elements=list(key_names), set_=added)
+        statement = self._statement(table, key_names, counters, bool(maxima), fresh)
         for start in range(0, len(values), 1000):
             await conn.execute(statement, values[start : start + 1000])
 
-    def _insert(self, table: Any) -> Any:
-        return postgresql.insert(table) if self._postgres else sqlite.insert(table)
+    def _statement(
+        self, table: Any, key_names: tuple[str, ...], counters: tuple[str, ...], maxima: bool, fresh: bool
+    ) -> Any:
+        """The upsert of ``table``'s rows: their ``counters`` added to the stored ones, or (without
+        counters) every column replaced. Built once per writer, not once per round."""
+        cached = self._statements.get((table.name, maxima, fresh))
+        if cached is not None:
+            return cached
+        stmt = postgresql.insert(table) if self._postgres else sqlite.insert(table)
+        changed: dict[str, Any] = (
+            {name: table.c[name] + stmt.excluded[name] for name in counters}
+            if counters
+            else {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key_names}
+        )
+        if maxima:
+            bigger = func.greatest if self._postgres else func.max
+            changed["latency_max_ms"] = bigger(table.c.latency_max_ms, stmt.excluded.latency_max_ms)
+        statement = stmt if fresh else stmt.on_conflict_do_update(index_elements=list(key_names), set_=changed)
+        self._statements[(table.name, maxima, fresh)] = statement
+        return statement
 
     def _guard(self) -> _Connectivity:
         return _Connectivity()
