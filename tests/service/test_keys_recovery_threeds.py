@@ -114,8 +114,8 @@ def test_pruning_removes_expired_keys_only(world: World) -> None:
 # --- recovery of a payment whose gateway answer was lost ------------------------------------------
 
 
-# A create leaves a payment to recover only when it has two transactions: the first commits before the
-# gateway call (an at-once create, services/payment_at_once.py, commits nothing until the answer).
+# An operation leaves a payment to recover only when it has two transactions: the first commits before
+# the gateway call (one at once, services/payment_at_once.py, commits nothing until the answer).
 two_phase = pytest.mark.parametrize("world", [False], ids=["two-phase"], indirect=True)
 
 
@@ -187,6 +187,7 @@ def test_a_crash_during_an_at_once_create_leaves_nothing_and_its_retry_pays(worl
     assert create_with_key(world, "k1").payment.id == retried.payment.id
 
 
+@two_phase
 def test_recovery_finishes_a_capture_whose_answer_was_lost(world: World) -> None:
     world.use("primary")
     payment_id = world.authorized(5_000)
@@ -199,6 +200,7 @@ def test_recovery_finishes_a_capture_whose_answer_was_lost(world: World) -> None
     assert stored is not None and (stored.status, stored.captured_amount) == (Status.CAPTURED, 2_000)
 
 
+@two_phase
 def test_recovery_finishes_a_refund_whose_answer_was_lost(world: World) -> None:
     world.use("primary")
     payment_id = world.create(5_000, capture=CaptureMethod.AUTOMATIC).payment.id

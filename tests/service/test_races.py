@@ -13,7 +13,12 @@ from paysim.store.repositories.payments import CONCURRENT_MODIFICATION
 from tests.service.conftest import World
 from tests.support.fakes import FakeUnitOfWork
 
+# Races during a gateway call between two transactions; at once, the first holds the payment's lock
+# throughout (tests/test_payment_races.py runs them on PostgreSQL).
+two_phase = pytest.mark.parametrize("world", [False], ids=["two-phase"], indirect=True)
 
+
+@two_phase
 def test_a_refund_that_lands_during_another_refunds_gateway_call_does_not_lose_either(world: World) -> None:
     world.use("primary")
     payment_id = world.create(10_000, capture=CaptureMethod.AUTOMATIC).payment.id
@@ -27,6 +32,7 @@ def test_a_refund_that_lands_during_another_refunds_gateway_call_does_not_lose_e
     assert sorted(r.amount for r in stored.refunds) == [2_000, 3_000]
 
 
+@two_phase
 def test_a_capture_requested_while_another_is_at_the_gateway_is_told_the_payment_is_busy(world: World) -> None:
     world.use("primary")
     payment_id = world.authorized(10_000)

@@ -15,7 +15,7 @@ records its breaker in a transaction of its own, which on SQLite would wait for 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from paysim.domain import payment
@@ -44,6 +44,44 @@ class CardAuthentication(Protocol):
 
 
 WithDispute = Callable[[payment.PaymentState, Sequence[PaymentEvent]], list[PaymentEvent]]
+# What carrying out an operation on an existing payment appends, and the routing when no gateway
+# carried it out (None when one answered).
+CarriedOut = tuple[list[PaymentEvent], Routed | None]
+CarryOut = Callable[[payment.PaymentState, RoutingState | None], Awaitable[CarriedOut]]
+
+
+class OperationAtOnce:
+    def __init__(self, keys: PaymentKeys, with_dispute: WithDispute) -> None:
+        self._keys = keys
+        self._with_dispute = with_dispute
+
+    async def __call__(
+        self,
+        uow: PaymentStore,
+        principal: Principal,
+        idem: IdempotencyKey | None,
+        before: payment.PaymentState,
+        requested: PaymentEvent,
+        carried: CarriedOut,
+        operation: str,
+        refund_id: str = "",
+    ) -> PaymentResult:
+        """Finish in ``uow`` an operation (capture, void, refund) whose transaction 1 locked
+        ``before`` and decided ``requested`` (not saved yet): its gateway's answer ``carried`` is
+        recorded with it, as a transaction 2 would have (services/payment_operations.py)."""
+        after = payment.apply(before, requested)
+        answer, failed = carried
+        later = self._with_dispute(after, await on_its_clock(uow, after, answer))
+        final = payment.replay(before.id, later, start=after)
+        await uow.payments.save(before, final, [requested, *later])
+        if failed is not None:  # no gateway carried it out: the failure is kept, the key released
+            await uow.commit()
+            await self._keys.release(principal, idem)
+            raise no_gateway(operation, failed, before.id)
+        result = PaymentResult(final, refund_id)
+        await self._keys.complete(uow, principal, idem, result)
+        await uow.commit()
+        return result
 
 
 class CreateAtOnce:

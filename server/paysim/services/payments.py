@@ -15,43 +15,38 @@ recovery sweep leaves it alone; ``resume`` carries it on once the customer has a
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
-from paysim.domain import cards, ids, payment, payment_rules, refund_settlement
+from paysim.domain import cards, ids, payment, payment_rules
 from paysim.domain.errors import Aborted, FailedPrecondition, NotFound, PreconditionViolation
 from paysim.domain.models import Merchant
 from paysim.domain.overrides import Override
-from paysim.domain.payment_events import PaymentEvent, PaymentFailed, PaymentVoided, RefundFailed
+from paysim.domain.payment_events import PaymentEvent, PaymentFailed
 from paysim.domain.payment_methods import MethodType
 from paysim.domain.principal import Principal
-from paysim.domain.validation import Violations, check_text
-from paysim.gateways.base import AuthorizationRequest, Gateway, GatewayResult, Outcome
+from paysim.gateways.base import AuthorizationRequest
 from paysim.gateways.engine import CatalogueCards
 from paysim.services.authorization_expiry import AuthorizationExpiry
 from paysim.services.clock import Clock
 from paysim.services.clock_time import on_its_clock, time_for_new_work_on
 from paysim.services.dispute_opening import DisputeOpening
 from paysim.services.idempotency import IdempotencyKey
-from paysim.services.payment_at_once import CardAuthentication, CreateAtOnce
+from paysim.services.payment_at_once import CardAuthentication, CarryOut, CreateAtOnce, OperationAtOnce
 from paysim.services.payment_commands import (
-    MAX_REFUND_REASON_CHARS,
     PAYMENT,
-    REFUND,
     CreatePayment,
     PaymentResult,
-    check_amount,
 )
 from paysim.services.payment_creation import clock_of, first_authorization, fraud_block, new_payment, validate_create
 from paysim.services.payment_keys import PaymentKeys, StaleClaim
+from paysim.services.payment_operations import Decision, PaymentOperations
 from paysim.services.payment_outcomes import (
     NO_GATEWAY_AVAILABLE,
     authorization_events,
-    call_attempt,
     failed_attempts,
     no_gateway,
-    operation_failed,
 )
 from paysim.services.payment_reads import PaymentReads, check_payment_id, visible
 from paysim.services.payment_recovery import PaymentRecovery, gateway_of
@@ -66,10 +61,6 @@ from paysim.store.unit_of_work import TRANSACTION_CONFLICT, UnitOfWorkFactory
 
 _FINISH_ATTEMPTS = 5
 _RETRYABLE_CONFLICTS = frozenset({CONCURRENT_MODIFICATION, TRANSACTION_CONFLICT})
-
-GatewayCall = Callable[[Gateway], Awaitable[GatewayResult]]
-# What an operation on an existing payment appends first, decided on its state at its time.
-Decision = Callable[[payment.PaymentState, datetime], PaymentEvent]
 
 
 class PaymentService:
@@ -107,6 +98,8 @@ class PaymentService:
         # Where other transactions can write meanwhile, a create whose gateway answers at once is one transaction.
         self._at_once = concurrent_writers
         self._create_at_once = CreateAtOnce(router, three_ds, self._opening.with_dispute, clock, self._keys)
+        self._operation_at_once = OperationAtOnce(self._keys, self._opening.with_dispute)
+        self._operations = PaymentOperations(self, router, self._keys, self._expiry, self._test_cards)
 
     def request_fingerprint(self, method: str, request_bytes: bytes) -> str:
         """Keyed, so a stored fingerprint reveals nothing of the card in the request."""
@@ -114,7 +107,7 @@ class PaymentService:
 
     # --- transaction 2 -----------------------------------------------------------------------
 
-    async def _finish(
+    async def finish(
         self,
         principal: Principal,
         idem: IdempotencyKey | None,
@@ -218,7 +211,7 @@ class PaymentService:
         if not stop and self._three_ds is not None and request.method is None:
             authentication, stop = await self._three_ds.before_authorization(state, pan)
         if stop:  # blocked, a challenge for the customer, or a failed authentication: no gateway call
-            return await self._finish(principal, idem, payment_id, lambda s: authentication, known=state)
+            return await self.finish(principal, idem, payment_id, lambda s: authentication, known=state)
         return await self._authorize(principal, idem, state, request, authentication, routing=routing)
 
     async def _authorize(
@@ -239,11 +232,11 @@ class PaymentService:
             # (with the same key) starts a new payment once a gateway is back.
             at = self._clock()
             ended = [*first, *failed, PaymentFailed(at=at, reason=NO_GATEWAY_AVAILABLE)]
-            await self._finish(principal, None, state.id, lambda s: ended, known=state)
+            await self.finish(principal, None, state.id, lambda s: ended, known=state)
             await self._keys.release(principal, idem)
             raise no_gateway("authorize", routed, state.id)
         answer, gateway = routed.result, routed.gateway
-        return await self._finish(
+        return await self.finish(
             principal,
             idem,
             state.id,
@@ -263,7 +256,7 @@ class PaymentService:
         event ``answer`` makes of the customer's answer (or raises a domain error); a payment that
         this leaves processing is then authorized as create would have done, its test card told
         by its fingerprint (the number was never kept)."""
-        state, replayed, routing = await self._begin(principal, idem, payment_id, answer)
+        state, replayed, routing = await self.begin(principal, idem, payment_id, answer)
         if replayed is not None:
             return replayed
         if not state.in_progress:  # the answer ended the payment; transaction 1 stored the result
@@ -300,22 +293,26 @@ class PaymentService:
         """A merchant's settings changed in this process: forget the cached ones now."""
         self._merchants.clear()
 
-    async def _begin(
+    async def begin(
         self,
         principal: Principal,
         idem: IdempotencyKey | None,
         payment_id: str,
         decide: Decision,
         recovery_point: str = "",
+        *,
+        carry_out: CarryOut | None = None,
+        operation: str = "",
     ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         """Transaction 1 of an operation on an existing payment: claim, lock, decide, append; and
-        read what routing needs to know (None for a replay)."""
+        read what routing needs to know. The result is given when the request is over: a replay,
+        or ``operation`` carried out at once (``carry_out`` inside this transaction)."""
         check_payment_id(payment_id)
         try:
-            return await self._begin_once(principal, idem, payment_id, decide, recovery_point)
+            return await self._begin_once(principal, idem, payment_id, decide, recovery_point, carry_out, operation)
         except StaleClaim as stale:
             await self.recover(stale.payment_id)
-            return await self._begin_once(principal, idem, payment_id, decide, recovery_point)
+            return await self._begin_once(principal, idem, payment_id, decide, recovery_point, carry_out, operation)
 
     async def _begin_once(
         self,
@@ -324,6 +321,8 @@ class PaymentService:
         payment_id: str,
         decide: Decision,
         recovery_point: str,
+        carry_out: CarryOut | None,
+        operation: str,
     ) -> tuple[payment.PaymentState, PaymentResult | None, RoutingState | None]:
         async with self._payment_uow() as uow:
             if (replayed := await self._keys.claim(uow, principal, idem, payment_id, recovery_point)) is not None:
@@ -339,113 +338,38 @@ class PaymentService:
                 await self._keys.store_refusal(uow, principal, idem, refusal)
                 raise
             after = payment.apply(state, event)
+            routing = await uow.routing.load(state.merchant_id) if after.in_progress else None
+            if (
+                carry_out is not None
+                and routing is not None
+                and self._at_once
+                and await self._router.operates_at_once(state.merchant_id, gateway_of(after), routing)
+            ):  # the gateway answers at once: carried out and recorded in this transaction
+                carried = await carry_out(after, routing)
+                done = await self._operation_at_once(
+                    uow, principal, idem, state, event, carried, operation, recovery_point
+                )
+                return done.payment, done, None
             await uow.payments.save(state, after, [event])
             if not after.in_progress:  # nothing left for a gateway: the request ends with this commit
                 await self._keys.complete(uow, principal, idem, PaymentResult(after))
-            routing = await uow.routing.load(state.merchant_id) if after.in_progress else None
             await uow.commit()
         return after, None, routing
 
-    # --- capture / void / refund ------------------------------------------------------------
+    # --- capture / void / refund (services/payment_operations.py) ------------------------------
 
     async def capture(
         self, principal: Principal, payment_id: str, amount: int, idem: IdempotencyKey | None
     ) -> PaymentResult:
-        check_amount("amount_minor", amount)
-        try:
-            return await self._settle(
-                principal,
-                idem,
-                payment_id,
-                "capture",
-                lambda s, now: payment_rules.request_capture(s, amount, now),
-                lambda s: lambda g: g.capture(f"{payment_id}:capture", s.gateway_reference, s.pending_capture_amount),
-                lambda s, attempt: payment_rules.captured_event(s, s.pending_capture_amount, attempt, attempt.at),
-            )
-        except FailedPrecondition as refusal:
-            if refusal.reason == payment_rules.AUTHORIZATION_EXPIRED:  # past its time but not swept yet: expire it now
-                await self._expiry.expire(payment_id)
-            raise
+        return await self._operations.capture(principal, payment_id, amount, idem)
 
     async def void(self, principal: Principal, payment_id: str, idem: IdempotencyKey | None) -> PaymentResult:
-        return await self._settle(
-            principal,
-            idem,
-            payment_id,
-            "void",
-            lambda s, now: payment_rules.request_void(s, now),
-            lambda s: lambda g: g.void(f"{payment_id}:void", s.gateway_reference),
-            lambda s, attempt: PaymentVoided(at=attempt.at, attempt=attempt),
-        )
-
-    async def _settle(
-        self,
-        principal: Principal,
-        idem: IdempotencyKey | None,
-        payment_id: str,
-        operation: str,
-        request: Decision,
-        gateway_call: Callable[[payment.PaymentState], GatewayCall],
-        approved: Callable[[payment.PaymentState, payment.Attempt], PaymentEvent],
-    ) -> PaymentResult:
-        """A capture or a void: requested in transaction 1, carried out by the gateway that holds the
-        authorization, its answer recorded in transaction 2. Without an approval the operation is
-        recorded as failed (the payment stays authorized) and the caller is told to retry."""
-        state, replayed, routing = await self._begin(principal, idem, payment_id, request)
-        if replayed is not None:
-            return replayed
-        routed = await self._router.call(state.merchant_id, gateway_of(state), gateway_call(state), routing)
-        if routed.result is None or routed.result.outcome is not Outcome.APPROVED:
-            failure = operation_failed(operation, routed)
-            await self._finish(principal, None, payment_id, lambda s: [failure])
-            await self._keys.release(principal, idem)
-            raise no_gateway(operation, routed, payment_id)
-        answer = approved(state, call_attempt(routed.calls[-1], operation))
-        return await self._finish(principal, idem, payment_id, lambda s: [answer], known=state)
+        return await self._operations.void(principal, payment_id, idem)
 
     async def refund(
         self, principal: Principal, payment_id: str, amount: int, reason: str, idem: IdempotencyKey | None
     ) -> PaymentResult:
-        check_amount("amount_minor", amount)
-        v = Violations()
-        check_text(v, "reason", reason, max_chars=MAX_REFUND_REASON_CHARS)
-        v.raise_if_any()
-        refund_id = ids.new_id(REFUND)
-        state, replayed, routing = await self._begin(
-            principal,
-            idem,
-            payment_id,
-            lambda s, now: payment_rules.request_refund(s, refund_id, amount, reason, now),
-            refund_id,
-        )
-        if replayed is not None:
-            return replayed
-        refund = state.refund(refund_id)
-        routed = await self._router.call(
-            state.merchant_id,
-            gateway_of(state),
-            lambda g: g.refund(f"{payment_id}:{refund_id}", state.gateway_reference, refund.amount),
-            routing,
-        )
-        last = routed.calls[-1]
-        attempt = call_attempt(last, "refund")
-        if routed.failed:
-            # The gateway gave no answer: the refund is recorded as failed, and the caller is told
-            # to retry (the key is released, so the retry asks again).
-            failure = RefundFailed(at=attempt.at, refund_id=refund_id, reason=last.result.message, attempt=attempt)
-            await self._finish(principal, None, payment_id, lambda s: [failure])
-            await self._keys.release(principal, idem)
-            raise no_gateway("refund", routed, payment_id)
-        answer: PaymentEvent
-        if last.result.outcome is Outcome.APPROVED:
-            # A refund test card makes the refund asynchronous: it settles (or fails) later.
-            scenario = self._test_cards.scenario(state.card.fingerprint)
-            kind = None if scenario is None else scenario.kind
-            answer = refund_settlement.accepted(kind, refund_id, refund.created_at, attempt.at, attempt)
-        else:
-            reason = last.result.message or last.result.decline_code
-            answer = RefundFailed(at=attempt.at, refund_id=refund_id, reason=reason, attempt=attempt)
-        return await self._finish(principal, idem, payment_id, lambda s: [answer], refund_id, known=state)
+        return await self._operations.refund(principal, payment_id, amount, reason, idem)
 
     # --- what other jobs do, fronted here ------------------------------------------------------
 

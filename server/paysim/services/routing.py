@@ -149,10 +149,17 @@ class GatewayRouter:
         or chaos in force on any gateway it may try (``known``: the merchant's routing state)."""
         if request.override is not None and request.override.latency_ms:
             return False
+        routes = [r for r in await self.routes(merchant_id) if self._takes(r.gateway, request.method_type)]
+        return self._at_once(routes, known)
+
+    async def operates_at_once(self, merchant_id: str, gateway_name: str, known: RoutingState) -> bool:
+        """``answers_at_once`` for a capture, void or refund at ``gateway_name``."""
+        route = next((r for r in await self._routes.routes(merchant_id) if r.gateway == gateway_name), None)
+        return gateway_name in self.gateways and self._at_once([route or Route(gateway_name)], known)
+
+    def _at_once(self, routes: Sequence[Route], known: RoutingState) -> bool:
         faults = self._faults.by_gateway(known.faults)
-        for route in await self.routes(merchant_id):
-            if not self._takes(route.gateway, request.method_type):
-                continue
+        for route in routes:
             waits = route.latency_ms or _own_latency_ms(self.gateways[route.gateway], None)
             if waits or faults.get(route.gateway) or route.gateway in known.chaos:
                 return False

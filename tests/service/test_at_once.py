@@ -1,6 +1,7 @@
-"""When a create is one transaction (services/payment_at_once.py) and when it keeps two: the store
-must take concurrent writers and the gateway must answer at once (no latency configured or asked
-for, no outage, script or chaos in force). Every other service test runs in both forms."""
+"""When a create, capture, void or refund is one transaction (services/payment_at_once.py) and when
+it keeps two: the store must take concurrent writers and the gateway must answer at once (no
+latency configured or asked for, no outage, script or chaos in force). Every other service test
+runs in both forms."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from paysim.domain.overrides import Override
 from paysim.domain.payment_values import CaptureMethod, Status
 from paysim.services.payment_outcomes import NO_GATEWAY_AVAILABLE
 from tests.service.conftest import World
-from tests.support.fakes import declined, failed
+from tests.support.fakes import ProcessCrashed, declined, failed
 
 at_once = pytest.mark.parametrize("world", [True], ids=["at-once"], indirect=True)
 both = pytest.mark.parametrize("world", [False, True], ids=["two-phase", "at-once"], indirect=True)
@@ -87,3 +88,50 @@ def test_a_3ds_challenge_at_once_waits_for_the_customer_after_one_commit(world: 
     state = world.create(5_000, card="4000000000003220").payment
     assert state.status is Status.REQUIRES_ACTION
     assert world.db.commits - before == 1
+
+
+@at_once
+def test_a_capture_and_a_refund_at_once_commit_once_each(world: World) -> None:
+    payment_id = world.authorized(5_000)
+    before = world.db.commits
+    captured = world.run(world.payments.capture(world.principal, payment_id, 2_000, None)).payment
+    assert (captured.status, captured.captured_amount, world.db.commits - before) == (Status.CAPTURED, 2_000, 1)
+    refunded = world.run(world.payments.refund(world.principal, payment_id, 500, "", None))
+    assert refunded.refund_id and refunded.payment.refunded_amount == 500
+    assert world.db.commits - before == 2
+    events = world.run(world.payments.events(world.principal, payment_id, 0, 20))[1]
+    assert [e.type for e in events][-4:] == [
+        "payment.capture_requested",
+        "payment.captured",
+        "refund.requested",
+        "refund.succeeded",
+    ]
+
+
+@at_once
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_a_crash_during_a_capture_at_once_leaves_the_payment_authorized(world: World, when: str) -> None:
+    world.use("primary")
+    payment_id = world.authorized(5_000)
+    world.primary.crash = when
+    with pytest.raises(ProcessCrashed):
+        world.run(world.payments.capture(world.principal, payment_id, 2_000, None))
+    stored = world.db.payment(payment_id)
+    assert stored is not None and (stored.status, stored.pending_operation) == (Status.AUTHORIZED, "")
+    again = world.run(world.payments.capture(world.principal, payment_id, 2_000, None)).payment
+    assert (again.status, again.captured_amount) == (Status.CAPTURED, 2_000)
+
+
+@at_once
+def test_a_refund_no_gateway_answers_at_once_is_recorded_failed_and_its_key_freed(world: World) -> None:
+    world.use("primary")
+    payment_id = world.create(5_000, capture=CaptureMethod.AUTOMATIC).payment.id
+    world.primary.operations.append(failed())
+    idem = world.key("r1", "/paysim.v1.PaymentService/RefundPayment", b"refund")
+    with pytest.raises(Unavailable):
+        world.run(world.payments.refund(world.principal, payment_id, 1_000, "", idem))
+    stored = world.db.payment(payment_id)
+    assert stored is not None and stored.refunded_amount == 0 and [r.status for r in stored.refunds] == ["failed"]
+    assert (
+        world.run(world.payments.refund(world.principal, payment_id, 1_000, "", idem)).payment.refunded_amount == 1_000
+    )
