@@ -6,6 +6,8 @@ Every mutation runs as: transaction 1 (claim the idempotency key, check the rule
 "requested" event) → the gateway call, outside any transaction → transaction 2 (the outcome
 events, the projection and the stored idempotent result, in one commit). A crash in between
 leaves a payment the recovery sweep can finish. The keys' part is services/payment_keys.py.
+Where the store takes concurrent writers and the gateway answers at once, the call and
+transaction 2's writes happen inside transaction 1 (services/payment_at_once.py).
 
 3-D Secure (services/threeds.py) runs between a create's transaction 1 and its gateway call. A
 payment that waits for its customer (``requires_action``) has no gateway call outstanding, so the
