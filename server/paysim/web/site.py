@@ -131,6 +131,12 @@ def build_app(bridge: GrpcWebBridge, origins: Origins, root: Path, max_message_b
     return app
 
 
+# The web server stops after the gRPC calls' grace and after every event stream was told to end:
+# a handler still relaying then is stuck (e.g. behind a browser that stopped reading), and is
+# cancelled after this long rather than holding the server's stop (aiohttp's default is 60 s).
+_HANDLERS_FINISH_SECONDS = 5.0
+
+
 class WebServer:
     """Serves ``listen`` until stopped; ``bridge`` relays the calls."""
 
@@ -149,7 +155,9 @@ class WebServer:
         origins = Origins(self._host, self._port)
         app = build_app(self._bridge, origins, self._root, self._max_bytes)
         # A browser that closes its tab ends its handler, and so its relayed stream, at once.
-        runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        runner = web.AppRunner(
+            app, handler_cancellation=True, access_log=None, shutdown_timeout=_HANDLERS_FINISH_SECONDS
+        )
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port)
         try:
