@@ -56,9 +56,10 @@ class AnalyticsProjector:
     async def run_once(self) -> bool:
         """One round. True when it moved the checkpoint (there may be more to read)."""
         async with self._lock:
-            stored_position = await self._writer.position()
-            if self._horizon is None or self._horizon.position != stored_position:
-                self._horizon = SequenceHorizon(stored_position)
+            if self._horizon is None:
+                # Known from the last round otherwise: if another process has moved the
+                # checkpoint since, this round's compare-and-set fails and the next one reads it.
+                self._horizon = SequenceHorizon(await self._writer.position())
             horizon = self._horizon
             old = horizon.position
             events, seqs, snapshot = await self._events.read_new(old, BATCH, details=True)

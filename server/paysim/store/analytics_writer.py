@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from paysim.domain import analytics as model
+from paysim.store.counter_upsert import ROWS_PER_STATEMENT, counter_upsert_sql
 from paysim.store.schema import (
     analytics_checkpoints,
     analytics_gateway_buckets,
@@ -51,7 +52,7 @@ class AnalyticsWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
-        self._statements: dict[tuple[str, bool, bool], Any] = {}
+        self._statements: dict[bool, Any] = {}
 
     async def position(self) -> int:
         async with self._guard(), self._engine.connect() as conn:
@@ -118,7 +119,7 @@ class AnalyticsWriter:
     async def _write(self, conn: AsyncConnection, changes: model.Changes, *, fresh: bool = False) -> None:
         if changes.rows:
             values = [row_values(r) for r in changes.rows.values()]
-            await conn.execute(self._statement(analytics_payments, ("id",), (), False, fresh), values)
+            await conn.execute(self._rows_statement(fresh), values)
         await self._add_counters(
             conn,
             analytics_payment_buckets,
@@ -148,39 +149,27 @@ class AnalyticsWriter:
         maxima: Mapping[Any, int],
         fresh: bool,
     ) -> None:
-        values = []
-        for key, counts in deltas:
-            row: dict[str, Any] = dict(zip(key_names, key, strict=True))
-            row.update({name: counts.get(name, 0) for name in counters})
-            if maxima:
-                row["latency_max_ms"] = maxima.get(key, 0)
-            values.append(row)
-        if not values:
-            return
-        statement = self._statement(table, key_names, counters, bool(maxima), fresh)
-        for start in range(0, len(values), 1000):
-            await conn.execute(statement, values[start : start + 1000])
+        maximum = "latency_max_ms" if maxima else ""
+        rows = [
+            (*key, *(counts.get(name, 0) for name in counters), *((maxima.get(key, 0),) if maxima else ()))
+            for key, counts in deltas
+        ]
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
+            sql = counter_upsert_sql(
+                table.name, key_names, counters, maximum, len(chunk), postgres=self._postgres, fresh=fresh
+            )
+            await conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
 
-    def _statement(
-        self, table: Any, key_names: tuple[str, ...], counters: tuple[str, ...], maxima: bool, fresh: bool
-    ) -> Any:
-        """The upsert of ``table``'s rows: their ``counters`` added to the stored ones, or (without
-        counters) every column replaced. Built once per writer, not once per round."""
-        cached = self._statements.get((table.name, maxima, fresh))
-        if cached is not None:
-            return cached
-        stmt = postgresql.insert(table) if self._postgres else sqlite.insert(table)
-        changed: dict[str, Any] = (
-            {name: table.c[name] + stmt.excluded[name] for name in counters}
-            if counters
-            else {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in key_names}
-        )
-        if maxima:
-            bigger = func.greatest if self._postgres else func.max
-            changed["latency_max_ms"] = bigger(table.c.latency_max_ms, stmt.excluded.latency_max_ms)
-        statement = stmt if fresh else stmt.on_conflict_do_update(index_elements=list(key_names), set_=changed)
-        self._statements[(table.name, maxima, fresh)] = statement
-        return statement
+    def _rows_statement(self, fresh: bool) -> Any:
+        """The upsert of payment rows (every column replaced), built once per writer."""
+        cached = self._statements.get(fresh)
+        if cached is None:
+            stmt = postgresql.insert(analytics_payments) if self._postgres else sqlite.insert(analytics_payments)
+            replaced = {c.name: stmt.excluded[c.name] for c in analytics_payments.columns if c.name != "id"}
+            cached = stmt if fresh else stmt.on_conflict_do_update(index_elements=["id"], set_=replaced)
+            self._statements[fresh] = cached
+        return cached
 
     def _guard(self) -> _Connectivity:
         return _Connectivity()
