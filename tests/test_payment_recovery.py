@@ -119,6 +119,32 @@ def test_a_process_dying_during_a_create_at_once_leaves_nothing_to_recover(
     assert [p.id for p in api.payments.ListPayments(P.ListPaymentsRequest()).payments] == [retried.id]
 
 
+class CountingGateway(SimulatorGateway):
+    def __init__(self) -> None:
+        super().__init__()
+        self.authorizations = 0
+
+    async def authorize(self, request: AuthorizationRequest) -> GatewayResult:
+        self.authorizations += 1
+        return await super().authorize(request)
+
+
+def test_a_replayed_create_never_calls_the_gateway(make_server: Callable[..., ServerHandle]) -> None:
+    """Also where a create is carried out at once (PostgreSQL): a key seen before is found before
+    the gateway call, not at the commit after it."""
+    server = make_server()
+    api = server.stubs(register_merchant(server.stubs()).api_key)
+    counting = CountingGateway()
+    _install(server, counting)
+    key = [("idempotency-key", "order-7")]
+    request = P.CreatePaymentRequest(amount_minor=1_200, currency_code="USD", card=CARD)
+    first = api.payments.CreatePayment(request, metadata=key).payment
+    replay, call = api.payments.CreatePayment.with_call(request, metadata=key)
+    assert replay.payment.id == first.id
+    assert ("idempotent-replayed", "true") in list(call.trailing_metadata())
+    assert counting.authorizations == 1
+
+
 def test_a_stale_in_flight_key_is_recovered_by_its_retry(make_server: Callable[..., ServerHandle]) -> None:
     server = make_server()
     api = server.stubs(register_merchant(server.stubs()).api_key)

@@ -159,12 +159,15 @@ class PaymentService:
                     )
                 ],
             )
-        try:
-            # First try: the key (if any) is reserved with the commit of transaction 1, one round
-            # trip for a first-time key; a key seen before sends the request down the ordinary path.
-            return await self._create(principal, cmd, idem, merchant_id, summary, pan, optimistic=True)
-        except KeyAlreadyClaimed:
-            pass
+        # First try: the key (if any) is reserved with the commit of transaction 1, one round trip
+        # for a first-time key; a key seen before sends the request down the ordinary path. Not
+        # where a create may be carried out at once: its gateway call would come before the commit
+        # that finds the key seen, and a replay must never call the gateway.
+        if not self._at_once:
+            try:
+                return await self._create(principal, cmd, idem, merchant_id, summary, pan, optimistic=True)
+            except KeyAlreadyClaimed:
+                pass
         try:
             return await self._create(principal, cmd, idem, merchant_id, summary, pan)
         except StaleClaim as stale:
