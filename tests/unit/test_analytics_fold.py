@@ -169,3 +169,44 @@ def test_percentiles_read_the_histogram() -> None:
     assert figures.percentile(histogram, 0.999, 12_000) == 12_000
     assert figures.percentile([0] * 11, 0.5, 0) == 0
     assert figures.rates({"authorized": 3, "declined": 1}) == (0.75, 0.25)
+
+
+def test_each_event_lands_in_its_minute_hour_and_day_for_the_merchant_and_the_platform() -> None:
+    created_at = datetime(2026, 3, 1, 23, 59, 30, tzinfo=UTC)
+    captured_at = datetime(2026, 3, 2, 0, 0, 10, tzinfo=UTC)  # the next minute, hour and day
+    created = {"amount": 500, "currency": "EUR", "card": {"brand": "visa", "last4": "4242"}}
+    approved = {"amount": 500, "attempt": _attempt("simulator", "approved", 30)}
+    events = [
+        model.StoredEvent(1, "payment.created", "pay_1", "mer_a", created, created_at),
+        model.StoredEvent(2, "payment.authorized", "pay_1", "mer_a", approved, created_at),
+        model.StoredEvent(3, "payment.captured", "pay_1", "mer_a", {"amount": 500, "fee": 0}, captured_at),
+    ]
+    changes = model.fold_all(events)
+    day1, day2 = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp()), int(datetime(2026, 3, 2, tzinfo=UTC).timestamp())
+    hour1, minute1 = day1 + 23 * 3600, day1 + 23 * 3600 + 59 * 60
+    buckets = changes.payment_buckets
+    for owner in ("mer_a", model.PLATFORM):
+        assert buckets[(owner, "m", "", "", minute1)] == {
+            "payments": 1,
+            "volume": 500,
+            "authorized": 1,
+            "authorized_volume": 500,
+        }
+        assert buckets[(owner, "h", "", "", hour1)]["payments"] == 1
+        assert buckets[(owner, "d", "currency", "EUR", day1)]["authorized_volume"] == 500
+        assert buckets[(owner, "d", "gateway", "simulator", day2)]["captured"] == 1
+        assert buckets[(owner, "h", "status", "captured", day2)] == {
+            "captured": 1, "captured_volume": 500, "capture_latency_ms": 40_000,
+        }  # fmt: skip
+    # Minute buckets are kept for the unsplit series only.
+    assert not [key for key in buckets if key[1] == "m" and key[2]]
+    assert {key[0] for key in buckets} == {"mer_a", model.PLATFORM}
+    gateways = changes.gateway_buckets
+    assert set(gateways) == {
+        (owner, size, "simulator", start)
+        for owner in ("mer_a", model.PLATFORM)
+        for size, start in (("m", minute1), ("h", hour1), ("d", day1))
+    }
+    assert all(counts["attempts"] == 1 and counts["lat_2"] == 1 for counts in gateways.values())
+    assert set(changes.gateway_max_latency.values()) == {30}
+    assert changes.rows["pay_1"].status == "captured" and changes.rows["pay_1"].gateway == "simulator"

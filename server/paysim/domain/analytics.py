@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -84,15 +84,69 @@ PaymentKey = tuple[str, str, str, str, int]  # merchant, size, dimension, value,
 GatewayKey = tuple[str, str, str, int]  # merchant, size, gateway, start (epoch seconds)
 
 
-@dataclass
-class Changes:
-    """What a batch of events changes: counters to add and payment rows to write."""
+CellKey = tuple[str, str, str, int]  # merchant, dimension, value, minute start
+GatewayCellKey = tuple[str, str, int]  # merchant, gateway, minute start
 
-    payment_buckets: dict[PaymentKey, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    gateway_buckets: dict[GatewayKey, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
-    # Gateway latency maxima are kept apart: they combine with max, not with +.
-    gateway_max_latency: dict[GatewayKey, int] = field(default_factory=dict)
-    rows: dict[str, PaymentRow] = field(default_factory=dict)
+
+class Changes:
+    """What a batch of events changes: counters to add and payment rows to write.
+
+    Events are counted per merchant and minute first: a batch's events mostly share their minute,
+    so spreading the counts over the platform's totals and the hour and day buckets is done once
+    per cell when the buckets are read, not once per event.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, PaymentRow] = {}
+        self._cells: defaultdict[CellKey, dict[str, int]] = defaultdict(dict)
+        self._gateway_cells: defaultdict[GatewayCellKey, dict[str, int]] = defaultdict(dict)
+        # Gateway latency maxima are kept apart: they combine with max, not with +.
+        self._gateway_cell_max: dict[GatewayCellKey, int] = {}
+
+    @property
+    def payment_buckets(self) -> dict[PaymentKey, dict[str, int]]:
+        """Counters to add per bucket (computed on every read)."""
+        buckets: defaultdict[PaymentKey, dict[str, int]] = defaultdict(dict)
+        for (merchant, dimension, value, minute), counts in self._cells.items():
+            for size in SPLIT_SIZES if dimension else SIZES:  # minutes: the unsplit series only
+                start = minute - minute % BUCKET_SECONDS[size]
+                for owner in (merchant, PLATFORM):
+                    _add(buckets[(owner, size, dimension, value, start)], counts)
+        return dict(buckets)
+
+    @property
+    def gateway_buckets(self) -> dict[GatewayKey, dict[str, int]]:
+        buckets: defaultdict[GatewayKey, dict[str, int]] = defaultdict(dict)
+        for (merchant, gateway, minute), counts in self._gateway_cells.items():
+            for size in SIZES:
+                start = minute - minute % BUCKET_SECONDS[size]
+                for owner in (merchant, PLATFORM):
+                    _add(buckets[(owner, size, gateway, start)], counts)
+        return dict(buckets)
+
+    @property
+    def gateway_max_latency(self) -> dict[GatewayKey, int]:
+        maxima: dict[GatewayKey, int] = {}
+        for (merchant, gateway, minute), latency in self._gateway_cell_max.items():
+            for size in SIZES:
+                start = minute - minute % BUCKET_SECONDS[size]
+                for owner in (merchant, PLATFORM):
+                    key = (owner, size, gateway, start)
+                    maxima[key] = max(maxima.get(key, 0), latency)
+        return maxima
+
+    def count(self, merchant: str, minute: int, dimensions: list[tuple[str, str]], counts: Mapping[str, int]) -> None:
+        for dimension, value in dimensions:
+            _add(self._cells[(merchant, dimension, value, minute)], counts)
+
+    def count_attempt(
+        self, merchant: str, gateway: str, minute: int, counts: Mapping[str, int], latency: int | None
+    ) -> None:
+        """``latency`` None: the attempt never reached the gateway (no latency to keep)."""
+        key = (merchant, gateway, minute)
+        _add(self._gateway_cells[key], counts)
+        if latency is not None:
+            self._gateway_cell_max[key] = max(self._gateway_cell_max.get(key, 0), latency)
 
 
 BUCKET_SECONDS = {"m": 60, "h": 3600, "d": 86_400}
@@ -226,13 +280,8 @@ def _count_attempt(changes: Changes, event: StoredEvent, attempt: Mapping[str, A
             if detail.startswith("timeout"):
                 counts["timeouts"] = 1
     gateway = str(attempt.get("gateway", ""))
-    starts = [(size, bucket_start(event.at, size)) for size in SIZES]
-    for merchant in (event.merchant_id, PLATFORM):
-        for size, start in starts:
-            key = (merchant, size, gateway, start)
-            _add(changes.gateway_buckets[key], counts)
-            if outcome != "skipped":
-                changes.gateway_max_latency[key] = max(changes.gateway_max_latency.get(key, 0), latency)
+    minute = bucket_start(event.at, "m")
+    changes.count_attempt(event.merchant_id, gateway, minute, counts, None if outcome == "skipped" else latency)
 
 
 def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
@@ -244,8 +293,6 @@ def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
     if row is None:
         return
     attempt = event.data.get("attempt")
-    if attempt and event.type in ("payment.authorized", "payment.declined"):
-        row = replace(row, gateway=str(attempt.get("gateway", "")))
     counts, row, decline_code = _counts(event, row)
     status = _STATUS_AFTER.get(event.type, "")
     if event.type == "payment.three_ds_failed":
@@ -253,20 +300,17 @@ def fold(changes: Changes, event: StoredEvent, row: PaymentRow | None) -> None:
     elif event.type.startswith("refund.") and counts:
         status = "refunded" if row.refunded_amount >= row.captured_amount else "partially_refunded"
         status = status if row.refunded_amount else "captured"
-    if status:
-        row = replace(row, status=status)
+    gateway = row.gateway
+    if attempt and event.type in ("payment.authorized", "payment.declined"):
+        gateway = str(attempt.get("gateway", ""))
+    if (status and status != row.status) or gateway != row.gateway:  # one copy for both
+        row = replace(row, status=status or row.status, gateway=gateway)
     changes.rows[row.id] = row
     if attempt:
         _count_attempt(changes, event, attempt)
     if not counts and not status:
         return
-    starts = [(size, bucket_start(event.at, size)) for size in SIZES]
-    buckets = changes.payment_buckets
-    for merchant in (event.merchant_id, PLATFORM):
-        for dimension, value in _dimension_values(row, status, decline_code):
-            for size, start in starts:
-                if size != "m" or not dimension:  # minutes: the unsplit series only
-                    _add(buckets[(merchant, size, dimension, value, start)], counts)
+    changes.count(event.merchant_id, bucket_start(event.at, "m"), _dimension_values(row, status, decline_code), counts)
 
 
 def fold_all(events: Iterable[StoredEvent], rows: Mapping[str, PaymentRow] | None = None) -> Changes:

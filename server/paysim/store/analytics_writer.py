@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from paysim.domain import analytics as model
-from paysim.store.counter_upsert import ROWS_PER_STATEMENT, counter_upsert_sql
+from paysim.store.batch_upsert import ROWS_PER_STATEMENT, counter_upsert_sql, json_records, json_rows, replace_rows_sql
 from paysim.store.schema import (
     analytics_checkpoints,
     analytics_gateway_buckets,
@@ -34,6 +34,7 @@ CHECKPOINT = "payments"
 # Any constant shared by every paysim process: the key of the projector's advisory lock.
 _ADVISORY_KEY = 0x70A7_A1C5
 _READ_MODEL = (analytics_gateway_buckets, analytics_payment_buckets, analytics_payments)
+_ROW_COLUMNS = tuple(c.name for c in analytics_payments.columns)
 
 
 def row_values(row: model.PaymentRow) -> dict[str, Any]:
@@ -119,7 +120,11 @@ class AnalyticsWriter:
     async def _write(self, conn: AsyncConnection, changes: model.Changes, *, fresh: bool = False) -> None:
         if changes.rows:
             values = [row_values(r) for r in changes.rows.values()]
-            await conn.execute(self._rows_statement(fresh), values)
+            if self._postgres:
+                sql = replace_rows_sql(analytics_payments.name, _ROW_COLUMNS, "id", fresh=fresh)
+                await conn.exec_driver_sql(sql, (json_records(values),))
+            else:
+                await conn.execute(self._rows_statement(fresh), values)
         await self._add_counters(
             conn,
             analytics_payment_buckets,
@@ -154,18 +159,23 @@ class AnalyticsWriter:
             (*key, *(counts.get(name, 0) for name in counters), *((maxima.get(key, 0),) if maxima else ()))
             for key, counts in deltas
         ]
+        if not rows:
+            return
+        if self._postgres:  # one JSON parameter, whatever the number of rows
+            sql = counter_upsert_sql(table.name, key_names, counters, maximum, 0, postgres=True, fresh=fresh)
+            columns = (*key_names, *counters, *((maximum,) if maximum else ()))
+            await conn.exec_driver_sql(sql, (json_rows(columns, rows),))
+            return
         for start in range(0, len(rows), ROWS_PER_STATEMENT):
             chunk = rows[start : start + ROWS_PER_STATEMENT]
-            sql = counter_upsert_sql(
-                table.name, key_names, counters, maximum, len(chunk), postgres=self._postgres, fresh=fresh
-            )
+            sql = counter_upsert_sql(table.name, key_names, counters, maximum, len(chunk), postgres=False, fresh=fresh)
             await conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
 
     def _rows_statement(self, fresh: bool) -> Any:
-        """The upsert of payment rows (every column replaced), built once per writer."""
+        """SQLite's upsert of payment rows (every column replaced), built once per writer."""
         cached = self._statements.get(fresh)
         if cached is None:
-            stmt = postgresql.insert(analytics_payments) if self._postgres else sqlite.insert(analytics_payments)
+            stmt = sqlite.insert(analytics_payments)
             replaced = {c.name: stmt.excluded[c.name] for c in analytics_payments.columns if c.name != "id"}
             cached = stmt if fresh else stmt.on_conflict_do_update(index_elements=["id"], set_=replaced)
             self._statements[fresh] = cached
