@@ -64,6 +64,7 @@ from paysim.services.webhooks import WebhookService
 from paysim.store.analytics_reader import AnalyticsReader
 from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_log import EventLog
+from paysim.store.pg_event_reads import PgEventReads
 from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -106,7 +107,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         faults=payments.faults,
         analytics=AnalyticsService(AnalyticsReader(adapters.engine)),
         projector=AnalyticsProjector(
-            EventLog(adapters.engine),
+            _event_log(adapters),
             AnalyticsWriter(adapters.engine),
             adapters.bus,
             clock,
@@ -294,10 +295,15 @@ def _webhooks(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory) ->
     return _Webhooks(sender, dispatcher, service)
 
 
+def _event_log(adapters: Adapters) -> EventLog:
+    pool = adapters.payment_pool
+    return EventLog(adapters.engine, PgEventReads(pool) if pool is not None else None)
+
+
 def _subscriptions(
     settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory, payments: PaymentService
 ) -> SubscriptionService:
-    events = EventLog(adapters.engine)
+    events = _event_log(adapters)
     return SubscriptionService(
         uow,
         events,

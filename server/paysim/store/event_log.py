@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paysim.store.database import READ_ONLY
 from paysim.store.event_horizon import Snapshot
+from paysim.store.pg_event_reads import PgEventReads
 from paysim.store.schema import payment_events, payments
 from paysim.store.unit_of_work import is_connectivity_error, unavailable
 
@@ -90,41 +91,56 @@ def _event(row: Any) -> LoggedEvent:
 
 # Rows after a position with the snapshot they were read in, in one statement (see
 # event_horizon: the two must agree). The LEFT JOIN returns the snapshot even when no row is new.
-_PG_READ_NEW = text(
+# Plain text with psycopg's parameters: sent as they are, through SQLAlchemy or on a pool
+# connection of the payment pool (store/pg_event_reads.py).
+_PG_READ_NEW = (
     "SELECT s.snap, e.seq, e.id, e.type, e.aggregate_id, e.merchant_id, e.customer_id, e.version,"
     " e.data_json, e.created_at"
     " FROM (SELECT pg_current_snapshot()::text AS snap) AS s LEFT JOIN LATERAL ("
     "  SELECT ev.seq, ev.id, ev.type, ev.aggregate_id, ev.merchant_id, p.customer_id, ev.version,"
     "   ev.data_json, ev.created_at"
     "  FROM payment_events AS ev JOIN payments AS p ON p.id = ev.aggregate_id"
-    "  WHERE ev.seq > :after ORDER BY ev.seq LIMIT :limit) AS e ON true"
+    "  WHERE ev.seq > %(after)s ORDER BY ev.seq LIMIT %(limit)s) AS e ON true"
 )
-_PG_SEQS_NEW = text(
+_PG_SEQS_NEW = (
     "SELECT s.snap, e.seq FROM (SELECT pg_current_snapshot()::text AS snap) AS s LEFT JOIN LATERAL ("
-    " SELECT seq FROM payment_events WHERE seq > :after ORDER BY seq LIMIT :limit) AS e ON true"
+    " SELECT seq FROM payment_events WHERE seq > %(after)s ORDER BY seq LIMIT %(limit)s) AS e ON true"
 )
 # The transactions (32-bit xids) holding any lock on this schema's event table: whoever holds a
 # seq does, from before it took the seq until it ends (see event_horizon).
-_PG_EVENT_WRITERS = text(
+_PG_EVENT_WRITERS = (
     "SELECT DISTINCT x.transactionid::text FROM pg_locks AS r JOIN pg_locks AS x"
     " ON x.virtualtransaction = r.virtualtransaction AND x.locktype = 'transactionid'"
     " AND x.mode = 'ExclusiveLock' AND x.granted"
     " WHERE r.locktype = 'relation' AND r.relation = 'payment_events'::regclass"
     " AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-_PG_SNAPSHOT_AND_NEWEST = text("SELECT pg_current_snapshot()::text, (SELECT max(seq) FROM payment_events)")
+_PG_SNAPSHOT_AND_NEWEST = "SELECT pg_current_snapshot()::text, (SELECT max(seq) FROM payment_events)"
+_PG_SNAPSHOT = "SELECT pg_current_snapshot()::text"
 
 
 class EventLog:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """``pg_reads``: PostgreSQL's frequent reads go there instead of through the engine."""
+
+    def __init__(self, engine: AsyncEngine, pg_reads: PgEventReads | None = None) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._pg_reads = pg_reads if self._postgres else None
+
+    async def _pg_rows(self, sql: str, params: dict[str, Any] | None = None) -> Sequence[Any]:
+        if self._pg_reads is not None:
+            return await self._pg_reads.rows(sql, params)
+        return await self._rows(sql, params)
 
     async def _rows(self, statement: Any, params: dict[str, Any] | None = None) -> Sequence[Any]:
+        """``statement``: a SQLAlchemy statement, or PostgreSQL text with psycopg's parameters."""
         try:
             async with self._engine.connect() as conn:
                 conn = await conn.execution_options(**READ_ONLY)
-                rows = (await conn.execute(statement, params or {})).all()
+                if isinstance(statement, str):
+                    rows = (await conn.exec_driver_sql(statement, params)).all()
+                else:
+                    rows = (await conn.execute(statement, params or {})).all()
                 await conn.rollback()
                 return rows
         except (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError) as error:
@@ -137,7 +153,7 @@ class EventLog:
         """The highest seq committed so far, and on PostgreSQL the snapshot it was read in, with
         its writers."""
         if self._postgres:
-            row = (await self._rows(_PG_SNAPSHOT_AND_NEWEST))[0]
+            row = (await self._pg_rows(_PG_SNAPSHOT_AND_NEWEST))[0]
             return int(row[1] or 0), await self._with_writers(Snapshot.parse(row[0]))
         row = (await self._rows(select(func.max(payment_events.c.seq))))[0]
         return int(row[0] or 0), None
@@ -145,7 +161,7 @@ class EventLog:
     async def snapshot(self) -> Snapshot | None:
         if not self._postgres:
             return None
-        return Snapshot.parse((await self._rows(text("SELECT pg_current_snapshot()::text")))[0][0])
+        return Snapshot.parse((await self._pg_rows(_PG_SNAPSHOT))[0][0])
 
     async def read_new(
         self, after: int, limit: int, *, details: bool
@@ -165,7 +181,7 @@ class EventLog:
             )
             events = [_event(r) for r in rows]
             return events, [e.seq for e in events], None
-        rows = await self._rows(_PG_READ_NEW if details else _PG_SEQS_NEW, {"after": after, "limit": limit})
+        rows = await self._pg_rows(_PG_READ_NEW if details else _PG_SEQS_NEW, {"after": after, "limit": limit})
         snapshot = Snapshot.parse(rows[0][0])
         seqs = [r.seq for r in rows if r.seq is not None]
         if seqs and seqs[-1] - after != len(seqs):  # a gap: who may still fill it
@@ -178,7 +194,7 @@ class EventLog:
         """``snapshot`` with the transactions that hold a lock on the event table now, after it."""
         if not snapshot.in_progress:
             return snapshot.with_writers(frozenset())
-        return snapshot.with_writers(frozenset(int(r[0]) for r in await self._rows(_PG_EVENT_WRITERS)))
+        return snapshot.with_writers(frozenset(int(r[0]) for r in await self._pg_rows(_PG_EVENT_WRITERS)))
 
     async def seqs_after(self, after: int, limit: int) -> list[int]:
         """The seqs committed (visible) after ``after``, oldest first."""

@@ -50,7 +50,7 @@ def create_pool(database_url: str, size: int, limits: DatabaseLimits) -> AsyncCo
     )
 
 
-def _no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
+def no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
     """Why the pool had no connection to give: all of them in use (busy), or it could not open
     one (the database does not answer)."""
     stats = pool.get_stats()
@@ -74,7 +74,7 @@ class PgPaymentUnitOfWork:
         try:
             conn = await self._pool.getconn()
         except PoolTimeout as error:
-            raise _no_connection(self._pool) from error
+            raise no_connection(self._pool) from error
         except psycopg.OperationalError as error:
             raise database_unavailable() from error
         self._conn = conn
