@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -52,6 +53,7 @@ from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationI
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
 from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
+from paysim.app.service_registration import GenericHandlersOnly
 from paysim.app.tls import server_credentials
 from paysim.store.probe import database_probe
 from paysim.web.gateway import WebGateway
@@ -122,20 +124,21 @@ class PaysimServer:
             ],
             options=server_options(app),
         )
-        auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(app.accounts), self._server)
-        merchant_pb2_grpc.add_MerchantServiceServicer_to_server(MerchantServicer(app.merchants), self._server)
-        customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(app.customers), self._server)
-        payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(app.payments), self._server)
+        services: Any = GenericHandlersOnly(self._server)
+        auth_pb2_grpc.add_AuthServiceServicer_to_server(AuthServicer(app.accounts), services)
+        merchant_pb2_grpc.add_MerchantServiceServicer_to_server(MerchantServicer(app.merchants), services)
+        customer_pb2_grpc.add_CustomerServiceServicer_to_server(CustomerServicer(app.customers), services)
+        payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(app.payments), services)
         simulator_pb2_grpc.add_SimulatorServiceServicer_to_server(
-            SimulatorServicer(app.simulator, app.breakers.config, app.clock), self._server
+            SimulatorServicer(app.simulator, app.breakers.config, app.clock), services
         )
-        threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), self._server)
-        webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), self._server)
-        events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), self._server)
-        analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(app.analytics), self._server)
-        clock_pb2_grpc.add_ClockServiceServicer_to_server(ClockServicer(app.test_clocks), self._server)
-        dispute_pb2_grpc.add_DisputeServiceServicer_to_server(DisputeServicer(app.disputes), self._server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, self._server)
+        threeds_pb2_grpc.add_ThreeDSServiceServicer_to_server(ThreeDSServicer(app.three_ds, app.payments), services)
+        webhook_pb2_grpc.add_WebhookServiceServicer_to_server(WebhookServicer(app.webhooks), services)
+        events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app.subscriptions), services)
+        analytics_pb2_grpc.add_AnalyticsServiceServicer_to_server(AnalyticsServicer(app.analytics), services)
+        clock_pb2_grpc.add_ClockServiceServicer_to_server(ClockServicer(app.test_clocks), services)
+        dispute_pb2_grpc.add_DisputeServiceServicer_to_server(DisputeServicer(app.disputes), services)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health.servicer, services)
         reflection = ReflectionServicer(
             [
                 *PAYSIM_SERVICE_DESCRIPTORS,
@@ -147,7 +150,7 @@ class PaysimServer:
             # so that a client can describe paysim.v1.ErrorReason and decode every detail.
             extra_files=(*ERROR_DETAIL_FILES, error_reason_pb2.DESCRIPTOR),
         )
-        add_reflection(self._server, reflection)
+        add_reflection(services, reflection)
         # The browser's gRPC-Web calls, relayed to this same server (README, Dashboard).
         self.web = WebGateway(settings, PAYSIM_SERVICE_DESCRIPTORS) if settings.http_listen else None
         self.port = 0
