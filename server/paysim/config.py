@@ -215,7 +215,7 @@ class Settings:
     )
     subscription_heartbeat_seconds: float = setting(
         15.0,
-        "An idle event stream sends a heartbeat this often.",
+        "An idle event stream sends a heartbeat after this long without a message (at most a tenth later).",
         minimum=0.01,
     )
     event_poll_seconds: float = setting(

@@ -28,6 +28,7 @@ from paysim.domain.roles import Role
 from paysim.domain.validation import Violations, check_id
 from paysim.observability import metrics
 from paysim.services.event_feed import EventFeed
+from paysim.services.stream_heartbeats import Heartbeats
 from paysim.store.event_log import EventFilter, EventLog, LoggedEvent
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
@@ -87,6 +88,7 @@ class Subscription:
         on_close: Callable[[Subscription], None],
         skip: frozenset[int] = frozenset(),
         replay_slots: asyncio.Semaphore | None = None,
+        heartbeats: Heartbeats | None = None,
     ) -> None:
         self._feed = feed
         self._log = events
@@ -98,6 +100,9 @@ class Subscription:
         self._limits = limits
         self._on_close = on_close
         self._replay_slots = replay_slots or asyncio.Semaphore(limits.replays)
+        self._heartbeats = heartbeats or Heartbeats(limits.heartbeat_seconds)
+        self.last_sent = 0.0
+        self._beat_due = False
         self._pending: deque[LoggedEvent] = deque()
         self._seen = 0
         self._signal = asyncio.Event()
@@ -133,10 +138,15 @@ class Subscription:
         """The error the stream ends with, once it must end."""
         return self._ending(self.cursor) if self._ending is not None else None
 
+    def beat(self) -> None:
+        self._beat_due = True
+        self._signal.set()
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True
             self._feed.remove(self)
+            self._heartbeats.remove(self)
             self._on_close(self)
 
     # --- the stream ----------------------------------------------------------------------------
@@ -193,7 +203,9 @@ class Subscription:
         if not caught_up:
             async for event in self._replay(registered_at):
                 yield event
-        heartbeat = self._limits.heartbeat_seconds
+        loop = asyncio.get_running_loop()
+        self.last_sent = loop.time()
+        self._heartbeats.add(self)
         while True:
             self._check()
             if self._pending:
@@ -201,18 +213,18 @@ class Subscription:
                 if event.seq > self.cursor:
                     if event.seq not in self._skip:
                         yield event
+                        self.last_sent = loop.time()
                     self.cursor = event.seq
                 continue
             if self._seen > self.cursor:
                 self.cursor = self._seen
-            self._signal.clear()
-            try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for makes a task of every
-                # wait, and each of ten thousand streams waits once per event.
-                async with asyncio.timeout(heartbeat):
-                    await self._signal.wait()
-            except TimeoutError:
+            if self._beat_due:
+                self._beat_due = False
                 yield Heartbeat(self.cursor)
+                self.last_sent = loop.time()
+                continue
+            self._signal.clear()
+            await self._signal.wait()
 
 
 def _too_slow(cursor: int) -> DomainError:
@@ -251,6 +263,7 @@ class SubscriptionService:
         self._per_principal: Counter[str] = Counter()
         self._stopping = False
         self._replay_slots = asyncio.Semaphore(limits.replays)
+        self._heartbeats = Heartbeats(limits.heartbeat_seconds)
 
     @property
     def open_streams(self) -> int:
@@ -267,6 +280,7 @@ class SubscriptionService:
 
     async def close(self) -> None:
         self.shutdown()
+        await self._heartbeats.close()
         await self.feed.close()
 
     async def open(self, principal: Principal, request: SubscribeRequest) -> Subscription:
@@ -289,7 +303,15 @@ class SubscriptionService:
             self._release(subject)
             raise
         subscription = Subscription(
-            self.feed, self._log, event_filter, cursor, self.limits, self._closed, skip, self._replay_slots
+            self.feed,
+            self._log,
+            event_filter,
+            cursor,
+            self.limits,
+            self._closed,
+            skip,
+            self._replay_slots,
+            self._heartbeats,
         )
         self._open[subscription] = subject
         metrics.subscription_opened()
