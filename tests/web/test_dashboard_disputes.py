@@ -88,6 +88,7 @@ def test_disputes_are_listed_answered_and_accepted_in_the_browser(
                 D.DISPUTE_STATUS_UNDER_REVIEW,
                 "A blue teapot",
             )
+            page.wait_for_selector("#live.live")  # the page's event stream is open
             housekeeping(server, REVIEW_PERIOD)
             page.wait_for_selector('#dispute-facts[data-status="won"]')  # live, from the payment's events
             assert page.text_content("[data-fact='closed because']") == "evidence_won"
@@ -200,6 +201,7 @@ def _challenge_expires_live(page: Any, api: Stubs) -> None:
     open_hash(page, f"#/payments/{waiting.id}")
     page.wait_for_selector("#three-ds tr[data-step='challenge_issued']")
     page.wait_for_selector('[data-fact=status]:text-is("requires_action")')
+    page.wait_for_selector("#live.live")  # the page's event stream is open
 
     # The clock passes the challenge's 15 minutes: the timeline shows it expire, without a reload.
     advance = C.AdvanceTestClockRequest(test_clock_id=clock.id, frozen_time=ts(START + timedelta(minutes=16)))

@@ -6,6 +6,7 @@ import { ConnectError, Code } from "@connectrpc/connect";
 import { StreamStart } from "@gen/paysim/v1/events_pb.js";
 import type { PaymentEvent } from "@gen/paysim/v1/payment_pb.js";
 import { describe, events, reasonOf, refreshSession } from "./api.js";
+import { h } from "./dom.js";
 
 export type LiveState = "connecting" | "live" | "reconnecting" | "stopped";
 
@@ -17,6 +18,17 @@ export interface Follow {
 }
 
 const RETRY_MS = [500, 1000, 2000, 5000, 10000];
+
+/** The badge that says whether a page's stream is open (`#live`, class `live <state>`). */
+export function liveBadgeElement(): HTMLElement {
+  return h("span", { id: "live", class: "live connecting" }, "connecting");
+}
+
+export function showLive(badge: HTMLElement, state: LiveState, detail?: string): void {
+  badge.className = `live ${state}`;
+  badge.textContent = state;
+  badge.title = detail ?? "";
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

@@ -11,7 +11,7 @@ import {
 import { call, describe, disputes } from "../api.js";
 import { errorLine, h } from "../dom.js";
 import { enumName, money, time } from "../format.js";
-import { follow } from "../live.js";
+import { follow, liveBadgeElement, showLive, type LiveState } from "../live.js";
 import { OPEN_STATUSES, statusBadge } from "./disputes.js";
 
 type EvidenceField = Exclude<keyof DisputeEvidence, "$typeName" | "$unknown">;
@@ -115,24 +115,38 @@ function answerForm(d: Dispute, show: (text: string) => void, reload: () => Prom
 export function renderDispute(root: HTMLElement, disputeId: string): () => void {
   const problem = errorLine();
   const content = h("div", { id: "dispute" });
-  root.append(h("p", {}, h("a", { href: "#/disputes" }, "← Disputes")), h("h1", {}, disputeId), problem.element, content);
+  const liveBadge = liveBadgeElement();
+  root.append(h("p", {}, h("a", { href: "#/disputes" }, "← Disputes"), " ", liveBadge), h("h1", {}, disputeId), problem.element, content);
   let stopFollowing: (() => void) | undefined;
   let left = false;
+  let opened = false;
+  let shown = "";
 
-  async function load(): Promise<void> {
+  /** ``onlyIfChanged``: leave the page as it is (a form being filled in) unless the dispute changed. */
+  async function load(onlyIfChanged = false): Promise<void> {
     try {
       const d = (await call(() => disputes.getDispute({ disputeId }))).dispute;
       if (!d || left) return;
+      const version = `${d.status} ${d.updateTime?.seconds ?? 0n} ${d.updateTime?.nanos ?? 0}`;
+      if (onlyIfChanged && version === shown) return;
+      shown = version;
       problem.hide();
       const open = OPEN_STATUSES.includes(d.status);
-      content.replaceChildren(facts(d), ...submitted(d.evidence), open ? answerForm(d, problem.show, load) : "");
+      content.replaceChildren(facts(d), ...submitted(d.evidence), open ? answerForm(d, problem.show, () => load()) : "");
       // Its payment's events say when the dispute changes (a review decided, a deadline passed).
       stopFollowing ??= follow({
         paymentId: d.paymentId,
         onEvent: (event) => {
           if (event.type.startsWith("dispute.")) void load();
         },
-        onState: () => undefined,
+        onState: (state: LiveState, detail?: string) => {
+          showLive(liveBadge, state, detail);
+          // A change committed between the first load and the stream's opening is read again.
+          if (state === "live" && !opened) {
+            opened = true;
+            void load(true);
+          }
+        },
       });
     } catch (error) {
       problem.show(describe(error));

@@ -13,7 +13,7 @@ import {
 import { call, describe, payments } from "../api.js";
 import { errorLine, h, table } from "../dom.js";
 import { enumName, money, time } from "../format.js";
-import { follow } from "../live.js";
+import { follow, liveBadgeElement, showLive, type LiveState } from "../live.js";
 import { paymentActions } from "./payment-actions.js";
 import { disputeSection, threeDsSection } from "./payment-timeline.js";
 import { paymentWebhooks } from "./payment-webhooks.js";
@@ -67,9 +67,19 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
   const problem = errorLine();
   const content = h("div", { id: "timeline" });
   const sent = paymentWebhooks();
-  root.append(h("p", {}, h("a", { href: "#/payments" }, "← Payments")), h("h1", {}, paymentId), problem.element, content, sent.element);
+  const liveBadge = liveBadgeElement();
+  root.append(
+    h("p", {}, h("a", { href: "#/payments" }, "← Payments"), " ", liveBadge),
+    h("h1", {}, paymentId),
+    problem.element,
+    content,
+    sent.element,
+  );
 
-  async function load(): Promise<void> {
+  let shown = -1n;
+
+  /** ``onlyIfChanged``: leave the page as it is (a form being filled in) unless the payment changed. */
+  async function load(onlyIfChanged = false): Promise<void> {
     try {
       const [reply, history] = await Promise.all([
         call(() => payments.getPayment({ paymentId })),
@@ -77,6 +87,8 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
       ]);
       const payment = reply.payment;
       if (!payment) return;
+      if (onlyIfChanged && payment.version === shown) return;
+      shown = payment.version;
       problem.hide();
       const attempts = payment.attempts.map((a) =>
         h(
@@ -130,7 +142,20 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
   }
 
   void load();
-  const stop = follow({ paymentId, onEvent: () => void load(), onState: () => undefined });
+  let opened = false;
+  const stop = follow({
+    paymentId,
+    onEvent: () => void load(),
+    onState: (state: LiveState, detail?: string) => {
+      showLive(liveBadge, state, detail);
+      // The stream sends what commits after it opened: what committed between the first load and
+      // its opening is read again once it is open (a resumed stream misses nothing).
+      if (state === "live" && !opened) {
+        opened = true;
+        void load(true);
+      }
+    },
+  });
   return () => {
     stop();
     sent.stop();

@@ -10,7 +10,7 @@ import {
 import { call, describe, payments } from "../api.js";
 import { errorLine, h } from "../dom.js";
 import { enumName, money, time } from "../format.js";
-import { follow, type LiveState } from "../live.js";
+import { follow, liveBadgeElement, showLive, type LiveState } from "../live.js";
 import { scope } from "../scope.js";
 
 type Filters = Pick<ListPaymentsRequest, "statuses" | "customerId" | "cardLast4">;
@@ -55,7 +55,7 @@ function filterForm(): FilterForm {
   );
   const customer = h("input", { id: "filter-customer", placeholder: "cus_…", "aria-label": "Customer id" });
   const last4 = h("input", { id: "filter-last4", placeholder: "last 4", maxlength: 4, size: 5, "aria-label": "Card last 4" });
-  const liveBadge = h("span", { id: "live", class: "live connecting" }, "connecting");
+  const liveBadge = liveBadgeElement();
   const form = h("form", { class: "filters" }, status, customer, last4, h("button", { type: "submit", id: "apply" }, "Filter"), liveBadge);
   const read = (): Filters => ({
     statuses: status.value ? [Number(status.value) as PaymentStatus] : [],
@@ -129,11 +129,7 @@ export function renderPayments(root: HTMLElement): () => void {
   const stop = follow({
     merchantId: scope(),
     onEvent: (event) => void refreshOne(event.paymentId),
-    onState: (state: LiveState, detail?: string) => {
-      liveBadge.className = `live ${state}`;
-      liveBadge.textContent = state;
-      liveBadge.title = detail ?? "";
-    },
+    onState: (state: LiveState, detail?: string) => showLive(liveBadge, state, detail),
   });
   void load(true);
   return stop;
