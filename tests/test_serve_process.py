@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,9 @@ class Servers:
 def servers(target: Target, spawn_many: Callable[..., ServerProcess]) -> Servers:
     """Both servers of a backend start side by side, so their start-ups overlap."""
     # Cost 12: a Login spends ~0.25 s in bcrypt, long enough to be in flight when SIGTERM lands.
-    started = Servers(spawn_many(target), spawn_many(target, PAYSIM_BCRYPT_ROUNDS="12"))
+    # Its metrics say when that call is being served.
+    draining = spawn_many(target, PAYSIM_BCRYPT_ROUNDS="12", PAYSIM_METRICS_LISTEN=f"127.0.0.1:{free_port()}")
+    started = Servers(spawn_many(target), draining)
     started.shared.wait_serving()
     started.draining.wait_serving()
     return started
@@ -386,31 +389,23 @@ def test_grpcurl_health_check(server: ServerProcess) -> None:
 # (c) ------------------------------------------------------------------------------------------
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process, from /proc (None where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_until_server_is_busy(pid: int, before: float | None, seconds: float) -> None:
-    """Until the server has spent 150 ms of CPU since ``before``: more than its background work
-    (housekeeping, the event feed, the analytics projector) spends in that time, less than the
-    ~250 ms of one bcrypt at cost 12, so the call has arrived and is being worked on. Polls a
-    counter under a deadline; without /proc, returns at once."""
-    if before is None:
-        return
+def _wait_until_in_flight(server: ServerProcess, method: str, seconds: float) -> None:
+    """Until the server's metrics count ``method`` as being served: from then on the call is one
+    its shutdown must drain (the gauge and the drain's count are raised in one step). Polls the
+    metrics endpoint under a deadline."""
+    address = server.env["PAYSIM_METRICS_LISTEN"]
+    wanted = f'paysim_rpc_in_flight{{method="{method}"}} 1.0'
     deadline = Deadline(seconds)
     tick = threading.Event()
     while not deadline.expired():
-        now = _cpu_seconds(pid)
-        if now is None or now - before >= 0.15:
-            return
+        try:
+            with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as reply:
+                if wanted in reply.read().decode():
+                    return
+        except OSError:
+            pass  # not listening yet
         tick.wait(0.005)
-    pytest.fail("the server never started working on the call")
+    pytest.fail(f"{method} was never in flight; the server's output:\n{server.output()}")
 
 
 def test_sigterm_drains_in_flight_call_then_exits_zero(servers: Servers) -> None:
@@ -426,11 +421,10 @@ def test_sigterm_drains_in_flight_call_then_exits_zero(servers: Servers) -> None
     watch = server.health.Watch(health_pb2.HealthCheckRequest(), timeout=30)
     assert next(watch).status == SERVING
 
-    before = _cpu_seconds(server.proc.pid)
     login = auth_pb2_grpc.AuthServiceStub(server.channel).Login.future(
         auth_pb2.LoginRequest(email=email, password=PASSWORD), timeout=30
     )
-    _wait_until_server_is_busy(server.proc.pid, before, seconds=10)
+    _wait_until_in_flight(server, "/paysim.v1.AuthService/Login", seconds=10)
     signalled = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
 
