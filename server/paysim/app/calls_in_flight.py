@@ -1,8 +1,10 @@
 """The calls a server process is working on, so that shutting down can drain them.
 
-A call counts from the moment the server starts on it until its work is over, which for a unary
-call may be after its client gave up or gRPC cancelled it (``finish_before_cancel``: the server
-finishes what it started). Shutdown waits for that work before the database is closed: closing it
+A call counts from the moment the server starts on it until both its work is over and gRPC has
+finished the call. The work of a unary call may go on after its client gave up or gRPC cancelled it
+(``finish_before_cancel``: the server finishes what it started); and a reply is only on its way
+once the work has returned, so stopping gRPC's server as soon as the work is over could cancel a
+call whose answer was ready but not yet sent. Shutdown waits for that work before the database is closed: closing it
 underneath would strand a transaction on a connection nobody will ever close, which on SQLite is a
 write lock that keeps every later process out of the database.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, Protocol
 
 from paysim.domain.errors import Unavailable
 
@@ -29,16 +32,23 @@ def shutting_down() -> Unavailable:
     )
 
 
+class CallEnd(Protocol):
+    """The part of a gRPC servicer context that says when the call is over."""
+
+    def add_done_callback(self, callback: Any) -> None: ...
+
+
 class CallsInFlight:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[object]] = set()
+        self._open: set[object] = set()  # calls gRPC has not finished yet, work done or not
         self._idle = asyncio.Event()
         self._idle.set()
         self._refusing = False
 
     @property
     def count(self) -> int:
-        return len(self._tasks)
+        return max(len(self._tasks), len(self._open))
 
     def refuse_new(self) -> None:
         """From now on a new call (other than a health check) is answered UNAVAILABLE, reason
@@ -46,8 +56,9 @@ class CallsInFlight:
         self._refusing = True
 
     @contextmanager
-    def call(self, method: str) -> Iterator[None]:
-        """The scope of one call, run by the task doing its work."""
+    def call(self, method: str, end: CallEnd) -> Iterator[None]:
+        """The scope of one call's work, run by the task doing it; ``end`` is the call's context,
+        which tells when gRPC has finished the call itself."""
         if method.startswith(HEALTH_METHODS):
             yield
             return
@@ -55,14 +66,20 @@ class CallsInFlight:
             raise shutting_down()
         task = asyncio.current_task()
         assert task is not None
+        token = object()
+        self._open.add(token)
+        end.add_done_callback(lambda _context: self._ended(self._open, token))
         self._tasks.add(task)
         self._idle.clear()
         try:
             yield
         finally:
-            self._tasks.discard(task)
-            if not self._tasks:
-                self._idle.set()
+            self._ended(self._tasks, task)
+
+    def _ended(self, members: set[Any], member: object) -> None:
+        members.discard(member)
+        if not self._tasks and not self._open:
+            self._idle.set()
 
     async def wait_idle(self, seconds: float) -> bool:
         """Wait until no call is in flight, at most ``seconds``. True if none is."""

@@ -120,7 +120,7 @@ class ObservabilityInterceptor(_WrappingInterceptor):
             span = tracing.start_server_span(method, context)  # None while tracing is off
             metrics.rpc_started(method)
             try:
-                with self._calls.call(method):
+                with self._calls.call(method, context):
                     yield
             except DomainError as error:
                 code = error.code_name
