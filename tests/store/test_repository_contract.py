@@ -28,7 +28,8 @@ from paysim.store.database import create_engine
 from paysim.store.migrate import upgrade
 from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.pg_connection import DatabaseLimits
-from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork, create_pool
+from paysim.store.pg_pool import create_pool
+from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.ports import PaymentStore
 from paysim.store.repositories.idempotency import COMPLETED, IN_FLIGHT
 from paysim.store.repositories.payments import CONCURRENT_MODIFICATION

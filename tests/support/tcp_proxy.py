@@ -24,6 +24,7 @@ class TcpProxy:
         self._loop.call_soon_threadsafe(self._flowing.set)
         self.port = 0
         self.connections = 0  # accepted so far, across cuts
+        self._cuts = 0
 
     def _call(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
@@ -41,11 +42,22 @@ class TcpProxy:
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         self.connections += 1
+        if self._server is None:
+            # Accepted just before a cut, but this handler only starts after it.
+            client_w.transport.abort()
+            return
+        cuts = self._cuts
         await self._flowing.wait()
         try:
             up_r, up_w = await asyncio.open_connection(*self._upstream)
         except OSError:
             client_w.close()
+            return
+        if self._cuts != cuts:
+            # Accepted before a cut that came while the upstream side was being opened: the cut
+            # could not see this connection yet, and must not let it through.
+            client_w.transport.abort()
+            up_w.transport.abort()
             return
         self._writers.update({client_w, up_w})
         await asyncio.gather(self._pipe(client_r, up_w), self._pipe(up_r, client_w))
@@ -56,6 +68,7 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _cut(self) -> None:
+        self._cuts += 1
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -21,7 +21,7 @@ from paysim.services.clock import Clock, system_clock
 from paysim.services.event_bus import EventBus, InProcessBus, PostgresBus
 from paysim.store.database import create_engine, is_sqlite
 from paysim.store.pg_connection import DatabaseLimits
-from paysim.store.pg_unit_of_work import create_pool
+from paysim.store.pg_pool import create_pool
 
 
 @dataclass(frozen=True, slots=True)

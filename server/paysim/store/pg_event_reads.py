@@ -15,12 +15,11 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import psycopg
 from psycopg.rows import namedtuple_row
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
 from paysim.store.pg_connection import BoundedAsyncConnection
-from paysim.store.pg_unit_of_work import no_connection
+from paysim.store.pg_pool import discard_connection, take_connection
 from paysim.store.unit_of_work import database_unavailable, is_connectivity_error
 
 
@@ -30,12 +29,7 @@ class PgEventReads:
 
     async def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """The rows of one read-only statement (``%(name)s`` parameters), as named tuples."""
-        try:
-            conn = await self._pool.getconn()
-        except PoolTimeout as error:
-            raise no_connection(self._pool) from error
-        except psycopg.OperationalError as error:
-            raise database_unavailable() from error
+        conn = await take_connection(self._pool)
         usable = True
         try:
             await conn.set_autocommit(True)
@@ -45,9 +39,10 @@ class PgEventReads:
         except BaseException as error:
             # Cancelled mid-statement or cut off: the connection's protocol state is unknown, so
             # it is closed and the pool opens another.
-            usable = isinstance(error, Exception) and not is_connectivity_error(error)
+            cut_off = is_connectivity_error(error)
+            usable = isinstance(error, Exception) and not cut_off
             if not usable:
-                await asyncio.shield(conn.close())
+                await asyncio.shield(discard_connection(self._pool, conn, cut_off=cut_off))
                 if isinstance(error, Exception):
                     raise database_unavailable() from error
             raise

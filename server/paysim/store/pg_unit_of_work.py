@@ -9,53 +9,19 @@ offers only what the payment use cases touch (``ports.PaymentStore``), with the 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool
 
-from paysim.domain.errors import Unavailable
 from paysim.domain.messages import Message
 from paysim.store.pg_batch import PgWriteBatch
-from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, connect_kwargs, conninfo
+from paysim.store.pg_connection import BoundedAsyncConnection
+from paysim.store.pg_pool import discard_connection, take_connection
 from paysim.store.repositories.pg.accounts import PgCustomerRepository, PgMerchantRepository
 from paysim.store.repositories.pg.idempotency import PgIdempotencyRepository
 from paysim.store.repositories.pg.payments import PgPaymentRepository
 from paysim.store.repositories.pg.routing_state import PgRoutingStateRepository
 from paysim.store.repositories.pg.test_clocks import PgTestClockReader
-from paysim.store.unit_of_work import (
-    Outcome,
-    Publish,
-    database_busy,
-    database_unavailable,
-    end_transaction,
-)
-
-
-def create_pool(database_url: str, size: int, limits: DatabaseLimits) -> AsyncConnectionPool[BoundedAsyncConnection]:
-    async def bound(conn: BoundedAsyncConnection) -> None:
-        conn.answer_seconds = limits.answer_seconds
-
-    dsn = conninfo(database_url)
-    return AsyncConnectionPool(
-        dsn,
-        connection_class=BoundedAsyncConnection,
-        configure=bound,
-        min_size=1,
-        max_size=size,
-        timeout=limits.pool_seconds,
-        open=False,
-        name="paysim-payments",
-        kwargs=connect_kwargs(dsn, limits),
-    )
-
-
-def no_connection(pool: AsyncConnectionPool[Any]) -> Unavailable:
-    """Why the pool had no connection to give: all of them in use (busy), or it could not open
-    one (the database does not answer)."""
-    stats = pool.get_stats()
-    all_in_use = stats.get("pool_size", 0) >= pool.max_size and not stats.get("pool_available", 0)
-    return database_busy() if all_in_use else database_unavailable()
+from paysim.store.unit_of_work import Outcome, Publish, end_transaction, is_connectivity_error
 
 
 class PgPaymentUnitOfWork:
@@ -71,12 +37,7 @@ class PgPaymentUnitOfWork:
         self.outcome = Outcome(publish)
 
     async def __aenter__(self) -> PgPaymentUnitOfWork:
-        try:
-            conn = await self._pool.getconn()
-        except PoolTimeout as error:
-            raise no_connection(self._pool) from error
-        except psycopg.OperationalError as error:
-            raise database_unavailable() from error
+        conn = await take_connection(self._pool)
         self._conn = conn
         self._batch = PgWriteBatch()
         self.payments = PgPaymentRepository(conn, self._batch)
@@ -112,4 +73,7 @@ class PgPaymentUnitOfWork:
             # The pool replaces a closed connection instead of handing it out again.
             await self._pool.putconn(conn)
 
-        await end_transaction(exc, self._committed, discard=conn.close, rollback=conn.rollback, release=release)
+        async def discard() -> None:
+            await discard_connection(self._pool, conn, cut_off=exc is not None and is_connectivity_error(exc))
+
+        await end_transaction(exc, self._committed, discard=discard, rollback=conn.rollback, release=release)
