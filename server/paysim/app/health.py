@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer  # the aio servicer; grpc_health exports it as health.aio
 
+from paysim.services.task_stopping import stop_tasks
 from paysim.store.probe import DatabaseProbe
 
 log = logging.getLogger("paysim.health")
@@ -82,10 +83,8 @@ class HealthReporter:
     async def shutdown(self) -> None:
         """NOT_SERVING for good, at once; no more probes."""
         await self.servicer.enter_graceful_shutdown()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        task, self._task = self._task, None
+        await stop_tasks([task])
 
     async def close(self) -> None:
         """Close the probe's connection, after a probe still running on its thread (bounded by

@@ -13,6 +13,7 @@ from paysim.domain.errors import Unavailable
 from paysim.services.accounts import AccountService
 from paysim.services.disputes import DisputeService
 from paysim.services.payments import PaymentService
+from paysim.services.task_stopping import stop_tasks
 from paysim.services.test_clocks import TestClockService
 from paysim.services.threeds import ThreeDSService
 
@@ -78,5 +79,4 @@ class Maintenance:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop_tasks([self._task])

@@ -13,7 +13,6 @@ moves only over settled seqs. The projector is woken by the event bus that wakes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from paysim.domain.analytics import StoredEvent
@@ -21,6 +20,7 @@ from paysim.domain.errors import Unavailable
 from paysim.services.clock import Clock
 from paysim.services.event_bus import EventBus
 from paysim.services.event_wait import wait_set
+from paysim.services.task_stopping import stop_tasks
 from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_horizon import SequenceHorizon
 from paysim.store.event_log import EventLog, LoggedEvent
@@ -89,11 +89,8 @@ class AnalyticsProjector:
         self._task = asyncio.create_task(self._run(), name="paysim-analytics")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await stop_tasks([task])
 
     async def _run(self) -> None:
         while True:

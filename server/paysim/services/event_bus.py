@@ -24,7 +24,6 @@ configured, is not used for this.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -32,6 +31,7 @@ from typing import Protocol
 from psycopg import sql
 
 from paysim.services.event_wait import wait_set
+from paysim.services.task_stopping import stop_tasks
 from paysim.store import pg_connection
 from paysim.store.event_channel import CHANNEL_SQL, NOTIFY_SQL
 from paysim.store.pg_connection import BoundedAsyncConnection, DatabaseLimits, conninfo
@@ -116,12 +116,8 @@ class PostgresBus:
         await wait_set(self.listening, 10)
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await stop_tasks(tasks)
 
     async def _forever(self, run: Callable[[], Awaitable[None]]) -> None:
         while True:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Protocol
 
 from paysim.services.event_bus import EventBus
 from paysim.services.event_wait import wait_set
+from paysim.services.task_stopping import stop_tasks
 from paysim.store.event_horizon import SequenceHorizon
 from paysim.store.event_log import EventLog, LoggedEvent
 
@@ -154,11 +154,8 @@ class EventFeed:
         self._task = asyncio.create_task(self._run(), name="paysim-event-feed")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await stop_tasks([task])
         await self._bus.close()
 
     async def _starting_position(self) -> int:

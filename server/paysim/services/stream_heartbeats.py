@@ -10,8 +10,9 @@ stream's heartbeats come between one and 1.1 intervals apart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Protocol
+
+from paysim.services.task_stopping import stop_tasks
 
 # Looks per interval: how late past its interval a heartbeat may come, as a fraction of it.
 TICKS_PER_INTERVAL = 10
@@ -41,10 +42,7 @@ class Heartbeats:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks([task])
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

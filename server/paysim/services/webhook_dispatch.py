@@ -45,6 +45,7 @@ from paysim.domain.webhooks import (
 from paysim.observability import metrics, tracing
 from paysim.security.webhook_secrets import SecretBox
 from paysim.services.clock import Clock
+from paysim.services.task_stopping import stop_tasks
 from paysim.services.webhook_sender import SendResult, WebhookSender
 from paysim.store.repositories.webhooks import ClaimedDelivery, SealedSecrets
 from paysim.store.unit_of_work import UnitOfWorkFactory
@@ -113,10 +114,7 @@ class WebhookDispatcher:
     async def stop(self) -> None:
         """Stop claiming and abandon attempts in flight: their leases run out and they are made
         again (by this process after a restart, or by another)."""
-        tasks = [t for t in (self._task, *self._in_flight) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([self._task, *self._in_flight])
         self._task = None
 
     async def _run(self) -> None:
