@@ -15,6 +15,7 @@ from paysim_proto.v1 import webhook_pb2 as W
 from tests.support import backends
 from tests.support.client import Stubs
 from tests.support.factories import register_merchant
+from tests.support.streams import wait_for
 from tests.support.webhook_receiver import HANG, WebhookReceiver
 from tests.test_serve_process import PAYSIM, ServerProcess, Target, _target
 
@@ -83,8 +84,19 @@ def test_kill_9_between_commit_and_delivery_loses_nothing(target: Target, tmp_pa
                 e.id for e in api.payments.ListPaymentEvents(P.ListPaymentEventsRequest(payment_id=after.id)).events
             }
             receiver.wait_for(lambda rs: later <= {r.event_id for r in rs if r.status == 200}, timeout=30)
-            listed = api.webhooks.ListWebhookDeliveries(W.ListWebhookDeliveriesRequest(event_id=hanging))
-            (delivery,) = listed.webhook_deliveries
+
+            def delivery_of_hanging() -> W.WebhookDelivery:
+                listed = api.webhooks.ListWebhookDeliveries(W.ListWebhookDeliveriesRequest(event_id=hanging))
+                (delivery,) = listed.webhook_deliveries
+                return delivery
+
+            # The receiver answers before the server records the answer: wait for the record.
+            wait_for(
+                lambda: delivery_of_hanging().state == W.WEBHOOK_DELIVERY_STATE_DELIVERED,
+                timeout=30,
+                what="the retried delivery to be recorded as delivered",
+            )
+            delivery = delivery_of_hanging()
             assert delivery.state == W.WEBHOOK_DELIVERY_STATE_DELIVERED and delivery.attempt_count >= 2
             # The killed attempt was never recorded; the one that delivered was.
             assert [a.http_status for a in delivery.attempts][-1] == 200
