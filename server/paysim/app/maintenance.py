@@ -63,10 +63,11 @@ class Maintenance:
         return removed
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="paysim-maintenance")
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 removed = await self.run_once()
                 if removed:
@@ -78,5 +79,6 @@ class Maintenance:
             await asyncio.sleep(self._interval)
 
     async def stop(self) -> None:
+        self._stopping = True  # ends the loop even if its cancellation is lost (task_stopping.py)
         if self._task is not None:
             await stop_tasks([self._task])

@@ -86,14 +86,16 @@ class AnalyticsProjector:
 
     def start(self) -> None:
         self._bus.listen(self.wake)
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="paysim-analytics")
 
     async def stop(self) -> None:
+        self._stopping = True  # ends the loop even if its cancellation is lost (task_stopping.py)
         task, self._task = self._task, None
         await stop_tasks([task])
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._woken.clear()
             try:
                 await self.catch_up()

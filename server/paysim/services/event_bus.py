@@ -107,6 +107,7 @@ class PostgresBus:
         return str(row[0])
 
     async def start(self) -> None:
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._forever(self._listen_once), name="paysim-event-listener"),
             asyncio.create_task(self._forever(self._announce_until_closed), name="paysim-event-notifier"),
@@ -116,11 +117,12 @@ class PostgresBus:
         await wait_set(self.listening, 10)
 
     async def close(self) -> None:
+        self._stopping = True  # ends the loops even if a cancellation is lost (task_stopping.py)
         tasks, self._tasks = self._tasks, []
         await stop_tasks(tasks)
 
     async def _forever(self, run: Callable[[], Awaitable[None]]) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await run()
             except asyncio.CancelledError:

@@ -151,9 +151,11 @@ class EventFeed:
     async def start(self) -> None:
         self._bus.listen(self.wake)
         await self._bus.start()
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="paysim-event-feed")
 
     async def close(self) -> None:
+        self._stopping = True  # ends the loop even if its cancellation is lost (task_stopping.py)
         task, self._task = self._task, None
         await stop_tasks([task])
         await self._bus.close()
@@ -175,7 +177,7 @@ class EventFeed:
         failing = False
         loop = asyncio.get_running_loop()
         last_read = -READ_SPACING_SECONDS
-        while True:
+        while not self._stopping:
             spacing = last_read + READ_SPACING_SECONDS - loop.time()
             if spacing > 0:
                 await asyncio.sleep(spacing)

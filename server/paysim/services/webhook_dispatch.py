@@ -109,16 +109,18 @@ class WebhookDispatcher:
         self._doorbell.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="paysim-webhook-dispatcher")
 
     async def stop(self) -> None:
         """Stop claiming and abandon attempts in flight: their leases run out and they are made
         again (by this process after a restart, or by another)."""
+        self._stopping = True  # ends the loop even if its cancellation is lost (task_stopping.py)
         await stop_tasks([self._task, *self._in_flight])
         self._task = None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._doorbell.clear()
             wait = self.config.poll_seconds
             try:
