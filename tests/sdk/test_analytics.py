@@ -18,6 +18,7 @@ from paysim.services.analytics_verification import verify_analytics
 from paysim.services.event_bus import InProcessBus
 from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_log import EventLog
+from paysim.store.pg_analytics_writer import PgAnalyticsWriter
 from tests.sdk.conftest import VISA
 from tests.support.factories import MerchantAccount, register_merchant
 from tests.support.harness import ServerHandle
@@ -126,13 +127,15 @@ def test_the_read_model_equals_a_recomputation_and_rebuilds(server: ServerHandle
 
 
 def test_projectors_racing_count_each_event_once(server: ServerHandle, client: Client) -> None:
-    """Several projectors (as in several server processes) over one database, at once."""
+    """Several projectors (as in several server processes) over one database, at once; on
+    PostgreSQL both kinds of writer race: through SQLAlchemy and through psycopg."""
     app = server.app
     _make_payments(client)
-    racing = [
-        AnalyticsProjector(EventLog(app.engine), AnalyticsWriter(app.engine), InProcessBus(), app.clock, poll_seconds=1)
-        for _ in range(3)
+    pool = app.payment_pool
+    writers = [
+        AnalyticsWriter(app.engine) if pool is None or n % 2 else PgAnalyticsWriter(app.engine, pool) for n in range(4)
     ]
+    racing = [AnalyticsProjector(EventLog(app.engine), w, InProcessBus(), app.clock, poll_seconds=1) for w in writers]
 
     async def race() -> None:
         await asyncio.gather(app.projector.catch_up(), *(p.catch_up() for p in racing))

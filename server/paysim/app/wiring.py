@@ -64,6 +64,7 @@ from paysim.services.webhooks import WebhookService
 from paysim.store.analytics_reader import AnalyticsReader
 from paysim.store.analytics_writer import AnalyticsWriter
 from paysim.store.event_log import EventLog
+from paysim.store.pg_analytics_writer import PgAnalyticsWriter
 from paysim.store.pg_event_reads import PgEventReads
 from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -108,7 +109,7 @@ def build_app(settings: Settings, adapters: Adapters) -> App:
         analytics=AnalyticsService(AnalyticsReader(adapters.engine)),
         projector=AnalyticsProjector(
             _event_log(adapters),
-            AnalyticsWriter(adapters.engine),
+            _analytics_writer(adapters),
             adapters.bus,
             clock,
             poll_seconds=settings.event_poll_seconds,
@@ -293,6 +294,11 @@ def _webhooks(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory) ->
         default_overlap=timedelta(hours=settings.webhook_secret_overlap_hours),
     )
     return _Webhooks(sender, dispatcher, service)
+
+
+def _analytics_writer(adapters: Adapters) -> AnalyticsWriter:
+    pool = adapters.payment_pool
+    return PgAnalyticsWriter(adapters.engine, pool) if pool is not None else AnalyticsWriter(adapters.engine)
 
 
 def _event_log(adapters: Adapters) -> EventLog:

@@ -11,7 +11,7 @@ up at once instead of waiting.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,9 +32,13 @@ from paysim.store.unit_of_work import is_connectivity_error, unavailable
 
 CHECKPOINT = "payments"
 # Any constant shared by every paysim process: the key of the projector's advisory lock.
-_ADVISORY_KEY = 0x70A7_A1C5
+ADVISORY_KEY = 0x70A7_A1C5
 _READ_MODEL = (analytics_gateway_buckets, analytics_payment_buckets, analytics_payments)
 _ROW_COLUMNS = tuple(c.name for c in analytics_payments.columns)
+# A counter table, its key and counter columns, its rows' counts and their largest latencies.
+_CounterTable = tuple[Any, tuple[str, ...], tuple[str, ...], Iterable[tuple[Any, Mapping[str, int]]], Mapping[Any, int]]
+_PAYMENT_KEYS = ("merchant_id", "size", "dimension", "value", "start")
+_GATEWAY_KEYS = ("merchant_id", "size", "gateway", "start")
 
 
 def row_values(row: model.PaymentRow) -> dict[str, Any]:
@@ -47,6 +51,44 @@ def payment_row(r: Any) -> model.PaymentRow:
     refunds = json.loads(r.refunds_json)
     values = {c.name: getattr(r, c.name) for c in analytics_payments.columns if c.name != "refunds_json"}
     return model.PaymentRow(**values, refunds=refunds["pending"], refunded_amount=int(refunds["refunded"]))
+
+
+def counter_rows(
+    changes: model.Changes,
+) -> Iterator[tuple[Any, tuple[str, ...], tuple[str, ...], list[tuple[Any, ...]], str]]:
+    """Per counter table with counts to add: the table, its key and counter columns, the rows
+    (keys, counts and, where kept, the largest latency) and the name of that maximum column."""
+    tables: tuple[_CounterTable, ...] = (
+        (analytics_payment_buckets, _PAYMENT_KEYS, model.PAYMENT_COUNTERS, changes.payment_buckets.items(), {}),
+        (
+            analytics_gateway_buckets,
+            _GATEWAY_KEYS,
+            model.GATEWAY_COUNTERS,
+            changes.gateway_buckets.items(),
+            changes.gateway_max_latency,
+        ),
+    )
+    for table, key_names, counters, deltas, maxima in tables:
+        rows = [
+            (*key, *(counts.get(name, 0) for name in counters), *((maxima.get(key, 0),) if maxima else ()))
+            for key, counts in deltas
+        ]
+        if rows:
+            yield table, key_names, counters, rows, "latency_max_ms" if maxima else ""
+
+
+def pg_writes(changes: model.Changes, *, fresh: bool) -> list[tuple[str, tuple[str]]]:
+    """PostgreSQL's statements for ``changes``: each with one JSON parameter, whatever the number
+    of rows (store/batch_upsert.py)."""
+    writes: list[tuple[str, tuple[str]]] = []
+    if changes.rows:
+        sql = replace_rows_sql(analytics_payments.name, _ROW_COLUMNS, "id", fresh=fresh)
+        writes.append((sql, (json_records([row_values(r) for r in changes.rows.values()]),)))
+    for table, key_names, counters, rows, maximum in counter_rows(changes):
+        sql = counter_upsert_sql(table.name, key_names, counters, maximum, 0, postgres=True, fresh=fresh)
+        columns = (*key_names, *counters, *((maximum,) if maximum else ()))
+        writes.append((sql, (json_rows(columns, rows),)))
+    return writes
 
 
 class AnalyticsWriter:
@@ -68,7 +110,7 @@ class AnalyticsWriter:
         from ``old`` to ``new``. False when another process had moved it: nothing is written."""
         try:
             async with self._guard(), self._engine.begin() as conn:
-                if self._postgres and not await conn.scalar(select(func.pg_try_advisory_xact_lock(_ADVISORY_KEY))):
+                if self._postgres and not await conn.scalar(select(func.pg_try_advisory_xact_lock(ADVISORY_KEY))):
                     raise _Lost
                 if not await self._move_checkpoint(conn, old, new, now):
                     raise _Lost
@@ -118,58 +160,19 @@ class AnalyticsWriter:
         return found
 
     async def _write(self, conn: AsyncConnection, changes: model.Changes, *, fresh: bool = False) -> None:
+        if self._postgres:
+            for sql, params in pg_writes(changes, fresh=fresh):
+                await conn.exec_driver_sql(sql, params)
+            return
         if changes.rows:
-            values = [row_values(r) for r in changes.rows.values()]
-            if self._postgres:
-                sql = replace_rows_sql(analytics_payments.name, _ROW_COLUMNS, "id", fresh=fresh)
-                await conn.exec_driver_sql(sql, (json_records(values),))
-            else:
-                await conn.execute(self._rows_statement(fresh), values)
-        await self._add_counters(
-            conn,
-            analytics_payment_buckets,
-            ("merchant_id", "size", "dimension", "value", "start"),
-            model.PAYMENT_COUNTERS,
-            changes.payment_buckets.items(),
-            {},
-            fresh,
-        )
-        await self._add_counters(
-            conn,
-            analytics_gateway_buckets,
-            ("merchant_id", "size", "gateway", "start"),
-            model.GATEWAY_COUNTERS,
-            changes.gateway_buckets.items(),
-            changes.gateway_max_latency,
-            fresh,
-        )
-
-    async def _add_counters(
-        self,
-        conn: AsyncConnection,
-        table: Any,
-        key_names: tuple[str, ...],
-        counters: tuple[str, ...],
-        deltas: Iterable[tuple[tuple[Any, ...], Mapping[str, int]]],
-        maxima: Mapping[Any, int],
-        fresh: bool,
-    ) -> None:
-        maximum = "latency_max_ms" if maxima else ""
-        rows = [
-            (*key, *(counts.get(name, 0) for name in counters), *((maxima.get(key, 0),) if maxima else ()))
-            for key, counts in deltas
-        ]
-        if not rows:
-            return
-        if self._postgres:  # one JSON parameter, whatever the number of rows
-            sql = counter_upsert_sql(table.name, key_names, counters, maximum, 0, postgres=True, fresh=fresh)
-            columns = (*key_names, *counters, *((maximum,) if maximum else ()))
-            await conn.exec_driver_sql(sql, (json_rows(columns, rows),))
-            return
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            sql = counter_upsert_sql(table.name, key_names, counters, maximum, len(chunk), postgres=False, fresh=fresh)
-            await conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+            await conn.execute(self._rows_statement(fresh), [row_values(r) for r in changes.rows.values()])
+        for table, key_names, counters, rows, maximum in counter_rows(changes):
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                sql = counter_upsert_sql(
+                    table.name, key_names, counters, maximum, len(chunk), postgres=False, fresh=fresh
+                )
+                await conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
 
     def _rows_statement(self, fresh: bool) -> Any:
         """SQLite's upsert of payment rows (every column replaced), built once per writer."""
