@@ -73,6 +73,7 @@ RUN_ELSEWHERE = {
     "$ grpcurl -plaintext localhost:50051 grpc.health.v1.Health/Check": "test_readme.py::test_the_grpcurl_tour",
     "npm install /path/to/paysim/clients/typescript": "clients/typescript/test/readme.test.ts (npm test)",
     "compare_localstripe.py --concurrency 64": "by hand: it installs localstripe from PyPI (the figures shown)",
+    "server/bench/statement_shapes.py --database-url": "test_statement_shapes.py (20 payments a shape)",
     "createdb -h 127.0.0.1 -U postgres paysim": "test_readme_blocks.py::test_serving_from_postgresql",
     "export PAYSIM_TEST_REDIS_URL": ".ci/run (it runs exactly these lines)",
     'psql -h 127.0.0.1 -U postgres -c "create database paysim_bench"': "test_readme_blocks.py::test_the_bench",
