@@ -44,17 +44,29 @@ async def rebuild(settings: Settings) -> int:
     from paysim.services.event_bus import InProcessBus
     from paysim.store import migrate
     from paysim.store.analytics_writer import AnalyticsWriter
-    from paysim.store.database import create_engine
+    from paysim.store.database import create_engine, is_sqlite
     from paysim.store.event_log import EventLog
+    from paysim.store.pg_analytics_writer import PgAnalyticsWriter
+    from paysim.store.pg_event_reads import PgEventReads
+    from paysim.store.pg_pool import create_pool
 
-    engine = create_engine(settings.effective_database_url, limits=database_limits(settings))
+    url = settings.effective_database_url
+    limits = database_limits(settings)
+    engine = create_engine(url, limits=limits)
+    # On PostgreSQL the events are read and counted through psycopg, as by a server's projector.
+    pool = None if is_sqlite(url) else create_pool(url, 2, limits)
     try:
         await migrate.upgrade(engine)
-        writer = AnalyticsWriter(engine)
-        projector = AnalyticsProjector(EventLog(engine), writer, InProcessBus(), system_clock, poll_seconds=1.0)
+        writer = AnalyticsWriter(engine) if pool is None else PgAnalyticsWriter(engine, pool)
+        events = EventLog(engine) if pool is None else EventLog(engine, PgEventReads(pool))
+        if pool is not None:
+            await pool.open()
+        projector = AnalyticsProjector(events, writer, InProcessBus(), system_clock, poll_seconds=1.0)
         await projector.rebuild()
         position = await writer.position()
     finally:
+        if pool is not None:
+            await pool.close()
         await engine.dispose()
     print(f"analytics read model rebuilt: every event up to seq {position} counted")
     return 0
