@@ -42,13 +42,12 @@ class PgAnalyticsWriter(AnalyticsWriter):
     async def apply(self, old: int, new: int, events: Sequence[model.StoredEvent], now: datetime) -> bool:
         conn = await take_connection(self._pool)
         error: BaseException | None = None
-        ended = False
+        committed = False
         try:
             await self._count(conn, old, new, events, now)
-            ended = True
+            committed = True
             return True
-        except _Lost:
-            error = None
+        except _Lost:  # nothing written: the transaction is rolled back below
             return False
         except BaseException as caught:
             error = caught
@@ -61,7 +60,7 @@ class PgAnalyticsWriter(AnalyticsWriter):
             async def release() -> None:
                 await self._pool.putconn(conn)
 
-            await end_transaction(error, ended, discard=discard, rollback=conn.rollback, release=release)
+            await end_transaction(error, committed, discard=discard, rollback=conn.rollback, release=release)
 
     async def _count(
         self,
