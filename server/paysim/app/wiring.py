@@ -63,8 +63,10 @@ from paysim.services.webhook_targets import TargetGuard
 from paysim.services.webhooks import WebhookService
 from paysim.store.analytics_reader import AnalyticsReader
 from paysim.store.analytics_writer import AnalyticsWriter
+from paysim.store.api_key_use import ApiKeyUse
 from paysim.store.event_log import EventLog
 from paysim.store.pg_analytics_writer import PgAnalyticsWriter
+from paysim.store.pg_api_key_use import PgApiKeyUse
 from paysim.store.pg_event_reads import PgEventReads
 from paysim.store.pg_unit_of_work import PgPaymentUnitOfWork
 from paysim.store.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -181,8 +183,13 @@ def _identity(settings: Settings, adapters: Adapters, uow: UnitOfWorkFactory) ->
         hasher=hasher,
         principals=principals,
         accounts=AccountService(uow, hasher, access, policy, adapters.clock, login_limits),
-        authenticator=Authenticator(uow, access, adapters.clock, principals),
+        authenticator=Authenticator(uow, access, adapters.clock, principals, _api_key_uses(adapters)),
     )
+
+
+def _api_key_uses(adapters: Adapters) -> ApiKeyUse | None:
+    pool = adapters.payment_pool
+    return PgApiKeyUse(pool) if pool is not None else None
 
 
 def _counter(settings: Settings, adapters: Adapters, per_minute: int, namespace: str) -> RateLimiter:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from paysim.security.access_tokens import AccessTokenCodec
 from paysim.services.clock import Clock
 from paysim.services.single_flight import SingleFlight
 from paysim.services.ttl_cache import TtlCache
+from paysim.store.api_key_use import ApiKeyUse, UowApiKeyUse
 from paysim.store.unit_of_work import UnitOfWorkFactory
 
 _WHITESPACE = re.compile(r"\s")
@@ -71,9 +73,15 @@ class PrincipalCache:
 
 class Authenticator:
     def __init__(
-        self, uow: UnitOfWorkFactory, access_tokens: AccessTokenCodec, clock: Clock, cache: PrincipalCache
+        self,
+        uow: UnitOfWorkFactory,
+        access_tokens: AccessTokenCodec,
+        clock: Clock,
+        cache: PrincipalCache,
+        key_uses: ApiKeyUse | None = None,
     ) -> None:
         self._uow = uow
+        self._key_uses = key_uses if key_uses is not None else UowApiKeyUse(uow)
         self._access = access_tokens
         self._clock = clock
         self._cache = cache
@@ -117,20 +125,17 @@ class Authenticator:
         if not secrets.looks_like_api_key(key):
             raise invalid
         now = self._clock()
-        async with self._uow() as uow:
-            record = await uow.api_keys.find_by_prefix(secrets.api_key_prefix(key))
-            if record is None or not secrets.matches(key, record.secret_hash):
-                raise invalid
-            if record.revoked_at is not None:
-                raise Unauthenticated("the API key has been revoked", reason="API_KEY_REVOKED")
-            if not await uow.merchants.is_active(record.merchant_id):
-                raise PermissionDenied("the merchant is deactivated", reason="MERCHANT_INACTIVE")
-            if record.last_used_at is None or record.last_used_at < now - API_KEY_TOUCH_INTERVAL:
-                await uow.api_keys.touch(record.id, now, now - API_KEY_TOUCH_INTERVAL)
-                await uow.commit()
+        secret_digest = secrets.digest(key)
+        found = await self._key_uses.use(secrets.api_key_prefix(key), secret_digest, now, now - API_KEY_TOUCH_INTERVAL)
+        if found is None or not hmac.compare_digest(secret_digest, found.secret_hash):
+            raise invalid
+        if found.revoked:
+            raise Unauthenticated("the API key has been revoked", reason="API_KEY_REVOKED")
+        if not found.merchant_active:
+            raise PermissionDenied("the merchant is deactivated", reason="MERCHANT_INACTIVE")
         return Principal(
             kind=CredentialKind.API_KEY,
             role=Role.MERCHANT,
-            merchant_id=record.merchant_id,
-            api_key_id=record.id,
+            merchant_id=found.merchant_id,
+            api_key_id=found.key_id,
         )
