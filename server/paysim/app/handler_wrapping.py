@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, aclosing
 from typing import Any
 
@@ -24,6 +24,12 @@ from paysim.domain.errors import FieldViolation, InvalidArgument
 CallScopeFactory = Callable[[grpc.aio.ServicerContext[Any, Any]], AbstractAsyncContextManager[None]]
 # Looks at one decoded request message and raises a domain error if the handler must not see it.
 RequestCheck = Callable[[Any], None]
+# Decides whether the call may go on (raising a domain error if not), once its request decoded.
+Admit = Callable[[grpc.aio.ServicerContext[Any, Any]], Awaitable[None]]
+
+
+async def admit_every_call(context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    return None
 
 
 class _Undecodable:
@@ -82,10 +88,12 @@ def _streamed_requests(check: RequestCheck) -> Prepare:
 
 
 def _wrap_unary_response(
-    behavior: Callable[..., Any], call_scope: CallScopeFactory, prepare: Prepare
+    behavior: Callable[..., Any], call_scope: CallScopeFactory, admit: Admit, prepare: Prepare
 ) -> Callable[..., Any]:
     async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         async with call_scope(context):
+            check_decoded(request)
+            await admit(context)
             request = prepare(request)
             return await behavior(request, context)
 
@@ -93,7 +101,7 @@ def _wrap_unary_response(
 
 
 def _wrap_stream_response(
-    behavior: Callable[..., Any], call_scope: CallScopeFactory, prepare: Prepare
+    behavior: Callable[..., Any], call_scope: CallScopeFactory, admit: Admit, prepare: Prepare
 ) -> Callable[..., Any]:
     if inspect.isasyncgenfunction(behavior):
         # Served in the writer form, not as a generator: when the client goes away or the server
@@ -102,6 +110,8 @@ def _wrap_stream_response(
         # rather than whenever the abandoned generator is collected.
         async def wrapped_gen(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             async with call_scope(context):
+                check_decoded(request)
+                await admit(context)
                 request = prepare(request)
                 async with aclosing(behavior(request, context)) as items:
                     async for item in items:
@@ -116,6 +126,8 @@ def _wrap_stream_response(
 
     async def wrapped_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         async with call_scope(context):
+            check_decoded(request)
+            await admit(context)
             request = prepare(request)
             await behavior(request, context)
 
@@ -123,29 +135,34 @@ def _wrap_stream_response(
 
 
 def wrap_handler(
-    handler: grpc.RpcMethodHandler[Any, Any], call_scope: CallScopeFactory, check: RequestCheck = check_decoded
+    handler: grpc.RpcMethodHandler[Any, Any],
+    call_scope: CallScopeFactory,
+    check: RequestCheck = check_decoded,
+    admit: Admit = admit_every_call,
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    """``call_scope`` is entered around each call; ``check`` then sees each request message (of a
-    request stream too) before the handler does."""
+    """``call_scope`` is entered around each call. Inside it a request that did not decode is
+    refused first (INVALID_ARGUMENT, whoever sends it), then ``admit`` decides whether the call may
+    go on, then ``check`` sees each request message (of a request stream too, as the handler reads
+    it) before the handler does."""
     if handler is None:  # an unknown method: let gRPC answer UNIMPLEMENTED
         return handler
     req_de, resp_ser = handler.request_deserializer, handler.response_serializer
     one, each = _unary_request(check), _streamed_requests(check)
     if handler.unary_unary:
         return grpc.unary_unary_rpc_method_handler(
-            _wrap_unary_response(handler.unary_unary, call_scope, one), _tolerant(req_de), resp_ser
+            _wrap_unary_response(handler.unary_unary, call_scope, admit, one), _tolerant(req_de), resp_ser
         )
     if handler.unary_stream:
         return grpc.unary_stream_rpc_method_handler(
-            _wrap_stream_response(handler.unary_stream, call_scope, one), _tolerant(req_de), resp_ser
+            _wrap_stream_response(handler.unary_stream, call_scope, admit, one), _tolerant(req_de), resp_ser
         )
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(
-            _wrap_unary_response(handler.stream_unary, call_scope, each), req_de, resp_ser
+            _wrap_unary_response(handler.stream_unary, call_scope, admit, each), req_de, resp_ser
         )
     if handler.stream_stream:
         return grpc.stream_stream_rpc_method_handler(
-            _wrap_stream_response(handler.stream_stream, call_scope, each), req_de, resp_ser
+            _wrap_stream_response(handler.stream_stream, call_scope, admit, each), req_de, resp_ser
         )
     return handler
 

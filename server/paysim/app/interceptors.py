@@ -1,11 +1,15 @@
-"""The three server interceptors.
+"""The server's interceptor: every call goes through three stages, in this order.
 
-``ObservabilityInterceptor`` (outermost): request id, one JSON access-log line per call, the
-mapping of every error beneath it to a deliberate gRPC status, and the count of calls in flight
-that a shutdown drains.
-``SecurityInterceptor``: authentication (JWT or API key), authorization against the policy
-table, and the per-caller rate limit.
-``RequestValidationInterceptor`` (innermost): refuses request values no handler can use.
+1. Observability (outermost): request id, one JSON access-log line per call, the mapping of every
+   error beneath it to a deliberate gRPC status, and the count of calls in flight that a shutdown
+   drains.
+2. Admission (``Admission``): authentication (JWT or API key), authorization against the policy
+   table, and the per-caller rate limit.
+3. Validation (innermost): refuses request values no handler can use.
+
+One interceptor rather than three: grpc.aio awaits every interceptor for every call, and each
+wrapped layer adds a coroutine and a context manager to every call; one wrapper around each
+method's handler runs the three stages in one scope.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from paysim.api import call_context
 from paysim.api.request_metadata import REPLAYED_TRAILER, client_address, metadata_values
 from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.error_mapping import internal_status_proto, to_grpc_status, to_status_proto
-from paysim.app.handler_wrapping import check_decoded, client_gave_up_code, finish_before_cancel, wrap_handler
+from paysim.app.handler_wrapping import client_gave_up_code, finish_before_cancel, wrap_handler
 from paysim.app.policy import Policy, policy_for
 from paysim.app.rate_limit import RateLimiter
 from paysim.app.request_validation import request_violations
@@ -77,10 +81,12 @@ def _outcome(code: str, context: Context, started: float, *, handler_cancelled: 
     }
 
 
-class _WrappingInterceptor(_ServerInterceptor):
+class CallInterceptor(_ServerInterceptor):
     """Wraps each method's handler once and reuses the wrapper for every later call."""
 
-    def __init__(self) -> None:
+    def __init__(self, calls: CallsInFlight, admission: Admission) -> None:
+        self._calls = calls
+        self._admission = admission
         self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
 
     async def intercept_service(
@@ -97,15 +103,13 @@ class _WrappingInterceptor(_ServerInterceptor):
         return wrapped
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        raise NotImplementedError
+        admission = self._admission
 
+        async def admit(context: Context) -> None:
+            # Looked up per call (a dict read): the table is the one source of truth, even for a
+            # handler wrapped long ago.
+            call_context.principal.set(await admission.admit(method, policy_for(method), context))
 
-class ObservabilityInterceptor(_WrappingInterceptor):
-    def __init__(self, calls: CallsInFlight) -> None:
-        super().__init__()
-        self._calls = calls
-
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
         @asynccontextmanager
         async def call_scope(context: Context) -> AsyncIterator[None]:
             # A client's id is used only if it sent exactly one, well formed; else the server
@@ -164,27 +168,18 @@ class ObservabilityInterceptor(_WrappingInterceptor):
                     },
                 )
 
-        return finish_before_cancel(wrap_handler(handler, call_scope))
+        # Validation runs after admission: a caller learns nothing of a method it may not call.
+        return finish_before_cancel(wrap_handler(handler, call_scope, _check_request, admit))
 
 
-class SecurityInterceptor(_WrappingInterceptor):
+class Admission:
+    """Who the caller is, whether it may call the method, and whether it must slow down."""
+
     def __init__(self, authenticator: Authenticator, limiter: RateLimiter) -> None:
-        super().__init__()
         self._authenticator = authenticator
         self._limiter = limiter
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        @asynccontextmanager
-        async def call_scope(context: Context) -> AsyncIterator[None]:
-            # Looked up per call (a dict read): the table is the one source of truth, even for
-            # a handler wrapped long ago.
-            principal = await self._admit(method, policy_for(method), context)
-            call_context.principal.set(principal)
-            yield
-
-        return wrap_handler(handler, call_scope)
-
-    async def _admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
+    async def admit(self, method: str, policy: Policy | None, context: Context) -> Principal | None:
         if policy is None:
             raise PermissionDenied(f"{method} has no access policy", reason="NO_POLICY")
         credential = bearer_credential(metadata_values(context, "authorization")) if policy.reads_credentials else None
@@ -221,21 +216,7 @@ class SecurityInterceptor(_WrappingInterceptor):
             )
 
 
-@asynccontextmanager
-async def _no_call_scope(context: Context) -> AsyncIterator[None]:
-    yield
-
-
 def _check_request(request: Any) -> None:
-    check_decoded(request)
     violations = request_violations(request)
     if violations:
         raise InvalidArgument(violations)
-
-
-class RequestValidationInterceptor(_WrappingInterceptor):
-    """Runs after authentication and authorization (a caller learns nothing of a method it may
-    not call) and before every handler, for every method: see ``request_validation``."""
-
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-        return wrap_handler(handler, _no_call_scope, _check_request)

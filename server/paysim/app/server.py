@@ -49,7 +49,7 @@ from paysim.api.webhook import WebhookServicer
 from paysim.app.calls_in_flight import CallsInFlight
 from paysim.app.container import App
 from paysim.app.health import HealthReporter
-from paysim.app.interceptors import ObservabilityInterceptor, RequestValidationInterceptor, SecurityInterceptor
+from paysim.app.interceptors import Admission, CallInterceptor
 from paysim.app.listen_address import ListenError, check_free, endpoints_to_serve
 from paysim.app.maintenance import Maintenance
 from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVICE, ReflectionServicer, add_reflection
@@ -117,11 +117,7 @@ class PaysimServer:
             disputes=app.disputes,
         )
         self._server = grpc.aio.server(
-            interceptors=[
-                ObservabilityInterceptor(self.calls),
-                SecurityInterceptor(app.authenticator, app.limiter),
-                RequestValidationInterceptor(),
-            ],
+            interceptors=[CallInterceptor(self.calls, Admission(app.authenticator, app.limiter))],
             options=server_options(app),
         )
         services: Any = GenericHandlersOnly(self._server)
