@@ -105,7 +105,10 @@ class Subscription:
         self._beat_due = False
         self._pending: deque[LoggedEvent] = deque()
         self._seen = 0
-        self._signal = asyncio.Event()
+        # What the stream waits on when it has nothing to send: set by a delivery, a heartbeat
+        # or the end. A bare future rather than an asyncio.Event: the stream is its one waiter,
+        # and with ten thousand streams every event wakes ten thousand of them.
+        self._waiter: asyncio.Future[None] | None = None
         self._ending: Callable[[int], DomainError] | None = None
         self._closed = False
         # Set by the transport while a message is being written: ending the stream calls it, so
@@ -124,13 +127,13 @@ class Subscription:
             self._pending.clear()
             metrics.subscriber_dropped()
             self.end(_too_slow)
-        self._signal.set()
+        self._wake()
 
     def end(self, error: Callable[[int], DomainError]) -> None:
         """End the stream with ``error(cursor)`` as soon as it next looks."""
         if self._ending is None:
             self._ending = error
-            self._signal.set()
+            self._wake()
             if self.interrupt is not None:
                 self.interrupt()
 
@@ -140,7 +143,12 @@ class Subscription:
 
     def beat(self) -> None:
         self._beat_due = True
-        self._signal.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def close(self) -> None:
         if not self._closed:
@@ -223,8 +231,12 @@ class Subscription:
                 yield Heartbeat(self.cursor)
                 self.last_sent = loop.time()
                 continue
-            self._signal.clear()
-            await self._signal.wait()
+            # Nothing awaited since the checks above: whatever arrives from here on wakes it.
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
 
 def _too_slow(cursor: int) -> DomainError:
