@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from contextlib import aclosing
-from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -13,7 +12,7 @@ from paysim_proto.v1 import events_pb2, events_pb2_grpc
 
 from paysim.api.call_context import require_principal
 from paysim.contract.event_messages import payment_event
-from paysim.contract.timestamps import timestamp
+from paysim.contract.timestamps import now_timestamp
 from paysim.domain import event_codec
 from paysim.domain.validation import Violations
 from paysim.services.subscriptions import Heartbeat, Item, Start, SubscribeRequest, Subscription, SubscriptionService
@@ -54,7 +53,7 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
     def _message(self, item: Item) -> events_pb2.SubscribePaymentEventsResponse:
         if isinstance(item, Heartbeat):
             return events_pb2.SubscribePaymentEventsResponse(
-                seq=item.position, heartbeat=events_pb2.StreamHeartbeat(server_time=timestamp(datetime.now(UTC)))
+                seq=item.position, heartbeat=events_pb2.StreamHeartbeat(server_time=now_timestamp())
             )
         message = self._rendered.get(item.seq)
         if message is None:
