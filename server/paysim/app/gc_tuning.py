@@ -11,7 +11,8 @@ Every 50,000 allocations was still too often with ten thousand streams: their ob
 middle generation, and collecting it paused the process for 380–480 ms, several times while the
 streams opened and the events went out. Every 200,000 allocations: in three runs of each, 10,000
 streams and 20 events, the collector's time went from 2.2–2.7 s to 0.6 s, a delivered message's
-CPU from 48–56 µs to 40–45 µs, and the last subscriber's p99 from 730–940 ms to 470–510 ms.
+CPU from 48–56 µs to 40–45 µs, and (two runs of each) the last subscriber's p99 from 730–940 ms
+to 470–510 ms.
 """
 
 from __future__ import annotations
