@@ -17,7 +17,6 @@ from paysim.domain.models import ApiKey, Merchant
 from paysim.security import secrets
 from paysim.store.api_key_use import ApiKeyUse, KeyUse, UowApiKeyUse
 from paysim.store.database import create_engine
-from paysim.store.migrate import upgrade
 from paysim.store.pg_api_key_use import PgApiKeyUse
 from paysim.store.pg_connection import DatabaseLimits
 from paysim.store.pg_pool import create_pool
@@ -43,17 +42,8 @@ if "postgres" in backends.available():
 @pytest.fixture(scope="module", params=ADAPTERS, ids=lambda a: f"{a.kind}-{a.backend}")
 def adapter(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adapter]:
     chosen: Adapter = request.param
-    with backends.provision(chosen.backend, tmp_path_factory.mktemp(chosen.backend)) as provisioned:
-        asyncio.run(_migrate(provisioned.database_url))
-        yield replace(chosen, database_url=provisioned.database_url)
-
-
-async def _migrate(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    with backends.migrated(chosen.backend, tmp_path_factory.mktemp(chosen.backend)) as database_url:
+        yield replace(chosen, database_url=database_url)
 
 
 @dataclass

@@ -25,7 +25,6 @@ from paysim.domain.payment_events import PaymentAttemptFailed, PaymentCreated
 from paysim.domain.roles import Role
 from paysim.domain.test_clocks import TestClock, start_advance
 from paysim.store.database import create_engine
-from paysim.store.migrate import upgrade
 from paysim.store.pg_batch import KeyAlreadyClaimed
 from paysim.store.pg_connection import DatabaseLimits
 from paysim.store.pg_pool import create_pool
@@ -62,17 +61,8 @@ ADAPTERS.append(Adapter("memory", "fake"))
 
 
 def _migrated(name: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with backends.provision(name, tmp_path_factory.mktemp(name)) as provisioned:
-        asyncio.run(_migrate(provisioned.database_url))
-        yield provisioned.database_url
-
-
-async def _migrate(database_url: str) -> None:
-    engine = create_engine(database_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
+    with backends.migrated(name, tmp_path_factory.mktemp(name)) as database_url:
+        yield database_url
 
 
 @pytest.fixture(scope="module", params=ADAPTERS, ids=lambda a: a.id)

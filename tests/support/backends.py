@@ -4,6 +4,7 @@ schema of its own, dropped at the end, so runs never see each other's rows."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from urllib.parse import quote
 
 import psycopg
 from sqlalchemy.engine import make_url
+
+from paysim.store.database import create_engine
+from paysim.store.migrate import upgrade
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,19 @@ def provision(name: str, tmp: Path) -> Iterator[Backend]:
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def migrated(name: str, tmp: Path) -> Iterator[str]:
+    """A provisioned database of backend ``name`` with paysim's schema applied; its URL."""
+
+    async def migrate(database_url: str) -> None:
+        engine = create_engine(database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    with provision(name, tmp) as provisioned:
+        asyncio.run(migrate(provisioned.database_url))
+        yield provisioned.database_url
