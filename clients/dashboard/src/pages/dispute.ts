@@ -121,12 +121,14 @@ export function renderDispute(root: HTMLElement, disputeId: string): () => void 
   let left = false;
   let opened = false;
   let shown = "";
+  let generation = 0; // loads that cross: only the latest is shown (an earlier one may be older)
 
   /** ``onlyIfChanged``: leave the page as it is (a form being filled in) unless the dispute changed. */
   async function load(onlyIfChanged = false): Promise<void> {
+    const mine = ++generation;
     try {
       const d = (await call(() => disputes.getDispute({ disputeId }))).dispute;
-      if (!d || left) return;
+      if (!d || left || mine !== generation) return;
       const version = `${d.status} ${d.updateTime?.seconds ?? 0n} ${d.updateTime?.nanos ?? 0}`;
       if (onlyIfChanged && version === shown) return;
       shown = version;
@@ -149,7 +151,7 @@ export function renderDispute(root: HTMLElement, disputeId: string): () => void 
         },
       });
     } catch (error) {
-      problem.show(describe(error));
+      if (mine === generation) problem.show(describe(error));
     }
   }
 

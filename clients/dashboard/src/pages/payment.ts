@@ -77,14 +77,19 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
   );
 
   let shown = -1n;
+  // Loads that cross (the stream opening and an event's): only the latest is shown. An earlier
+  // one answering last could show the payment as it was before the event that the later showed.
+  let generation = 0;
 
   /** ``onlyIfChanged``: leave the page as it is (a form being filled in) unless the payment changed. */
   async function load(onlyIfChanged = false): Promise<void> {
+    const mine = ++generation;
     try {
       const [reply, history] = await Promise.all([
         call(() => payments.getPayment({ paymentId })),
         call(() => payments.listPaymentEvents({ paymentId, pageSize: 500 })),
       ]);
+      if (mine !== generation) return;
       const payment = reply.payment;
       if (!payment) return;
       if (onlyIfChanged && payment.version === shown) return;
@@ -137,7 +142,7 @@ export function renderPayment(root: HTMLElement, paymentId: string): () => void 
       );
       void sent.reload(history.events, payment.merchantId);
     } catch (error) {
-      problem.show(describe(error));
+      if (mine === generation) problem.show(describe(error));
     }
   }
 
