@@ -74,9 +74,6 @@ PAYSIM_SERVICE_DESCRIPTORS = (
     dispute_pb2.DESCRIPTOR.services_by_name["DisputeService"],
 )
 PAYSIM_SERVICES = tuple(service.full_name for service in PAYSIM_SERVICE_DESCRIPTORS)
-# How long gRPC's stop waits, once no call of ours is in flight, for replies to reach their
-# clients and connections to close before it cancels what is left.
-_SETTLE_SECONDS = 1.0
 
 
 def server_options(app: App) -> list[tuple[str, int]]:
@@ -216,11 +213,7 @@ class PaysimServer:
         drained = await self.calls.wait_idle(grace)
         if self.web is not None:
             await self.web.stop()
-        # A reply whose sending gRPC has reported done can still be on its way: cancelling every
-        # call at once then tore the connection down under it, and a client whose call had been
-        # served saw "Cancelling all calls" (under load). Once the drain is over, gRPC's own stop
-        # is graceful for a moment: only a health Watch left open can make it wait that long.
-        await self._server.stop(_SETTLE_SECONDS if drained else 0)
+        await self._server.stop(0)
         if not drained:
             # gRPC cancelled the calls that outlived the grace period, but a unary call's work goes
             # on until it is done (bounded by the database's and the gateways' own time limits):
