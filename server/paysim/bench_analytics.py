@@ -24,12 +24,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paysim_proto.v1 import analytics_pb2
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from paysim.app import gc_tuning
 from paysim.domain import analytics as model
+
+if TYPE_CHECKING:  # a type only: the engine is built inside the command, not at `paysim --help`
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 TARGET_MS = 50.0
 _CURRENCIES = ("USD", "EUR", "GBP")

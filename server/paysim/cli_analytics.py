@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import TYPE_CHECKING
 
 from paysim.config import Settings
+
+if TYPE_CHECKING:  # a type only: the engine is built inside the command, not at `paysim --help`
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 def add_commands(
