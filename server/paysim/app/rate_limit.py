@@ -4,12 +4,13 @@ an in-process counter otherwise."""
 from __future__ import annotations
 
 import time
-from typing import Protocol
-
-from redis.asyncio import Redis
+from typing import TYPE_CHECKING, Protocol
 
 from paysim.app.redis_guard import GuardedRedis, RedisUnavailable
 from paysim.domain.errors import Unavailable
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 WINDOW_SECONDS = 60
 

@@ -13,15 +13,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
-
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from typing import TYPE_CHECKING, TypeVar
 
 from paysim.domain import circuit_breaker as breaker
 from paysim.services.clock import Clock
+
+if TYPE_CHECKING:  # the client library is loaded by a process that has a Redis to talk to
+    from redis.asyncio import Redis
 
 log = logging.getLogger("paysim.redis")
 
@@ -43,12 +41,19 @@ class RedisUnavailable(Exception):
 def connect(url: str, timeout: float) -> Redis:
     """A client whose every connect and read gives up after ``timeout`` and is never retried by
     the client itself: the breaker decides when to try again."""
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
     return Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0))
 
 
 class GuardedRedis:
     def __init__(self, redis: Redis, *, timeout: float, retry_seconds: float, clock: Clock, consequence: str) -> None:
+        from redis.exceptions import RedisError
+
         self._redis = redis
+        self._failures: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
         self._timeout = timeout
         self._clock = clock
         # Said in the log line when Redis becomes unavailable: what that means for the callers.
@@ -73,7 +78,7 @@ class GuardedRedis:
         try:
             async with asyncio.timeout(self._timeout):
                 result = await operation(self._redis)
-        except (RedisError, OSError, TimeoutError) as error:
+        except self._failures as error:
             self._state = breaker.record_failure(self._state, self._config, self._clock(), type(error).__name__)
             self._note(error)
             raise RedisUnavailable(self._retry_after()) from error

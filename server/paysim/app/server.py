@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -56,7 +56,9 @@ from paysim.app.reflection import ERROR_DETAIL_FILES, V1_SERVICE, V1ALPHA_SERVIC
 from paysim.app.service_registration import GenericHandlersOnly
 from paysim.app.tls import server_credentials
 from paysim.store.probe import database_probe
-from paysim.web.gateway import WebGateway
+
+if TYPE_CHECKING:  # aiohttp is loaded only by a server that serves the dashboard (--http)
+    from paysim.web.gateway import WebGateway
 
 log = logging.getLogger("paysim.server")
 
@@ -148,7 +150,11 @@ class PaysimServer:
         )
         add_reflection(services, reflection)
         # The browser's gRPC-Web calls, relayed to this same server (README, Dashboard).
-        self.web = WebGateway(settings, PAYSIM_SERVICE_DESCRIPTORS) if settings.http_listen else None
+        self.web: WebGateway | None = None
+        if settings.http_listen:
+            from paysim.web.gateway import WebGateway
+
+            self.web = WebGateway(settings, PAYSIM_SERVICE_DESCRIPTORS)
         self.port = 0
         self.addresses: list[str] = []  # every socket address served, e.g. ["[::1]:50051", "127.0.0.1:50051"]
 
