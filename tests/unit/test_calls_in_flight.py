@@ -74,3 +74,42 @@ def test_health_checks_are_not_counted_and_new_calls_are_refused_once_shutting_d
         assert await calls.wait_idle(0.01)
 
     asyncio.run(scenario())
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_the_stop_waits_until_the_last_call_ended_a_moment_ago() -> None:
+    """gRPC writes a finished call's reply a moment after it reports the call finished: the stop
+    leaves it that moment, and only when a call ended within it."""
+
+    async def scenario() -> None:
+        clock = FakeTime()
+        calls = CallsInFlight(now=clock, sleep=clock.sleep)
+        await calls.settle(0.05)
+        assert clock.slept == []  # no call yet: nothing to wait for
+
+        end = FakeCallEnd()
+        with calls.call(LOGIN, end):
+            pass
+        clock.now += 0.01
+        end.finish()  # the last call ends at 100.01
+        clock.now += 0.02
+        await calls.settle(0.05)
+        assert clock.slept == pytest.approx([0.03])
+
+        clock.now += 1.0
+        await calls.settle(0.05)
+        assert clock.slept == pytest.approx([0.03])  # it ended long ago
+
+    asyncio.run(scenario())

@@ -15,13 +15,21 @@ for as long as the drain lasts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 from paysim.domain.errors import Unavailable
 
 HEALTH_METHODS = "/grpc.health.v1.Health/"
+
+# gRPC reports a call finished once it has handed the reply to its transport, which writes it a
+# moment later; cancelling every call in that moment (gRPC's own stop) sends the cancellation in
+# the reply's place. A Login drained at SIGTERM once reached its client as "Cancelling all calls"
+# that way. The stop therefore waits until the last call ended this long ago; calls arriving
+# meanwhile are still refused with SERVER_SHUTTING_DOWN, which clients retry.
+SETTLE_SECONDS = 0.05
 
 
 def shutting_down() -> Unavailable:
@@ -39,7 +47,15 @@ class CallEnd(Protocol):
 
 
 class CallsInFlight:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._now = now
+        self._sleep = sleep
+        self._last_ended = float("-inf")
         self._tasks: set[asyncio.Task[object]] = set()
         self._open: set[object] = set()  # calls gRPC has not finished yet, work done or not
         self._idle = asyncio.Event()
@@ -80,6 +96,7 @@ class CallsInFlight:
         members.discard(member)
         if not self._tasks and not self._open:
             self._idle.set()
+            self._last_ended = self._now()
 
     async def wait_idle(self, seconds: float) -> bool:
         """Wait until no call is in flight, at most ``seconds``. True if none is."""
@@ -89,6 +106,12 @@ class CallsInFlight:
         except TimeoutError:
             return False
         return True
+
+    async def settle(self, seconds: float = SETTLE_SECONDS) -> None:
+        """Once idle, until the last call ended ``seconds`` ago: its reply has left the process."""
+        remaining = self._last_ended + seconds - self._now()
+        if remaining > 0:
+            await self._sleep(remaining)
 
     async def cancel_all(self) -> None:
         """Cancel the work still in flight and wait until it has cleaned up after itself."""

@@ -217,6 +217,8 @@ class PaysimServer:
         # gRPC's own stop refuses every new call at once, health checks included: it comes only
         # once the drain is over, so that probes see NOT_SERVING rather than a refused call.
         drained = await self.calls.wait_idle(grace)
+        if drained:
+            await self.calls.settle()
         if self.web is not None:
             await self.web.stop()
         await self._server.stop(0)
