@@ -24,11 +24,11 @@ from paysim.domain.errors import Unavailable
 
 HEALTH_METHODS = "/grpc.health.v1.Health/"
 
-# gRPC reports a call finished once it has handed the reply to its transport, which writes it a
-# moment later; cancelling every call in that moment (gRPC's own stop) sends the cancellation in
-# the reply's place. A Login drained at SIGTERM once reached its client as "Cancelling all calls"
-# that way. The stop therefore waits until the last call ended this long ago; calls arriving
-# meanwhile are still refused with SERVER_SHUTTING_DOWN, which clients retry.
+# gRPC can report a call finished before its transport has written the reply: cancelling every
+# call in that moment (gRPC's own stop) sends the cancellation in the reply's place. A Login
+# drained at SIGTERM once reached its client as "Cancelling all calls" that way. The stop therefore
+# waits until the last call ended this long ago; calls arriving meanwhile are still refused with
+# SERVER_SHUTTING_DOWN, which clients retry.
 SETTLE_SECONDS = 0.05
 
 
